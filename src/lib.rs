@@ -1,0 +1,24 @@
+//! aibnet: why can't Azure VM Image Builder (AIB) talk to its build VM?
+//!
+//! The library reads packet captures and Azure NSG / VNet flow logs, rebuilds
+//! the sessions they contain, works out which address plays which role in an
+//! AIB build (health probe, Private Link NAT, proxy VM, build VM, ACI), stitches
+//! the sessions into the build path and reports which hop is broken, with the
+//! evidence and the fix.
+//!
+//! Data flows one way through stages, each a module with one small type at its
+//! boundary:
+//!
+//! ```text
+//! ingest ─┬─ capture ── decode ─┐
+//!         └─ flowlog ───────────┴─ sessions ── topology ── hops ── findings ── report
+//! ```
+//!
+//! * [`ingest`]: files, directories and stdin → [`ingest::Input`] (bytes, mmap or
+//!   gunzipped, with the format detected by content).
+//! * [`capture`]: pcap / pcapng → [`capture::RawPacket`] (borrowed frame bytes).
+//! * [`decode`]: frame bytes → [`decode::PacketSummary`] (a small `Copy` value).
+//! * [`sessions`]: packets (and flow tuples) → [`sessions::SessionTable`].
+//! * [`findings`]: the shared vocabulary of hops, statuses and findings.
+
+pub mod findings;

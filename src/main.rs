@@ -1,0 +1,22 @@
+//! The `aibnet` command line. Thin: parse flags, call the library, render,
+//! map the outcome to an exit code. The only user of `anyhow`.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`aibnet ... | head`) is not an error worth reporting.
+            if let Some(io) = err.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("aibnet: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
