@@ -21,4 +21,10 @@
 //! * [`sessions`]: packets (and flow tuples) → [`sessions::SessionTable`].
 //! * [`findings`]: the shared vocabulary of hops, statuses and findings.
 
+pub mod analyze;
+pub mod capture;
+pub mod decode;
 pub mod findings;
+pub mod ingest;
+pub mod report;
+pub mod sessions;

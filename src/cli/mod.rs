@@ -1,10 +1,16 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
+mod common;
+mod sessions;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Why can't Azure VM Image Builder reach its build VM? Reads packet captures
 /// and NSG / VNet flow logs and tells which hop is broken, with evidence and fix.
+///
+/// Exit codes: 0 success (healthy), 1 findings at or above --fail-on,
+/// 2 no usable input or a usage error.
 #[derive(Debug, Parser)]
 #[command(name = "aibnet", version, about, long_about = None)]
 pub struct Opts {
@@ -13,10 +19,15 @@ pub struct Opts {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// What happened on the wire: every TCP/UDP/ICMP session in captures and flow logs.
+    Sessions(sessions::Args),
+}
 
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
     let opts = Opts::parse();
-    match opts.command {}
+    match opts.command {
+        Command::Sessions(a) => sessions::run(a),
+    }
 }
