@@ -24,7 +24,10 @@
 pub mod analyze;
 pub mod capture;
 pub mod decode;
+pub mod diagnose;
 pub mod findings;
+pub mod hops;
 pub mod ingest;
 pub mod report;
 pub mod sessions;
+pub mod topology;

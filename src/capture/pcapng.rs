@@ -174,7 +174,8 @@ impl<'a> Iterator for PcapngIter<'a> {
                     BYTE_ORDER_MAGIC => false,
                     m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
                     _ => {
-                        return self.fail(at, "section header has no valid byte-order magic".into());
+                        return self
+                            .fail(at, "section header has no valid byte-order magic".into());
                     }
                 };
                 self.interfaces.clear();

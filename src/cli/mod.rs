@@ -1,6 +1,7 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
 mod common;
+mod diagnose;
 mod sessions;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ pub struct Opts {
 enum Command {
     /// What happened on the wire: every TCP/UDP/ICMP session in captures and flow logs.
     Sessions(sessions::Args),
+    /// Which hop of the AIB build path is broken, the evidence, and the fix.
+    Diagnose(diagnose::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -29,5 +32,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let opts = Opts::parse();
     match opts.command {
         Command::Sessions(a) => sessions::run(a),
+        Command::Diagnose(a) => diagnose::run(a),
     }
 }

@@ -7,6 +7,8 @@
 //! ([`ids`]). The ids and the serialised names are part of the JSON contract:
 //! add new ones freely, never rename.
 
+pub mod rules;
+
 use serde::{Deserialize, Serialize};
 
 /// A hop of the AIB build path, or a place outside the data path where a

@@ -4,6 +4,7 @@
 //! JSON outputs are contracts: `schema_version` 1, fields are added, never
 //! renamed.
 
+pub mod diagnose;
 pub mod sessions;
 pub mod time;
 

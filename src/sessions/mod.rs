@@ -410,8 +410,7 @@ impl FlowKey {
     /// A hash for sharding flows across threads (stable across runs).
     pub fn shard(&self, n: usize) -> usize {
         use std::hash::BuildHasher;
-        
-        
+
         (rustc_hash::FxBuildHasher.hash_one(self) % n.max(1) as u64) as usize
     }
 }
