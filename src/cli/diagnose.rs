@@ -73,6 +73,22 @@ pub struct Args {
     /// NSG name to put into the `az` fix commands.
     #[arg(long, value_name = "NSG")]
     nsg: Option<String>,
+
+    /// Capture live on this interface first, then diagnose what was captured
+    /// (feature `live`).
+    #[cfg(feature = "live")]
+    #[arg(long, value_name = "IFACE")]
+    live: Option<String>,
+
+    /// With --live: how long to capture.
+    #[cfg(feature = "live")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        requires = "live"
+    )]
+    duration: String,
 }
 
 /// Run the command.
@@ -97,7 +113,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(n) = &args.nsg {
         names.nsg = n.clone();
     }
-    let paths = args.input.paths.clone();
+    #[cfg(feature = "live")]
+    let _live_file;
+    #[cfg(feature = "live")]
+    let paths = match &args.live {
+        Some(iface) => {
+            let dir = tempfile_dir();
+            let out = aibnet::capture::live::temp_capture_path(&dir);
+            let opts = super::capture::options(&super::capture::Args {
+                interface: iface.clone(),
+                output: out.clone(),
+                duration: Some(args.duration.clone()),
+                count: None,
+                filter: None,
+                ports: Vec::new(),
+            })?;
+            super::capture::record(&opts)?;
+            _live_file = RemoveOnDrop(out.clone());
+            let mut p = args.input.paths.clone();
+            p.push(out);
+            p
+        }
+        None => args.input.require_paths()?,
+    };
+    #[cfg(not(feature = "live"))]
+    let paths = args.input.require_paths()?;
     let (analysis, diag) = args.input.in_pool(|| {
         let a = aibnet::analyze::analyze_paths(&paths);
         let d = diagnose(&a, &hints, names);
@@ -133,4 +173,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(feature = "live")]
+fn tempfile_dir() -> std::path::PathBuf {
+    std::env::temp_dir()
+}
+
+/// Deletes the temporary live capture when diagnose is done with it.
+#[cfg(feature = "live")]
+struct RemoveOnDrop(std::path::PathBuf);
+
+#[cfg(feature = "live")]
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

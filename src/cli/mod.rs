@@ -1,5 +1,7 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
+#[cfg(feature = "live")]
+mod capture;
 mod common;
 mod diagnose;
 mod sessions;
@@ -25,6 +27,9 @@ enum Command {
     Sessions(sessions::Args),
     /// Which hop of the AIB build path is broken, the evidence, and the fix.
     Diagnose(diagnose::Args),
+    /// Capture the AIB ports live on an interface into a pcap file (feature `live`).
+    #[cfg(feature = "live")]
+    Capture(capture::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -33,5 +38,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match opts.command {
         Command::Sessions(a) => sessions::run(a),
         Command::Diagnose(a) => diagnose::run(a),
+        #[cfg(feature = "live")]
+        Command::Capture(a) => capture::run(a),
     }
 }
