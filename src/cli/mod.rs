@@ -1,5 +1,7 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
+mod check;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -13,10 +15,16 @@ pub struct Opts {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Evaluate the image template, NSGs, subnet, VNET and route table offline
+    /// for every flow an AIB build needs.
+    Check(check::CheckArgs),
+}
 
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
     let opts = Opts::parse();
-    match opts.command {}
+    match opts.command {
+        Command::Check(args) => check::run(args),
+    }
 }
