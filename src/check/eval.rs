@@ -528,6 +528,17 @@ pub fn evaluate_nsg(
             (Match::Maybe(why), access) => pending.push((RuleRef::of(&rule), access, why)),
         }
     }
+    if flow.platform_dns && pending.is_empty() {
+        return NsgOutcome {
+            verdict: Verdict::Allow,
+            rule: None,
+            reason: Some(
+                "traffic to Azure DNS (168.63.129.16) is platform traffic: only rules naming AzurePlatformDNS filter it"
+                    .to_string(),
+            ),
+            deny_floor: None,
+        };
+    }
     let first = pending.first();
     NsgOutcome {
         verdict: Verdict::Unknown,

@@ -35,8 +35,8 @@ fn sh(s: &str) -> String {
 
 /// A priority for a new allow rule that wins over `floor`: below it, at least
 /// 100, at most 4096, and not used by another rule of the NSG.
-pub fn winning_priority(nsg: &Nsg, floor: u32) -> Option<u32> {
-    let used = |p: u32| nsg.rules.iter().any(|r| r.priority == p);
+pub fn winning_priority(nsg: &Nsg, floor: u32, taken: &[u32]) -> Option<u32> {
+    let used = |p: u32| taken.contains(&p) || nsg.rules.iter().any(|r| r.priority == p);
     let top = floor.saturating_sub(1).min(4096);
     if top < 100 {
         return None;
@@ -107,12 +107,16 @@ fn rule_base_name(hop: Hop, dir: Direction) -> String {
 
 /// The `az network nsg rule create` command that lets `rows` (one hop, one
 /// NSG, one direction) through `nsg`, above every rule that denies them.
+///
+/// `taken` holds priorities already proposed by other fixes for this NSG; the
+/// chosen one is added to it.
 pub fn fix_command(
     nsg: &Nsg,
     hop: Hop,
     dir: Direction,
     rows: &[&FlowRow],
     scene: &Scene,
+    taken: &mut Vec<u32>,
 ) -> String {
     let floor = rows
         .iter()
@@ -131,17 +135,20 @@ pub fn fix_command(
     };
     let (src, dst) = fix_prefixes(hop, rows, scene);
     let rg = rg_or_placeholder(nsg.resource_group.as_deref());
-    match winning_priority(nsg, floor) {
-        Some(prio) => format!(
-            "az network nsg rule create --resource-group {rg} --nsg-name {} --name {} --priority {prio} \
+    match winning_priority(nsg, floor, taken) {
+        Some(prio) => {
+            taken.push(prio);
+            format!(
+                "az network nsg rule create --resource-group {rg} --nsg-name {} --name {} --priority {prio} \
              --direction {} --access Allow --protocol {} --source-address-prefixes {src} --source-port-ranges '*' \
              --destination-address-prefixes {dst} --destination-port-ranges {}",
-            sh(&nsg.name),
-            unique_rule_name(nsg, &rule_base_name(hop, dir)),
-            dir.as_str(),
-            sh(proto),
-            ports.join(" ")
-        ),
+                sh(&nsg.name),
+                unique_rule_name(nsg, &rule_base_name(hop, dir)),
+                dir.as_str(),
+                sh(proto),
+                ports.join(" ")
+            )
+        }
         None => {
             let blocker = rows.iter().find_map(|r| r.rule.clone()).unwrap_or_default();
             format!(
@@ -235,9 +242,16 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     // Denies at an NSG: one finding per (hop, NSG place, direction, rule).
     let mut denied: BTreeMap<(Hop, u8, String, String, String), Vec<&FlowRow>> = BTreeMap::new();
     let mut unknown: BTreeMap<(String, String), Vec<&FlowRow>> = BTreeMap::new();
+    let mut routes: BTreeMap<(String, String), Vec<&FlowRow>> = BTreeMap::new();
     for r in rows {
         match (r.verdict, r.at) {
-            (Verdict::Deny, At::RouteTable) => out.push(route_finding(r, scene)),
+            (Verdict::Deny, At::RouteTable) => {
+                let key = (
+                    r.nsg.clone().unwrap_or_default(),
+                    r.rule.clone().unwrap_or_default(),
+                );
+                routes.entry(key).or_default().push(r);
+            }
             (Verdict::Deny, At::OutboundPath) => {} // reported as no_outbound_path
             (Verdict::Deny, at) => {
                 let key = (
@@ -259,6 +273,7 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
             (Verdict::Allow, _) => {}
         }
     }
+    let mut taken: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for ((hop, _, _, nsg_name, rule), group) in denied {
         let first = group[0];
         let required = group.iter().any(|r| r.required);
@@ -283,7 +298,14 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
                     .filter_map(|r| r.deny_floor.or(r.priority))
                     .min()
                     .unwrap_or(65500),
-                fix_command(nsg, hop, dir, &group, scene)
+                fix_command(
+                    nsg,
+                    hop,
+                    dir,
+                    &group,
+                    scene,
+                    taken.entry(nsg.name.clone()).or_default()
+                )
             ),
             None => "Add an allow rule above the deny rule in this NSG.".to_string(),
         };
@@ -301,25 +323,35 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
             fix,
         });
     }
+    for group in routes.values() {
+        out.push(route_finding(group, scene));
+    }
     for ((nsg_name, rule), group) in unknown {
         let first = group[0];
-        let title = if nsg_name.is_empty() && first.rule.is_none() {
-            format!(
-                "{} could not be evaluated for {} flow(s)",
-                first.at.label(),
-                group.len()
-            )
-        } else {
-            format!(
-                "{}{} could not be evaluated for {} flow(s)",
+        let title = match (&first.rule, nsg_name.is_empty()) {
+            (Some(_), _) => format!(
+                "{}{rule}{} could not be evaluated for {} flow(s)",
                 if nsg_name.is_empty() {
                     String::new()
                 } else {
                     format!("{nsg_name} / ")
                 },
-                rule,
+                first
+                    .priority
+                    .map(|p| format!(" (priority {p})"))
+                    .unwrap_or_default(),
                 group.len()
-            )
+            ),
+            (None, false) => format!(
+                "NSG {nsg_name} ({}) was not given: {} flow(s) not evaluated",
+                first.at.label(),
+                group.len()
+            ),
+            (None, true) => format!(
+                "the {} NSG is not known: {} flow(s) not evaluated",
+                first.at.label(),
+                group.len()
+            ),
         };
         let mut evidence: Vec<String> = group.iter().map(|r| row_line(r)).collect();
         if let Some(reason) = &first.reason {
@@ -342,26 +374,34 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     out
 }
 
-fn route_finding(r: &FlowRow, scene: &Scene) -> Finding {
+fn route_finding(group: &[&FlowRow], scene: &Scene) -> Finding {
+    let r = group[0];
     let (table_rg, table_name) = match &scene.build_routes {
-        RouteSlot::Known(t) => (t.resource_group.clone(), t.name.clone()),
-        _ => (None, r.nsg.clone().unwrap_or_default()),
+        RouteSlot::Known(t) if r.nsg.as_deref() == Some(&format!("route table {}", t.name)) => {
+            (t.resource_group.clone(), t.name.clone())
+        }
+        _ => match &scene.aci_routes {
+            RouteSlot::Known(t) => (t.resource_group.clone(), t.name.clone()),
+            _ => (None, r.nsg.clone().unwrap_or_default()),
+        },
     };
     let rg = rg_or_placeholder(table_rg.as_deref());
+    let flows: Vec<&str> = group.iter().map(|r| r.flow.as_str()).collect();
     Finding {
         id: ids::BUILD_VM_EGRESS_BLOCKED.to_string(),
-        severity: if r.required {
+        severity: if group.iter().any(|r| r.required) {
             Severity::Error
         } else {
             Severity::Warning
         },
         hop: r.hop,
         title: format!(
-            "{} drops {}",
+            "{} route {} drops Internet-bound traffic: {}",
             r.nsg.as_deref().unwrap_or("the route table"),
-            r.flow
+            r.rule.as_deref().unwrap_or("?"),
+            flows.join(", ")
         ),
-        evidence: vec![row_line(r)],
+        evidence: group.iter().map(|r| row_line(r)).collect(),
         cause: r.reason.clone().unwrap_or_default(),
         fix: format!(
             "Send 0.0.0.0/0 to a firewall that allows the build's egress, or to the Internet:\n\
@@ -642,12 +682,20 @@ mod tests {
 
     #[test]
     fn priorities_win_and_do_not_collide() {
-        assert_eq!(winning_priority(&nsg_with(&[1000]), 1000), Some(990));
-        assert_eq!(winning_priority(&nsg_with(&[990, 1000]), 1000), Some(989));
-        assert_eq!(winning_priority(&nsg_with(&[100]), 100), None);
-        assert_eq!(winning_priority(&nsg_with(&[101]), 101), Some(100));
-        assert_eq!(winning_priority(&nsg_with(&[]), 65500), Some(4000));
-        assert_eq!(winning_priority(&nsg_with(&[4096]), 4096), Some(4086));
+        assert_eq!(winning_priority(&nsg_with(&[1000]), 1000, &[]), Some(990));
+        assert_eq!(
+            winning_priority(&nsg_with(&[990, 1000]), 1000, &[]),
+            Some(989)
+        );
+        assert_eq!(winning_priority(&nsg_with(&[100]), 100, &[]), None);
+        assert_eq!(winning_priority(&nsg_with(&[101]), 101, &[]), Some(100));
+        assert_eq!(winning_priority(&nsg_with(&[]), 65500, &[]), Some(4000));
+        assert_eq!(winning_priority(&nsg_with(&[4096]), 4096, &[]), Some(4086));
+        assert_eq!(
+            winning_priority(&nsg_with(&[1000]), 1000, &[990]),
+            Some(989),
+            "proposed by another fix"
+        );
     }
 
     #[test]

@@ -408,7 +408,9 @@ impl Step {
         Step {
             verdict: o.verdict,
             nsg: Some(nsg.name.clone()),
-            rule: o.rule.as_ref().map(|r| r.name.clone()),
+            rule: o.rule.as_ref().map(|r| r.name.clone()).or_else(|| {
+                (o.verdict == Verdict::Allow).then(|| "(platform traffic)".to_string())
+            }),
             priority: o.rule.as_ref().map(|r| r.priority),
             rule_text: o.rule.as_ref().map(|r| r.summary.clone()),
             reason: o.reason,
