@@ -413,19 +413,29 @@ fn subnet_nsg<'a>(
     if subnet.is_some() {
         return NsgSlot::Absent;
     }
-    // No subnet data: a single NSG without other associations is taken for
-    // the build subnet's, and said so.
+    // No subnet data: a single NSG is taken for the build subnet's when
+    // nothing contradicts it (no association, or the template's subnetId is a
+    // placeholder that cannot be compared), and said so.
     let definitions: Vec<&Nsg> = cfg
         .nsgs
         .iter()
         .filter(|n| n.nics.is_empty() || !n.subnets.is_empty())
         .collect();
     if is_build && let [only] = definitions.as_slice() {
-        let unrelated = !only.subnets.is_empty();
-        if !unrelated {
+        let wanted_unknown = subnet_id.is_none_or(|id| !id.placeholders().is_empty());
+        if only.subnets.is_empty() {
             notes.push(format!(
                 "no subnet data: took NSG {} (the only NSG given) for the {which} subnet's NSG",
                 only.name
+            ));
+            return NsgSlot::Known(only);
+        }
+        if wanted_unknown {
+            let assoc: Vec<&str> = only.subnets.iter().filter_map(|s| s.name()).collect();
+            notes.push(format!(
+                "the {which} subnet is not known: took NSG {} (the only NSG given, associated with subnet {}) for its NSG",
+                only.name,
+                assoc.join(", ")
             ));
             return NsgSlot::Known(only);
         }
