@@ -244,6 +244,12 @@ fn reference_strict_nsg_allows_linux_and_blocks_windows() {
             "{hop} :{port}"
         );
     }
+    // DenyAllOutBound (1000) does not apply to Azure DNS: platform traffic.
+    let dns = row(&r, Hop::BuildVmDns, 53, At::BuildSubnet, OUT);
+    assert_eq!(
+        (dns.verdict, dns.rule.as_deref()),
+        (Verdict::Allow, Some("(platform traffic)"))
+    );
     assert_eq!(r.verdict, ReportVerdict::Ok, "{:#?}", r.findings);
 
     // The same NSG does not open the Windows ports.
@@ -524,6 +530,25 @@ fn arm_export_names_and_child_rules_are_resolved() {
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 5986, At::BuildSubnet, OUT)),
         (Verdict::Deny, Some("DenyWinRmOut"), Some(3100))
+    );
+}
+
+#[test]
+fn azure_dns_is_filtered_only_by_azure_platform_dns_rules() {
+    let r = linux(&with(&["nsg-platform-dns.json"]));
+    assert_eq!(
+        decided(row(&r, Hop::BuildVmDns, 53, At::BuildSubnet, OUT)),
+        (Verdict::Deny, Some("DenyAzureDns"), Some(150))
+    );
+    let f = r.finding_for(Hop::BuildVmDns).expect("DNS finding");
+    assert!(
+        f.fix
+            .contains("--priority 140 --direction Outbound --access Allow --protocol Udp")
+            && f.fix.contains(
+                "--destination-address-prefixes AzurePlatformDNS --destination-port-ranges 53"
+            ),
+        "{}",
+        f.fix
     );
 }
 

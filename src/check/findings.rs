@@ -81,7 +81,17 @@ fn fix_prefixes(hop: Hop, rows: &[&FlowRow], scene: &Scene) -> (String, String) 
         Hop::BuildVmEgress => (build, "Internet".into()),
         Hop::Deployment => (aci, "Internet".into()),
         Hop::BuildVmDns => {
-            let mut dst: Vec<String> = rows.iter().map(|r| r.dst.clone()).collect();
+            // Azure DNS is platform traffic: only a rule naming AzurePlatformDNS applies to it.
+            let mut dst: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    if r.dst == "168.63.129.16" {
+                        "AzurePlatformDNS".to_string()
+                    } else {
+                        r.dst.clone()
+                    }
+                })
+                .collect();
             dst.dedup();
             (build, dst.join(" "))
         }

@@ -553,8 +553,9 @@ fn outbound_step(subnet: Option<&Subnet>, routes: &RouteSlot) -> Option<Step> {
 pub fn evaluate_flows(flows: &[Flow], scene: &Scene) -> Vec<FlowRow> {
     let mut rows = Vec::new();
     for (flow_id, f) in flows.iter().enumerate() {
-        let from_aci = matches!(f.hop, Hop::Deployment | Hop::AciToBuildVm)
-            && f.spec.src.label.starts_with("ACI");
+        // Route and outbound steps belong to the source's subnet: the ACI
+        // subnet for ACI egress (the only flows on the Deployment hop).
+        let from_aci = f.hop == Hop::Deployment;
         for &(at, dir) in &f.steps {
             let step = match (at, dir) {
                 (At::BuildSubnet, Some(d)) => Some(nsg_step(

@@ -1008,6 +1008,34 @@ mod tests {
     }
 
     #[test]
+    fn powershell_nsg_and_cli_list() {
+        // Get-AzNetworkSecurityGroup | ConvertTo-Json: PascalCase, prefixes as lists.
+        let ps = r#"{"Name": "nsg1", "Id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/nsg1",
+            "SecurityRules": [{"Name": "AllowSsh", "Protocol": "Tcp", "SourcePortRange": ["*"], "DestinationPortRange": ["22"],
+              "SourceAddressPrefix": ["10.0.0.0/8"], "DestinationAddressPrefix": ["*"], "Access": "Allow", "Priority": 100,
+              "Direction": "Inbound"}],
+            "Subnets": [{"Id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/v/subnets/b"}]}"#;
+        let r = read(ps);
+        let Resource::Nsg(n) = &r[0] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            (n.name.as_str(), n.resource_group.as_deref()),
+            ("nsg1", Some("rg1"))
+        );
+        assert_eq!(n.rules[0].priority, 100);
+        assert_eq!(
+            n.rules[0].destination_ports,
+            Ok(vec![PortItem::Range(22, 22)])
+        );
+        assert_eq!(n.subnets[0].name(), Some("b"));
+        // az network nsg list: an array of NSGs.
+        let list =
+            read(r#"[{"name": "a", "securityRules": []}, {"name": "b", "securityRules": []}]"#);
+        assert_eq!(list.len(), 2);
+    }
+
+    #[test]
     fn legacy_vnet_config_and_bare_properties() {
         let r = read(
             r#"{"vmProfile": {"vnetConfig": {"name": "v1", "subnetName": "build", "resourceGroupName": "rg"}},
