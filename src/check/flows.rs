@@ -193,37 +193,27 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
     };
 
     if scene.topology == Topology::Proxy {
-        for &os in &oses {
-            let p = proxy_port(os);
-            push(
-                Hop::ProbeToProxy,
-                format!("168.63.129.16 → proxy VM :{p}"),
-                &probe,
-                &proxy,
-                Proto::Tcp,
-                p,
-                true,
-                vec![
-                    Some((BuildSubnet, Some(Inbound))),
-                    nic(has_proxy_nic, ProxyNic, Inbound),
-                ],
-            );
-        }
-        for &os in &oses {
-            let p = proxy_port(os);
-            push(
-                Hop::AlbToProxy,
-                format!("Private Link NAT → proxy VM :{p}"),
-                &nat,
-                &proxy,
-                Proto::Tcp,
-                p,
-                true,
-                vec![
-                    Some((BuildSubnet, Some(Inbound))),
-                    nic(has_proxy_nic, ProxyNic, Inbound),
-                ],
-            );
+        // Both arrive at the proxy VM: inbound at the build subnet, then its NIC.
+        for (hop, from, src) in [
+            (Hop::ProbeToProxy, "168.63.129.16", &probe),
+            (Hop::AlbToProxy, "Private Link NAT", &nat),
+        ] {
+            for &os in &oses {
+                let p = proxy_port(os);
+                push(
+                    hop,
+                    format!("{from} → proxy VM :{p}"),
+                    src,
+                    &proxy,
+                    Proto::Tcp,
+                    p,
+                    true,
+                    vec![
+                        Some((BuildSubnet, Some(Inbound))),
+                        nic(has_proxy_nic, ProxyNic, Inbound),
+                    ],
+                );
+            }
         }
         for &os in &oses {
             let p = build_port(os);

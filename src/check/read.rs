@@ -489,6 +489,11 @@ fn prefixes(items: &[String]) -> Vec<Ipv4Net> {
     items.iter().filter_map(|s| Ipv4Net::parse(s)).collect()
 }
 
+/// `name`, else the last part of the resource id.
+fn name_of(v: &Value, id: Option<&ResourceId>, params: &Params) -> Option<String> {
+    text(v, "name", params).or_else(|| id.and_then(|i| i.name().map(str::to_string)))
+}
+
 fn resource_group(v: &Value, id: Option<&ResourceId>, params: &Params) -> Option<String> {
     text(v, "resourceGroup", params).or_else(|| id.and_then(|i| i.resource_group.clone()))
 }
@@ -601,9 +606,7 @@ fn template_os(v: &Value) -> (Option<Os>, Option<String>) {
 
 fn nsg(v: &Value, params: &Params) -> Nsg {
     let id = id_of(v.get("id"), params);
-    let name = text(v, "name", params)
-        .or_else(|| id.as_ref().and_then(|i| i.name().map(str::to_string)))
-        .unwrap_or_else(|| "(unnamed NSG)".to_string());
+    let name = name_of(v, id.as_ref(), params).unwrap_or_else(|| "(unnamed NSG)".to_string());
     let rules_of = |key: &str, default: bool| -> Vec<SecurityRule> {
         v.get(key)
             .and_then(Value::as_array)
@@ -885,9 +888,7 @@ fn vnet(v: &Value, params: &Params) -> Vnet {
         .filter_map(|s| s.trim().parse::<Ipv4Addr>().ok())
         .collect();
     Vnet {
-        name: text(v, "name", params)
-            .or_else(|| id.as_ref().and_then(|i| i.name().map(str::to_string)))
-            .unwrap_or_default(),
+        name: name_of(v, id.as_ref(), params).unwrap_or_default(),
         location: text(v, "location", params),
         address_space: prefixes(&space),
         peer_spaces,
@@ -917,9 +918,7 @@ fn route_table(v: &Value, params: &Params) -> RouteTable {
         })
         .unwrap_or_default();
     RouteTable {
-        name: text(v, "name", params)
-            .or_else(|| id.as_ref().and_then(|i| i.name().map(str::to_string)))
-            .unwrap_or_default(),
+        name: name_of(v, id.as_ref(), params).unwrap_or_default(),
         resource_group: resource_group(v, id.as_ref(), params),
         routes,
         subnets: ids(v, "subnets", params),
