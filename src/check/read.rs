@@ -134,7 +134,13 @@ pub fn read_json(path: &Path, bytes: &[u8]) -> Result<Vec<Resource>, ReadError> 
         path: shown.clone(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        // serde_json appends " at line L column C", already in the fields.
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     })?;
     let value = normalise(value);
     let mut out = Vec::new();

@@ -29,6 +29,10 @@ pub enum OsArg {
 
 /// Flags of `aibnet check`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 nothing blocked (some flows may be undecided), 1 a required flow is \
+denied or a configuration finding is an error, 2 no usable input or a usage error."
+)]
 pub struct CheckArgs {
     /// JSON files or directories: image template, `az network nsg show`,
     /// `az network nic list-effective-nsg`, `az network vnet subnet show`,
