@@ -20,9 +20,12 @@
 //! * [`decode`]: frame bytes → [`decode::PacketSummary`] (a small `Copy` value).
 //! * [`sessions`]: packets (and flow tuples) → [`sessions::SessionTable`].
 //! * [`findings`]: the shared vocabulary of hops, statuses and findings.
+//! * [`check`]: offline evaluation of the image template, NSGs, subnet, VNET and
+//!   route table for every flow an AIB build needs.
 
 pub mod analyze;
 pub mod capture;
+pub mod check;
 pub mod decode;
 pub mod diagnose;
 pub mod findings;

@@ -125,6 +125,10 @@ pub fn capture(
         .immediate_mode(true)
         .timeout(200)
         .open()
+        .map_err(|e| classify(name, e))?
+        // Non-blocking: on Linux a blocking read may wait forever when no
+        // packet arrives, and the duration must end the capture.
+        .setnonblock()
         .map_err(|e| classify(name, e))?;
     cap.filter(&opts.filter, true)
         .map_err(|e| LiveError::BadFilter {
@@ -148,7 +152,7 @@ pub fn capture(
                 out.write(&p);
                 packets += 1;
             }
-            Err(pcap::Error::TimeoutExpired) => {}
+            Err(pcap::Error::TimeoutExpired) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(classify(name, e)),
         }
         if last_report.elapsed() >= Duration::from_millis(500) {

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "live")]
 mod capture;
+mod check;
 mod common;
 mod diagnose;
 mod sessions;
@@ -30,6 +31,9 @@ enum Command {
     /// Capture the AIB ports live on an interface into a pcap file (feature `live`).
     #[cfg(feature = "live")]
     Capture(capture::Args),
+    /// Evaluate the image template, NSGs, subnet, VNET and route table offline
+    /// for every flow an AIB build needs.
+    Check(check::CheckArgs),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -40,5 +44,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Diagnose(a) => diagnose::run(a),
         #[cfg(feature = "live")]
         Command::Capture(a) => capture::run(a),
+        Command::Check(args) => check::run(args),
     }
 }
