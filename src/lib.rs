@@ -20,5 +20,8 @@
 //! * [`decode`]: frame bytes → [`decode::PacketSummary`] (a small `Copy` value).
 //! * [`sessions`]: packets (and flow tuples) → [`sessions::SessionTable`].
 //! * [`findings`]: the shared vocabulary of hops, statuses and findings.
+//! * [`explain`]: from an AIB / Packer error message to the failure class, the
+//!   hop to suspect, the fix and the commands that collect the evidence.
 
+pub mod explain;
 pub mod findings;

@@ -246,7 +246,10 @@ mod tests {
             HopStatus::Degraded,
             HopStatus::NotObserved,
         ] {
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         assert!(Severity::Error > Severity::Warning && Severity::Warning > Severity::Info);
     }
