@@ -156,6 +156,9 @@ pub struct Extracted {
     /// Latest timestamp in the text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<Utc>,
+    /// Where `first_seen`/`last_seen` come from: `lastRunStatus` or `text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_source: Option<&'static str>,
 }
 
 fn re(pattern: &str) -> Regex {
@@ -311,9 +314,13 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
     set(&mut x.template, hints.template.as_deref());
     set(&mut x.resource_group, hints.resource_group.as_deref());
     set(&mut x.location, hints.location.as_deref());
+    // `az` prints stagingResourceGroup as a full id.
     set(
         &mut x.staging_resource_group,
-        hints.staging_resource_group.as_deref(),
+        hints
+            .staging_resource_group
+            .as_deref()
+            .map(|s| s.rsplit('/').next().unwrap_or(s)),
     );
     read_resource_ids(text, &mut x);
     if x.staging_resource_group.is_none() {
@@ -405,6 +412,17 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
     times.extend(hints.end_time);
     x.first_seen = hints.start_time.or_else(|| times.iter().min().copied());
     x.last_seen = hints.end_time.or_else(|| times.iter().max().copied());
+    x.time_source = if hints.start_time.is_some() || hints.end_time.is_some() {
+        Some("lastRunStatus")
+    } else if x.first_seen.is_some() {
+        Some("text")
+    } else {
+        None
+    };
+    // `host` next to `host:port` says nothing more.
+    let with_port = x.egress_destinations.clone();
+    x.egress_destinations
+        .retain(|d| d.contains(':') || !with_port.iter().any(|o| o.starts_with(&format!("{d}:"))));
 
     read_os(text, &mut x);
     read_topology(text, hints, direct_dial, &mut x);
@@ -616,11 +634,7 @@ mod tests {
         );
         assert_eq!(
             x.egress_destinations,
-            [
-                "azure.archive.ubuntu.com:80",
-                "azure.archive.ubuntu.com",
-                "packages.microsoft.com:443"
-            ]
+            ["azure.archive.ubuntu.com:80", "packages.microsoft.com:443"]
         );
         assert_eq!(x.subnet.as_deref(), Some("snet-aib"));
         assert_eq!(x.subnet_prefix.as_deref(), Some("10.9.0.0/29"));

@@ -376,6 +376,11 @@ pub fn window(ctx: &Context, x: &Extracted) -> Option<Window> {
             "--at, from 1 h before (the build retried for up to ~30 min) to 5 min after",
         ),
         _ => match (x.first_seen, x.last_seen) {
+            (Some(a), Some(b)) if a != b && x.time_source == Some("lastRunStatus") => w(
+                a.add_secs(-AFTER),
+                b.add_secs(AFTER),
+                "the run's lastRunStatus start and end, ±5 min",
+            ),
             (Some(a), Some(b)) if a != b => w(
                 a.add_secs(-AFTER),
                 b.add_secs(AFTER),

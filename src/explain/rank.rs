@@ -67,6 +67,9 @@ static COMPILED: LazyLock<Vec<(&'static Signal, Regex)>> = LazyLock::new(|| {
 });
 
 const MAX_EVIDENCE: usize = 5;
+/// Below this a class is noise (a generic timeout text under a topology that
+/// rules the class out): it is not listed.
+const MIN_CONFIDENCE: f64 = 0.1;
 const MAX_LINE: usize = 300;
 
 fn line_of(
@@ -134,6 +137,9 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
                 Class::WinrmBrokenByHardening | Class::KmsActivationBlocked
             )
         {
+            continue;
+        }
+        if c < MIN_CONFIDENCE {
             continue;
         }
         let mut evidence_lines = evidence.remove(&class).unwrap_or_default();
