@@ -476,7 +476,12 @@ fn needs(classes: &[Class], topology: Option<Topology>) -> Needs {
                 n.traffic = true;
             }
             Kind::Config => n.config = true,
-            Kind::Umbrella => n.umbrella = true,
+            // The wrapper hides the cause: the configuration is cheap to save
+            // and `check` reads it offline; traffic evidence waits for the log.
+            Kind::Umbrella => {
+                n.umbrella = true;
+                n.config = true;
+            }
             Kind::Deployment => {}
         }
         match info.hop {
