@@ -175,12 +175,11 @@ fn detail(class: Class, x: &Extracted) -> Option<String> {
         }
         Class::ProxyToBuildVmBlocked | Class::AciToBuildVmBlocked => {
             let ip = x.build_vm_ip.as_deref()?;
-            let port = x
-                .port
-                .filter(|p| !matches!(p, 60000 | 60001))
-                .map(|p| format!(":{p}"))
-                .unwrap_or_default();
-            Some(format!("the build VM is {ip}{port}{how}."))
+            // The dial error belongs to the build VM only when its port was dialled.
+            match x.port.filter(|p| !matches!(p, 60000 | 60001)) {
+                Some(p) => Some(format!("the build VM is {ip}:{p}{how}.")),
+                None => Some(format!("the build VM is {ip}.")),
+            }
         }
         Class::BuildVmEgressBlocked | Class::BuildVmDnsFailing | Class::KmsActivationBlocked
             if !x.egress_destinations.is_empty() =>
