@@ -5,6 +5,7 @@ mod capture;
 mod check;
 mod common;
 mod diagnose;
+mod explain;
 mod sessions;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,9 @@ enum Command {
     /// Evaluate the image template, NSGs, subnet, VNET and route table offline
     /// for every flow an AIB build needs.
     Check(check::CheckArgs),
+    /// Explain an AIB / Packer error message: failure class, hop, fix, and the
+    /// commands that collect the evidence.
+    Explain(explain::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -45,5 +49,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         #[cfg(feature = "live")]
         Command::Capture(a) => capture::run(a),
         Command::Check(args) => check::run(args),
+        Command::Explain(args) => explain::run(args),
     }
 }
