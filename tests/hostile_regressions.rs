@@ -1,0 +1,41 @@
+//! Regression tests for the fixes that hostile input called for (issue 7),
+//! one per fix, named after the module fixed. The adversarial corpus itself
+//! is exercised by `tests/hostile.rs`.
+
+mod hostile {
+    pub mod build;
+}
+
+use hostile::build::*;
+
+/// sessions: a session whose packets sit at both ends of the i64 time range
+/// (pcapng if_tsoffset) has a duration, not an overflow.
+#[test]
+fn sessions_duration_saturates_at_extreme_timestamps() {
+    let syn = tcp4([192, 0, 2, 1], 40_000, [192, 0, 2, 2], 22, SYN, 1, 0, b"");
+    let ack = tcp4(
+        [192, 0, 2, 2],
+        22,
+        [192, 0, 2, 1],
+        40_000,
+        SYN | ACK,
+        9,
+        2,
+        b"",
+    );
+    let mut t = aibnet::sessions::SessionTable::new();
+    for (ts, frame) in [(i64::MAX, &syn), (i64::MIN, &ack)] {
+        let p = aibnet::capture::RawPacket {
+            ts_ns: ts,
+            ts_digits: 9,
+            linktype: 1,
+            orig_len: frame.len() as u32,
+            data: frame,
+            offset: 0,
+        };
+        t.add_packet(&aibnet::decode::decode(&p).unwrap(), 0);
+    }
+    let s = t.finish();
+    assert_eq!(s.len(), 1);
+    assert!(s[0].duration_s() > 9e9, "{}", s[0].duration_s());
+}
