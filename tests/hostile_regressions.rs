@@ -7,6 +7,30 @@ mod hostile {
 }
 
 use hostile::build::*;
+use std::time::{Duration, Instant};
+
+/// capture: the pcapng interface table is shared between the iterator
+/// clones the parallel reader makes at chunk boundaries, not copied: 100 000
+/// interface blocks and a chunk per record used to copy 3.2 MB per chunk.
+#[test]
+fn capture_pcapng_interface_table_is_shared_between_chunks() {
+    let mut f = shb();
+    for _ in 0..100_000 {
+        f.extend(idb(1, 65535, &[]));
+    }
+    for i in 0..20_000u32 {
+        f.extend(epb(i, u64::from(i), &[0; 14]));
+    }
+    let start = Instant::now();
+    let it = aibnet::capture::PacketIter::new(&f, aibnet::ingest::Format::Pcapng).unwrap();
+    let chunks = aibnet::capture::chunk_starts(it, 1);
+    assert!(chunks.len() > 20_000, "{}", chunks.len());
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
 
 /// sessions: a session whose packets sit at both ends of the i64 time range
 /// (pcapng if_tsoffset) has a duration, not an overflow.

@@ -3,6 +3,7 @@
 //! own link type, snapshot length and timestamp resolution.
 
 use super::{CaptureError, MAX_FRAME_LEN, RawPacket, units_to_ns};
+use std::sync::Arc;
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 1;
@@ -34,7 +35,10 @@ pub struct PcapngIter<'a> {
     bytes: &'a [u8],
     pos: usize,
     big_endian: bool,
-    interfaces: Vec<Interface>,
+    /// Shared between clones: the parallel reader clones the iterator at
+    /// every chunk boundary, and a file with many interface blocks must not
+    /// cost a copy of the table per chunk.
+    interfaces: Arc<Vec<Interface>>,
     /// Simple Packet Blocks carry no timestamp: they get the previous one.
     last_ts: i64,
     done: bool,
@@ -47,7 +51,7 @@ impl<'a> PcapngIter<'a> {
             bytes,
             pos: 0,
             big_endian: false,
-            interfaces: Vec::new(),
+            interfaces: Arc::new(Vec::new()),
             last_ts: 0,
             done: false,
         }
@@ -132,7 +136,7 @@ impl<'a> PcapngIter<'a> {
             }
             o += 4 + (len as usize).div_ceil(4) * 4;
         }
-        self.interfaces.push(iface);
+        Arc::make_mut(&mut self.interfaces).push(iface);
         Ok(())
     }
 
@@ -178,7 +182,7 @@ impl<'a> Iterator for PcapngIter<'a> {
                             .fail(at, "section header has no valid byte-order magic".into());
                     }
                 };
-                self.interfaces.clear();
+                self.interfaces = Arc::new(Vec::new());
             } else if at == 0 {
                 return self.fail(
                     at,
