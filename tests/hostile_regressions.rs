@@ -63,3 +63,28 @@ fn sessions_duration_saturates_at_extreme_timestamps() {
     assert_eq!(s.len(), 1);
     assert!(s[0].duration_s() > 9e9, "{}", s[0].duration_s());
 }
+
+/// check: a configuration file over MAX_CONFIG_BYTES (a crafted 1 GB
+/// string) is refused before it is read.
+#[test]
+fn check_a_config_file_too_large_is_refused_before_reading() {
+    // One JSON string just over the configuration-file bound (the same path
+    // a 1 GB string would take, without writing 1 GB).
+    let max = aibnet::check::MAX_CONFIG_BYTES as usize;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("big-string.json");
+    let mut s = Vec::with_capacity(max + 16);
+    s.extend_from_slice(b"{\"name\":\"");
+    s.resize(max + 1, b'a');
+    s.extend_from_slice(b"\"}");
+    std::fs::write(&p, &s).unwrap();
+    let start = Instant::now();
+    let cfg = aibnet::check::Config::load_paths(std::slice::from_ref(&p));
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(cfg.skipped.len(), 1);
+    assert!(
+        cfg.skipped[0].reason.contains("larger than"),
+        "{:?}",
+        cfg.skipped
+    );
+}
