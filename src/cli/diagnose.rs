@@ -1,6 +1,8 @@
 //! `aibnet diagnose`: which hop is broken and why.
 
-use super::common::{FormatArg, InputArgs, output_format, print_summary, stdout_color};
+use super::common::{
+    FormatArg, InputArgs, output_format, print_stats, print_summary, stdout_color,
+};
 use aibnet::diagnose::diagnose;
 use aibnet::findings::Severity;
 use aibnet::findings::rules::FixNames;
@@ -153,6 +155,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     print_summary(&analysis, analysis.sessions.len());
+    if args.input.stats {
+        print_stats(&analysis);
+    }
     if !analysis.anything_read() {
         return Ok(ExitCode::from(2));
     }
