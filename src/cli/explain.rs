@@ -201,8 +201,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !analysis.anything_read() {
             bail!("none of the --evidence paths could be read");
         }
-        let d = aibnet::diagnose::diagnose(&analysis, &aibnet::topology::Hints::default(), Default::default());
-        e.confirm_with(&aibnet::explain::confirm::EvidenceSummary::from_diagnosis(&d));
+        let d = aibnet::diagnose::diagnose(
+            &analysis,
+            &aibnet::topology::Hints::default(),
+            Default::default(),
+        );
+        e.confirm_with(&aibnet::explain::confirm::EvidenceSummary::from_diagnosis(
+            &d,
+        ));
     }
     let out = match args.format {
         Format::Json => render::json(&e),

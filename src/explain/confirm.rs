@@ -354,7 +354,14 @@ impl EvidenceSummary {
     /// The hops and finding ids of a diagnosis.
     pub fn from_diagnosis(d: &crate::diagnose::Diagnosis) -> Self {
         EvidenceSummary {
-            hops: d.hops.iter().map(|h| HopObservation { hop: h.hop, status: h.status }).collect(),
+            hops: d
+                .hops
+                .iter()
+                .map(|h| HopObservation {
+                    hop: h.hop,
+                    status: h.status,
+                })
+                .collect(),
             finding_ids: d.findings.iter().map(|f| f.id.clone()).collect(),
         }
     }
