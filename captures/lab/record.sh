@@ -114,6 +114,11 @@ lab_up() {
 		ns=$P-$r
 		ip netns add "$ns"
 		nsx "$r" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		# Exponential SYN backoff (1, 2, 4, 8 s) as on the kernels Azure images run; kernels
+		# since 6.? start with linear 1-s retries by default.
+		if [[ -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts ]]; then
+			nsx "$r" sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
+		fi
 		ip -n "$ns" link set lo up
 		# The veth pair is created inside the fabric namespace with its peer placed directly
 		# in the role's namespace: no lab interface ever exists in the root namespace.
@@ -121,6 +126,10 @@ lab_up() {
 		ip -n "$P-seg" link set "v-$r" master br0 up
 		mac=$(var "MAC_${r^^}")
 		ip -n "$ns" link set eth0 address "$mac"
+		# A switched segment without flooding: each MAC is pinned to its port, so no frame
+		# is ever copied to a port it is not addressed to (and NSG drops are logged once).
+		nsx seg bridge fdb replace "$mac" dev "v-$r" master static
+		nsx seg bridge link set dev "v-$r" learning off flood off mcast_flood off
 		# Software checksums and no segmentation offloads: the captures show wire-sized,
 		# correctly checksummed frames as an Azure NIC would carry them.
 		nsx seg ethtool -K "v-$r" tx off tso off gso off gro off >/dev/null 2>&1 || true
@@ -146,6 +155,18 @@ lab_up() {
 			route mirror "$VNET"
 			;;
 		esac
+	done
+	# Permanent neighbour entries instead of ARP: as in Azure, where the host answers ARP
+	# and VMs never see each other's broadcasts, the captures carry no ARP at all.
+	local other oip
+	for r in $SC_NAMESPACES; do
+		for other in $SC_NAMESPACES; do
+			[[ $other == "$r" ]] && continue
+			if [[ $other == mirror ]]; then oip=$MIRROR_IPS; else oip=$(var "IP_${other^^}"); fi
+			for ip in $oip; do
+				ip -n "$P-$r" neigh replace "$ip" lladdr "$(var "MAC_${other^^}")" dev eth0 nud permanent
+			done
+		done
 	done
 	if [[ $SC_OS == windows ]]; then
 		# A Windows build VM: TTL 128 and no TCP timestamps, as Windows defaults.
@@ -268,7 +289,9 @@ start_servers() {
 	if [[ $faults == *" guestfw_winrm_drop "* ]]; then
 		# Windows Firewall on the build VM drops WinRM-HTTPS (the NSG allows it).
 		nsx buildvm nft -f - <<-'EOF'
-			table inet guestfw { chain input { type filter hook input priority 0; tcp dport 5986 drop; } }
+			table inet guestfw {
+			  chain input { type filter hook input priority 0; tcp dport 5986 drop; }
+			}
 		EOF
 	fi
 	wait_listening
@@ -302,8 +325,10 @@ CT_PID=""
 start_recorders() {
 	local out=$1 snap=() p
 	((SC_SNAPLEN > 0)) && snap=(-s "$SC_SNAPLEN")
-	rec() { # ns iface file
-		nsx "$1" tcpdump -i "$2" -n -U -Z root --immediate-mode "${snap[@]}" -w "$3" 2>>"$LAB/tcpdump.log" &
+	rec() { # ns iface file — a VM's capture is not promiscuous, the segment's is
+		local promisc=(-p)
+		[[ $1 == seg ]] && promisc=()
+		nsx "$1" tcpdump -i "$2" "${promisc[@]}" -n -U -Z root --immediate-mode "${snap[@]}" -w "$3" 2>>"$LAB/tcpdump.log" &
 		REC_PIDS+=($!); PIDS+=($!)
 	}
 	for p in $SC_CAPTURES; do
@@ -381,6 +406,7 @@ long_client() { # many short sessions, a customization step now and then
 		*) cmd="uname -a" ;;
 		esac
 		ssh_session plnat build "$cmd" || sleep 2
+		sleep 0.4
 		n=$((n + 1))
 	done
 }
@@ -394,7 +420,7 @@ windows_client() { # windows_client DEADLINE
 			--target "$IP_BUILDVM:5986" --command "${WIN_STEPS[i % ${#WIN_STEPS[@]}]}" \
 			--dial-timeout 10 --timeout 15 >>"$LAB/client.out" 2>&1; then rc=0; else rc=$?; fi
 		note "winrm rc=$rc"
-		if ((rc == 0)); then sleep 1; else sleep 3; fi
+		sleep 3.5
 		i=$((i + 1))
 	done
 }
@@ -431,7 +457,7 @@ run_traffic() {
 	none:*) ;;
 	*:*:*:session-interrupted) interrupted_client "$deadline" & pids+=($!) ;;
 	*:*:*:healthy-linux-long)
-		for i in 0 1 2; do long_client "$deadline" 67 & pids+=($!); sleep 0.3; done
+		for i in 0 1; do long_client "$deadline" "${AIBNET_LONG_SESSIONS:-60}" & pids+=($!); sleep 0.5; done
 		;;
 	*:linux:proxy:*) linux_client "$deadline" plnat build & pids+=($!) ;;
 	*:linux:isolated:*) linux_client "$deadline" aci build-direct & pids+=($!) ;;
