@@ -24,7 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CAPTURES=$(dirname "$HERE")
 P=aibl                       # namespace prefix: aibl-seg, aibl-proxy, ...
-PY=$(command -v /usr/bin/python3 python3 | head -n1)
+PY=$(command -v /usr/bin/python3 python3 2>/dev/null | head -n1 || true)
 SSHD=/usr/sbin/sshd
 LOCK=/run/aibnet-lab.lock
 LAB=""                       # per-scenario run directory (keys, configs, logs)
@@ -50,7 +50,7 @@ ensure_packages() {
 		log "installing: ${need[*]}"
 		DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
-		PY=$(command -v /usr/bin/python3 python3 | head -n1)
+		PY=$(command -v /usr/bin/python3 python3 2>/dev/null | head -n1 || true)
 	fi
 }
 
@@ -169,8 +169,10 @@ lab_up() {
 		done
 	done
 	if [[ $SC_OS == windows ]]; then
-		# A Windows build VM: TTL 128 and no TCP timestamps, as Windows defaults.
-		nsx buildvm sysctl -qw net.ipv4.ip_default_ttl=128 net.ipv4.tcp_timestamps=0
+		# A Windows build VM: TTL 128, no TCP timestamps, ephemeral ports from 49152, as
+		# Windows defaults.
+		nsx buildvm sysctl -qw net.ipv4.ip_default_ttl=128 net.ipv4.tcp_timestamps=0 \
+			net.ipv4.ip_local_port_range="49152 65535"
 	fi
 
 	# The NSG model of this scenario, enforced on the bridged traffic.
@@ -267,7 +269,8 @@ in_buildvm() {
 start_servers() {
 	local faults=" $SC_FAULTS " life=$((SC_DURATION + 60)) addrs=() n
 	mkdir -p /run/sshd
-	for n in $DNS_RECORDS; do addrs+=("--address=/${n%%=*}/${n#*=}"); done
+	# Authoritative local records: A answers, and NOERROR/NODATA (not REFUSED) for AAAA.
+	for n in $DNS_RECORDS; do addrs+=("--local=/${n%%=*}/" "--host-record=${n%%=*},${n#*=}"); done
 	bg "$LAB/dnsmasq.log" nsx dns dnsmasq -k -C /dev/null --no-resolv --no-hosts --no-poll \
 		--bind-interfaces --listen-address="$IP_DNS" --pid-file= --log-queries --log-facility=- "${addrs[@]}"
 	local m=($MIRROR_IPS)
