@@ -13,11 +13,13 @@ Inputs, written by record.sh into OUTDIR/lab/ while the scenario ran:
                  prefix `aibnet-nsg <I|O> <rule name>`
   recording.json start/end of the recording and the time the flow table was flushed
 
-Outputs, in the blob layout of a storage account:
-  OUTDIR/flowlogs/nsg-v2/insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/…/
-      NETWORKSECURITYGROUPS/<NSG>/y=/m=/d=/h=/m=00/macAddress=<MAC>/PT1H.json
-  OUTDIR/flowlogs/vnet/insights-logs-flowlogflowevent/flowLogResourceID=/SUBSCRIPTIONS/…/
-      FLOWLOGS/<NAME>/y=/m=/d=/h=/m=00/macAddress=<MAC>/PT1H.json
+Outputs, in the blob layout of a storage account (below the containers
+insights-logs-networksecuritygroupflowevent and insights-logs-flowlogflowevent, which are left
+out to keep paths short):
+  OUTDIR/flowlogs/nsg-v2/resourceId=/SUBSCRIPTIONS/…/NETWORKSECURITYGROUPS/<NSG>/
+      y=/m=/d=/h=/m=00/macAddress=<MAC>/PT1H.json
+  OUTDIR/flowlogs/vnet/flowLogResourceID=/SUBSCRIPTIONS/…/FLOWLOGS/<NAME>/
+      y=/m=/d=/h=/m=00/macAddress=<MAC>/PT1H.json
 
 How kernel facts map to tuples (see captures/README.md):
   * B  = the conntrack NEW event of an allowed flow (seconds / milliseconds of that event);
@@ -337,7 +339,7 @@ def main(argv):
                 "operationName": "NetworkSecurityGroupFlowEvents",
                 "properties": {"Version": 2, "flows": flows_json},
             }
-            rel = ("insights-logs-networksecuritygroupflowevent/resourceId=" + nsg_id.upper() + "/" + date_path(rt, mac))
+            rel = "resourceId=" + nsg_id.upper() + "/" + date_path(rt, mac)
             nsg_blobs.setdefault(rel, []).append(rec)
             counts["nsg-v2"][mac] = counts["nsg-v2"].get(mac, 0) + len(tups)
         for rt, tups in cut_records(per_nic[ip]["vnet"], phase_vnet):
@@ -354,7 +356,7 @@ def main(argv):
                 "operationName": "FlowLogFlowEvent",
                 "flowRecords": {"flows": groups},
             }
-            rel = "insights-logs-flowlogflowevent/flowLogResourceID=" + fl_id + "/" + date_path(rt, mac)
+            rel = "flowLogResourceID=" + fl_id + "/" + date_path(rt, mac)
             vnet_blobs.setdefault(rel, []).append(rec)
             counts["vnet"][mac] = counts["vnet"].get(mac, 0) + len(tups)
     write_blobs(os.path.join(outdir, "flowlogs", "nsg-v2"), nsg_blobs)

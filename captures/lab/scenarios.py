@@ -536,14 +536,28 @@ def write_expected(sc, outdir):
     if sc["topology"] == "isolated":
         ports.pop("proxy")
     pcaps = sorted(f for f in os.listdir(outdir) if f.endswith(".pcap"))
+    def point(view):
+        hops = full_hops(view["hops"])
+        failing = [h for h in HOP_NAMES if hops[h] not in ("ok", "not_observed")]
+        broken = sc["broken_hop"] if sc["broken_hop"] in failing else (failing[0] if failing else None)
+        status = hops[broken] if broken else ("ok" if view["verdict"] == "healthy" else "not_observed")
+        return {"verdict": view["verdict"], "broken_hop": broken, "status": status,
+                "finding_ids": view["finding_ids"], "hops": hops, **({"note": view["note"]} if "note" in view else {})}
+
     per_point = {}
     for name, view in sc["views"].items():
-        if name == "flowlogs":
-            continue
-        per_point[name] = dict(view, hops=full_hops(view["hops"]))
-    fl = sc["views"]["flowlogs"]
+        if name != "flowlogs":
+            per_point[name] = point(view)
     for fmt in ("flowlogs/nsg-v2", "flowlogs/vnet"):
-        per_point[fmt] = dict(fl, hops=full_hops(fl["hops"]))
+        per_point[fmt] = point(sc["views"]["flowlogs"])
+    macs = {h[2].replace(":", "").upper(): role for role, h in HOSTS.items()}
+    blobs = []
+    for root, _, files in os.walk(os.path.join(outdir, "flowlogs")):
+        for f in files:
+            rel = os.path.relpath(os.path.join(root, f), outdir)
+            mac = rel.split("macAddress=")[1].split("/")[0]
+            blobs.append({"path": rel, "format": rel.split("/")[1], "nic": macs.get(mac), "mac": mac})
+    blobs.sort(key=lambda b: b["path"])
     missing = [p for p in per_point if p.endswith(".pcap") and p not in pcaps]
     if missing:
         raise SystemExit(f"expected.json: capture points without a file: {missing}")
@@ -568,6 +582,7 @@ def write_expected(sc, outdir):
         },
         "guest_faults": sc["faults"],
         "per_capture_point": per_point,
+        "flow_log_files": blobs,
         "recorded": rec,
     }
     with open(os.path.join(outdir, "expected.json"), "w") as f:
