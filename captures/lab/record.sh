@@ -102,6 +102,8 @@ lab_up() {
 	ip -n "$P-seg" link set lo up
 	ip -n "$P-seg" link add br0 type bridge stp_state 0 mcast_snooping 0
 	ip -n "$P-seg" link set br0 up
+	[[ -e /proc/sys/net/bridge || -n $(nsx seg ls /proc/sys/net/bridge 2>/dev/null) ]] ||
+		die "br_netfilter is not available (the fabric applies the NSG model to bridged traffic): modprobe br_netfilter"
 	nsx seg sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=0 \
 		net.bridge.bridge-nf-call-arptables=0
 	# The fabric's flow table: counters on; short timeouts so closed flows are reaped soon.
@@ -345,7 +347,9 @@ start_recorders() {
 	nsx seg conntrack -E -o timestamp,extended,id -b 8388608 >"$LAB/conntrack.log" 2>"$LAB/conntrack.err" &
 	CT_PID=$!; PIDS+=($!)
 	for _ in $(seq 50); do
-		(($(grep -c "listening on" "$LAB/tcpdump.log" 2>/dev/null || true) >= ${#REC_PIDS[@]})) && break
+		local up
+		up=$(grep -c "listening on" "$LAB/tcpdump.log" 2>/dev/null || true)
+		((${up:-0} >= ${#REC_PIDS[@]})) && break
 		sleep 0.1
 	done
 	sleep 0.5
@@ -503,7 +507,24 @@ record_one() { # record_one SCENARIO OUTDIR
 	"$PY" "$HERE/flowlogs.py" "$sc" "$out" || die "$sc: flow logs disagree with the NSG model"
 	gzip -9n "$out/lab/conntrack-events.txt"
 	"$PY" "$HERE/scenarios.py" expected "$sc" "$out"
-	log "$sc: done: $(cd "$out" && du -sh --apparent-size . | cut -f1) in $out"
+	check_outputs "$out"
+	log "$sc: done: $(find "$out" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f KB", s / 1024}') in $out"
+}
+
+check_outputs() { # every capture is an Ethernet pcap; every flow log is {"records":[...]}
+	local out=$1 p f
+	for p in $SC_CAPTURES; do
+		f=$out/$p.pcap
+		[[ -s $f ]] || die "$SC_NAME: $f is missing"
+		[[ $(od -An -tx1 -j20 -N4 "$f" | tr -d ' ') == 01000000 ]] || die "$SC_NAME: $f is not an Ethernet pcap"
+	done
+	[[ -n $(find "$out/flowlogs" -name PT1H.json) ]] || die "$SC_NAME: no flow logs written"
+	find "$out/flowlogs" -name PT1H.json -exec "$PY" -c '
+import json, sys
+for f in sys.argv[1:]:
+    d = json.load(open(f))
+    assert list(d) == ["records"] and d["records"], f
+' {} + || die "$SC_NAME: a flow log is not valid"
 }
 
 write_recording() { # sc out t0 t1 — what the lab's clients saw, for expected.json
