@@ -6,9 +6,10 @@
 # (Linux) or WinRM listener (Windows) runs it inside the build VM's namespace.
 # Every call is bounded: curl --connect-timeout/--max-time, kms-client --timeout.
 here=$(dirname "$0")
+rc=0
 fetch() {
 	curl -sS --cacert "$here/ca.pem" --connect-timeout 4 --max-time 10 -o /dev/null \
-		-w "%{http_code} %{size_download} $1\n" "$1" || echo "FAILED $1"
+		-w "%{http_code} %{size_download} $1\n" "$1" || { echo "FAILED $1"; rc=1; }
 }
 case "$1" in
 update)
@@ -20,10 +21,12 @@ install)
 	;;
 windows)
 	fetch https://download.windowsupdate.com/c/msdownload/update/software/secu/2026/11/windows10.0-kb5050001-x64.cab
-	python3 "$here/labnet.py" kms-client azkms.core.windows.net 1688 --timeout 5
+	python3 "$here/labnet.py" kms-client azkms.core.windows.net 1688 --timeout 5 || rc=1
 	;;
 *)
 	echo "usage: customize.sh update|install|windows" >&2
 	exit 2
 	;;
 esac
+# like a customizer script: a failed download fails the build step
+exit $rc

@@ -529,13 +529,8 @@ for f in sys.argv[1:]:
 
 write_recording() { # sc out t0 t1 — what the lab's clients saw, for expected.json
 	"$PY" - "$@" "$FLUSH_T" <<-'EOF'
-		import json, sys, os, subprocess, collections
+		import json, sys, os, subprocess
 		sc, out, t0, t1, flush = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
-		counts = collections.Counter()
-		for line in open(os.path.join(out, "lab", "client.log")):
-		    parts = line.split()
-		    if len(parts) >= 3 and parts[2].startswith("rc="):
-		        counts[f"{parts[1]}_{'ok' if parts[2] == 'rc=0' else 'failed'}"] += 1
 		def ver(cmd):
 		    try:
 		        p = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
@@ -544,7 +539,6 @@ write_recording() { # sc out t0 t1 — what the lab's clients saw, for expected.
 		        return None
 		rec = {
 		    "start": t0, "end": t1, "conntrack_flushed": flush,
-		    "client_attempts": dict(sorted(counts.items())),
 		    "kernel": os.uname().release,
 		    "tools": {"openssh": ver(["ssh", "-V"]), "tcpdump": ver(["tcpdump", "--version"]),
 		              "conntrack": ver(["conntrack", "--version"]), "nft": ver(["nft", "--version"])},

@@ -524,6 +524,24 @@ def full_hops(h):
     return {name: h.get(name, "not_observed") for name in HOP_NAMES}
 
 
+def client_attempts(path):
+    """Counts from the lab clients' own log: `<time> <kind> [<target>] rc=<n>` per attempt."""
+    counts = {}
+    try:
+        lines = open(path).read().splitlines()
+    except FileNotFoundError:
+        return counts
+    for line in lines:
+        parts = line.split()
+        rc = next((p for p in parts if p.startswith("rc=")), None)
+        if rc is None:
+            continue
+        what = "_".join(p for p in parts[1:parts.index(rc)])
+        key = f"{what}_{'ok' if rc == 'rc=0' else 'failed'}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def write_expected(sc, outdir):
     lab = os.path.join(outdir, "lab")
     rec = {}
@@ -532,6 +550,7 @@ def write_expected(sc, outdir):
             rec = json.load(f)
     except FileNotFoundError:
         pass
+    rec["client_attempts"] = client_attempts(os.path.join(lab, "client.log"))
     ports = ({"proxy": 60000, "build_vm": 5986} if sc["os"] == "windows" else {"proxy": 60001, "build_vm": 22})
     if sc["topology"] == "isolated":
         ports.pop("proxy")
