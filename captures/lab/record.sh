@@ -303,22 +303,23 @@ start_servers() {
 }
 
 wait_listening() { # wait (bounded) until every server accepts connections
-	local want=("dns:$IP_DNS:53") w ns ipp i
+	local want=("dns:$IP_DNS:53") w ns ipp i up
 	[[ $SC_OS == windows ]] && want+=("buildvm:$IP_BUILDVM:5986" "proxy:$IP_PROXY:60000")
 	[[ $SC_OS == linux && " $SC_FAULTS " != *" sshd_down "* ]] && want+=("buildvm:$IP_BUILDVM:22")
 	[[ $SC_OS == linux && $SC_TOPOLOGY == proxy && " $SC_FAULTS " != *" proxy_listener_down "* ]] && want+=("proxy:$IP_PROXY:60001")
 	want+=("mirror:${MIRROR_IPS%% *}:443")
 	for w in "${want[@]}"; do
 		ns=${w%%:*}; ipp=${w#*:}
+		up=""
 		for i in $(seq 50); do
 			if [[ $ipp == *:53 ]]; then
-				[[ $(nsx "$ns" ss -Hlun) == *" $ipp "* ]] && break
+				[[ $(nsx "$ns" ss -Hlun) == *" $ipp "* ]] && up=1 && break
 			else
-				[[ $(nsx "$ns" ss -Hltn) == *" $ipp "* ]] && break
+				[[ $(nsx "$ns" ss -Hltn) == *" $ipp "* ]] && up=1 && break
 			fi
 			sleep 0.1
 		done
-		((i < 50)) || die "server $w did not start (see $LAB)"
+		[[ -n $up ]] || die "server $w did not start (see $LAB)"
 	done
 }
 
