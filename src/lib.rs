@@ -22,3 +22,4 @@
 //! * [`findings`]: the shared vocabulary of hops, statuses and findings.
 
 pub mod findings;
+pub mod flowlog;
