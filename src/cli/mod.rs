@@ -1,10 +1,21 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
+#[cfg(feature = "live")]
+mod capture;
+mod check;
+mod common;
+mod diagnose;
+mod explain;
+mod sessions;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Why can't Azure VM Image Builder reach its build VM? Reads packet captures
 /// and NSG / VNet flow logs and tells which hop is broken, with evidence and fix.
+///
+/// Exit codes: 0 success (healthy), 1 findings at or above --fail-on,
+/// 2 no usable input or a usage error.
 #[derive(Debug, Parser)]
 #[command(name = "aibnet", version, about, long_about = None)]
 pub struct Opts {
@@ -13,10 +24,31 @@ pub struct Opts {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// What happened on the wire: every TCP/UDP/ICMP session in captures and flow logs.
+    Sessions(sessions::Args),
+    /// Which hop of the AIB build path is broken, the evidence, and the fix.
+    Diagnose(diagnose::Args),
+    /// Capture the AIB ports live on an interface into a pcap file (feature `live`).
+    #[cfg(feature = "live")]
+    Capture(capture::Args),
+    /// Evaluate the image template, NSGs, subnet, VNET and route table offline
+    /// for every flow an AIB build needs.
+    Check(check::CheckArgs),
+    /// Explain an AIB / Packer error message: failure class, hop, fix, and the
+    /// commands that collect the evidence.
+    Explain(explain::Args),
+}
 
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
     let opts = Opts::parse();
-    match opts.command {}
+    match opts.command {
+        Command::Sessions(a) => sessions::run(a),
+        Command::Diagnose(a) => diagnose::run(a),
+        #[cfg(feature = "live")]
+        Command::Capture(a) => capture::run(a),
+        Command::Check(args) => check::run(args),
+        Command::Explain(args) => explain::run(args),
+    }
 }

@@ -1,0 +1,422 @@
+//! The pipeline driver: inputs → sessions, in parallel at the edges.
+//!
+//! Across files, each input gets its own [`SessionTable`] on a rayon worker
+//! and the tables merge. Inside one large capture, frames are cut into
+//! chunks at record boundaries and processed in windows: the chunks of a
+//! window are decoded in parallel into per-shard buffers (shard = hash of the
+//! flow key), then every shard applies its packets, in file order, to its own
+//! table. A flow lives in one shard, so no merge of half-sessions is needed
+//! and the result is the same for any thread count.
+
+use crate::capture::{self, CaptureError, PacketIter};
+use crate::decode::{self, PacketSummary, SkipReason};
+use crate::ingest::{self, Format, Input, Source};
+use crate::sessions::{FlowKey, PacketStats, Session, SessionTable};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Captures smaller than this are read by one thread.
+pub const PARALLEL_MIN_BYTES: usize = 32 << 20;
+/// Bytes per chunk of a large capture.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// What happened to one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// Path as given (or found); `-` for stdin.
+    pub path: String,
+    /// Detected format.
+    pub format: Format,
+    /// Whether it was gzip-compressed.
+    pub gzip: bool,
+    /// Frames (or flow tuples) read.
+    pub packets: u64,
+    /// Frames (or tuples) turned into session updates.
+    pub decoded: u64,
+    /// First timestamp (ns since the epoch), if any packet was read.
+    #[serde(skip)]
+    pub first_ts: Option<i64>,
+    /// Last timestamp (ns since the epoch).
+    #[serde(skip)]
+    pub last_ts: Option<i64>,
+    /// Timestamp precision of the input, in decimal digits.
+    #[serde(skip)]
+    pub ts_digits: u8,
+    /// Frames not used, by reason.
+    pub not_decoded: BTreeMap<&'static str, u64>,
+    /// Why reading stopped early (with the byte offset), if it did.
+    pub error: Option<String>,
+}
+
+impl InputReport {
+    fn new(path: String, format: Format, gzip: bool) -> Self {
+        InputReport {
+            path,
+            format,
+            gzip,
+            packets: 0,
+            decoded: 0,
+            first_ts: None,
+            last_ts: None,
+            ts_digits: 6,
+            not_decoded: BTreeMap::new(),
+            error: None,
+        }
+    }
+}
+
+/// Something that could not be read: a whole input or its tail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// The input.
+    pub path: String,
+    /// Byte offset of the fault, when it has one.
+    pub offset: Option<u64>,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Skipped {
+    /// `path at byte N: reason`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.offset {
+            Some(o) => write!(f, "{} at byte {o}: {}", self.path, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+/// Everything the session stage produced for a run.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// One entry per input that could be opened.
+    pub inputs: Vec<InputReport>,
+    /// All sessions, coalesced across inputs, sorted by first time.
+    pub sessions: Vec<Session>,
+    /// What could not be read.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Analysis {
+    /// Total frames / tuples read over all inputs.
+    pub fn packets(&self) -> u64 {
+        self.inputs.iter().map(|i| i.packets).sum()
+    }
+
+    /// Whether anything at all could be analysed.
+    pub fn anything_read(&self) -> bool {
+        self.inputs
+            .iter()
+            .any(|i| i.packets > 0 || (i.error.is_none() && i.format != Format::Unknown))
+    }
+}
+
+/// A stage that turns a non-capture input into sessions (flow logs). Lets the
+/// flow-log stage plug into the driver without the driver knowing its types.
+pub type OtherReader = fn(&Input, u32, &mut InputReport, &mut Vec<Skipped>) -> Option<SessionTable>;
+
+/// Run the pipeline over the user's paths.
+pub fn analyze_paths(paths: &[PathBuf]) -> Analysis {
+    let (sources, errors) = ingest::discover(paths);
+    let mut a = analyze_sources(&sources);
+    a.skipped.splice(
+        0..0,
+        errors.into_iter().map(|e| Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        }),
+    );
+    a
+}
+
+/// Run the pipeline over already-discovered sources.
+pub fn analyze_sources(sources: &[Source]) -> Analysis {
+    let per_input: Vec<(Option<InputReport>, SessionTable, Vec<Skipped>)> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(idx, src)| match ingest::load(src) {
+            Ok(input) => {
+                let (report, table, skipped) = analyze_input(&input, idx as u32);
+                (Some(report), table, skipped)
+            }
+            Err(e) => (
+                None,
+                SessionTable::new(),
+                vec![Skipped {
+                    path: e.path,
+                    offset: None,
+                    reason: e.reason,
+                }],
+            ),
+        })
+        .collect();
+    let mut analysis = Analysis::default();
+    let mut tables = Vec::with_capacity(per_input.len());
+    for (report, table, skipped) in per_input {
+        analysis.inputs.extend(report);
+        analysis.skipped.extend(skipped);
+        tables.push(table);
+    }
+    let merged = tables
+        .into_iter()
+        .fold(SessionTable::new(), SessionTable::merge);
+    analysis.sessions = merged.finish();
+    analysis
+}
+
+/// Analyse one loaded input as input number `idx` of the run.
+pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec<Skipped>) {
+    let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
+    let mut skipped = Vec::new();
+    if let Some(w) = &input.warning {
+        skipped.push(Skipped {
+            path: input.path.clone(),
+            offset: None,
+            reason: w.clone(),
+        });
+    }
+    let table = match input.format {
+        Format::Pcap | Format::Pcapng => match PacketIter::new(&input.bytes, input.format) {
+            Ok(iter) => {
+                let (table, err) = if input.bytes.len() >= PARALLEL_MIN_BYTES
+                    && rayon::current_num_threads() > 1
+                {
+                    read_sharded(iter, idx, &mut report)
+                } else {
+                    read_sequential(iter, idx, &mut report)
+                };
+                if let Some(e) = err {
+                    report.error = Some(e.to_string());
+                    skipped.push(Skipped {
+                        path: input.path.clone(),
+                        offset: Some(e.offset),
+                        reason: e.reason,
+                    });
+                }
+                table
+            }
+            Err(e) => {
+                report.error = Some(e.to_string());
+                skipped.push(Skipped {
+                    path: input.path.clone(),
+                    offset: Some(e.offset),
+                    reason: e.reason,
+                });
+                SessionTable::new()
+            }
+        },
+        Format::FlowLog => match flowlog_reader() {
+            Some(reader) => reader(input, idx, &mut report, &mut skipped).unwrap_or_default(),
+            None => {
+                let reason = "flow logs are not supported by this build".to_string();
+                report.error = Some(reason.clone());
+                skipped.push(Skipped {
+                    path: input.path.clone(),
+                    offset: None,
+                    reason,
+                });
+                SessionTable::new()
+            }
+        },
+        Format::Json | Format::Unknown => {
+            let reason = if input.bytes.is_empty() {
+                "empty file".to_string()
+            } else if input.format == Format::Json {
+                "JSON that is neither a flow log nor a capture (configuration files go to `aibnet check`)".to_string()
+            } else {
+                "not a packet capture or flow log (unknown format)".to_string()
+            };
+            report.error = Some(reason.clone());
+            skipped.push(Skipped {
+                path: input.path.clone(),
+                offset: Some(0),
+                reason,
+            });
+            SessionTable::new()
+        }
+    };
+    (report, table, skipped)
+}
+
+/// The flow-log stage's entry point, once it exists.
+fn flowlog_reader() -> Option<OtherReader> {
+    None
+}
+
+/// Per-chunk (or per-file) counters, merged into the input's report.
+#[derive(Default)]
+struct Counts {
+    stats: PacketStats,
+    first: Option<i64>,
+    last: Option<i64>,
+    digits: u8,
+    skips: BTreeMap<SkipReason, u64>,
+}
+
+impl Counts {
+    #[inline]
+    fn frame(&mut self, p: &capture::RawPacket<'_>) {
+        self.stats.read += 1;
+        self.first = Some(self.first.map_or(p.ts_ns, |f| f.min(p.ts_ns)));
+        self.last = Some(self.last.map_or(p.ts_ns, |l| l.max(p.ts_ns)));
+        self.digits = self.digits.max(p.ts_digits);
+    }
+
+    fn add(&mut self, o: Counts) {
+        self.stats.read += o.stats.read;
+        self.stats.decoded += o.stats.decoded;
+        self.stats.icmp_linked += o.stats.icmp_linked;
+        self.first = match (self.first, o.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = match (self.last, o.last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.digits = self.digits.max(o.digits);
+        for (k, v) in o.skips {
+            *self.skips.entry(k).or_default() += v;
+        }
+    }
+
+    fn into_report(self, r: &mut InputReport) {
+        r.packets = self.stats.read;
+        r.decoded = self.stats.decoded;
+        r.first_ts = self.first;
+        r.last_ts = self.last;
+        r.ts_digits = self.digits.max(1);
+        for (k, v) in self.skips {
+            r.not_decoded.insert(k.as_str(), v);
+        }
+    }
+}
+
+fn read_sequential(
+    iter: PacketIter<'_>,
+    idx: u32,
+    report: &mut InputReport,
+) -> (SessionTable, Option<CaptureError>) {
+    let mut table = SessionTable::new();
+    let mut c = Counts::default();
+    let mut err = None;
+    for item in iter {
+        match item {
+            Ok(p) => {
+                c.frame(&p);
+                match decode::decode(&p) {
+                    Ok(s) => {
+                        c.stats.decoded += 1;
+                        if table.add_packet(&s, idx) {
+                            c.stats.icmp_linked += 1;
+                        }
+                    }
+                    Err(r) => *c.skips.entry(r).or_default() += 1,
+                }
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    c.into_report(report);
+    (table, err)
+}
+
+/// The shard a packet's session lives in. ICMP errors go to the shard of the
+/// session they name, so they can be linked to it.
+fn shard_of(s: &PacketSummary, shards: usize) -> usize {
+    match s.icmp_error.and_then(|e| e.about) {
+        Some(about) => FlowKey::of(&about).shard(shards),
+        None => FlowKey::of(&s.tuple).shard(shards),
+    }
+}
+
+fn read_sharded(
+    first: PacketIter<'_>,
+    idx: u32,
+    report: &mut InputReport,
+) -> (SessionTable, Option<CaptureError>) {
+    let shards = rayon::current_num_threads().max(1);
+    let chunks = capture::chunk_starts(first, CHUNK_BYTES);
+    let mut tables: Vec<SessionTable> = (0..shards).map(|_| SessionTable::new()).collect();
+    let mut total = Counts::default();
+    let mut err = None;
+    // A window of a few chunks per thread bounds the buffered summaries.
+    let window = shards * 4;
+    for win in chunks.chunks(window) {
+        // Decode the window's chunks in parallel, each into per-shard buffers.
+        let decoded: Vec<(Vec<Vec<PacketSummary>>, Counts, Option<CaptureError>)> = win
+            .par_iter()
+            .map(|chunk| {
+                let mut bufs: Vec<Vec<PacketSummary>> = (0..shards).map(|_| Vec::new()).collect();
+                let mut c = Counts::default();
+                let mut e = None;
+                let mut it = chunk.iter.clone();
+                while it.position() < chunk.end {
+                    match it.next() {
+                        Some(Ok(p)) => {
+                            c.frame(&p);
+                            match decode::decode(&p) {
+                                Ok(s) => {
+                                    c.stats.decoded += 1;
+                                    if let Some(b) = bufs.get_mut(shard_of(&s, shards)) {
+                                        b.push(s);
+                                    }
+                                }
+                                Err(r) => *c.skips.entry(r).or_default() += 1,
+                            }
+                        }
+                        Some(Err(x)) => {
+                            e = Some(x);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                (bufs, c, e)
+            })
+            .collect();
+        // Transpose: for every shard, its buffers in chunk (= file) order.
+        let mut per_shard: Vec<Vec<Vec<PacketSummary>>> = (0..shards).map(|_| Vec::new()).collect();
+        for (bufs, c, e) in decoded {
+            total.add(c);
+            if err.is_none() {
+                err = e;
+            }
+            for (s, b) in bufs.into_iter().enumerate() {
+                if let Some(v) = per_shard.get_mut(s) {
+                    v.push(b);
+                }
+            }
+        }
+        let linked: u64 = tables
+            .par_iter_mut()
+            .zip(per_shard.into_par_iter())
+            .map(|(table, bufs)| {
+                let mut n = 0;
+                for b in bufs {
+                    for s in &b {
+                        if table.add_packet(s, idx) {
+                            n += 1;
+                        }
+                    }
+                }
+                n
+            })
+            .sum();
+        total.stats.icmp_linked += linked;
+        if err.is_some() {
+            break;
+        }
+    }
+    total.into_report(report);
+    let table = tables
+        .into_iter()
+        .fold(SessionTable::new(), SessionTable::merge);
+    (table, err)
+}

@@ -1,0 +1,419 @@
+//! Decode: frame bytes → [`PacketSummary`], a small `Copy` value holding only
+//! what the session stage needs (addresses, ports, TCP flags and sequence
+//! numbers, lengths, an embedded ICMP error). etherparse slices the headers;
+//! the link layers it lacks (Linux SLL v1/v2, BSD loopback) are read here.
+//! Nothing on this path allocates.
+
+use crate::capture::{RawPacket, linktype};
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// IP protocol numbers aibnet tracks.
+pub mod proto {
+    /// ICMP for IPv4.
+    pub const ICMP: u8 = 1;
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// ICMP for IPv6.
+    pub const ICMPV6: u8 = 58;
+}
+
+/// TCP flag bits as in the header.
+pub mod tcp_flags {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// PSH.
+    pub const PSH: u8 = 0x08;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+}
+
+/// The five-tuple of a packet as sent (source first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FiveTuple {
+    /// IP protocol number.
+    pub proto: u8,
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Source port (ICMP: the type, as Zeek does).
+    pub sport: u16,
+    /// Destination port (ICMP: the code, or the counterpart type).
+    pub dport: u16,
+}
+
+/// An ICMP error (destination unreachable, time exceeded ...) and the packet
+/// it is about, as named by the header embedded in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpError {
+    /// ICMP type (3 = destination unreachable for IPv4, 1 for IPv6 ...).
+    pub icmp_type: u8,
+    /// ICMP code (3 = port unreachable ...).
+    pub code: u8,
+    /// The host that sent the error.
+    pub reporter: IpAddr,
+    /// The five-tuple of the embedded (offending) packet, when it could be read.
+    pub about: Option<FiveTuple>,
+    /// Whether it came from an IPv6 packet (ICMPv6).
+    pub v6: bool,
+}
+
+/// What the session stage needs of one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketSummary {
+    /// Capture time, ns since the epoch.
+    pub ts_ns: i64,
+    /// Timestamp precision in decimal digits.
+    pub ts_digits: u8,
+    /// Five-tuple as sent.
+    pub tuple: FiveTuple,
+    /// TCP flags (0 for other protocols).
+    pub flags: u8,
+    /// TCP sequence number.
+    pub seq: u32,
+    /// TCP acknowledgment number.
+    pub ack: u32,
+    /// Transport payload length as the IP header declares it (not what was
+    /// captured: snaplen-truncated packets count in full).
+    pub payload_len: u32,
+    /// IP datagram length (header included) as declared.
+    pub ip_len: u32,
+    /// Set for ICMP error messages.
+    pub icmp_error: Option<IcmpError>,
+}
+
+/// Why a frame did not yield a summary. Counted per input, not fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// Not IP (ARP, LLDP, STP ...).
+    NotIp,
+    /// A link type aibnet does not decode.
+    UnsupportedLinktype,
+    /// The link or IP header is cut short or malformed.
+    MalformedHeader,
+    /// The transport header is cut short.
+    TruncatedTransport,
+    /// A non-first IP fragment (no ports to key it by).
+    Fragment,
+    /// An IP protocol other than TCP, UDP, ICMP, ICMPv6.
+    OtherProtocol,
+}
+
+impl SkipReason {
+    /// Stable name for JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NotIp => "not_ip",
+            SkipReason::UnsupportedLinktype => "unsupported_linktype",
+            SkipReason::MalformedHeader => "malformed_header",
+            SkipReason::TruncatedTransport => "truncated_transport",
+            SkipReason::Fragment => "ip_fragment",
+            SkipReason::OtherProtocol => "other_protocol",
+        }
+    }
+}
+
+/// Decode one frame.
+pub fn decode(pkt: &RawPacket<'_>) -> Result<PacketSummary, SkipReason> {
+    let sliced = slice_link(pkt.linktype, pkt.data)?;
+    let mut s = summarize(&sliced)?;
+    s.ts_ns = pkt.ts_ns;
+    s.ts_digits = pkt.ts_digits;
+    Ok(s)
+}
+
+fn slice_link(lt: u16, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
+    match lt {
+        linktype::ETHERNET => {
+            LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::MalformedHeader)
+        }
+        linktype::RAW
+        | linktype::RAW_BSD
+        | linktype::RAW_OPENBSD
+        | linktype::IPV4
+        | linktype::IPV6 => LaxSlicedPacket::from_ip(data).map_err(|_| SkipReason::MalformedHeader),
+        linktype::LINUX_SLL => {
+            // 16-byte header; protocol type (an EtherType) in the last 2 bytes.
+            let et = data.get(14..16).ok_or(SkipReason::MalformedHeader)?;
+            let rest = data.get(16..).ok_or(SkipReason::MalformedHeader)?;
+            Ok(LaxSlicedPacket::from_ether_type(
+                EtherType(u16::from_be_bytes([et[0], et[1]])),
+                rest,
+            ))
+        }
+        linktype::LINUX_SLL2 => {
+            // 20-byte header; protocol type (an EtherType) in the first 2 bytes.
+            let et = data.get(0..2).ok_or(SkipReason::MalformedHeader)?;
+            let rest = data.get(20..).ok_or(SkipReason::MalformedHeader)?;
+            Ok(LaxSlicedPacket::from_ether_type(
+                EtherType(u16::from_be_bytes([et[0], et[1]])),
+                rest,
+            ))
+        }
+        linktype::NULL | linktype::LOOP => {
+            let fam = data.get(0..4).ok_or(SkipReason::MalformedHeader)?;
+            let fam: [u8; 4] = [fam[0], fam[1], fam[2], fam[3]];
+            // NULL is host byte order of the capturing machine: accept either.
+            let family = if lt == linktype::LOOP {
+                u32::from_be_bytes(fam)
+            } else {
+                let le = u32::from_le_bytes(fam);
+                if le < 0x10000 {
+                    le
+                } else {
+                    u32::from_be_bytes(fam)
+                }
+            };
+            let rest = data.get(4..).ok_or(SkipReason::MalformedHeader)?;
+            match family {
+                // AF_INET everywhere; AF_INET6 is 10, 24, 28 or 30 by OS.
+                2 | 10 | 24 | 28 | 30 => {
+                    LaxSlicedPacket::from_ip(rest).map_err(|_| SkipReason::MalformedHeader)
+                }
+                _ => Err(SkipReason::NotIp),
+            }
+        }
+        _ => Err(SkipReason::UnsupportedLinktype),
+    }
+}
+
+fn summarize(p: &LaxSlicedPacket<'_>) -> Result<PacketSummary, SkipReason> {
+    let (src, dst, ip_len, payload_declared, fragmented, ip_number) = match &p.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            let total = u32::from(h.total_len());
+            let hl = u32::from(h.ihl()) * 4;
+            let pl = &v4.payload();
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                total,
+                total.saturating_sub(hl),
+                pl.fragmented,
+                pl.ip_number.0,
+            )
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let pl = v6.payload();
+            let ext_len = v6.extensions().slice().len() as u32;
+            let declared = u32::from(h.payload_length());
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                declared + 40,
+                declared.saturating_sub(ext_len),
+                pl.fragmented,
+                pl.ip_number.0,
+            )
+        }
+        Some(LaxNetSlice::Arp(_)) => return Err(SkipReason::NotIp),
+        None => {
+            return Err(match p.stop_err {
+                Some(_) => SkipReason::MalformedHeader,
+                None => SkipReason::NotIp,
+            });
+        }
+    };
+    let mut s = PacketSummary {
+        ts_ns: 0,
+        ts_digits: 6,
+        tuple: FiveTuple {
+            proto: ip_number,
+            src,
+            dst,
+            sport: 0,
+            dport: 0,
+        },
+        flags: 0,
+        seq: 0,
+        ack: 0,
+        payload_len: 0,
+        ip_len,
+        icmp_error: None,
+    };
+    match &p.transport {
+        Some(TransportSlice::Tcp(t)) => {
+            s.tuple.sport = t.source_port();
+            s.tuple.dport = t.destination_port();
+            let hdr = t.header_slice();
+            s.flags = hdr.get(13).copied().unwrap_or(0) & 0x1f;
+            s.seq = t.sequence_number();
+            s.ack = t.acknowledgment_number();
+            s.payload_len = payload_declared.saturating_sub(u32::from(t.data_offset()) * 4);
+        }
+        Some(TransportSlice::Udp(u)) => {
+            s.tuple.sport = u.source_port();
+            s.tuple.dport = u.destination_port();
+            s.payload_len = payload_declared.saturating_sub(8);
+        }
+        Some(TransportSlice::Icmpv4(i)) => {
+            let (t, c) = (i.type_u8(), i.code_u8());
+            s.payload_len = payload_declared.saturating_sub(8);
+            match t {
+                // Destination unreachable, source quench, redirect, time
+                // exceeded, parameter problem: errors about another packet.
+                3 | 4 | 5 | 11 | 12 => {
+                    s.icmp_error = Some(IcmpError {
+                        icmp_type: t,
+                        code: c,
+                        reporter: src,
+                        about: embedded(i.payload()),
+                        v6: false,
+                    });
+                    (s.tuple.sport, s.tuple.dport) = (u16::from(t), u16::from(c));
+                }
+                _ => (s.tuple.sport, s.tuple.dport) = icmp_ports(t, c, false),
+            }
+        }
+        Some(TransportSlice::Icmpv6(i)) => {
+            let (t, c) = (i.type_u8(), i.code_u8());
+            s.payload_len = payload_declared.saturating_sub(8);
+            match t {
+                // Destination unreachable, packet too big, time exceeded,
+                // parameter problem.
+                1..=4 => {
+                    s.icmp_error = Some(IcmpError {
+                        icmp_type: t,
+                        code: c,
+                        reporter: src,
+                        about: embedded(i.payload()),
+                        v6: true,
+                    });
+                    (s.tuple.sport, s.tuple.dport) = (u16::from(t), u16::from(c));
+                }
+                _ => (s.tuple.sport, s.tuple.dport) = icmp_ports(t, c, true),
+            }
+        }
+        Some(_) => return Err(SkipReason::OtherProtocol),
+        None => {
+            if fragmented {
+                return Err(SkipReason::Fragment);
+            }
+            return Err(match ip_number {
+                proto::TCP | proto::UDP | proto::ICMP | proto::ICMPV6 => {
+                    SkipReason::TruncatedTransport
+                }
+                _ => SkipReason::OtherProtocol,
+            });
+        }
+    }
+    Ok(s)
+}
+
+/// Zeek keys ICMP "connections" by type and code, mapping a request and its
+/// reply to the same pair so both directions land in one session: the
+/// originator's port is the request type, the responder's the reply type.
+fn icmp_ports(t: u8, c: u8, v6: bool) -> (u16, u16) {
+    let pair: Option<(u8, u8)> = if v6 {
+        match t {
+            128 | 129 => Some((128, 129)), // echo
+            133 | 134 => Some((133, 134)), // router solicitation / advert
+            135 | 136 => Some((135, 136)), // neighbour solicitation / advert
+            _ => None,
+        }
+    } else {
+        match t {
+            8 | 0 => Some((8, 0)),     // echo
+            13 | 14 => Some((13, 14)), // timestamp
+            15 | 16 => Some((15, 16)), // information
+            17 | 18 => Some((17, 18)), // address mask
+            10 | 9 => Some((10, 9)),   // router solicitation / advert
+            _ => None,
+        }
+    };
+    match pair {
+        // Replies are sent by the responder: source port = reply type.
+        Some((req, rep)) if t == rep => (u16::from(rep), u16::from(req)),
+        Some((req, rep)) => (u16::from(req), u16::from(rep)),
+        None => (u16::from(t), u16::from(c)),
+    }
+}
+
+/// Read the five-tuple of the IP header (and first 8 transport bytes) an ICMP
+/// error embeds. Lengths are checked by hand: the embedded header is often
+/// cut short on purpose (RFC 792 requires only 8 bytes of it).
+fn embedded(b: &[u8]) -> Option<FiveTuple> {
+    let version = b.first()? >> 4;
+    let (proto, src, dst, l4): (u8, IpAddr, IpAddr, &[u8]) = match version {
+        4 => {
+            let ihl = usize::from(b.first()? & 0x0f) * 4;
+            if ihl < 20 {
+                return None;
+            }
+            let a: [u8; 4] = b.get(12..16)?.try_into().ok()?;
+            let d: [u8; 4] = b.get(16..20)?.try_into().ok()?;
+            (
+                *b.get(9)?,
+                IpAddr::V4(Ipv4Addr::from(a)),
+                IpAddr::V4(Ipv4Addr::from(d)),
+                b.get(ihl..).unwrap_or(&[]),
+            )
+        }
+        6 => {
+            let a: [u8; 16] = b.get(8..24)?.try_into().ok()?;
+            let d: [u8; 16] = b.get(24..40)?.try_into().ok()?;
+            (
+                *b.get(6)?,
+                IpAddr::V6(Ipv6Addr::from(a)),
+                IpAddr::V6(Ipv6Addr::from(d)),
+                b.get(40..).unwrap_or(&[]),
+            )
+        }
+        _ => return None,
+    };
+    let (sport, dport) = match proto {
+        proto::TCP | proto::UDP => {
+            let p = l4.get(0..4)?;
+            (
+                u16::from_be_bytes([p[0], p[1]]),
+                u16::from_be_bytes([p[2], p[3]]),
+            )
+        }
+        proto::ICMP | proto::ICMPV6 => {
+            let p = l4.get(0..2)?;
+            icmp_ports(p[0], p[1], proto == proto::ICMPV6)
+        }
+        _ => (0, 0),
+    };
+    Some(FiveTuple {
+        proto,
+        src,
+        dst,
+        sport,
+        dport,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icmp_echo_request_and_reply_share_ports() {
+        assert_eq!(icmp_ports(8, 0, false), (8, 0));
+        assert_eq!(icmp_ports(0, 0, false), (0, 8));
+        assert_eq!(icmp_ports(128, 0, true), (128, 129));
+        assert_eq!(icmp_ports(129, 0, true), (129, 128));
+    }
+
+    #[test]
+    fn embedded_header_cut_short_is_none_not_a_panic() {
+        assert_eq!(embedded(&[]), None);
+        assert_eq!(embedded(&[0x45, 0, 0]), None);
+        let mut v4 = vec![0x45u8; 20];
+        v4[9] = 17;
+        v4[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        v4[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        v4.extend_from_slice(&[0x13, 0x88, 0x00, 0x35]);
+        let t = embedded(&v4).unwrap();
+        assert_eq!((t.proto, t.sport, t.dport), (17, 5000, 53));
+    }
+}

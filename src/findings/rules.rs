@@ -1,0 +1,561 @@
+//! From hop statuses and their sessions to findings: one per distinct
+//! problem, each with evidence, likely cause and fix.
+
+use super::{Finding, Hop, HopStatus, Severity, ids};
+use crate::hops::{HopReport, Outcome, outcome};
+use crate::report::sessions::endpoint;
+use crate::report::time::rfc3339;
+use crate::sessions::Session;
+use crate::topology::{Kind, Topology};
+use std::collections::BTreeMap;
+
+/// How many example sessions a finding lists.
+const EXAMPLES: usize = 3;
+
+/// Names used in the `az` commands of fixes; placeholders unless known.
+#[derive(Debug, Clone)]
+pub struct FixNames {
+    /// Resource group of the VNET / NSG.
+    pub resource_group: String,
+    /// NSG name.
+    pub nsg: String,
+}
+
+impl Default for FixNames {
+    fn default() -> Self {
+        FixNames {
+            resource_group: "<vnet-resource-group>".into(),
+            nsg: "<nsg-name>".into(),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    sessions: &'a [Session],
+    inputs: &'a [String],
+    names: FixNames,
+}
+
+impl Ctx<'_> {
+    fn session_line(&self, s: &Session) -> String {
+        let seen: Vec<&str> = s
+            .seen_by
+            .iter()
+            .filter_map(|i| {
+                self.inputs
+                    .get(i as usize)
+                    .map(|p| p.rsplit('/').next().unwrap_or(p))
+            })
+            .collect();
+        let mut line = format!(
+            "{} {} → {} {} history {} at {}",
+            s.proto.as_str(),
+            endpoint(s.orig_h, s.orig_p),
+            endpoint(s.resp_h, s.resp_p),
+            s.state,
+            if s.history.as_str().is_empty() {
+                "-"
+            } else {
+                s.history.as_str()
+            },
+            rfc3339(s.first_ts, s.ts_digits.min(6)),
+        );
+        if s.syn_retransmits > 0 {
+            line.push_str(&format!(", {} SYN retransmits", s.syn_retransmits));
+        }
+        if let Some(e) = &s.icmp_error {
+            line.push_str(&format!(", ICMP {}", e.describe()));
+        }
+        if let Some(fl) = &s.flow {
+            if let Some(d) = fl.decision {
+                line.push_str(&format!(", flow log: {d}"));
+            }
+            if let Some(r) = &fl.rule {
+                line.push_str(&format!(" by {r}"));
+            }
+        }
+        line.push_str(&format!(" (seen by {})", seen.join(", ")));
+        line
+    }
+
+    /// Evidence lines for a hop: counts, time span, examples of the failing
+    /// sessions, and the NSG rules that denied them.
+    fn evidence(&self, r: &HopReport, want: &[Outcome]) -> Vec<String> {
+        let failing: Vec<&Session> = r
+            .sessions
+            .iter()
+            .filter_map(|&i| self.sessions.get(i))
+            .filter(|s| want.contains(&outcome(s)))
+            .collect();
+        let mut ev = vec![format!(
+            "{} of {} session(s) on {} port {}: {} blocked, {} rejected, {} interrupted{}",
+            r.failed,
+            r.attempts,
+            r.hop.label(),
+            ports(&r.port),
+            r.blocked,
+            r.rejected,
+            r.interrupted,
+            if r.syn_retransmits > 0 {
+                format!("; {} SYN retransmits", r.syn_retransmits)
+            } else {
+                String::new()
+            }
+        )];
+        if let (Some(first), Some(last)) = (
+            failing.iter().map(|s| s.first_ts).min(),
+            failing.iter().map(|s| s.last_ts).max(),
+        ) {
+            ev.push(format!(
+                "failures from {} to {}",
+                rfc3339(first, 3),
+                rfc3339(last, 3)
+            ));
+        }
+        let mut rules: BTreeMap<String, usize> = BTreeMap::new();
+        for s in &failing {
+            if let Some(fl) = &s.flow
+                && fl.decision == Some("deny")
+            {
+                let name = match (&fl.rule, &fl.nsg) {
+                    (Some(r), Some(n)) => format!("{r} in {}", n.rsplit('/').next().unwrap_or(n)),
+                    (Some(r), None) => r.clone(),
+                    _ => "an unnamed rule".to_string(),
+                };
+                *rules.entry(name).or_default() += 1;
+            }
+        }
+        for (rule, n) in rules {
+            ev.push(format!("flow logs: {n} flow(s) denied by {rule}"));
+        }
+        for s in failing.iter().take(EXAMPLES) {
+            ev.push(format!("e.g. {}", self.session_line(s)));
+        }
+        ev
+    }
+
+    fn nsg_allow(&self, name: &str, src: &str, dst: &str, ports: &str, dir: &str) -> String {
+        format!(
+            "az network nsg rule create --resource-group {} --nsg-name {} --name {name} --priority <lower than the deny rule> --direction {dir} --access Allow --protocol Tcp --source-address-prefixes {src} --destination-address-prefixes {dst} --destination-port-ranges {ports}",
+            self.names.resource_group, self.names.nsg
+        )
+    }
+}
+
+fn ports(p: &[u16]) -> String {
+    if p.is_empty() {
+        return "-".to_string();
+    }
+    p.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn finding(
+    id: &str,
+    severity: Severity,
+    hop: Hop,
+    title: String,
+    evidence: Vec<String>,
+    cause: &str,
+    fix: String,
+) -> Finding {
+    Finding {
+        id: id.to_string(),
+        severity,
+        hop,
+        title,
+        evidence,
+        cause: cause.to_string(),
+        fix,
+    }
+}
+
+fn failed(status: HopStatus) -> bool {
+    matches!(
+        status,
+        HopStatus::Blocked | HopStatus::Rejected | HopStatus::Degraded | HopStatus::Interrupted
+    )
+}
+
+/// Derive the findings for a diagnosed build.
+pub fn findings(
+    sessions: &[Session],
+    inputs: &[String],
+    topo: &Topology,
+    hops: &[HopReport],
+    names: FixNames,
+) -> Vec<Finding> {
+    let cx = Ctx {
+        sessions,
+        inputs,
+        names,
+    };
+    let mut out = Vec::new();
+    let get = |h: Hop| hops.iter().find(|r| r.hop == h);
+    let proxy = topo
+        .roles
+        .proxy
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let build = topo
+        .roles
+        .build_vm
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let pport = topo.os.proxy_port();
+    let bport = topo.os.build_port();
+
+    if topo.roles.proxy.is_empty() && topo.roles.aci.is_empty() && topo.roles.build_vm.is_empty() {
+        out.push(finding(
+            ids::NO_AIB_TRAFFIC,
+            Severity::Error,
+            Hop::Deployment,
+            "No Image Builder traffic in the evidence".to_string(),
+            vec![
+                format!("{} session(s) in {} input(s), none to ports 60000/60001 (proxy) or 22/5986 (build VM)", sessions.len(), inputs.len()),
+                "no proxy VM, build VM or ACI could be identified".to_string(),
+            ],
+            "Either the evidence was collected on the wrong hosts or hours, or the build failed before any traffic: \
+             Private Link service network policies still enabled on the build subnet (PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled), \
+             the VNET in another region than the template, missing permissions of the build identity on the VNET, \
+             or an Azure Policy denying the staging resources.",
+            "Check the configuration offline (`aibnet check` with the template, NSG and subnet JSON), and the build's \
+             lastRunStatus (`az image builder show -g <rg> -n <template> --query lastRunStatus`). To disable the policies: \
+             az network vnet subnet update --resource-group <vnet-resource-group> --vnet-name <vnet> --name <subnet> --private-link-service-network-policies Disabled"
+                .to_string(),
+        ));
+        return out;
+    }
+
+    if let Some(r) = get(Hop::ProbeToProxy).filter(|r| failed(r.status)) {
+        let sev = if r.status == HopStatus::Degraded {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        out.push(finding(
+            ids::PROBE_BLOCKED,
+            sev,
+            Hop::ProbeToProxy,
+            format!("Load balancer health probe to the proxy {proxy}:{} is {}", ports(&r.port), r.status),
+            cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]),
+            "An NSG rule (subnet or proxy NIC) denies the AzureLoadBalancer service tag (168.63.129.16) before \
+             AllowAzureLoadBalancerInBound, or a guest firewall on the proxy drops it. With the probe down the load \
+             balancer marks the proxy unhealthy and forwards no build traffic at all.",
+            format!(
+                "Allow the probe above the deny rule (the quickstart rule): {} --description \"Allow Image Builder Private Link Access to Proxy VM\"",
+                cx.nsg_allow("AzureImageBuilderNsgRule", "AzureLoadBalancer", "VirtualNetwork", "60000-60001", "Inbound")
+            ),
+        ));
+    }
+
+    if let Some(r) = get(Hop::AlbToProxy).filter(|r| failed(r.status)) {
+        let rejected = r.rejected > r.blocked && r.status != HopStatus::Degraded;
+        let sev = if r.status == HopStatus::Degraded {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        if rejected {
+            out.push(finding(
+                ids::PROXY_PORT_REJECTED,
+                sev,
+                Hop::AlbToProxy,
+                format!("The proxy {proxy} refuses command sessions on :{}", ports(&r.port)),
+                cx.evidence(r, &[Outcome::Rejected]),
+                "Nothing listens on the proxy's command port (the proxy service is down or the port is wrong for the OS), \
+                 or a guest firewall on the proxy rejects it.",
+                format!(
+                    "Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: \
+                     az image builder run --resource-group <rg> --name <template>"
+                ),
+            ));
+        } else {
+            out.push(finding(
+                ids::ALB_TO_PROXY_BLOCKED,
+                sev,
+                Hop::AlbToProxy,
+                format!("Command sessions from Private Link to the proxy {proxy}:{} are {}", ports(&r.port), r.status),
+                cx.evidence(r, &[Outcome::Blocked]),
+                "The Private Link NAT address (in the build subnet) reaches the proxy through AllowVnetInBound; a custom \
+                 deny rule placed before it (e.g. DenyAll at priority < 65000) drops the commands. The quickstart \
+                 AzureLoadBalancer rule covers only the health probe, not this traffic.",
+                format!(
+                    "Allow VirtualNetwork to the proxy ports above the deny: {}",
+                    cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", "60000-60001", "Inbound")
+                ),
+            ));
+        }
+    }
+
+    if let Some(r) = get(Hop::ProxyToBuildVm) {
+        let st = r.stitching.unwrap_or_default();
+        match r.status {
+            HopStatus::Missing => out.push(finding(
+                ids::PROXY_NOT_FORWARDING,
+                Severity::Error,
+                Hop::ProxyToBuildVm,
+                format!("The proxy {proxy} accepts commands but never connects to the build VM"),
+                vec![
+                    format!("{} command session(s) reached the proxy; the proxy opened no session to :22/:5986", st.commands),
+                    format!("observed by {}", r.observed_by.join(", ")),
+                ],
+                "The proxy cannot reach the build VM at all: an outbound deny on the proxy NIC/subnet NSG that drops \
+                 before the capture point, a route, or the build VM was never created.",
+                format!(
+                    "Allow the proxy to the build VM outbound and inbound: {}; and the same with --direction Outbound",
+                    cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", "22 5986", "Inbound")
+                ),
+            )),
+            HopStatus::Blocked | HopStatus::Rejected | HopStatus::Degraded => {
+                let rejected = r.rejected > r.blocked;
+                let sev = if r.status == HopStatus::Degraded { Severity::Warning } else { Severity::Error };
+                let mut ev = cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]);
+                if st.commands > 0 {
+                    ev.insert(1, format!("{} command session(s) at the proxy, {} forwarded, {} answered by the build VM", st.commands, st.forwarded, st.answered));
+                }
+                if rejected {
+                    out.push(finding(
+                        ids::BUILD_VM_PORT_REJECTED,
+                        sev,
+                        Hop::ProxyToBuildVm,
+                        format!("The build VM {build} refuses :{} from the proxy", ports(&r.port)),
+                        ev,
+                        "Nothing listens on the build VM's SSH/WinRM port (service stopped, disabled by a customizer or the \
+                         image), or its guest firewall rejects the proxy.",
+                        format!("Keep sshd (22) / WinRM over HTTPS (5986) running and open in the guest for the whole build; for Windows use a source image with WinRM enabled. Port {bport} must stay reachable from the build subnet."),
+                    ));
+                } else {
+                    out.push(finding(
+                        ids::PROXY_TO_BUILD_VM_BLOCKED,
+                        sev,
+                        Hop::ProxyToBuildVm,
+                        format!("The proxy {proxy} cannot reach the build VM {build} on :{}", ports(&r.port)),
+                        ev,
+                        "An NSG rule (e.g. Deny-All-Any-Any) denies proxy → build VM on 22/5986: inbound at the build VM's \
+                         subnet/NIC NSG or outbound at the proxy's.",
+                        format!(
+                            "Allow VirtualNetwork → VirtualNetwork TCP 22/5986 inbound and outbound above the deny: {}; then the same with --direction Outbound",
+                            cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", "22 5986", "Inbound")
+                        ),
+                    ));
+                }
+            }
+            HopStatus::Interrupted => out.push(interrupted(&cx, r)),
+            _ => {}
+        }
+    }
+
+    if let Some(r) = get(Hop::AciToBuildVm) {
+        match r.status {
+            HopStatus::Blocked | HopStatus::Rejected | HopStatus::Degraded => {
+                let sev = if r.status == HopStatus::Degraded {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                };
+                let aci = topo
+                    .roles
+                    .aci
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (id, title) = if r.status == HopStatus::Rejected {
+                    (
+                        ids::BUILD_VM_PORT_REJECTED,
+                        format!(
+                            "The build VM {build} refuses :{} from ACI {aci}",
+                            ports(&r.port)
+                        ),
+                    )
+                } else {
+                    (
+                        ids::ACI_TO_BUILD_VM_BLOCKED,
+                        format!(
+                            "ACI {aci} cannot reach the build VM {build} on :{}",
+                            ports(&r.port)
+                        ),
+                    )
+                };
+                out.push(finding(
+                    id,
+                    sev,
+                    Hop::AciToBuildVm,
+                    title,
+                    cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]),
+                    "Isolated build (containerInstanceSubnetId): the build subnet's NSG lacks inbound 22/5986 from the ACI \
+                     subnet, or the ACI subnet's NSG lacks outbound to the build subnet. ACI-side denies are not in flow logs.",
+                    format!(
+                        "Allow the ACI subnet to the build subnet on 22 and 5986: {}; and outbound on the ACI subnet's NSG",
+                        cx.nsg_allow("AllowImageBuilderAciToBuildVm", "<aci-subnet-prefix>", "<build-subnet-prefix>", "22 5986", "Inbound")
+                    ),
+                ));
+            }
+            HopStatus::Interrupted => out.push(interrupted(&cx, r)),
+            _ => {}
+        }
+    }
+
+    if let Some(r) = get(Hop::BuildVmEgress).filter(|r| failed(r.status)) {
+        let mut dests: BTreeMap<String, usize> = BTreeMap::new();
+        for s in r.sessions.iter().filter_map(|&i| sessions.get(i)) {
+            if matches!(outcome(s), Outcome::Blocked | Outcome::Rejected) {
+                *dests.entry(endpoint(s.resp_h, s.resp_p)).or_default() += 1;
+            }
+        }
+        let mut ev = cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]);
+        ev.insert(
+            1,
+            format!(
+                "unreachable destinations: {}",
+                dests
+                    .iter()
+                    .map(|(d, n)| format!("{d} ({n}x)"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        let sev = if r.status == HopStatus::Degraded {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        out.push(finding(
+            ids::BUILD_VM_EGRESS_BLOCKED,
+            sev,
+            Hop::BuildVmEgress,
+            format!("The build VM {build} cannot reach {} destination(s) outside the VNET", dests.len()),
+            ev,
+            "Outbound from the build VM is denied (NSG outbound rule or DefaultRule_DenyAllOutBound), sent to a firewall \
+             that drops it (UDR 0.0.0.0/0), or the subnet has no outbound method (private subnet without NAT gateway). \
+             Customizer scripts then fail to download packages, and Windows cannot activate (KMS 1688).",
+            format!(
+                "Allow the needed destinations outbound (80/443, 1688 for Windows), or add a NAT gateway / firewall rules: {}",
+                cx.nsg_allow("AllowImageBuilderBuildVmEgress", "VirtualNetwork", "Internet", "80 443 1688", "Outbound")
+            ),
+        ));
+    }
+
+    if let Some(r) = get(Hop::BuildVmDns).filter(|r| failed(r.status)) {
+        let servers: Vec<String> = {
+            let mut v: Vec<String> = r
+                .sessions
+                .iter()
+                .filter_map(|&i| sessions.get(i))
+                .map(|s| s.resp_h.to_string())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        out.push(finding(
+            ids::DNS_FAILING,
+            if r.status == HopStatus::Degraded { Severity::Warning } else { Severity::Error },
+            Hop::BuildVmDns,
+            format!("DNS queries from the build VM {build} to {} go unanswered", servers.join(", ")),
+            cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]),
+            "The VNET's custom DNS server is unreachable from the build subnet (NSG outbound deny on 53, route, or the \
+             server is down). Package mirrors and storage then fail by name.",
+            format!(
+                "Allow UDP and TCP 53 to the DNS servers, or use Azure DNS (168.63.129.16): {}",
+                cx.nsg_allow("AllowImageBuilderDns", "VirtualNetwork", &servers.join(" "), "53", "Outbound").replace("--protocol Tcp", "--protocol '*'")
+            ),
+        ));
+    }
+
+    // Honesty: hops nobody could see.
+    for r in hops
+        .iter()
+        .filter(|r| r.status == HopStatus::NotObserved && r.observed_by.is_empty())
+    {
+        if topo.kind == Kind::Isolated
+            && matches!(
+                r.hop,
+                Hop::ProbeToProxy | Hop::AlbToProxy | Hop::ProxyToBuildVm
+            )
+        {
+            continue;
+        }
+        let where_ = match r.hop {
+            Hop::ProbeToProxy | Hop::AlbToProxy => {
+                "a capture on the proxy VM, or the flow log of the proxy's NSG"
+            }
+            Hop::ProxyToBuildVm => "a capture on the proxy or the build VM, or their NSG flow logs",
+            Hop::AciToBuildVm => "a capture on the build VM, or the build subnet's flow log",
+            Hop::BuildVmEgress | Hop::BuildVmDns => {
+                "a capture on the build VM, or its NSG/VNet flow log"
+            }
+            Hop::Deployment => "the template and subnet configuration",
+        };
+        out.push(finding(
+            ids::HOP_NOT_OBSERVABLE,
+            Severity::Info,
+            r.hop,
+            format!("{} was not observed by any capture point", r.hop.label()),
+            vec!["no input holds traffic of this hop's hosts".to_string()],
+            "The evidence does not cover this hop, so aibnet cannot say whether it works.",
+            format!("Add {where_}."),
+        ));
+    }
+
+    let broken = out.iter().any(|f| f.severity >= Severity::Warning);
+    if !broken {
+        let ok: Vec<String> = hops
+            .iter()
+            .filter(|r| r.status == HopStatus::Ok)
+            .map(|r| format!("{} ({}/{})", r.hop.label(), r.established, r.attempts))
+            .collect();
+        if !ok.is_empty() {
+            out.push(finding(
+                ids::HEALTHY,
+                Severity::Info,
+                hops.iter().find(|r| r.status == HopStatus::Ok).map_or(Hop::ProxyToBuildVm, |r| r.hop),
+                "Every observed hop of the build path works".to_string(),
+                vec![format!("ok: {}", ok.join(", "))],
+                "No network problem in the evidence.",
+                "Nothing to fix on the network; if the build failed, read customization.log (`aibnet explain` helps).".to_string(),
+            ));
+        }
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.hop.cmp(&b.hop))
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
+
+fn interrupted(cx: &Ctx<'_>, r: &HopReport) -> Finding {
+    let mut ev = cx.evidence(
+        r,
+        &[Outcome::Interrupted, Outcome::Blocked, Outcome::Rejected],
+    );
+    ev.insert(
+        1,
+        format!(
+            "{} session(s) established then cut; {} later attempt(s) failed",
+            r.interrupted,
+            r.blocked + r.rejected
+        ),
+    );
+    finding(
+        ids::BUILD_SESSION_INTERRUPTED,
+        Severity::Error,
+        r.hop,
+        format!("Build sessions to the build VM were cut mid-build on :{}", ports(&r.port)),
+        ev,
+        "Something on the build VM changed during the build: a customizer script enabled or changed the guest firewall, \
+         stopped or reconfigured sshd/WinRM, or the VM rebooted without coming back on 22/5986.",
+        "Keep 22/5986 open and the SSH/WinRM service running in the guest during the whole build; move firewall \
+         hardening to the last customizer or to a later stage; use a restart customizer with a restartTimeout for reboots."
+            .to_string(),
+    )
+}

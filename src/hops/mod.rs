@@ -1,0 +1,365 @@
+//! Hops: the sessions of each hop of the build path, what became of them,
+//! the hop's status, and the stitching of command sessions arriving at the
+//! proxy to the build-VM sessions the proxy opens for them.
+
+use crate::findings::{Hop, HopStatus};
+use crate::sessions::{ConnState, Proto, Session};
+use crate::topology::{AZURE_HOST_IP, IMDS_IP, Kind, Topology, is_build_port, is_proxy_port};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// How long after a command session reaches the proxy the proxy's own
+/// session to the build VM may start and still be its forwarding (clock skew
+/// between capture points included).
+pub const STITCH_WINDOW_NS: i64 = 5_000_000_000;
+/// Tolerated clock skew between capture points of different VMs.
+pub const STITCH_SKEW_NS: i64 = 2_000_000_000;
+
+/// What became of one session, as far as a hop is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Answered (and, for TCP, established).
+    Ok,
+    /// Allowed by a flow log that records no counters for it (Begin only):
+    /// evidence of an attempt, not of a failure.
+    Unknown,
+    /// No answer: unanswered SYNs or datagrams, a flow-log deny, an End
+    /// tuple without reply packets.
+    Blocked,
+    /// Refused: RST to the SYN, or an ICMP unreachable.
+    Rejected,
+    /// Established, then reset by the responder or gone silent.
+    Interrupted,
+}
+
+/// Classify a session.
+pub fn outcome(s: &Session) -> Outcome {
+    if let Some(fl) = &s.flow {
+        if fl.decision == Some("deny") {
+            return Outcome::Blocked;
+        }
+        if s.state == ConnState::REJ {
+            return Outcome::Rejected;
+        }
+        let states = fl.flow_state.as_deref().unwrap_or("");
+        // Flow logs count both directions in the End tuple.
+        if states.contains('E') || states.contains('C') {
+            return if s.resp.pkts > 0 {
+                Outcome::Ok
+            } else {
+                Outcome::Blocked
+            };
+        }
+        return Outcome::Unknown;
+    }
+    if let Some(icmp) = &s.icmp_error
+        && s.resp.pkts == 0
+    {
+        let _ = icmp;
+        return Outcome::Rejected;
+    }
+    match s.proto {
+        Proto::Tcp => {
+            let h = s.history.as_str();
+            let answered = h.contains('h') || (h.starts_with('^') && h.contains('H'));
+            match s.state {
+                ConnState::REJ => Outcome::Rejected,
+                ConnState::S0 | ConnState::RSTOS0 | ConnState::SH => Outcome::Blocked,
+                ConnState::RSTR if has_data(h) => Outcome::Interrupted,
+                ConnState::RSTO if has_data(h) && retransmitted(h) => Outcome::Interrupted,
+                ConnState::S1 | ConnState::S2 | ConnState::S3 if retransmitted(h) => {
+                    Outcome::Interrupted
+                }
+                _ if answered || s.resp.pkts > 0 => Outcome::Ok,
+                _ => Outcome::Blocked,
+            }
+        }
+        _ => {
+            if s.resp.pkts > 0 {
+                Outcome::Ok
+            } else {
+                Outcome::Blocked
+            }
+        }
+    }
+}
+
+fn has_data(h: &str) -> bool {
+    h.contains('D') || h.contains('d')
+}
+
+fn retransmitted(h: &str) -> bool {
+    h.contains('T')
+}
+
+/// Command sessions forwarded by the proxy, from stitching.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stitching {
+    /// Command sessions that reached the proxy (established).
+    pub commands: usize,
+    /// Of those, how many the proxy forwarded to the build VM.
+    pub forwarded: usize,
+    /// Of the forwarded, how many the build VM answered.
+    pub answered: usize,
+}
+
+/// One hop's sessions and verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct HopReport {
+    /// Which hop.
+    pub hop: Hop,
+    /// Destination port(s) seen (or expected).
+    pub port: Vec<u16>,
+    /// Status.
+    pub status: HopStatus,
+    /// Sessions (connection attempts) on this hop.
+    pub attempts: usize,
+    /// Attempts answered / established.
+    pub established: usize,
+    /// Attempts that failed (blocked, rejected, interrupted).
+    pub failed: usize,
+    /// Counts by outcome.
+    pub blocked: usize,
+    /// Refused attempts.
+    pub rejected: usize,
+    /// Sessions cut mid-way.
+    pub interrupted: usize,
+    /// SYN retransmissions over the hop's sessions.
+    pub syn_retransmits: u64,
+    /// Inputs (paths) that could observe this hop.
+    pub observed_by: Vec<String>,
+    /// Stitching, on the proxy → build VM hop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stitching: Option<Stitching>,
+    /// A note for the reader (why not observed, what was assumed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Indices into the session list.
+    #[serde(skip)]
+    pub sessions: Vec<usize>,
+}
+
+impl HopReport {
+    fn new(hop: Hop) -> Self {
+        HopReport {
+            hop,
+            port: Vec::new(),
+            status: HopStatus::NotObserved,
+            attempts: 0,
+            established: 0,
+            failed: 0,
+            blocked: 0,
+            rejected: 0,
+            interrupted: 0,
+            syn_retransmits: 0,
+            observed_by: Vec::new(),
+            stitching: None,
+            note: None,
+            sessions: Vec::new(),
+        }
+    }
+}
+
+fn in_roles(ip: IpAddr, r: &[IpAddr]) -> bool {
+    r.contains(&ip)
+}
+
+/// Which hop a session belongs to, if any.
+pub fn hop_of(s: &Session, t: &Topology) -> Option<Hop> {
+    let r = &t.roles;
+    if s.proto == Proto::Tcp && is_proxy_port(s.resp_p) && in_roles(s.resp_h, &r.proxy) {
+        return Some(if in_roles(s.orig_h, &r.probe) {
+            Hop::ProbeToProxy
+        } else {
+            Hop::AlbToProxy
+        });
+    }
+    if s.proto == Proto::Tcp && is_build_port(s.resp_p) && in_roles(s.resp_h, &r.build_vm) {
+        if in_roles(s.orig_h, &r.proxy) {
+            return Some(Hop::ProxyToBuildVm);
+        }
+        if in_roles(s.orig_h, &r.aci) {
+            return Some(Hop::AciToBuildVm);
+        }
+    }
+    if in_roles(s.orig_h, &r.build_vm) {
+        if s.resp_p == 53 && matches!(s.proto, Proto::Udp | Proto::Tcp) {
+            return Some(Hop::BuildVmDns);
+        }
+        let peer_is_role = in_roles(s.resp_h, &r.proxy)
+            || in_roles(s.resp_h, &r.private_link_nat)
+            || in_roles(s.resp_h, &r.aci)
+            || in_roles(s.resp_h, &r.build_vm);
+        // Platform endpoints (WireServer, IMDS) are not egress.
+        if s.proto == Proto::Tcp
+            && !peer_is_role
+            && s.resp_h != AZURE_HOST_IP
+            && s.resp_h != IMDS_IP
+        {
+            return Some(Hop::BuildVmEgress);
+        }
+    }
+    None
+}
+
+/// Build the hop reports for a topology.
+pub fn hops(sessions: &[Session], t: &Topology, input_paths: &[String]) -> Vec<HopReport> {
+    let wanted: Vec<Hop> = match t.kind {
+        Kind::Isolated => vec![Hop::AciToBuildVm, Hop::BuildVmEgress, Hop::BuildVmDns],
+        _ => vec![
+            Hop::ProbeToProxy,
+            Hop::AlbToProxy,
+            Hop::ProxyToBuildVm,
+            Hop::BuildVmEgress,
+            Hop::BuildVmDns,
+        ],
+    };
+    let mut reports: Vec<HopReport> = wanted.iter().map(|h| HopReport::new(*h)).collect();
+    for (i, s) in sessions.iter().enumerate() {
+        if let Some(h) = hop_of(s, t)
+            && let Some(r) = reports.iter_mut().find(|r| r.hop == h)
+        {
+            r.sessions.push(i);
+        }
+    }
+    let roles = &t.roles;
+    let external: Vec<IpAddr> = Vec::new();
+    for r in &mut reports {
+        let (a, b): (&[IpAddr], &[IpAddr]) = match r.hop {
+            Hop::ProbeToProxy => (&roles.probe, &roles.proxy),
+            Hop::AlbToProxy => (&roles.private_link_nat, &roles.proxy),
+            Hop::ProxyToBuildVm => (&roles.proxy, &roles.build_vm),
+            Hop::AciToBuildVm => (&roles.aci, &roles.build_vm),
+            Hop::BuildVmEgress | Hop::BuildVmDns => (&roles.build_vm, &external),
+            Hop::Deployment => (&external, &external),
+        };
+        // The ALB side is only visible from the proxy (its sources change).
+        let b_for_obs: &[IpAddr] = b;
+        let obs = t.observers(a, b_for_obs);
+        r.observed_by = obs
+            .iter()
+            .filter_map(|i| input_paths.get(*i).cloned())
+            .collect();
+        for &i in &r.sessions {
+            let Some(s) = sessions.get(i) else { continue };
+            r.attempts += 1;
+            r.syn_retransmits += u64::from(s.syn_retransmits);
+            if !r.port.contains(&s.resp_p) {
+                r.port.push(s.resp_p);
+            }
+            match outcome(s) {
+                Outcome::Ok | Outcome::Unknown => r.established += 1,
+                Outcome::Blocked => r.blocked += 1,
+                Outcome::Rejected => r.rejected += 1,
+                Outcome::Interrupted => {
+                    r.interrupted += 1;
+                    r.established += 1;
+                }
+            }
+        }
+        r.port.sort_unstable();
+        r.failed = r.blocked + r.rejected + r.interrupted;
+        r.status = status_of(r);
+        if r.port.is_empty() {
+            r.port = match r.hop {
+                Hop::ProbeToProxy | Hop::AlbToProxy => vec![t.os.proxy_port()],
+                Hop::ProxyToBuildVm | Hop::AciToBuildVm => vec![t.os.build_port()],
+                Hop::BuildVmDns => vec![53],
+                _ => vec![],
+            };
+        }
+        if r.attempts == 0 && r.observed_by.is_empty() {
+            r.note =
+                Some("no capture point or flow log in the evidence could see this hop".to_string());
+        }
+    }
+    stitch(sessions, &mut reports);
+    reports
+}
+
+fn status_of(r: &HopReport) -> HopStatus {
+    let clean_ok = r.attempts - r.failed;
+    if r.attempts == 0 {
+        HopStatus::NotObserved
+    } else if r.failed == 0 {
+        HopStatus::Ok
+    } else if r.interrupted > 0 {
+        // Once a session breaks mid-build, later attempts failing are its
+        // consequence: the interruption is the story.
+        HopStatus::Interrupted
+    } else if clean_ok > 0 {
+        HopStatus::Degraded
+    } else if r.rejected >= r.blocked {
+        HopStatus::Rejected
+    } else {
+        HopStatus::Blocked
+    }
+}
+
+/// Pair each established command session at the proxy with the first
+/// unpaired proxy → build VM session that starts within the window after it.
+fn stitch(sessions: &[Session], reports: &mut [HopReport]) {
+    let cmd: Vec<usize> = reports
+        .iter()
+        .find(|r| r.hop == Hop::AlbToProxy)
+        .map(|r| {
+            r.sessions
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    sessions.get(i).is_some_and(|s| {
+                        outcome(s) != Outcome::Blocked && outcome(s) != Outcome::Rejected
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(down) = reports
+        .iter()
+        .find(|r| r.hop == Hop::ProxyToBuildVm)
+        .map(|r| r.sessions.clone())
+    else {
+        return;
+    };
+    let mut used = vec![false; down.len()];
+    let mut st = Stitching {
+        commands: cmd.len(),
+        ..Stitching::default()
+    };
+    for &ci in &cmd {
+        let Some(c) = sessions.get(ci) else { continue };
+        let lo = c.first_ts.saturating_sub(STITCH_SKEW_NS);
+        let hi = c.first_ts.saturating_add(STITCH_WINDOW_NS);
+        let found = down.iter().enumerate().find(|&(k, &di)| {
+            !used.get(k).copied().unwrap_or(true)
+                && sessions
+                    .get(di)
+                    .is_some_and(|d| d.orig_h == c.resp_h && d.first_ts >= lo && d.first_ts <= hi)
+        });
+        if let Some((k, &di)) = found {
+            if let Some(u) = used.get_mut(k) {
+                *u = true;
+            }
+            st.forwarded += 1;
+            if sessions.get(di).is_some_and(|d| {
+                matches!(
+                    outcome(d),
+                    Outcome::Ok | Outcome::Interrupted | Outcome::Unknown
+                )
+            }) {
+                st.answered += 1;
+            }
+        }
+    }
+    if let Some(r) = reports.iter_mut().find(|r| r.hop == Hop::ProxyToBuildVm) {
+        if st.commands > 0 {
+            r.stitching = Some(st);
+        }
+        // Commands arrived, the proxy's side was observable, yet it opened
+        // nothing to the build VM.
+        if st.commands > 0 && r.attempts == 0 && !r.observed_by.is_empty() {
+            r.status = HopStatus::Missing;
+        }
+    }
+}

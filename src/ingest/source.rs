@@ -1,0 +1,295 @@
+//! Finding inputs on disk (or stdin) and loading their bytes.
+
+use super::MAX_GUNZIP_BYTES;
+use super::detect::{Format, detect, is_gzip};
+use memmap2::Mmap;
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Source {
+    /// The name shown to users: the path, or `-` for stdin.
+    pub fn display(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Stdin => "-".to_string(),
+        }
+    }
+}
+
+/// The bytes of one input: memory-mapped, or owned when they had to be read
+/// (stdin, gunzipped data, files that cannot be mapped).
+pub enum Bytes {
+    /// A read-only mapping of the file.
+    Mapped(Mmap),
+    /// Bytes read into memory.
+    Owned(Vec<u8>),
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({} bytes)", self.len())
+    }
+}
+
+/// One loaded input, ready for the `capture` or `flowlog` stage.
+#[derive(Debug)]
+pub struct Input {
+    /// Path as given (or found while walking a directory); `-` for stdin.
+    pub path: String,
+    /// The (decompressed) content.
+    pub bytes: Bytes,
+    /// Format detected from the content.
+    pub format: Format,
+    /// Whether the file was gzip-compressed.
+    pub gzip: bool,
+    /// Set when decompression stopped early (corrupt or truncated stream, or
+    /// the [`MAX_GUNZIP_BYTES`] cap): the bytes before the fault are kept.
+    pub warning: Option<String>,
+}
+
+/// A path that could not be walked.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct DiscoverError {
+    /// The path concerned.
+    pub path: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// An input that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct LoadError {
+    /// The path concerned.
+    pub path: String,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+/// Expand the user's paths into sources: files as they are, directories walked
+/// recursively in sorted order (symlink loops are detected and skipped), `-`
+/// as stdin. Returns the sources and the paths that could not be walked.
+pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<DiscoverError>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen_dirs = HashSet::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(Source::Stdin);
+            continue;
+        }
+        walk(p, &mut out, &mut errors, &mut seen_dirs, 0);
+    }
+    (out, errors)
+}
+
+/// Directory nesting deeper than this is reported rather than followed.
+const MAX_DEPTH: usize = 64;
+
+fn walk(
+    path: &Path,
+    out: &mut Vec<Source>,
+    errors: &mut Vec<DiscoverError>,
+    seen_dirs: &mut HashSet<PathBuf>,
+    depth: usize,
+) {
+    let err = |reason: String| DiscoverError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(err(e.to_string()));
+            return;
+        }
+    };
+    if meta.is_file() {
+        out.push(Source::File(path.to_path_buf()));
+        return;
+    }
+    if !meta.is_dir() {
+        errors.push(err("not a regular file or directory".into()));
+        return;
+    }
+    if depth >= MAX_DEPTH {
+        errors.push(err(format!(
+            "directory nesting deeper than {MAX_DEPTH} levels"
+        )));
+        return;
+    }
+    // Canonical paths identify a directory reached twice through symlinks.
+    let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if !seen_dirs.insert(canon) {
+        errors.push(err("directory already visited (symlink loop?)".into()));
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) => {
+            errors.push(err(e.to_string()));
+            return;
+        }
+    };
+    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    children.sort();
+    for child in children {
+        // Hidden files (editor swap files, .gitkeep) are not evidence.
+        if child
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            continue;
+        }
+        walk(&child, out, errors, seen_dirs, depth + 1);
+    }
+}
+
+/// Load one source: map or read it, gunzip if compressed, detect its format.
+pub fn load(source: &Source) -> Result<Input, LoadError> {
+    let path = source.display();
+    let fail = |reason: String| LoadError {
+        path: path.clone(),
+        reason,
+    };
+    let raw = match source {
+        Source::Stdin => {
+            let mut v = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut v)
+                .map_err(|e| fail(e.to_string()))?;
+            Bytes::Owned(v)
+        }
+        Source::File(p) => {
+            let file = File::open(p).map_err(|e| fail(e.to_string()))?;
+            let len = file.metadata().map_err(|e| fail(e.to_string()))?.len();
+            if len == 0 {
+                Bytes::Owned(Vec::new())
+            } else {
+                // SAFETY: the mapping is read-only. A file truncated by another
+                // process while mapped can raise SIGBUS; captures and flow logs
+                // handed to aibnet are finished downloads, and reading them
+                // without copying is what makes large files fast.
+                match unsafe { Mmap::map(&file) } {
+                    Ok(m) => Bytes::Mapped(m),
+                    Err(_) => {
+                        let mut v = Vec::new();
+                        (&file)
+                            .read_to_end(&mut v)
+                            .map_err(|e| fail(e.to_string()))?;
+                        Bytes::Owned(v)
+                    }
+                }
+            }
+        }
+    };
+    let (bytes, gzip, warning) = if is_gzip(&raw) {
+        let (v, warn) = gunzip(&raw, MAX_GUNZIP_BYTES);
+        (Bytes::Owned(v), true, warn)
+    } else {
+        (raw, false, None)
+    };
+    let format = detect(&bytes);
+    Ok(Input {
+        path,
+        bytes,
+        format,
+        gzip,
+        warning,
+    })
+}
+
+/// Load many sources in parallel, keeping their order.
+pub fn load_all(sources: &[Source]) -> Vec<Result<Input, LoadError>> {
+    sources.par_iter().map(load).collect()
+}
+
+/// Decompress a (possibly multi-member) gzip stream, at most `limit` bytes.
+/// A corrupt or truncated stream keeps what was decompressed before the fault.
+fn gunzip(compressed: &[u8], limit: u64) -> (Vec<u8>, Option<String>) {
+    let decoder = flate2::read::MultiGzDecoder::new(compressed);
+    // Read one byte past the limit to tell "exactly at the limit" from "over".
+    let mut limited = decoder.take(limit + 1);
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match limited.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = (limit as usize).saturating_sub(out.len());
+                if n > room {
+                    out.extend_from_slice(&buf[..room]);
+                    return (
+                        out,
+                        Some(format!(
+                            "gzip stream expands beyond {limit} bytes; only the first {limit} were read"
+                        )),
+                    );
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            Err(e) => {
+                let at = out.len();
+                return (
+                    out,
+                    Some(format!(
+                        "gzip stream broken after {at} decompressed bytes: {e}"
+                    )),
+                );
+            }
+        }
+    }
+    (out, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn gunzip_is_bounded_and_keeps_a_truncated_prefix() {
+        let data = vec![b'x'; 100_000];
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&data).unwrap();
+        let gz = enc.finish().unwrap();
+
+        let (all, warn) = gunzip(&gz, 1 << 20);
+        assert_eq!(all.len(), 100_000);
+        assert!(warn.is_none());
+
+        let (cut, warn) = gunzip(&gz, 1000);
+        assert_eq!(cut.len(), 1000);
+        assert!(warn.unwrap().contains("beyond 1000 bytes"));
+
+        let (part, warn) = gunzip(&gz[..gz.len() / 2], 1 << 20);
+        assert!(warn.unwrap().contains("broken"));
+        assert!(part.len() < 100_000);
+    }
+}

@@ -1,0 +1,388 @@
+//! Rendering of `aibnet diagnose`: path diagram, hop and findings tables,
+//! verdict; Markdown for tickets; the JSON contract.
+
+use super::sessions::InputJson;
+use super::{SCHEMA_VERSION, md_cell, new_table};
+use crate::analyze::{Analysis, Skipped};
+use crate::diagnose::{Diagnosis, Verdict};
+use crate::findings::{Finding, Hop, HopStatus, Severity};
+use crate::hops::HopReport;
+use crate::topology::{Kind, Roles};
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Serialize)]
+struct TopologyJson<'a> {
+    kind: Kind,
+    os: &'static str,
+    roles: &'a Roles,
+    evidence: &'a [String],
+}
+
+/// The `diagnose` JSON document (schema_version 1).
+#[derive(Serialize)]
+pub struct DiagnoseDoc<'a> {
+    schema_version: u32,
+    verdict: Verdict,
+    topology: TopologyJson<'a>,
+    hops: &'a [HopReport],
+    findings: &'a [Finding],
+    inputs: Vec<InputJson<'a>>,
+    skipped: &'a [Skipped],
+}
+
+impl<'a> DiagnoseDoc<'a> {
+    /// Build the document.
+    pub fn new(d: &'a Diagnosis, a: &'a Analysis) -> Self {
+        DiagnoseDoc {
+            schema_version: SCHEMA_VERSION,
+            verdict: d.verdict,
+            topology: TopologyJson {
+                kind: d.topology.kind,
+                os: d.topology.os.as_str(),
+                roles: &d.topology.roles,
+                evidence: &d.topology.evidence,
+            },
+            hops: &d.hops,
+            findings: &d.findings,
+            inputs: a.inputs.iter().map(InputJson::of).collect(),
+            skipped: &a.skipped,
+        }
+    }
+}
+
+/// Write the JSON document.
+pub fn write_json(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &DiagnoseDoc::new(d, a))?;
+    writeln!(w)
+}
+
+/// Write one line per hop and per finding (NDJSON), tagged by `type`.
+pub fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct Tagged<'a, T: Serialize> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(flatten)]
+        item: &'a T,
+    }
+    for h in &d.hops {
+        serde_json::to_writer(
+            &mut *w,
+            &Tagged {
+                kind: "hop",
+                item: h,
+            },
+        )?;
+        writeln!(w)?;
+    }
+    for f in &d.findings {
+        serde_json::to_writer(
+            &mut *w,
+            &Tagged {
+                kind: "finding",
+                item: f,
+            },
+        )?;
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn status_color(st: HopStatus) -> &'static str {
+    match st {
+        HopStatus::Ok => "32",
+        HopStatus::NotObserved => "2",
+        HopStatus::Degraded => "33",
+        _ => "1;31",
+    }
+}
+
+fn hop_cell(h: Option<&HopReport>, color: bool) -> String {
+    match h {
+        None => "?".to_string(),
+        Some(h) => {
+            let ports = h
+                .port
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let counts = if h.attempts > 0 {
+                format!(" {}/{}", h.attempts - h.failed, h.attempts)
+            } else {
+                String::new()
+            };
+            let status = h.status.as_str().to_uppercase();
+            format!(
+                ":{ports} {}{counts}",
+                paint(&status, status_color(h.status), color)
+            )
+        }
+    }
+}
+
+fn ips(v: &[std::net::IpAddr]) -> String {
+    if v.is_empty() {
+        "?".to_string()
+    } else {
+        v.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// The path diagram, one hop per arrow, left to right.
+pub fn diagram(d: &Diagnosis, color: bool) -> String {
+    let r = &d.topology.roles;
+    let get = |h: Hop| d.hops.iter().find(|x| x.hop == h);
+    let mut out = String::new();
+    match d.topology.kind {
+        Kind::Isolated => {
+            out.push_str(&format!(
+                "  ACI {} ──{}──▶ build VM {}\n",
+                ips(&r.aci),
+                hop_cell(get(Hop::AciToBuildVm), color),
+                ips(&r.build_vm)
+            ));
+        }
+        _ => {
+            out.push_str(&format!(
+                "  probe {} ──{}──┐\n",
+                ips(&r.probe),
+                hop_cell(get(Hop::ProbeToProxy), color)
+            ));
+            out.push_str(&format!(
+                "  Private Link NAT {} ──{}──▶ proxy {} ──{}──▶ build VM {}\n",
+                ips(&r.private_link_nat),
+                hop_cell(get(Hop::AlbToProxy), color),
+                ips(&r.proxy),
+                hop_cell(get(Hop::ProxyToBuildVm), color),
+                ips(&r.build_vm)
+            ));
+            if let Some(st) = get(Hop::ProxyToBuildVm).and_then(|h| h.stitching) {
+                out.push_str(&format!(
+                    "  stitched: {} command session(s) at the proxy, {} forwarded, {} answered\n",
+                    st.commands, st.forwarded, st.answered
+                ));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "  build VM {} ──{}──▶ internet    build VM ──{}──▶ DNS\n",
+        ips(&r.build_vm),
+        hop_cell(get(Hop::BuildVmEgress), color),
+        hop_cell(get(Hop::BuildVmDns), color)
+    ));
+    out
+}
+
+fn sev_paint(s: Severity, color: bool) -> String {
+    let code = match s {
+        Severity::Error => "1;31",
+        Severity::Warning => "33",
+        Severity::Info => "36",
+    };
+    paint(s.as_str(), code, color)
+}
+
+/// The verdict line.
+pub fn verdict_line(d: &Diagnosis, color: bool) -> String {
+    let v = d.verdict.as_str().to_uppercase();
+    let code = match d.verdict {
+        Verdict::Healthy => "1;32",
+        Verdict::Broken => "1;31",
+        Verdict::Inconclusive => "1;33",
+    };
+    let tail = match d.first_broken_hop() {
+        Some(h) => format!(": first broken hop {} ({})", h.hop.label(), h.status),
+        None => String::new(),
+    };
+    let problems = d
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .count();
+    format!(
+        "Verdict: {}{tail} — {problems} problem(s), {} build, {} topology",
+        paint(&v, code, color),
+        d.topology.os.as_str(),
+        kind_name(d.topology.kind)
+    )
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Proxy => "proxy",
+        Kind::Isolated => "isolated",
+        Kind::Unknown => "unknown",
+    }
+}
+
+/// Write the terminal report.
+pub fn write_table(
+    w: &mut dyn Write,
+    d: &Diagnosis,
+    a: &Analysis,
+    color: bool,
+) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "AIB build path ({} topology, {})",
+        kind_name(d.topology.kind),
+        d.topology.os.as_str()
+    )?;
+    write!(w, "{}", diagram(d, color))?;
+    writeln!(w)?;
+    let mut t = new_table(color);
+    t.set_header([
+        "hop",
+        "port",
+        "status",
+        "attempts",
+        "ok",
+        "failed",
+        "SYN rx",
+        "observed by",
+    ]);
+    for h in &d.hops {
+        t.add_row([
+            h.hop.label().to_string(),
+            h.port
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            paint(h.status.as_str(), status_color(h.status), color),
+            h.attempts.to_string(),
+            (h.attempts - h.failed).to_string(),
+            h.failed.to_string(),
+            h.syn_retransmits.to_string(),
+            h.observed_by
+                .iter()
+                .map(|p| super::sessions::short_path(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ]);
+    }
+    writeln!(w, "{t}")?;
+    if !d.findings.is_empty() {
+        let mut ft = new_table(color);
+        ft.set_header(["severity", "finding", "hop", "title"]);
+        for f in &d.findings {
+            ft.add_row([
+                sev_paint(f.severity, color),
+                f.id.clone(),
+                f.hop.as_str().to_string(),
+                f.title.clone(),
+            ]);
+        }
+        writeln!(w, "\n{ft}")?;
+        for f in d
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning || f.id != "healthy")
+        {
+            writeln!(
+                w,
+                "\n{} [{}] {}",
+                sev_paint(f.severity, color),
+                f.id,
+                f.title
+            )?;
+            for e in &f.evidence {
+                writeln!(w, "  evidence: {e}")?;
+            }
+            writeln!(w, "  cause:    {}", f.cause)?;
+            writeln!(w, "  fix:      {}", f.fix)?;
+        }
+    }
+    if !d.topology.evidence.is_empty() {
+        writeln!(w, "\nRoles:")?;
+        for e in &d.topology.evidence {
+            writeln!(w, "  - {e}")?;
+        }
+    }
+    for s in &a.skipped {
+        writeln!(
+            w,
+            "
+not analysed: {s}"
+        )?;
+    }
+    writeln!(w, "\n{}", verdict_line(d, color))
+}
+
+/// Write Markdown for a support ticket.
+pub fn write_markdown(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
+    writeln!(w, "## aibnet diagnosis: {}\n", d.verdict.as_str())?;
+    writeln!(w, "{}\n", verdict_line(d, false))?;
+    writeln!(w, "```text\n{}```\n", diagram(d, false))?;
+    writeln!(
+        w,
+        "| hop | port | status | attempts | ok | failed | SYN retransmits |"
+    )?;
+    writeln!(w, "|---|---|---|---|---|---|---|")?;
+    for h in &d.hops {
+        writeln!(
+            w,
+            "| {} | {} | **{}** | {} | {} | {} | {} |",
+            h.hop.as_str(),
+            h.port
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            h.status,
+            h.attempts,
+            h.attempts - h.failed,
+            h.failed,
+            h.syn_retransmits
+        )?;
+    }
+    for f in &d.findings {
+        writeln!(
+            w,
+            "\n### {} `{}` — {}\n",
+            f.severity,
+            f.id,
+            md_cell(&f.title)
+        )?;
+        writeln!(w, "Hop: `{}`\n\nEvidence:\n", f.hop)?;
+        for e in &f.evidence {
+            writeln!(w, "- {e}")?;
+        }
+        writeln!(
+            w,
+            "\nLikely cause: {}\n\nFix:\n\n```\n{}\n```",
+            f.cause, f.fix
+        )?;
+    }
+    writeln!(w, "\n### Inputs\n")?;
+    for i in &a.inputs {
+        writeln!(
+            w,
+            "- `{}` ({}, {} packets/tuples){}",
+            i.path,
+            i.format.as_str(),
+            i.packets,
+            i.error
+                .as_ref()
+                .map(|e| format!(" — {e}"))
+                .unwrap_or_default()
+        )?;
+    }
+    for s in &a.skipped {
+        writeln!(w, "- not analysed: {s}")?;
+    }
+    Ok(())
+}

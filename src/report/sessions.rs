@@ -1,0 +1,285 @@
+//! Rendering of `aibnet sessions`.
+
+use super::time::rfc3339;
+use super::{SCHEMA_VERSION, md_cell, new_table};
+use crate::analyze::{Analysis, InputReport, Skipped};
+use crate::sessions::{ConnState, FlowInfo, IcmpNote, Session};
+use serde::Serialize;
+use std::io::Write;
+use std::net::IpAddr;
+
+/// Which sessions to show.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Either end is one of these addresses.
+    pub hosts: Vec<IpAddr>,
+    /// Either end uses one of these ports.
+    pub ports: Vec<u16>,
+    /// The state is one of these.
+    pub states: Vec<ConnState>,
+}
+
+impl Filter {
+    /// Whether a session passes.
+    pub fn accepts(&self, s: &Session) -> bool {
+        (self.hosts.is_empty() || self.hosts.iter().any(|h| *h == s.orig_h || *h == s.resp_h))
+            && (self.ports.is_empty()
+                || self.ports.iter().any(|p| *p == s.orig_p || *p == s.resp_p))
+            && (self.states.is_empty() || self.states.contains(&s.state))
+    }
+}
+
+/// A session as the JSON contract names it.
+#[derive(Serialize)]
+pub struct SessionJson<'a> {
+    proto: &'static str,
+    orig_h: IpAddr,
+    orig_p: u16,
+    resp_h: IpAddr,
+    resp_p: u16,
+    first_ts: String,
+    last_ts: String,
+    duration_s: f64,
+    state: ConnState,
+    history: &'a str,
+    orig_pkts: u64,
+    orig_bytes: u64,
+    orig_ip_bytes: u64,
+    resp_pkts: u64,
+    resp_bytes: u64,
+    resp_ip_bytes: u64,
+    syn_retransmits: u32,
+    icmp_error: Option<IcmpJson>,
+    seen_by: Vec<&'a str>,
+    #[serde(flatten)]
+    flow: Option<&'a FlowInfo>,
+}
+
+#[derive(Serialize)]
+struct IcmpJson {
+    #[serde(rename = "type")]
+    icmp_type: u8,
+    code: u8,
+    from: IpAddr,
+    description: String,
+}
+
+impl IcmpJson {
+    fn of(n: &IcmpNote) -> Self {
+        IcmpJson {
+            icmp_type: n.icmp_type,
+            code: n.code,
+            from: n.from,
+            description: n.describe(),
+        }
+    }
+}
+
+impl<'a> SessionJson<'a> {
+    /// View a session for JSON, naming inputs by path.
+    pub fn of(s: &'a Session, inputs: &'a [InputReport]) -> Self {
+        SessionJson {
+            proto: s.proto.as_str(),
+            orig_h: s.orig_h,
+            orig_p: s.orig_p,
+            resp_h: s.resp_h,
+            resp_p: s.resp_p,
+            first_ts: rfc3339(s.first_ts, s.ts_digits),
+            last_ts: rfc3339(s.last_ts, s.ts_digits),
+            duration_s: round6(s.duration_s()),
+            state: s.state,
+            history: s.history.as_str(),
+            orig_pkts: s.orig.pkts,
+            orig_bytes: s.orig.bytes,
+            orig_ip_bytes: s.orig.ip_bytes,
+            resp_pkts: s.resp.pkts,
+            resp_bytes: s.resp.bytes,
+            resp_ip_bytes: s.resp.ip_bytes,
+            syn_retransmits: s.syn_retransmits,
+            icmp_error: s.icmp_error.as_ref().map(IcmpJson::of),
+            seen_by: seen_by(s, inputs),
+            flow: s.flow.as_deref(),
+        }
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Paths of the inputs that saw a session.
+pub fn seen_by<'a>(s: &Session, inputs: &'a [InputReport]) -> Vec<&'a str> {
+    s.seen_by
+        .iter()
+        .filter_map(|i| inputs.get(i as usize).map(|r| r.path.as_str()))
+        .collect()
+}
+
+/// An input as the JSON contract names it.
+#[derive(Serialize)]
+pub struct InputJson<'a> {
+    path: &'a str,
+    format: &'static str,
+    gzip: bool,
+    packets: u64,
+    decoded: u64,
+    first_ts: Option<String>,
+    last_ts: Option<String>,
+    not_decoded: &'a std::collections::BTreeMap<&'static str, u64>,
+    error: Option<&'a str>,
+}
+
+impl<'a> InputJson<'a> {
+    /// View an input report for JSON.
+    pub fn of(r: &'a InputReport) -> Self {
+        InputJson {
+            path: &r.path,
+            format: r.format.as_str(),
+            gzip: r.gzip,
+            packets: r.packets,
+            decoded: r.decoded,
+            first_ts: r.first_ts.map(|t| rfc3339(t, r.ts_digits)),
+            last_ts: r.last_ts.map(|t| rfc3339(t, r.ts_digits)),
+            not_decoded: &r.not_decoded,
+            error: r.error.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SessionsDoc<'a> {
+    schema_version: u32,
+    inputs: Vec<InputJson<'a>>,
+    sessions: Vec<SessionJson<'a>>,
+    skipped: &'a [Skipped],
+}
+
+/// Write the JSON document.
+pub fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
+    let doc = SessionsDoc {
+        schema_version: SCHEMA_VERSION,
+        inputs: a.inputs.iter().map(InputJson::of).collect(),
+        sessions: a
+            .sessions
+            .iter()
+            .filter(|s| f.accepts(s))
+            .map(|s| SessionJson::of(s, &a.inputs))
+            .collect(),
+        skipped: &a.skipped,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}
+
+/// Write one JSON object per session per line.
+pub fn write_ndjson(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
+    for s in a.sessions.iter().filter(|s| f.accepts(s)) {
+        serde_json::to_writer(&mut *w, &SessionJson::of(s, &a.inputs))?;
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+const HEADERS: [&str; 12] = [
+    "proto",
+    "originator",
+    "responder",
+    "state",
+    "history",
+    "first",
+    "duration",
+    "orig pkts/bytes",
+    "resp pkts/bytes",
+    "SYN rx",
+    "notes",
+    "seen by",
+];
+
+fn row(s: &Session, inputs: &[InputReport]) -> [String; 12] {
+    let mut notes = Vec::new();
+    if let Some(e) = &s.icmp_error {
+        notes.push(e.describe());
+    }
+    if let Some(fl) = &s.flow {
+        if let Some(d) = fl.decision {
+            notes.push(match &fl.rule {
+                Some(r) => format!("{d} by {r}"),
+                None => d.to_string(),
+            });
+        }
+        if let Some(n) = &fl.note {
+            notes.push(n.clone());
+        }
+    }
+    [
+        s.proto.as_str().to_string(),
+        endpoint(s.orig_h, s.orig_p),
+        endpoint(s.resp_h, s.resp_p),
+        s.state.to_string(),
+        s.history.as_str().to_string(),
+        rfc3339(s.first_ts, s.ts_digits.min(6)),
+        format!("{:.3}s", s.duration_s()),
+        format!("{}/{}", s.orig.pkts, s.orig.bytes),
+        format!("{}/{}", s.resp.pkts, s.resp.bytes),
+        if s.syn_retransmits > 0 {
+            s.syn_retransmits.to_string()
+        } else {
+            String::new()
+        },
+        notes.join("; "),
+        seen_by(s, inputs)
+            .iter()
+            .map(|p| short_path(p))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ]
+}
+
+/// `10.0.0.4:22`, `[fe80::1]:22`.
+pub fn endpoint(h: IpAddr, p: u16) -> String {
+    match h {
+        IpAddr::V4(a) => format!("{a}:{p}"),
+        IpAddr::V6(a) => format!("[{a}]:{p}"),
+    }
+}
+
+/// The last two path components: enough to tell capture points apart.
+pub fn short_path(p: &str) -> String {
+    let parts: Vec<&str> = p.rsplitn(3, '/').collect();
+    match parts.as_slice() {
+        [file, dir, _] => format!("{dir}/{file}"),
+        _ => p.to_string(),
+    }
+}
+
+/// Write an aligned table.
+pub fn write_table(
+    w: &mut dyn Write,
+    a: &Analysis,
+    f: &Filter,
+    color: bool,
+) -> std::io::Result<()> {
+    let mut t = new_table(color);
+    t.set_header(HEADERS);
+    for s in a.sessions.iter().filter(|s| f.accepts(s)) {
+        t.add_row(row(s, &a.inputs));
+    }
+    writeln!(w, "{t}")
+}
+
+/// Write a Markdown table.
+pub fn write_markdown(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
+    writeln!(w, "| {} |", HEADERS.join(" | "))?;
+    writeln!(w, "|{}", "---|".repeat(HEADERS.len()))?;
+    for s in a.sessions.iter().filter(|s| f.accepts(s)) {
+        let cells: Vec<String> = row(s, &a.inputs).iter().map(|c| md_cell(c)).collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
+    }
+    if !a.skipped.is_empty() {
+        writeln!(w, "\n**Not analysed:**\n")?;
+        for s in &a.skipped {
+            writeln!(w, "- {s}")?;
+        }
+    }
+    Ok(())
+}

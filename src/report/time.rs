@@ -1,0 +1,115 @@
+//! RFC 3339 timestamps without a date-time dependency.
+
+/// Format ns since the Unix epoch as RFC 3339 UTC with `digits` fractional
+/// digits (0 to 9): `2024-08-19T18:00:06.894438Z`.
+pub fn rfc3339(ts_ns: i64, digits: u8) -> String {
+    let secs = ts_ns.div_euclid(1_000_000_000);
+    let nanos = ts_ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    let digits = digits.min(9) as u32;
+    if digits == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    } else {
+        let frac = nanos / 10i64.pow(9 - digits);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:0w$}Z",
+            w = digits as usize
+        )
+    }
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Days since the epoch of a civil date (inverse of the above).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parse an RFC 3339 UTC timestamp (`Z` or `+00:00`, any fraction length)
+/// into ns since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
+    let (y, mo, d) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut ns = 0i64;
+    let mut i = 19;
+    if b.get(19) == Some(&b'.') {
+        i = 20;
+        let mut scale = 100_000_000i64;
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            ns += i64::from(c - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+    }
+    let offset_s = match s.get(i..)? {
+        "Z" | "z" | "" => 0,
+        tz if tz.len() == 6 => {
+            let sign = if tz.starts_with('-') { -1 } else { 1 };
+            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600
+                + tz.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset_s;
+    secs.checked_mul(1_000_000_000)?.checked_add(ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(1_724_090_406_894_438_400, 7),
+            "2024-08-19T18:00:06.8944384Z"
+        );
+        assert_eq!(
+            rfc3339(1_545_574_034_123_456_000, 6),
+            "2018-12-23T14:07:14.123456Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2024-08-19T18:00:06.8944384Z"),
+            Some(1_724_090_406_894_438_400)
+        );
+        assert_eq!(
+            parse_rfc3339("2017-06-09T20:07:33.837Z"),
+            Some(1_497_038_853_837_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-08-19T20:00:06+02:00"),
+            Some(1_724_090_406_000_000_000)
+        );
+        assert_eq!(parse_rfc3339("garbage-not-a-time"), None);
+    }
+}

@@ -1,0 +1,716 @@
+//! Sessions: bidirectional TCP / UDP / ICMP conversations rebuilt from packets
+//! (and, through the flow-log stage, from flow tuples), with Zeek's
+//! `conn_state` and `history`.
+//!
+//! A [`SessionTable`] holds the sessions of one input (or one shard of one
+//! input). Tables merge by concatenation ([`SessionTable::merge`], associative
+//! and commutative); [`SessionTable::finish`] then coalesces the views of one
+//! connection seen at several capture points into one session listing every
+//! input that saw it, and sorts, so the result does not depend on thread count
+//! or input order.
+
+mod state;
+mod tcp;
+
+pub use state::{ConnState, History};
+
+use crate::decode::{FiveTuple, IcmpError, PacketSummary, proto, tcp_flags};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use std::net::IpAddr;
+use tcp::TcpTrack;
+
+/// Idle time after which a TCP session ends (Zeek's tcp_inactivity_timeout).
+pub const TCP_INACTIVITY_NS: i64 = 300 * 1_000_000_000;
+/// Idle time after which a UDP or ICMP session ends (Zeek: 1 min).
+pub const UDP_INACTIVITY_NS: i64 = 60 * 1_000_000_000;
+/// After a close, packets within this delay still belong to the closed
+/// session (Zeek's tcp_close_delay).
+pub const TCP_CLOSE_DELAY_NS: i64 = 5 * 1_000_000_000;
+/// Views of one connection from different capture points are one session
+/// when their times overlap within this tolerance (clocks of different VMs
+/// are not perfectly in step).
+pub const COALESCE_SKEW_NS: i64 = 2 * 1_000_000_000;
+
+/// The transport protocol of a session, as named in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP (IPv4).
+    Icmp,
+    /// ICMPv6.
+    Icmpv6,
+    /// Anything else.
+    Other,
+}
+
+impl Proto {
+    /// From an IP protocol number.
+    pub fn from_number(n: u8) -> Proto {
+        match n {
+            proto::TCP => Proto::Tcp,
+            proto::UDP => Proto::Udp,
+            proto::ICMP => Proto::Icmp,
+            proto::ICMPV6 => Proto::Icmpv6,
+            _ => Proto::Other,
+        }
+    }
+
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Icmpv6 => "icmpv6",
+            Proto::Other => "other",
+        }
+    }
+}
+
+/// Packet and byte counts of one direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Side {
+    /// Packets sent.
+    pub pkts: u64,
+    /// Payload bytes (TCP: sequence space covered, as Zeek counts it; UDP and
+    /// ICMP: payload lengths).
+    pub bytes: u64,
+    /// IP bytes (headers included), as the IP headers declare them.
+    pub ip_bytes: u64,
+}
+
+/// Set of inputs (by index into the run's input list) that saw a session.
+/// Inline for the first 64 inputs; allocation only beyond that.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenBy {
+    low: u64,
+    high: Vec<u32>,
+}
+
+impl SeenBy {
+    /// A set holding one input.
+    pub fn one(input: u32) -> Self {
+        let mut s = SeenBy::default();
+        s.insert(input);
+        s
+    }
+
+    /// Add an input.
+    pub fn insert(&mut self, input: u32) {
+        if input < 64 {
+            self.low |= 1 << input;
+        } else if let Err(at) = self.high.binary_search(&input) {
+            self.high.insert(at, input);
+        }
+    }
+
+    /// Add every input of another set.
+    pub fn union(&mut self, other: &SeenBy) {
+        self.low |= other.low;
+        for &i in &other.high {
+            self.insert(i);
+        }
+    }
+
+    /// Whether the sets share an input.
+    pub fn intersects(&self, other: &SeenBy) -> bool {
+        self.low & other.low != 0
+            || self
+                .high
+                .iter()
+                .any(|i| other.high.binary_search(i).is_ok())
+    }
+
+    /// The inputs, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..64u32)
+            .filter(|i| self.low & (1 << i) != 0)
+            .chain(self.high.iter().copied())
+    }
+
+    /// The smallest input index.
+    pub fn first(&self) -> u32 {
+        self.iter().next().unwrap_or(u32::MAX)
+    }
+}
+
+/// An ICMP error linked to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IcmpNote {
+    /// ICMP type.
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    /// ICMP code.
+    pub code: u8,
+    /// Who sent it.
+    pub from: IpAddr,
+    /// When it was first seen (ns since the epoch).
+    #[serde(skip)]
+    pub ts_ns: i64,
+    /// Whether it is ICMPv6.
+    #[serde(skip)]
+    pub v6: bool,
+}
+
+impl IcmpNote {
+    /// A short description: "port unreachable from 10.0.0.5".
+    pub fn describe(&self) -> String {
+        let what = match (self.v6, self.icmp_type, self.code) {
+            (false, 3, 0) | (true, 1, 3) => "host unreachable",
+            (false, 3, 1) => "host unreachable",
+            (false, 3, 2) => "protocol unreachable",
+            (false, 3, 3) | (true, 1, 4) => "port unreachable",
+            (false, 3, 9 | 10 | 13) | (true, 1, 1) => "administratively prohibited",
+            (false, 3, _) | (true, 1, _) => "destination unreachable",
+            (false, 11, _) | (true, 3, _) => "time exceeded",
+            (true, 2, _) => "packet too big",
+            _ => "ICMP error",
+        };
+        format!("{what} from {}", self.from)
+    }
+}
+
+/// What a flow log says about a session (empty for capture sessions). Filled
+/// by the flow-log stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FlowInfo {
+    /// `allow` or `deny`.
+    pub decision: Option<&'static str>,
+    /// The NSG / AVNM rule that decided.
+    pub rule: Option<String>,
+    /// `inbound` or `outbound`, as the logging NSG saw it.
+    pub direction: Option<&'static str>,
+    /// Flow states seen (`B`, `C`, `E`, `D`), in order.
+    pub flow_state: Option<String>,
+    /// NSG or flow-log target resource id.
+    pub nsg: Option<String>,
+    /// A note for the reader (e.g. why counters are missing).
+    pub note: Option<String>,
+}
+
+/// One bidirectional conversation.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Originator address.
+    pub orig_h: IpAddr,
+    /// Originator port (ICMP: type).
+    pub orig_p: u16,
+    /// Responder address.
+    pub resp_h: IpAddr,
+    /// Responder port (ICMP: code or counterpart type).
+    pub resp_p: u16,
+    /// First packet, ns since the epoch.
+    pub first_ts: i64,
+    /// Last packet, ns since the epoch.
+    pub last_ts: i64,
+    /// Timestamp precision in decimal digits (finest of the inputs).
+    pub ts_digits: u8,
+    /// Originator → responder counts.
+    pub orig: Side,
+    /// Responder → originator counts.
+    pub resp: Side,
+    /// Zeek's `conn_state` (final once the table is finished).
+    pub state: ConnState,
+    /// Zeek's history letters.
+    pub history: History,
+    /// SYNs the originator sent again while unanswered.
+    pub syn_retransmits: u32,
+    /// Linked ICMP error, if any.
+    pub icmp_error: Option<IcmpNote>,
+    /// Inputs that saw the session.
+    pub seen_by: SeenBy,
+    /// Flow-log details, for sessions that come from flow logs.
+    pub flow: Option<Box<FlowInfo>>,
+    ip_proto: u8,
+    tcp: TcpTrack,
+    udp_orig: bool,
+    udp_resp: bool,
+}
+
+impl Session {
+    /// A new, empty session for a flow in the given direction.
+    pub fn new(t: &FiveTuple, ts_ns: i64, ts_digits: u8, input: u32) -> Self {
+        Session {
+            proto: Proto::from_number(t.proto),
+            orig_h: t.src,
+            orig_p: t.sport,
+            resp_h: t.dst,
+            resp_p: t.dport,
+            first_ts: ts_ns,
+            last_ts: ts_ns,
+            ts_digits,
+            orig: Side::default(),
+            resp: Side::default(),
+            state: ConnState::OTH,
+            history: History::new(),
+            syn_retransmits: 0,
+            icmp_error: None,
+            seen_by: SeenBy::one(input),
+            flow: None,
+            ip_proto: t.proto,
+            tcp: TcpTrack::default(),
+            udp_orig: false,
+            udp_resp: false,
+        }
+    }
+
+    /// The session's flow key.
+    pub fn key(&self) -> FlowKey {
+        FlowKey::of(&FiveTuple {
+            proto: self.ip_proto,
+            src: self.orig_h,
+            dst: self.resp_h,
+            sport: self.orig_p,
+            dport: self.resp_p,
+        })
+    }
+
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        (self.last_ts - self.first_ts) as f64 / 1e9
+    }
+
+    /// Whether the address/port pair is the originator side.
+    fn is_orig(&self, src: IpAddr, sport: u16) -> bool {
+        self.orig_h == src && self.orig_p == sport
+    }
+
+    /// Swap originator and responder (Zeek's flip), marking the history.
+    fn flip(&mut self) {
+        std::mem::swap(&mut self.orig_h, &mut self.resp_h);
+        std::mem::swap(&mut self.orig_p, &mut self.resp_p);
+        std::mem::swap(&mut self.orig, &mut self.resp);
+        std::mem::swap(&mut self.udp_orig, &mut self.udp_resp);
+    }
+
+    /// Whether the TCP connection is over (a new SYN starts a new session).
+    pub fn tcp_terminated(&self) -> bool {
+        self.proto == Proto::Tcp && self.tcp.terminated()
+    }
+
+    fn apply(&mut self, p: &PacketSummary) {
+        let is_orig = self.is_orig(p.tuple.src, p.tuple.sport);
+        // Zeek stops the clock once both sides have closed: the last ACK of
+        // a FIN exchange does not lengthen the connection.
+        if !(self.proto == Proto::Tcp && self.tcp.orig.did_close && self.tcp.resp.did_close) {
+            self.last_ts = self.last_ts.max(p.ts_ns);
+        }
+        self.first_ts = self.first_ts.min(p.ts_ns);
+        match self.proto {
+            Proto::Tcp => {
+                let eff = self.tcp.packet(
+                    &mut self.history,
+                    is_orig,
+                    p.flags,
+                    p.seq,
+                    p.ack,
+                    p.payload_len,
+                );
+                if eff.syn_retransmit {
+                    self.syn_retransmits += 1;
+                }
+                let side = if is_orig {
+                    &mut self.orig
+                } else {
+                    &mut self.resp
+                };
+                side.pkts += 1;
+                side.ip_bytes += u64::from(p.ip_len);
+                if eff.flipped {
+                    self.flip();
+                }
+            }
+            _ => {
+                let side = if is_orig {
+                    &mut self.orig
+                } else {
+                    &mut self.resp
+                };
+                side.pkts += 1;
+                side.bytes += u64::from(p.payload_len);
+                side.ip_bytes += u64::from(p.ip_len);
+                if is_orig {
+                    if !self.udp_orig {
+                        self.history.push(b'D');
+                    }
+                    self.udp_orig = true;
+                } else {
+                    if !self.udp_resp {
+                        self.history.push(b'd');
+                    }
+                    self.udp_resp = true;
+                }
+            }
+        }
+    }
+
+    /// Compute the final state and byte counts.
+    fn settle(&mut self) {
+        match self.proto {
+            Proto::Tcp if self.flow.is_none() => {
+                self.orig.bytes = self.tcp.orig.size();
+                self.resp.bytes = self.tcp.resp.size();
+                self.state = self.tcp.conn_state(&self.history);
+            }
+            Proto::Udp if self.flow.is_none() => {
+                self.state = match (self.udp_orig, self.udp_resp) {
+                    (true, true) => ConnState::SF,
+                    (true, false) => ConnState::S0,
+                    (false, true) => ConnState::SHR,
+                    (false, false) => ConnState::OTH,
+                };
+            }
+            _ if self.flow.is_none() => self.state = ConnState::OTH,
+            _ => {}
+        }
+    }
+
+    /// Whether the session saw no answer at all from the responder.
+    pub fn unanswered(&self) -> bool {
+        self.resp.pkts == 0
+    }
+}
+
+/// Canonical key of a flow: the lower endpoint first, so both directions of
+/// a conversation share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    proto: u8,
+    a: (IpAddr, u16),
+    b: (IpAddr, u16),
+}
+
+impl FlowKey {
+    /// The key of a five-tuple (direction-independent).
+    pub fn of(t: &FiveTuple) -> Self {
+        let x = (t.src, t.sport);
+        let y = (t.dst, t.dport);
+        if x <= y {
+            FlowKey {
+                proto: t.proto,
+                a: x,
+                b: y,
+            }
+        } else {
+            FlowKey {
+                proto: t.proto,
+                a: y,
+                b: x,
+            }
+        }
+    }
+
+    /// A hash for sharding flows across threads (stable across runs).
+    pub fn shard(&self, n: usize) -> usize {
+        use std::hash::BuildHasher;
+
+        (rustc_hash::FxBuildHasher.hash_one(self) % n.max(1) as u64) as usize
+    }
+}
+
+/// Ports that identify a server when a capture starts mid-stream: Zeek flips
+/// such connections so the server is the responder. Zeek derives the set
+/// from its analyzers; aibnet lists the services it meets in AIB builds and
+/// the common well-known ones, and treats every port below 1024 as one.
+pub fn likely_server_port(port: u16) -> bool {
+    port < 1024
+        || matches!(
+            port,
+            1080 | 1433
+                | 1521
+                | 1688
+                | 1723
+                | 1812
+                | 1813
+                | 2049
+                | 3128
+                | 3306
+                | 3389
+                | 5060
+                | 5061
+                | 5353
+                | 5355
+                | 5432
+                | 5671
+                | 5672
+                | 5985
+                | 5986
+                | 6379
+                | 6443
+                | 8000
+                | 8008
+                | 8080
+                | 8088
+                | 8118
+                | 8443
+                | 8888
+                | 9000
+                | 9092
+                | 9200
+                | 11211
+                | 27017
+                | 60000
+                | 60001
+        )
+}
+
+/// Whether a new flow should start with its roles flipped (Zeek's
+/// `WantConnection`): a TCP flow first seen without a pure SYN, or a UDP flow,
+/// whose source port looks like a server's and destination port does not.
+fn starts_flipped(p: &PacketSummary) -> bool {
+    let (sp, dp) = (p.tuple.sport, p.tuple.dport);
+    match p.tuple.proto {
+        proto::TCP => {
+            let syn = p.flags & tcp_flags::SYN != 0;
+            let ack = p.flags & tcp_flags::ACK != 0;
+            if syn && !ack {
+                return false;
+            }
+            if !likely_server_port(sp) {
+                return false;
+            }
+            if likely_server_port(dp) {
+                !syn && sp < dp
+            } else {
+                true
+            }
+        }
+        proto::UDP => likely_server_port(sp) && !likely_server_port(dp),
+        _ => false,
+    }
+}
+
+/// Per-input counts of what happened to packets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PacketStats {
+    /// Frames read from the file.
+    pub read: u64,
+    /// Frames decoded into a summary.
+    pub decoded: u64,
+    /// ICMP errors linked to the session they name.
+    pub icmp_linked: u64,
+}
+
+/// The sessions of one input (or shard), and the flows still open.
+#[derive(Debug, Default)]
+pub struct SessionTable {
+    sessions: Vec<Session>,
+    active: FxHashMap<FlowKey, u32>,
+}
+
+impl SessionTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        SessionTable::default()
+    }
+
+    /// Number of sessions.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Add a finished session (used by the flow-log stage).
+    pub fn push(&mut self, s: Session) {
+        self.sessions.push(s);
+    }
+
+    /// Feed one packet seen by `input`. Returns true when the packet was an
+    /// ICMP error linked to the session it names.
+    pub fn add_packet(&mut self, p: &PacketSummary, input: u32) -> bool {
+        if let Some(err) = p.icmp_error
+            && let Some(about) = err.about
+            && self.link_icmp(&about, &err, p.ts_ns)
+        {
+            return true;
+        }
+        let key = FlowKey::of(&p.tuple);
+        let idx = match self.active.get(&key).copied() {
+            Some(i) if self.continues(i as usize, p) => i as usize,
+            _ => {
+                let mut s = Session::new(&p.tuple, p.ts_ns, p.ts_digits, input);
+                if starts_flipped(p) {
+                    s.flip();
+                    s.history.push(b'^');
+                }
+                let i = self.sessions.len();
+                self.sessions.push(s);
+                self.active.insert(key, i as u32);
+                i
+            }
+        };
+        if let Some(s) = self.sessions.get_mut(idx) {
+            s.ts_digits = s.ts_digits.max(p.ts_digits);
+            s.apply(p);
+        }
+        false
+    }
+
+    /// Whether packet `p` belongs to the open session `i` (or starts a new one:
+    /// idle timeout, or port reuse after a close).
+    fn continues(&self, i: usize, p: &PacketSummary) -> bool {
+        let Some(s) = self.sessions.get(i) else {
+            return false;
+        };
+        let idle = p.ts_ns.saturating_sub(s.last_ts);
+        let timeout = if s.proto == Proto::Tcp {
+            TCP_INACTIVITY_NS
+        } else {
+            UDP_INACTIVITY_NS
+        };
+        if idle > timeout {
+            return false;
+        }
+        if s.proto == Proto::Tcp && s.tcp.terminated() {
+            let pure_syn = p.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+            if pure_syn || idle > TCP_CLOSE_DELAY_NS {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn link_icmp(&mut self, about: &FiveTuple, err: &IcmpError, ts_ns: i64) -> bool {
+        let key = FlowKey::of(about);
+        let Some(&i) = self.active.get(&key) else {
+            return false;
+        };
+        let Some(s) = self.sessions.get_mut(i as usize) else {
+            return false;
+        };
+        if s.icmp_error.is_none() {
+            s.icmp_error = Some(IcmpNote {
+                icmp_type: err.icmp_type,
+                code: err.code,
+                from: err.reporter,
+                ts_ns,
+                v6: err.v6,
+            });
+        }
+        s.last_ts = s.last_ts.max(ts_ns);
+        true
+    }
+
+    /// Append another table's sessions (associative and commutative up to
+    /// the order [`SessionTable::finish`] restores).
+    pub fn merge(mut self, other: SessionTable) -> SessionTable {
+        if self.sessions.is_empty() {
+            return SessionTable {
+                sessions: other.sessions,
+                active: FxHashMap::default(),
+            };
+        }
+        self.sessions.extend(other.sessions);
+        self.active.clear();
+        self
+    }
+
+    /// Settle every session's state, coalesce the views of one connection
+    /// from several inputs, and sort. The result depends only on the
+    /// multiset of sessions, not on how tables were split or merged.
+    pub fn finish(self) -> Vec<Session> {
+        let mut v = self.sessions;
+        for s in &mut v {
+            s.settle();
+        }
+        v.sort_by(order);
+        coalesce(v)
+    }
+}
+
+fn order(a: &Session, b: &Session) -> std::cmp::Ordering {
+    (
+        a.first_ts,
+        a.proto,
+        a.orig_h,
+        a.orig_p,
+        a.resp_h,
+        a.resp_p,
+        a.seen_by.first(),
+        a.last_ts,
+    )
+        .cmp(&(
+            b.first_ts,
+            b.proto,
+            b.orig_h,
+            b.orig_p,
+            b.resp_h,
+            b.resp_p,
+            b.seen_by.first(),
+            b.last_ts,
+        ))
+}
+
+/// Merge sessions of the same connection seen by different inputs whose
+/// times overlap (within [`COALESCE_SKEW_NS`]). Input must be sorted.
+fn coalesce(sorted: Vec<Session>) -> Vec<Session> {
+    let mut out: Vec<Session> = Vec::with_capacity(sorted.len());
+    // Open groups by flow key: index into `out`.
+    let mut open: FxHashMap<FlowKey, usize> = FxHashMap::default();
+    for s in sorted {
+        let key = s.key();
+        if let Some(&i) = open.get(&key)
+            && let Some(g) = out.get_mut(i)
+            && !g.seen_by.intersects(&s.seen_by)
+            && s.first_ts <= g.last_ts.saturating_add(COALESCE_SKEW_NS)
+        {
+            combine(g, s);
+            continue;
+        }
+        open.insert(key, out.len());
+        out.push(s);
+    }
+    out
+}
+
+/// Fold view `s` of a connection into `g`. The view with more packets (then
+/// the earlier input) speaks for state and history; counts take the larger
+/// view of each direction, since both capture points saw the same packets.
+fn combine(g: &mut Session, s: Session) {
+    let g_pk = g.orig.pkts + g.resp.pkts;
+    let s_pk = s.orig.pkts + s.resp.pkts;
+    let s_leads = s_pk > g_pk || (s_pk == g_pk && s.seen_by.first() < g.seen_by.first());
+    let mut seen = g.seen_by.clone();
+    seen.union(&s.seen_by);
+    let first = g.first_ts.min(s.first_ts);
+    let last = g.last_ts.max(s.last_ts);
+    let orig = max_side(g.orig, s.orig);
+    let resp = max_side(g.resp, s.resp);
+    let syn_rx = g.syn_retransmits.max(s.syn_retransmits);
+    let icmp = g.icmp_error.or(s.icmp_error);
+    let digits = g.ts_digits.max(s.ts_digits);
+    let flow = g.flow.take().or(s.flow.clone());
+    if s_leads {
+        *g = s;
+    }
+    g.seen_by = seen;
+    g.first_ts = first;
+    g.last_ts = last;
+    g.orig = orig;
+    g.resp = resp;
+    g.syn_retransmits = syn_rx;
+    g.icmp_error = icmp;
+    g.ts_digits = digits;
+    if g.flow.is_none() {
+        g.flow = flow;
+    }
+}
+
+fn max_side(a: Side, b: Side) -> Side {
+    Side {
+        pkts: a.pkts.max(b.pkts),
+        bytes: a.bytes.max(b.bytes),
+        ip_bytes: a.ip_bytes.max(b.ip_bytes),
+    }
+}

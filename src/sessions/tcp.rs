@@ -1,0 +1,537 @@
+//! TCP endpoint tracking, following the state machine Zeek's TCP analyzer
+//! runs for each side of a connection, so that `conn_state` and `history`
+//! mean exactly what support engineers know from Zeek's conn.log.
+
+use super::state::{ConnState, History};
+use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
+
+/// The state of one side of a TCP connection (Zeek's TCP_ENDPOINT_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Ep {
+    #[default]
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    Closed,
+    Reset,
+}
+
+/// One side of a TCP connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Endpoint {
+    pub state: Ep,
+    pub prev_state: Ep,
+    /// Sequence number of the (possibly assumed) SYN.
+    start_seq: u32,
+    /// One past the highest sequence number sent.
+    last_seq: u32,
+    /// Highest acknowledgement the peer sent for this side's data.
+    ack_seq: u32,
+    fin_cnt: u32,
+    pub did_close: bool,
+    last_syn: Option<u32>,
+    last_fin: Option<u32>,
+    last_rst: Option<u32>,
+    rxmit: u32,
+    rxmit_threshold: u32,
+}
+
+#[inline]
+fn seq_delta(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+/// Beyond this, a SYN or RST sequence number is not trusted (Zeek's
+/// TOO_LARGE_SEQ_DELTA).
+const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
+
+impl Endpoint {
+    fn set_state(&mut self, s: Ep) {
+        self.prev_state = self.state;
+        self.state = s;
+    }
+
+    fn init_seqs(&mut self, start: u32, last: u32) {
+        self.start_seq = start;
+        self.ack_seq = start;
+        self.last_seq = last;
+    }
+
+    /// Payload bytes this side sent, from the sequence space it covered (or
+    /// what the peer acknowledged, when packets were missed): Zeek's `size`.
+    pub fn size(&self) -> u64 {
+        let top = if seq_delta(self.ack_seq, self.last_seq) > 0 {
+            self.ack_seq
+        } else {
+            self.last_seq
+        };
+        let mut size = u64::from(top.wrapping_sub(self.start_seq));
+        // Don't count the SYN octet, nor the FIN octet.
+        size = size.saturating_sub(1);
+        if self.fin_cnt > 0 && size > 0 {
+            size -= 1;
+        }
+        size
+    }
+
+    fn inactive_or_partial(&self) -> bool {
+        matches!(self.state, Ep::Inactive | Ep::Partial)
+    }
+}
+
+/// Both sides of a TCP connection and the history bookkeeping.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TcpTrack {
+    pub orig: Endpoint,
+    pub resp: Endpoint,
+    /// Which history kinds were already recorded (resp bits shifted by 16).
+    hist_seen: u32,
+}
+
+const HIST_SYN: u32 = 1 << 0;
+const HIST_FIN: u32 = 1 << 1;
+const HIST_RST: u32 = 1 << 2;
+const HIST_DATA: u32 = 1 << 3;
+const HIST_ACK: u32 = 1 << 4;
+const HIST_FIN_RST: u32 = 1 << 5;
+const HIST_MULTI: u32 = 1 << 6;
+
+/// What a packet did to the connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Effect {
+    /// The packet was a retransmitted SYN of an unanswered attempt.
+    pub syn_retransmit: bool,
+    /// The roles were flipped (SYN / SYN-ACK reversal).
+    pub flipped: bool,
+}
+
+impl TcpTrack {
+    fn check_history(&mut self, hist: &mut History, is_orig: bool, mask: u32, code: u8) -> bool {
+        let mask = if is_orig { mask } else { mask << 16 };
+        if self.hist_seen & mask == 0 {
+            self.hist_seen |= mask;
+            hist.push(letter(code, is_orig));
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Swap the roles of the two sides (the history keeps its letters).
+    pub fn flip(&mut self) {
+        std::mem::swap(&mut self.orig, &mut self.resp);
+        self.hist_seen = self.hist_seen.rotate_left(16);
+    }
+
+    /// Whether the connection is over, so that a new SYN on the same ports
+    /// starts a new session (port reuse).
+    pub fn terminated(&self) -> bool {
+        self.orig.state == Ep::Reset
+            || self.resp.state == Ep::Reset
+            || (self.orig.state == Ep::Closed && self.resp.state == Ep::Closed)
+    }
+
+    /// Whether the connection so far is one unanswered attempt.
+    pub fn is_attempt(&self) -> bool {
+        matches!(self.orig.state, Ep::SynSent | Ep::SynAckSent) && self.resp.state == Ep::Inactive
+    }
+
+    /// Feed one packet.
+    pub fn packet(
+        &mut self,
+        hist: &mut History,
+        is_orig: bool,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        len: u32,
+    ) -> Effect {
+        let mut effect = Effect::default();
+        let (syn, fin, rst, ackf) = (
+            flags & SYN != 0,
+            flags & FIN != 0,
+            flags & RST != 0,
+            flags & ACK != 0,
+        );
+        if is_orig && syn && !ackf && self.is_attempt() && self.orig.state == Ep::SynSent {
+            effect.syn_retransmit = true;
+        }
+        let len_i = len as i64;
+        let mut seg_len = len_i + i64::from(syn) + i64::from(fin);
+        if rst {
+            seg_len -= len_i;
+        }
+        let seg_end = seq.wrapping_add(seg_len as u32);
+
+        // init_endpoint
+        {
+            let ep = self.side(is_orig);
+            match ep.state {
+                Ep::Inactive => {
+                    if syn {
+                        ep.init_seqs(seq, seg_end);
+                    } else {
+                        // Partial connection: number as though a SYN came first.
+                        ep.init_seqs(seq.wrapping_sub(1), seq);
+                    }
+                }
+                Ep::SynSent | Ep::SynAckSent => {
+                    if syn && seq != ep.start_seq {
+                        ep.init_seqs(seq, seg_end);
+                    }
+                }
+                Ep::Established | Ep::Partial => {
+                    if syn {
+                        ep.init_seqs(seq, seg_end);
+                    }
+                }
+                Ep::Reset => {
+                    if syn && ep.prev_state == Ep::Inactive {
+                        ep.init_seqs(seq, seg_end);
+                    }
+                }
+                Ep::Closed => {}
+            }
+        }
+        let rel_seq = seq.wrapping_sub(self.side(is_orig).start_seq);
+
+        // update_history
+        let bits = u8::from(syn) + u8::from(fin) + u8::from(rst);
+        if bits > 1 {
+            if fin && rst {
+                self.check_history(hist, is_orig, HIST_FIN_RST, b'I');
+            } else {
+                self.check_history(hist, is_orig, HIST_MULTI, b'Q');
+            }
+        } else if bits == 1 {
+            if syn {
+                let code = if ackf { b'H' } else { b'S' };
+                let last = self.side(is_orig).last_syn;
+                if self.check_history(hist, is_orig, HIST_SYN, code) && last != Some(rel_seq) {
+                    hist.push(letter(code, is_orig));
+                }
+                self.side(is_orig).last_syn = Some(rel_seq);
+            }
+            if fin {
+                let at = rel_seq.wrapping_add(len);
+                let last = self.side(is_orig).last_fin;
+                if self.check_history(hist, is_orig, HIST_FIN, b'F') && last != Some(at) {
+                    hist.push(letter(b'F', is_orig));
+                }
+                self.side(is_orig).last_fin = Some(at);
+            }
+            if rst {
+                let last = self.side(is_orig).last_rst;
+                if self.check_history(hist, is_orig, HIST_RST, b'R') && last != Some(rel_seq) {
+                    hist.push(letter(b'R', is_orig));
+                }
+                self.side(is_orig).last_rst = Some(rel_seq);
+            }
+        } else if len > 0 {
+            self.check_history(hist, is_orig, HIST_DATA, b'D');
+        } else if ackf {
+            self.check_history(hist, is_orig, HIST_ACK, b'A');
+        }
+
+        if fin {
+            self.side(is_orig).fin_cnt += 1;
+        }
+
+        // Acknowledgements move the peer's ack_seq (never trusted on RSTs).
+        if ackf {
+            let peer = self.side(!is_orig);
+            if peer.state == Ep::Inactive {
+                peer.init_seqs(ack.wrapping_sub(1), ack.wrapping_sub(1));
+            } else if !rst
+                && seq_delta(ack, peer.ack_seq) > 0
+                && !(ack == 0 && seq_delta(ack, peer.ack_seq) > TOO_LARGE_SEQ_DELTA)
+            {
+                peer.ack_seq = ack;
+            }
+        }
+
+        // update_last_seq
+        let delta_last = {
+            let ep = self.side(is_orig);
+            let d = seq_delta(seg_end, ep.last_seq);
+            if (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&d) {
+                // Outlandish SYN/RST sequence numbers are not trusted.
+            } else if fin && ep.last_seq == ep.start_seq.wrapping_add(1) {
+                ep.last_seq = seg_end;
+            } else if ep.state == Ep::Reset {
+            } else if d > 0 {
+                ep.last_seq = seg_end;
+            } else if len > 0 {
+                // Retransmitted data: 'T' at the 1st, 10th, 100th ... time.
+                ep.rxmit += 1;
+                if ep.rxmit_threshold == 0 {
+                    ep.rxmit_threshold = 1;
+                }
+                if ep.rxmit == ep.rxmit_threshold {
+                    ep.rxmit_threshold = ep.rxmit_threshold.saturating_mul(10);
+                    hist.push(letter(b'T', is_orig));
+                }
+            }
+            d
+        };
+
+        self.update_state(hist, is_orig, flags, seq, len, delta_last, &mut effect);
+        effect
+    }
+
+    fn side(&mut self, is_orig: bool) -> &mut Endpoint {
+        if is_orig {
+            &mut self.orig
+        } else {
+            &mut self.resp
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_state(
+        &mut self,
+        hist: &mut History,
+        is_orig: bool,
+        flags: u8,
+        seq: u32,
+        len: u32,
+        delta_last: i32,
+        effect: &mut Effect,
+    ) {
+        let (syn, fin, rst, ackf) = (
+            flags & SYN != 0,
+            flags & FIN != 0,
+            flags & RST != 0,
+            flags & ACK != 0,
+        );
+        let state = self.side(is_orig).state;
+        let mut do_close = false;
+        match state {
+            Ep::Inactive => {
+                if syn {
+                    if is_orig {
+                        let s = if ackf { Ep::SynAckSent } else { Ep::SynSent };
+                        self.side(true).set_state(s);
+                    } else {
+                        let peer_state = self.orig.state;
+                        let mut flipped_now = false;
+                        if !ackf && peer_state == Ep::SynAckSent && seq == self.resp.start_seq {
+                            // SYN / SYN-ACK reversal: the "originator" sent the
+                            // SYN-ACK. Flip the roles and establish.
+                            self.flip();
+                            hist.push(b'^');
+                            effect.flipped = true;
+                            flipped_now = true;
+                            self.resp.set_state(Ep::Established);
+                        }
+                        if flipped_now {
+                            // After the flip this packet's sender is the originator.
+                            self.orig.set_state(Ep::Established);
+                            return;
+                        }
+                        if self.orig.state == Ep::SynSent {
+                            self.orig.set_state(Ep::Established);
+                        }
+                        self.resp.set_state(Ep::Established);
+                    }
+                }
+                if fin {
+                    self.side(is_orig).set_state(Ep::Closed);
+                    do_close = true;
+                }
+                if rst {
+                    self.side(is_orig).set_state(Ep::Reset);
+                    do_close = true;
+                }
+                if self.side(is_orig).state == Ep::Inactive {
+                    let orig_state = self.orig.state;
+                    let peer_state = self.side(!is_orig).state;
+                    if !is_orig && len == 0 && orig_state == Ep::SynSent {
+                        // Some stacks ACK a SYN before sending their SYN-ACK:
+                        // not a partial connection.
+                    } else if ackf && peer_state == Ep::Established {
+                        // Missed the SYN, saw the SYN-ACK, now an ACK.
+                        self.side(is_orig).set_state(Ep::Established);
+                    } else {
+                        self.side(is_orig).set_state(Ep::Partial);
+                    }
+                }
+            }
+            Ep::SynSent | Ep::SynAckSent => {
+                if fin {
+                    self.side(is_orig).set_state(Ep::Closed);
+                    do_close = true;
+                }
+                if rst {
+                    self.side(is_orig).set_state(Ep::Reset);
+                    do_close = true;
+                }
+            }
+            Ep::Established | Ep::Partial => {
+                if syn && state == Ep::Partial && self.side(!is_orig).state == Ep::Inactive && !ackf
+                {
+                    self.side(is_orig).set_state(Ep::SynSent);
+                }
+                if fin && !rst {
+                    self.side(is_orig).set_state(Ep::Closed);
+                    let peer = self.side(!is_orig);
+                    if peer.state == Ep::Reset && peer.prev_state == Ep::Closed {
+                        // The peer sent a FIN then a RST: a normal close.
+                        peer.set_state(Ep::Closed);
+                    }
+                    do_close = true;
+                }
+                if rst {
+                    self.side(is_orig).set_state(Ep::Reset);
+                    do_close = true;
+                }
+            }
+            Ep::Closed => {
+                let _ = delta_last;
+                if rst && self.side(!is_orig).state != Ep::Closed {
+                    let ep = self.side(is_orig);
+                    ep.set_state(Ep::Reset);
+                    if !ep.did_close {
+                        do_close = true;
+                    }
+                }
+            }
+            Ep::Reset => {}
+        }
+        if do_close {
+            self.side(is_orig).did_close = true;
+        }
+    }
+
+    /// Zeek's `conn_state` for the connection as it stands.
+    pub fn conn_state(&self, history: &History) -> ConnState {
+        let (os, rs) = (self.orig.state, self.resp.state);
+        let o_inactive = self.orig.inactive_or_partial();
+        let r_inactive = self.resp.inactive_or_partial();
+        if rs == Ep::Reset {
+            if matches!(os, Ep::SynSent | Ep::SynAckSent)
+                || (os == Ep::Reset && self.orig.size() == 0 && self.resp.size() == 0)
+            {
+                ConnState::REJ
+            } else if o_inactive {
+                ConnState::RSTRH
+            } else {
+                ConnState::RSTR
+            }
+        } else if os == Ep::Reset {
+            if r_inactive {
+                if rsto_s0(history.as_str()) {
+                    ConnState::RSTOS0
+                } else {
+                    ConnState::OTH
+                }
+            } else {
+                ConnState::RSTO
+            }
+        } else if rs == Ep::Closed && os == Ep::Closed {
+            ConnState::SF
+        } else if os == Ep::Closed {
+            if r_inactive {
+                ConnState::SH
+            } else {
+                ConnState::S2
+            }
+        } else if rs == Ep::Closed {
+            if o_inactive {
+                ConnState::SHR
+            } else {
+                ConnState::S3
+            }
+        } else if os == Ep::SynSent && rs == Ep::Inactive {
+            ConnState::S0
+        } else if os == Ep::Established && rs == Ep::Established {
+            ConnState::S1
+        } else {
+            ConnState::OTH
+        }
+    }
+}
+
+/// Zeek's `/\^?S[^HAFGIQ]*R.*/`: a SYN, then a RST before any handshake, ACK,
+/// FIN, gap or multi-flag packet from the originator.
+fn rsto_s0(h: &str) -> bool {
+    let h = h.strip_prefix('^').unwrap_or(h);
+    let Some(rest) = h.strip_prefix('S') else {
+        return false;
+    };
+    for c in rest.chars() {
+        match c {
+            'R' => return true,
+            'H' | 'A' | 'F' | 'G' | 'I' | 'Q' => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+#[inline]
+fn letter(code: u8, is_orig: bool) -> u8 {
+    if is_orig {
+        code.to_ascii_uppercase()
+    } else {
+        code.to_ascii_lowercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(pkts: &[(bool, u8, u32, u32, u32)]) -> (ConnState, String) {
+        let mut t = TcpTrack::default();
+        let mut h = History::new();
+        for &(o, f, s, a, l) in pkts {
+            t.packet(&mut h, o, f, s, a, l);
+        }
+        (t.conn_state(&h), h.as_str().to_string())
+    }
+
+    #[test]
+    fn handshake_data_and_close_is_sf() {
+        let (st, h) = run(&[
+            (true, SYN, 100, 0, 0),
+            (false, SYN | ACK, 500, 101, 0),
+            (true, ACK, 101, 501, 0),
+            (true, ACK, 101, 501, 10),
+            (false, ACK, 501, 111, 20),
+            (true, FIN | ACK, 111, 521, 0),
+            (false, FIN | ACK, 521, 112, 0),
+            (true, ACK, 112, 522, 0),
+        ]);
+        assert_eq!((st, h.as_str()), (ConnState::SF, "ShADdFf"));
+    }
+
+    #[test]
+    fn rejected_and_unanswered() {
+        assert_eq!(
+            run(&[(true, SYN, 1, 0, 0), (false, RST | ACK, 0, 2, 0)]),
+            (ConnState::REJ, "Sr".into())
+        );
+        assert_eq!(
+            run(&[(true, SYN, 1, 0, 0), (true, SYN, 1, 0, 0)]),
+            (ConnState::S0, "S".into())
+        );
+        assert_eq!(
+            run(&[(true, SYN, 1, 0, 0), (true, RST, 2, 0, 0)]),
+            (ConnState::RSTOS0, "SR".into())
+        );
+        assert_eq!(run(&[(true, RST, 1, 0, 0)]), (ConnState::OTH, "R".into()));
+    }
+
+    #[test]
+    fn rsto_s0_pattern() {
+        assert!(rsto_s0("SR"));
+        assert!(rsto_s0("^SaR"));
+        assert!(!rsto_s0("SaFR"));
+        assert!(!rsto_s0("SAR"));
+        // The class is case-sensitive: responder letters do not stop the match.
+        assert!(rsto_s0("ShR"));
+    }
+}
