@@ -241,9 +241,9 @@ pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec
     (report, table, skipped)
 }
 
-/// The flow-log stage's entry point, once it exists.
+/// The flow-log stage's entry point.
 fn flowlog_reader() -> Option<OtherReader> {
-    None
+    Some(crate::flowlog::read_input)
 }
 
 /// Per-chunk (or per-file) counters, merged into the input's report.

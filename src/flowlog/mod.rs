@@ -41,10 +41,12 @@
 mod error;
 mod scan;
 mod schema;
+pub mod stitch;
 pub mod time;
 pub mod tuple;
 
 pub use error::{Dropped, FlowLogError, FlowLogIssue, IssueKind, TupleLoc};
+pub use stitch::{read_input, sessions};
 pub use tuple::{
     Counters, Decision, Direction, Encryption, FlowProto, FlowState, FlowTuple, RuleRef,
     TupleError, TupleLayout, parse_tuple, parse_tuple_bytes,

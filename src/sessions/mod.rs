@@ -189,6 +189,9 @@ pub struct FlowInfo {
     pub flow_state: Option<String>,
     /// NSG or flow-log target resource id.
     pub nsg: Option<String>,
+    /// VNet flow logs: the resource the flow log is enabled on (VNet, subnet
+    /// or NIC); `nsg` then holds the ACL that decided.
+    pub target: Option<String>,
     /// A note for the reader (e.g. why counters are missing).
     pub note: Option<String>,
 }
