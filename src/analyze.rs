@@ -160,9 +160,7 @@ pub fn analyze_sources(sources: &[Source]) -> Analysis {
         analysis.skipped.extend(skipped);
         tables.push(table);
     }
-    let merged = tables
-        .into_iter()
-        .fold(SessionTable::new(), SessionTable::merge);
+    let merged = SessionTable::concat(tables);
     analysis.sessions = merged.finish();
     analysis
 }
@@ -415,8 +413,6 @@ fn read_sharded(
         }
     }
     total.into_report(report);
-    let table = tables
-        .into_iter()
-        .fold(SessionTable::new(), SessionTable::merge);
+    let table = SessionTable::concat(tables);
     (table, err)
 }

@@ -295,33 +295,74 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
             }
         }
     }
-    let mut table = SessionTable::new();
-    // Strings shared by the sessions of one rule (one allocation per rule,
-    // not per session).
-    let mut texts: FxHashMap<(u32, u32), (Arc<str>, Arc<str>)> = FxHashMap::default();
+    // Text shared by many sessions: one allocation per distinct string.
+    let mut shared = Shared::default();
+    let mut out = Vec::with_capacity(accs.len());
     for a in accs {
         let Some(b) = file.batches.get(a.batch as usize) else {
             continue;
         };
-        let (rule, acl) = texts
-            .entry((a.batch, a.rule.0))
-            .or_insert_with(|| {
-                let e = b.rule(a.rule);
-                (
-                    Arc::from(e.map_or("", |e| b.str(e.rule))),
-                    Arc::from(e.map_or("", |e| b.str(e.acl))),
-                )
-            })
-            .clone();
+        let (rule, acl) = shared.rule(b, a.batch, a.rule);
         let rec = b.records.get(a.record as usize);
-        let target = rec.map_or("", |r| b.str(r.resource));
         let vnet = rec.is_some_and(|r| matches!(r.kind, RecordKind::Vnet { .. }));
-        table.push(to_session(&a, &rule, &acl, target, vnet, input));
+        let target = match rec {
+            Some(r) if vnet => shared.text(b.str(r.resource)),
+            _ => None,
+        };
+        out.push(to_session(&a, rule, acl, target, vnet, input, &mut shared));
     }
-    table
+    SessionTable::from_sessions(out)
 }
 
-fn to_session(a: &Acc, rule: &str, acl: &str, target: &str, vnet: bool, input: u32) -> Session {
+/// Rule name and ACL of one rule entry.
+type RuleTexts = (Option<Arc<str>>, Option<Arc<str>>);
+
+/// Interned `Arc<str>`s for the strings sessions share.
+#[derive(Default)]
+struct Shared {
+    texts: FxHashMap<Box<str>, Arc<str>>,
+    rules: FxHashMap<(u32, u32), RuleTexts>,
+}
+
+impl Shared {
+    /// `None` for an empty string.
+    fn text(&mut self, s: &str) -> Option<Arc<str>> {
+        if s.is_empty() {
+            return None;
+        }
+        if let Some(a) = self.texts.get(s) {
+            return Some(a.clone());
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.texts.insert(s.into(), a.clone());
+        Some(a)
+    }
+
+    /// Rule name and ACL of a batch's rule entry.
+    fn rule(&mut self, b: &super::FlowLogBatch, batch: u32, r: super::RuleRef) -> RuleTexts {
+        if let Some(v) = self.rules.get(&(batch, r.0)) {
+            return v.clone();
+        }
+        let e = b.rule(r);
+        let v = (
+            self.text(e.map_or("", |e| b.str(e.rule))),
+            self.text(e.map_or("", |e| b.str(e.acl))),
+        );
+        self.rules.insert((batch, r.0), v.clone());
+        v
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // the parts of one session, assembled once
+fn to_session(
+    a: &Acc,
+    rule: Option<Arc<str>>,
+    acl: Option<Arc<str>>,
+    target: Option<Arc<str>>,
+    vnet: bool,
+    input: u32,
+    shared: &mut Shared,
+) -> Session {
     let k = &a.key;
     let five = FiveTuple {
         proto: k.proto,
@@ -366,41 +407,39 @@ fn to_session(a: &Acc, rule: &str, acl: &str, target: &str, vnet: bool, input: u
     } else {
         ConnState::OTH
     };
-    let flow_state = (a.n_states > 0).then(|| {
-        a.states
-            .iter()
-            .take(usize::from(a.n_states))
-            .map(|&b| char::from(b))
-            .collect::<String>()
-    });
-    let note = note(a, rule, vnet, has_counters, c);
-    // The NSG that decided: the record's NSG for NSG logs; for VNet logs
-    // the ACL (an NSG resource id, or a GUID for AVNM / older data).
-    let nsg = (!acl.is_empty()).then(|| acl.to_string());
-    let target = (vnet && !target.is_empty()).then(|| target.to_string());
+    let letters = a.states.get(..usize::from(a.n_states)).unwrap_or_default();
+    let flow_state = shared.text(std::str::from_utf8(letters).unwrap_or(""));
+    let rule_name = rule.as_deref().unwrap_or("");
+    let note = note(a, rule_name, vnet, has_counters, c).and_then(|n| shared.text(&n));
     s.flow = Some(Box::new(FlowInfo {
         decision: Some(if denied { "deny" } else { "allow" }),
-        rule: (!rule.is_empty()).then(|| rule.to_string()),
+        rule,
         direction: Some(match a.direction {
             Direction::Inbound => "inbound",
             Direction::Outbound => "outbound",
         }),
         flow_state,
-        nsg,
+        // The NSG that decided: the record's NSG for NSG logs; for VNet logs
+        // the ACL (an NSG resource id, or a GUID for AVNM / older data).
+        nsg: acl,
         target,
         note,
     }));
     s
 }
 
-fn note(a: &Acc, rule: &str, vnet: bool, has_counters: bool, c: super::Counters) -> Option<String> {
+fn note(
+    a: &Acc,
+    rule: &str,
+    vnet: bool,
+    has_counters: bool,
+    c: super::Counters,
+) -> Option<std::borrow::Cow<'static, str>> {
     if a.decision == Decision::Deny {
-        return (a.denies > 1).then(|| format!("denied {} times", a.denies));
+        return (a.denies > 1).then(|| format!("denied {} times", a.denies).into());
     }
     if a.v1 {
-        return Some(
-            "NSG flow log version 1: observations without flow state or counters".to_string(),
-        );
+        return Some("NSG flow log version 1: observations without flow state or counters".into());
     }
     if !has_counters {
         let custom_inbound =
@@ -408,19 +447,19 @@ fn note(a: &Acc, rule: &str, vnet: bool, has_counters: bool, c: super::Counters)
         return Some(if custom_inbound {
             "Begin only, no counters: NSG flow logs track inbound flows allowed by a custom \
              rule statelessly and never log their counters or end (by design); not a failure"
-                .to_string()
+                .into()
         } else {
-            "Begin only, no counters yet: the flow was still open when the log ends".to_string()
+            "Begin only, no counters yet: the flow was still open when the log ends".into()
         });
     }
     if c.pkts_dst_to_src == 0 && c.pkts_src_to_dst > 0 {
-        return Some(format!(
-            "no reply: {} packet(s), {} bytes out and nothing back; an unanswered connection attempt",
-            c.pkts_src_to_dst, c.bytes_src_to_dst
-        ));
+        return Some(
+            "no reply packets (End counts packets out, none back): an unanswered connection attempt"
+                .into(),
+        );
     }
     if !a.has(b'B') {
-        return Some("began before the log".to_string());
+        return Some("began before the log".into());
     }
     None
 }
