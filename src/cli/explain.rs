@@ -102,6 +102,11 @@ pub struct Args {
     /// The build's OS, when the text does not say.
     #[arg(long, value_enum)]
     os: Option<OsArg>,
+
+    /// Captures and flow logs (files or directories) to confirm or refute the
+    /// explanation with: runs `diagnose` on them and compares.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    evidence: Vec<std::path::PathBuf>,
 }
 
 const FILE_EXTENSIONS: [&str; 6] = [".log", ".txt", ".json", ".out", ".err", ".md"];
@@ -187,7 +192,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             OsArg::Windows => Os::Windows,
         }),
     };
-    let e = explain::explain(&raw, &ctx);
+    let mut e = explain::explain(&raw, &ctx);
+    if !args.evidence.is_empty() {
+        let analysis = aibnet::analyze::analyze_paths(&args.evidence);
+        for sk in &analysis.skipped {
+            eprintln!("aibnet: evidence skipped {}: {}", sk.path, sk.reason);
+        }
+        if !analysis.anything_read() {
+            bail!("none of the --evidence paths could be read");
+        }
+        let d = aibnet::diagnose::diagnose(
+            &analysis,
+            &aibnet::topology::Hints::default(),
+            Default::default(),
+        );
+        e.confirm_with(&aibnet::explain::confirm::EvidenceSummary::from_diagnosis(
+            &d,
+        ));
+    }
     let out = match args.format {
         Format::Json => render::json(&e),
         Format::Markdown => render::markdown(&e),

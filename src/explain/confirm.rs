@@ -203,6 +203,23 @@ impl Confirmation {
     }
 }
 
+impl EvidenceSummary {
+    /// The hops and finding ids of a diagnosis.
+    pub fn from_diagnosis(d: &crate::diagnose::Diagnosis) -> Self {
+        EvidenceSummary {
+            hops: d
+                .hops
+                .iter()
+                .map(|h| HopObservation {
+                    hop: h.hop,
+                    status: h.status,
+                })
+                .collect(),
+            finding_ids: d.findings.iter().map(|f| f.id.clone()).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,6 +93,20 @@ pub struct Explanation {
     pub placeholders: Vec<Placeholder>,
     /// Caveats.
     pub notes: Vec<String>,
+    /// With `--evidence`: whether the evidence confirms each match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub confirmation: Vec<confirm::Confirmation>,
+}
+
+impl Explanation {
+    /// Check every match against evidence (a diagnose or check result).
+    pub fn confirm_with(&mut self, evidence: &confirm::EvidenceSummary) {
+        self.confirmation = self
+            .matches
+            .iter()
+            .map(|m| confirm::confirm(m.class, m.hop, &m.finding_ids, evidence))
+            .collect();
+    }
 }
 
 /// Explain raw input (text, a log file's bytes, or `az … show` JSON).
@@ -150,6 +164,7 @@ pub fn explain(raw: &[u8], ctx: &Context) -> Explanation {
         collect: plan.steps,
         placeholders,
         notes,
+        confirmation: Vec::new(),
     }
 }
 

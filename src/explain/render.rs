@@ -71,6 +71,13 @@ fn extracted_line(m: &Match) -> Vec<String> {
 /// and no `NO_COLOR`).
 pub fn table(e: &Explanation, color: bool) -> String {
     let mut out = String::new();
+    if !e.confirmation.is_empty() {
+        let _ = writeln!(out, "Evidence check:");
+        for l in confirmation_lines(e) {
+            let _ = writeln!(out, "  {l}");
+        }
+        out.push('\n');
+    }
     if let Some(best) = e.matches.first() {
         let _ = writeln!(
             out,
@@ -221,9 +228,31 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
+/// The confirmation section (`--evidence`), as plain lines.
+fn confirmation_lines(e: &Explanation) -> Vec<String> {
+    e.confirmation
+        .iter()
+        .map(|c| {
+            let v = match c.verdict {
+                super::confirm::Verdict::Confirms => "CONFIRMS",
+                super::confirm::Verdict::PointsElsewhere => "POINTS ELSEWHERE",
+                super::confirm::Verdict::CannotTell => "CANNOT TELL",
+            };
+            format!("{}: evidence {v} — {}", c.class.as_str(), c.reason)
+        })
+        .collect()
+}
+
 /// A Markdown report for a support ticket.
 pub fn markdown(e: &Explanation) -> String {
     let mut out = String::from("## aibnet explain\n\n");
+    if !e.confirmation.is_empty() {
+        out.push_str("### Evidence check\n\n");
+        for l in confirmation_lines(e) {
+            let _ = writeln!(out, "- {}", md_escape(&l));
+        }
+        out.push('\n');
+    }
     if e.matches.is_empty() {
         out.push_str(
             "**Not recognised**: no AIB or Packer error pattern of the failure table (F1–F22) matched.\n\n",

@@ -50,6 +50,15 @@ impl Hop {
         Hop::BuildVmDns,
     ];
 
+    /// Whether build commands travel this hop (the ALB → proxy → build VM
+    /// chain, or ACI → build VM).
+    pub fn carries_commands(self) -> bool {
+        matches!(
+            self,
+            Hop::AlbToProxy | Hop::ProxyToBuildVm | Hop::AciToBuildVm
+        )
+    }
+
     /// The serialised name, as in JSON (`probe_to_proxy` ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -160,6 +169,27 @@ impl std::fmt::Display for Severity {
     }
 }
 
+/// The build VM's operating system: it decides the ports (Linux: proxy
+/// 60001, SSH 22; Windows: proxy 60000, WinRM over HTTPS 5986, KMS 1688).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Os {
+    /// SSH on 22; proxy port 60001.
+    Linux,
+    /// WinRM over HTTPS on 5986; proxy port 60000; KMS on 1688.
+    Windows,
+}
+
+impl Os {
+    /// `linux` / `windows`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+            Os::Windows => "windows",
+        }
+    }
+}
+
 /// One diagnosis: what is wrong, where, the evidence, why, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -206,6 +236,8 @@ pub mod ids {
     pub const NO_AIB_TRAFFIC: &str = "no_aib_traffic";
     /// Every observed hop is fine.
     pub const HEALTHY: &str = "healthy";
+    /// The proxy answers health probes but no command session reached it.
+    pub const NO_COMMAND_SESSIONS: &str = "no_command_sessions";
     /// A capture point could not see a hop (honesty note).
     pub const HOP_NOT_OBSERVABLE: &str = "hop_not_observable";
 
