@@ -11,6 +11,7 @@ use aibnet::decode::decode;
 use aibnet::diagnose::diagnose;
 use aibnet::explain::{Context, explain, render};
 use aibnet::findings::rules::FixNames;
+use aibnet::flowlog::{self, ParseOptions, TupleLayout, parse_tuple_bytes};
 use aibnet::ingest::{Bytes, Format, Input, detect};
 use aibnet::report::{diagnose as rd, sessions as rs};
 use aibnet::sessions::SessionTable;
@@ -190,4 +191,73 @@ pub fn explain_text(data: &[u8]) {
     let _ = render::json(&e);
     let _ = render::table(&e, false);
     let _ = render::markdown(&e);
+}
+
+/// Target `flowlog`: the flow-log reader, sequential and chunked in parallel
+/// (which must agree), its accounting, the sessions stitched from it, and
+/// the whole driver with the JSON report.
+pub fn flowlog(data: &[u8]) {
+    let seq = flowlog::parse_with(
+        "fuzz",
+        data,
+        &ParseOptions {
+            parallel_min_bytes: usize::MAX,
+            ..ParseOptions::default()
+        },
+    );
+    let par = flowlog::parse_with(
+        "fuzz",
+        data,
+        &ParseOptions {
+            parallel_min_bytes: 0,
+            chunk_bytes: 64,
+            min_chunk_records: 1,
+            dedupe: true,
+        },
+    );
+    match (seq, par) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.stats, b.stats, "sequential and chunked parse disagree");
+            assert_eq!(a.tuple_count(), b.tuple_count());
+            let s = a.stats;
+            assert_eq!(
+                s.tuples_read,
+                a.tuple_count() as u64 + s.tuples_duplicate + s.tuples_skipped,
+                "kept = read - duplicate - skipped"
+            );
+            let _ = flowlog::sessions(&a, 0).finish();
+        }
+        (Err(_), Err(_)) => {}
+        _ => panic!("sequential and chunked parse disagree on whether this is JSON"),
+    }
+    let input = Input {
+        path: "fuzz.json".into(),
+        bytes: Bytes::Owned(data.to_vec()),
+        format: Format::FlowLog,
+        gzip: false,
+        warning: None,
+    };
+    let (report, table, skipped) = analyze_input(&input, 0);
+    let not_decoded: u64 = report.not_decoded.values().sum();
+    assert_eq!(report.packets, report.decoded + not_decoded);
+    let a = Analysis {
+        inputs: vec![report],
+        sessions: table.finish(),
+        skipped,
+    };
+    let mut out = Vec::new();
+    rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to memory");
+    rs::write_table(&mut out, &a, &rs::Filter::default(), false).expect("to memory");
+}
+
+/// Target `flow_tuple`: the tuple grammar, every layout.
+pub fn flow_tuple(data: &[u8]) {
+    for layout in [
+        TupleLayout::NsgV1,
+        TupleLayout::NsgV2,
+        TupleLayout::NsgAny,
+        TupleLayout::Vnet,
+    ] {
+        let _ = parse_tuple_bytes(data, layout);
+    }
 }

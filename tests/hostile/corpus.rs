@@ -300,6 +300,44 @@ pub fn files() -> Vec<BadFile> {
         Some("unknown format"),
     );
 
+    // Flow tuples with 12 and 14 fields among good ones (NSG v2 has 13),
+    // and a VNet tuple with bytes that are not UTF-8: counted as bad
+    // tuples, the good ones kept.
+    let nsg = |tuples: &[&[u8]]| {
+        let mut v = b"{\"records\":[{\"time\":\"2024-08-19T18:00:06.8944384Z\",\"category\":\"NetworkSecurityGroupFlowEvent\",\"resourceId\":\"/NSG\",\"properties\":{\"Version\":2,\"flows\":[{\"rule\":\"DefaultRule_DenyAllInBound\",\"flows\":[{\"mac\":\"000D3A1B2C3D\",\"flowTuples\":[".to_vec();
+        for (i, t) in tuples.iter().enumerate() {
+            if i > 0 {
+                v.push(b',');
+            }
+            v.push(b'"');
+            v.extend_from_slice(t);
+            v.push(b'"');
+        }
+        v.extend_from_slice(b"]}]}]}}]}");
+        v
+    };
+    add(
+        "flowlog-12-and-14-fields.json",
+        nsg(&[
+            b"1724090346,192.0.2.1,192.0.2.2,40100,22,T,I,D,B,,,,",
+            b"1724090347,192.0.2.1,192.0.2.2,40101,22,T,I,D,B,,,",
+            b"1724090348,192.0.2.1,192.0.2.2,40102,22,T,I,D,B,,,,,",
+        ]),
+        3,
+        1,
+        Some("field"),
+    );
+    add(
+        "flowlog-non-utf8.json",
+        nsg(&[
+            b"1724090346,192.0.2.1,192.0.2.2,40110,22,T,I,D,B,,,,",
+            b"1724090347,192.0.2.\xff,192.0.2.2,40111,22,T,I,D,B,,,,",
+        ]),
+        2,
+        1,
+        Some("UTF-8"),
+    );
+
     // Empty file.
     add("empty.pcap", Vec::new(), 0, 0, Some("empty file"));
     v
