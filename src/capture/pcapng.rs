@@ -111,7 +111,7 @@ impl<'a> PcapngIter<'a> {
             match code {
                 OPT_END => break,
                 OPT_IF_TSRESOL if len >= 1 => {
-                    let r = val[0];
+                    let r = val.first().copied().unwrap_or(6);
                     let exp = u32::from(r & 0x7f);
                     if r & 0x80 == 0 {
                         if exp <= 18 {
@@ -125,7 +125,7 @@ impl<'a> PcapngIter<'a> {
                     }
                 }
                 OPT_IF_TSOFFSET if len >= 8 => {
-                    let a: [u8; 8] = val[..8].try_into().map_err(|_| "bad if_tsoffset")?;
+                    let a: [u8; 8] = *val.first_chunk::<8>().ok_or("bad if_tsoffset")?;
                     iface.offset_s = if self.big_endian {
                         i64::from_be_bytes(a)
                     } else {
@@ -161,7 +161,8 @@ impl<'a> Iterator for PcapngIter<'a> {
                 self.done = true;
                 return None;
             }
-            if rest.len() < 12 {
+            let Some(&[t0, t1, t2, t3, _, _, _, _, m0, m1, m2, m3]) = rest.first_chunk::<12>()
+            else {
                 return self.fail(
                     at,
                     format!(
@@ -169,11 +170,11 @@ impl<'a> Iterator for PcapngIter<'a> {
                         rest.len()
                     ),
                 );
-            }
-            let raw_type = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+            };
+            let raw_type = u32::from_le_bytes([t0, t1, t2, t3]);
             if raw_type == SHB {
                 // The byte-order magic decides the endianness of this section.
-                let magic = [rest[8], rest[9], rest[10], rest[11]];
+                let magic = [m0, m1, m2, m3];
                 self.big_endian = match u32::from_le_bytes(magic) {
                     BYTE_ORDER_MAGIC => false,
                     m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
@@ -210,7 +211,8 @@ impl<'a> Iterator for PcapngIter<'a> {
                     format!("block length {blen} does not match its trailing copy {trailer}"),
                 );
             }
-            let body = &rest[8..blen - 4];
+            // blen >= 12 and blen <= rest.len() were checked above.
+            let body = rest.get(8..blen - 4).unwrap_or_default();
             self.pos = at + blen;
             match btype {
                 IDB => {
