@@ -302,10 +302,23 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("vm.pcap");
     std::fs::write(&pcap, handshake_pcap()).unwrap();
+    // The NSG v2 hour, gzip-compressed, in the storage-account layout.
+    let root = dir
+        .path()
+        .join("insights-logs-networksecuritygroupflowevent");
+    let blob = root.join(
+        "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/VM-TEST/PROVIDERS/MICROSOFT.NETWORK/\
+         NETWORKSECURITYGROUPS/TEST-NSG/y=2024/m=08/d=19/h=18/m=00/macAddress=6045BDEC2532",
+    );
+    std::fs::create_dir_all(&blob).unwrap();
+    let raw = std::fs::read(sample("nsg-v2_pt1h-8records-2024_sumologic.json")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &raw).unwrap();
+    std::fs::write(blob.join("PT1H.json.gz"), gz.finish().unwrap()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
         .args(["sessions", "--format", "json"])
         .arg(&pcap)
-        .arg(sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
+        .arg(&root)
         .arg(sample(
             "nsg-v1_docs-overview-sample_nested-records-BROKEN.json",
         ))
@@ -322,6 +335,12 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
         .collect();
     assert_eq!(formats, ["pcap", "flowlog", "flowlog"]);
     assert_eq!(j["inputs"][1]["packets"], 153);
+    assert_eq!(j["inputs"][1]["gzip"], true);
+    let path = j["inputs"][1]["path"].as_str().unwrap();
+    assert!(
+        path.ends_with("macAddress=6045BDEC2532/PT1H.json.gz"),
+        "{path}"
+    );
     let sessions = j["sessions"].as_array().unwrap();
     let from_pcap: Vec<&serde_json::Value> = sessions
         .iter()
