@@ -373,3 +373,26 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
     assert!(nested["reason"].as_str().unwrap().starts_with("record 2: "));
     assert!(stderr.contains("3 inputs"), "{stderr}");
 }
+
+#[test]
+fn rst_sized_answer_is_a_refused_attempt() {
+    let blob = r#"{"records":[{"time":"2024-08-19T18:01:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/NSG","properties":{"Version":2,"flows":[{"rule":"DefaultRule_AllowVnetInBound","flows":[{"mac":"AA","flowTuples":["1724090400,10.0.0.5,10.0.1.4,40000,22,T,I,A,B,,,,","1724090401,10.0.0.5,10.0.1.4,40000,22,T,I,A,E,1,74,1,54","1724090402,10.0.0.5,10.0.1.4,40001,22,T,I,A,E,3,180,2,132"]}]}]}}]}"#;
+    let f = flowlog::parse("x", blob.as_bytes()).unwrap();
+    let v = flowlog::sessions(&f, 0).finish();
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        (v[0].state, outcome(&v[0])),
+        (ConnState::REJ, Outcome::Rejected)
+    );
+    assert!(
+        v[0].flow
+            .as_ref()
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("refused")
+    );
+    // A handshake's worth of packets back (SYN-ACK with options) is not a RST.
+    assert_eq!((v[1].state, outcome(&v[1])), (ConnState::SF, Outcome::Ok));
+}
