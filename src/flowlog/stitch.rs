@@ -318,14 +318,44 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
 /// Rule name and ACL of one rule entry.
 type RuleTexts = (Option<Arc<str>>, Option<Arc<str>>);
 
-/// Interned `Arc<str>`s for the strings sessions share.
+/// Interned `Arc<str>`s for the strings sessions share, and whole
+/// [`FlowInfo`]s: thousands of sessions carry the same rule, NSG, states and
+/// note, so they share one `Arc<FlowInfo>` instead of a box each.
 #[derive(Default)]
 struct Shared {
     texts: FxHashMap<Box<str>, Arc<str>>,
     rules: FxHashMap<(u32, u32), RuleTexts>,
+    infos: FxHashMap<InfoKey, Arc<FlowInfo>>,
 }
 
+/// A [`FlowInfo`] by the addresses of its interned texts (equal texts are
+/// the same `Arc`, so the addresses identify the content).
+type InfoKey = (bool, bool, [usize; 5]);
+
 impl Shared {
+    /// The shared copy of `info`.
+    fn info(&mut self, info: FlowInfo) -> Arc<FlowInfo> {
+        let ptr = |a: &Option<Arc<str>>| {
+            a.as_ref()
+                .map_or(0, |a| Arc::as_ptr(a) as *const u8 as usize)
+        };
+        let key = (
+            info.decision == Some("deny"),
+            info.direction == Some("inbound"),
+            [
+                ptr(&info.rule),
+                ptr(&info.flow_state),
+                ptr(&info.nsg),
+                ptr(&info.target),
+                ptr(&info.note),
+            ],
+        );
+        self.infos
+            .entry(key)
+            .or_insert_with(|| Arc::new(info))
+            .clone()
+    }
+
     /// `None` for an empty string.
     fn text(&mut self, s: &str) -> Option<Arc<str>> {
         if s.is_empty() {
@@ -414,13 +444,15 @@ fn to_session(
     let flow_state = shared.text(std::str::from_utf8(letters).unwrap_or(""));
     let rule_name = rule.as_deref().unwrap_or("");
     let note = note(a, rule_name, vnet, has_counters, c).and_then(|n| shared.text(&n));
-    s.flow = Some(Box::new(FlowInfo {
-        decision: Some(if denied { "deny" } else { "allow" }),
+    let decision = if denied { "deny" } else { "allow" };
+    let direction = match a.direction {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
+    };
+    s.flow = Some(shared.info(FlowInfo {
+        decision: Some(decision),
         rule,
-        direction: Some(match a.direction {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }),
+        direction: Some(direction),
         flow_state,
         // The NSG that decided: the record's NSG for NSG logs; for VNet logs
         // the ACL (an NSG resource id, or a GUID for AVNM / older data).

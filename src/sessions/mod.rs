@@ -234,7 +234,7 @@ pub struct Session {
     /// Inputs that saw the session.
     pub seen_by: SeenBy,
     /// Flow-log details, for sessions that come from flow logs.
-    pub flow: Option<Box<FlowInfo>>,
+    pub flow: Option<Arc<FlowInfo>>,
     ip_proto: u8,
     tcp: TcpTrack,
     udp_orig: bool,
