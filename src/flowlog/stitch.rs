@@ -20,7 +20,8 @@
 //! `conn_state` in Zeek's terms: a deny is `S0` (attempt, no reply); a flow
 //! with counters is `SF` once it ended with packets both ways, `S1` while
 //! still open, `S0` when nothing came back (`E,1,74,0,0`: one SYN out, no
-//! answer); a flow without counters (Begin only, version 1) is `OTH`. A
+//! answer), `REJ` when only a bare RST-sized packet came back
+//! (`E,1,74,1,54`); a flow without counters (Begin only, version 1) is `OTH`. A
 //! Begin-only inbound flow allowed by a custom NSG rule is *not* a failure:
 //! NSG flow logs track such flows statelessly and never log their counters
 //! or end; the session's note says so.
@@ -396,6 +397,8 @@ fn to_session(
         ConnState::S0
     } else if !has_counters {
         ConnState::OTH
+    } else if refused(k.proto, k.src, c) {
+        ConnState::REJ
     } else if c.pkts_dst_to_src > 0 {
         if a.ended {
             ConnState::SF
@@ -428,6 +431,20 @@ fn to_session(
     s
 }
 
+/// A TCP flow refused by the responder: the originator sent only its
+/// SYN(s) and got back as many bare packets the size of a RST (`E,1,74,1,54`;
+/// a SYN-ACK carries options and is larger, and an established connection
+/// needs a third packet from the originator). The same test as
+/// `hops::outcome` applies to flow-log sessions.
+fn refused(proto: u8, src: IpAddr, c: super::Counters) -> bool {
+    let bare = if src.is_ipv4() { 60 } else { 80 };
+    proto == 6
+        && c.pkts_dst_to_src > 0
+        && c.pkts_src_to_dst <= 2
+        && c.pkts_dst_to_src <= c.pkts_src_to_dst
+        && c.bytes_dst_to_src <= c.pkts_dst_to_src * bare
+}
+
 fn note(
     a: &Acc,
     rule: &str,
@@ -451,6 +468,13 @@ fn note(
         } else {
             "Begin only, no counters yet: the flow was still open when the log ends".into()
         });
+    }
+    if refused(a.key.proto, a.key.src, c) {
+        return Some(
+            "refused: only the SYN went out and a bare packet the size of a RST came back \
+             (End counts like 1,74,1,54)"
+                .into(),
+        );
     }
     if c.pkts_dst_to_src == 0 && c.pkts_src_to_dst > 0 {
         return Some(

@@ -802,3 +802,29 @@ fn max_side(a: Side, b: Side) -> Side {
         ip_bytes: a.ip_bytes.max(b.ip_bytes),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// In-place permutation equals gathering into a new vector.
+        #[test]
+        fn permute_matches_gather(v in prop::collection::vec(any::<u32>(), 0..200), seed in any::<u64>()) {
+            let mut perm: Vec<usize> = (0..v.len()).collect();
+            // A deterministic shuffle from the seed.
+            let mut x = seed | 1;
+            for i in (1..perm.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                perm.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let gathered: Vec<u32> = perm.iter().map(|&i| v[i]).collect();
+            let mut inplace = v.clone();
+            permute(&mut inplace, &perm);
+            prop_assert_eq!(inplace, gathered);
+        }
+    }
+}
