@@ -775,7 +775,12 @@ fn combine(g: &mut Session, s: Session) {
     let syn_rx = g.syn_retransmits.max(s.syn_retransmits);
     let icmp = g.icmp_error.or(s.icmp_error);
     let digits = g.ts_digits.max(s.ts_digits);
-    let flow = g.flow.take().or(s.flow.clone());
+    // A deny logged by one NSG (the build VM's) explains the flow better
+    // than the allow logged by another (the proxy's outbound).
+    let flow = match (g.flow.take(), s.flow.clone()) {
+        (Some(a), Some(b)) if b.decision == Some("deny") && a.decision != Some("deny") => Some(b),
+        (a, b) => a.or(b),
+    };
     if s_leads {
         *g = s;
     }
@@ -787,9 +792,7 @@ fn combine(g: &mut Session, s: Session) {
     g.syn_retransmits = syn_rx;
     g.icmp_error = icmp;
     g.ts_digits = digits;
-    if g.flow.is_none() {
-        g.flow = flow;
-    }
+    g.flow = flow;
 }
 
 fn max_side(a: Side, b: Side) -> Side {
