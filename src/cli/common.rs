@@ -44,7 +44,7 @@ pub struct InputArgs {
 }
 
 /// A byte count with an optional K, M or G (binary) suffix.
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (num, shift) = match t.char_indices().last() {
         Some((i, 'k' | 'K')) => (&t[..i], 10),
