@@ -22,6 +22,7 @@
 //! * [`findings`]: the shared vocabulary of hops, statuses and findings.
 
 pub mod analyze;
+pub mod builds;
 pub mod capture;
 pub mod decode;
 pub mod diagnose;

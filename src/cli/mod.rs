@@ -1,5 +1,6 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
+mod builds;
 mod common;
 mod diagnose;
 mod sessions;
@@ -25,6 +26,8 @@ enum Command {
     Sessions(sessions::Args),
     /// Which hop of the AIB build path is broken, the evidence, and the fix.
     Diagnose(diagnose::Args),
+    /// Every AIB run in days of flow logs and captures, each diagnosed; CI output.
+    Builds(builds::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -33,5 +36,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match opts.command {
         Command::Sessions(a) => sessions::run(a),
         Command::Diagnose(a) => diagnose::run(a),
+        Command::Builds(a) => builds::run(a),
     }
 }
