@@ -4,6 +4,7 @@ use crate::analyze::Analysis;
 use crate::findings::rules::{FixNames, findings};
 use crate::findings::{Finding, HopStatus, Severity};
 use crate::hops::{HopReport, hops};
+use crate::ingest::Format;
 use crate::topology::{Hints, Topology, infer};
 use serde::Serialize;
 
@@ -60,7 +61,16 @@ pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
     let topology = infer(&a.sessions, &a.inputs, hints);
     let paths: Vec<String> = a.inputs.iter().map(|i| i.path.clone()).collect();
     let hops = hops(&a.sessions, &topology, &paths);
-    let findings = findings(&a.sessions, &paths, &topology, &hops, names);
+    let mut findings = findings(&a.sessions, &paths, &topology, &hops, names);
+    let traffic_inputs = a
+        .inputs
+        .iter()
+        .filter(|i| matches!(i.format, Format::Pcap | Format::Pcapng | Format::FlowLog))
+        .count();
+    if traffic_inputs == 0 {
+        // Configuration only: the absence of traffic says nothing.
+        findings.retain(|f| f.id != crate::findings::ids::NO_AIB_TRAFFIC);
+    }
     let verdict = if findings.iter().any(|f| f.severity >= Severity::Warning) {
         Verdict::Broken
     } else if hops.iter().any(|h| h.status == HopStatus::Ok) {
@@ -73,5 +83,83 @@ pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
         topology,
         hops,
         findings,
+    }
+}
+
+/// Join configuration evidence (`check`) to a traffic diagnosis: a hop seen
+/// failing in traffic is explained by the rule that blocks it (and gets that
+/// rule's exact fix); a rule that would block a hop the traffic did not show
+/// still gives a finding; configuration-only findings (subnet policies,
+/// region, size) are added as they are.
+pub fn join_config(d: &mut Diagnosis, report: &crate::check::CheckReport) {
+    use crate::findings::Hop;
+    let mut added = Vec::new();
+    for f in d
+        .findings
+        .iter_mut()
+        .filter(|f| f.severity >= Severity::Warning)
+    {
+        let port = d
+            .hops
+            .iter()
+            .find(|h| h.hop == f.hop)
+            .and_then(|h| h.port.first().copied());
+        if let Some(row) = report
+            .blocking_rule(f.hop, port)
+            .or_else(|| report.blocking_rule(f.hop, None))
+        {
+            f.evidence.push(format!(
+                "configuration: {} rule {} (priority {}) denies {} → {} {}/{}",
+                row.nsg.as_deref().unwrap_or("?"),
+                row.rule.as_deref().unwrap_or("?"),
+                row.priority.map_or("?".to_string(), |p| p.to_string()),
+                row.src,
+                row.dst,
+                row.proto.as_str(),
+                row.port
+            ));
+            if let Some(cf) = report.finding_for(f.hop) {
+                f.fix = cf.fix.clone();
+            }
+        }
+    }
+    for cf in &report.findings {
+        if cf.severity < Severity::Warning {
+            continue;
+        }
+        let traffic_has_it = d
+            .findings
+            .iter()
+            .any(|f| f.hop == cf.hop && f.severity >= Severity::Warning);
+        let hop_ok_in_traffic = d
+            .hops
+            .iter()
+            .any(|h| h.hop == cf.hop && h.status == HopStatus::Ok);
+        if traffic_has_it {
+            continue;
+        }
+        let mut f = cf.clone();
+        if hop_ok_in_traffic && cf.hop != Hop::Deployment {
+            // The traffic shows the hop working: the rule may have changed
+            // since, or apply to other addresses. Say so, softer.
+            f.severity = Severity::Warning;
+            f.evidence
+                .push("but the traffic evidence shows this hop working".to_string());
+        } else {
+            f.evidence
+                .push("from the configuration only: no traffic evidence of this hop".to_string());
+        }
+        added.push(f);
+    }
+    d.findings.extend(added);
+    d.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.hop.cmp(&b.hop))
+            .then(a.id.cmp(&b.id))
+    });
+    if d.findings.iter().any(|f| f.severity >= Severity::Warning) {
+        d.findings.retain(|f| f.id != crate::findings::ids::HEALTHY);
+        d.verdict = Verdict::Broken;
     }
 }

@@ -18,14 +18,27 @@
 //!   gunzipped, with the format detected by content).
 //! * [`capture`]: pcap / pcapng → [`capture::RawPacket`] (borrowed frame bytes).
 //! * [`decode`]: frame bytes → [`decode::PacketSummary`] (a small `Copy` value).
-//! * [`sessions`]: packets (and flow tuples) → [`sessions::SessionTable`].
-//! * [`findings`]: the shared vocabulary of hops, statuses and findings.
+//! * [`sessions`]: packets (and flow tuples) → [`sessions::SessionTable`] →
+//!   [`sessions::Session`]s with Zeek's `conn_state` and `history`.
+//! * [`topology`]: sessions → [`topology::Topology`] (roles, OS, vantage points).
+//! * [`hops`]: sessions + topology → [`hops::HopReport`]s (status, stitching).
+//! * [`findings`]: the shared vocabulary of hops, statuses and findings, and
+//!   the rules that turn hop reports into [`findings::Finding`]s.
+//! * [`report`]: tables, JSON, NDJSON and Markdown.
+//!
+//! Drivers tie the stages together: [`analyze`] (inputs → sessions, parallel),
+//! [`diagnose`] (sessions → verdict). Beside the traffic path, [`check`]
+//! evaluates the image template, NSGs, subnet, VNET and route table offline,
+//! and [`explain`] goes from an AIB / Packer error message to the failure
+//! class, the hop to suspect, the fix and the commands that collect evidence.
 
 pub mod analyze;
 pub mod builds;
 pub mod capture;
+pub mod check;
 pub mod decode;
 pub mod diagnose;
+pub mod explain;
 pub mod findings;
 pub mod hops;
 pub mod ingest;

@@ -12,6 +12,8 @@
 //! each starting from a cloned iterator that carries the pcapng interface
 //! table in force at that point.
 
+#[cfg(feature = "live")]
+pub mod live;
 mod pcap;
 mod pcapng;
 

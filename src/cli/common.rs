@@ -82,7 +82,7 @@ impl FailOn {
 pub struct InputArgs {
     /// Captures (pcap/pcapng, gzip ok), flow-log blobs, or directories of them
     /// (walked recursively); `-` reads stdin. Formats are detected by content.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Worker threads (default: one per core). Output is the same for any value.
@@ -91,6 +91,16 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// The paths, or a usage error when there are none.
+    pub fn require_paths(&self) -> anyhow::Result<Vec<PathBuf>> {
+        if self.paths.is_empty() {
+            anyhow::bail!(
+                "no PATH given: name captures, flow logs or directories (or - for stdin)"
+            );
+        }
+        Ok(self.paths.clone())
+    }
+
     /// Run `f` inside a rayon pool of the requested size.
     pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
         match self.threads {

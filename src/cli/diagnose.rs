@@ -66,6 +66,12 @@ pub struct Args {
     #[arg(long, value_enum)]
     topology: Option<TopologyArg>,
 
+    /// Configuration JSON (image template, NSGs, effective rules, subnet, VNET,
+    /// route table) to explain blocked hops by the rule that blocks them.
+    /// JSON configuration files among the PATHs are used the same way.
+    #[arg(long, value_name = "PATH")]
+    config: Vec<std::path::PathBuf>,
+
     /// Resource group to put into the `az` fix commands.
     #[arg(long = "resource-group", value_name = "RG")]
     resource_group: Option<String>,
@@ -73,6 +79,29 @@ pub struct Args {
     /// NSG name to put into the `az` fix commands.
     #[arg(long, value_name = "NSG")]
     nsg: Option<String>,
+
+    /// Capture live on this interface first, then diagnose what was captured
+    /// (feature `live`).
+    #[cfg(feature = "live")]
+    #[arg(long, value_name = "IFACE")]
+    live: Option<String>,
+
+    /// With --live: how long to capture.
+    #[cfg(feature = "live")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        requires = "live"
+    )]
+    duration: String,
+}
+
+fn first_v4(v: &[IpAddr]) -> Option<std::net::Ipv4Addr> {
+    v.iter().find_map(|ip| match ip {
+        IpAddr::V4(a) => Some(*a),
+        IpAddr::V6(_) => None,
+    })
 }
 
 /// Run the command.
@@ -97,12 +126,79 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(n) = &args.nsg {
         names.nsg = n.clone();
     }
-    let paths = args.input.paths.clone();
-    let (analysis, diag) = args.input.in_pool(|| {
+    #[cfg(feature = "live")]
+    let _live_file;
+    #[cfg(feature = "live")]
+    let paths = match &args.live {
+        Some(iface) => {
+            let dir = tempfile_dir();
+            let out = aibnet::capture::live::temp_capture_path(&dir);
+            let opts = super::capture::options(&super::capture::Args {
+                interface: iface.clone(),
+                output: out.clone(),
+                duration: Some(args.duration.clone()),
+                count: None,
+                filter: None,
+                ports: Vec::new(),
+            })?;
+            super::capture::record(&opts)?;
+            _live_file = RemoveOnDrop(out.clone());
+            let mut p = args.input.paths.clone();
+            p.push(out);
+            p
+        }
+        None => args.input.require_paths()?,
+    };
+    #[cfg(not(feature = "live"))]
+    let paths = args.input.require_paths()?;
+    let (mut analysis, mut diag) = args.input.in_pool(|| {
         let a = aibnet::analyze::analyze_paths(&paths);
         let d = diagnose(&a, &hints, names);
         (a, d)
     })?;
+    // Configuration files: given with --config, or JSON among the inputs.
+    let mut config_paths = args.config.clone();
+    let json_inputs: Vec<String> = analysis
+        .inputs
+        .iter()
+        .filter(|i| i.format == aibnet::ingest::Format::Json)
+        .map(|i| i.path.clone())
+        .collect();
+    config_paths.extend(json_inputs.iter().map(std::path::PathBuf::from));
+    if !config_paths.is_empty() {
+        let mut cfg = aibnet::check::Config::load_paths(&config_paths);
+        cfg.options = aibnet::check::Options {
+            proxy_ip: first_v4(&diag.topology.roles.proxy),
+            build_vm_ip: first_v4(&diag.topology.roles.build_vm),
+            os: match diag.topology.os {
+                Os::Linux => Some(aibnet::check::model::Os::Linux),
+                Os::Windows => Some(aibnet::check::model::Os::Windows),
+                Os::Unknown => None,
+            },
+        };
+        for sk in &cfg.skipped {
+            if !json_inputs.contains(&sk.path) {
+                eprintln!("aibnet: config skipped {}: {}", sk.path, sk.reason);
+            }
+        }
+        if !cfg.is_empty() {
+            let report = aibnet::check::evaluate(&cfg);
+            aibnet::diagnose::join_config(&mut diag, &report);
+            // JSON inputs that were configuration are not "skipped" any more.
+            analysis.skipped.retain(|s| {
+                !json_inputs.contains(&s.path) || cfg.skipped.iter().any(|k| k.path == s.path)
+            });
+            for i in analysis
+                .inputs
+                .iter_mut()
+                .filter(|i| json_inputs.contains(&i.path))
+            {
+                if !cfg.skipped.iter().any(|k| k.path == i.path) {
+                    i.error = None;
+                }
+            }
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match output_format(args.format) {
@@ -134,4 +230,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(feature = "live")]
+fn tempfile_dir() -> std::path::PathBuf {
+    std::env::temp_dir()
+}
+
+/// Deletes the temporary live capture when diagnose is done with it.
+#[cfg(feature = "live")]
+struct RemoveOnDrop(std::path::PathBuf);
+
+#[cfg(feature = "live")]
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

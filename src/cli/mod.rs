@@ -1,8 +1,12 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
 mod builds;
+#[cfg(feature = "live")]
+mod capture;
+mod check;
 mod common;
 mod diagnose;
+mod explain;
 mod sessions;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +30,15 @@ enum Command {
     Sessions(sessions::Args),
     /// Which hop of the AIB build path is broken, the evidence, and the fix.
     Diagnose(diagnose::Args),
+    /// Capture the AIB ports live on an interface into a pcap file (feature `live`).
+    #[cfg(feature = "live")]
+    Capture(capture::Args),
+    /// Evaluate the image template, NSGs, subnet, VNET and route table offline
+    /// for every flow an AIB build needs.
+    Check(check::CheckArgs),
+    /// Explain an AIB / Packer error message: failure class, hop, fix, and the
+    /// commands that collect the evidence.
+    Explain(explain::Args),
     /// Every AIB run in days of flow logs and captures, each diagnosed; CI output.
     Builds(builds::Args),
 }
@@ -36,6 +49,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match opts.command {
         Command::Sessions(a) => sessions::run(a),
         Command::Diagnose(a) => diagnose::run(a),
+        #[cfg(feature = "live")]
+        Command::Capture(a) => capture::run(a),
+        Command::Check(args) => check::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Builds(a) => builds::run(a),
     }
 }

@@ -44,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ports: args.port.clone(),
         states,
     };
-    let paths = args.input.paths.clone();
+    let paths = args.input.require_paths()?;
     let analysis = args
         .input
         .in_pool(|| aibnet::analyze::analyze_paths(&paths))?;

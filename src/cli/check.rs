@@ -1,0 +1,90 @@
+//! `aibnet check PATH...`: offline evaluation of the AIB network configuration.
+
+use aibnet::check::{self, Config, Options, Os};
+use clap::{Args, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// Text tables.
+    Table,
+    /// JSON (schema_version 1).
+    Json,
+    /// Markdown, for tickets.
+    Markdown,
+}
+
+/// The build VM's OS.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OsArg {
+    /// SSH 22, proxy port 60001.
+    Linux,
+    /// WinRM 5986, proxy port 60000, KMS 1688.
+    Windows,
+}
+
+/// Flags of `aibnet check`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 nothing blocked (some flows may be undecided), 1 a required flow is \
+denied or a configuration finding is an error, 2 no usable input or a usage error."
+)]
+pub struct CheckArgs {
+    /// JSON files or directories: image template, `az network nsg show`,
+    /// `az network nic list-effective-nsg`, `az network vnet subnet show`,
+    /// `az network vnet show`, `az network route-table show`, ARM exports.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// The proxy VM's address (default: any address of the build subnet).
+    #[arg(long, value_name = "IP")]
+    proxy: Option<Ipv4Addr>,
+    /// The build VM's address (default: any address of the build subnet).
+    #[arg(long = "build-vm", value_name = "IP")]
+    build_vm: Option<Ipv4Addr>,
+    /// The build VM's OS (default: from the template; both if unknown).
+    #[arg(long, value_enum)]
+    os: Option<OsArg>,
+}
+
+/// Run `check`. Exit codes: 0 nothing blocked, 1 a required flow is denied or a
+/// configuration finding is an error, 2 no usable input.
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = Config::load_paths(&args.paths);
+    cfg.options = Options {
+        proxy_ip: args.proxy,
+        build_vm_ip: args.build_vm,
+        os: args.os.map(|o| match o {
+            OsArg::Linux => Os::Linux,
+            OsArg::Windows => Os::Windows,
+        }),
+    };
+    for s in &cfg.skipped {
+        eprintln!("aibnet: skipped {}: {}", s.path, s.reason);
+    }
+    if cfg.is_empty() {
+        eprintln!(
+            "aibnet: error: no usable input in {} path(s): give the image template, NSG, subnet, VNET or route table JSON",
+            args.paths.len()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let report = check::evaluate(&cfg);
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = match args.format {
+        Format::Table => report.to_table(color),
+        Format::Json => report.to_json() + "\n",
+        Format::Markdown => report.to_markdown(),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::from(report.exit_code()))
+}

@@ -1,0 +1,231 @@
+//! `aibnet explain TEXT|FILE|-`: exit 0 when a failure class was recognised,
+//! 1 when not, 2 on a usage error or an unreadable file.
+
+use aibnet::explain::{self, Context, FlowLogKind, Os, Utc, render};
+use anyhow::{Context as _, bail};
+use clap::ValueEnum;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A report for the terminal.
+    Table,
+    /// Markdown for a support ticket.
+    Markdown,
+    /// The JSON contract (schema_version 1).
+    Json,
+}
+
+/// Which flow-log container the plan downloads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Container {
+    /// NSG flow logs.
+    #[value(alias = "insights-logs-networksecuritygroupflowevent")]
+    Nsg,
+    /// VNet flow logs.
+    #[value(alias = "insights-logs-flowlogflowevent")]
+    Vnet,
+    /// Both (which one is enabled is not in the error text).
+    Both,
+}
+
+/// The build's OS, when the text does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OsArg {
+    /// SSH on 22, proxy port 60001.
+    Linux,
+    /// WinRM on 5986, proxy port 60000.
+    Windows,
+}
+
+fn parse_time(s: &str) -> Result<Utc, explain::TimeError> {
+    Utc::parse(s)
+}
+
+/// Flags of `aibnet explain`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 recognised, 1 not recognised, 2 usage error or unreadable file.\n\
+Examples:\n  aibnet explain 'Timeout waiting for WinRM.'\n  aibnet explain customization.log --nsg nsg-aib --storage-account stflowlogs\n  \
+az image builder show -g rg-img -n win-tpl | aibnet explain - --format json"
+)]
+pub struct Args {
+    /// The error text; or a file (customization.log, `az image builder show`
+    /// JSON); or `-` for stdin. Several words are joined into one text.
+    #[arg(required = true, value_name = "TEXT|FILE|-")]
+    input: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Subscription id for the commands.
+    #[arg(long)]
+    subscription: Option<String>,
+    /// The image template's resource group.
+    #[arg(long, short = 'g')]
+    resource_group: Option<String>,
+    /// The image template's name.
+    #[arg(long)]
+    template: Option<String>,
+    /// The VNET's resource group.
+    #[arg(long)]
+    vnet_resource_group: Option<String>,
+    /// The build VNET.
+    #[arg(long)]
+    vnet: Option<String>,
+    /// The build subnet.
+    #[arg(long)]
+    subnet: Option<String>,
+    /// The build subnet's NSG: a name or a full resource id.
+    #[arg(long)]
+    nsg: Option<String>,
+    /// The storage account holding the flow logs (and receiving captures).
+    #[arg(long)]
+    storage_account: Option<String>,
+    /// Which flow-log container to download from.
+    #[arg(long, value_enum, default_value_t = Container::Both)]
+    container: Container,
+    /// The template's region.
+    #[arg(long)]
+    location: Option<String>,
+    /// Start of the evidence window (RFC 3339; no zone = UTC).
+    #[arg(long, value_parser = parse_time, conflicts_with = "at")]
+    since: Option<Utc>,
+    /// End of the evidence window.
+    #[arg(long, value_parser = parse_time, conflicts_with = "at")]
+    until: Option<Utc>,
+    /// One moment of the failure: the window is 1 h before to 5 min after.
+    #[arg(long, value_parser = parse_time)]
+    at: Option<Utc>,
+    /// The build's OS, when the text does not say.
+    #[arg(long, value_enum)]
+    os: Option<OsArg>,
+
+    /// Captures and flow logs (files or directories) to confirm or refute the
+    /// explanation with: runs `diagnose` on them and compares.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    evidence: Vec<std::path::PathBuf>,
+}
+
+const FILE_EXTENSIONS: [&str; 6] = [".log", ".txt", ".json", ".out", ".err", ".md"];
+
+/// An argument that is surely meant as a file name (so a missing file is an
+/// error, not text to explain).
+fn looks_like_path(arg: &str) -> bool {
+    if arg.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let lower = arg.to_ascii_lowercase();
+    FILE_EXTENSIONS.iter().any(|e| lower.ends_with(e))
+        || arg.starts_with("./")
+        || arg.starts_with("../")
+        || arg.starts_with("~/")
+        || (arg.starts_with('/') && !lower.starts_with("/subscriptions/"))
+}
+
+fn read_input(args: &[String]) -> anyhow::Result<Vec<u8>> {
+    if args.iter().any(|a| a == "-") {
+        if args.len() > 1 {
+            bail!("`-` (stdin) must be the only input");
+        }
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read stdin")?;
+        return Ok(buf);
+    }
+    let mut files: Vec<u8> = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    for arg in args {
+        let path = Path::new(arg);
+        if path.is_file() {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
+            if !files.is_empty() {
+                files.push(b'\n');
+            }
+            files.extend_from_slice(&bytes);
+        } else if path.exists() {
+            bail!("{arg} is not a regular file");
+        } else if looks_like_path(arg) {
+            bail!("{arg}: no such file (quote the error text if it is text)");
+        } else {
+            words.push(arg);
+        }
+    }
+    if !words.is_empty() {
+        if !files.is_empty() {
+            files.push(b'\n');
+        }
+        files.extend_from_slice(words.join(" ").as_bytes());
+    }
+    Ok(files)
+}
+
+/// Run `aibnet explain`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let raw = read_input(&args.input)?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        bail!("nothing to explain: the input is empty");
+    }
+    let ctx = Context {
+        subscription: args.subscription,
+        resource_group: args.resource_group,
+        template: args.template,
+        vnet_resource_group: args.vnet_resource_group,
+        vnet: args.vnet,
+        subnet: args.subnet,
+        nsg: args.nsg,
+        storage_account: args.storage_account,
+        location: args.location,
+        flow_logs: match args.container {
+            Container::Nsg => FlowLogKind::Nsg,
+            Container::Vnet => FlowLogKind::Vnet,
+            Container::Both => FlowLogKind::Both,
+        },
+        since: args.since,
+        until: args.until,
+        at: args.at,
+        os: args.os.map(|o| match o {
+            OsArg::Linux => Os::Linux,
+            OsArg::Windows => Os::Windows,
+        }),
+    };
+    let mut e = explain::explain(&raw, &ctx);
+    if !args.evidence.is_empty() {
+        let analysis = aibnet::analyze::analyze_paths(&args.evidence);
+        for sk in &analysis.skipped {
+            eprintln!("aibnet: evidence skipped {}: {}", sk.path, sk.reason);
+        }
+        if !analysis.anything_read() {
+            bail!("none of the --evidence paths could be read");
+        }
+        let d = aibnet::diagnose::diagnose(
+            &analysis,
+            &aibnet::topology::Hints::default(),
+            Default::default(),
+        );
+        e.confirm_with(&aibnet::explain::confirm::EvidenceSummary::from_diagnosis(
+            &d,
+        ));
+    }
+    let out = match args.format {
+        Format::Json => render::json(&e),
+        Format::Markdown => render::markdown(&e),
+        Format::Table => {
+            let stdout = std::io::stdout();
+            let color =
+                stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            render::table(&e, color)
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(if e.recognised {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

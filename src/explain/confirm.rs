@@ -1,0 +1,368 @@
+//! Confirm or refute an explanation with evidence: the boundary between
+//! `explain` and `diagnose` / `check`.
+//!
+//! `explain` suspects a hop and names the finding ids it expects; `diagnose`
+//! (captures, flow logs) and `check` (configuration) report hop statuses and
+//! finding ids. This module only compares the two, so it does not depend on
+//! how either is computed: build an [`EvidenceSummary`] from a diagnose/check
+//! result and call [`confirm`] per match.
+//!
+//! The comparison is honest about what evidence can show: a hop no capture
+//! point saw cannot confirm or refute anything, and traffic evidence says
+//! nothing about permissions or policy.
+
+use super::catalogue::{Class, Kind};
+use crate::findings::{Hop, HopStatus, ids};
+use serde::Serialize;
+
+/// One hop's status as the evidence showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HopObservation {
+    /// The hop.
+    pub hop: Hop,
+    /// Its status.
+    pub status: HopStatus,
+}
+
+/// What `diagnose` / `check` found, reduced to what confirmation needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EvidenceSummary {
+    /// Every hop the evidence reports (including `not_observed` ones).
+    pub hops: Vec<HopObservation>,
+    /// The ids of every finding reported.
+    pub finding_ids: Vec<String>,
+}
+
+/// The outcome for one suspected class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The evidence shows the suspected hop failing or reports an expected finding.
+    Confirms,
+    /// The evidence shows the suspected hop working, or the failure on another hop.
+    PointsElsewhere,
+    /// The evidence could not have shown it either way.
+    CannotTell,
+}
+
+impl Verdict {
+    /// The serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Confirms => "confirms",
+            Verdict::PointsElsewhere => "points_elsewhere",
+            Verdict::CannotTell => "cannot_tell",
+        }
+    }
+}
+
+/// The verdict for one class, with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    /// The suspected class.
+    pub class: Class,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Expected finding ids the evidence reported.
+    pub matched_finding_ids: Vec<String>,
+    /// Hops (other than the suspected one) the evidence shows failing.
+    pub failing_elsewhere: Vec<HopObservation>,
+    /// One sentence saying why.
+    pub reason: String,
+}
+
+/// Compare a suspected class (its hop and expected finding ids, as in a
+/// [`super::Match`]) with the evidence.
+pub fn confirm(
+    class: Class,
+    hop: Option<Hop>,
+    expected_ids: &[&str],
+    evidence: &EvidenceSummary,
+) -> Confirmation {
+    let matched: Vec<String> = evidence
+        .finding_ids
+        .iter()
+        .filter(|id| expected_ids.contains(&id.as_str()))
+        .cloned()
+        .collect();
+    let data_hop = hop.filter(|h| *h != Hop::Deployment);
+    let suspected_status = data_hop.and_then(|h| {
+        // Several observations of one hop (several capture points): the worst wins.
+        evidence
+            .hops
+            .iter()
+            .filter(|o| o.hop == h)
+            .map(|o| o.status)
+            .filter(|s| *s != HopStatus::NotObserved)
+            .max_by_key(|s| s.is_failure())
+    });
+    let failing_elsewhere: Vec<HopObservation> = evidence
+        .hops
+        .iter()
+        .copied()
+        .filter(|o| Some(o.hop) != data_hop && o.status.is_failure())
+        .collect();
+    let traffic_seen = evidence
+        .hops
+        .iter()
+        .any(|o| o.status != HopStatus::NotObserved);
+    let elsewhere_text = || {
+        failing_elsewhere
+            .iter()
+            .map(|o| format!("{} {}", o.hop, o.status))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let done = |verdict, reason: String| Confirmation {
+        class,
+        verdict,
+        matched_finding_ids: matched.clone(),
+        failing_elsewhere: failing_elsewhere.clone(),
+        reason,
+    };
+
+    if !matched.is_empty() {
+        return done(
+            Verdict::Confirms,
+            format!("the evidence reports {}", matched.join(", ")),
+        );
+    }
+    if let (Some(h), Some(status)) = (data_hop, suspected_status) {
+        if status.is_failure() {
+            return done(
+                Verdict::Confirms,
+                format!("the evidence shows {h} {status}"),
+            );
+        }
+        let also = if failing_elsewhere.is_empty() {
+            "; nothing else failed either, so the evidence may not cover the failed run".to_string()
+        } else {
+            format!("; it shows {} instead", elsewhere_text())
+        };
+        return done(
+            Verdict::PointsElsewhere,
+            format!("the evidence shows {h} {status}{also}"),
+        );
+    }
+    match class.info().kind {
+        Kind::Traffic => {
+            let h = data_hop.map_or("the suspected hop".to_string(), |h| h.to_string());
+            let also = if failing_elsewhere.is_empty() {
+                String::new()
+            } else {
+                format!(" (it does show {})", elsewhere_text())
+            };
+            done(
+                Verdict::CannotTell,
+                format!("no capture point or flow log in the evidence could see {h}{also}"),
+            )
+        }
+        Kind::Config if traffic_seen => done(
+            Verdict::PointsElsewhere,
+            "the evidence has AIB traffic, which this configuration error would have prevented".to_string(),
+        ),
+        Kind::Config => done(
+            Verdict::CannotTell,
+            "no AIB traffic, as this class would cause; `aibnet check` on the subnet/VNET JSON decides"
+                .to_string(),
+        ),
+        Kind::Deployment => done(
+            Verdict::CannotTell,
+            "traffic evidence cannot show permissions, policy or quota; use the role, policy and \
+             activity-log commands of the plan"
+                .to_string(),
+        ),
+        Kind::Umbrella if !failing_elsewhere.is_empty() => done(
+            Verdict::CannotTell,
+            format!(
+                "the wrapper names no hop; the evidence shows {}: explain customization.log to match it",
+                elsewhere_text()
+            ),
+        ),
+        Kind::Umbrella => done(
+            Verdict::CannotTell,
+            "the wrapper names no hop; explain customization.log first".to_string(),
+        ),
+    }
+    .with_neutral_note(evidence)
+}
+
+impl Confirmation {
+    fn with_neutral_note(mut self, evidence: &EvidenceSummary) -> Confirmation {
+        if self.verdict == Verdict::CannotTell
+            && evidence
+                .finding_ids
+                .iter()
+                .any(|i| i == ids::NO_AIB_TRAFFIC)
+            && !self.reason.contains("no AIB traffic")
+        {
+            self.reason
+                .push_str("; the evidence has no AIB traffic at all");
+        }
+        self
+    }
+}
+
+impl EvidenceSummary {
+    /// The hops and finding ids of a diagnosis.
+    pub fn from_diagnosis(d: &crate::diagnose::Diagnosis) -> Self {
+        EvidenceSummary {
+            hops: d
+                .hops
+                .iter()
+                .map(|h| HopObservation {
+                    hop: h.hop,
+                    status: h.status,
+                })
+                .collect(),
+            finding_ids: d.findings.iter().map(|f| f.id.clone()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(hops: &[(Hop, HopStatus)], finding_ids: &[&str]) -> EvidenceSummary {
+        EvidenceSummary {
+            hops: hops
+                .iter()
+                .map(|&(hop, status)| HopObservation { hop, status })
+                .collect(),
+            finding_ids: finding_ids.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn f1(e: &EvidenceSummary) -> Confirmation {
+        let info = Class::ProxyCommandChannelBlocked.info();
+        confirm(
+            Class::ProxyCommandChannelBlocked,
+            info.hop,
+            info.finding_ids,
+            e,
+        )
+    }
+
+    #[test]
+    fn expected_finding_confirms() {
+        let c = f1(&ev(
+            &[(Hop::AlbToProxy, HopStatus::Blocked)],
+            &[ids::ALB_TO_PROXY_BLOCKED],
+        ));
+        assert_eq!(c.verdict, Verdict::Confirms);
+        assert_eq!(c.matched_finding_ids, [ids::ALB_TO_PROXY_BLOCKED]);
+    }
+
+    #[test]
+    fn failing_hop_without_the_finding_still_confirms() {
+        let c = f1(&ev(&[(Hop::AlbToProxy, HopStatus::Degraded)], &[]));
+        assert_eq!(c.verdict, Verdict::Confirms);
+    }
+
+    #[test]
+    fn working_hop_with_failure_elsewhere_points_elsewhere() {
+        let c = f1(&ev(
+            &[
+                (Hop::ProbeToProxy, HopStatus::Ok),
+                (Hop::AlbToProxy, HopStatus::Ok),
+                (Hop::ProxyToBuildVm, HopStatus::Blocked),
+            ],
+            &[ids::PROXY_TO_BUILD_VM_BLOCKED],
+        ));
+        assert_eq!(c.verdict, Verdict::PointsElsewhere);
+        assert_eq!(c.failing_elsewhere.len(), 1);
+        assert!(
+            c.reason.contains("proxy_to_build_vm blocked"),
+            "{}",
+            c.reason
+        );
+    }
+
+    #[test]
+    fn healthy_evidence_refutes_with_a_caveat() {
+        let c = f1(&ev(&[(Hop::AlbToProxy, HopStatus::Ok)], &[ids::HEALTHY]));
+        assert_eq!(c.verdict, Verdict::PointsElsewhere);
+        assert!(c.reason.contains("may not cover"), "{}", c.reason);
+    }
+
+    #[test]
+    fn unobserved_hop_cannot_tell_even_with_other_failures() {
+        // A build-VM-only capture cannot see the proxy's command channel.
+        let c = f1(&ev(
+            &[
+                (Hop::AlbToProxy, HopStatus::NotObserved),
+                (Hop::BuildVmEgress, HopStatus::Blocked),
+            ],
+            &[ids::HOP_NOT_OBSERVABLE, ids::BUILD_VM_EGRESS_BLOCKED],
+        ));
+        assert_eq!(c.verdict, Verdict::CannotTell);
+        assert!(c.reason.contains("build_vm_egress blocked"), "{}", c.reason);
+    }
+
+    #[test]
+    fn worst_observation_of_a_hop_wins() {
+        let c = f1(&ev(
+            &[
+                (Hop::AlbToProxy, HopStatus::Ok),
+                (Hop::AlbToProxy, HopStatus::Blocked),
+            ],
+            &[],
+        ));
+        assert_eq!(c.verdict, Verdict::Confirms);
+    }
+
+    #[test]
+    fn configuration_classes() {
+        let info = Class::PlsNetworkPoliciesEnabled.info();
+        let pls = |e: &EvidenceSummary| {
+            confirm(
+                Class::PlsNetworkPoliciesEnabled,
+                info.hop,
+                info.finding_ids,
+                e,
+            )
+        };
+        assert_eq!(
+            pls(&ev(&[], &[ids::PLS_NETWORK_POLICIES_ENABLED])).verdict,
+            Verdict::Confirms
+        );
+        assert_eq!(
+            pls(&ev(&[(Hop::AlbToProxy, HopStatus::Ok)], &[])).verdict,
+            Verdict::PointsElsewhere
+        );
+        let none = pls(&ev(&[], &[ids::NO_AIB_TRAFFIC]));
+        assert_eq!(none.verdict, Verdict::CannotTell);
+    }
+
+    #[test]
+    fn permissions_cannot_be_told_from_traffic() {
+        let info = Class::IdentityNotAuthorized.info();
+        let c = confirm(
+            Class::IdentityNotAuthorized,
+            info.hop,
+            info.finding_ids,
+            &ev(
+                &[(Hop::AlbToProxy, HopStatus::Blocked)],
+                &[ids::NO_AIB_TRAFFIC],
+            ),
+        );
+        assert_eq!(c.verdict, Verdict::CannotTell);
+        assert!(c.reason.contains("no AIB traffic at all"), "{}", c.reason);
+    }
+
+    #[test]
+    fn umbrella_names_what_the_evidence_shows() {
+        let c = confirm(
+            Class::PackerBuildFailed,
+            None,
+            &[],
+            &ev(
+                &[(Hop::BuildVmDns, HopStatus::Blocked)],
+                &[ids::DNS_FAILING],
+            ),
+        );
+        assert_eq!(c.verdict, Verdict::CannotTell);
+        assert!(c.reason.contains("build_vm_dns blocked"), "{}", c.reason);
+    }
+}
