@@ -133,25 +133,7 @@ impl fmt::Display for ResourceId {
     }
 }
 
-/// The build VM's operating system: decides the ports (22 / 5986, 60001 / 60000).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Os {
-    /// SSH on 22; proxy port 60001.
-    Linux,
-    /// WinRM over HTTPS on 5986; proxy port 60000; KMS on 1688.
-    Windows,
-}
-
-impl Os {
-    /// `linux` / `windows`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Os::Linux => "linux",
-            Os::Windows => "windows",
-        }
-    }
-}
+pub use crate::findings::Os;
 
 /// The AIB image template, reduced to what networking depends on.
 #[derive(Debug, Clone, Default)]

@@ -135,13 +135,7 @@ pub fn stdout_color() -> bool {
 /// The one-line summary on stderr, and every skipped input.
 pub fn print_summary(a: &Analysis, shown: usize) {
     for s in &a.skipped {
-        match s.offset {
-            Some(o) => eprintln!(
-                "aibnet: skipped {} at byte offset {o}: {}",
-                s.path, s.reason
-            ),
-            None => eprintln!("aibnet: skipped {}: {}", s.path, s.reason),
-        }
+        eprintln!("aibnet: skipped {s}");
     }
     eprintln!(
         "aibnet: {} input{}, {} packets/tuples, {} sessions ({} shown), {} skipped",

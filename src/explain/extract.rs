@@ -12,25 +12,7 @@ use regex::{Captures, Regex};
 use serde::Serialize;
 use std::sync::LazyLock;
 
-/// The OS of the build, as the text shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Os {
-    /// SSH on 22, proxy port 60001.
-    Linux,
-    /// WinRM over HTTPS on 5986, proxy port 60000.
-    Windows,
-}
-
-impl Os {
-    /// `linux` / `windows`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Os::Linux => "linux",
-            Os::Windows => "windows",
-        }
-    }
-}
+pub use crate::findings::Os;
 
 /// Which AIB network topology the text points to (reference §1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -160,6 +160,27 @@ impl std::fmt::Display for Severity {
     }
 }
 
+/// The build VM's operating system: it decides the ports (Linux: proxy
+/// 60001, SSH 22; Windows: proxy 60000, WinRM over HTTPS 5986, KMS 1688).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Os {
+    /// SSH on 22; proxy port 60001.
+    Linux,
+    /// WinRM over HTTPS on 5986; proxy port 60000; KMS on 1688.
+    Windows,
+}
+
+impl Os {
+    /// `linux` / `windows`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+            Os::Windows => "windows",
+        }
+    }
+}
+
 /// One diagnosis: what is wrong, where, the evidence, why, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {

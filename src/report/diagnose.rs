@@ -317,12 +317,8 @@ pub fn write_table(
     for s in &a.skipped {
         writeln!(
             w,
-            "\nnot analysed: {}{}: {}",
-            s.path,
-            s.offset
-                .map(|o| format!(" at byte {o}"))
-                .unwrap_or_default(),
-            s.reason
+            "
+not analysed: {s}"
         )?;
     }
     writeln!(w, "\n{}", verdict_line(d, color))
@@ -388,15 +384,7 @@ pub fn write_markdown(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io
         )?;
     }
     for s in &a.skipped {
-        writeln!(
-            w,
-            "- not analysed: `{}`{}: {}",
-            s.path,
-            s.offset
-                .map(|o| format!(" at byte {o}"))
-                .unwrap_or_default(),
-            s.reason
-        )?;
+        writeln!(w, "- not analysed: {s}")?;
     }
     Ok(())
 }

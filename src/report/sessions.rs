@@ -278,15 +278,7 @@ pub fn write_markdown(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::R
     if !a.skipped.is_empty() {
         writeln!(w, "\n**Not analysed:**\n")?;
         for s in &a.skipped {
-            writeln!(
-                w,
-                "- `{}`{}: {}",
-                s.path,
-                s.offset
-                    .map(|o| format!(" at byte {o}"))
-                    .unwrap_or_default(),
-                s.reason
-            )?;
+            writeln!(w, "- {s}")?;
         }
     }
     Ok(())
