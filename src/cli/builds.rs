@@ -156,13 +156,7 @@ impl Progress for Bar {
 
 fn print_summary(b: &Builds) {
     for s in &b.skipped {
-        match s.offset {
-            Some(o) => eprintln!(
-                "aibnet: skipped {} at byte offset {o}: {}",
-                s.path, s.reason
-            ),
-            None => eprintln!("aibnet: skipped {}: {}", s.path, s.reason),
-        }
+        eprintln!("aibnet: skipped {s}");
     }
     eprintln!(
         "aibnet: {} input{}, {} sessions read, {} AIB-relevant, {} run{}, {} skipped{}",

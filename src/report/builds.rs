@@ -294,17 +294,6 @@ fn summary_lines(b: &Builds) -> Vec<String> {
     lines
 }
 
-fn skipped_line(s: &Skipped) -> String {
-    format!(
-        "{}{}: {}",
-        s.path,
-        s.offset
-            .map(|o| format!(" at byte {o}"))
-            .unwrap_or_default(),
-        s.reason
-    )
-}
-
 /// Write the terminal report: a row per run, then the summary.
 pub fn write_table(w: &mut dyn Write, b: &Builds, color: bool) -> std::io::Result<()> {
     if b.runs.is_empty() {
@@ -329,7 +318,7 @@ pub fn write_table(w: &mut dyn Write, b: &Builds, color: bool) -> std::io::Resul
         writeln!(w, "{l}")?;
     }
     for s in &b.skipped {
-        writeln!(w, "not analysed: {}", skipped_line(s))?;
+        writeln!(w, "not analysed: {s}")?;
     }
     Ok(())
 }
@@ -374,7 +363,7 @@ pub fn write_markdown(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
     if !b.skipped.is_empty() {
         writeln!(w, "\n### Not analysed\n")?;
         for s in &b.skipped {
-            writeln!(w, "- {}", md_cell(&skipped_line(s)))?;
+            writeln!(w, "- {}", md_cell(&s.to_string()))?;
         }
     }
     Ok(())

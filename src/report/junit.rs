@@ -344,10 +344,6 @@ pub fn write(
             n = skipped.len()
         )?;
         for s in skipped {
-            let at = s
-                .offset
-                .map(|o| format!(" at byte {o}"))
-                .unwrap_or_default();
             writeln!(
                 body,
                 r#"    <testcase name="{}" classname="aibnet.inputs" time="0.000">"#,
@@ -357,7 +353,7 @@ pub fn write(
                 body,
                 r#"      <error message="{}" type="unreadable_input">{}</error>"#,
                 attr(&s.reason),
-                escape(&format!("{}{at}: {}", s.path, s.reason))
+                escape(&s.to_string())
             )?;
             writeln!(body, "    </testcase>")?;
         }
