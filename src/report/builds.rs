@@ -208,12 +208,21 @@ fn row(r: &Run) -> [String; 9] {
     let hop = d
         .first_broken_hop()
         .map_or_else(|| "-".to_string(), |h| format!("{} ({})", h.hop, h.status));
-    let finding = r
-        .failing_ids()
-        .next()
-        .or(d.findings.first().map(|f| f.id.as_str()))
-        .unwrap_or("-")
-        .to_string();
+    // Every failing finding (most severe first), else the first one.
+    let mut ids: Vec<&str> = Vec::new();
+    for id in r.failing_ids() {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let finding = if ids.is_empty() {
+        d.findings
+            .first()
+            .map_or("-", |f| f.id.as_str())
+            .to_string()
+    } else {
+        ids.join(", ")
+    };
     [
         start,
         end,
