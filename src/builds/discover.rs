@@ -21,7 +21,7 @@
 //!    customization step can be silent on SSH).
 
 use super::Options;
-use super::scan::{Class, classify};
+use super::scan::{Class, Nic, classify};
 use crate::sessions::Session;
 use crate::topology::AZURE_HOST_IP;
 use rustc_hash::FxHashMap;
@@ -63,15 +63,19 @@ struct Episode<'a> {
     proxy: bool,
 }
 
-/// The MAC of the NIC that logged a session at `addr`'s end, if the evidence
-/// names one. Captures do not; flow logs name the logging NIC of each tuple.
-pub fn nic_mac(_s: &Session, _addr: IpAddr) -> Option<&str> {
-    None
-}
-
-/// Split sessions (sorted, as a scan leaves them) into runs.
-pub fn discover(sessions: &[Session], opts: &Options) -> Vec<RunSessions> {
-    discover_with(sessions, opts, nic_mac)
+/// Split sessions (sorted, as a scan leaves them) into runs. `nics` gives,
+/// by input, the NIC a flow-log blob belongs to (see [`Nic`]): the MAC of
+/// an address in a session is the MAC of a blob that saw the session and
+/// belongs to that address.
+pub fn discover(sessions: &[Session], nics: &[Option<Nic>], opts: &Options) -> Vec<RunSessions> {
+    discover_with(sessions, opts, |s: &Session, addr: IpAddr| {
+        s.seen_by.iter().find_map(|i| {
+            nics.get(i as usize)
+                .and_then(Option::as_ref)
+                .filter(|n| n.addr == addr)
+                .map(|n| n.mac.as_str())
+        })
+    })
 }
 
 /// [`discover`] with the MAC lookup given (for tests and other evidence).
@@ -137,20 +141,12 @@ pub fn discover_with<'a>(
         touch_ep.push(k);
     }
 
+    split_unbound(&touches, &mut touch_ep, &mut episodes);
+
     // Join the client's and the server's episodes of each SSH/WinRM session.
     let mut uf = UnionFind::new(episodes.len());
-    let mut by_sess: Vec<(usize, usize)> = touches
-        .iter()
-        .zip(&touch_ep)
-        .map(|(t, &e)| (t.sess, e))
-        .collect();
-    by_sess.sort_unstable();
-    for w in by_sess.windows(2) {
-        if let [(s1, e1), (s2, e2)] = w
-            && s1 == s2
-        {
-            uf.union(*e1, *e2);
-        }
+    for (e1, e2) in links(&touches, &touch_ep) {
+        uf.union(e1, e2);
     }
 
     // Egress and DNS join the covering server episode of their source.
@@ -215,6 +211,99 @@ pub fn discover_with<'a>(
     runs
 }
 
+/// The pairs of episodes an SSH/WinRM session joins (client, server).
+fn links(touches: &[Touch<'_>], touch_ep: &[usize]) -> Vec<(usize, usize)> {
+    let mut by_sess: Vec<(usize, usize)> = touches
+        .iter()
+        .zip(touch_ep)
+        .map(|(t, &e)| (t.sess, e))
+        .collect();
+    by_sess.sort_unstable();
+    by_sess
+        .windows(2)
+        .filter_map(|w| match w {
+            [(s1, e1), (s2, e2)] if s1 == s2 && e1 != e2 => Some((*e1, *e2)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An episode no flow log binds to a NIC (an ACI container, or a VM whose
+/// blobs are missing) can link two runs whose other ends are different NICs
+/// at one address, when the runs follow each other within the gap. Cut such
+/// an episode where the later NIC's episode starts, so that it does not join
+/// what the MACs keep apart.
+fn split_unbound(touches: &[Touch<'_>], touch_ep: &mut [usize], episodes: &mut Vec<Episode<'_>>) {
+    // Per unbound episode: the bound episodes it links to.
+    let mut bound: FxHashMap<usize, Vec<(IpAddr, i64, &str)>> = FxHashMap::default();
+    for (a, b) in links(touches, touch_ep) {
+        for (u, k) in [(a, b), (b, a)] {
+            if let (Some(eu), Some(ek)) = (episodes.get(u), episodes.get(k))
+                && eu.mac.is_none()
+                && let Some(mac) = ek.mac
+            {
+                bound.entry(u).or_default().push((ek.addr, ek.start, mac));
+            }
+        }
+    }
+    let mut cuts: FxHashMap<usize, Vec<i64>> = FxHashMap::default();
+    for (u, mut v) in bound {
+        v.sort_unstable();
+        v.dedup();
+        let mut c: Vec<i64> = v
+            .windows(2)
+            .filter_map(|w| match w {
+                [(a1, _, m1), (a2, t2, m2)] if a1 == a2 && !m1.eq_ignore_ascii_case(m2) => {
+                    Some(*t2)
+                }
+                _ => None,
+            })
+            .collect();
+        if !c.is_empty() {
+            c.sort_unstable();
+            c.dedup();
+            cuts.insert(u, c);
+        }
+    }
+    if cuts.is_empty() {
+        return;
+    }
+    let mut pieces: FxHashMap<(usize, usize), usize> = FxHashMap::default();
+    for (t, slot) in touches.iter().zip(touch_ep.iter_mut()) {
+        let Some(c) = cuts.get(slot) else { continue };
+        let piece = c.partition_point(|&x| x <= t.first);
+        if piece > 0 {
+            let next = episodes.len();
+            *slot = *pieces.entry((*slot, piece)).or_insert_with(|| {
+                episodes.push(Episode {
+                    addr: t.addr,
+                    start: t.first,
+                    last: t.last,
+                    mac: None,
+                    server: false,
+                    proxy: false,
+                });
+                next
+            });
+        }
+    }
+    // Recompute every episode from its touches.
+    for e in episodes.iter_mut() {
+        e.start = i64::MAX;
+        e.last = i64::MIN;
+        e.server = false;
+        e.proxy = false;
+    }
+    for (t, &k) in touches.iter().zip(touch_ep.iter()) {
+        if let Some(e) = episodes.get_mut(k) {
+            e.start = e.start.min(t.first);
+            e.last = e.last.max(t.last);
+            e.server |= t.role == Role::Server;
+            e.proxy |= t.role == Role::Proxy;
+        }
+    }
+}
+
 /// Union-find with path halving and union by size.
 struct UnionFind {
     parent: Vec<usize>,
@@ -266,6 +355,7 @@ impl UnionFind {
 mod tests {
     use super::*;
     use crate::decode::{FiveTuple, proto};
+    use crate::sessions::SeenBy;
 
     const S: i64 = 1_000_000_000;
     const T0: i64 = 1_724_090_400 * S;
@@ -349,7 +439,7 @@ mod tests {
         let mut v = proxy_run(0, 600, "10.1.0.4", "10.1.0.6");
         v.extend(proxy_run(6 * 3600, 600, "10.1.0.4", "10.1.0.6"));
         let v = sorted(v);
-        let runs = discover(&v, &opts());
+        let runs = discover(&v, &[], &opts());
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].sessions.len() + runs[1].sessions.len(), v.len());
         assert!(runs.iter().all(|r| r.has_proxy));
@@ -371,7 +461,7 @@ mod tests {
     #[test]
     fn a_run_holds_probes_commands_ssh_egress_and_dns() {
         let v = sorted(proxy_run(0, 300, "10.1.0.4", "10.1.0.6"));
-        let runs = discover(&v, &opts());
+        let runs = discover(&v, &[], &opts());
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].sessions, (0..v.len()).collect::<Vec<_>>());
     }
@@ -396,7 +486,7 @@ mod tests {
             ));
         }
         let v = sorted(v);
-        let runs = discover(&v, &opts());
+        let runs = discover(&v, &[], &opts());
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].sessions, vec![0, 1, 2]);
         assert!(!runs[0].has_proxy);
@@ -410,7 +500,7 @@ mod tests {
         let mut v = proxy_run(0, 600, "10.1.0.4", "10.1.0.6");
         v.extend(proxy_run(610, 600, "10.1.0.4", "10.1.0.6"));
         let v = sorted(v);
-        let runs = discover(&v, &opts());
+        let runs = discover(&v, &[], &opts());
         assert_eq!(runs.len(), 1, "without MACs, one run");
         let mac = |s: &Session, _a: IpAddr| -> Option<&str> {
             Some(if s.first_ts < T0 + 605 * S {
@@ -425,10 +515,68 @@ mod tests {
     }
 
     #[test]
+    fn flow_log_blobs_name_the_nic_of_their_address() {
+        // Two back-to-back runs; the proxy's blobs of each are different NICs.
+        let mut v = proxy_run(0, 600, "10.1.0.4", "10.1.0.6");
+        for s in &mut v {
+            s.seen_by = SeenBy::one(0);
+        }
+        let mut w = proxy_run(610, 600, "10.1.0.4", "10.1.0.6");
+        for s in &mut w {
+            s.seen_by = SeenBy::one(1);
+        }
+        v.extend(w);
+        let v = sorted(v);
+        let nic = |mac: &str| {
+            Some(Nic {
+                addr: "10.1.0.4".parse().unwrap(),
+                mac: mac.to_string(),
+            })
+        };
+        assert_eq!(discover(&v, &[], &opts()).len(), 1);
+        let runs = discover(&v, &[nic("000D3A000001"), nic("000D3A000002")], &opts());
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1].macs, vec!["000D3A000002".to_string()]);
+        // The same NIC in both hours: one run.
+        let runs = discover(&v, &[nic("000D3A000001"), nic("000D3A000001")], &opts());
+        assert_eq!(runs.len(), 1);
+    }
+
+    #[test]
+    fn an_aci_seen_by_no_flow_log_does_not_join_two_build_vms() {
+        // Isolated runs back to back: the ACI (never flow-logged) is the same
+        // address throughout; the build VM's blobs name two NICs.
+        let mut v = Vec::new();
+        for k in 0..20 {
+            let mut s = sess(
+                proto::TCP,
+                "10.1.1.4",
+                40000 + k,
+                "10.1.0.6",
+                22,
+                k as i64 * 60,
+                30,
+            );
+            s.seen_by = SeenBy::one(if k < 10 { 0 } else { 1 });
+            v.push(s);
+        }
+        let v = sorted(v);
+        let nic = |mac: &str| {
+            Some(Nic {
+                addr: "10.1.0.6".parse().unwrap(),
+                mac: mac.to_string(),
+            })
+        };
+        let runs = discover(&v, &[nic("000D3A00000A"), nic("000D3A00000B")], &opts());
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].sessions, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn the_timeout_bounds_a_run() {
         // Probes for 9 h without a break: at most 4 h per run.
         let v = sorted(proxy_run(0, 9 * 3600, "10.1.0.4", "10.1.0.6"));
-        let runs = discover(&v, &opts());
+        let runs = discover(&v, &[], &opts());
         assert_eq!(runs.len(), 3);
     }
 
@@ -439,6 +587,6 @@ mod tests {
             sess(proto::UDP, "10.2.0.9", 40001, "10.1.2.4", 53, 1, 0),
             sess(proto::TCP, "203.0.113.9", 40002, "10.2.0.9", 22, 2, 0),
         ]);
-        assert!(discover(&v, &opts()).is_empty());
+        assert!(discover(&v, &[], &opts()).is_empty());
     }
 }

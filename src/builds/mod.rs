@@ -39,7 +39,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use discover::RunSessions;
-pub use scan::{NoProgress, Progress, Scan};
+pub use scan::{Nic, NoProgress, Progress, Scan};
 
 /// Default quiet gap that separates two runs on the same addresses.
 pub const DEFAULT_GAP_NS: i64 = 10 * 60 * 1_000_000_000;
@@ -235,7 +235,7 @@ pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) 
 
 /// Discover and diagnose the runs of a finished scan.
 pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
-    let found = discover::discover(&scan.sessions, opts);
+    let found = discover::discover(&scan.sessions, &scan.nics, opts);
     let mut runs: Vec<Run> = found
         .par_iter()
         .map(|rs| diagnose_run(&scan.sessions, &scan.inputs, rs, opts))

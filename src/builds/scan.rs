@@ -18,11 +18,11 @@
 
 use super::Options;
 use crate::analyze::{InputReport, Skipped, analyze_input};
-use crate::ingest::{self, Source};
+use crate::ingest::{self, Format, Source};
 use crate::sessions::{Proto, SeenBy, Session, SessionTable};
 use crate::topology::{AZURE_HOST_IP, is_build_port, is_proxy_port};
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 
 /// Progress of the scan, for a progress bar. Called from worker threads.
@@ -55,6 +55,48 @@ pub struct Scan {
     pub outside_window: usize,
     /// Sessions read before the reduction.
     pub sessions_read: u64,
+    /// By input: the NIC a flow-log blob belongs to, when known.
+    pub nics: Vec<Option<Nic>>,
+}
+
+/// The NIC of a flow-log blob. In the storage layout each blob holds one
+/// NIC's hour (`.../macAddress=<MAC>/PT1H.json`), and every tuple in it has
+/// that NIC's address at one end: the address in (nearly) every session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nic {
+    /// The NIC's address.
+    pub addr: IpAddr,
+    /// Its MAC, upper-case hex without separators.
+    pub mac: String,
+}
+
+/// The `macAddress=` folder of a blob path.
+pub fn blob_mac(path: &str) -> Option<String> {
+    let at = path.find("macAddress=")? + "macAddress=".len();
+    let mac: String = path
+        .get(at..)?
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == '-' || *c == ':')
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    (mac.len() == 12).then(|| mac.to_ascii_uppercase())
+}
+
+/// The NIC a flow-log file belongs to: the MAC of its path and the address
+/// at one end of at least 95% of its sessions.
+fn nic_of(path: &str, sessions: &[Session]) -> Option<Nic> {
+    let mac = blob_mac(path)?;
+    let mut counts: FxHashMap<IpAddr, usize> = FxHashMap::default();
+    for s in sessions {
+        *counts.entry(s.orig_h).or_default() += 1;
+        if s.resp_h != s.orig_h {
+            *counts.entry(s.resp_h).or_default() += 1;
+        }
+    }
+    let (addr, n) = counts
+        .into_iter()
+        .max_by_key(|(a, n)| (*n, std::cmp::Reverse(*a)))?;
+    (n * 100 >= sessions.len() * 95).then_some(Nic { addr, mac })
 }
 
 /// How a session matters to an AIB build.
@@ -172,7 +214,7 @@ fn outside_window(path: &str, opts: &Options) -> bool {
 }
 
 enum FileResult {
-    Read(InputReport, Vec<Session>, Vec<Skipped>, u64),
+    Read(InputReport, Vec<Session>, Vec<Skipped>, u64, Option<Nic>),
     Failed(Skipped),
     Outside,
 }
@@ -203,11 +245,12 @@ pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress)
     let mut table = SessionTable::new();
     for r in results {
         match r {
-            FileResult::Read(report, sessions, skipped, read) => {
+            FileResult::Read(report, sessions, skipped, read, nic) => {
                 // Number inputs as they are kept, so `seen_by` indexes
                 // `inputs` even when other sources failed to load.
                 let k = scan.inputs.len() as u32;
                 scan.inputs.push(report);
+                scan.nics.push(nic);
                 scan.skipped.extend(skipped);
                 scan.sessions_read += read;
                 for mut s in sessions {
@@ -233,7 +276,12 @@ fn scan_one(src: &Source, idx: u32, opts: &Options) -> FileResult {
             drop(input);
             let all = table.finish();
             let read = all.len() as u64;
-            FileResult::Read(report, reduce(all, opts), skipped, read)
+            let nic = if report.format == Format::FlowLog {
+                nic_of(&report.path, &all)
+            } else {
+                None
+            };
+            FileResult::Read(report, reduce(all, opts), skipped, read, nic)
         }
         Err(e) => FileResult::Failed(Skipped {
             path: e.path,
@@ -279,6 +327,20 @@ mod tests {
         );
         o.until = at("2024-08-19T17:00:00Z");
         assert!(outside_window(p, &o));
+    }
+
+    #[test]
+    fn blob_macs() {
+        assert_eq!(
+            blob_mac("a/h=18/m=00/macAddress=000d3a6ea404/PT1H.json").as_deref(),
+            Some("000D3A6EA404")
+        );
+        assert_eq!(
+            blob_mac("a/macAddress=00-0D-3A-6E-A4-04/PT1H.json").as_deref(),
+            Some("000D3A6EA404")
+        );
+        assert_eq!(blob_mac("a/macAddress=000D3A/PT1H.json"), None);
+        assert_eq!(blob_mac("captures/proxy.pcap"), None);
     }
 
     #[test]
