@@ -50,9 +50,40 @@ impl Diagnosis {
         self.findings.iter().map(|f| f.severity).max()
     }
 
-    /// The first broken hop along the path, if any.
+    /// The broken hop the diagnosis is about: the hop of the most severe
+    /// finding (findings are sorted by severity, then path order), else the
+    /// first failing hop along the path.
     pub fn first_broken_hop(&self) -> Option<&HopReport> {
-        self.hops.iter().find(|h| h.status.is_failure())
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .find_map(|f| {
+                self.hops
+                    .iter()
+                    .find(|h| h.hop == f.hop && h.status.is_failure())
+            })
+            .or_else(|| self.hops.iter().find(|h| h.status.is_failure()))
+    }
+}
+
+/// The verdict from findings and hops: broken on any warning or error
+/// (except "no AIB traffic", which proves nothing), healthy when a hop of the
+/// command path was seen working, inconclusive otherwise.
+fn verdict_of(findings: &[Finding], hops: &[HopReport]) -> Verdict {
+    let problem = findings
+        .iter()
+        .any(|f| f.severity >= Severity::Warning && f.id != crate::findings::ids::NO_AIB_TRAFFIC);
+    if problem {
+        Verdict::Broken
+    } else if hops
+        .iter()
+        .any(|h| h.status == HopStatus::Ok && h.hop.carries_commands())
+    {
+        // Healthy needs the command path seen working, not just the probe
+        // or the build VM's egress.
+        Verdict::Healthy
+    } else {
+        Verdict::Inconclusive
     }
 }
 
@@ -71,13 +102,7 @@ pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
         // Configuration only: the absence of traffic says nothing.
         findings.retain(|f| f.id != crate::findings::ids::NO_AIB_TRAFFIC);
     }
-    let verdict = if findings.iter().any(|f| f.severity >= Severity::Warning) {
-        Verdict::Broken
-    } else if hops.iter().any(|h| h.status == HopStatus::Ok) {
-        Verdict::Healthy
-    } else {
-        Verdict::Inconclusive
-    };
+    let verdict = verdict_of(&findings, &hops);
     Diagnosis {
         verdict,
         topology,
@@ -158,8 +183,8 @@ pub fn join_config(d: &mut Diagnosis, report: &crate::check::CheckReport) {
             .then(a.hop.cmp(&b.hop))
             .then(a.id.cmp(&b.id))
     });
-    if d.findings.iter().any(|f| f.severity >= Severity::Warning) {
+    d.verdict = verdict_of(&d.findings, &d.hops);
+    if d.verdict == Verdict::Broken {
         d.findings.retain(|f| f.id != crate::findings::ids::HEALTHY);
-        d.verdict = Verdict::Broken;
     }
 }

@@ -50,6 +50,15 @@ impl Hop {
         Hop::BuildVmDns,
     ];
 
+    /// Whether build commands travel this hop (the ALB → proxy → build VM
+    /// chain, or ACI → build VM).
+    pub fn carries_commands(self) -> bool {
+        matches!(
+            self,
+            Hop::AlbToProxy | Hop::ProxyToBuildVm | Hop::AciToBuildVm
+        )
+    }
+
     /// The serialised name, as in JSON (`probe_to_proxy` ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -227,6 +236,8 @@ pub mod ids {
     pub const NO_AIB_TRAFFIC: &str = "no_aib_traffic";
     /// Every observed hop is fine.
     pub const HEALTHY: &str = "healthy";
+    /// The proxy answers health probes but no command session reached it.
+    pub const NO_COMMAND_SESSIONS: &str = "no_command_sessions";
     /// A capture point could not see a hop (honesty note).
     pub const HOP_NOT_OBSERVABLE: &str = "hop_not_observable";
 

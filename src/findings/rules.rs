@@ -214,7 +214,9 @@ pub fn findings(
     if topo.roles.proxy.is_empty() && topo.roles.aci.is_empty() && topo.roles.build_vm.is_empty() {
         out.push(finding(
             ids::NO_AIB_TRAFFIC,
-            Severity::Error,
+            // Not proof of a failure: the evidence may come from the wrong
+            // host or hour. The verdict is "inconclusive".
+            Severity::Warning,
             Hop::Deployment,
             "No Image Builder traffic in the evidence".to_string(),
             vec![
@@ -233,7 +235,10 @@ pub fn findings(
         return out;
     }
 
-    if let Some(r) = get(Hop::ProbeToProxy).filter(|r| failed(r.status)) {
+    // The proxy answering the probe with a RST is not a blocked probe: the
+    // port is closed, which the command sessions show too.
+    let probe_refused = get(Hop::ProbeToProxy).is_some_and(|r| r.status == HopStatus::Rejected);
+    if let Some(r) = get(Hop::ProbeToProxy).filter(|r| failed(r.status) && !probe_refused) {
         let sev = if r.status == HopStatus::Degraded {
             Severity::Warning
         } else {
@@ -255,8 +260,25 @@ pub fn findings(
         ));
     }
 
-    if let Some(r) = get(Hop::AlbToProxy).filter(|r| failed(r.status)) {
-        let rejected = r.rejected > r.blocked && r.status != HopStatus::Degraded;
+    let alb = get(Hop::AlbToProxy).filter(|r| failed(r.status));
+    let alb_refused =
+        alb.is_some_and(|r| r.rejected > r.blocked && r.status != HopStatus::Degraded);
+    if probe_refused && !alb_refused {
+        if let Some(r) = get(Hop::ProbeToProxy) {
+            out.push(finding(
+                ids::PROXY_PORT_REJECTED,
+                Severity::Error,
+                Hop::ProbeToProxy,
+                format!("The proxy {proxy} refuses the health probe on :{}", ports(&r.port)),
+                cx.evidence(r, &[Outcome::Rejected]),
+                "Nothing listens on the proxy's command port (the proxy service is down or the port is wrong for the OS), \
+                 or a guest firewall on the proxy rejects it; the load balancer then marks the proxy down.",
+                format!("Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: az image builder run --resource-group <rg> --name <template>"),
+            ));
+        }
+    }
+    if let Some(r) = alb {
+        let rejected = alb_refused;
         let sev = if r.status == HopStatus::Degraded {
             Severity::Warning
         } else {
@@ -268,7 +290,13 @@ pub fn findings(
                 sev,
                 Hop::AlbToProxy,
                 format!("The proxy {proxy} refuses command sessions on :{}", ports(&r.port)),
-                cx.evidence(r, &[Outcome::Rejected]),
+                {
+                    let mut ev = cx.evidence(r, &[Outcome::Rejected]);
+                    if let Some(p) = get(Hop::ProbeToProxy).filter(|_| probe_refused) {
+                        ev.push(format!("the health probe is refused too: {} of {} probe session(s) answered with RST", p.rejected, p.attempts));
+                    }
+                    ev
+                },
                 "Nothing listens on the proxy's command port (the proxy service is down or the port is wrong for the OS), \
                  or a guest firewall on the proxy rejects it.",
                 format!(
@@ -470,16 +498,40 @@ pub fn findings(
         ));
     }
 
+    // The proxy is alive (it answers probes) and its inbound is observed, yet
+    // no command session arrived: nothing ran, or the commands die before
+    // the proxy's NIC. Only a flow log of the proxy's NSG can tell.
+    if let (Some(p), Some(a)) = (get(Hop::ProbeToProxy), get(Hop::AlbToProxy))
+        && p.status == HopStatus::Ok
+        && a.attempts == 0
+        && !a.observed_by.is_empty()
+    {
+        out.push(finding(
+            ids::NO_COMMAND_SESSIONS,
+            Severity::Info,
+            Hop::AlbToProxy,
+            format!("The proxy {proxy} answers health probes but no command session reached it"),
+            vec![
+                format!("{} probe session(s) answered; 0 sessions to :{pport} from any other source", p.attempts),
+                format!("observed by {}", a.observed_by.join(", ")),
+            ],
+            "Either no build ran in this window, or the commands from the Private Link NAT are dropped before the \
+             proxy's NIC (an NSG deny on VirtualNetwork → 60000-60001 above AllowVnetInBound), which a capture on \
+             the proxy cannot see.",
+            format!(
+                "Add the flow log of the proxy's NSG for the build's time window (`aibnet explain` prints the download command); if it shows denies: {}",
+                cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", "60000-60001", "Inbound")
+            ),
+        ));
+    }
+
     // Honesty: hops nobody could see.
     for r in hops
         .iter()
         .filter(|r| r.status == HopStatus::NotObserved && r.observed_by.is_empty())
     {
-        if topo.kind == Kind::Isolated
-            && matches!(
-                r.hop,
-                Hop::ProbeToProxy | Hop::AlbToProxy | Hop::ProxyToBuildVm
-            )
+        if crate::hops::other_topology(topo.kind, r.hop)
+            || (topo.kind == Kind::Unknown && r.hop == Hop::AciToBuildVm)
         {
             continue;
         }
@@ -506,7 +558,10 @@ pub fn findings(
     }
 
     let broken = out.iter().any(|f| f.severity >= Severity::Warning);
-    if !broken {
+    let commands_ok = hops
+        .iter()
+        .any(|r| r.status == HopStatus::Ok && r.hop.carries_commands());
+    if !broken && commands_ok {
         let ok: Vec<String> = hops
             .iter()
             .filter(|r| r.status == HopStatus::Ok)

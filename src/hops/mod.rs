@@ -203,19 +203,24 @@ pub fn hop_of(s: &Session, t: &Topology) -> Option<Hop> {
     None
 }
 
+/// Whether a hop belongs to the other topology (the proxy hops of an
+/// isolated build, the ACI hop of a proxy build).
+pub fn other_topology(kind: Kind, hop: Hop) -> bool {
+    match kind {
+        Kind::Isolated => matches!(
+            hop,
+            Hop::ProbeToProxy | Hop::AlbToProxy | Hop::ProxyToBuildVm
+        ),
+        Kind::Proxy => hop == Hop::AciToBuildVm,
+        Kind::Unknown => false,
+    }
+}
+
 /// Build the hop reports for a topology.
 pub fn hops(sessions: &[Session], t: &Topology, input_paths: &[String]) -> Vec<HopReport> {
-    let wanted: Vec<Hop> = match t.kind {
-        Kind::Isolated => vec![Hop::AciToBuildVm, Hop::BuildVmEgress, Hop::BuildVmDns],
-        _ => vec![
-            Hop::ProbeToProxy,
-            Hop::AlbToProxy,
-            Hop::ProxyToBuildVm,
-            Hop::BuildVmEgress,
-            Hop::BuildVmDns,
-        ],
-    };
-    let mut reports: Vec<HopReport> = wanted.iter().map(|h| HopReport::new(*h)).collect();
+    // Every hop is reported, so the JSON always has the same six rows; the
+    // hops of the other topology stay `not_observed` with a note.
+    let mut reports: Vec<HopReport> = Hop::PATH.iter().map(|h| HopReport::new(*h)).collect();
     for (i, s) in sessions.iter().enumerate() {
         if let Some(h) = hop_of(s, t)
             && let Some(r) = reports.iter_mut().find(|r| r.hop == h)
@@ -269,7 +274,10 @@ pub fn hops(sessions: &[Session], t: &Topology, input_paths: &[String]) -> Vec<H
                 _ => vec![],
             };
         }
-        if r.attempts == 0 && r.observed_by.is_empty() {
+        if r.attempts == 0 && other_topology(t.kind, r.hop) {
+            r.observed_by.clear();
+            r.note = Some("not part of this build's topology".to_string());
+        } else if r.attempts == 0 && r.observed_by.is_empty() {
             r.note =
                 Some("no capture point or flow log in the evidence could see this hop".to_string());
         }

@@ -1,0 +1,166 @@
+//! Golden tests: `aibnet diagnose` on every recorded lab scenario in
+//! `captures/`, on all capture points together and on each one alone,
+//! against the scenario's hand-written `expected.json` (verdict, broken hop
+//! and its status, every hop's status, the finding ids).
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn captures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(captures())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+fn diagnose(paths: &[PathBuf]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
+        .args(["diagnose", "--format", "json", "--fail-on", "never"])
+        .args(paths)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{paths:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The ids a reader acts on: warnings and errors, or the healthy verdict.
+fn finding_ids(d: &Value) -> BTreeSet<String> {
+    let all = d["findings"].as_array().unwrap();
+    let mut ids: BTreeSet<String> = all
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    if ids.is_empty() {
+        ids = all
+            .iter()
+            .filter(|f| f["id"] == "healthy")
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect();
+    }
+    ids
+}
+
+fn hop_status(d: &Value, hop: &str) -> String {
+    d["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hop"] == hop)
+        .map_or("absent".into(), |h| h["status"].as_str().unwrap().into())
+}
+
+/// Compare one diagnosis with one expectation; return the differences.
+fn compare(label: &str, got: &Value, exp: &Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    if got["verdict"] != exp["verdict"] {
+        diffs.push(format!(
+            "{label}: verdict {} != expected {}",
+            got["verdict"], exp["verdict"]
+        ));
+    }
+    let want: BTreeSet<String> = exp["finding_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let have = finding_ids(got);
+    if have != want {
+        diffs.push(format!("{label}: findings {have:?} != expected {want:?}"));
+    }
+    for (hop, status) in exp["hops"].as_object().unwrap() {
+        let s = hop_status(got, hop);
+        if s != status.as_str().unwrap() {
+            diffs.push(format!("{label}: hop {hop} {s} != expected {status}"));
+        }
+    }
+    if let Some(bh) = exp["broken_hop"].as_str() {
+        let first = got["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["severity"] == "error")
+            .map(|f| f["hop"].clone());
+        if first.as_ref().and_then(|v| v.as_str()) != Some(bh) {
+            diffs.push(format!(
+                "{label}: first error's hop {first:?} != expected broken hop {bh}"
+            ));
+        }
+        let st = hop_status(got, bh);
+        if st != exp["status"].as_str().unwrap() {
+            diffs.push(format!(
+                "{label}: broken hop status {st} != expected {}",
+                exp["status"]
+            ));
+        }
+    }
+    diffs
+}
+
+#[test]
+fn every_scenario_and_capture_point_is_diagnosed_as_expected() {
+    let all = scenarios();
+    assert!(
+        all.len() >= 13,
+        "expected the recorded scenarios in captures/, found {}",
+        all.len()
+    );
+    let mut diffs = Vec::new();
+    let mut checked = 0;
+    for dir in &all {
+        let exp: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        // All packet capture points together.
+        let mut pcaps: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+            .collect();
+        pcaps.sort();
+        diffs.extend(compare(
+            &format!("{name} (all captures)"),
+            &diagnose(&pcaps),
+            &exp,
+        ));
+        checked += 1;
+        // Each capture point alone (packet captures and flow-log trees).
+        for (point, pexp) in exp["per_capture_point"].as_object().unwrap() {
+            let path = dir.join(point);
+            if !path.exists() {
+                diffs.push(format!(
+                    "{name}: capture point {point} listed in expected.json is missing"
+                ));
+                continue;
+            }
+            diffs.extend(compare(
+                &format!("{name}/{point}"),
+                &diagnose(&[path]),
+                pexp,
+            ));
+            checked += 1;
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} of {checked} diagnoses differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
