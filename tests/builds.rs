@@ -496,7 +496,7 @@ fn junit_has_a_test_case_per_hop_per_run_and_passes_the_schema() {
     let blocked = suites[1];
     assert_eq!(blocked.attr("name"), Some("aib-20240819-160000-10-1-0-6"));
     let cases = blocked.all("testcase");
-    assert_eq!(cases.len(), 5, "one test case per hop of a proxy build");
+    assert_eq!(cases.len(), 6, "one test case per hop");
     assert!(
         cases
             .iter()
@@ -523,8 +523,14 @@ fn junit_has_a_test_case_per_hop_per_run_and_passes_the_schema() {
         .find(|c| c.attr("name") == Some("build_vm_egress"))
         .unwrap();
     assert!(!dns.all("skipped").is_empty() || dns.children.is_empty());
+    // An isolated build has no proxy hops: skipped, not passed.
     let iso = suites[5].all("testcase");
-    assert_eq!(iso.len(), 3, "isolated builds have three hops");
+    assert_eq!(iso.len(), 6);
+    let probe = iso
+        .iter()
+        .find(|c| c.attr("name") == Some("probe_to_proxy"))
+        .unwrap();
+    assert_eq!(probe.all("skipped").len(), 1);
     let inputs = suites[10];
     assert_eq!(inputs.attr("name"), Some("aibnet inputs"));
     assert_eq!(inputs.attr("errors"), Some("1"));
