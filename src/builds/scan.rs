@@ -83,20 +83,32 @@ pub fn blob_mac(path: &str) -> Option<String> {
 }
 
 /// The NIC a flow-log file belongs to: the MAC of its path and the address
-/// at one end of at least 95% of its sessions.
+/// at the NIC's end of at least 95% of its sessions — the responder of the
+/// flows its NSG saw inbound, the originator of those it saw outbound (both
+/// ends when a session does not say).
 fn nic_of(path: &str, sessions: &[Session]) -> Option<Nic> {
     let mac = blob_mac(path)?;
     let mut counts: FxHashMap<IpAddr, usize> = FxHashMap::default();
     for s in sessions {
-        *counts.entry(s.orig_h).or_default() += 1;
-        if s.resp_h != s.orig_h {
-            *counts.entry(s.resp_h).or_default() += 1;
+        match s.flow.as_ref().and_then(|f| f.direction) {
+            Some("inbound") => *counts.entry(s.resp_h).or_default() += 1,
+            Some("outbound") => *counts.entry(s.orig_h).or_default() += 1,
+            _ => {
+                *counts.entry(s.orig_h).or_default() += 1;
+                if s.resp_h != s.orig_h {
+                    *counts.entry(s.resp_h).or_default() += 1;
+                }
+            }
         }
     }
-    let (addr, n) = counts
-        .into_iter()
-        .max_by_key(|(a, n)| (*n, std::cmp::Reverse(*a)))?;
-    (n * 100 >= sessions.len() * 95).then_some(Nic { addr, mac })
+    let mut best: Vec<(IpAddr, usize)> = counts.into_iter().collect();
+    best.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    match best.as_slice() {
+        // Two addresses in every session and nothing to tell them apart.
+        [(_, n1), (_, n2), ..] if n1 == n2 => None,
+        [(addr, n), ..] if n * 100 >= sessions.len() * 95 => Some(Nic { addr: *addr, mac }),
+        _ => None,
+    }
 }
 
 /// How a session matters to an AIB build.
@@ -341,6 +353,45 @@ mod tests {
         );
         assert_eq!(blob_mac("a/macAddress=000D3A/PT1H.json"), None);
         assert_eq!(blob_mac("captures/proxy.pcap"), None);
+    }
+
+    #[test]
+    fn a_blob_belongs_to_the_address_at_its_nics_end() {
+        use crate::decode::{FiveTuple, proto};
+        use crate::sessions::FlowInfo;
+        let path = "x/y=2024/m=08/d=01/h=00/m=00/macAddress=000D3A0000BB/PT1H.json";
+        // The build VM's blob in an hour where only the proxy talks to it.
+        let mk = |dir: Option<&'static str>| -> Vec<Session> {
+            (0..5)
+                .map(|k| {
+                    let t = FiveTuple {
+                        proto: proto::TCP,
+                        src: "10.1.0.4".parse().unwrap(),
+                        dst: "10.1.0.6".parse().unwrap(),
+                        sport: 40000 + k,
+                        dport: 22,
+                    };
+                    let mut s = Session::new(&t, i64::from(k), 3, 0);
+                    s.flow = Some(Box::new(FlowInfo {
+                        direction: dir,
+                        ..FlowInfo::default()
+                    }));
+                    s
+                })
+                .collect()
+        };
+        let nic = nic_of(path, &mk(Some("inbound"))).unwrap();
+        assert_eq!(nic.addr.to_string(), "10.1.0.6");
+        assert_eq!(nic.mac, "000D3A0000BB");
+        assert_eq!(
+            nic_of(path, &mk(Some("outbound")))
+                .unwrap()
+                .addr
+                .to_string(),
+            "10.1.0.4"
+        );
+        assert_eq!(nic_of(path, &mk(None)), None, "both ends in every session");
+        assert_eq!(nic_of("captures/x.json", &mk(Some("inbound"))), None);
     }
 
     #[test]
