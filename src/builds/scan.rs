@@ -163,7 +163,7 @@ pub fn reduce(sessions: Vec<Session>, opts: &Options) -> Vec<Session> {
         .filter(|s| classify(s, probe) == Some(Class::BuildAnchor))
         .map(|s| s.resp_h)
         .collect();
-    sessions
+    let mut kept = sessions
         .into_iter()
         .filter(|s| opts.in_window(s.first_ts, s.last_ts))
         .filter(|s| match classify(s, probe) {
@@ -171,7 +171,11 @@ pub fn reduce(sessions: Vec<Session>, opts: &Options) -> Vec<Session> {
             Some(Class::Egress) => build_like.contains(&s.orig_h),
             None => false,
         })
-        .collect()
+        .collect::<Vec<_>>();
+    // Collecting from `into_iter` reuses the file's allocation: give the
+    // rest back, or every file would keep its whole table's memory.
+    kept.shrink_to_fit();
+    kept
 }
 
 /// The hour a flow-log blob covers, from its storage path
