@@ -290,7 +290,9 @@ fn scan_one(src: &Source, idx: u32, opts: &Options) -> FileResult {
         Ok(input) => {
             let (report, table, skipped) = analyze_input(&input, idx);
             drop(input);
-            let all = table.finish();
+            // Reduced before it is settled and sorted: only what is kept is
+            // worth finishing (in the scan's table, with the other inputs').
+            let all = table.into_sessions();
             let read = all.len() as u64;
             let nic = if report.format == Format::FlowLog {
                 nic_of(&report.path, &all)
