@@ -298,7 +298,11 @@ fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts:
     let end = sessions.iter().map(|s| s.last_ts).max().unwrap_or(start);
     let mut nsgs: Vec<String> = sessions
         .iter()
-        .filter_map(|s| s.flow.as_ref().and_then(|f| f.nsg.clone()))
+        .filter_map(|s| {
+            s.flow
+                .as_ref()
+                .and_then(|f| f.nsg.as_deref().map(str::to_string))
+        })
         .collect();
     nsgs.sort();
     nsgs.dedup();
