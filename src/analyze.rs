@@ -160,9 +160,7 @@ pub fn analyze_sources(sources: &[Source]) -> Analysis {
         analysis.skipped.extend(skipped);
         tables.push(table);
     }
-    let merged = tables
-        .into_iter()
-        .fold(SessionTable::new(), SessionTable::merge);
+    let merged = SessionTable::concat(tables);
     analysis.sessions = merged.finish();
     analysis
 }
@@ -241,9 +239,9 @@ pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec
     (report, table, skipped)
 }
 
-/// The flow-log stage's entry point, once it exists.
+/// The flow-log stage's entry point.
 fn flowlog_reader() -> Option<OtherReader> {
-    None
+    Some(crate::flowlog::read_input)
 }
 
 /// Per-chunk (or per-file) counters, merged into the input's report.
@@ -415,8 +413,6 @@ fn read_sharded(
         }
     }
     total.into_report(report);
-    let table = tables
-        .into_iter()
-        .fold(SessionTable::new(), SessionTable::merge);
+    let table = SessionTable::concat(tables);
     (table, err)
 }

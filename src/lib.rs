@@ -40,6 +40,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod explain;
 pub mod findings;
+pub mod flowlog;
 pub mod hops;
 pub mod ingest;
 pub mod report;

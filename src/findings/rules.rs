@@ -119,7 +119,7 @@ impl Ctx<'_> {
             {
                 let name = match (&fl.rule, &fl.nsg) {
                     (Some(r), Some(n)) => format!("{r} in {}", n.rsplit('/').next().unwrap_or(n)),
-                    (Some(r), None) => r.clone(),
+                    (Some(r), None) => r.to_string(),
                     _ => "an unnamed rule".to_string(),
                 };
                 *rules.entry(name).or_default() += 1;

@@ -45,18 +45,17 @@ pub fn outcome(s: &Session) -> Outcome {
         let states = fl.flow_state.as_deref().unwrap_or("");
         // Flow logs count both directions in the End tuple.
         if states.contains('E') || states.contains('C') {
-            return if s.resp.pkts > 0 {
-                Outcome::Ok
-            } else {
-                Outcome::Blocked
-            };
+            if s.resp.pkts == 0 {
+                return Outcome::Blocked;
+            }
+            if s.proto == Proto::Tcp && flow_refused(s) {
+                return Outcome::Rejected;
+            }
+            return Outcome::Ok;
         }
         return Outcome::Unknown;
     }
-    if let Some(icmp) = &s.icmp_error
-        && s.resp.pkts == 0
-    {
-        let _ = icmp;
+    if s.icmp_error.is_some() && s.resp.pkts == 0 {
         return Outcome::Rejected;
     }
     match s.proto {
@@ -83,6 +82,15 @@ pub fn outcome(s: &Session) -> Outcome {
             }
         }
     }
+}
+
+/// A flow-log TCP flow that is a refused attempt: the originator sent only
+/// its SYN(s) and got back as many bare packets the size of a RST
+/// (`E,1,74,1,54`). A SYN-ACK carries options and is larger; an established
+/// connection needs at least a third packet from the originator.
+fn flow_refused(s: &Session) -> bool {
+    let bare = if s.orig_h.is_ipv4() { 60 } else { 80 };
+    s.orig.pkts <= 2 && s.resp.pkts <= s.orig.pkts && s.resp.ip_bytes <= s.resp.pkts * bare
 }
 
 fn has_data(h: &str) -> bool {

@@ -208,7 +208,7 @@ fn row(s: &Session, inputs: &[InputReport]) -> [String; 12] {
             });
         }
         if let Some(n) = &fl.note {
-            notes.push(n.clone());
+            notes.push(n.to_string());
         }
     }
     [

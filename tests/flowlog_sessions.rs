@@ -1,0 +1,356 @@
+//! Flow tuples → sessions: stitching, decisions, the signatures the hops
+//! stage reads, two NSGs seeing one connection, and a mixed run of a capture
+//! and flow logs through `aibnet sessions`.
+
+use aibnet::analyze::analyze_paths;
+use aibnet::flowlog;
+use aibnet::hops::{Outcome, outcome};
+use aibnet::sessions::{ConnState, Session};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn sample(name: &str) -> PathBuf {
+    let rel = format!("shared/reference/flowlogs/samples/{name}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    root.ancestors()
+        .skip(1)
+        .map(|a| a.join(&rel))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{rel} not found"))
+}
+
+fn sessions_of(name: &str) -> Vec<Session> {
+    let f = flowlog::parse_file(&sample(name)).unwrap();
+    flowlog::sessions(&f, 0).finish()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn one(v: &[Session], f: impl Fn(&Session) -> bool) -> &Session {
+    let m: Vec<&Session> = v.iter().filter(|s| f(s)).collect();
+    assert_eq!(m.len(), 1, "{m:#?}");
+    m[0]
+}
+
+#[test]
+fn nsg_v2_hour_stitched() {
+    let v = sessions_of("nsg-v2_pt1h-8records-2024_sumologic.json");
+    // 153 tuples: 75 denies (each its own attempt), B/E pairs, lone Es.
+    let denied = v
+        .iter()
+        .filter(|s| s.flow.as_ref().unwrap().decision == Some("deny"))
+        .count();
+    assert_eq!(denied, 75);
+    assert_eq!(v.len(), 118);
+
+    // E,1,74,0,0 after a B: one SYN out, no answer → S0, Blocked.
+    let s = one(&v, |s| s.orig_p == 46456 && s.resp_h == ip("20.10.127.193"));
+    let fl = s.flow.as_ref().unwrap();
+    assert_eq!(
+        (s.state, fl.flow_state.as_deref()),
+        (ConnState::S0, Some("BE"))
+    );
+    assert_eq!((s.orig.pkts, s.orig.ip_bytes, s.resp.pkts), (1, 74, 0));
+    assert_eq!(fl.decision, Some("allow"));
+    assert!(
+        fl.note
+            .as_deref()
+            .unwrap()
+            .contains("unanswered connection attempt")
+    );
+    assert_eq!(outcome(s), Outcome::Blocked);
+    assert_eq!(
+        (s.first_ts, s.last_ts),
+        (1_724_090_361_000_000_000, 1_724_090_367_000_000_000)
+    );
+
+    // B-only inbound flow allowed by a custom rule: not a failure.
+    for s in v.iter().filter(|s| s.resp_p == 22) {
+        let fl = s.flow.as_ref().unwrap();
+        assert_eq!(fl.rule.as_deref(), Some("UserRule_SSH"));
+        assert_eq!(
+            (s.state, fl.flow_state.as_deref()),
+            (ConnState::OTH, Some("B"))
+        );
+        assert_eq!(fl.direction, Some("inbound"));
+        assert!(
+            fl.note.as_deref().unwrap().contains("not a failure"),
+            "{fl:?}"
+        );
+        assert_eq!(outcome(s), Outcome::Unknown);
+    }
+
+    // A denied attempt: decision deny, the denying rule, S0, Blocked.
+    let s = one(&v, |s| s.orig_h == ip("35.203.211.209"));
+    let fl = s.flow.as_ref().unwrap();
+    assert_eq!(
+        (fl.decision, fl.rule.as_deref()),
+        (Some("deny"), Some("DefaultRule_DenyAllInBound"))
+    );
+    assert!(
+        fl.nsg
+            .as_deref()
+            .unwrap()
+            .ends_with("/NETWORKSECURITYGROUPS/TEST-NSG")
+    );
+    assert_eq!((s.state, outcome(s)), (ConnState::S0, Outcome::Blocked));
+
+    // Completed flows with replies are SF and Ok; the C tuples' flow sums.
+    let ok: Vec<&Session> = v.iter().filter(|s| s.state == ConnState::SF).collect();
+    assert!(!ok.is_empty());
+    assert!(
+        ok.iter()
+            .all(|s| outcome(s) == Outcome::Ok && s.resp.pkts > 0)
+    );
+}
+
+#[test]
+fn counters_of_b_c_e_are_summed() {
+    let rec = |tuples: &[&str]| {
+        format!(
+            r#"{{"time":"2024-08-19T18:20:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/NSG","properties":{{"Version":2,"flows":[{{"rule":"DefaultRule_AllowInternetOutBound","flows":[{{"mac":"AA","flowTuples":["{}"]}}]}}]}}}}"#,
+            tuples.join("\",\"")
+        )
+    };
+    let blob = format!(
+        "{{\"records\":[{},{}]}}",
+        rec(&[
+            "1724090000,10.0.0.4,1.2.3.4,40000,443,T,O,A,B,,,,",
+            "1724090300,10.0.0.4,1.2.3.4,40000,443,T,O,A,C,10,1000,20,2000"
+        ]),
+        rec(&[
+            "1724090400,10.0.0.4,1.2.3.4,40000,443,T,O,A,E,1,60,2,120",
+            "1724090500,10.0.0.4,1.2.3.4,40000,443,T,O,A,B,,,,"
+        ]),
+    );
+    let f = flowlog::parse("x", blob.as_bytes()).unwrap();
+    let v = flowlog::sessions(&f, 0).finish();
+    assert_eq!(v.len(), 2, "a B after the E is a new connection");
+    let s = &v[0];
+    assert_eq!(
+        (s.orig.pkts, s.orig.ip_bytes, s.resp.pkts, s.resp.ip_bytes),
+        (11, 1060, 22, 2120)
+    );
+    assert_eq!(
+        (s.state, s.flow.as_ref().unwrap().flow_state.as_deref()),
+        (ConnState::SF, Some("BCE"))
+    );
+    assert_eq!(s.last_ts - s.first_ts, 400_000_000_000);
+    assert_eq!(
+        (v[1].state, outcome(&v[1])),
+        (ConnState::OTH, Outcome::Unknown)
+    );
+    assert!(
+        v[1].flow
+            .as_ref()
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("still open")
+    );
+}
+
+#[test]
+fn vnet_winrm_deny_carries_rule_acl_and_target() {
+    let v = sessions_of("vnet-v4_avnm-guid-rules_1record-2023_jagilber-ps1.json");
+    assert_eq!(v.len(), 7);
+    let s = one(&v, |s| s.resp_p == 5986);
+    let fl = s.flow.as_ref().unwrap();
+    assert_eq!(
+        (s.orig_h, s.orig_p, s.resp_h),
+        (ip("205.210.31.32"), 53998, ip("192.168.0.8"))
+    );
+    assert_eq!(fl.decision, Some("deny"));
+    assert_eq!(
+        fl.rule.as_deref(),
+        Some("BlockHighRiskTCPPortsFromInternet_8e593d16-5f9d-4b25-b3b2-df7b6951a08b")
+    );
+    assert_eq!(
+        fl.nsg.as_deref(),
+        Some("65624055-d088-44e6-9c98-b7cadd84885a")
+    );
+    assert!(
+        fl.target
+            .as_deref()
+            .unwrap()
+            .ends_with("/virtualNetworks/flrunnersVnet")
+    );
+    assert_eq!(
+        (fl.direction, fl.flow_state.as_deref()),
+        (Some("inbound"), Some("D"))
+    );
+    assert_eq!((s.state, outcome(s)), (ConnState::S0, Outcome::Blocked));
+    assert_eq!(s.ts_digits, 3, "VNet times are milliseconds");
+}
+
+#[test]
+fn vnet_nic_e_before_b_and_platform_rule() {
+    let v = sessions_of("vnet-v4_nic-target_4records-2024_sumologic.json");
+    // NTP 123↔123: the E of a flow that began before the log, listed before
+    // the B of the next flow at the same millisecond.
+    let ntp: Vec<&Session> = v
+        .iter()
+        .filter(|s| s.orig_p == 123 && s.resp_p == 123)
+        .collect();
+    assert_eq!(ntp.len(), 2, "{ntp:#?}");
+    let fl: Vec<_> = ntp.iter().map(|s| s.flow.as_ref().unwrap()).collect();
+    assert_eq!(fl[0].flow_state.as_deref(), Some("E"));
+    assert_eq!(fl[0].note.as_deref(), Some("began before the log"));
+    assert_eq!(
+        (ntp[0].state, ntp[0].orig.pkts, ntp[0].resp.pkts),
+        (ConnState::SF, 27347, 27343)
+    );
+    assert_eq!(fl[1].flow_state.as_deref(), Some("B"));
+    assert_eq!(ntp[1].state, ConnState::OTH);
+    let p: Vec<&Session> = v
+        .iter()
+        .filter(|s| s.flow.as_ref().unwrap().rule.as_deref() == Some("PlatformRule"))
+        .collect();
+    assert!(!p.is_empty());
+    for s in p {
+        let fl = s.flow.as_ref().unwrap();
+        assert_eq!(
+            fl.nsg.as_deref(),
+            Some("00000000-0000-0000-0000-000000000000")
+        );
+        assert_eq!((s.orig_p, fl.direction), (23456, Some("inbound")));
+    }
+}
+
+/// A copy of a one-record VNet blob as logged by another flow log (the
+/// subnet's instead of the NIC's).
+fn as_other_observer(text: &str) -> String {
+    text.replace("flrunnersVnet", "flrunnersVnet/subnets/default")
+        .replace(
+            "65624055-d088-44e6-9c98-b7cadd84885a",
+            "11111111-d088-44e6-9c98-b7cadd84885a",
+        )
+}
+
+#[test]
+fn one_connection_logged_by_two_nsgs_is_one_session_seen_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sample(
+        "vnet-v4_avnm-guid-rules_1record-2023_jagilber-ps1.json",
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join("a.json"), &text).unwrap();
+    std::fs::write(dir.path().join("b.json"), as_other_observer(&text)).unwrap();
+    let a = analyze_paths(&[dir.path().to_path_buf()]);
+    assert_eq!(a.inputs.len(), 2);
+    assert_eq!(
+        a.sessions.len(),
+        7,
+        "7 connections, each seen by both flow logs"
+    );
+    for s in &a.sessions {
+        assert_eq!(s.seen_by.iter().collect::<Vec<_>>(), [0, 1]);
+    }
+    let s = a.sessions.iter().find(|s| s.resp_p == 5986).unwrap();
+    assert_eq!(s.flow.as_ref().unwrap().decision, Some("deny"));
+}
+
+/// A classic pcap with one TCP handshake 10.1.0.4:50000 → 20.1.1.1:443.
+fn handshake_pcap() -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    let (a, b) = ([10, 1, 0, 4], [20, 1, 1, 1]);
+    let frames: [(bool, bool, bool, u32, u32); 3] = [
+        (true, true, false, 1000, 0),
+        (false, true, true, 5000, 1001),
+        (true, false, true, 1001, 5001),
+    ];
+    for (i, (from_a, syn, ack, seq, ackn)) in frames.into_iter().enumerate() {
+        let (src, dst, sp, dp) = if from_a {
+            (a, b, 50000, 443)
+        } else {
+            (b, a, 443, 50000)
+        };
+        let mut builder =
+            etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+                .ipv4(src, dst, 64)
+                .tcp(sp, dp, seq, 64240);
+        if syn {
+            builder = builder.syn();
+        }
+        if ack {
+            builder = builder.ack(ackn);
+        }
+        let mut pkt = Vec::new();
+        builder.write(&mut pkt, &[]).unwrap();
+        out.extend_from_slice(&(1_724_090_400u32 + i as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&pkt);
+    }
+    out
+}
+
+#[test]
+fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("vm.pcap");
+    std::fs::write(&pcap, handshake_pcap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
+        .args(["sessions", "--format", "json"])
+        .arg(&pcap)
+        .arg(sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
+        .arg(sample(
+            "nsg-v1_docs-overview-sample_nested-records-BROKEN.json",
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let formats: Vec<&str> = j["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["pcap", "flowlog", "flowlog"]);
+    assert_eq!(j["inputs"][1]["packets"], 153);
+    let sessions = j["sessions"].as_array().unwrap();
+    let from_pcap: Vec<&serde_json::Value> = sessions
+        .iter()
+        .filter(|s| s["resp_h"] == "20.1.1.1")
+        .collect();
+    assert_eq!(from_pcap.len(), 1);
+    assert_eq!(from_pcap[0]["decision"], serde_json::Value::Null);
+    assert_eq!(from_pcap[0]["history"], "ShA", "{}", from_pcap[0]);
+    let ssh: Vec<&serde_json::Value> = sessions
+        .iter()
+        .filter(|s| s["rule"] == "UserRule_SSH")
+        .collect();
+    assert_eq!(ssh.len(), 2);
+    assert_eq!(ssh[0]["flow_state"], "B");
+    assert_eq!(ssh[0]["direction"], "inbound");
+    assert_eq!(ssh[0]["decision"], "allow");
+    // The broken sample: reported with path, offset and record, the rest used.
+    let skipped = j["skipped"].as_array().unwrap();
+    let nested = skipped
+        .iter()
+        .find(|s| s["reason"].as_str().unwrap().contains("nested records"))
+        .unwrap();
+    assert!(
+        nested["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("nested-records-BROKEN.json")
+    );
+    assert_eq!(nested["offset"], 3371);
+    assert!(nested["reason"].as_str().unwrap().starts_with("record 2: "));
+    assert!(stderr.contains("3 inputs"), "{stderr}");
+}
