@@ -140,8 +140,6 @@ pub struct Builds {
     /// Files left out because their blob path (`y=/m=/d=/h=`) lies outside
     /// the `--since`/`--until` window.
     pub outside_window: usize,
-    /// Sessions read over all inputs (before the reduction).
-    pub sessions_read: u64,
     /// Sessions kept as AIB-relevant.
     pub sessions_kept: usize,
     /// The window asked for.
@@ -212,6 +210,11 @@ impl Builds {
                 .any(|i| i.packets > 0 || (i.error.is_none() && i.format != Format::Unknown))
     }
 
+    /// Frames and flow tuples read over all inputs.
+    pub fn packets(&self) -> u64 {
+        self.inputs.iter().map(|i| i.packets).sum()
+    }
+
     /// The most severe finding over all runs.
     pub fn worst(&self) -> Option<Severity> {
         self.runs.iter().filter_map(|r| r.diagnosis.worst()).max()
@@ -257,7 +260,6 @@ pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
         inputs: scan.inputs,
         skipped: scan.skipped,
         outside_window: scan.outside_window,
-        sessions_read: scan.sessions_read,
         since: opts.since,
         until: opts.until,
     }

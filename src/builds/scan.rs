@@ -18,7 +18,8 @@
 
 use super::Options;
 use crate::analyze::{InputReport, Skipped, analyze_input};
-use crate::ingest::{self, Format, Source};
+use crate::flowlog;
+use crate::ingest::{self, Format, Input, Source};
 use crate::sessions::{Proto, SeenBy, Session, SessionTable};
 use crate::topology::{AZURE_HOST_IP, is_build_port, is_proxy_port};
 use rayon::prelude::*;
@@ -53,8 +54,6 @@ pub struct Scan {
     pub sessions: Vec<Session>,
     /// Files left out by their blob path's hour (outside the window).
     pub outside_window: usize,
-    /// Sessions read before the reduction.
-    pub sessions_read: u64,
     /// By input: the NIC a flow-log blob belongs to, when known.
     pub nics: Vec<Option<Nic>>,
 }
@@ -82,35 +81,6 @@ pub fn blob_mac(path: &str) -> Option<String> {
     (mac.len() == 12).then(|| mac.to_ascii_uppercase())
 }
 
-/// The NIC a flow-log file belongs to: the MAC of its path and the address
-/// at the NIC's end of at least 95% of its sessions — the responder of the
-/// flows its NSG saw inbound, the originator of those it saw outbound (both
-/// ends when a session does not say).
-fn nic_of(path: &str, sessions: &[Session]) -> Option<Nic> {
-    let mac = blob_mac(path)?;
-    let mut counts: FxHashMap<IpAddr, usize> = FxHashMap::default();
-    for s in sessions {
-        match s.flow.as_ref().and_then(|f| f.direction) {
-            Some("inbound") => *counts.entry(s.resp_h).or_default() += 1,
-            Some("outbound") => *counts.entry(s.orig_h).or_default() += 1,
-            _ => {
-                *counts.entry(s.orig_h).or_default() += 1;
-                if s.resp_h != s.orig_h {
-                    *counts.entry(s.resp_h).or_default() += 1;
-                }
-            }
-        }
-    }
-    let mut best: Vec<(IpAddr, usize)> = counts.into_iter().collect();
-    best.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    match best.as_slice() {
-        // Two addresses in every session and nothing to tell them apart.
-        [(_, n1), (_, n2), ..] if n1 == n2 => None,
-        [(addr, n), ..] if n * 100 >= sessions.len() * 95 => Some(Nic { addr: *addr, mac }),
-        _ => None,
-    }
-}
-
 /// How a session matters to an AIB build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -135,23 +105,42 @@ pub fn is_vnet_addr(ip: IpAddr) -> bool {
     }
 }
 
-/// Classify a session (`None`: of no use to a diagnosis).
-pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
-    if s.proto == Proto::Tcp && is_proxy_port(s.resp_p) {
-        return (is_vnet_addr(s.resp_h) && (s.orig_h == probe || is_vnet_addr(s.orig_h)))
+/// Classify a flow by its initiator, responder, IP protocol number and
+/// destination port (`None`: of no use to a diagnosis).
+pub fn classify_flow(
+    proto: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    dport: u16,
+    probe: IpAddr,
+) -> Option<Class> {
+    const TCP: u8 = 6;
+    const UDP: u8 = 17;
+    if proto == TCP && is_proxy_port(dport) {
+        return (is_vnet_addr(dst) && (src == probe || is_vnet_addr(src)))
             .then_some(Class::ProxyAnchor);
     }
-    if s.proto == Proto::Tcp
-        && is_build_port(s.resp_p)
-        && s.orig_h != probe
-        && s.orig_h != s.resp_h
-        && is_vnet_addr(s.orig_h)
-        && is_vnet_addr(s.resp_h)
+    if proto == TCP
+        && is_build_port(dport)
+        && src != probe
+        && src != dst
+        && is_vnet_addr(src)
+        && is_vnet_addr(dst)
     {
         return Some(Class::BuildAnchor);
     }
-    let dns = s.resp_p == 53 && matches!(s.proto, Proto::Udp | Proto::Tcp);
-    (dns || s.proto == Proto::Tcp).then_some(Class::Egress)
+    let dns = dport == 53 && (proto == TCP || proto == UDP);
+    (dns || proto == TCP).then_some(Class::Egress)
+}
+
+/// Classify a session (`None`: of no use to a diagnosis).
+pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
+    let proto = match s.proto {
+        Proto::Tcp => 6,
+        Proto::Udp => 17,
+        _ => 0,
+    };
+    classify_flow(proto, s.orig_h, s.resp_h, s.resp_p, probe)
 }
 
 /// Keep a file's AIB-relevant sessions (see the module docs) that overlap
@@ -230,7 +219,7 @@ fn outside_window(path: &str, opts: &Options) -> bool {
 }
 
 enum FileResult {
-    Read(InputReport, Vec<Session>, Vec<Skipped>, u64, Option<Nic>),
+    Read(InputReport, Vec<Session>, Vec<Skipped>, Option<Nic>),
     Failed(Skipped),
     Outside,
 }
@@ -261,14 +250,13 @@ pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress)
     let mut table = SessionTable::new();
     for r in results {
         match r {
-            FileResult::Read(report, sessions, skipped, read, nic) => {
+            FileResult::Read(report, sessions, skipped, nic) => {
                 // Number inputs as they are kept, so `seen_by` indexes
                 // `inputs` even when other sources failed to load.
                 let k = scan.inputs.len() as u32;
                 scan.inputs.push(report);
                 scan.nics.push(nic);
                 scan.skipped.extend(skipped);
-                scan.sessions_read += read;
                 for mut s in sessions {
                     s.seen_by = SeenBy::one(k);
                     table.push(s);
@@ -282,24 +270,93 @@ pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress)
     scan
 }
 
+/// A flow log: parsed, then only its AIB-relevant tuples (the test of
+/// [`reduce`], on tuples: a tuple's source is the flow's initiator) are
+/// stitched into sessions. `None` when it does not parse (the caller reads it
+/// the usual way, which reports why).
+fn scan_flowlog(input: &Input, idx: u32, opts: &Options) -> Option<FileResult> {
+    let mut file = flowlog::parse(input.path.as_str(), &input.bytes).ok()?;
+    let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
+    let mut skipped = Vec::new();
+    if let Some(w) = &input.warning {
+        skipped.push(Skipped {
+            path: input.path.clone(),
+            offset: None,
+            reason: w.clone(),
+        });
+    }
+    flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
+    let nic = nic_of_tuples(&file);
+    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
+    let build_like: FxHashSet<IpAddr> = file
+        .tuples()
+        .filter(|(_, t)| class(t) == Some(Class::BuildAnchor))
+        .map(|(_, t)| t.dst)
+        .collect();
+    for b in &mut file.batches {
+        b.tuples.retain(|t| match class(t) {
+            Some(Class::ProxyAnchor | Class::BuildAnchor) => true,
+            Some(Class::Egress) => build_like.contains(&t.src),
+            None => false,
+        });
+    }
+    let sessions = flowlog::sessions(&file, idx).into_sessions();
+    Some(FileResult::Read(
+        report,
+        reduce(sessions, opts),
+        skipped,
+        nic,
+    ))
+}
+
+/// The NIC a flow-log file belongs to: the MAC its tuples name most and the
+/// address at the NIC's end (destination of inbound tuples, source of
+/// outbound ones) of at least 95% of them.
+fn nic_of_tuples(file: &flowlog::FlowLogFile) -> Option<Nic> {
+    let mut addrs: FxHashMap<IpAddr, usize> = FxHashMap::default();
+    let mut macs: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut n = 0usize;
+    for (b, t) in file.tuples() {
+        n += 1;
+        let local = match t.direction {
+            flowlog::Direction::Inbound => t.dst,
+            flowlog::Direction::Outbound => t.src,
+        };
+        *addrs.entry(local).or_default() += 1;
+        let m = b.mac(t);
+        if !m.is_empty() {
+            *macs.entry(m).or_default() += 1;
+        }
+    }
+    let (addr, k) = addrs
+        .into_iter()
+        .max_by_key(|(a, k)| (*k, std::cmp::Reverse(*a)))?;
+    let mac = macs
+        .into_iter()
+        .max_by_key(|(m, k)| (*k, std::cmp::Reverse(*m)))
+        .map(|(m, _)| m.to_ascii_uppercase())
+        .or_else(|| blob_mac(&file.path))?;
+    (k * 100 >= n * 95).then_some(Nic { addr, mac })
+}
+
 fn scan_one(src: &Source, idx: u32, opts: &Options) -> FileResult {
     if outside_window(&src.display(), opts) {
         return FileResult::Outside;
     }
     match ingest::load(src) {
         Ok(input) => {
+            if input.format == Format::FlowLog
+                && let Some(r) = scan_flowlog(&input, idx, opts)
+            {
+                return r;
+            }
             let (report, table, skipped) = analyze_input(&input, idx);
             drop(input);
             // Reduced before it is settled and sorted: only what is kept is
             // worth finishing (in the scan's table, with the other inputs').
             let all = table.into_sessions();
-            let read = all.len() as u64;
-            let nic = if report.format == Format::FlowLog {
-                nic_of(&report.path, &all)
-            } else {
-                None
-            };
-            FileResult::Read(report, reduce(all, opts), skipped, read, nic)
+            FileResult::Read(report, reduce(all, opts), skipped, None)
         }
         Err(e) => FileResult::Failed(Skipped {
             path: e.path,
@@ -363,41 +420,23 @@ mod tests {
 
     #[test]
     fn a_blob_belongs_to_the_address_at_its_nics_end() {
-        use crate::decode::{FiveTuple, proto};
-        use crate::sessions::FlowInfo;
-        let path = "x/y=2024/m=08/d=01/h=00/m=00/macAddress=000D3A0000BB/PT1H.json";
-        // The build VM's blob in an hour where only the proxy talks to it.
-        let mk = |dir: Option<&'static str>| -> Vec<Session> {
-            (0..5)
-                .map(|k| {
-                    let t = FiveTuple {
-                        proto: proto::TCP,
-                        src: "10.1.0.4".parse().unwrap(),
-                        dst: "10.1.0.6".parse().unwrap(),
-                        sport: 40000 + k,
-                        dport: 22,
-                    };
-                    let mut s = Session::new(&t, i64::from(k), 3, 0);
-                    s.flow = Some(Box::new(FlowInfo {
-                        direction: dir,
-                        ..FlowInfo::default()
-                    }));
-                    s
-                })
-                .collect()
+        // The build VM's blob in an hour where only the proxy talks to it:
+        // both addresses are in every tuple; the direction tells.
+        let blob = |dir: &str| {
+            format!(
+                r#"{{"records":[{{"time":"2024-08-01T00:01:05.0Z","macAddress":"000D3A0000BB","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG","operationName":"NetworkSecurityGroupFlowEvents","properties":{{"Version":2,"flows":[{{"rule":"DefaultRule_AllowVnetInBound","flows":[{{"mac":"000D3A0000BB","flowTuples":["1722470401,10.1.0.4,10.1.0.6,40000,22,T,{dir},A,B,,,,","1722470402,10.1.0.4,10.1.0.6,40001,22,T,{dir},A,B,,,,"]}}]}}]}}}}]}}"#
+            )
         };
-        let nic = nic_of(path, &mk(Some("inbound"))).unwrap();
-        assert_eq!(nic.addr.to_string(), "10.1.0.6");
-        assert_eq!(nic.mac, "000D3A0000BB");
+        let nic = |dir: &str| {
+            let f = flowlog::parse("x/PT1H.json", blob(dir).as_bytes()).unwrap();
+            nic_of_tuples(&f)
+        };
+        let n = nic("I").unwrap();
         assert_eq!(
-            nic_of(path, &mk(Some("outbound")))
-                .unwrap()
-                .addr
-                .to_string(),
-            "10.1.0.4"
+            (n.addr.to_string().as_str(), n.mac.as_str()),
+            ("10.1.0.6", "000D3A0000BB")
         );
-        assert_eq!(nic_of(path, &mk(None)), None, "both ends in every session");
-        assert_eq!(nic_of("captures/x.json", &mk(Some("inbound"))), None);
+        assert_eq!(nic("O").unwrap().addr.to_string(), "10.1.0.4");
     }
 
     #[test]

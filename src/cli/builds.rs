@@ -159,10 +159,10 @@ fn print_summary(b: &Builds) {
         eprintln!("aibnet: skipped {s}");
     }
     eprintln!(
-        "aibnet: {} input{}, {} sessions read, {} AIB-relevant, {} run{}, {} skipped{}",
+        "aibnet: {} input{}, {} packets/tuples, {} AIB-relevant sessions, {} run{}, {} skipped{}",
         b.inputs.len(),
         if b.inputs.len() == 1 { "" } else { "s" },
-        b.sessions_read,
+        b.packets(),
         b.sessions_kept,
         b.runs.len(),
         if b.runs.len() == 1 { "" } else { "s" },

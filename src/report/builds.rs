@@ -88,7 +88,7 @@ pub struct SummaryJson {
     files: usize,
     files_outside_window: usize,
     skipped: usize,
-    sessions_read: u64,
+    packets: u64,
     sessions_kept: usize,
 }
 
@@ -107,7 +107,7 @@ impl SummaryJson {
             files: b.inputs.len(),
             files_outside_window: b.outside_window,
             skipped: b.skipped.len(),
-            sessions_read: b.sessions_read,
+            packets: b.packets(),
             sessions_kept: b.sessions_kept,
         }
     }

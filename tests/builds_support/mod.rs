@@ -583,3 +583,91 @@ pub fn xmllint(doc: &str) -> bool {
         Err(_) => false,
     }
 }
+
+/// Copy a tree of flow-log blobs shifting every time in it by `hours`: the
+/// records' `time`, every tuple's timestamp (seconds or milliseconds) and the
+/// `y=/m=/d=/h=` folders of the blob paths. Returns the files written.
+pub fn shift_flowlogs(src: &Path, dst: &Path, hours: i64) -> usize {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        v.sort();
+        for p in v {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+    fn shift_value(v: &mut serde_json::Value, secs: i64) {
+        use serde_json::Value;
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match (k.as_str(), &mut *x) {
+                        ("time", Value::String(s)) => {
+                            let t = aibnet::report::time::parse_rfc3339(s).expect("record time");
+                            *s = aibnet::report::time::rfc3339(t + secs * 1_000_000_000, 7);
+                        }
+                        ("flowTuples", Value::Array(a)) => {
+                            for t in a.iter_mut() {
+                                if let Value::String(s) = t {
+                                    let (ts, rest) = s.split_once(',').expect("tuple");
+                                    let ts: i64 = ts.parse().expect("tuple time");
+                                    let ts = if ts >= 100_000_000_000 {
+                                        ts + secs * 1000
+                                    } else {
+                                        ts + secs
+                                    };
+                                    *s = format!("{ts},{rest}");
+                                }
+                            }
+                        }
+                        _ => shift_value(x, secs),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| shift_value(x, secs)),
+            _ => {}
+        }
+    }
+    let mut files = Vec::new();
+    walk(src, &mut files);
+    for f in &files {
+        let rel = f.strip_prefix(src).unwrap().to_string_lossy().into_owned();
+        let rel = match rel.find("y=") {
+            Some(at) => {
+                let field = |k: &str| -> i64 {
+                    let i = rel[at..].find(k).unwrap() + at + k.len();
+                    rel[i..i + if k == "y=" { 4 } else { 2 }].parse().unwrap()
+                };
+                // The month follows `y=`; the minute folder is `m=00` after `h=`.
+                let (y, mo, d, h) = (field("y="), field("/m="), field("/d="), field("/h="));
+                let days = aibnet::report::time::days_from_civil(y, mo as u32, d as u32);
+                let t = ((days * 24 + h + hours) * 3600) * 1_000_000_000;
+                let s = aibnet::report::time::rfc3339(t, 0);
+                let end = rel[at..].find("/h=").unwrap() + at + 5;
+                format!(
+                    "{}y={}/m={}/d={}/h={}{}",
+                    &rel[..at],
+                    &s[0..4],
+                    &s[5..7],
+                    &s[8..10],
+                    &s[11..13],
+                    &rel[end..]
+                )
+            }
+            None => rel,
+        };
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(f).unwrap()).expect("flow-log JSON");
+        shift_value(&mut v, hours * 3600);
+        let out = dst.join(rel);
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        std::fs::write(&out, v.to_string()).unwrap();
+    }
+    files.len()
+}
