@@ -14,7 +14,10 @@
 //!   its outbound flows; in a capture on the build VM, likewise.
 //!
 //! Everything else — the bulk of any flow log: other VMs' egress, web
-//! traffic, scans denied inbound — is dropped with the file's bytes.
+//! traffic, scans denied inbound — is dropped with the file's bytes. Flow
+//! logs are reduced one step earlier: parsed, then only the relevant tuples
+//! are stitched into sessions (the same test on tuples, whose source is the
+//! flow's initiator), so unrelated flows never become sessions at all.
 
 use super::Options;
 use crate::analyze::{InputReport, Skipped, analyze_input};
@@ -58,9 +61,10 @@ pub struct Scan {
     pub nics: Vec<Option<Nic>>,
 }
 
-/// The NIC of a flow-log blob. In the storage layout each blob holds one
-/// NIC's hour (`.../macAddress=<MAC>/PT1H.json`), and every tuple in it has
-/// that NIC's address at one end: the address in (nearly) every session.
+/// The NIC of a flow-log blob. Each blob of the storage layout holds one
+/// NIC's hour (`.../macAddress=<MAC>/PT1H.json`); its tuples name the MAC
+/// and have the NIC's address at the NIC's end: the destination of inbound
+/// tuples, the source of outbound ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nic {
     /// The NIC's address.
@@ -114,8 +118,7 @@ pub fn classify_flow(
     dport: u16,
     probe: IpAddr,
 ) -> Option<Class> {
-    const TCP: u8 = 6;
-    const UDP: u8 = 17;
+    use crate::decode::proto::{TCP, UDP};
     if proto == TCP && is_proxy_port(dport) {
         return (is_vnet_addr(dst) && (src == probe || is_vnet_addr(src)))
             .then_some(Class::ProxyAnchor);
@@ -136,8 +139,8 @@ pub fn classify_flow(
 /// Classify a session (`None`: of no use to a diagnosis).
 pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
     let proto = match s.proto {
-        Proto::Tcp => 6,
-        Proto::Udp => 17,
+        Proto::Tcp => crate::decode::proto::TCP,
+        Proto::Udp => crate::decode::proto::UDP,
         _ => 0,
     };
     classify_flow(proto, s.orig_h, s.resp_h, s.resp_p, probe)
