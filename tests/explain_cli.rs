@@ -425,3 +425,60 @@ fn usage_errors_exit_2() {
     let out = Command::new(BIN).arg("explain").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "no input");
 }
+
+fn scenario(name: &str) -> String {
+    format!("{}/captures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The confirmation verdict of the best match against some evidence.
+fn confirmation(text: &str, evidence: &[String]) -> (String, String) {
+    let mut args = vec![text, "--format", "json", "--evidence"];
+    args.extend(evidence.iter().map(String::as_str));
+    let out = run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let best = &v["confirmation"][0];
+    (
+        best["class"].as_str().unwrap_or("").to_string(),
+        best["verdict"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn evidence_from_the_lab_confirms_or_refutes_the_explanation() {
+    // F3: WinRM/SSH from the proxy to the build VM times out.
+    let f3 = "[ERROR] WinRM connection err: unknown error Post \"https://10.1.0.6:5986/wsman\": context deadline exceeded";
+    // The scenario where exactly that hop is dropped (captures + flow logs).
+    let (class, verdict) = confirmation(f3, &[scenario("proxy-to-buildvm-dropped")]);
+    assert_eq!(verdict, "confirms", "{class}");
+    // A healthy build shows that hop working: the evidence points elsewhere.
+    let (_, verdict) = confirmation(f3, &[scenario("healthy-linux")]);
+    assert_eq!(verdict, "points_elsewhere");
+    // F1 (command channel to the proxy) against a capture taken on the build
+    // VM only: the proxy's command port cannot be seen from there.
+    let f1 =
+        "Error connecting to bastion: dial tcp 10.241.0.5:60001: connect: connection timed out";
+    let (_, verdict) = confirmation(f1, &[scenario("dns-blocked/buildvm.pcap")]);
+    assert_eq!(verdict, "cannot_tell");
+    // ... and against the scenario where that channel is dropped.
+    let (_, verdict) = confirmation(f1, &[scenario("alb-to-proxy-dropped")]);
+    assert_eq!(verdict, "confirms");
+}
+
+#[test]
+fn unreadable_evidence_is_a_usage_error() {
+    let out = run(&[
+        "Timeout waiting for SSH.",
+        "--evidence",
+        "/nonexistent/evidence.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("none of the --evidence paths could be read")
+    );
+}

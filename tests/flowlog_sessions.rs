@@ -302,10 +302,23 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("vm.pcap");
     std::fs::write(&pcap, handshake_pcap()).unwrap();
+    // The NSG v2 hour, gzip-compressed, in the storage-account layout.
+    let root = dir
+        .path()
+        .join("insights-logs-networksecuritygroupflowevent");
+    let blob = root.join(
+        "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/VM-TEST/PROVIDERS/MICROSOFT.NETWORK/\
+         NETWORKSECURITYGROUPS/TEST-NSG/y=2024/m=08/d=19/h=18/m=00/macAddress=6045BDEC2532",
+    );
+    std::fs::create_dir_all(&blob).unwrap();
+    let raw = std::fs::read(sample("nsg-v2_pt1h-8records-2024_sumologic.json")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &raw).unwrap();
+    std::fs::write(blob.join("PT1H.json.gz"), gz.finish().unwrap()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
         .args(["sessions", "--format", "json"])
         .arg(&pcap)
-        .arg(sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
+        .arg(&root)
         .arg(sample(
             "nsg-v1_docs-overview-sample_nested-records-BROKEN.json",
         ))
@@ -322,6 +335,12 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
         .collect();
     assert_eq!(formats, ["pcap", "flowlog", "flowlog"]);
     assert_eq!(j["inputs"][1]["packets"], 153);
+    assert_eq!(j["inputs"][1]["gzip"], true);
+    let path = j["inputs"][1]["path"].as_str().unwrap();
+    assert!(
+        path.ends_with("macAddress=6045BDEC2532/PT1H.json.gz"),
+        "{path}"
+    );
     let sessions = j["sessions"].as_array().unwrap();
     let from_pcap: Vec<&serde_json::Value> = sessions
         .iter()
@@ -353,4 +372,27 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
     assert_eq!(nested["offset"], 3371);
     assert!(nested["reason"].as_str().unwrap().starts_with("record 2: "));
     assert!(stderr.contains("3 inputs"), "{stderr}");
+}
+
+#[test]
+fn rst_sized_answer_is_a_refused_attempt() {
+    let blob = r#"{"records":[{"time":"2024-08-19T18:01:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/NSG","properties":{"Version":2,"flows":[{"rule":"DefaultRule_AllowVnetInBound","flows":[{"mac":"AA","flowTuples":["1724090400,10.0.0.5,10.0.1.4,40000,22,T,I,A,B,,,,","1724090401,10.0.0.5,10.0.1.4,40000,22,T,I,A,E,1,74,1,54","1724090402,10.0.0.5,10.0.1.4,40001,22,T,I,A,E,3,180,2,132"]}]}]}}]}"#;
+    let f = flowlog::parse("x", blob.as_bytes()).unwrap();
+    let v = flowlog::sessions(&f, 0).finish();
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        (v[0].state, outcome(&v[0])),
+        (ConnState::REJ, Outcome::Rejected)
+    );
+    assert!(
+        v[0].flow
+            .as_ref()
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("refused")
+    );
+    // A handshake's worth of packets back (SYN-ACK with options) is not a RST.
+    assert_eq!((v[1].state, outcome(&v[1])), (ConnState::SF, Outcome::Ok));
 }

@@ -164,3 +164,30 @@ fn every_scenario_and_capture_point_is_diagnosed_as_expected() {
         diffs.join("\n")
     );
 }
+
+/// CI re-records one scenario with the lab script (`.ci/run`) and checks the
+/// fresh recording here: `AIBNET_RERECORDED=DIR cargo test --test scenarios -- --ignored`.
+#[test]
+#[ignore = "needs a fresh lab recording: run by .ci/run after captures/lab/record.sh"]
+fn a_fresh_lab_recording_is_diagnosed_as_expected() {
+    let dir = PathBuf::from(
+        std::env::var("AIBNET_RERECORDED").expect("AIBNET_RERECORDED=<recorded scenario dir>"),
+    );
+    let exp: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    pcaps.sort();
+    assert!(!pcaps.is_empty(), "no pcap recorded in {}", dir.display());
+    let mut diffs = compare("fresh recording (all captures)", &diagnose(&pcaps), &exp);
+    let flowlogs = dir.join("flowlogs");
+    diffs.extend(compare(
+        "fresh recording (flow logs)",
+        &diagnose(&[flowlogs]),
+        &exp,
+    ));
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}

@@ -133,9 +133,13 @@ pub fn stdout_color() -> bool {
 }
 
 /// The one-line summary on stderr, and every skipped input.
-pub fn print_summary(a: &Analysis, shown: usize) {
-    for s in &a.skipped {
-        eprintln!("aibnet: skipped {s}");
+/// Skipped inputs are listed unless the report on stdout (table, Markdown)
+/// already lists them.
+pub fn print_summary(a: &Analysis, shown: usize, report_lists_skipped: bool) {
+    if !report_lists_skipped {
+        for s in &a.skipped {
+            eprintln!("aibnet: skipped {s}");
+        }
     }
     eprintln!(
         "aibnet: {} input{}, {} packets/tuples, {} sessions ({} shown), {} skipped",

@@ -201,7 +201,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match output_format(args.format) {
+    let format = output_format(args.format);
+    match format {
         OutputFormat::Table => write_table(&mut out, &diag, &analysis, stdout_color())?,
         OutputFormat::Json => write_json(&mut out, &diag, &analysis)?,
         OutputFormat::Ndjson => write_ndjson(&mut out, &diag)?,
@@ -209,7 +210,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Junit => aibnet::report::junit::write_diagnose(&mut out, &diag, &analysis)?,
     }
     out.flush()?;
-    print_summary(&analysis, analysis.sessions.len());
+    print_summary(
+        &analysis,
+        analysis.sessions.len(),
+        matches!(format, OutputFormat::Table | OutputFormat::Markdown),
+    );
     if !analysis.anything_read() {
         return Ok(ExitCode::from(2));
     }

@@ -56,7 +56,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match output_format(args.format) {
+    let format = output_format(args.format);
+    match format {
         OutputFormat::Table => write_table(&mut out, &analysis, &filter, stdout_color())?,
         OutputFormat::Json => write_json(&mut out, &analysis, &filter)?,
         OutputFormat::Ndjson => write_ndjson(&mut out, &analysis, &filter)?,
@@ -64,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Junit => anyhow::bail!("--format junit is for diagnose and builds"),
     }
     out.flush()?;
-    print_summary(&analysis, shown);
+    print_summary(&analysis, shown, matches!(format, OutputFormat::Markdown));
     Ok(if analysis.anything_read() {
         ExitCode::SUCCESS
     } else {

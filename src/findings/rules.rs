@@ -30,6 +30,44 @@ impl Default for FixNames {
     }
 }
 
+impl FixNames {
+    /// Fill placeholders from the NSG resource id of a flow-log deny (the
+    /// NSG that actually blocks), or of any flow-log session.
+    pub fn or_from_flow_logs(mut self, sessions: &[Session]) -> Self {
+        let defaults = FixNames::default();
+        let ids = sessions.iter().filter_map(|s| s.flow.as_deref());
+        let nsg_id = ids
+            .clone()
+            .filter(|f| f.decision == Some("deny"))
+            .chain(ids)
+            .find_map(|f| {
+                f.nsg
+                    .as_deref()
+                    .filter(|n| n.to_ascii_lowercase().contains("/networksecuritygroups/"))
+            });
+        if let Some(id) = nsg_id {
+            let parts: Vec<&str> = id.split('/').collect();
+            let after = |k: &str| {
+                parts
+                    .iter()
+                    .position(|p| p.eq_ignore_ascii_case(k))
+                    .and_then(|i| parts.get(i + 1))
+            };
+            if self.resource_group == defaults.resource_group
+                && let Some(rg) = after("resourceGroups")
+            {
+                self.resource_group = rg.to_string();
+            }
+            if self.nsg == defaults.nsg
+                && let Some(n) = after("networkSecurityGroups")
+            {
+                self.nsg = n.to_string();
+            }
+        }
+        self
+    }
+}
+
 struct Ctx<'a> {
     sessions: &'a [Session],
     inputs: &'a [String],
@@ -38,15 +76,11 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn session_line(&self, s: &Session) -> String {
-        let seen: Vec<&str> = s
-            .seen_by
-            .iter()
-            .filter_map(|i| {
-                self.inputs
-                    .get(i as usize)
-                    .map(|p| p.rsplit('/').next().unwrap_or(p))
-            })
-            .collect();
+        let seen = crate::report::sessions::short_paths(
+            s.seen_by
+                .iter()
+                .filter_map(|i| self.inputs.get(i as usize).map(String::as_str)),
+        );
         let mut line = format!(
             "{} {} → {} {} history {} at {}",
             s.proto.as_str(),
@@ -74,7 +108,7 @@ impl Ctx<'_> {
                 line.push_str(&format!(" by {r}"));
             }
         }
-        line.push_str(&format!(" (seen by {})", seen.join(", ")));
+        line.push_str(&format!(" (seen by {seen})"));
         line
     }
 
@@ -187,6 +221,7 @@ pub fn findings(
     hops: &[HopReport],
     names: FixNames,
 ) -> Vec<Finding> {
+    let names = names.or_from_flow_logs(sessions);
     let cx = Ctx {
         sessions,
         inputs,

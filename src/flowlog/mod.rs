@@ -13,12 +13,12 @@
 //! tuple's field count.
 //!
 //! How (see `FORMATS.md` for the format):
-//! 1. [`scan`] finds each record's byte span (string- and depth-aware, no
+//! 1. `scan` finds each record's byte span (string- and depth-aware, no
 //!    parsing); a blob cut mid-append keeps every complete record and the
 //!    cut is reported at its byte offset.
 //! 2. Identical records (same bytes) are dropped.
 //! 3. Records are parsed with serde_json into borrowed structs
-//!    ([`schema`]) and their tuples with `nom` ([`tuple`]) into `Copy`
+//!    (`schema`) and their tuples with `nom` ([`mod@tuple`]) into `Copy`
 //!    values, without allocating per tuple. Large files are split into
 //!    chunks of records parsed in parallel (rayon); each chunk becomes one
 //!    [`FlowLogBatch`], in input order. (Merging the chunks into one table
@@ -61,7 +61,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Index into [`FlowLogFile::strings`]; `Sym(0)` is the empty string.
+/// Index into [`FlowLogBatch::strings`]; `Sym(0)` is the empty string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
 pub struct Sym(pub u32);
 

@@ -20,7 +20,8 @@
 //! `conn_state` in Zeek's terms: a deny is `S0` (attempt, no reply); a flow
 //! with counters is `SF` once it ended with packets both ways, `S1` while
 //! still open, `S0` when nothing came back (`E,1,74,0,0`: one SYN out, no
-//! answer); a flow without counters (Begin only, version 1) is `OTH`. A
+//! answer), `REJ` when only a bare RST-sized packet came back
+//! (`E,1,74,1,54`); a flow without counters (Begin only, version 1) is `OTH`. A
 //! Begin-only inbound flow allowed by a custom NSG rule is *not* a failure:
 //! NSG flow logs track such flows statelessly and never log their counters
 //! or end; the session's note says so.
@@ -317,14 +318,44 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
 /// Rule name and ACL of one rule entry.
 type RuleTexts = (Option<Arc<str>>, Option<Arc<str>>);
 
-/// Interned `Arc<str>`s for the strings sessions share.
+/// Interned `Arc<str>`s for the strings sessions share, and whole
+/// [`FlowInfo`]s: thousands of sessions carry the same rule, NSG, states and
+/// note, so they share one `Arc<FlowInfo>` instead of a box each.
 #[derive(Default)]
 struct Shared {
     texts: FxHashMap<Box<str>, Arc<str>>,
     rules: FxHashMap<(u32, u32), RuleTexts>,
+    infos: FxHashMap<InfoKey, Arc<FlowInfo>>,
 }
 
+/// A [`FlowInfo`] by the addresses of its interned texts (equal texts are
+/// the same `Arc`, so the addresses identify the content).
+type InfoKey = (bool, bool, [usize; 5]);
+
 impl Shared {
+    /// The shared copy of `info`.
+    fn info(&mut self, info: FlowInfo) -> Arc<FlowInfo> {
+        let ptr = |a: &Option<Arc<str>>| {
+            a.as_ref()
+                .map_or(0, |a| Arc::as_ptr(a) as *const u8 as usize)
+        };
+        let key = (
+            info.decision == Some("deny"),
+            info.direction == Some("inbound"),
+            [
+                ptr(&info.rule),
+                ptr(&info.flow_state),
+                ptr(&info.nsg),
+                ptr(&info.target),
+                ptr(&info.note),
+            ],
+        );
+        self.infos
+            .entry(key)
+            .or_insert_with(|| Arc::new(info))
+            .clone()
+    }
+
     /// `None` for an empty string.
     fn text(&mut self, s: &str) -> Option<Arc<str>> {
         if s.is_empty() {
@@ -396,6 +427,8 @@ fn to_session(
         ConnState::S0
     } else if !has_counters {
         ConnState::OTH
+    } else if refused(k.proto, k.src, c) {
+        ConnState::REJ
     } else if c.pkts_dst_to_src > 0 {
         if a.ended {
             ConnState::SF
@@ -411,13 +444,15 @@ fn to_session(
     let flow_state = shared.text(std::str::from_utf8(letters).unwrap_or(""));
     let rule_name = rule.as_deref().unwrap_or("");
     let note = note(a, rule_name, vnet, has_counters, c).and_then(|n| shared.text(&n));
-    s.flow = Some(Box::new(FlowInfo {
-        decision: Some(if denied { "deny" } else { "allow" }),
+    let decision = if denied { "deny" } else { "allow" };
+    let direction = match a.direction {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
+    };
+    s.flow = Some(shared.info(FlowInfo {
+        decision: Some(decision),
         rule,
-        direction: Some(match a.direction {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }),
+        direction: Some(direction),
         flow_state,
         // The NSG that decided: the record's NSG for NSG logs; for VNet logs
         // the ACL (an NSG resource id, or a GUID for AVNM / older data).
@@ -426,6 +461,20 @@ fn to_session(
         note,
     }));
     s
+}
+
+/// A TCP flow refused by the responder: the originator sent only its
+/// SYN(s) and got back as many bare packets the size of a RST (`E,1,74,1,54`;
+/// a SYN-ACK carries options and is larger, and an established connection
+/// needs a third packet from the originator). The same test as
+/// `hops::outcome` applies to flow-log sessions.
+fn refused(proto: u8, src: IpAddr, c: super::Counters) -> bool {
+    let bare = if src.is_ipv4() { 60 } else { 80 };
+    proto == 6
+        && c.pkts_dst_to_src > 0
+        && c.pkts_src_to_dst <= 2
+        && c.pkts_dst_to_src <= c.pkts_src_to_dst
+        && c.bytes_dst_to_src <= c.pkts_dst_to_src * bare
 }
 
 fn note(
@@ -451,6 +500,13 @@ fn note(
         } else {
             "Begin only, no counters yet: the flow was still open when the log ends".into()
         });
+    }
+    if refused(a.key.proto, a.key.src, c) {
+        return Some(
+            "refused: only the SYN went out and a bare packet the size of a RST came back \
+             (End counts like 1,74,1,54)"
+                .into(),
+        );
     }
     if c.pkts_dst_to_src == 0 && c.pkts_src_to_dst > 0 {
         return Some(

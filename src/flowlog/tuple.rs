@@ -192,7 +192,7 @@ impl Counters {
     }
 }
 
-/// Index into [`FlowLogFile::rules`](super::FlowLogFile::rules): which rule,
+/// Index into [`FlowLogBatch::rules`](super::FlowLogBatch::rules): which rule,
 /// ACL (NSG resource id or VNet `aclID`) and MAC logged a tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
 pub struct RuleRef(pub u32);
@@ -201,7 +201,7 @@ pub struct RuleRef(pub u32);
 /// strings (rule, NSG, MAC) live once per file in
 /// [`FlowLogFile`](super::FlowLogFile) and are referenced through
 /// [`RuleRef`]; the record through its index in
-/// [`FlowLogFile::records`](super::FlowLogFile::records).
+/// [`FlowLogBatch::records`](super::FlowLogBatch::records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct FlowTuple {
     /// UNIX time in milliseconds (NSG seconds are scaled; see
@@ -229,7 +229,7 @@ pub struct FlowTuple {
     pub counters: Option<Counters>,
     /// The rule / ACL / MAC that logged it.
     pub rule: RuleRef,
-    /// Index into [`FlowLogFile::records`](super::FlowLogFile::records).
+    /// Index into [`FlowLogBatch::records`](super::FlowLogBatch::records).
     pub record: u32,
 }
 
@@ -509,7 +509,7 @@ fn vnet(f: &[&str; 13]) -> Result<FlowTuple, TupleError> {
 /// Parse one tuple string in the given layout. `rule` and `record` are left
 /// zero for the caller to fill.
 ///
-/// A single sequential `nom` pass over the bytes ([`fast`]) handles every
+/// A single sequential `nom` pass over the bytes (module `fast`) handles every
 /// well-formed tuple; anything it rejects goes through the field-splitting
 /// parser ([`checked`]), which also accepts surrounding whitespace and
 /// explains what is wrong.

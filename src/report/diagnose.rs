@@ -123,8 +123,13 @@ fn hop_cell(h: Option<&HopReport>, color: bool) -> String {
                 String::new()
             };
             let status = h.status.as_str().to_uppercase();
+            let ports = if ports.is_empty() {
+                String::new()
+            } else {
+                format!(":{ports} ")
+            };
             format!(
-                ":{ports} {}{counts}",
+                "{ports}{}{counts}",
                 paint(&status, status_color(h.status), color)
             )
         }
@@ -269,11 +274,7 @@ pub fn write_table(
             (h.attempts - h.failed).to_string(),
             h.failed.to_string(),
             h.syn_retransmits.to_string(),
-            h.observed_by
-                .iter()
-                .map(|p| super::sessions::short_path(p))
-                .collect::<Vec<_>>()
-                .join(", "),
+            super::sessions::short_paths(h.observed_by.iter().map(String::as_str)),
         ]);
     }
     writeln!(w, "{t}")?;
@@ -314,12 +315,11 @@ pub fn write_table(
             writeln!(w, "  - {e}")?;
         }
     }
-    for s in &a.skipped {
-        writeln!(
-            w,
-            "
-not analysed: {s}"
-        )?;
+    if !a.skipped.is_empty() {
+        writeln!(w, "\nNot analysed:")?;
+        for s in &a.skipped {
+            writeln!(w, "  - {s}")?;
+        }
     }
     writeln!(w, "\n{}", verdict_line(d, color))
 }

@@ -234,7 +234,7 @@ pub struct Session {
     /// Inputs that saw the session.
     pub seen_by: SeenBy,
     /// Flow-log details, for sessions that come from flow logs.
-    pub flow: Option<Box<FlowInfo>>,
+    pub flow: Option<Arc<FlowInfo>>,
     ip_proto: u8,
     tcp: TcpTrack,
     udp_orig: bool,
@@ -782,7 +782,12 @@ fn combine(g: &mut Session, s: Session) {
     let syn_rx = g.syn_retransmits.max(s.syn_retransmits);
     let icmp = g.icmp_error.or(s.icmp_error);
     let digits = g.ts_digits.max(s.ts_digits);
-    let flow = g.flow.take().or(s.flow.clone());
+    // A deny logged by one NSG (the build VM's) explains the flow better
+    // than the allow logged by another (the proxy's outbound).
+    let flow = match (g.flow.take(), s.flow.clone()) {
+        (Some(a), Some(b)) if b.decision == Some("deny") && a.decision != Some("deny") => Some(b),
+        (a, b) => a.or(b),
+    };
     if s_leads {
         *g = s;
     }
@@ -794,9 +799,7 @@ fn combine(g: &mut Session, s: Session) {
     g.syn_retransmits = syn_rx;
     g.icmp_error = icmp;
     g.ts_digits = digits;
-    if g.flow.is_none() {
-        g.flow = flow;
-    }
+    g.flow = flow;
 }
 
 fn max_side(a: Side, b: Side) -> Side {
@@ -804,5 +807,31 @@ fn max_side(a: Side, b: Side) -> Side {
         pkts: a.pkts.max(b.pkts),
         bytes: a.bytes.max(b.bytes),
         ip_bytes: a.ip_bytes.max(b.ip_bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// In-place permutation equals gathering into a new vector.
+        #[test]
+        fn permute_matches_gather(v in prop::collection::vec(any::<u32>(), 0..200), seed in any::<u64>()) {
+            let mut perm: Vec<usize> = (0..v.len()).collect();
+            // A deterministic shuffle from the seed.
+            let mut x = seed | 1;
+            for i in (1..perm.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                perm.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let gathered: Vec<u32> = perm.iter().map(|&i| v[i]).collect();
+            let mut inplace = v.clone();
+            permute(&mut inplace, &perm);
+            prop_assert_eq!(inplace, gathered);
+        }
     }
 }
