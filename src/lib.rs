@@ -32,6 +32,26 @@
 //! and [`explain`] goes from an AIB / Packer error message to the failure
 //! class, the hop to suspect, the fix and the commands that collect evidence.
 
+// Input-derived data never panics the library: no unwrap, expect, panic or
+// indexing that can go out of bounds (use get, first_chunk, slice patterns).
+// The few justified exceptions are allowed where they stand, with the
+// reason. Unit tests may unwrap.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod analyze;
 pub mod builds;
 pub mod capture;

@@ -28,7 +28,7 @@ impl<'a> PcapIter<'a> {
                 format!("pcap file header truncated ({} of 24 bytes)", bytes.len()),
             ));
         };
-        let magic = [h[0], h[1], h[2], h[3]];
+        let magic = word(h, 0);
         let (big_endian, nanos, modified) = match magic {
             [0xd4, 0xc3, 0xb2, 0xa1] => (false, false, false),
             [0xa1, 0xb2, 0xc3, 0xd4] => (true, false, false),
@@ -38,10 +38,9 @@ impl<'a> PcapIter<'a> {
             [0xa1, 0xb2, 0xcd, 0x34] => (true, false, true),
             _ => return Err(CaptureError::new(0, "not a pcap magic number")),
         };
-        let rd = |o: usize| read_u32([h[o], h[o + 1], h[o + 2], h[o + 3]], big_endian);
-        let snaplen = rd(16);
+        let snaplen = read_u32(word(h, 16), big_endian);
         // The upper bits of the link-type field carry FCS information.
-        let linktype = (rd(20) & 0xffff) as u16;
+        let linktype = (read_u32(word(h, 20), big_endian) & 0xffff) as u16;
         Ok(PcapIter {
             bytes,
             pos: FILE_HEADER_LEN,
@@ -63,6 +62,18 @@ impl<'a> PcapIter<'a> {
         self.done = true;
         Some(Err(CaptureError::new(self.pos, reason)))
     }
+}
+
+const RECORD_HEADER_LEN: usize = 16;
+
+/// The 4 bytes at `o` of a fixed-size header (zeros past its end, which
+/// the callers' constant offsets never reach).
+#[inline]
+fn word<const N: usize>(h: &[u8; N], o: usize) -> [u8; 4] {
+    h.get(o..)
+        .and_then(|b| b.first_chunk::<4>())
+        .copied()
+        .unwrap_or_default()
 }
 
 #[inline]
@@ -88,13 +99,17 @@ impl<'a> Iterator for PcapIter<'a> {
             return None;
         }
         let hdr_len = if self.modified { 24 } else { 16 };
-        let Some(h) = rest.get(..hdr_len) else {
+        // The modified format's 8 extra bytes follow the 16 read here.
+        let Some(h) = rest
+            .get(..hdr_len)
+            .and_then(|h| h.first_chunk::<RECORD_HEADER_LEN>())
+        else {
             let n = rest.len();
             return self.fail(format!(
                 "record header truncated ({n} of {hdr_len} bytes): file cut short?"
             ));
         };
-        let rd = |o: usize| read_u32([h[o], h[o + 1], h[o + 2], h[o + 3]], self.big_endian);
+        let rd = |o: usize| read_u32(word(h, o), self.big_endian);
         let (secs, frac, caplen, orig_len) = (rd(0), rd(4), rd(8), rd(12));
         // A snapshot length of 0 means "unlimited" in some writers.
         let snap = if self.snaplen == 0 {

@@ -3,6 +3,7 @@
 //! own link type, snapshot length and timestamp resolution.
 
 use super::{CaptureError, MAX_FRAME_LEN, RawPacket, units_to_ns};
+use std::sync::Arc;
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 1;
@@ -34,7 +35,10 @@ pub struct PcapngIter<'a> {
     bytes: &'a [u8],
     pos: usize,
     big_endian: bool,
-    interfaces: Vec<Interface>,
+    /// Shared between clones: the parallel reader clones the iterator at
+    /// every chunk boundary, and a file with many interface blocks must not
+    /// cost a copy of the table per chunk.
+    interfaces: Arc<Vec<Interface>>,
     /// Simple Packet Blocks carry no timestamp: they get the previous one.
     last_ts: i64,
     done: bool,
@@ -47,7 +51,7 @@ impl<'a> PcapngIter<'a> {
             bytes,
             pos: 0,
             big_endian: false,
-            interfaces: Vec::new(),
+            interfaces: Arc::new(Vec::new()),
             last_ts: 0,
             done: false,
         }
@@ -107,7 +111,7 @@ impl<'a> PcapngIter<'a> {
             match code {
                 OPT_END => break,
                 OPT_IF_TSRESOL if len >= 1 => {
-                    let r = val[0];
+                    let r = val.first().copied().unwrap_or(6);
                     let exp = u32::from(r & 0x7f);
                     if r & 0x80 == 0 {
                         if exp <= 18 {
@@ -121,7 +125,7 @@ impl<'a> PcapngIter<'a> {
                     }
                 }
                 OPT_IF_TSOFFSET if len >= 8 => {
-                    let a: [u8; 8] = val[..8].try_into().map_err(|_| "bad if_tsoffset")?;
+                    let a: [u8; 8] = *val.first_chunk::<8>().ok_or("bad if_tsoffset")?;
                     iface.offset_s = if self.big_endian {
                         i64::from_be_bytes(a)
                     } else {
@@ -132,7 +136,7 @@ impl<'a> PcapngIter<'a> {
             }
             o += 4 + (len as usize).div_ceil(4) * 4;
         }
-        self.interfaces.push(iface);
+        Arc::make_mut(&mut self.interfaces).push(iface);
         Ok(())
     }
 
@@ -157,7 +161,8 @@ impl<'a> Iterator for PcapngIter<'a> {
                 self.done = true;
                 return None;
             }
-            if rest.len() < 12 {
+            let Some(&[t0, t1, t2, t3, _, _, _, _, m0, m1, m2, m3]) = rest.first_chunk::<12>()
+            else {
                 return self.fail(
                     at,
                     format!(
@@ -165,11 +170,11 @@ impl<'a> Iterator for PcapngIter<'a> {
                         rest.len()
                     ),
                 );
-            }
-            let raw_type = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+            };
+            let raw_type = u32::from_le_bytes([t0, t1, t2, t3]);
             if raw_type == SHB {
                 // The byte-order magic decides the endianness of this section.
-                let magic = [rest[8], rest[9], rest[10], rest[11]];
+                let magic = [m0, m1, m2, m3];
                 self.big_endian = match u32::from_le_bytes(magic) {
                     BYTE_ORDER_MAGIC => false,
                     m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
@@ -178,7 +183,7 @@ impl<'a> Iterator for PcapngIter<'a> {
                             .fail(at, "section header has no valid byte-order magic".into());
                     }
                 };
-                self.interfaces.clear();
+                self.interfaces = Arc::new(Vec::new());
             } else if at == 0 {
                 return self.fail(
                     at,
@@ -206,7 +211,8 @@ impl<'a> Iterator for PcapngIter<'a> {
                     format!("block length {blen} does not match its trailing copy {trailer}"),
                 );
             }
-            let body = &rest[8..blen - 4];
+            // blen >= 12 and blen <= rest.len() were checked above.
+            let body = rest.get(8..blen - 4).unwrap_or_default();
             self.pos = at + blen;
             match btype {
                 IDB => {

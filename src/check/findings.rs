@@ -138,10 +138,9 @@ pub fn fix_command(
     ports.dedup();
     let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
     let protos: Vec<Proto> = rows.iter().map(|r| r.proto).collect();
-    let proto = if protos.iter().all(|p| *p == protos[0]) {
-        protos[0].as_str()
-    } else {
-        "*"
+    let proto = match protos.split_first() {
+        Some((first, rest)) if rest.iter().all(|p| p == first) => first.as_str(),
+        _ => "*",
     };
     let (src, dst) = fix_prefixes(hop, rows, scene);
     let rg = rg_or_placeholder(nsg.resource_group.as_deref());
@@ -285,7 +284,9 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     }
     let mut taken: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for ((hop, _, _, nsg_name, rule), group) in denied {
-        let first = group[0];
+        let Some(&first) = group.first() else {
+            continue;
+        };
         let required = group.iter().any(|r| r.required);
         let dir = first.direction.unwrap_or(Direction::Inbound);
         let mut ports: Vec<String> = group
@@ -334,10 +335,12 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
         });
     }
     for group in routes.values() {
-        out.push(route_finding(group, scene));
+        out.extend(route_finding(group, scene));
     }
     for ((nsg_name, rule), group) in unknown {
-        let first = group[0];
+        let Some(&first) = group.first() else {
+            continue;
+        };
         let title = match (&first.rule, nsg_name.is_empty()) {
             (Some(_), _) => format!(
                 "{}{rule}{} could not be evaluated for {} flow(s)",
@@ -384,8 +387,8 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     out
 }
 
-fn route_finding(group: &[&FlowRow], scene: &Scene) -> Finding {
-    let r = group[0];
+fn route_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
+    let &r = group.first()?;
     let (table_rg, table_name) = match &scene.build_routes {
         RouteSlot::Known(t) if r.nsg.as_deref() == Some(&format!("route table {}", t.name)) => {
             (t.resource_group.clone(), t.name.clone())
@@ -397,7 +400,7 @@ fn route_finding(group: &[&FlowRow], scene: &Scene) -> Finding {
     };
     let rg = rg_or_placeholder(table_rg.as_deref());
     let flows: Vec<&str> = group.iter().map(|r| r.flow.as_str()).collect();
-    Finding {
+    Some(Finding {
         id: ids::BUILD_VM_EGRESS_BLOCKED.to_string(),
         severity: if group.iter().any(|r| r.required) {
             Severity::Error
@@ -419,7 +422,7 @@ fn route_finding(group: &[&FlowRow], scene: &Scene) -> Finding {
             sh(&table_name),
             sh(r.rule.as_deref().unwrap_or("<route>"))
         ),
-    }
+    })
 }
 
 fn normalise_region(s: &str) -> String {

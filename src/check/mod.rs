@@ -59,6 +59,30 @@ use serde::Serialize;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+/// Largest configuration file read (64 MiB). Templates, NSGs, subnets and
+/// route tables are kilobytes; a larger file is refused before it is read,
+/// so a crafted one (a single 1 GB string) cannot take the memory its parse
+/// would need.
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// Read a file of at most `max` bytes; a larger one is an error naming the
+/// bound.
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    // One byte past the bound tells "at the bound" from "over" (and covers a
+    // file that grows while it is read).
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {max} bytes, the most a configuration file may be"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Evaluation options (the CLI flags).
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -208,7 +232,7 @@ impl Config {
                 vec![p.clone()]
             };
             for f in files {
-                let result = std::fs::read(&f)
+                let result = read_bounded(&f, MAX_CONFIG_BYTES)
                     .map_err(|e| ReadError::Io {
                         path: f.display().to_string(),
                         source: e,

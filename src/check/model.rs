@@ -39,26 +39,27 @@ impl ResourceId {
             ..ResourceId::default()
         };
         let parts: Vec<&str> = raw.split('/').filter(|p| !p.is_empty()).collect();
-        let mut i = 0;
-        while i < parts.len() {
-            let key = parts[i];
-            if key.eq_ignore_ascii_case("subscriptions") && i + 1 < parts.len() {
-                id.subscription = Some(parts[i + 1].to_string());
-                i += 2;
-            } else if key.eq_ignore_ascii_case("resourceGroups") && i + 1 < parts.len() {
-                id.resource_group = Some(parts[i + 1].to_string());
-                i += 2;
-            } else if key.eq_ignore_ascii_case("providers") && i + 1 < parts.len() {
-                // Skip the namespace (Microsoft.Network), then (type, name) pairs.
-                let mut j = i + 2;
-                while j + 1 < parts.len() {
-                    id.path
-                        .push((parts[j].to_string(), parts[j + 1].to_string()));
-                    j += 2;
+        let mut rest: &[&str] = &parts;
+        while let Some((&key, tail)) = rest.split_first() {
+            match tail {
+                [value, more @ ..] if key.eq_ignore_ascii_case("subscriptions") => {
+                    id.subscription = Some(value.to_string());
+                    rest = more;
                 }
-                break;
-            } else {
-                i += 1;
+                [value, more @ ..] if key.eq_ignore_ascii_case("resourceGroups") => {
+                    id.resource_group = Some(value.to_string());
+                    rest = more;
+                }
+                [_namespace, pairs @ ..] if key.eq_ignore_ascii_case("providers") => {
+                    // Skip the namespace (Microsoft.Network), then (type, name) pairs.
+                    for pair in pairs.chunks_exact(2) {
+                        if let [kind, name] = pair {
+                            id.path.push((kind.to_string(), name.to_string()));
+                        }
+                    }
+                    break;
+                }
+                _ => rest = tail,
             }
         }
         id

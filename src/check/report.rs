@@ -74,9 +74,9 @@ impl CheckReport {
     pub(crate) fn hops_of(rows: &[FlowRow]) -> Vec<HopRow> {
         let mut hops: Vec<HopRow> = Vec::new();
         for r in rows {
-            let existing = hops.iter_mut().find(|h| h.hop == r.hop && h.port == r.port);
-            let h = match existing {
-                Some(h) => h,
+            let existing = hops.iter().position(|h| h.hop == r.hop && h.port == r.port);
+            let at = match existing {
+                Some(at) => at,
                 None => {
                     hops.push(HopRow {
                         hop: r.hop,
@@ -88,8 +88,11 @@ impl CheckReport {
                         priority: None,
                         required: r.required,
                     });
-                    hops.last_mut().expect("just pushed")
+                    hops.len() - 1
                 }
+            };
+            let Some(h) = hops.get_mut(at) else {
+                continue;
             };
             h.required |= r.required;
             let before = h.verdict;

@@ -266,13 +266,12 @@ pub fn resolve(cfg: &Config) -> Scene<'_> {
         }
     };
     if let Some(s) = build_subnet
-        && s.prefixes.len() > 1
+        && let [first, _, ..] = s.prefixes.as_slice()
     {
         notes.push(format!(
-            "build subnet {} has {} prefixes: evaluated with the first, {}",
+            "build subnet {} has {} prefixes: evaluated with the first, {first}",
             s.name,
             s.prefixes.len(),
-            s.prefixes[0]
         ));
     }
 
@@ -295,7 +294,10 @@ pub fn resolve(cfg: &Config) -> Scene<'_> {
             .find(|v| v.name.eq_ignore_ascii_case(&name)),
         None => None,
     }
-    .or_else(|| (cfg.vnets.len() == 1).then(|| &cfg.vnets[0]));
+    .or(match cfg.vnets.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    });
 
     // NSGs of the subnets.
     let build_ref = build_subnet

@@ -88,6 +88,35 @@ pub struct InputArgs {
     /// Worker threads (default: one per core). Output is the same for any value.
     #[arg(short = 'j', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Stop decompressing a gzip input after SIZE bytes (K, M, G suffixes;
+    /// default 2G, or an eighth of the machine's memory when less). What was
+    /// decompressed is read; the cut is reported.
+    #[arg(long = "max-gunzip", value_name = "SIZE", value_parser = parse_size)]
+    pub max_gunzip: Option<u64>,
+
+    /// Print per-input accounting on stderr: frames or flow tuples read,
+    /// decoded, used, and not decoded by reason.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// A byte count with an optional K, M or G (binary) suffix.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (a number, optionally with K, M or G)"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) | None => Err(format!("{s:?} is not a usable size")),
+        Some(v) => Ok(v),
+    }
 }
 
 impl InputArgs {
@@ -101,8 +130,12 @@ impl InputArgs {
         Ok(self.paths.clone())
     }
 
-    /// Run `f` inside a rayon pool of the requested size.
+    /// Run `f` inside a rayon pool of the requested size, with the
+    /// requested input limits in force.
     pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+        if let Some(n) = self.max_gunzip {
+            aibnet::ingest::set_max_gunzip_bytes(n);
+        }
         match self.threads {
             Some(0) => anyhow::bail!("--threads must be at least 1"),
             Some(n) => {
@@ -150,4 +183,85 @@ pub fn print_summary(a: &Analysis, shown: usize, report_lists_skipped: bool) {
         shown,
         a.skipped.len()
     );
+}
+
+/// `--stats`: per-input accounting on stderr. For every input that could be
+/// opened: what was read, decoded, used (turned into session updates), not
+/// decoded by reason, and why reading stopped early; then the inputs that
+/// could not be opened at all.
+pub fn print_stats(a: &Analysis) {
+    let mut rows: Vec<[String; 7]> = vec![[
+        "input".into(),
+        "format".into(),
+        "read".into(),
+        "decoded".into(),
+        "used".into(),
+        "not decoded".into(),
+        "stopped early".into(),
+    ]];
+    let mut total = [0u64; 3];
+    for i in &a.inputs {
+        let not: Vec<String> = i
+            .not_decoded
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        // Every decoded frame or tuple updates a session.
+        let used = i.decoded;
+        total[0] += i.packets;
+        total[1] += i.decoded;
+        total[2] += used;
+        rows.push([
+            i.path.clone(),
+            format!("{}{}", i.format.as_str(), if i.gzip { "+gz" } else { "" }),
+            i.packets.to_string(),
+            i.decoded.to_string(),
+            used.to_string(),
+            if not.is_empty() {
+                "-".into()
+            } else {
+                not.join(", ")
+            },
+            i.error.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    rows.push([
+        format!("total ({} inputs)", a.inputs.len()),
+        String::new(),
+        total[0].to_string(),
+        total[1].to_string(),
+        total[2].to_string(),
+        String::new(),
+        String::new(),
+    ]);
+    let mut width = [0usize; 7];
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(width)
+            .enumerate()
+            .map(|(k, (c, w))| {
+                if (2..5).contains(&k) {
+                    format!("{c:>w$}")
+                } else {
+                    format!("{c:<w$}")
+                }
+            })
+            .collect();
+        eprintln!("aibnet: stats: {}", line.join("  ").trim_end());
+    }
+    let opened: std::collections::HashSet<&str> =
+        a.inputs.iter().map(|i| i.path.as_str()).collect();
+    for s in a
+        .skipped
+        .iter()
+        .filter(|s| !opened.contains(s.path.as_str()))
+    {
+        eprintln!("aibnet: stats: not read: {}: {}", s.path, s.reason);
+    }
 }

@@ -1,6 +1,8 @@
 //! `aibnet diagnose`: which hop is broken and why.
 
-use super::common::{FormatArg, InputArgs, output_format, print_summary, stdout_color};
+use super::common::{
+    FormatArg, InputArgs, output_format, print_stats, print_summary, stdout_color,
+};
 use aibnet::diagnose::diagnose;
 use aibnet::findings::Severity;
 use aibnet::findings::rules::FixNames;
@@ -215,6 +217,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         analysis.sessions.len(),
         matches!(format, OutputFormat::Table | OutputFormat::Markdown),
     );
+    if args.input.stats {
+        print_stats(&analysis);
+    }
     if !analysis.anything_read() {
         return Ok(ExitCode::from(2));
     }

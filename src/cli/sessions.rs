@@ -1,6 +1,8 @@
 //! `aibnet sessions`: what happened on the wire.
 
-use super::common::{FormatArg, InputArgs, output_format, print_summary, stdout_color};
+use super::common::{
+    FormatArg, InputArgs, output_format, print_stats, print_summary, stdout_color,
+};
 use aibnet::report::OutputFormat;
 use aibnet::report::sessions::{Filter, write_json, write_markdown, write_ndjson, write_table};
 use aibnet::sessions::ConnState;
@@ -66,6 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     print_summary(&analysis, shown, matches!(format, OutputFormat::Markdown));
+    if args.input.stats {
+        print_stats(&analysis);
+    }
     Ok(if analysis.anything_read() {
         ExitCode::SUCCESS
     } else {

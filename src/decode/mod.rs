@@ -141,25 +141,27 @@ fn slice_link(lt: u16, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
         | linktype::IPV6 => LaxSlicedPacket::from_ip(data).map_err(|_| SkipReason::MalformedHeader),
         linktype::LINUX_SLL => {
             // 16-byte header; protocol type (an EtherType) in the last 2 bytes.
-            let et = data.get(14..16).ok_or(SkipReason::MalformedHeader)?;
+            let et = data
+                .get(14..)
+                .and_then(|b| b.first_chunk::<2>())
+                .ok_or(SkipReason::MalformedHeader)?;
             let rest = data.get(16..).ok_or(SkipReason::MalformedHeader)?;
             Ok(LaxSlicedPacket::from_ether_type(
-                EtherType(u16::from_be_bytes([et[0], et[1]])),
+                EtherType(u16::from_be_bytes(*et)),
                 rest,
             ))
         }
         linktype::LINUX_SLL2 => {
             // 20-byte header; protocol type (an EtherType) in the first 2 bytes.
-            let et = data.get(0..2).ok_or(SkipReason::MalformedHeader)?;
+            let et = data.first_chunk::<2>().ok_or(SkipReason::MalformedHeader)?;
             let rest = data.get(20..).ok_or(SkipReason::MalformedHeader)?;
             Ok(LaxSlicedPacket::from_ether_type(
-                EtherType(u16::from_be_bytes([et[0], et[1]])),
+                EtherType(u16::from_be_bytes(*et)),
                 rest,
             ))
         }
         linktype::NULL | linktype::LOOP => {
-            let fam = data.get(0..4).ok_or(SkipReason::MalformedHeader)?;
-            let fam: [u8; 4] = [fam[0], fam[1], fam[2], fam[3]];
+            let fam: [u8; 4] = *data.first_chunk::<4>().ok_or(SkipReason::MalformedHeader)?;
             // NULL is host byte order of the capturing machine: accept either.
             let family = if lt == linktype::LOOP {
                 u32::from_be_bytes(fam)
@@ -371,15 +373,12 @@ fn embedded(b: &[u8]) -> Option<FiveTuple> {
     };
     let (sport, dport) = match proto {
         proto::TCP | proto::UDP => {
-            let p = l4.get(0..4)?;
-            (
-                u16::from_be_bytes([p[0], p[1]]),
-                u16::from_be_bytes([p[2], p[3]]),
-            )
+            let &[s0, s1, d0, d1] = l4.first_chunk::<4>()?;
+            (u16::from_be_bytes([s0, s1]), u16::from_be_bytes([d0, d1]))
         }
         proto::ICMP | proto::ICMPV6 => {
-            let p = l4.get(0..2)?;
-            icmp_ports(p[0], p[1], proto == proto::ICMPV6)
+            let &[t, c] = l4.first_chunk::<2>()?;
+            icmp_ports(t, c, proto == proto::ICMPV6)
         }
         _ => (0, 0),
     };

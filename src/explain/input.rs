@@ -49,6 +49,8 @@ pub struct Prepared {
     pub hints: JsonHints,
 }
 
+// Justified exception: a constant pattern, compiled by every test of prepare().
+#[allow(clippy::expect_used)]
 static ANSI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").expect("static regex compiles"));
 
@@ -117,7 +119,10 @@ fn read_hints(doc: &Value, h: &mut JsonHints) {
     // `az image builder show` prints the properties flattened; ARM JSON keeps
     // them under `properties`. Look in both places.
     let root = match doc {
-        Value::Array(items) if items.len() == 1 => &items[0],
+        Value::Array(items) => match items.as_slice() {
+            [only] => only,
+            _ => doc,
+        },
         other => other,
     };
     let props = get_ci(root, "properties").unwrap_or(root);

@@ -152,8 +152,8 @@ fn parse_inner(t: &str) -> Option<Utc> {
     let day = digits(b, 8, 2)?;
     let mut i = 10;
     let (mut hour, mut minute, mut second) = (0, 0, 0);
-    if i < b.len() {
-        if !(b[i] == b'T' || b[i] == b't' || b[i] == b' ') {
+    if let Some(&sep) = b.get(i) {
+        if !(sep == b'T' || sep == b't' || sep == b' ') {
             return None;
         }
         hour = digits(b, i + 1, 2)?;
@@ -183,7 +183,7 @@ fn parse_inner(t: &str) -> Option<Utc> {
         Some(b'Z' | b'z') if i + 1 == b.len() => {}
         Some(&sign @ (b'+' | b'-')) => {
             let oh = digits(b, i + 1, 2)?;
-            let rest = &b[i + 3..];
+            let rest = b.get(i + 3..)?;
             let om = match rest {
                 [] => 0,
                 [b':', ..] if rest.len() == 3 => digits(rest, 1, 2)?,

@@ -59,7 +59,7 @@ pub fn detect(bytes: &[u8]) -> Format {
     let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | Some(b'[') => {
-            let sniff = &body[..body.len().min(JSON_SNIFF_LEN)];
+            let sniff = body.get(..JSON_SNIFF_LEN).unwrap_or(body);
             if contains(sniff, b"flowTuples")
                 || contains(sniff, b"NetworkSecurityGroupFlowEvent")
                 || contains(sniff, b"FlowLogFlowEvent")

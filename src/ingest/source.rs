@@ -1,7 +1,7 @@
 //! Finding inputs on disk (or stdin) and loading their bytes.
 
-use super::MAX_GUNZIP_BYTES;
 use super::detect::{Format, detect, is_gzip};
+use super::max_gunzip_bytes;
 use memmap2::Mmap;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -65,8 +65,9 @@ pub struct Input {
     pub format: Format,
     /// Whether the file was gzip-compressed.
     pub gzip: bool,
-    /// Set when decompression stopped early (corrupt or truncated stream, or
-    /// the [`MAX_GUNZIP_BYTES`] cap): the bytes before the fault are kept.
+    /// Set when decompression stopped early (corrupt or truncated stream, the
+    /// [`max_gunzip_bytes`] limit, or content that is no capture or flow
+    /// log): the bytes before the fault are kept.
     pub warning: Option<String>,
 }
 
@@ -170,8 +171,14 @@ fn walk(
     }
 }
 
-/// Load one source: map or read it, gunzip if compressed, detect its format.
+/// Load one source: map or read it, gunzip if compressed (at most
+/// [`max_gunzip_bytes`]), detect its format.
 pub fn load(source: &Source) -> Result<Input, LoadError> {
+    load_with_limit(source, max_gunzip_bytes())
+}
+
+/// [`load`] with an explicit limit on the decompressed size of a gzip input.
+pub fn load_with_limit(source: &Source, gunzip_limit: u64) -> Result<Input, LoadError> {
     let path = source.display();
     let fail = |reason: String| LoadError {
         path: path.clone(),
@@ -210,7 +217,7 @@ pub fn load(source: &Source) -> Result<Input, LoadError> {
         }
     };
     let (bytes, gzip, warning) = if is_gzip(&raw) {
-        let (v, warn) = gunzip(&raw, MAX_GUNZIP_BYTES);
+        let (v, warn) = gunzip(&raw, gunzip_limit);
         (Bytes::Owned(v), true, warn)
     } else {
         (raw, false, None)
@@ -230,21 +237,42 @@ pub fn load_all(sources: &[Source]) -> Vec<Result<Input, LoadError>> {
     sources.par_iter().map(load).collect()
 }
 
+/// Decompressed bytes after which content that is neither a capture nor JSON
+/// stops the decompression: a gzip bomb of junk fails after this much work.
+const GUNZIP_SNIFF_BYTES: usize = 1 << 20;
+
 /// Decompress a (possibly multi-member) gzip stream, at most `limit` bytes.
 /// A corrupt or truncated stream keeps what was decompressed before the fault.
+/// Content that is no capture or JSON at its start is not decompressed
+/// further than [`GUNZIP_SNIFF_BYTES`] (nothing would read it).
 fn gunzip(compressed: &[u8], limit: u64) -> (Vec<u8>, Option<String>) {
     let decoder = flate2::read::MultiGzDecoder::new(compressed);
     // Read one byte past the limit to tell "exactly at the limit" from "over".
-    let mut limited = decoder.take(limit + 1);
+    let mut limited = decoder.take(limit.saturating_add(1));
     let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut sniffed = false;
     loop {
+        if !sniffed && out.len() >= GUNZIP_SNIFF_BYTES {
+            sniffed = true;
+            if detect(&out) == Format::Unknown {
+                let at = out.len();
+                return (
+                    out,
+                    Some(format!(
+                        "gzip content is not a capture or flow log; stopped decompressing after {at} bytes"
+                    )),
+                );
+            }
+        }
         match limited.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let room = (limit as usize).saturating_sub(out.len());
+                let room = usize::try_from(limit)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(out.len());
                 if n > room {
-                    out.extend_from_slice(&buf[..room]);
+                    out.extend_from_slice(buf.get(..room).unwrap_or_default());
                     return (
                         out,
                         Some(format!(
@@ -252,7 +280,7 @@ fn gunzip(compressed: &[u8], limit: u64) -> (Vec<u8>, Option<String>) {
                         )),
                     );
                 }
-                out.extend_from_slice(&buf[..n]);
+                out.extend_from_slice(buf.get(..n).unwrap_or_default());
             }
             Err(e) => {
                 let at = out.len();
@@ -291,5 +319,16 @@ mod tests {
         let (part, warn) = gunzip(&gz[..gz.len() / 2], 1 << 20);
         assert!(warn.unwrap().contains("broken"));
         assert!(part.len() < 100_000);
+    }
+
+    #[test]
+    fn gunzip_of_junk_stops_after_the_sniff() {
+        let data = vec![b'x'; 10 << 20];
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&data).unwrap();
+        let gz = enc.finish().unwrap();
+        let (out, warn) = gunzip(&gz, 1 << 30);
+        assert!(out.len() < 2 << 20, "{}", out.len());
+        assert!(warn.unwrap().contains("not a capture or flow log"));
     }
 }

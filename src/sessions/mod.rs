@@ -294,7 +294,9 @@ impl Session {
 
     /// Duration in seconds.
     pub fn duration_s(&self) -> f64 {
-        (self.last_ts - self.first_ts) as f64 / 1e9
+        // Saturating: timestamps come from the file, and a pcapng clock offset
+        // can put one packet of a session at either end of the i64 range.
+        self.last_ts.saturating_sub(self.first_ts) as f64 / 1e9
     }
 
     /// Whether the address/port pair is the originator side.

@@ -122,7 +122,11 @@ impl History {
     /// The letters.
     pub fn as_str(&self) -> &str {
         // Only ASCII letters and '^' are ever pushed.
-        std::str::from_utf8(&self.letters[..self.len as usize]).unwrap_or("")
+        let letters = self
+            .letters
+            .get(..usize::from(self.len))
+            .unwrap_or_default();
+        std::str::from_utf8(letters).unwrap_or("")
     }
 }
 

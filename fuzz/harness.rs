@@ -1,0 +1,263 @@
+//! The fuzz targets' bodies, shared with the regression tests
+//! (`tests/hostile.rs` includes this file), so a crash input replays through
+//! exactly the code and assertions that found it. Depends only on `aibnet`.
+
+#![allow(dead_code)]
+
+use aibnet::analyze::{Analysis, InputReport, analyze_input};
+use aibnet::capture::{PacketIter, RawPacket, chunk_starts, linktype};
+use aibnet::check::{Config, evaluate};
+use aibnet::decode::decode;
+use aibnet::diagnose::diagnose;
+use aibnet::explain::{Context, explain, render};
+use aibnet::findings::rules::FixNames;
+use aibnet::flowlog::{self, ParseOptions, TupleLayout, parse_tuple_bytes};
+use aibnet::ingest::{Bytes, Format, Input, detect};
+use aibnet::report::{diagnose as rd, sessions as rs};
+use aibnet::sessions::SessionTable;
+use aibnet::topology::Hints;
+use std::path::Path;
+
+/// Frame the input as pcap and as pcapng and check the framing invariants.
+fn frame(data: &[u8], format: Format) {
+    let Ok(iter) = PacketIter::new(data, format) else {
+        return;
+    };
+    let mut n = 0u64;
+    let mut last_pos = iter.position();
+    let mut it = iter.clone();
+    while let Some(item) = it.next() {
+        match item {
+            Ok(p) => {
+                assert!(p.offset < data.len() as u64);
+                assert!(p.data.len() <= data.len());
+                n += 1;
+            }
+            Err(e) => {
+                assert!(e.offset <= data.len() as u64);
+                assert!(it.next().is_none(), "an error ends the iteration");
+                break;
+            }
+        }
+        // Every record moves the reader forward: no block can loop.
+        assert!(it.position() > last_pos, "reader did not advance");
+        last_pos = it.position();
+    }
+    // Chunking for the parallel path sees the same frames.
+    let chunks = chunk_starts(iter, 64);
+    let mut m = 0u64;
+    for c in chunks {
+        let mut it = c.iter.clone();
+        while it.position() < c.end {
+            match it.next() {
+                Some(Ok(_)) => m += 1,
+                _ => break,
+            }
+        }
+    }
+    assert_eq!(n, m, "chunked framing read a different number of frames");
+}
+
+/// Target `capture`: the capture reader, pcap and pcapng, every link type,
+/// then the whole capture → decode → sessions driver and the JSON report.
+pub fn capture(data: &[u8]) {
+    frame(data, Format::Pcap);
+    frame(data, Format::Pcapng);
+    let input = Input {
+        path: "fuzz".into(),
+        bytes: Bytes::Owned(data.to_vec()),
+        format: detect(data),
+        gzip: false,
+        warning: None,
+    };
+    let (report, table, skipped) = analyze_input(&input, 0);
+    let not_decoded: u64 = report.not_decoded.values().sum();
+    assert_eq!(report.packets, report.decoded + not_decoded);
+    let a = Analysis {
+        inputs: vec![report],
+        sessions: table.finish(),
+        skipped,
+    };
+    let mut out = Vec::new();
+    rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to memory");
+}
+
+const LINKTYPES: [u16; 12] = [
+    linktype::NULL,
+    linktype::ETHERNET,
+    linktype::RAW_BSD,
+    linktype::RAW_OPENBSD,
+    linktype::RAW,
+    linktype::LOOP,
+    linktype::LINUX_SLL,
+    linktype::IPV4,
+    linktype::IPV6,
+    linktype::LINUX_SLL2,
+    // Not decoded: must be counted, not crash.
+    105,
+    0xffff,
+];
+
+/// Target `decode_sessions`: a link-type selector byte, then frames (2-byte
+/// little-endian length, a time-step byte, the bytes). Every frame is
+/// decoded and fed to one of two session tables (two capture points); the
+/// merged table is finished and every sessions and diagnose report rendered.
+pub fn decode_sessions(data: &[u8]) {
+    let Some((&sel, mut rest)) = data.split_first() else {
+        return;
+    };
+    let lt = LINKTYPES[usize::from(sel) % LINKTYPES.len()];
+    let mut table = SessionTable::new();
+    let mut other = SessionTable::new();
+    let mut ts: i64 = 1_700_000_000_000_000_000;
+    let mut n = 0u32;
+    while rest.len() >= 3 {
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
+        // Time steps: small ones, idle timeouts, and huge leaps both ways.
+        ts = match rest[2] {
+            0 => ts.saturating_add(i64::MAX / 2),
+            1 => ts.saturating_sub(i64::MAX / 2),
+            d => ts.saturating_add(i64::from(d) * 1_000_000_000),
+        };
+        rest = &rest[3..];
+        let take = len.min(rest.len());
+        let (frame, tail) = rest.split_at(take);
+        rest = tail;
+        let pkt = RawPacket {
+            ts_ns: ts,
+            ts_digits: 6,
+            linktype: lt,
+            orig_len: frame.len() as u32,
+            data: frame,
+            offset: 0,
+        };
+        if let Ok(s) = decode(&pkt) {
+            if n % 2 == 0 {
+                table.add_packet(&s, 0);
+            } else {
+                other.add_packet(&s, 1);
+            }
+        }
+        n += 1;
+    }
+    let sessions = table.merge(other).finish();
+    for s in &sessions {
+        assert!(s.first_ts <= s.last_ts);
+    }
+    let input = |path: &str| InputReport {
+        path: path.into(),
+        format: Format::Pcap,
+        gzip: false,
+        packets: u64::from(n),
+        decoded: 0,
+        first_ts: None,
+        last_ts: None,
+        ts_digits: 9,
+        not_decoded: Default::default(),
+        error: None,
+    };
+    let a = Analysis {
+        inputs: vec![input("a"), input("b")],
+        sessions,
+        skipped: Vec::new(),
+    };
+    let mut out = Vec::new();
+    let f = rs::Filter::default();
+    rs::write_json(&mut out, &a, &f).expect("to memory");
+    rs::write_ndjson(&mut out, &a, &f).expect("to memory");
+    rs::write_table(&mut out, &a, &f, false).expect("to memory");
+    rs::write_markdown(&mut out, &a, &f).expect("to memory");
+    let d = diagnose(&a, &Hints::default(), FixNames::default());
+    rd::write_json(&mut out, &d, &a).expect("to memory");
+    rd::write_table(&mut out, &d, &a, false).expect("to memory");
+    rd::write_markdown(&mut out, &d, &a).expect("to memory");
+}
+
+/// Target `check_json`: the configuration readers (template, NSG, subnet,
+/// VNET, route table through `check::read_json`) and the offline evaluation
+/// of whatever they recognise.
+pub fn check_json(data: &[u8]) {
+    let mut cfg = Config::default();
+    if cfg.add_file(Path::new("fuzz.json"), data).is_ok() {
+        let _ = evaluate(&cfg);
+    }
+}
+
+/// Target `explain_text`: explain's text parser (log text, escaped strings,
+/// `az … show` JSON) through extraction, ranking, the plan and every
+/// renderer.
+pub fn explain_text(data: &[u8]) {
+    let e = explain(data, &Context::default());
+    let _ = render::json(&e);
+    let _ = render::table(&e, false);
+    let _ = render::markdown(&e);
+}
+
+/// Target `flowlog`: the flow-log reader, sequential and chunked in parallel
+/// (which must agree), its accounting, the sessions stitched from it, and
+/// the whole driver with the JSON report.
+pub fn flowlog(data: &[u8]) {
+    let seq = flowlog::parse_with(
+        "fuzz",
+        data,
+        &ParseOptions {
+            parallel_min_bytes: usize::MAX,
+            ..ParseOptions::default()
+        },
+    );
+    let par = flowlog::parse_with(
+        "fuzz",
+        data,
+        &ParseOptions {
+            parallel_min_bytes: 0,
+            chunk_bytes: 64,
+            min_chunk_records: 1,
+            dedupe: true,
+        },
+    );
+    match (seq, par) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.stats, b.stats, "sequential and chunked parse disagree");
+            assert_eq!(a.tuple_count(), b.tuple_count());
+            let s = a.stats;
+            assert_eq!(
+                s.tuples_read,
+                a.tuple_count() as u64 + s.tuples_duplicate + s.tuples_skipped,
+                "kept = read - duplicate - skipped"
+            );
+            let _ = flowlog::sessions(&a, 0).finish();
+        }
+        (Err(_), Err(_)) => {}
+        _ => panic!("sequential and chunked parse disagree on whether this is JSON"),
+    }
+    let input = Input {
+        path: "fuzz.json".into(),
+        bytes: Bytes::Owned(data.to_vec()),
+        format: Format::FlowLog,
+        gzip: false,
+        warning: None,
+    };
+    let (report, table, skipped) = analyze_input(&input, 0);
+    let not_decoded: u64 = report.not_decoded.values().sum();
+    assert_eq!(report.packets, report.decoded + not_decoded);
+    let a = Analysis {
+        inputs: vec![report],
+        sessions: table.finish(),
+        skipped,
+    };
+    let mut out = Vec::new();
+    rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to memory");
+    rs::write_table(&mut out, &a, &rs::Filter::default(), false).expect("to memory");
+}
+
+/// Target `flow_tuple`: the tuple grammar, every layout.
+pub fn flow_tuple(data: &[u8]) {
+    for layout in [
+        TupleLayout::NsgV1,
+        TupleLayout::NsgV2,
+        TupleLayout::NsgAny,
+        TupleLayout::Vnet,
+    ] {
+        let _ = parse_tuple_bytes(data, layout);
+    }
+}

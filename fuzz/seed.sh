@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Build the fuzz corpora (gitignored, under fuzz/corpus/TARGET) from the
+# project's fixtures, the adversarial corpus and ../shared/reference.
+# Usage: fuzz/seed.sh [TARGET...]   (default: all)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+shared="${SHARED:-$root/../shared}"
+[ -d "$shared" ] || shared="$(cd "$root/../.." && pwd)/shared"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(capture decode_sessions check_json explain_text flowlog flow_tuple)
+
+copy() { # dir, files...
+  local d="$1"; shift
+  mkdir -p "$d"
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    # Skip big files: they slow every mutation and add little coverage.
+    [ "$(stat -c %s "$f")" -le 262144 ] || continue
+    cp -f "$f" "$d/$(basename "$(dirname "$f")")_$(basename "$f")"
+  done
+}
+
+for t in "${targets[@]}"; do
+  d="$here/corpus/$t"
+  case "$t" in
+    capture)
+      copy "$d" $(find "$root/captures" "$shared/reference/traces" "$here/regressions/capture" -type f \
+        \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.bin' -o -name '*.cap' \) 2>/dev/null) ;;
+    decode_sessions)
+      # The first 64 frames of every classic pcap, in the target's format.
+      mkdir -p "$d"
+      python3 "$here/pcap2frames.py" "$d" $(find "$root/captures" "$shared/reference/traces" -type f -name '*.pcap' 2>/dev/null)
+      copy "$d" $(find "$here/regressions/decode_sessions" -type f 2>/dev/null) ;;
+    check_json)
+      copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null) ;;
+    explain_text)
+      copy "$d" $(find "$root/captures/errors" "$here/regressions/explain_text" -type f 2>/dev/null) ;;
+    flowlog)
+      copy "$d" $(find "$shared/reference/flowlogs/samples" "$root/captures" "$here/regressions/flowlog" -type f -name '*.json' 2>/dev/null) ;;
+    flow_tuple)
+      mkdir -p "$d"
+      # One tuple per file, taken from the samples.
+      i=0
+      { grep -rhoE '"[0-9]{9,13},[^"]{10,200}"' "$shared/reference/flowlogs/samples" 2>/dev/null || true; } |
+        sort -u | sed -n 1,200p |
+        while read -r line; do i=$((i+1)); printf '%s' "${line//\"/}" > "$d/tuple-$i"; done
+      copy "$d" $(find "$here/regressions/flow_tuple" -type f 2>/dev/null) ;;
+  esac
+  echo "$t: $(ls "$d" | wc -l) seeds"
+done

@@ -1,0 +1,90 @@
+//! Regression tests for the fixes that hostile input called for (issue 7),
+//! one per fix, named after the module fixed. The adversarial corpus itself
+//! is exercised by `tests/hostile.rs`.
+
+mod hostile {
+    pub mod build;
+}
+
+use hostile::build::*;
+use std::time::{Duration, Instant};
+
+/// capture: the pcapng interface table is shared between the iterator
+/// clones the parallel reader makes at chunk boundaries, not copied: 100 000
+/// interface blocks and a chunk per record used to copy 3.2 MB per chunk.
+#[test]
+fn capture_pcapng_interface_table_is_shared_between_chunks() {
+    let mut f = shb();
+    for _ in 0..100_000 {
+        f.extend(idb(1, 65535, &[]));
+    }
+    for i in 0..20_000u32 {
+        f.extend(epb(i, u64::from(i), &[0; 14]));
+    }
+    let start = Instant::now();
+    let it = aibnet::capture::PacketIter::new(&f, aibnet::ingest::Format::Pcapng).unwrap();
+    let chunks = aibnet::capture::chunk_starts(it, 1);
+    assert!(chunks.len() > 20_000, "{}", chunks.len());
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// sessions: a session whose packets sit at both ends of the i64 time range
+/// (pcapng if_tsoffset) has a duration, not an overflow.
+#[test]
+fn sessions_duration_saturates_at_extreme_timestamps() {
+    let syn = tcp4([192, 0, 2, 1], 40_000, [192, 0, 2, 2], 22, SYN, 1, 0, b"");
+    let ack = tcp4(
+        [192, 0, 2, 2],
+        22,
+        [192, 0, 2, 1],
+        40_000,
+        SYN | ACK,
+        9,
+        2,
+        b"",
+    );
+    let mut t = aibnet::sessions::SessionTable::new();
+    for (ts, frame) in [(i64::MAX, &syn), (i64::MIN, &ack)] {
+        let p = aibnet::capture::RawPacket {
+            ts_ns: ts,
+            ts_digits: 9,
+            linktype: 1,
+            orig_len: frame.len() as u32,
+            data: frame,
+            offset: 0,
+        };
+        t.add_packet(&aibnet::decode::decode(&p).unwrap(), 0);
+    }
+    let s = t.finish();
+    assert_eq!(s.len(), 1);
+    assert!(s[0].duration_s() > 9e9, "{}", s[0].duration_s());
+}
+
+/// check: a configuration file over MAX_CONFIG_BYTES (a crafted 1 GB
+/// string) is refused before it is read.
+#[test]
+fn check_a_config_file_too_large_is_refused_before_reading() {
+    // One JSON string just over the configuration-file bound (the same path
+    // a 1 GB string would take, without writing 1 GB).
+    let max = aibnet::check::MAX_CONFIG_BYTES as usize;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("big-string.json");
+    let mut s = Vec::with_capacity(max + 16);
+    s.extend_from_slice(b"{\"name\":\"");
+    s.resize(max + 1, b'a');
+    s.extend_from_slice(b"\"}");
+    std::fs::write(&p, &s).unwrap();
+    let start = Instant::now();
+    let cfg = aibnet::check::Config::load_paths(std::slice::from_ref(&p));
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(cfg.skipped.len(), 1);
+    assert!(
+        cfg.skipped[0].reason.contains("larger than"),
+        "{:?}",
+        cfg.skipped
+    );
+}
