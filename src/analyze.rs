@@ -51,7 +51,8 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    fn new(path: String, format: Format, gzip: bool) -> Self {
+    /// A report for an input nothing has been read from yet.
+    pub fn new(path: String, format: Format, gzip: bool) -> Self {
         InputReport {
             path,
             format,

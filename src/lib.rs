@@ -53,6 +53,7 @@
 )]
 
 pub mod analyze;
+pub mod builds;
 pub mod capture;
 pub mod check;
 pub mod decode;

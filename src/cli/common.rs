@@ -1,7 +1,9 @@
 //! Flags and helpers shared by the subcommands.
 
 use aibnet::analyze::Analysis;
+use aibnet::findings::Severity;
 use aibnet::report::OutputFormat;
+use aibnet::topology::{Kind, Os};
 use clap::ValueEnum;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -17,6 +19,62 @@ pub enum FormatArg {
     Ndjson,
     /// Markdown, to paste into a ticket.
     Markdown,
+    /// JUnit XML for CI test reporters (diagnose and builds).
+    Junit,
+}
+
+/// `--os` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OsArg {
+    Linux,
+    Windows,
+}
+
+impl From<OsArg> for Os {
+    fn from(o: OsArg) -> Os {
+        match o {
+            OsArg::Linux => Os::Linux,
+            OsArg::Windows => Os::Windows,
+        }
+    }
+}
+
+/// `--topology` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TopologyArg {
+    Proxy,
+    Isolated,
+}
+
+impl From<TopologyArg> for Kind {
+    fn from(t: TopologyArg) -> Kind {
+        match t {
+            TopologyArg::Proxy => Kind::Proxy,
+            TopologyArg::Isolated => Kind::Isolated,
+        }
+    }
+}
+
+/// `--fail-on` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    /// Whether findings this severe (and not merely `healthy`) fail the run.
+    pub fn fails(self, worst: Option<Severity>, all_healthy: bool) -> bool {
+        let threshold = match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+            FailOn::Never => return false,
+        };
+        worst.is_some_and(|w| w >= threshold && !(threshold == Severity::Info && all_healthy))
+    }
 }
 
 /// Inputs and execution flags every analysing command takes.
@@ -96,6 +154,7 @@ pub fn output_format(f: Option<FormatArg>) -> OutputFormat {
         Some(FormatArg::Json) => OutputFormat::Json,
         Some(FormatArg::Ndjson) => OutputFormat::Ndjson,
         Some(FormatArg::Markdown) => OutputFormat::Markdown,
+        Some(FormatArg::Junit) => OutputFormat::Junit,
         None if std::io::stdout().is_terminal() => OutputFormat::Table,
         None => OutputFormat::Json,
     }

@@ -209,6 +209,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => write_json(&mut out, &diag, &analysis)?,
         OutputFormat::Ndjson => write_ndjson(&mut out, &diag)?,
         OutputFormat::Markdown => write_markdown(&mut out, &diag, &analysis)?,
+        OutputFormat::Junit => aibnet::report::junit::write_diagnose(&mut out, &diag, &analysis)?,
     }
     out.flush()?;
     print_summary(

@@ -1,5 +1,6 @@
 //! Command-line flags (clap derive) and one file per subcommand.
 
+mod builds;
 #[cfg(feature = "live")]
 mod capture;
 mod check;
@@ -38,6 +39,8 @@ enum Command {
     /// Explain an AIB / Packer error message: failure class, hop, fix, and the
     /// commands that collect the evidence.
     Explain(explain::Args),
+    /// Every AIB run in days of flow logs and captures, each diagnosed; CI output.
+    Builds(builds::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -50,5 +53,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Capture(a) => capture::run(a),
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Builds(a) => builds::run(a),
     }
 }

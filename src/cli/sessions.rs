@@ -64,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => write_json(&mut out, &analysis, &filter)?,
         OutputFormat::Ndjson => write_ndjson(&mut out, &analysis, &filter)?,
         OutputFormat::Markdown => write_markdown(&mut out, &analysis, &filter)?,
+        OutputFormat::Junit => anyhow::bail!("--format junit is for diagnose and builds"),
     }
     out.flush()?;
     print_summary(&analysis, shown, matches!(format, OutputFormat::Markdown));

@@ -89,7 +89,8 @@ pub fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
     Ok(())
 }
 
-fn paint(s: &str, code: &str, color: bool) -> String {
+/// Wrap text in an ANSI colour when colours are on.
+pub fn paint(s: &str, code: &str, color: bool) -> String {
     if color {
         format!("\x1b[{code}m{s}\x1b[0m")
     } else {
@@ -225,7 +226,8 @@ pub fn verdict_line(d: &Diagnosis, color: bool) -> String {
     )
 }
 
-fn kind_name(k: Kind) -> &'static str {
+/// The topology's name in reports.
+pub fn kind_name(k: Kind) -> &'static str {
     match k {
         Kind::Proxy => "proxy",
         Kind::Isolated => "isolated",

@@ -4,7 +4,9 @@
 //! JSON outputs are contracts: `schema_version` 1, fields are added, never
 //! renamed.
 
+pub mod builds;
 pub mod diagnose;
+pub mod junit;
 pub mod sessions;
 pub mod time;
 
@@ -25,6 +27,8 @@ pub enum OutputFormat {
     Ndjson,
     /// Markdown for a support ticket.
     Markdown,
+    /// JUnit XML for CI test reporters (`diagnose`, `builds`).
+    Junit,
 }
 
 /// Whether to use colours: only on a terminal, never with `NO_COLOR` set.

@@ -548,6 +548,13 @@ impl SessionTable {
         self.sessions.push(s);
     }
 
+    /// The sessions as read: neither settled, sorted nor coalesced. For a
+    /// caller that keeps a few of an input's sessions and finishes only
+    /// those, in a table of its own (`builds` reduces every file this way).
+    pub fn into_sessions(self) -> Vec<Session> {
+        self.sessions
+    }
+
     /// Feed one packet seen by `input`. Returns true when the packet was an
     /// ICMP error linked to the session it names.
     pub fn add_packet(&mut self, p: &PacketSummary, input: u32) -> bool {

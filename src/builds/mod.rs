@@ -1,0 +1,352 @@
+//! Builds: find every AIB run in days of flow logs and captures, and diagnose
+//! each run as `diagnose` would.
+//!
+//! A month of flow logs for a subscription holds hundreds of Image Builder
+//! runs, each with its own short-lived proxy VM and build VM, at addresses
+//! the next run reuses. Three stages turn that into one answer per run:
+//!
+//! 1. **Scan** ([`scan`]): every input on a rayon worker — load, sessions,
+//!    then *reduce* the file's sessions to the ones an AIB diagnosis can use
+//!    (command, probe and SSH/WinRM sessions between VNet addresses, plus
+//!    DNS and TCP egress of the hosts that receive SSH/WinRM in that same
+//!    file). The file's bytes and full session table are dropped before the
+//!    worker takes the next file, so memory is bounded by the largest files
+//!    in flight plus what survives the reduction — a small fraction of the
+//!    input, since unrelated traffic is most of any flow log.
+//! 2. **Discover** ([`discover`]): split the surviving sessions into runs:
+//!    per address, episodes of activity in a role (proxy, build VM, client
+//!    of a build VM) cut by a quiet gap, the build timeout and a change of
+//!    NIC (MAC), joined when a session links two of them (proxy → build VM,
+//!    ACI → build VM).
+//! 3. **Diagnose**: each run's sessions become a small
+//!    [`Analysis`](crate::analyze::Analysis) of their own, handed to
+//!    [`diagnose`](crate::diagnose::diagnose): the same roles, hops, findings
+//!    and verdict as `aibnet diagnose` on that run alone.
+
+pub mod discover;
+pub mod scan;
+
+use crate::analyze::{Analysis, InputReport, Skipped};
+use crate::diagnose::{Diagnosis, Verdict, diagnose};
+use crate::findings::Severity;
+use crate::findings::rules::FixNames;
+use crate::ingest::{self, Format};
+use crate::sessions::{SeenBy, Session};
+use crate::topology::Hints;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+pub use discover::RunSessions;
+pub use scan::{Nic, NoProgress, Progress, Scan};
+
+/// Default quiet gap that separates two runs on the same addresses.
+pub const DEFAULT_GAP_NS: i64 = 10 * 60 * 1_000_000_000;
+/// Default longest run: AIB's default `buildTimeoutInMinutes` (240).
+pub const DEFAULT_TIMEOUT_NS: i64 = 4 * 3600 * 1_000_000_000;
+
+/// How to find and diagnose runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Quiet time after which an address seen again starts a new run.
+    pub gap_ns: i64,
+    /// The longest a run lasts (the build timeout); activity beyond it on the
+    /// same addresses starts a new run.
+    pub timeout_ns: i64,
+    /// Only evidence at or after this time (ns since the epoch).
+    pub since: Option<i64>,
+    /// Only evidence at or before this time.
+    pub until: Option<i64>,
+    /// Probe address, OS and topology, as for `diagnose` (addresses of the
+    /// proxy and build VM are per run and found, never given).
+    pub hints: Hints,
+    /// Names for the `az` commands of fixes.
+    pub names: FixNames,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gap_ns: DEFAULT_GAP_NS,
+            timeout_ns: DEFAULT_TIMEOUT_NS,
+            since: None,
+            until: None,
+            hints: Hints::default(),
+            names: FixNames::default(),
+        }
+    }
+}
+
+impl Options {
+    /// Whether a session overlaps the `--since`/`--until` window.
+    pub fn in_window(&self, first_ts: i64, last_ts: i64) -> bool {
+        self.since.is_none_or(|s| last_ts >= s) && self.until.is_none_or(|u| first_ts <= u)
+    }
+}
+
+/// One AIB run and its diagnosis.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Stable name: start time and the run's main address
+    /// (`aib-20240819-180006-10-1-0-6`); the JUnit classname.
+    pub id: String,
+    /// First session of the run (ns since the epoch).
+    pub start: i64,
+    /// Last packet or tuple of the run.
+    pub end: i64,
+    /// The diagnosis of the run's sessions alone.
+    pub diagnosis: Diagnosis,
+    /// Inputs with traffic of this run.
+    pub inputs: Vec<String>,
+    /// Sessions of the run.
+    pub sessions: usize,
+    /// NSG / flow-log target ids that logged the run's flows.
+    pub nsgs: Vec<String>,
+    /// NIC MACs of the run's VMs, from flow logs.
+    pub macs: Vec<String>,
+}
+
+impl Run {
+    /// The proxy (first, if several).
+    pub fn proxy(&self) -> Option<IpAddr> {
+        self.diagnosis.topology.roles.proxy.first().copied()
+    }
+
+    /// The build VM (first, if several).
+    pub fn build_vm(&self) -> Option<IpAddr> {
+        self.diagnosis.topology.roles.build_vm.first().copied()
+    }
+
+    /// Ids of the findings at warning or above, most severe first.
+    pub fn failing_ids(&self) -> impl Iterator<Item = &str> {
+        self.diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .map(|f| f.id.as_str())
+    }
+}
+
+/// Everything `aibnet builds` found.
+#[derive(Debug, Default)]
+pub struct Builds {
+    /// Runs, by start time.
+    pub runs: Vec<Run>,
+    /// Every input that could be opened, in discovery order.
+    pub inputs: Vec<InputReport>,
+    /// What could not be read (whole files or their tails), with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Files left out because their blob path (`y=/m=/d=/h=`) lies outside
+    /// the `--since`/`--until` window.
+    pub outside_window: usize,
+    /// Sessions kept as AIB-relevant.
+    pub sessions_kept: usize,
+    /// The window asked for.
+    pub since: Option<i64>,
+    /// The window asked for.
+    pub until: Option<i64>,
+}
+
+/// Counts over the runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Runs found.
+    pub runs: usize,
+    /// Runs by verdict (`healthy`, `broken`, `inconclusive`).
+    pub by_verdict: BTreeMap<&'static str, usize>,
+    /// Runs with each failing finding (warning or above).
+    pub by_finding: BTreeMap<String, usize>,
+    /// Earliest evidence read (ns), within the window.
+    pub first_ts: Option<i64>,
+    /// Latest evidence read (ns), within the window.
+    pub last_ts: Option<i64>,
+}
+
+impl Builds {
+    /// Counts by verdict and finding, and the time range covered.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            runs: self.runs.len(),
+            ..Summary::default()
+        };
+        for v in [Verdict::Healthy, Verdict::Broken, Verdict::Inconclusive] {
+            s.by_verdict.insert(v.as_str(), 0);
+        }
+        for r in &self.runs {
+            *s.by_verdict
+                .entry(r.diagnosis.verdict.as_str())
+                .or_default() += 1;
+            let mut ids: Vec<&str> = r.failing_ids().collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                *s.by_finding.entry(id.to_string()).or_default() += 1;
+            }
+        }
+        let clamp_lo = |t: i64| self.since.map_or(t, |s| t.max(s));
+        let clamp_hi = |t: i64| self.until.map_or(t, |u| t.min(u));
+        s.first_ts = self
+            .inputs
+            .iter()
+            .filter_map(|i| i.first_ts)
+            .min()
+            .map(clamp_lo);
+        s.last_ts = self
+            .inputs
+            .iter()
+            .filter_map(|i| i.last_ts)
+            .max()
+            .map(clamp_hi);
+        s
+    }
+
+    /// Whether anything could be read (for exit code 2).
+    pub fn anything_read(&self) -> bool {
+        self.outside_window > 0
+            || self
+                .inputs
+                .iter()
+                .any(|i| i.packets > 0 || (i.error.is_none() && i.format != Format::Unknown))
+    }
+
+    /// Frames and flow tuples read over all inputs.
+    pub fn packets(&self) -> u64 {
+        self.inputs.iter().map(|i| i.packets).sum()
+    }
+
+    /// The most severe finding over all runs.
+    pub fn worst(&self) -> Option<Severity> {
+        self.runs.iter().filter_map(|r| r.diagnosis.worst()).max()
+    }
+}
+
+/// Find and diagnose every run in the user's paths.
+pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) -> Builds {
+    let (sources, errors) = ingest::discover(paths);
+    let mut scan = scan::scan_sources(&sources, opts, progress);
+    scan.skipped.splice(
+        0..0,
+        errors.into_iter().map(|e| Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        }),
+    );
+    from_scan(scan, opts)
+}
+
+/// Discover and diagnose the runs of a finished scan.
+pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
+    let found = discover::discover(&scan.sessions, &scan.nics, opts);
+    let mut runs: Vec<Run> = found
+        .par_iter()
+        .map(|rs| diagnose_run(&scan.sessions, &scan.inputs, rs, opts))
+        .collect();
+    runs.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+    // Two runs starting in the same second on the same address (different
+    // VNets with overlapping address spaces): keep the ids unique.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &mut runs {
+        let n = seen.entry(r.id.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            r.id = format!("{}-{}", r.id, n);
+        }
+    }
+    Builds {
+        runs,
+        sessions_kept: scan.sessions.len(),
+        inputs: scan.inputs,
+        skipped: scan.skipped,
+        outside_window: scan.outside_window,
+        since: opts.since,
+        until: opts.until,
+    }
+}
+
+/// Diagnose one run: its sessions (with `seen_by` renumbered to the inputs
+/// that saw them) as an analysis of their own.
+fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts: &Options) -> Run {
+    let mut used: Vec<u32> = rs
+        .sessions
+        .iter()
+        .filter_map(|&i| all.get(i))
+        .flat_map(|s| s.seen_by.iter())
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let sub_inputs: Vec<InputReport> = used
+        .iter()
+        .filter_map(|&i| inputs.get(i as usize).cloned())
+        .collect();
+    let sessions: Vec<Session> = rs
+        .sessions
+        .iter()
+        .filter_map(|&i| all.get(i))
+        .map(|s| {
+            let mut s = s.clone();
+            let mut seen = SeenBy::default();
+            for i in s.seen_by.iter() {
+                if let Ok(k) = used.binary_search(&i) {
+                    seen.insert(k as u32);
+                }
+            }
+            s.seen_by = seen;
+            s
+        })
+        .collect();
+    let start = sessions.iter().map(|s| s.first_ts).min().unwrap_or(0);
+    let end = sessions.iter().map(|s| s.last_ts).max().unwrap_or(start);
+    let mut nsgs: Vec<String> = sessions
+        .iter()
+        .filter_map(|s| {
+            s.flow
+                .as_ref()
+                .and_then(|f| f.nsg.as_deref().map(str::to_string))
+        })
+        .collect();
+    nsgs.sort();
+    nsgs.dedup();
+    let analysis = Analysis {
+        inputs: sub_inputs,
+        sessions,
+        skipped: Vec::new(),
+    };
+    let diagnosis = diagnose(&analysis, &opts.hints, opts.names.clone());
+    let id = run_id(start, &diagnosis);
+    Run {
+        id,
+        start,
+        end,
+        inputs: analysis.inputs.iter().map(|i| i.path.clone()).collect(),
+        sessions: analysis.sessions.len(),
+        nsgs,
+        macs: rs.macs.clone(),
+        diagnosis,
+    }
+}
+
+/// A run's stable name: `aib-YYYYMMDD-HHMMSS-<address>`, the address being
+/// the build VM's (else the proxy's, else the ACI's), with `.` and `:`
+/// written as `-` so that test reporters do not read them as packages.
+pub fn run_id(start_ns: i64, d: &Diagnosis) -> String {
+    let t = crate::report::time::rfc3339(start_ns, 0);
+    let stamp: String = t
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .map(|c| if c == 'T' { '-' } else { c })
+        .collect();
+    let r = &d.topology.roles;
+    let addr = r
+        .build_vm
+        .first()
+        .or(r.proxy.first())
+        .or(r.aci.first())
+        .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let addr: String = addr
+        .chars()
+        .map(|c| if c == '.' || c == ':' { '-' } else { c })
+        .collect();
+    format!("aib-{stamp}-{addr}")
+}

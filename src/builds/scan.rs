@@ -1,0 +1,460 @@
+//! The streaming pass: every input on a rayon worker, reduced to its
+//! AIB-relevant sessions before the next one is read.
+//!
+//! What a file keeps ([`reduce`]), decided from that file alone so the result
+//! does not depend on the order files are read in:
+//!
+//! * **anchors** — TCP to a proxy port (60000/60001) of a VNet address, from
+//!   a VNet address or the health-probe address; TCP to a build port
+//!   (22/5986) between two VNet addresses. Internet scanners knocking on
+//!   22 of a VM with a public IP are not anchors: their source is public.
+//! * **egress and DNS** of the hosts that receive an anchor on 22/5986 in the
+//!   same file: every TCP session they open and their DNS queries. In flow
+//!   logs, a NIC's blob for an hour carries both its inbound SSH/WinRM and
+//!   its outbound flows; in a capture on the build VM, likewise.
+//!
+//! Everything else — the bulk of any flow log: other VMs' egress, web
+//! traffic, scans denied inbound — is dropped with the file's bytes. Flow
+//! logs are reduced one step earlier: parsed, then only the relevant tuples
+//! are stitched into sessions (the same test on tuples, whose source is the
+//! flow's initiator), so unrelated flows never become sessions at all.
+
+use super::Options;
+use crate::analyze::{InputReport, Skipped, analyze_input};
+use crate::flowlog;
+use crate::ingest::{self, Format, Input, Source};
+use crate::sessions::{Proto, SeenBy, Session, SessionTable};
+use crate::topology::{AZURE_HOST_IP, is_build_port, is_proxy_port};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::net::IpAddr;
+
+/// Progress of the scan, for a progress bar. Called from worker threads.
+pub trait Progress: Sync {
+    /// The scan starts: this many files, this many bytes on disk.
+    fn begin(&self, _files: usize, _bytes: u64) {}
+    /// One file is done (read, skipped or failed); `bytes` is its size on disk.
+    fn file_done(&self, _bytes: u64) {}
+    /// The scan is over.
+    fn finish(&self) {}
+}
+
+/// No progress reporting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// The result of the streaming pass.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Inputs that could be opened, in discovery order.
+    pub inputs: Vec<InputReport>,
+    /// What could not be read.
+    pub skipped: Vec<Skipped>,
+    /// AIB-relevant sessions of all inputs, coalesced across inputs and
+    /// sorted; `seen_by` indexes [`Scan::inputs`].
+    pub sessions: Vec<Session>,
+    /// Files left out by their blob path's hour (outside the window).
+    pub outside_window: usize,
+    /// By input: the NIC a flow-log blob belongs to, when known.
+    pub nics: Vec<Option<Nic>>,
+}
+
+/// The NIC of a flow-log blob. Each blob of the storage layout holds one
+/// NIC's hour (`.../macAddress=<MAC>/PT1H.json`); its tuples name the MAC
+/// and have the NIC's address at the NIC's end: the destination of inbound
+/// tuples, the source of outbound ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nic {
+    /// The NIC's address.
+    pub addr: IpAddr,
+    /// Its MAC, upper-case hex without separators.
+    pub mac: String,
+}
+
+/// The `macAddress=` folder of a blob path.
+pub fn blob_mac(path: &str) -> Option<String> {
+    let at = path.find("macAddress=")? + "macAddress=".len();
+    let mac: String = path
+        .get(at..)?
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == '-' || *c == ':')
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    (mac.len() == 12).then(|| mac.to_ascii_uppercase())
+}
+
+/// How a session matters to an AIB build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// To a proxy command port: the proxy is the responder.
+    ProxyAnchor,
+    /// To SSH/WinRM of a VNet address from another: a client (proxy or ACI)
+    /// and a build VM.
+    BuildAnchor,
+    /// DNS or TCP opened by some host: egress, if that host is a build VM.
+    Egress,
+}
+
+/// Private (VNet-like) address space: RFC 1918, shared address space
+/// (100.64/10, which VNets may use) and IPv6 unique-local.
+pub fn is_vnet_addr(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(a) => (a.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// Classify a flow by its initiator, responder, IP protocol number and
+/// destination port (`None`: of no use to a diagnosis).
+pub fn classify_flow(
+    proto: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    dport: u16,
+    probe: IpAddr,
+) -> Option<Class> {
+    use crate::decode::proto::{TCP, UDP};
+    if proto == TCP && is_proxy_port(dport) {
+        return (is_vnet_addr(dst) && (src == probe || is_vnet_addr(src)))
+            .then_some(Class::ProxyAnchor);
+    }
+    if proto == TCP
+        && is_build_port(dport)
+        && src != probe
+        && src != dst
+        && is_vnet_addr(src)
+        && is_vnet_addr(dst)
+    {
+        return Some(Class::BuildAnchor);
+    }
+    let dns = dport == 53 && (proto == TCP || proto == UDP);
+    (dns || proto == TCP).then_some(Class::Egress)
+}
+
+/// Classify a session (`None`: of no use to a diagnosis).
+pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
+    let proto = match s.proto {
+        Proto::Tcp => crate::decode::proto::TCP,
+        Proto::Udp => crate::decode::proto::UDP,
+        _ => 0,
+    };
+    classify_flow(proto, s.orig_h, s.resp_h, s.resp_p, probe)
+}
+
+/// Keep a file's AIB-relevant sessions (see the module docs) that overlap
+/// the window.
+pub fn reduce(sessions: Vec<Session>, opts: &Options) -> Vec<Session> {
+    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let build_like: FxHashSet<IpAddr> = sessions
+        .iter()
+        .filter(|s| classify(s, probe) == Some(Class::BuildAnchor))
+        .map(|s| s.resp_h)
+        .collect();
+    let mut kept = sessions
+        .into_iter()
+        .filter(|s| opts.in_window(s.first_ts, s.last_ts))
+        .filter(|s| match classify(s, probe) {
+            Some(Class::ProxyAnchor | Class::BuildAnchor) => true,
+            Some(Class::Egress) => build_like.contains(&s.orig_h),
+            None => false,
+        })
+        .collect::<Vec<_>>();
+    // Collecting from `into_iter` reuses the file's allocation: give the
+    // rest back, or every file would keep its whole table's memory.
+    kept.shrink_to_fit();
+    kept
+}
+
+/// The hour a flow-log blob covers, from its storage path
+/// (`.../y=2024/m=08/d=19/h=18/m=00/...`), as ns since the epoch.
+pub fn blob_hour(path: &str) -> Option<i64> {
+    let field = |key: &str| -> Option<i64> {
+        let at = path.find(key)? + key.len();
+        let digits: String = path
+            .get(at..)?
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    let y = field("/y=")?;
+    // `m=` appears twice (month, then minute): the month follows `y=`.
+    let after_y = path.find("/y=")?;
+    let rest = path.get(after_y..)?;
+    let m_at = rest.find("/m=")? + 3;
+    let mo: u32 = rest
+        .get(m_at..)?
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    let d = u32::try_from(field("/d=")?).ok()?;
+    let h = field("/h=")?;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || !(0..24).contains(&h) {
+        return None;
+    }
+    let days = crate::report::time::days_from_civil(y, mo, d);
+    Some((days * 86_400 + h * 3600) * 1_000_000_000)
+}
+
+/// Slack around a blob's hour: its first record carries tuples from the
+/// previous hour's last minute, and records are written up to a few minutes
+/// late (`FORMATS.md` §1, §4).
+const BLOB_SLACK_NS: i64 = 15 * 60 * 1_000_000_000;
+
+/// Whether a blob path's hour lies wholly outside the window.
+fn outside_window(path: &str, opts: &Options) -> bool {
+    if opts.since.is_none() && opts.until.is_none() {
+        return false;
+    }
+    let Some(h) = blob_hour(path) else {
+        return false;
+    };
+    let lo = h - BLOB_SLACK_NS;
+    let hi = h + 3600 * 1_000_000_000 + BLOB_SLACK_NS;
+    !opts.in_window(lo, hi)
+}
+
+enum FileResult {
+    Read(InputReport, Vec<Session>, Vec<Skipped>, Option<Nic>),
+    Failed(Skipped),
+    Outside,
+}
+
+/// Scan sources in parallel, each reduced on its own worker.
+pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress) -> Scan {
+    let sizes: Vec<u64> = sources
+        .iter()
+        .map(|s| match s {
+            Source::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            Source::Stdin => 0,
+        })
+        .collect();
+    progress.begin(sources.len(), sizes.iter().sum());
+    let results: Vec<FileResult> = sources
+        .par_iter()
+        .zip(sizes.par_iter())
+        .enumerate()
+        .map(|(idx, (src, &size))| {
+            let r = scan_one(src, idx as u32, opts);
+            progress.file_done(size);
+            r
+        })
+        .collect();
+    progress.finish();
+
+    let mut scan = Scan::default();
+    let mut table = SessionTable::new();
+    for r in results {
+        match r {
+            FileResult::Read(report, sessions, skipped, nic) => {
+                // Number inputs as they are kept, so `seen_by` indexes
+                // `inputs` even when other sources failed to load.
+                let k = scan.inputs.len() as u32;
+                scan.inputs.push(report);
+                scan.nics.push(nic);
+                scan.skipped.extend(skipped);
+                for mut s in sessions {
+                    s.seen_by = SeenBy::one(k);
+                    table.push(s);
+                }
+            }
+            FileResult::Failed(s) => scan.skipped.push(s),
+            FileResult::Outside => scan.outside_window += 1,
+        }
+    }
+    scan.sessions = table.finish();
+    scan
+}
+
+/// A flow log: parsed, then only its AIB-relevant tuples (the test of
+/// [`reduce`], on tuples: a tuple's source is the flow's initiator) are
+/// stitched into sessions. `None` when it does not parse (the caller reads it
+/// the usual way, which reports why).
+fn scan_flowlog(input: &Input, idx: u32, opts: &Options) -> Option<FileResult> {
+    let mut file = flowlog::parse(input.path.as_str(), &input.bytes).ok()?;
+    let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
+    let mut skipped = Vec::new();
+    if let Some(w) = &input.warning {
+        skipped.push(Skipped {
+            path: input.path.clone(),
+            offset: None,
+            reason: w.clone(),
+        });
+    }
+    flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
+    let nic = nic_of_tuples(&file);
+    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
+    let build_like: FxHashSet<IpAddr> = file
+        .tuples()
+        .filter(|(_, t)| class(t) == Some(Class::BuildAnchor))
+        .map(|(_, t)| t.dst)
+        .collect();
+    for b in &mut file.batches {
+        b.tuples.retain(|t| match class(t) {
+            Some(Class::ProxyAnchor | Class::BuildAnchor) => true,
+            Some(Class::Egress) => build_like.contains(&t.src),
+            None => false,
+        });
+    }
+    let sessions = flowlog::sessions(&file, idx).into_sessions();
+    Some(FileResult::Read(
+        report,
+        reduce(sessions, opts),
+        skipped,
+        nic,
+    ))
+}
+
+/// The NIC a flow-log file belongs to: the MAC its tuples name most and the
+/// address at the NIC's end (destination of inbound tuples, source of
+/// outbound ones) of at least 95% of them.
+fn nic_of_tuples(file: &flowlog::FlowLogFile) -> Option<Nic> {
+    let mut addrs: FxHashMap<IpAddr, usize> = FxHashMap::default();
+    let mut macs: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut n = 0usize;
+    for (b, t) in file.tuples() {
+        n += 1;
+        let local = match t.direction {
+            flowlog::Direction::Inbound => t.dst,
+            flowlog::Direction::Outbound => t.src,
+        };
+        *addrs.entry(local).or_default() += 1;
+        let m = b.mac(t);
+        if !m.is_empty() {
+            *macs.entry(m).or_default() += 1;
+        }
+    }
+    let (addr, k) = addrs
+        .into_iter()
+        .max_by_key(|(a, k)| (*k, std::cmp::Reverse(*a)))?;
+    let mac = macs
+        .into_iter()
+        .max_by_key(|(m, k)| (*k, std::cmp::Reverse(*m)))
+        .map(|(m, _)| m.to_ascii_uppercase())
+        .or_else(|| blob_mac(&file.path))?;
+    (k * 100 >= n * 95).then_some(Nic { addr, mac })
+}
+
+fn scan_one(src: &Source, idx: u32, opts: &Options) -> FileResult {
+    if outside_window(&src.display(), opts) {
+        return FileResult::Outside;
+    }
+    match ingest::load(src) {
+        Ok(input) => {
+            if input.format == Format::FlowLog
+                && let Some(r) = scan_flowlog(&input, idx, opts)
+            {
+                return r;
+            }
+            let (report, table, skipped) = analyze_input(&input, idx);
+            drop(input);
+            // Reduced before it is settled and sorted: only what is kept is
+            // worth finishing (in the scan's table, with the other inputs').
+            let all = table.into_sessions();
+            FileResult::Read(report, reduce(all, opts), skipped, None)
+        }
+        Err(e) => FileResult::Failed(Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_hours_come_from_the_storage_layout() {
+        let p = "x/resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG/y=2024/m=08/d=19/h=18/m=00/macAddress=6045BDEC2532/PT1H.json";
+        assert_eq!(
+            blob_hour(p),
+            crate::report::time::parse_rfc3339("2024-08-19T18:00:00Z")
+        );
+        assert_eq!(blob_hour("captures/healthy/proxy.pcap"), None);
+        assert_eq!(blob_hour("y=2024/m=13/d=01/h=00/PT1H.json"), None);
+    }
+
+    #[test]
+    fn window_skips_only_whole_hours_outside() {
+        let p = "a/y=2024/m=08/d=19/h=18/m=00/macAddress=X/PT1H.json";
+        let at = |s: &str| crate::report::time::parse_rfc3339(s);
+        let mut o = Options::default();
+        assert!(!outside_window(p, &o));
+        o.since = at("2024-08-19T19:10:00Z");
+        assert!(
+            !outside_window(p, &o),
+            "late records reach into the next hour"
+        );
+        o.since = at("2024-08-19T19:30:00Z");
+        assert!(outside_window(p, &o));
+        o.since = None;
+        o.until = at("2024-08-19T17:50:00Z");
+        assert!(
+            !outside_window(p, &o),
+            "the first record reaches back a minute"
+        );
+        o.until = at("2024-08-19T17:00:00Z");
+        assert!(outside_window(p, &o));
+    }
+
+    #[test]
+    fn blob_macs() {
+        assert_eq!(
+            blob_mac("a/h=18/m=00/macAddress=000d3a6ea404/PT1H.json").as_deref(),
+            Some("000D3A6EA404")
+        );
+        assert_eq!(
+            blob_mac("a/macAddress=00-0D-3A-6E-A4-04/PT1H.json").as_deref(),
+            Some("000D3A6EA404")
+        );
+        assert_eq!(blob_mac("a/macAddress=000D3A/PT1H.json"), None);
+        assert_eq!(blob_mac("captures/proxy.pcap"), None);
+    }
+
+    #[test]
+    fn a_blob_belongs_to_the_address_at_its_nics_end() {
+        // The build VM's blob in an hour where only the proxy talks to it:
+        // both addresses are in every tuple; the direction tells.
+        let blob = |dir: &str| {
+            format!(
+                r#"{{"records":[{{"time":"2024-08-01T00:01:05.0Z","macAddress":"000D3A0000BB","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG","operationName":"NetworkSecurityGroupFlowEvents","properties":{{"Version":2,"flows":[{{"rule":"DefaultRule_AllowVnetInBound","flows":[{{"mac":"000D3A0000BB","flowTuples":["1722470401,10.1.0.4,10.1.0.6,40000,22,T,{dir},A,B,,,,","1722470402,10.1.0.4,10.1.0.6,40001,22,T,{dir},A,B,,,,"]}}]}}]}}}}]}}"#
+            )
+        };
+        let nic = |dir: &str| {
+            let f = flowlog::parse("x/PT1H.json", blob(dir).as_bytes()).unwrap();
+            nic_of_tuples(&f)
+        };
+        let n = nic("I").unwrap();
+        assert_eq!(
+            (n.addr.to_string().as_str(), n.mac.as_str()),
+            ("10.1.0.6", "000D3A0000BB")
+        );
+        assert_eq!(nic("O").unwrap().addr.to_string(), "10.1.0.4");
+    }
+
+    #[test]
+    fn vnet_addresses() {
+        for a in [
+            "10.1.0.4",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd00::1",
+        ] {
+            assert!(is_vnet_addr(a.parse().unwrap()), "{a}");
+        }
+        for a in ["168.63.129.16", "52.1.2.3", "100.128.0.1", "2001:db8::1"] {
+            assert!(!is_vnet_addr(a.parse().unwrap()), "{a}");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! `aibnet builds`: every AIB run in days of flow logs and captures, each
+//! diagnosed.
+
+use super::common::{
+    FailOn, FormatArg, InputArgs, OsArg, TopologyArg, output_format, stdout_color,
+};
+use aibnet::builds::{Builds, NoProgress, Options, Progress, builds_paths};
+use aibnet::findings::rules::FixNames;
+use aibnet::report::OutputFormat;
+use aibnet::report::builds::{write_json, write_markdown, write_ndjson, write_table};
+use aibnet::report::time::parse_rfc3339;
+use aibnet::topology::Hints;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Flags of `aibnet builds`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+
+    /// Output format (default: table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+
+    /// Exit 1 when a finding of any run is at least this severe.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+
+    /// Quiet time after which an address seen again belongs to a new run
+    /// (e.g. 10m, 1h30m, 90s).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    gap: i64,
+
+    /// The build timeout: no run lasts longer (AIB's buildTimeoutInMinutes,
+    /// 240 by default).
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = parse_duration)]
+    timeout: i64,
+
+    /// Only evidence from this time on (RFC 3339, e.g. 2024-08-19T00:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<i64>,
+
+    /// Only evidence up to this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<i64>,
+
+    /// Source address of the load balancer health probe.
+    #[arg(long = "probe-ip", value_name = "IP", default_value = "168.63.129.16")]
+    probe_ip: IpAddr,
+
+    /// The build VMs' OS (default: from the ports seen in each run).
+    #[arg(long, value_enum)]
+    os: Option<OsArg>,
+
+    /// Proxy (Private Link + proxy VM) or isolated (ACI) topology, for every run.
+    #[arg(long, value_enum)]
+    topology: Option<TopologyArg>,
+
+    /// Resource group to put into the `az` fix commands.
+    #[arg(long = "resource-group", value_name = "RG")]
+    resource_group: Option<String>,
+
+    /// NSG name to put into the `az` fix commands.
+    #[arg(long, value_name = "NSG")]
+    nsg: Option<String>,
+
+    /// No progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// `90s`, `10m`, `4h`, `1h30m`, `2d` (a bare number is minutes) → ns.
+fn parse_duration(s: &str) -> Result<i64, String> {
+    let bad = || format!("invalid duration {s:?} (expected e.g. 90s, 10m, 4h, 1h30m)");
+    if let Ok(min) = s.parse::<u32>() {
+        return Ok(i64::from(min) * 60_000_000_000);
+    }
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit: i64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: i64 = num.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|x| total.checked_add(x))
+            .ok_or_else(bad)?;
+        num.clear();
+    }
+    if !num.is_empty() || s.is_empty() {
+        return Err(bad());
+    }
+    total.checked_mul(1_000_000_000).ok_or_else(bad)
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    parse_rfc3339(s).ok_or_else(|| {
+        format!("invalid time {s:?} (expected RFC 3339 in UTC, e.g. 2024-08-19T18:00:00Z)")
+    })
+}
+
+/// A progress bar on stderr: bytes and files done, rate, time left.
+struct Bar {
+    bar: ProgressBar,
+    files: AtomicUsize,
+    done: AtomicUsize,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Bar {
+            bar,
+            files: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn begin(&self, files: usize, bytes: u64) {
+        self.files.store(files, Ordering::Relaxed);
+        self.bar.set_length(bytes);
+        self.bar.set_message(format!("0/{files} files"));
+    }
+
+    fn file_done(&self, bytes: u64) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.inc(bytes);
+        self.bar
+            .set_message(format!("{n}/{} files", self.files.load(Ordering::Relaxed)));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn print_summary(b: &Builds) {
+    for s in &b.skipped {
+        eprintln!("aibnet: skipped {s}");
+    }
+    eprintln!(
+        "aibnet: {} input{}, {} packets/tuples, {} AIB-relevant sessions, {} run{}, {} skipped{}",
+        b.inputs.len(),
+        if b.inputs.len() == 1 { "" } else { "s" },
+        b.packets(),
+        b.sessions_kept,
+        b.runs.len(),
+        if b.runs.len() == 1 { "" } else { "s" },
+        b.skipped.len(),
+        if b.outside_window > 0 {
+            format!(", {} outside the window", b.outside_window)
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// Run the command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let (Some(s), Some(u)) = (args.since, args.until)
+        && s > u
+    {
+        anyhow::bail!("--since is after --until");
+    }
+    if args.gap <= 0 || args.timeout <= 0 {
+        anyhow::bail!("--gap and --timeout must be positive");
+    }
+    let mut names = FixNames::default();
+    if let Some(rg) = &args.resource_group {
+        names.resource_group = rg.clone();
+    }
+    if let Some(n) = &args.nsg {
+        names.nsg = n.clone();
+    }
+    let opts = Options {
+        gap_ns: args.gap,
+        timeout_ns: args.timeout,
+        since: args.since,
+        until: args.until,
+        hints: Hints {
+            probe_ip: Some(args.probe_ip),
+            os: args.os.map(Into::into),
+            kind: args.topology.map(Into::into),
+            ..Hints::default()
+        },
+        names,
+    };
+    let show_bar = !args.no_progress && std::io::stderr().is_terminal();
+    let paths = args.input.paths.clone();
+    let builds = args.input.in_pool(|| {
+        if show_bar {
+            builds_paths(&paths, &opts, &Bar::new())
+        } else {
+            builds_paths(&paths, &opts, &NoProgress as &dyn Progress)
+        }
+    })?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match output_format(args.format) {
+        OutputFormat::Table => write_table(&mut out, &builds, stdout_color())?,
+        OutputFormat::Json => write_json(&mut out, &builds)?,
+        OutputFormat::Ndjson => write_ndjson(&mut out, &builds)?,
+        OutputFormat::Markdown => write_markdown(&mut out, &builds)?,
+        OutputFormat::Junit => aibnet::report::junit::write_builds(&mut out, &builds)?,
+    }
+    out.flush()?;
+    print_summary(&builds);
+    if !builds.anything_read() {
+        return Ok(ExitCode::from(2));
+    }
+    let fail = builds.runs.iter().any(|r| {
+        args.fail_on.fails(
+            r.diagnosis.worst(),
+            r.diagnosis.findings.iter().all(|f| f.id == "healthy"),
+        )
+    });
+    Ok(if fail {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let m = 60_000_000_000i64;
+        assert_eq!(parse_duration("10"), Ok(10 * m));
+        assert_eq!(parse_duration("10m"), Ok(10 * m));
+        assert_eq!(parse_duration("1h30m"), Ok(90 * m));
+        assert_eq!(parse_duration("90s"), Ok(m * 3 / 2));
+        assert_eq!(parse_duration("2d"), Ok(2 * 24 * 60 * m));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("4x").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("5m3").is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! Rendering of `aibnet builds`: one row per run and a summary; the JSON and
+//! NDJSON contracts; Markdown for a ticket. JUnit is in [`super::junit`].
+
+use super::diagnose::{kind_name, paint};
+use super::sessions::InputJson;
+use super::time::rfc3339;
+use super::{SCHEMA_VERSION, md_cell, new_table};
+use crate::analyze::Skipped;
+use crate::builds::{Builds, Run, Summary};
+use crate::diagnose::Verdict;
+use crate::findings::{Finding, Hop, Severity};
+use crate::hops::HopReport;
+use crate::topology::{Kind, Roles};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::IpAddr;
+
+/// Digits of the run times in reports (milliseconds: flow logs' precision).
+const TS_DIGITS: u8 = 3;
+
+/// One run as the JSON contract names it.
+#[derive(Serialize)]
+pub struct RunJson<'a> {
+    id: &'a str,
+    start: String,
+    end: String,
+    duration_s: f64,
+    os: &'static str,
+    topology: Kind,
+    proxy: Option<IpAddr>,
+    build_vm: Option<IpAddr>,
+    verdict: Verdict,
+    first_broken_hop: Option<Hop>,
+    finding_ids: Vec<&'a str>,
+    roles: &'a Roles,
+    hops: &'a [HopReport],
+    findings: &'a [Finding],
+    sessions: usize,
+    inputs: &'a [String],
+    nsgs: &'a [String],
+    macs: &'a [String],
+}
+
+impl<'a> RunJson<'a> {
+    /// View a run for JSON.
+    pub fn of(r: &'a Run) -> Self {
+        let d = &r.diagnosis;
+        let mut ids: Vec<&str> = Vec::new();
+        for f in &d.findings {
+            if !ids.contains(&f.id.as_str()) {
+                ids.push(&f.id);
+            }
+        }
+        RunJson {
+            id: &r.id,
+            start: rfc3339(r.start, TS_DIGITS),
+            end: rfc3339(r.end, TS_DIGITS),
+            duration_s: ((r.end - r.start) as f64 / 1e6).round() / 1e3,
+            os: d.topology.os.as_str(),
+            topology: d.topology.kind,
+            proxy: r.proxy(),
+            build_vm: r.build_vm(),
+            verdict: d.verdict,
+            first_broken_hop: d.first_broken_hop().map(|h| h.hop),
+            finding_ids: ids,
+            roles: &d.topology.roles,
+            hops: &d.hops,
+            findings: &d.findings,
+            sessions: r.sessions,
+            inputs: &r.inputs,
+            nsgs: &r.nsgs,
+            macs: &r.macs,
+        }
+    }
+}
+
+/// The summary as the JSON contract names it.
+#[derive(Serialize)]
+pub struct SummaryJson {
+    runs: usize,
+    by_verdict: BTreeMap<&'static str, usize>,
+    by_finding: BTreeMap<String, usize>,
+    first: Option<String>,
+    last: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    files: usize,
+    files_outside_window: usize,
+    skipped: usize,
+    packets: u64,
+    sessions_kept: usize,
+}
+
+impl SummaryJson {
+    /// Build from the runs.
+    pub fn of(b: &Builds) -> Self {
+        let s: Summary = b.summary();
+        SummaryJson {
+            runs: s.runs,
+            by_verdict: s.by_verdict,
+            by_finding: s.by_finding,
+            first: s.first_ts.map(|t| rfc3339(t, TS_DIGITS)),
+            last: s.last_ts.map(|t| rfc3339(t, TS_DIGITS)),
+            since: b.since.map(|t| rfc3339(t, TS_DIGITS)),
+            until: b.until.map(|t| rfc3339(t, TS_DIGITS)),
+            files: b.inputs.len(),
+            files_outside_window: b.outside_window,
+            skipped: b.skipped.len(),
+            packets: b.packets(),
+            sessions_kept: b.sessions_kept,
+        }
+    }
+}
+
+/// The `builds` JSON document (schema_version 1).
+#[derive(Serialize)]
+pub struct BuildsDoc<'a> {
+    schema_version: u32,
+    runs: Vec<RunJson<'a>>,
+    summary: SummaryJson,
+    inputs: Vec<InputJson<'a>>,
+    skipped: &'a [Skipped],
+}
+
+impl<'a> BuildsDoc<'a> {
+    /// Build the document.
+    pub fn new(b: &'a Builds) -> Self {
+        BuildsDoc {
+            schema_version: SCHEMA_VERSION,
+            runs: b.runs.iter().map(RunJson::of).collect(),
+            summary: SummaryJson::of(b),
+            inputs: b.inputs.iter().map(InputJson::of).collect(),
+            skipped: &b.skipped,
+        }
+    }
+}
+
+/// Write the JSON document.
+pub fn write_json(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &BuildsDoc::new(b))?;
+    writeln!(w)
+}
+
+/// Write one line per run, per skipped input and the summary last, each
+/// tagged by `type` (`run`, `skipped`, `summary`).
+pub fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct Tagged<'a, T: Serialize> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(flatten)]
+        item: &'a T,
+    }
+    for r in &b.runs {
+        let item = RunJson::of(r);
+        serde_json::to_writer(
+            &mut *w,
+            &Tagged {
+                kind: "run",
+                item: &item,
+            },
+        )?;
+        writeln!(w)?;
+    }
+    for s in &b.skipped {
+        serde_json::to_writer(
+            &mut *w,
+            &Tagged {
+                kind: "skipped",
+                item: s,
+            },
+        )?;
+        writeln!(w)?;
+    }
+    let item = SummaryJson::of(b);
+    serde_json::to_writer(
+        &mut *w,
+        &Tagged {
+            kind: "summary",
+            item: &item,
+        },
+    )?;
+    writeln!(w)
+}
+
+/// The cells of one run's row: start, end, OS, topology, proxy, build VM,
+/// verdict, first broken hop, finding.
+fn row(r: &Run) -> [String; 9] {
+    let d = &r.diagnosis;
+    let start = rfc3339(r.start, 0);
+    let end = rfc3339(r.end, 0);
+    // The end's date only when it differs from the start's.
+    let end = match (start.get(..10), end.get(..10), end.get(11..)) {
+        (Some(a), Some(b), Some(time)) if a == b => time.to_string(),
+        _ => end,
+    };
+    let addr = |a: Option<IpAddr>| a.map_or_else(|| "-".to_string(), |a| a.to_string());
+    let client = if d.topology.kind == Kind::Isolated {
+        d.topology
+            .roles
+            .aci
+            .first()
+            .map_or_else(|| "-".to_string(), |a| format!("ACI {a}"))
+    } else {
+        addr(r.proxy())
+    };
+    let hop = d
+        .first_broken_hop()
+        .map_or_else(|| "-".to_string(), |h| format!("{} ({})", h.hop, h.status));
+    // Every failing finding (most severe first), else the first one.
+    let mut ids: Vec<&str> = Vec::new();
+    for id in r.failing_ids() {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let finding = if ids.is_empty() {
+        d.findings
+            .first()
+            .map_or("-", |f| f.id.as_str())
+            .to_string()
+    } else {
+        ids.join(", ")
+    };
+    [
+        start,
+        end,
+        d.topology.os.as_str().to_string(),
+        kind_name(d.topology.kind).to_string(),
+        client,
+        addr(r.build_vm()),
+        d.verdict.as_str().to_string(),
+        hop,
+        finding,
+    ]
+}
+
+const HEADER: [&str; 9] = [
+    "start",
+    "end",
+    "os",
+    "topology",
+    "proxy / ACI",
+    "build VM",
+    "verdict",
+    "first broken hop",
+    "finding",
+];
+
+fn verdict_code(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Healthy => "32",
+        Verdict::Broken => "1;31",
+        Verdict::Inconclusive => "33",
+    }
+}
+
+/// The summary lines (shared by the table and Markdown).
+fn summary_lines(b: &Builds) -> Vec<String> {
+    let s = b.summary();
+    let verdicts = s
+        .by_verdict
+        .iter()
+        .map(|(v, n)| format!("{n} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut by_finding: Vec<(&String, &usize)> = s.by_finding.iter().collect();
+    by_finding.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let failures = if by_finding.is_empty() {
+        "none".to_string()
+    } else {
+        by_finding
+            .iter()
+            .map(|(id, n)| format!("{id} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let range = match (s.first_ts, s.last_ts) {
+        (Some(a), Some(z)) => format!("{} to {}", rfc3339(a, 0), rfc3339(z, 0)),
+        _ => "no timestamps read".to_string(),
+    };
+    let mut lines = vec![
+        format!("Runs: {} ({verdicts})", s.runs),
+        format!("Failures by finding: {failures}"),
+        format!(
+            "Time range covered: {range}, {} file(s){}",
+            b.inputs.len(),
+            if b.outside_window > 0 {
+                format!(", {} outside --since/--until", b.outside_window)
+            } else {
+                String::new()
+            }
+        ),
+    ];
+    if b.since.is_some() || b.until.is_some() {
+        lines.push(format!(
+            "Window: {} to {}",
+            b.since.map_or("-".to_string(), |t| rfc3339(t, 0)),
+            b.until.map_or("-".to_string(), |t| rfc3339(t, 0))
+        ));
+    }
+    lines
+}
+
+/// Write the terminal report: a row per run, then the summary.
+pub fn write_table(w: &mut dyn Write, b: &Builds, color: bool) -> std::io::Result<()> {
+    if b.runs.is_empty() {
+        writeln!(
+            w,
+            "No Image Builder run found (no proxy port 60000/60001 or SSH/WinRM 22/5986 between VNet addresses)."
+        )?;
+    } else {
+        let mut t = new_table(color);
+        t.set_header(HEADER);
+        for r in &b.runs {
+            let mut cells = row(r);
+            if let Some(v) = cells.get_mut(6) {
+                *v = paint(v, verdict_code(r.diagnosis.verdict), color);
+            }
+            t.add_row(cells);
+        }
+        writeln!(w, "{t}")?;
+    }
+    writeln!(w)?;
+    for l in summary_lines(b) {
+        writeln!(w, "{l}")?;
+    }
+    for s in &b.skipped {
+        writeln!(w, "not analysed: {s}")?;
+    }
+    Ok(())
+}
+
+/// Write Markdown for a ticket: the table, the summary, and the failing
+/// findings of each broken run with their fix.
+pub fn write_markdown(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
+    writeln!(w, "## aibnet builds: {} run(s)\n", b.runs.len())?;
+    writeln!(w, "| run | {} |", HEADER.join(" | "))?;
+    writeln!(w, "|---{}|", "|---".repeat(HEADER.len()))?;
+    for r in &b.runs {
+        let cells: Vec<String> = row(r).iter().map(|c| md_cell(c)).collect();
+        writeln!(w, "| `{}` | {} |", r.id, cells.join(" | "))?;
+    }
+    writeln!(w)?;
+    for l in summary_lines(b) {
+        writeln!(w, "- {l}")?;
+    }
+    for r in b
+        .runs
+        .iter()
+        .filter(|r| r.diagnosis.verdict == Verdict::Broken)
+    {
+        writeln!(w, "\n### `{}`\n", r.id)?;
+        for f in r
+            .diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+        {
+            writeln!(
+                w,
+                "- **{}** `{}` ({}): {}\n  - fix: {}",
+                f.severity,
+                f.id,
+                f.hop,
+                md_cell(&f.title),
+                md_cell(&f.fix)
+            )?;
+        }
+    }
+    if !b.skipped.is_empty() {
+        writeln!(w, "\n### Not analysed\n")?;
+        for s in &b.skipped {
+            writeln!(w, "- {}", md_cell(&s.to_string()))?;
+        }
+    }
+    Ok(())
+}
