@@ -118,9 +118,13 @@ impl Analysis {
 /// flow-log stage plug into the driver without the driver knowing its types.
 pub type OtherReader = fn(&Input, u32, &mut InputReport, &mut Vec<Skipped>) -> Option<SessionTable>;
 
-/// Run the pipeline over the user's paths.
+/// Run the pipeline over the user's paths. Inputs are numbered in path
+/// order (stdin last), not argument order, so that the output does not
+/// depend on the order the paths were given in.
 pub fn analyze_paths(paths: &[PathBuf]) -> Analysis {
-    let (sources, errors) = ingest::discover(paths);
+    let (mut sources, mut errors) = ingest::discover(paths);
+    sources.sort();
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
     let mut a = analyze_sources(&sources);
     a.skipped.splice(
         0..0,
