@@ -598,12 +598,12 @@ impl SessionTable {
         } else {
             UDP_INACTIVITY_NS
         };
-        if idle > timeout {
+        if idle >= timeout {
             return false;
         }
         if s.proto == Proto::Tcp && s.tcp.terminated() {
             let pure_syn = p.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
-            if pure_syn || idle > TCP_CLOSE_DELAY_NS {
+            if pure_syn || idle >= TCP_CLOSE_DELAY_NS {
                 return false;
             }
         }
