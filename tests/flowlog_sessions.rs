@@ -327,18 +327,22 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // Inputs are listed in path order, whatever the argument order.
-    let inputs = j["inputs"].as_array().unwrap();
-    let mut formats: Vec<&str> = inputs
+    let formats: Vec<&str> = j["inputs"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|i| i["format"].as_str().unwrap())
         .collect();
-    formats.sort_unstable();
-    assert_eq!(formats, ["flowlog", "flowlog", "pcap"]);
-    let blob = inputs
+    // Inputs are listed in path order, whatever order they were named in.
+    let mut sorted = formats.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["flowlog", "flowlog", "pcap"]);
+    let blob = j["inputs"]
+        .as_array()
+        .unwrap()
         .iter()
         .find(|i| i["gzip"] == true)
-        .expect("the gzip-compressed blob");
+        .expect("the gzip blob");
     assert_eq!(blob["packets"], 153);
     let path = blob["path"].as_str().unwrap();
     assert!(
