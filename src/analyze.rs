@@ -83,7 +83,7 @@ impl std::fmt::Display for Skipped {
     /// `path at byte N: reason`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.offset {
-            Some(o) => write!(f, "{} at byte {o}: {}", self.path, self.reason),
+            Some(o) => write!(f, "{} at byte offset {o}: {}", self.path, self.reason),
             None => write!(f, "{}: {}", self.path, self.reason),
         }
     }
@@ -120,7 +120,10 @@ pub type OtherReader = fn(&Input, u32, &mut InputReport, &mut Vec<Skipped>) -> O
 
 /// Run the pipeline over the user's paths.
 pub fn analyze_paths(paths: &[PathBuf]) -> Analysis {
-    let (sources, errors) = ingest::discover(paths);
+    let (mut sources, errors) = ingest::discover(paths);
+    // Inputs are numbered in path order, so the output does not depend on
+    // the order the paths were named in.
+    sources.sort();
     let mut a = analyze_sources(&sources);
     a.skipped.splice(
         0..0,
@@ -189,21 +192,13 @@ pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec
                 };
                 if let Some(e) = err {
                     report.error = Some(e.to_string());
-                    skipped.push(Skipped {
-                        path: input.path.clone(),
-                        offset: Some(e.offset),
-                        reason: e.reason,
-                    });
+                    skipped.push(capture_skip(input, e));
                 }
                 table
             }
             Err(e) => {
                 report.error = Some(e.to_string());
-                skipped.push(Skipped {
-                    path: input.path.clone(),
-                    offset: Some(e.offset),
-                    reason: e.reason,
-                });
+                skipped.push(capture_skip(input, e));
                 SessionTable::new()
             }
         },
@@ -238,6 +233,20 @@ pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec
         }
     };
     (report, table, skipped)
+}
+
+/// A capture fault as a skip. Offsets of gzip-compressed inputs count
+/// decompressed bytes, which the reason says.
+fn capture_skip(input: &Input, e: CaptureError) -> Skipped {
+    let mut reason = e.reason;
+    if input.gzip {
+        reason.push_str(" (offset into the decompressed data)");
+    }
+    Skipped {
+        path: input.path.clone(),
+        offset: Some(e.offset),
+        reason,
+    }
 }
 
 /// The flow-log stage's entry point.

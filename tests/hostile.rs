@@ -598,3 +598,83 @@ fn a_flow_log_record_with_one_huge_string_is_read() {
     assert_eq!(a.inputs[0].packets, 1);
     assert_eq!(a.inputs[0].decoded, 1);
 }
+
+#[test]
+fn an_endless_stdin_stops_at_the_bound() {
+    use std::io::Write;
+    use std::process::Stdio;
+    // A pcap header and then more zeros than the bound: a stream that does
+    // not end (`cat /dev/zero |`) stops at the bound in the same way.
+    let mut child = aibnet()
+        .args(["sessions", "--format", "json", "--max-gunzip", "1M", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&pcap_header(false, 65535, 1));
+        let zeros = vec![0u8; 1 << 16];
+        // 8 MiB, or until aibnet stops reading (a broken pipe).
+        for _ in 0..128 {
+            if stdin.write_all(&zeros).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("longer than 1048576 bytes"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["packets"], ((1u64 << 20) - 24) / 16);
+}
+
+#[test]
+fn explain_reads_the_tail_of_a_huge_or_endless_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let error = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures/errors/f1-linux-bastion.customization.log"),
+    )
+    .unwrap();
+    let mut text = Vec::new();
+    while text.len() < 4 << 20 {
+        text.extend_from_slice(b"==> azure-arm: some unrelated build output line\n");
+    }
+    text.extend_from_slice(&error);
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("customization.log");
+    std::fs::write(&p, &text).unwrap();
+
+    // A file.
+    let out = aibnet()
+        .args(["explain", "--format", "json", "--max-input", "64K"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("explaining its last 65536"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["recognised"], true, "{stderr}");
+
+    // stdin.
+    let mut child = aibnet()
+        .args(["explain", "--format", "json", "--max-input", "64K", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&text));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stdin is longer than 65536"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["recognised"], true, "{stderr}");
+}

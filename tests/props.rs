@@ -329,14 +329,11 @@ proptest! {
 }
 
 /// The inputs of a run give the same sessions in any order (and thread
-/// count). Ignored until inputs are numbered independently of argument
-/// order: when two inputs saw one connection with as many packets each, the
-/// view of the lower-numbered input speaks for state and history, so
-/// `sessions b.pcap a.pcap` and `sessions a.pcap b.pcap` could differ
-/// (e.g. history `^` or not). The traces branch numbers inputs in path
-/// order, which fixes this; enable the test when it lands.
+/// count). Without inputs numbered in path order this failed: when two
+/// inputs saw one connection with as many packets each, the view of the
+/// lower-numbered input spoke for state and history, so `sessions b.pcap
+/// a.pcap` and `sessions a.pcap b.pcap` could differ (history `^` or not).
 #[test]
-#[ignore = "needs inputs numbered in path order (traces branch)"]
 fn any_input_order() {
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 256,

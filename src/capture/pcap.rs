@@ -122,9 +122,9 @@ impl<'a> Iterator for PcapIter<'a> {
                 "captured length {caplen} exceeds {MAX_FRAME_LEN} bytes: corrupt record header"
             ));
         }
-        if caplen > snap && caplen > orig_len {
+        if caplen > snap {
             return self.fail(format!(
-                "captured length {caplen} exceeds the snapshot length {snap} and the frame length {orig_len}: corrupt record header"
+                "captured length {caplen} exceeds the file's snapshot length {snap}: corrupt record header"
             ));
         }
         let start = hdr_len;

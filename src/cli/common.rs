@@ -89,9 +89,9 @@ pub struct InputArgs {
     #[arg(short = 'j', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Stop decompressing a gzip input after SIZE bytes (K, M, G suffixes;
-    /// default 2G, or an eighth of the machine's memory when less). What was
-    /// decompressed is read; the cut is reported.
+    /// Stop decompressing a gzip input, or reading stdin, after SIZE bytes
+    /// (K, M, G suffixes; default 2G, or an eighth of the machine's memory
+    /// when less). What was read is used; the cut is reported.
     #[arg(long = "max-gunzip", value_name = "SIZE", value_parser = parse_size)]
     pub max_gunzip: Option<u64>,
 
@@ -102,7 +102,7 @@ pub struct InputArgs {
 }
 
 /// A byte count with an optional K, M or G (binary) suffix.
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (num, shift) = match t.char_indices().last() {
         Some((i, 'k' | 'K')) => (&t[..i], 10),

@@ -107,6 +107,53 @@ pub struct Args {
     /// explanation with: runs `diagnose` on them and compares.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     evidence: Vec<std::path::PathBuf>,
+
+    /// Read at most the last SIZE bytes of each file and of stdin (K, M, G
+    /// suffixes): the error is at the end of a log, and an endless or huge
+    /// input must not take all memory.
+    #[arg(long = "max-input", value_name = "SIZE", default_value = "16M", value_parser = super::common::parse_size)]
+    max_input: u64,
+}
+
+/// Read everything from `r`, keeping only the last `max` bytes. Returns the
+/// bytes and how many were dropped from the front.
+fn read_tail(mut r: impl Read, max: u64) -> std::io::Result<(Vec<u8>, u64)> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut buf = Vec::new();
+    let mut dropped = 0u64;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        // Drop the front in large steps, so memory stays under 2 × max.
+        if buf.len() > max.saturating_mul(2).max(1 << 20) {
+            let cut = buf.len() - max;
+            buf.drain(..cut);
+            dropped += cut as u64;
+        }
+    }
+    if buf.len() > max {
+        let cut = buf.len() - max;
+        buf.drain(..cut);
+        dropped += cut as u64;
+    }
+    Ok((buf, dropped))
+}
+
+/// [`read_tail`], saying on stderr what was left out.
+fn read_tail_noted(r: impl Read, max: u64, name: &str) -> anyhow::Result<Vec<u8>> {
+    let (bytes, dropped) = read_tail(r, max).with_context(|| format!("cannot read {name}"))?;
+    if dropped > 0 {
+        eprintln!(
+            "aibnet: {name} is longer than {max} bytes: explaining its last {max} (the first {dropped} were skipped; --max-input changes this)"
+        );
+    }
+    Ok(bytes)
 }
 
 const FILE_EXTENSIONS: [&str; 6] = [".log", ".txt", ".json", ".out", ".err", ".md"];
@@ -125,23 +172,20 @@ fn looks_like_path(arg: &str) -> bool {
         || (arg.starts_with('/') && !lower.starts_with("/subscriptions/"))
 }
 
-fn read_input(args: &[String]) -> anyhow::Result<Vec<u8>> {
+fn read_input(args: &[String], max: u64) -> anyhow::Result<Vec<u8>> {
     if args.iter().any(|a| a == "-") {
         if args.len() > 1 {
             bail!("`-` (stdin) must be the only input");
         }
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("cannot read stdin")?;
-        return Ok(buf);
+        return read_tail_noted(std::io::stdin().lock(), max, "stdin");
     }
     let mut files: Vec<u8> = Vec::new();
     let mut words: Vec<&str> = Vec::new();
     for arg in args {
         let path = Path::new(arg);
         if path.is_file() {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
+            let file = std::fs::File::open(path).with_context(|| format!("cannot read {arg}"))?;
+            let bytes = read_tail_noted(file, max, arg)?;
             if !files.is_empty() {
                 files.push(b'\n');
             }
@@ -165,7 +209,7 @@ fn read_input(args: &[String]) -> anyhow::Result<Vec<u8>> {
 
 /// Run `aibnet explain`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let raw = read_input(&args.input)?;
+    let raw = read_input(&args.input, args.max_input)?;
     if raw.iter().all(u8::is_ascii_whitespace) {
         bail!("nothing to explain: the input is empty");
     }

@@ -131,9 +131,12 @@ pub fn decode(pkt: &RawPacket<'_>) -> Result<PacketSummary, SkipReason> {
 
 fn slice_link(lt: u16, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
     match lt {
-        linktype::ETHERNET => {
-            LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::MalformedHeader)
-        }
+        linktype::ETHERNET => match mpls_payload(data) {
+            // etherparse does not read MPLS: step over the label stack and
+            // hand it the IP packet underneath.
+            Some(ip) => LaxSlicedPacket::from_ip(ip).map_err(|_| SkipReason::MalformedHeader),
+            None => LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::MalformedHeader),
+        },
         linktype::RAW
         | linktype::RAW_BSD
         | linktype::RAW_OPENBSD
@@ -184,6 +187,36 @@ fn slice_link(lt: u16, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
         }
         _ => Err(SkipReason::UnsupportedLinktype),
     }
+}
+
+/// The IP packet under an MPLS label stack in an Ethernet frame (after any
+/// VLAN tags), or `None` when the frame carries no MPLS.
+fn mpls_payload(data: &[u8]) -> Option<&[u8]> {
+    let be16 = |o: usize| {
+        data.get(o..)
+            .and_then(|b| b.first_chunk::<2>())
+            .map(|b| u16::from_be_bytes(*b))
+    };
+    let mut ether_type = be16(12)?;
+    let mut off = 14;
+    // 802.1Q, 802.1ad and the old QinQ tag: 4 bytes each.
+    while matches!(ether_type, 0x8100 | 0x88a8 | 0x9100) {
+        ether_type = be16(off + 2)?;
+        off += 4;
+    }
+    if ether_type != 0x8847 && ether_type != 0x8848 {
+        return None;
+    }
+    // Labels are 4 bytes; the bottom of the stack has the S bit set.
+    loop {
+        let label = data.get(off..)?.first_chunk::<4>()?;
+        off += 4;
+        if label[2] & 1 == 1 {
+            break;
+        }
+    }
+    let ip = data.get(off..)?;
+    matches!(ip.first()? >> 4, 4 | 6).then_some(ip)
 }
 
 fn summarize(p: &LaxSlicedPacket<'_>) -> Result<PacketSummary, SkipReason> {

@@ -432,7 +432,7 @@ struct Partial {
     /// Tuple strings per span of the chunk (for duplicate-record counts).
     span_tuples: Vec<u64>,
     /// Duplicate window: fingerprint → index (see [`Partial::windowed`])
-    /// of the tuples of the current and of the previous used record.
+    /// of the tuples of the current and of the previous record.
     window_cur: FxHashMap<u64, u64>,
     window_prev: FxHashMap<u64, u64>,
     /// Tuples of the warm-up record (the one before the chunk).
@@ -515,7 +515,7 @@ impl Partial {
         }
     }
 
-    /// Keep the tuple unless the current or the previous used record
+    /// Keep the tuple unless the current or the previous record
     /// already has it. Checked as each tuple is parsed, while it is still
     /// in registers; `make` builds it (only for a hit or to store it).
     #[inline(always)]
@@ -643,6 +643,12 @@ impl Partial {
     }
 
     fn record(&mut self, bytes: &[u8], span: scan::Span) {
+        // The duplicate window holds the tuples of this record and the one
+        // just before it, used or not: a record that is skipped empties it.
+        // (A parallel chunk warms its window with the record just before it,
+        // whatever that record is; so must the sequential reading.)
+        std::mem::swap(&mut self.window_prev, &mut self.window_cur);
+        self.window_cur.clear();
         let Some(rec) = bytes.get(span.start..span.end) else {
             return;
         };
@@ -680,10 +686,7 @@ impl Partial {
             && raw.target_resource_id.is_none()
             && raw.flow_log_resource_id.is_none()
             && raw.resource_id.is_some());
-        if keep {
-            std::mem::swap(&mut self.window_prev, &mut self.window_cur);
-            self.window_cur.clear();
-        } else {
+        if !keep {
             self.skip_record(offset, span.index, IssueKind::VnetWithResourceId);
         }
         let mut ctx = TupleCtx {

@@ -22,9 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const MAX_GUNZIP_BYTES: u64 = 8 << 30;
 
 /// The default limit on what one gzip stream may expand to (bomb
-/// protection): 2 GiB, or an eighth of the machine's memory when that is
-/// less, but at least 256 MiB. Inputs are decompressed into memory, one per
-/// worker thread at a time, so peak memory is about threads × this limit.
+/// protection), and on what is read from stdin: 2 GiB, or an eighth of the
+/// machine's memory when that is less, but at least 256 MiB. Such inputs are
+/// held in memory, one per worker thread at a time, so peak memory is about
+/// threads × this limit.
 pub const DEFAULT_GUNZIP_BYTES: u64 = 2 << 30;
 
 /// The smallest default (on machines with less than 2 GiB of memory).

@@ -171,26 +171,38 @@ fn walk(
     }
 }
 
-/// Load one source: map or read it, gunzip if compressed (at most
-/// [`max_gunzip_bytes`]), detect its format.
+/// Load one source: map or read it, gunzip if compressed, detect its format.
+/// What has to be held in memory (a gzip input's decompressed bytes, stdin)
+/// is bounded by [`max_gunzip_bytes`].
 pub fn load(source: &Source) -> Result<Input, LoadError> {
     load_with_limit(source, max_gunzip_bytes())
 }
 
-/// [`load`] with an explicit limit on the decompressed size of a gzip input.
+/// [`load`] with an explicit bound on what is held in memory: the
+/// decompressed size of a gzip input, and what is read from stdin.
 pub fn load_with_limit(source: &Source, gunzip_limit: u64) -> Result<Input, LoadError> {
     let path = source.display();
     let fail = |reason: String| LoadError {
         path: path.clone(),
         reason,
     };
+    let mut read_warning = None;
     let raw = match source {
         Source::Stdin => {
             let mut v = Vec::new();
+            // One byte past the bound tells "at the bound" from "over"; an
+            // endless stream (`cat /dev/zero |`) stops there.
             std::io::stdin()
                 .lock()
+                .take(gunzip_limit.saturating_add(1))
                 .read_to_end(&mut v)
                 .map_err(|e| fail(e.to_string()))?;
+            if v.len() as u64 > gunzip_limit {
+                v.truncate(usize::try_from(gunzip_limit).unwrap_or(usize::MAX));
+                read_warning = Some(format!(
+                    "standard input is longer than {gunzip_limit} bytes; only the first {gunzip_limit} were read"
+                ));
+            }
             Bytes::Owned(v)
         }
         Source::File(p) => {
@@ -221,6 +233,10 @@ pub fn load_with_limit(source: &Source, gunzip_limit: u64) -> Result<Input, Load
         (Bytes::Owned(v), true, warn)
     } else {
         (raw, false, None)
+    };
+    let warning = match (read_warning, warning) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
     };
     let format = detect(&bytes);
     Ok(Input {

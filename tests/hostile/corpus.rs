@@ -100,7 +100,7 @@ pub fn files() -> Vec<BadFile> {
         f,
         1,
         1,
-        Some("exceeds the snapshot length"),
+        Some("exceeds the file's snapshot length"),
     );
 
     // A file header cut short, and a record cut short.
