@@ -131,3 +131,36 @@ fn flowlog_chunked_and_sequential_parses_agree_around_a_skipped_record() {
     assert_eq!(seq.tuple_count(), par.tuple_count());
     assert_eq!(seq.tuple_count(), 2);
 }
+
+/// flowlog: a tuple repeated in three consecutive records is one tuple,
+/// parsed in one piece or in chunks. The sequential reading did not put a
+/// dropped repeat into the current record's window, so the third copy was
+/// kept; a chunk starting at the third record, warmed with the second, dropped
+/// it. Found by the `flowlog` fuzz target.
+#[test]
+fn flowlog_a_tuple_repeated_in_three_records_is_one_tuple_either_way() {
+    use aibnet::flowlog::{ParseOptions, parse_with};
+    let rec = |minute: u32| {
+        format!(
+            "{{\"time\":\"2024-08-19T18:{minute:02}:06Z\",\"category\":\"NetworkSecurityGroupFlowEvent\",\"resourceId\":\"/NSG\",\"properties\":{{\"Version\":2,\"flows\":[{{\"rule\":\"R\",\"flows\":[{{\"mac\":\"AA\",\"flowTuples\":[\"1724090346,192.0.2.1,192.0.2.2,40400,22,T,I,D,B,,,,\",\"1724090{minute:03},192.0.2.1,192.0.2.2,40401,22,T,I,D,B,,,,\"]}}]}}]}}}}"
+        )
+    };
+    let doc = format!("{{\"records\":[{},{},{}]}}", rec(0), rec(1), rec(2));
+    let parse = |parallel_min_bytes| {
+        parse_with(
+            "t.json",
+            doc.as_bytes(),
+            &ParseOptions {
+                parallel_min_bytes,
+                chunk_bytes: 64,
+                min_chunk_records: 1,
+                dedupe: true,
+            },
+        )
+        .unwrap()
+    };
+    let (seq, par) = (parse(usize::MAX), parse(0));
+    assert_eq!(seq.stats, par.stats);
+    assert_eq!(seq.stats.tuples_duplicate, 2, "{:?}", seq.stats);
+    assert_eq!(seq.tuple_count(), 4);
+}

@@ -528,11 +528,19 @@ impl Partial {
         }
         let seen = |m: &FxHashMap<u64, u64>| {
             m.get(&fp)
-                .and_then(|&ix| self.windowed(ix))
-                .is_some_and(|o| same(o, &make()))
+                .copied()
+                .filter(|&ix| self.windowed(ix).is_some_and(|o| same(o, &make())))
         };
-        if seen(&self.window_cur) || seen(&self.window_prev) {
+        if seen(&self.window_cur).is_some() {
             self.tuples_duplicate += 1;
+            return;
+        }
+        if let Some(ix) = seen(&self.window_prev) {
+            self.tuples_duplicate += 1;
+            // The current record has it too, kept or not: the next record's
+            // window must see it (as a parallel chunk's warm-up, which reads
+            // the record before it in full, does).
+            self.window_cur.insert(fp, ix);
             return;
         }
         let ix = if self.warming {
