@@ -330,12 +330,17 @@ def gen_run(sink, v, r):
                      "UserRule_DenyAllInBound")
                 t += 20_000
         else:
+            # Half the subnets admit the ACI by a custom rule: NSG v2 then logs the one long
+            # SSH session statelessly, a B in its first hour and nothing after.
+            custom = rng.random() < 0.5
+            rule = "UserRule_AllowAciSshInBound" if custom else "DefaultRule_AllowVnetInBound"
             conn(sink, connect, E - connect - 60_000, v.aci, sp(), v.build, 22, "T", None, build_nic, "ok", "",
-                 "DefaultRule_AllowVnetInBound", (900, 120_000, 1100, 400_000))
+                 rule, (900, 120_000, 1100, 400_000))
             t = connect + 2 * MIN
             while t < E - 3 * MIN:
-                conn(sink, t, 30_000, v.aci, sp(), v.build, 22, "T", None, build_nic, "ok", "",
-                     "DefaultRule_AllowVnetInBound", (40, 9000, 30, 5000))
+                if not custom:
+                    conn(sink, t, 30_000, v.aci, sp(), v.build, 22, "T", None, build_nic, "ok", "",
+                         rule, (40, 9000, 30, 5000))
                 customization(t + 5000)
                 t += rng.randint(2, 5) * MIN
         return

@@ -146,15 +146,21 @@ pub fn analyze_sources(sources: &[Source]) -> Analysis {
                 let (report, table, skipped) = analyze_input(&input, idx as u32);
                 (Some(report), table, skipped)
             }
-            Err(e) => (
-                None,
-                SessionTable::new(),
-                vec![Skipped {
-                    path: e.path,
-                    offset: None,
-                    reason: e.reason,
-                }],
-            ),
+            Err(e) => {
+                // Keep a report for it too: sessions name their inputs by
+                // position, so every source must have one.
+                let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
+                report.error = Some(e.reason.clone());
+                (
+                    Some(report),
+                    SessionTable::new(),
+                    vec![Skipped {
+                        path: e.path,
+                        offset: None,
+                        reason: e.reason,
+                    }],
+                )
+            }
         })
         .collect();
     let mut analysis = Analysis::default();

@@ -632,3 +632,111 @@ fn exit_codes_follow_diagnose() {
     assert_eq!(code, 2);
     assert!(err.contains("RFC 3339"), "{err}");
 }
+
+/// One NSG flow-log (version 2) blob of a NIC's hour: one record per
+/// (rule, tuples) group.
+fn nsg_blob(root: &Path, mac: &str, hour_s: i64, groups: &[(&str, Vec<String>)]) {
+    let when = aibnet::report::time::rfc3339(hour_s * 1_000_000_000, 0);
+    let dir = root.join(format!(
+        "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG/y={}/m={}/d={}/h={}/m=00/macAddress={mac}",
+        &when[0..4],
+        &when[5..7],
+        &when[8..10],
+        &when[11..13]
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let flows: Vec<serde_json::Value> = groups
+        .iter()
+        .map(|(rule, tuples)| serde_json::json!({"rule": rule, "flows": [{"mac": mac, "flowTuples": tuples}]}))
+        .collect();
+    let doc = serde_json::json!({"records": [{
+        "time": aibnet::report::time::rfc3339((hour_s + 3599) * 1_000_000_000, 7),
+        "macAddress": mac,
+        "category": "NetworkSecurityGroupFlowEvent",
+        "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG",
+        "operationName": "NetworkSecurityGroupFlowEvents",
+        "properties": {"Version": 2, "flows": flows}
+    }]});
+    std::fs::write(dir.join("PT1H.json"), doc.to_string()).unwrap();
+}
+
+/// A long isolated build whose SSH session the NSG allows by a custom rule:
+/// NSG flow logs show it once, as a `B` in the first hour, never again. The
+/// build VM's egress denied in the second hour is still the build's.
+#[test]
+fn a_build_vms_quiet_hours_in_flow_logs_still_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let h0 = DAY0 + 10 * 3600;
+    let h1 = h0 + 3600;
+    let t = |s: i64, rest: &str| format!("{s},{rest}");
+    nsg_blob(
+        dir.path(),
+        "000D3A0000B6",
+        h0,
+        &[
+            (
+                "UserRule_AllowAciSsh",
+                vec![t(h0 + 600, "10.1.1.4,10.1.0.6,40000,22,T,I,A,B,,,,")],
+            ),
+            (
+                "DefaultRule_AllowVnetOutBound",
+                vec![
+                    t(h0 + 620, "10.1.0.6,10.1.2.4,40001,53,U,O,A,B,,,,"),
+                    t(h0 + 620, "10.1.0.6,10.1.2.4,40001,53,U,O,A,E,1,74,1,130"),
+                ],
+            ),
+            (
+                "DefaultRule_AllowInternetOutBound",
+                vec![
+                    t(h0 + 630, "10.1.0.6,52.147.219.192,40002,443,T,O,A,B,,,,"),
+                    t(
+                        h0 + 640,
+                        "10.1.0.6,52.147.219.192,40002,443,T,O,A,E,40,3000,90,120000",
+                    ),
+                ],
+            ),
+        ],
+    );
+    nsg_blob(
+        dir.path(),
+        "000D3A0000B6",
+        h1,
+        &[(
+            "UserRule_DenyInternetOutBound",
+            (0..3)
+                .map(|k| {
+                    t(
+                        h1 + 600 + k * 60,
+                        &format!("10.1.0.6,52.147.219.192,{},443,T,O,D,B,,,,", 41000 + k),
+                    )
+                })
+                .collect(),
+        )],
+    );
+    // Another VM's denied egress in the same hour belongs to no build.
+    nsg_blob(
+        dir.path(),
+        "000D3A0000C7",
+        h1,
+        &[(
+            "UserRule_DenyInternetOutBound",
+            vec![t(h1 + 700, "10.1.0.9,52.147.219.192,42000,443,T,O,D,B,,,,")],
+        )],
+    );
+    let b = run_builds(&[dir.path().to_path_buf()], &Options::default());
+    assert_eq!(
+        b.runs.len(),
+        1,
+        "{:#?}",
+        b.runs.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
+    let r = &b.runs[0];
+    assert_eq!(r.diagnosis.topology.kind, aibnet::topology::Kind::Isolated);
+    assert_eq!(failing(r), vec!["build_vm_egress_blocked"]);
+    assert_eq!(
+        r.inputs.len(),
+        2,
+        "both hours of the build VM, not the other VM"
+    );
+    assert_eq!(r.macs, vec!["000D3A0000B6".to_string()]);
+}

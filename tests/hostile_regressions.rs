@@ -25,8 +25,9 @@ fn capture_pcapng_interface_table_is_shared_between_chunks() {
     let it = aibnet::capture::PacketIter::new(&f, aibnet::ingest::Format::Pcapng).unwrap();
     let chunks = aibnet::capture::chunk_starts(it, 1);
     assert!(chunks.len() > 20_000, "{}", chunks.len());
+    // A hang guard (a looping framer never ends), not a speed measurement.
     assert!(
-        start.elapsed() < Duration::from_secs(20),
+        start.elapsed() < Duration::from_secs(120),
         "{:?}",
         start.elapsed()
     );

@@ -34,8 +34,6 @@ pub struct RunSessions {
     pub sessions: Vec<usize>,
     /// NIC MACs of the run's VMs, when flow logs name them.
     pub macs: Vec<String>,
-    /// Whether a proxy command port was seen.
-    pub has_proxy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +58,6 @@ struct Episode<'a> {
     last: i64,
     mac: Option<&'a str>,
     server: bool,
-    proxy: bool,
 }
 
 /// Split sessions (sorted, as a scan leaves them) into runs. `nics` gives,
@@ -128,7 +125,6 @@ pub fn discover_with<'a>(
                 last: t.last,
                 mac: None,
                 server: false,
-                proxy: false,
             });
         }
         let k = episodes.len() - 1;
@@ -136,7 +132,6 @@ pub fn discover_with<'a>(
             e.last = e.last.max(t.last);
             e.mac = e.mac.or(t.mac);
             e.server |= t.role == Role::Server;
-            e.proxy |= t.role == Role::Proxy;
         }
         touch_ep.push(k);
     }
@@ -153,6 +148,10 @@ pub fn discover_with<'a>(
     let mut server_eps: FxHashMap<IpAddr, Vec<usize>> = FxHashMap::default();
     for (k, e) in episodes.iter().enumerate().filter(|(_, e)| e.server) {
         server_eps.entry(e.addr).or_default().push(k);
+    }
+    // By start (pieces of split episodes were appended after the others).
+    for eps in server_eps.values_mut() {
+        eps.sort_by_key(|&k| episodes.get(k).map_or(i64::MAX, |e| e.start));
     }
     let mut attached: Vec<(usize, usize)> = Vec::new();
     for &i in &egress {
@@ -191,7 +190,6 @@ pub fn discover_with<'a>(
     }
     for (k, e) in episodes.iter().enumerate() {
         let g = groups.entry(uf.find(k)).or_default();
-        g.has_proxy |= e.proxy;
         if let Some(m) = e.mac {
             g.macs.push(m.to_ascii_uppercase());
         }
@@ -281,7 +279,6 @@ fn split_unbound(touches: &[Touch<'_>], touch_ep: &mut [usize], episodes: &mut V
                     last: t.last,
                     mac: None,
                     server: false,
-                    proxy: false,
                 });
                 next
             });
@@ -292,14 +289,12 @@ fn split_unbound(touches: &[Touch<'_>], touch_ep: &mut [usize], episodes: &mut V
         e.start = i64::MAX;
         e.last = i64::MIN;
         e.server = false;
-        e.proxy = false;
     }
     for (t, &k) in touches.iter().zip(touch_ep.iter()) {
         if let Some(e) = episodes.get_mut(k) {
             e.start = e.start.min(t.first);
             e.last = e.last.max(t.last);
             e.server |= t.role == Role::Server;
-            e.proxy |= t.role == Role::Proxy;
         }
     }
 }
@@ -442,7 +437,6 @@ mod tests {
         let runs = discover(&v, &[], &opts());
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].sessions.len() + runs[1].sessions.len(), v.len());
-        assert!(runs.iter().all(|r| r.has_proxy));
         let first_end = runs[0]
             .sessions
             .iter()
@@ -489,8 +483,7 @@ mod tests {
         let runs = discover(&v, &[], &opts());
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].sessions, vec![0, 1, 2]);
-        assert!(!runs[0].has_proxy);
-        assert!(runs[1].has_proxy);
+        assert!(runs[1].sessions.iter().all(|&i| v[i].resp_p == 60001));
         assert_eq!(runs[1].sessions.len(), 10);
     }
 

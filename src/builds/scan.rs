@@ -13,6 +13,15 @@
 //!   logs, a NIC's blob for an hour carries both its inbound SSH/WinRM and
 //!   its outbound flows; in a capture on the build VM, likewise.
 //!
+//! One case needs a second look: a build VM's later hours can hold no
+//! SSH/WinRM tuple at all (NSG flow logs log an inbound flow allowed by a
+//! custom rule statelessly — a `B` and nothing after — so a long SSH session
+//! shows only in the hour it began). A NIC is a build VM's for its whole
+//! life (every run gets new NICs), so once the scan is over, the blobs of
+//! NICs that received SSH/WinRM in some hour but not in theirs are read
+//! again, keeping the NIC's own egress and DNS. They are few: the build VMs'
+//! quiet hours.
+//!
 //! Everything else — the bulk of any flow log: other VMs' egress, web
 //! traffic, scans denied inbound — is dropped with the file's bytes. Flow
 //! logs are reduced one step earlier: parsed, then only the relevant tuples
@@ -147,13 +156,15 @@ pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
 }
 
 /// Keep a file's AIB-relevant sessions (see the module docs) that overlap
-/// the window.
-pub fn reduce(sessions: Vec<Session>, opts: &Options) -> Vec<Session> {
+/// the window. `build_vm` is an address known to be a build VM from other
+/// files (its egress is kept too).
+pub fn reduce(sessions: Vec<Session>, opts: &Options, build_vm: Option<IpAddr>) -> Vec<Session> {
     let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let build_like: FxHashSet<IpAddr> = sessions
         .iter()
         .filter(|s| classify(s, probe) == Some(Class::BuildAnchor))
         .map(|s| s.resp_h)
+        .chain(build_vm)
         .collect();
     let mut kept = sessions
         .into_iter()
@@ -222,7 +233,9 @@ fn outside_window(path: &str, opts: &Options) -> bool {
 }
 
 enum FileResult {
-    Read(InputReport, Vec<Session>, Vec<Skipped>, Option<Nic>),
+    /// Report, kept sessions, problems, the blob's NIC, and whether the NIC
+    /// received SSH/WinRM in this file.
+    Read(InputReport, Vec<Session>, Vec<Skipped>, Option<Nic>, bool),
     Failed(Skipped),
     Outside,
 }
@@ -237,23 +250,54 @@ pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress)
         })
         .collect();
     progress.begin(sources.len(), sizes.iter().sum());
-    let results: Vec<FileResult> = sources
+    let mut results: Vec<FileResult> = sources
         .par_iter()
         .zip(sizes.par_iter())
         .enumerate()
         .map(|(idx, (src, &size))| {
-            let r = scan_one(src, idx as u32, opts);
+            let r = scan_one(src, idx as u32, opts, None);
             progress.file_done(size);
             r
         })
         .collect();
     progress.finish();
 
+    // The quiet hours of build VMs' NICs, read again (see the module docs).
+    let build_macs: FxHashSet<&str> = results
+        .iter()
+        .filter_map(|r| match r {
+            FileResult::Read(_, _, _, Some(n), true) => Some(n.mac.as_str()),
+            _ => None,
+        })
+        .collect();
+    let again: Vec<(usize, IpAddr)> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            FileResult::Read(_, _, _, Some(n), false) if build_macs.contains(n.mac.as_str()) => {
+                Some((i, n.addr))
+            }
+            _ => None,
+        })
+        .collect();
+    let reread: Vec<(usize, FileResult)> = again
+        .par_iter()
+        .filter_map(|&(i, addr)| {
+            let src = sources.get(i)?;
+            Some((i, scan_one(src, i as u32, opts, Some(addr))))
+        })
+        .collect();
+    for (i, r) in reread {
+        if let Some(slot) = results.get_mut(i) {
+            *slot = r;
+        }
+    }
+
     let mut scan = Scan::default();
     let mut table = SessionTable::new();
     for r in results {
         match r {
-            FileResult::Read(report, sessions, skipped, nic) => {
+            FileResult::Read(report, sessions, skipped, nic, _) => {
                 // Number inputs as they are kept, so `seen_by` indexes
                 // `inputs` even when other sources failed to load.
                 let k = scan.inputs.len() as u32;
@@ -277,7 +321,12 @@ pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress)
 /// [`reduce`], on tuples: a tuple's source is the flow's initiator) are
 /// stitched into sessions. `None` when it does not parse (the caller reads it
 /// the usual way, which reports why).
-fn scan_flowlog(input: &Input, idx: u32, opts: &Options) -> Option<FileResult> {
+fn scan_flowlog(
+    input: &Input,
+    idx: u32,
+    opts: &Options,
+    build_vm: Option<IpAddr>,
+) -> Option<FileResult> {
     let mut file = flowlog::parse(input.path.as_str(), &input.bytes).ok()?;
     let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
     let mut skipped = Vec::new();
@@ -296,7 +345,9 @@ fn scan_flowlog(input: &Input, idx: u32, opts: &Options) -> Option<FileResult> {
         .tuples()
         .filter(|(_, t)| class(t) == Some(Class::BuildAnchor))
         .map(|(_, t)| t.dst)
+        .chain(build_vm)
         .collect();
+    let served = nic.as_ref().is_some_and(|n| build_like.contains(&n.addr));
     for b in &mut file.batches {
         b.tuples.retain(|t| match class(t) {
             Some(Class::ProxyAnchor | Class::BuildAnchor) => true,
@@ -307,9 +358,10 @@ fn scan_flowlog(input: &Input, idx: u32, opts: &Options) -> Option<FileResult> {
     let sessions = flowlog::sessions(&file, idx).into_sessions();
     Some(FileResult::Read(
         report,
-        reduce(sessions, opts),
+        reduce(sessions, opts, build_vm),
         skipped,
         nic,
+        served,
     ))
 }
 
@@ -343,14 +395,14 @@ fn nic_of_tuples(file: &flowlog::FlowLogFile) -> Option<Nic> {
     (k * 100 >= n * 95).then_some(Nic { addr, mac })
 }
 
-fn scan_one(src: &Source, idx: u32, opts: &Options) -> FileResult {
+fn scan_one(src: &Source, idx: u32, opts: &Options, build_vm: Option<IpAddr>) -> FileResult {
     if outside_window(&src.display(), opts) {
         return FileResult::Outside;
     }
     match ingest::load(src) {
         Ok(input) => {
             if input.format == Format::FlowLog
-                && let Some(r) = scan_flowlog(&input, idx, opts)
+                && let Some(r) = scan_flowlog(&input, idx, opts, build_vm)
             {
                 return r;
             }
@@ -359,7 +411,7 @@ fn scan_one(src: &Source, idx: u32, opts: &Options) -> FileResult {
             // Reduced before it is settled and sorted: only what is kept is
             // worth finishing (in the scan's table, with the other inputs').
             let all = table.into_sessions();
-            FileResult::Read(report, reduce(all, opts), skipped, None)
+            FileResult::Read(report, reduce(all, opts, build_vm), skipped, None, false)
         }
         Err(e) => FileResult::Failed(Skipped {
             path: e.path,

@@ -293,7 +293,9 @@ pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Top
     // the build VM (unless the user said the build is isolated).
     if roles.proxy.is_empty() && forced != Some(Kind::Isolated) {
         for (client, server) in &aci_candidates {
-            if forced == Some(Kind::Proxy) || same_subnet(*client, *server) {
+            if (forced == Some(Kind::Proxy) || same_subnet(*client, *server))
+                && !roles.proxy.contains(client)
+            {
                 evidence.push(format!(
                     "proxy {client}: opens :22/:5986 to {server} from the same subnet (assumed proxy; pass --topology isolated if it is ACI)"
                 ));
