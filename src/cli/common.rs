@@ -206,8 +206,7 @@ pub fn print_stats(a: &Analysis) {
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
-        // Every decoded frame or tuple updates a session.
-        let used = i.decoded;
+        let used = i.used;
         total[0] += i.packets;
         total[1] += i.decoded;
         total[2] += used;

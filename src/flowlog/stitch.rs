@@ -34,7 +34,7 @@ use super::{
     Decision, Direction, Dropped, FlowLogError, FlowLogFile, FlowState, FlowTuple, IssueKind,
     RecordKind, parse,
 };
-use crate::analyze::{InputReport, Skipped};
+use crate::analyze::{InputReport, Scope, Skipped};
 use crate::decode::FiveTuple;
 use crate::ingest::Input;
 use crate::sessions::{ConnState, FlowInfo, Session, SessionTable, Side};
@@ -54,13 +54,16 @@ pub const DENY_REPEAT_MS: i64 = 60 * 1000;
 pub fn read_input(
     input: &Input,
     idx: u32,
+    scope: &Scope,
     report: &mut InputReport,
     skipped: &mut Vec<Skipped>,
 ) -> Option<SessionTable> {
     match parse(input.path.as_str(), &input.bytes) {
         Ok(file) => {
             fill_report(&file, report, skipped);
-            Some(sessions(&file, idx))
+            let (table, used) = sessions_in_scope(&file, idx, scope);
+            report.used = used;
+            Some(table)
         }
         Err(e) => {
             let offset = match &e {
@@ -246,6 +249,14 @@ impl Acc {
 
 /// Stitch a file's tuples into sessions seen by input `input`.
 pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
+    sessions_in_scope(file, input, &Scope::default()).0
+}
+
+/// Stitch the tuples of a file that `scope` admits into sessions seen by
+/// input `input`; also returns how many tuples were used.
+pub fn sessions_in_scope(file: &FlowLogFile, input: u32, scope: &Scope) -> (SessionTable, u64) {
+    let everything = scope.is_everything();
+    let mut used = 0u64;
     // Observers: distinct (ACL, MAC) over all batches.
     let mut observers: FxHashMap<(&str, &str), Observer> = FxHashMap::default();
     let obs_of: Vec<Vec<Observer>> = file
@@ -270,6 +281,10 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
             .iter()
             .any(|r| matches!(r.kind, RecordKind::Vnet { .. }));
         for t in &b.tuples {
+            if !everything && !scope.admits(t.src, t.sport, t.dst, t.dport) {
+                continue;
+            }
+            used += 1;
             let key = Key {
                 observer: obs.get(t.rule.0 as usize).copied().unwrap_or(u32::MAX),
                 proto: t.proto.0,
@@ -312,7 +327,7 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
         };
         out.push(to_session(&a, rule, acl, target, vnet, input, &mut shared));
     }
-    SessionTable::from_sessions(out)
+    (SessionTable::from_sessions(out), used)
 }
 
 /// Rule name and ACL of one rule entry.
