@@ -475,3 +475,23 @@ fn host_and_port_filters_drop_tuples_early_with_the_same_result() {
     let winrm = sessions(&run(&["--port", "5986"]));
     assert!(winrm.iter().any(|s| s["decision"] == "deny"), "{winrm:#?}");
 }
+
+/// Flow logs count whole packets: the table's byte column shows the logged
+/// bytes (headers included), not the payload bytes they cannot give.
+#[test]
+fn table_shows_logged_bytes_of_flow_log_sessions() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
+        .args(["sessions", "--format", "table", "--port", "35620"])
+        .arg(sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.contains("10.1.0.4:35620"))
+        .unwrap_or_else(|| panic!("{table}"));
+    // E,1,74,0,0: one packet of 74 bytes out, nothing back.
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert!(cells.contains(&"1/74") && cells.contains(&"0/0"), "{row}");
+}

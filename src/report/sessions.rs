@@ -298,8 +298,8 @@ fn row(s: &Session, inputs: &[InputReport]) -> [String; 12] {
         s.history.as_str().to_string(),
         rfc3339(s.first_ts, s.ts_digits.min(6)),
         format!("{:.3}s", s.duration_s()),
-        format!("{}/{}", s.orig.pkts, s.orig.bytes),
-        format!("{}/{}", s.resp.pkts, s.resp.bytes),
+        format!("{}/{}", s.orig.pkts, shown_bytes(s, &s.orig)),
+        format!("{}/{}", s.resp.pkts, shown_bytes(s, &s.resp)),
         if s.syn_retransmits > 0 {
             s.syn_retransmits.to_string()
         } else {
@@ -308,6 +308,17 @@ fn row(s: &Session, inputs: &[InputReport]) -> [String; 12] {
         notes.join("; "),
         short_paths(seen_by(s, inputs)),
     ]
+}
+
+/// The bytes a table shows for one direction: payload bytes (Zeek's
+/// `orig_bytes`) for captured sessions; for flow-log sessions, which count
+/// only whole packets, the logged bytes, headers included (`orig_ip_bytes`).
+fn shown_bytes(s: &Session, side: &crate::sessions::Side) -> u64 {
+    if s.flow.is_some() {
+        side.ip_bytes
+    } else {
+        side.bytes
+    }
 }
 
 /// `10.0.0.4:22`, `[fe80::1]:22`.
