@@ -414,6 +414,7 @@ fn read_sequential(
     let mut table = SessionTable::new();
     let mut c = Counts::default();
     let mut err = None;
+    let mut batch = Batch::new();
     for item in iter {
         match item {
             Ok(p) => {
@@ -421,9 +422,7 @@ fn read_sequential(
                 match decode::decode(&p) {
                     Ok(s) => {
                         c.stats.decoded += 1;
-                        if table.add_packet(&s, idx) {
-                            c.stats.icmp_linked += 1;
-                        }
+                        batch.push(&mut table, s, idx, &mut c);
                     }
                     Err(r) => *c.skips.entry(r).or_default() += 1,
                 }
@@ -434,8 +433,34 @@ fn read_sequential(
             }
         }
     }
+    batch.flush(&mut table, idx, &mut c);
     c.into_report(report);
     (table, err)
+}
+
+/// Decoded packets on their way to a session table, handed over
+/// [`Batch::SIZE`] at a time (see [`SessionTable::add_batch`]).
+struct Batch(Vec<PacketSummary>);
+
+impl Batch {
+    const SIZE: usize = 16;
+
+    fn new() -> Self {
+        Batch(Vec::with_capacity(Batch::SIZE))
+    }
+
+    #[inline]
+    fn push(&mut self, table: &mut SessionTable, p: PacketSummary, idx: u32, c: &mut Counts) {
+        self.0.push(p);
+        if self.0.len() >= Batch::SIZE {
+            self.flush(table, idx, c);
+        }
+    }
+
+    fn flush(&mut self, table: &mut SessionTable, idx: u32, c: &mut Counts) {
+        c.stats.icmp_linked += table.add_batch(&self.0, idx);
+        self.0.clear();
+    }
 }
 
 /// The shard a packet's session lives in. ICMP errors go to the shard of the
@@ -467,6 +492,7 @@ fn read_scan(
             let mut table = SessionTable::new();
             let mut c = Counts::default();
             let mut err = None;
+            let mut batch = Batch::new();
             for item in first.clone() {
                 match item {
                     Ok(p) => {
@@ -476,9 +502,7 @@ fn read_scan(
                         match decode::decode(&p) {
                             Ok(s) if shard_of(&s, shards) == shard => {
                                 c.stats.decoded += 1;
-                                if table.add_packet(&s, idx) {
-                                    c.stats.icmp_linked += 1;
-                                }
+                                batch.push(&mut table, s, idx, &mut c);
                             }
                             Ok(_) => {}
                             Err(r) if lead => *c.skips.entry(r).or_default() += 1,
@@ -491,6 +515,7 @@ fn read_scan(
                     }
                 }
             }
+            batch.flush(&mut table, idx, &mut c);
             (table, c, err)
         })
         .collect();
@@ -574,10 +599,8 @@ fn read_buffered(
             .map(|(table, bufs)| {
                 let mut n = 0;
                 for b in bufs {
-                    for s in &b {
-                        if table.add_packet(s, idx) {
-                            n += 1;
-                        }
+                    for part in b.chunks(Batch::SIZE) {
+                        n += table.add_batch(part, idx);
                     }
                 }
                 n
