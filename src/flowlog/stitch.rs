@@ -32,7 +32,7 @@
 
 use super::{
     Decision, Direction, Dropped, FlowLogError, FlowLogFile, FlowState, FlowTuple, IssueKind,
-    RecordKind, parse,
+    ParseOptions, RecordKind, TupleFilter, parse_with,
 };
 use crate::analyze::{InputReport, Skipped};
 use crate::ingest::Input;
@@ -57,7 +57,24 @@ pub fn read_input(
     report: &mut InputReport,
     skipped: &mut Vec<Skipped>,
 ) -> Option<SessionTable> {
-    match parse(input.path.as_str(), &input.bytes) {
+    read_input_filtered(input, idx, None, report, skipped)
+}
+
+/// [`read_input`] keeping only the tuples `filter` accepts (the sessions
+/// of `aibnet sessions --host/--port`: the rest are never stored or
+/// stitched).
+pub fn read_input_filtered(
+    input: &Input,
+    idx: u32,
+    filter: Option<&TupleFilter>,
+    report: &mut InputReport,
+    skipped: &mut Vec<Skipped>,
+) -> Option<SessionTable> {
+    let opts = ParseOptions {
+        filter: filter.cloned(),
+        ..ParseOptions::default()
+    };
+    match parse_with(input.path.as_str(), &input.bytes, &opts) {
         Ok(file) => {
             fill_report(&file, report, skipped);
             Some(sessions(&file, idx))
@@ -89,25 +106,22 @@ pub fn fill_report(file: &FlowLogFile, report: &mut InputReport, skipped: &mut V
     report.packets = s.tuples_read;
     report.decoded = file.tuple_count() as u64;
     let mut digits = 0u8;
-    let (mut first, mut last) = (None::<i64>, None::<i64>);
     for b in &file.batches {
         for r in &b.records {
             if matches!(r.kind, RecordKind::Vnet { .. }) {
                 digits = 3;
             }
         }
-        for t in &b.tuples {
-            let ns = t.ts_ms.saturating_mul(1_000_000);
-            first = Some(first.map_or(ns, |f| f.min(ns)));
-            last = Some(last.map_or(ns, |l| l.max(ns)));
-        }
     }
-    report.first_ts = first;
-    report.last_ts = last;
+    // Over every tuple decoded, kept by the pre-filter or not: the input's
+    // time span does not depend on what is shown.
+    report.first_ts = s.ts_range.map(|(a, _)| a.saturating_mul(1_000_000));
+    report.last_ts = s.ts_range.map(|(_, b)| b.saturating_mul(1_000_000));
     report.ts_digits = digits;
     for (k, v) in [
         ("duplicate tuple", s.tuples_duplicate),
         ("bad tuple", s.tuples_skipped),
+        ("filtered", s.tuples_filtered),
     ] {
         if v > 0 {
             report.not_decoded.insert(k, v);
