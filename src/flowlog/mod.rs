@@ -153,7 +153,10 @@ pub const MAX_ISSUES: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub struct FlowLogBatch {
     /// Interned strings; [`Sym`] indexes here; `strings[0]` is `""`.
-    pub strings: Vec<Box<str>>,
+    /// Shared (`Arc`), so sessions name rules and NSGs with these very
+    /// strings: a record with one huge string holds it once besides the
+    /// input.
+    pub strings: Vec<Arc<str>>,
     /// Rule / ACL / MAC combinations; [`RuleRef`] indexes here.
     pub rules: Vec<RuleEntry>,
     /// Records used, in input order; [`FlowTuple::record`] indexes here.
@@ -497,8 +500,12 @@ fn dedupe_records(bytes: &[u8], spans: &[scan::Span]) -> (Vec<scan::Span>, Vec<u
 /// The records of one chunk, with their own string tables.
 #[derive(Default)]
 struct Partial {
-    strings: Vec<Box<str>>,
-    string_ix: FxHashMap<Box<str>, Sym>,
+    strings: Vec<Arc<str>>,
+    /// Symbol by the string's hash (the string itself is kept once, in
+    /// `strings`); a different string with the same hash goes to
+    /// `string_collided`.
+    string_ix: FxHashMap<u64, Sym>,
+    string_collided: FxHashMap<Arc<str>, Sym>,
     rules: Vec<RuleEntry>,
     rule_ix: FxHashMap<RuleEntry, RuleRef>,
     records: Vec<RecordInfo>,
@@ -552,7 +559,7 @@ impl Partial {
             full_filter,
             ..Partial::default()
         };
-        p.string_ix.insert("".into(), Sym(0));
+        p.string_ix.insert(FxBuildHasher.hash_one(""), Sym(0));
         p.window_cur.reserve(1024);
         p.window_prev.reserve(1024);
         // Tuples take at least ~40 input bytes each; reserving for one per 64
@@ -653,13 +660,27 @@ impl Partial {
     }
 
     fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.string_ix.get(s) {
-            return sym;
+        use std::collections::hash_map::Entry;
+        let next = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
+        match self.string_ix.entry(FxBuildHasher.hash_one(s)) {
+            Entry::Occupied(e) => {
+                let sym = *e.get();
+                if self.strings.get(sym.0 as usize).is_some_and(|t| **t == *s) {
+                    return sym;
+                }
+                if let Some(&sym) = self.string_collided.get(s) {
+                    return sym;
+                }
+                let a: Arc<str> = Arc::from(s);
+                self.strings.push(a.clone());
+                self.string_collided.insert(a, next);
+            }
+            Entry::Vacant(e) => {
+                e.insert(next);
+                self.strings.push(Arc::from(s));
+            }
         }
-        let sym = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
-        self.strings.push(s.into());
-        self.string_ix.insert(s.into(), sym);
-        sym
+        next
     }
 
     fn intern_opt(&mut self, s: Option<&Str<'_>>) -> Sym {

@@ -396,7 +396,7 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
             rules: b
                 .rules
                 .iter()
-                .map(|e| (shared.text(b.str(e.rule)), shared.text(b.str(e.acl))))
+                .map(|e| (shared.sym(b, e.rule), shared.sym(b, e.acl)))
                 .collect(),
             records: b
                 .records
@@ -406,7 +406,7 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
                     (
                         vnet,
                         if vnet {
-                            shared.text(b.str(r.resource))
+                            shared.sym(b, r.resource)
                         } else {
                             None
                         },
@@ -442,7 +442,10 @@ type RuleTexts = (Option<Arc<str>>, Option<Arc<str>>);
 /// note, so they share one `Arc<FlowInfo>` instead of a box each.
 #[derive(Default)]
 struct Shared {
-    texts: FxHashMap<Box<str>, Arc<str>>,
+    /// Texts by their hash (kept once, in the `Arc`); a different text
+    /// with the same hash goes to `collided`.
+    texts: FxHashMap<u64, Arc<str>>,
+    collided: FxHashMap<Arc<str>, Arc<str>>,
     /// Index into `infos` by what decides a [`FlowInfo`].
     info_ix: FxHashMap<InfoKey, u32>,
     infos: Vec<Arc<FlowInfo>>,
@@ -461,17 +464,35 @@ struct InfoKey {
 }
 
 impl Shared {
-    /// `None` for an empty string.
-    fn text(&mut self, s: &str) -> Option<Arc<str>> {
+    /// The shared copy of a text, `None` for an empty one; `make` gives
+    /// an `Arc` for a text not seen yet (the batch's own, when there is
+    /// one: no copy of a name is made, however long).
+    fn intern(&mut self, s: &str, make: impl FnOnce() -> Arc<str>) -> Option<Arc<str>> {
+        use std::hash::BuildHasher;
         if s.is_empty() {
             return None;
         }
-        if let Some(a) = self.texts.get(s) {
-            return Some(a.clone());
+        match self.texts.entry(rustc_hash::FxBuildHasher.hash_one(s)) {
+            Entry::Vacant(e) => Some(e.insert(make()).clone()),
+            Entry::Occupied(e) if **e.get() == *s => Some(e.get().clone()),
+            Entry::Occupied(_) => Some(
+                self.collided
+                    .entry(Arc::from(s))
+                    .or_insert_with(make)
+                    .clone(),
+            ),
         }
-        let a: Arc<str> = Arc::from(s);
-        self.texts.insert(s.into(), a.clone());
-        Some(a)
+    }
+
+    /// A generated text (flow states, notes).
+    fn text(&mut self, s: &str) -> Option<Arc<str>> {
+        self.intern(s, || Arc::from(s))
+    }
+
+    /// A batch's string.
+    fn sym(&mut self, b: &super::FlowLogBatch, sym: super::Sym) -> Option<Arc<str>> {
+        let a = b.strings.get(sym.0 as usize)?;
+        self.intern(a, || a.clone())
     }
 }
 
