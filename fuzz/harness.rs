@@ -150,6 +150,7 @@ pub fn decode_sessions(data: &[u8]) {
         gzip: false,
         packets: u64::from(n),
         decoded: 0,
+        used: 0,
         first_ts: None,
         last_ts: None,
         ts_digits: 9,

@@ -15,6 +15,7 @@ use crate::sessions::{FlowKey, PacketStats, Session, SessionTable};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Captures smaller than this are read by one thread.
@@ -35,6 +36,9 @@ pub struct InputReport {
     pub packets: u64,
     /// Frames (or tuples) turned into session updates.
     pub decoded: u64,
+    /// Of those, the ones that went into sessions: all decoded frames of a
+    /// capture; the flow-log tuples a `--host`/`--port` filter admitted.
+    pub used: u64,
     /// First timestamp (ns since the epoch), if any packet was read.
     #[serde(skip)]
     pub first_ts: Option<i64>,
@@ -59,6 +63,7 @@ impl InputReport {
             gzip,
             packets: 0,
             decoded: 0,
+            used: 0,
             first_ts: None,
             last_ts: None,
             ts_digits: 6,
@@ -114,17 +119,90 @@ impl Analysis {
     }
 }
 
+/// How one large capture is split across threads. The default, [`IntraFile::Scan`],
+/// won on both benchmark captures (benches/RESULTS.md); the others stay for
+/// measuring that again (`AIBNET_INTRA_FILE=sequential|buffered|scan`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IntraFile {
+    /// Every thread walks all frames and keeps the flows of its own shard
+    /// (flow-key hash): no buffers and no hand-over between threads; each
+    /// frame is framed and decoded once per thread.
+    #[default]
+    Scan,
+    /// Chunks decoded in parallel into per-shard buffers, then each shard
+    /// applies its buffers in file order (the first scheme).
+    Buffered,
+    /// One thread reads the whole file.
+    Sequential,
+}
+
+impl IntraFile {
+    /// The scheme named by `AIBNET_INTRA_FILE`, or the default.
+    pub fn from_env() -> Self {
+        match std::env::var("AIBNET_INTRA_FILE").as_deref() {
+            Ok("buffered") => IntraFile::Buffered,
+            Ok("sequential") => IntraFile::Sequential,
+            _ => IntraFile::Scan,
+        }
+    }
+}
+
+/// What the caller will look at, and how work is split. Readers drop flows
+/// that no host/port filter admits before they build sessions of them.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Only flows with one of these addresses at either end (empty: all).
+    pub hosts: Vec<IpAddr>,
+    /// Only flows with one of these ports at either end (empty: all).
+    pub ports: Vec<u16>,
+    /// How one large capture is split across threads.
+    pub intra_file: IntraFile,
+}
+
+impl Scope {
+    /// Everything, split the default way (or as `AIBNET_INTRA_FILE` says).
+    pub fn all() -> Self {
+        Scope {
+            intra_file: IntraFile::from_env(),
+            ..Scope::default()
+        }
+    }
+
+    /// Whether a flow between these endpoints can pass the host and port
+    /// filters. A flow-log session has exactly its tuples' endpoints, so
+    /// dropping tuples that fail this is the same as filtering sessions
+    /// afterwards. Captures are not pre-filtered: an ICMP error is linked to
+    /// the session it names, which may fail the filter while the error's own
+    /// endpoints pass it.
+    #[inline]
+    pub fn admits(&self, a: IpAddr, a_port: u16, b: IpAddr, b_port: u16) -> bool {
+        (self.hosts.is_empty() || self.hosts.iter().any(|h| *h == a || *h == b))
+            && (self.ports.is_empty() || self.ports.iter().any(|p| *p == a_port || *p == b_port))
+    }
+
+    /// Whether no host or port filter is set.
+    pub fn is_everything(&self) -> bool {
+        self.hosts.is_empty() && self.ports.is_empty()
+    }
+}
+
 /// A stage that turns a non-capture input into sessions (flow logs). Lets the
 /// flow-log stage plug into the driver without the driver knowing its types.
-pub type OtherReader = fn(&Input, u32, &mut InputReport, &mut Vec<Skipped>) -> Option<SessionTable>;
+pub type OtherReader =
+    fn(&Input, u32, &Scope, &mut InputReport, &mut Vec<Skipped>) -> Option<SessionTable>;
 
 /// Run the pipeline over the user's paths.
 pub fn analyze_paths(paths: &[PathBuf]) -> Analysis {
+    analyze_paths_with(paths, &Scope::all())
+}
+
+/// Run the pipeline over the user's paths, keeping what `scope` admits.
+pub fn analyze_paths_with(paths: &[PathBuf], scope: &Scope) -> Analysis {
     let (mut sources, errors) = ingest::discover(paths);
     // Inputs are numbered in path order, so the output does not depend on
     // the order the paths were named in.
     sources.sort();
-    let mut a = analyze_sources(&sources);
+    let mut a = analyze_sources_with(&sources, scope);
     a.skipped.splice(
         0..0,
         errors.into_iter().map(|e| Skipped {
@@ -138,12 +216,18 @@ pub fn analyze_paths(paths: &[PathBuf]) -> Analysis {
 
 /// Run the pipeline over already-discovered sources.
 pub fn analyze_sources(sources: &[Source]) -> Analysis {
+    analyze_sources_with(sources, &Scope::all())
+}
+
+/// Run the pipeline over already-discovered sources, keeping what `scope`
+/// admits.
+pub fn analyze_sources_with(sources: &[Source], scope: &Scope) -> Analysis {
     let per_input: Vec<(Option<InputReport>, SessionTable, Vec<Skipped>)> = sources
         .par_iter()
         .enumerate()
         .map(|(idx, src)| match ingest::load(src) {
             Ok(input) => {
-                let (report, table, skipped) = analyze_input(&input, idx as u32);
+                let (report, table, skipped) = analyze_input_with(&input, idx as u32, scope);
                 (Some(report), table, skipped)
             }
             Err(e) => {
@@ -177,6 +261,16 @@ pub fn analyze_sources(sources: &[Source]) -> Analysis {
 
 /// Analyse one loaded input as input number `idx` of the run.
 pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec<Skipped>) {
+    analyze_input_with(input, idx, &Scope::all())
+}
+
+/// Analyse one loaded input as input number `idx` of the run, keeping what
+/// `scope` admits.
+pub fn analyze_input_with(
+    input: &Input,
+    idx: u32,
+    scope: &Scope,
+) -> (InputReport, SessionTable, Vec<Skipped>) {
     let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
     let mut skipped = Vec::new();
     if let Some(w) = &input.warning {
@@ -189,12 +283,12 @@ pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec
     let table = match input.format {
         Format::Pcap | Format::Pcapng => match PacketIter::new(&input.bytes, input.format) {
             Ok(iter) => {
-                let (table, err) = if input.bytes.len() >= PARALLEL_MIN_BYTES
-                    && rayon::current_num_threads() > 1
-                {
-                    read_sharded(iter, idx, &mut report)
-                } else {
-                    read_sequential(iter, idx, &mut report)
+                let parallel =
+                    input.bytes.len() >= PARALLEL_MIN_BYTES && rayon::current_num_threads() > 1;
+                let (table, err) = match scope.intra_file {
+                    IntraFile::Scan if parallel => read_scan(iter, idx, &mut report),
+                    IntraFile::Buffered if parallel => read_buffered(iter, idx, &mut report),
+                    _ => read_sequential(iter, idx, &mut report),
                 };
                 if let Some(e) = err {
                     report.error = Some(e.to_string());
@@ -209,7 +303,9 @@ pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec
             }
         },
         Format::FlowLog => match flowlog_reader() {
-            Some(reader) => reader(input, idx, &mut report, &mut skipped).unwrap_or_default(),
+            Some(reader) => {
+                reader(input, idx, scope, &mut report, &mut skipped).unwrap_or_default()
+            }
             None => {
                 let reason = "flow logs are not supported by this build".to_string();
                 report.error = Some(reason.clone());
@@ -300,6 +396,7 @@ impl Counts {
     fn into_report(self, r: &mut InputReport) {
         r.packets = self.stats.read;
         r.decoded = self.stats.decoded;
+        r.used = self.stats.decoded;
         r.first_ts = self.first;
         r.last_ts = self.last;
         r.ts_digits = self.digits.max(1);
@@ -350,7 +447,70 @@ fn shard_of(s: &PacketSummary, shards: usize) -> usize {
     }
 }
 
-fn read_sharded(
+/// The scan scheme: one thread per shard, each walking every frame and
+/// keeping the packets whose flow hashes to its shard. Framing and decoding
+/// are done once per thread, which costs less than handing decoded packets
+/// between threads (the buffers' copies and page faults were a third of the
+/// buffered scheme's time on small packets).
+fn read_scan(
+    first: PacketIter<'_>,
+    idx: u32,
+    report: &mut InputReport,
+) -> (SessionTable, Option<CaptureError>) {
+    let shards = rayon::current_num_threads().max(1);
+    let per_shard: Vec<(SessionTable, Counts, Option<CaptureError>)> = (0..shards)
+        .into_par_iter()
+        .map(|shard| {
+            // Shard 0 also counts what is not per flow: frames, times and
+            // frames that did not decode (every thread sees all of them).
+            let lead = shard == 0;
+            let mut table = SessionTable::new();
+            let mut c = Counts::default();
+            let mut err = None;
+            for item in first.clone() {
+                match item {
+                    Ok(p) => {
+                        if lead {
+                            c.frame(&p);
+                        }
+                        match decode::decode(&p) {
+                            Ok(s) if shard_of(&s, shards) == shard => {
+                                c.stats.decoded += 1;
+                                if table.add_packet(&s, idx) {
+                                    c.stats.icmp_linked += 1;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(r) if lead => *c.skips.entry(r).or_default() += 1,
+                            Err(_) => {}
+                        }
+                    }
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
+                }
+            }
+            (table, c, err)
+        })
+        .collect();
+    let mut total = Counts::default();
+    let mut tables = Vec::with_capacity(shards);
+    let mut err = None;
+    for (table, c, e) in per_shard {
+        total.add(c);
+        // Every thread stops at the same fault.
+        if err.is_none() {
+            err = e;
+        }
+        tables.push(table);
+    }
+    total.into_report(report);
+    (SessionTable::concat(tables), err)
+}
+
+/// The buffered scheme: see [`IntraFile::Buffered`].
+fn read_buffered(
     first: PacketIter<'_>,
     idx: u32,
     report: &mut InputReport,

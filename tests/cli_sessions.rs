@@ -71,6 +71,7 @@ struct InputJ {
     gzip: bool,
     packets: u64,
     decoded: u64,
+    used: u64,
     first_ts: Option<String>,
     last_ts: Option<String>,
     not_decoded: std::collections::BTreeMap<String, u64>,
@@ -163,6 +164,8 @@ fn json_follows_the_contract() {
         ("pcap", false, 1797)
     );
     assert_eq!(i.decoded, 1797);
+    // Every decoded frame of a capture goes into a session.
+    assert_eq!(i.used, 1797);
     assert!(i.not_decoded.is_empty() && i.error.is_none());
     assert_rfc3339(i.first_ts.as_deref().unwrap(), 6);
     assert_eq!(i.last_ts.as_deref(), Some("2015-01-12T05:45:28.379372Z"));

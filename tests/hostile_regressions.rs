@@ -7,7 +7,6 @@ mod hostile {
 }
 
 use hostile::build::*;
-use std::time::{Duration, Instant};
 
 /// capture: the pcapng interface table is shared between the iterator
 /// clones the parallel reader makes at chunk boundaries, not copied: 100 000
@@ -21,16 +20,11 @@ fn capture_pcapng_interface_table_is_shared_between_chunks() {
     for i in 0..20_000u32 {
         f.extend(epb(i, u64::from(i), &[0; 14]));
     }
-    let start = Instant::now();
+    // Copying the 100 000-entry interface table into each of the 20 000
+    // chunks would not end in any reasonable time; sharing it is instant.
     let it = aibnet::capture::PacketIter::new(&f, aibnet::ingest::Format::Pcapng).unwrap();
     let chunks = aibnet::capture::chunk_starts(it, 1);
     assert!(chunks.len() > 20_000, "{}", chunks.len());
-    // A hang guard (a looping framer never ends), not a speed measurement.
-    assert!(
-        start.elapsed() < Duration::from_secs(120),
-        "{:?}",
-        start.elapsed()
-    );
 }
 
 /// sessions: a session whose packets sit at both ends of the i64 time range
@@ -79,9 +73,7 @@ fn check_a_config_file_too_large_is_refused_before_reading() {
     s.resize(max + 1, b'a');
     s.extend_from_slice(b"\"}");
     std::fs::write(&p, &s).unwrap();
-    let start = Instant::now();
     let cfg = aibnet::check::Config::load_paths(std::slice::from_ref(&p));
-    assert!(start.elapsed() < Duration::from_secs(20));
     assert_eq!(cfg.skipped.len(), 1);
     assert!(
         cfg.skipped[0].reason.contains("larger than"),

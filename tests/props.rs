@@ -463,10 +463,34 @@ fn a_large_capture_gives_the_same_sessions_for_any_thread_count() {
     assert_eq!(one.inputs[0].packets, frames.len() as u64);
     let one = views(&one);
     assert!(one.len() > 100, "{}", one.len());
-    for threads in [2, 3] {
-        let many = views(&in_pool(threads, || analyze_paths(&paths)));
-        assert_eq!(one.len(), many.len(), "{threads} threads");
-        assert!(one == many, "{threads} threads give different sessions");
+    let counts = |a: &Analysis| {
+        let i = &a.inputs[0];
+        (
+            i.packets,
+            i.decoded,
+            i.used,
+            i.not_decoded.clone(),
+            i.first_ts,
+            i.last_ts,
+        )
+    };
+    let one_counts = counts(&in_pool(1, || analyze_paths(&paths)));
+    use aibnet::analyze::{IntraFile, Scope, analyze_paths_with};
+    for scheme in [IntraFile::Scan, IntraFile::Buffered, IntraFile::Sequential] {
+        let scope = Scope {
+            intra_file: scheme,
+            ..Scope::default()
+        };
+        for threads in [2, 3] {
+            let a = in_pool(threads, || analyze_paths_with(&paths, &scope));
+            assert_eq!(counts(&a), one_counts, "{scheme:?}, {threads} threads");
+            let many = views(&a);
+            assert_eq!(one.len(), many.len(), "{scheme:?}, {threads} threads");
+            assert!(
+                one == many,
+                "{scheme:?}, {threads} threads give different sessions"
+            );
+        }
     }
 }
 

@@ -1,18 +1,13 @@
 //! `aibnet builds`: every AIB run in days of flow logs and captures, each
 //! diagnosed.
 
-use super::common::{
-    FailOn, FormatArg, InputArgs, OsArg, TopologyArg, output_format, stdout_color,
-};
+use super::common::{FormatArg, HintArgs, InputArgs, output_format, parse_duration, stdout_color};
 use aibnet::builds::{Builds, NoProgress, Options, Progress, builds_paths};
-use aibnet::findings::rules::FixNames;
 use aibnet::report::OutputFormat;
 use aibnet::report::builds::{write_json, write_markdown, write_ndjson, write_table};
 use aibnet::report::time::parse_rfc3339;
-use aibnet::topology::Hints;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -26,18 +21,17 @@ pub struct Args {
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
 
-    /// Exit 1 when a finding of any run is at least this severe.
-    #[arg(long, value_enum, default_value = "error")]
-    fail_on: FailOn,
+    #[command(flatten)]
+    hints: HintArgs,
 
     /// Quiet time after which an address seen again belongs to a new run
     /// (e.g. 10m, 1h30m, 90s).
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration_ns)]
     gap: i64,
 
     /// The build timeout: no run lasts longer (AIB's buildTimeoutInMinutes,
     /// 240 by default).
-    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = duration_ns)]
     timeout: i64,
 
     /// Only evidence from this time on (RFC 3339, e.g. 2024-08-19T00:00:00Z).
@@ -48,62 +42,15 @@ pub struct Args {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     until: Option<i64>,
 
-    /// Source address of the load balancer health probe.
-    #[arg(long = "probe-ip", value_name = "IP", default_value = "168.63.129.16")]
-    probe_ip: IpAddr,
-
-    /// The build VMs' OS (default: from the ports seen in each run).
-    #[arg(long, value_enum)]
-    os: Option<OsArg>,
-
-    /// Proxy (Private Link + proxy VM) or isolated (ACI) topology, for every run.
-    #[arg(long, value_enum)]
-    topology: Option<TopologyArg>,
-
-    /// Resource group to put into the `az` fix commands.
-    #[arg(long = "resource-group", value_name = "RG")]
-    resource_group: Option<String>,
-
-    /// NSG name to put into the `az` fix commands.
-    #[arg(long, value_name = "NSG")]
-    nsg: Option<String>,
-
     /// No progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     no_progress: bool,
 }
 
-/// `90s`, `10m`, `4h`, `1h30m`, `2d` (a bare number is minutes) → ns.
-fn parse_duration(s: &str) -> Result<i64, String> {
-    let bad = || format!("invalid duration {s:?} (expected e.g. 90s, 10m, 4h, 1h30m)");
-    if let Ok(min) = s.parse::<u32>() {
-        return Ok(i64::from(min) * 60_000_000_000);
-    }
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit: i64 = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(bad()),
-        };
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|x| total.checked_add(x))
-            .ok_or_else(bad)?;
-        num.clear();
-    }
-    if !num.is_empty() || s.is_empty() {
-        return Err(bad());
-    }
-    total.checked_mul(1_000_000_000).ok_or_else(bad)
+/// A duration flag in ns.
+fn duration_ns(s: &str) -> Result<i64, String> {
+    let d = parse_duration(s)?;
+    i64::try_from(d.as_nanos()).map_err(|_| format!("duration {s:?} is too long"))
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -185,25 +132,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.gap <= 0 || args.timeout <= 0 {
         anyhow::bail!("--gap and --timeout must be positive");
     }
-    let mut names = FixNames::default();
-    if let Some(rg) = &args.resource_group {
-        names.resource_group = rg.clone();
-    }
-    if let Some(n) = &args.nsg {
-        names.nsg = n.clone();
-    }
     let opts = Options {
         gap_ns: args.gap,
         timeout_ns: args.timeout,
         since: args.since,
         until: args.until,
-        hints: Hints {
-            probe_ip: Some(args.probe_ip),
-            os: args.os.map(Into::into),
-            kind: args.topology.map(Into::into),
-            ..Hints::default()
-        },
-        names,
+        hints: args.hints.hints(),
+        names: args.hints.fix_names(),
     };
     let show_bar = !args.no_progress && std::io::stderr().is_terminal();
     let paths = args.input.paths.clone();
@@ -229,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let fail = builds.runs.iter().any(|r| {
-        args.fail_on.fails(
+        args.hints.fail_on.fails(
             r.diagnosis.worst(),
             r.diagnosis.findings.iter().all(|f| f.id == "healthy"),
         )
@@ -246,16 +181,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        let m = 60_000_000_000i64;
-        assert_eq!(parse_duration("10"), Ok(10 * m));
-        assert_eq!(parse_duration("10m"), Ok(10 * m));
-        assert_eq!(parse_duration("1h30m"), Ok(90 * m));
-        assert_eq!(parse_duration("90s"), Ok(m * 3 / 2));
-        assert_eq!(parse_duration("2d"), Ok(2 * 24 * 60 * m));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("4x").is_err());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("5m3").is_err());
+    fn durations_in_ns() {
+        assert_eq!(duration_ns("10m"), Ok(600_000_000_000));
+        assert!(duration_ns("10").is_err());
+        assert!(duration_ns("200000000d").is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! `aibnet capture` (feature `live`): record the AIB ports on an interface.
 
-use aibnet::capture::live::{AIB_PORTS, LiveOptions, capture, default_filter, parse_duration};
-use anyhow::{Context, bail};
+use super::common::parse_duration;
+use aibnet::capture::live::{AIB_PORTS, LiveOptions, capture, default_filter};
+use anyhow::bail;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,10 +39,7 @@ pub struct Args {
 /// Build the capture options from flags.
 pub fn options(args: &Args) -> anyhow::Result<LiveOptions> {
     let duration = match &args.duration {
-        Some(d) => Some(
-            parse_duration(d)
-                .with_context(|| format!("cannot read duration {d:?} (try 60s, 2m, 1h)"))?,
-        ),
+        Some(d) => Some(parse_duration(d).map_err(anyhow::Error::msg)?),
         None => None,
     };
     if duration.is_none() && args.count.is_none() {

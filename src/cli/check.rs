@@ -1,6 +1,7 @@
 //! `aibnet check PATH...`: offline evaluation of the AIB network configuration.
 
-use aibnet::check::{self, Config, Options, Os};
+use super::common::OsArg;
+use aibnet::check::{self, Config, Options};
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::net::Ipv4Addr;
@@ -16,15 +17,6 @@ pub enum Format {
     Json,
     /// Markdown, for tickets.
     Markdown,
-}
-
-/// The build VM's OS.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OsArg {
-    /// SSH 22, proxy port 60001.
-    Linux,
-    /// WinRM 5986, proxy port 60000, KMS 1688.
-    Windows,
 }
 
 /// Flags of `aibnet check`.
@@ -60,10 +52,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     cfg.options = Options {
         proxy_ip: args.proxy,
         build_vm_ip: args.build_vm,
-        os: args.os.map(|o| match o {
-            OsArg::Linux => Os::Linux,
-            OsArg::Windows => Os::Windows,
-        }),
+        os: args.os.map(Into::into),
     };
     for s in &cfg.skipped {
         eprintln!("aibnet: skipped {}: {}", s.path, s.reason);

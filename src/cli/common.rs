@@ -2,10 +2,12 @@
 
 use aibnet::analyze::Analysis;
 use aibnet::findings::Severity;
+use aibnet::findings::rules::FixNames;
 use aibnet::report::OutputFormat;
-use aibnet::topology::{Kind, Os};
+use aibnet::topology::{Hints, Kind, Os};
 use clap::ValueEnum;
 use std::io::IsTerminal;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// `--format` values.
@@ -23,10 +25,12 @@ pub enum FormatArg {
     Junit,
 }
 
-/// `--os` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// `--os` values: the build VM's OS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OsArg {
+    /// SSH on 22, proxy port 60001.
     Linux,
+    /// WinRM on 5986, proxy port 60000, KMS 1688.
     Windows,
 }
 
@@ -35,6 +39,15 @@ impl From<OsArg> for Os {
         match o {
             OsArg::Linux => Os::Linux,
             OsArg::Windows => Os::Windows,
+        }
+    }
+}
+
+impl From<OsArg> for aibnet::findings::Os {
+    fn from(o: OsArg) -> aibnet::findings::Os {
+        match o {
+            OsArg::Linux => aibnet::findings::Os::Linux,
+            OsArg::Windows => aibnet::findings::Os::Windows,
         }
     }
 }
@@ -74,6 +87,59 @@ impl FailOn {
             FailOn::Never => return false,
         };
         worst.is_some_and(|w| w >= threshold && !(threshold == Severity::Info && all_healthy))
+    }
+}
+
+/// The flags `diagnose` and `builds` share: what fails the run, what the
+/// evidence cannot show about the build, and the names for the fixes.
+#[derive(Debug, clap::Args)]
+pub struct HintArgs {
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    /// Source address of the load balancer health probe.
+    #[arg(long = "probe-ip", value_name = "IP", default_value = "168.63.129.16")]
+    pub probe_ip: IpAddr,
+
+    /// The build VM's OS (default: from the ports seen).
+    #[arg(long, value_enum)]
+    pub os: Option<OsArg>,
+
+    /// Proxy (Private Link + proxy VM) or isolated (ACI) topology.
+    #[arg(long, value_enum)]
+    pub topology: Option<TopologyArg>,
+
+    /// Resource group to put into the `az` fix commands.
+    #[arg(long = "resource-group", value_name = "RG")]
+    pub resource_group: Option<String>,
+
+    /// NSG name to put into the `az` fix commands.
+    #[arg(long, value_name = "NSG")]
+    pub nsg: Option<String>,
+}
+
+impl HintArgs {
+    /// The topology hints these flags give (no addresses).
+    pub fn hints(&self) -> Hints {
+        Hints {
+            probe_ip: Some(self.probe_ip),
+            os: self.os.map(Into::into),
+            kind: self.topology.map(Into::into),
+            ..Hints::default()
+        }
+    }
+
+    /// The names to put into fix commands.
+    pub fn fix_names(&self) -> FixNames {
+        let mut names = FixNames::default();
+        if let Some(rg) = &self.resource_group {
+            names.resource_group = rg.clone();
+        }
+        if let Some(n) = &self.nsg {
+            names.nsg = n.clone();
+        }
+        names
     }
 }
 
@@ -206,8 +272,7 @@ pub fn print_stats(a: &Analysis) {
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
-        // Every decoded frame or tuple updates a session.
-        let used = i.decoded;
+        let used = i.used;
         total[0] += i.packets;
         total[1] += i.decoded;
         total[2] += used;
@@ -263,5 +328,66 @@ pub fn print_stats(a: &Analysis) {
         .filter(|s| !opened.contains(s.path.as_str()))
     {
         eprintln!("aibnet: stats: not read: {}: {}", s.path, s.reason);
+    }
+}
+
+/// A duration flag (`--duration`, `--gap`, `--timeout`): one or more
+/// `<number><unit>` parts, units `ms`, `s`, `m` (or `min`), `h`, `d`, e.g.
+/// `90s`, `10m`, `1h30m`. A unit is required: a bare `30` read as seconds by
+/// one command and minutes by another was a trap.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    use nom::Parser;
+    use nom::branch::alt;
+    use nom::bytes::complete::tag;
+    use nom::character::complete::u64 as number;
+    use nom::combinator::{all_consuming, value};
+    use nom::multi::many1;
+
+    let unit = alt((
+        value(1u64, tag("ms")),
+        value(60_000, tag("min")),
+        value(1_000, tag("s")),
+        value(60_000, tag("m")),
+        value(3_600_000, tag("h")),
+        value(86_400_000, tag("d")),
+    ));
+    let parsed: nom::IResult<&str, Vec<(u64, u64)>> =
+        all_consuming(many1((number, unit))).parse(s.trim());
+    let help = |why: &str| {
+        format!("{why} {s:?}: expected e.g. 90s, 10m, 4h, 1h30m (units ms, s, m, h, d)")
+    };
+    match parsed {
+        Ok((_, parts)) => parts
+            .into_iter()
+            .try_fold(0u64, |total, (n, ms)| n.checked_mul(ms)?.checked_add(total))
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| help("duration too long")),
+        Err(_) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            Err(help("a duration needs a unit"))
+        }
+        Err(_) => Err(help("invalid duration")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        let m = Duration::from_secs(60);
+        assert_eq!(parse_duration("10m"), Ok(10 * m));
+        assert_eq!(parse_duration("1h30m"), Ok(90 * m));
+        assert_eq!(parse_duration("90s"), Ok(m * 3 / 2));
+        assert_eq!(parse_duration("2d"), Ok(2 * 24 * 60 * m));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2min"), Ok(2 * m));
+        assert_eq!(parse_duration(" 4h "), Ok(240 * m));
+        for bad in ["", "4x", "h", "5m3", "1.5h", "-3s", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let e = parse_duration("30").unwrap_err();
+        assert!(e.contains("needs a unit"), "{e}");
     }
 }

@@ -1,38 +1,15 @@
 //! `aibnet diagnose`: which hop is broken and why.
 
 use super::common::{
-    FormatArg, InputArgs, output_format, print_stats, print_summary, stdout_color,
+    FormatArg, HintArgs, InputArgs, output_format, print_stats, print_summary, stdout_color,
 };
 use aibnet::diagnose::diagnose;
-use aibnet::findings::Severity;
-use aibnet::findings::rules::FixNames;
 use aibnet::report::OutputFormat;
 use aibnet::report::diagnose::{write_json, write_markdown, write_ndjson, write_table};
-use aibnet::topology::{Hints, Kind, Os};
-use clap::ValueEnum;
+use aibnet::topology::{Hints, Os};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OsArg {
-    Linux,
-    Windows,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum TopologyArg {
-    Proxy,
-    Isolated,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum FailOn {
-    Error,
-    Warning,
-    Info,
-    Never,
-}
 
 /// Flags of `aibnet diagnose`.
 #[derive(Debug, clap::Args)]
@@ -44,9 +21,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
 
-    /// Exit 1 when a finding is at least this severe.
-    #[arg(long, value_enum, default_value = "error")]
-    fail_on: FailOn,
+    #[command(flatten)]
+    hints: HintArgs,
 
     /// The proxy VM's address, when the evidence does not show it.
     #[arg(long, value_name = "IP")]
@@ -56,31 +32,11 @@ pub struct Args {
     #[arg(long = "build-vm", value_name = "IP")]
     build_vm: Vec<IpAddr>,
 
-    /// Source address of the load balancer health probe.
-    #[arg(long = "probe-ip", value_name = "IP", default_value = "168.63.129.16")]
-    probe_ip: IpAddr,
-
-    /// The build VM's OS (default: from the ports seen).
-    #[arg(long, value_enum)]
-    os: Option<OsArg>,
-
-    /// Proxy (Private Link + proxy VM) or isolated (ACI) topology.
-    #[arg(long, value_enum)]
-    topology: Option<TopologyArg>,
-
     /// Configuration JSON (image template, NSGs, effective rules, subnet, VNET,
     /// route table) to explain blocked hops by the rule that blocks them.
     /// JSON configuration files among the PATHs are used the same way.
     #[arg(long, value_name = "PATH")]
     config: Vec<std::path::PathBuf>,
-
-    /// Resource group to put into the `az` fix commands.
-    #[arg(long = "resource-group", value_name = "RG")]
-    resource_group: Option<String>,
-
-    /// NSG name to put into the `az` fix commands.
-    #[arg(long, value_name = "NSG")]
-    nsg: Option<String>,
 
     /// Capture live on this interface first, then diagnose what was captured
     /// (feature `live`).
@@ -111,23 +67,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hints = Hints {
         proxy: args.proxy.clone(),
         build_vm: args.build_vm.clone(),
-        probe_ip: Some(args.probe_ip),
-        os: args.os.map(|o| match o {
-            OsArg::Linux => Os::Linux,
-            OsArg::Windows => Os::Windows,
-        }),
-        kind: args.topology.map(|t| match t {
-            TopologyArg::Proxy => Kind::Proxy,
-            TopologyArg::Isolated => Kind::Isolated,
-        }),
+        ..args.hints.hints()
     };
-    let mut names = FixNames::default();
-    if let Some(rg) = &args.resource_group {
-        names.resource_group = rg.clone();
-    }
-    if let Some(n) = &args.nsg {
-        names.nsg = n.clone();
-    }
+    let names = args.hints.fix_names();
     #[cfg(feature = "live")]
     let _live_file;
     #[cfg(feature = "live")]
@@ -223,18 +165,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !analysis.anything_read() {
         return Ok(ExitCode::from(2));
     }
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
-    let fail = match (threshold, diag.worst()) {
-        (Some(t), Some(w)) => {
-            w >= t && !(t == Severity::Info && diag.findings.iter().all(|f| f.id == "healthy"))
-        }
-        _ => false,
-    };
+    let fail = args.hints.fail_on.fails(
+        diag.worst(),
+        diag.findings.iter().all(|f| f.id == "healthy"),
+    );
     Ok(if fail {
         ExitCode::from(1)
     } else {

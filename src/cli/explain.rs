@@ -1,7 +1,8 @@
 //! `aibnet explain TEXT|FILE|-`: exit 0 when a failure class was recognised,
 //! 1 when not, 2 on a usage error or an unreadable file.
 
-use aibnet::explain::{self, Context, FlowLogKind, Os, Utc, render};
+use super::common::OsArg;
+use aibnet::explain::{self, Context, FlowLogKind, Utc, render};
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
 use std::io::{IsTerminal, Read, Write};
@@ -30,15 +31,6 @@ pub enum Container {
     Vnet,
     /// Both (which one is enabled is not in the error text).
     Both,
-}
-
-/// The build's OS, when the text does not say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OsArg {
-    /// SSH on 22, proxy port 60001.
-    Linux,
-    /// WinRM on 5986, proxy port 60000.
-    Windows,
 }
 
 fn parse_time(s: &str) -> Result<Utc, explain::TimeError> {
@@ -231,10 +223,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         since: args.since,
         until: args.until,
         at: args.at,
-        os: args.os.map(|o| match o {
-            OsArg::Linux => Os::Linux,
-            OsArg::Windows => Os::Windows,
-        }),
+        os: args.os.map(Into::into),
     };
     let mut e = explain::explain(&raw, &ctx);
     if !args.evidence.is_empty() {

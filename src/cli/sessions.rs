@@ -47,9 +47,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         states,
     };
     let paths = args.input.require_paths()?;
+    // Flow-log tuples that no --host/--port admits are dropped before they
+    // become sessions (the same result, much less work on big log sets).
+    let scope = aibnet::analyze::Scope {
+        hosts: args.host.clone(),
+        ports: args.port.clone(),
+        ..aibnet::analyze::Scope::all()
+    };
     let analysis = args
         .input
-        .in_pool(|| aibnet::analyze::analyze_paths(&paths))?;
+        .in_pool(|| aibnet::analyze::analyze_paths_with(&paths, &scope))?;
     let shown = analysis
         .sessions
         .iter()

@@ -46,7 +46,7 @@ pub mod time;
 pub mod tuple;
 
 pub use error::{Dropped, FlowLogError, FlowLogIssue, IssueKind, TupleLoc};
-pub use stitch::{read_input, read_input_filtered, sessions};
+pub use stitch::{read_input, sessions, sessions_in_scope};
 pub use tuple::{
     Counters, Decision, Direction, Encryption, FlowProto, FlowState, FlowTuple, RuleRef,
     TupleError, TupleLayout, parse_tuple, parse_tuple_bytes,

@@ -34,7 +34,7 @@ use super::{
     Decision, Direction, Dropped, FlowLogError, FlowLogFile, FlowState, FlowTuple, IssueKind,
     ParseOptions, RecordKind, TupleFilter, parse_with,
 };
-use crate::analyze::{InputReport, Skipped};
+use crate::analyze::{InputReport, Scope, Skipped};
 use crate::ingest::Input;
 use crate::sessions::{ConnState, FlowInfo, FlowRecord, SessionTable};
 use rustc_hash::FxHashMap;
@@ -51,27 +51,22 @@ pub const IDLE_MS: i64 = 10 * 60 * 1000;
 pub const DENY_REPEAT_MS: i64 = 60 * 1000;
 
 /// The [`crate::analyze::OtherReader`] for flow logs: parse, report, stitch.
+/// Tuples that `scope`'s hosts and ports do not admit are dropped as they
+/// are decoded (never stored, de-duplicated or stitched): a session's
+/// tuples share its ends, so this drops exactly the sessions the filter
+/// would hide.
 pub fn read_input(
     input: &Input,
     idx: u32,
-    report: &mut InputReport,
-    skipped: &mut Vec<Skipped>,
-) -> Option<SessionTable> {
-    read_input_filtered(input, idx, None, report, skipped)
-}
-
-/// [`read_input`] keeping only the tuples `filter` accepts (the sessions
-/// of `aibnet sessions --host/--port`: the rest are never stored or
-/// stitched).
-pub fn read_input_filtered(
-    input: &Input,
-    idx: u32,
-    filter: Option<&TupleFilter>,
+    scope: &Scope,
     report: &mut InputReport,
     skipped: &mut Vec<Skipped>,
 ) -> Option<SessionTable> {
     let opts = ParseOptions {
-        filter: filter.cloned(),
+        filter: (!scope.is_everything()).then(|| TupleFilter {
+            hosts: scope.hosts.clone(),
+            ports: scope.ports.clone(),
+        }),
         ..ParseOptions::default()
     };
     match parse_with(input.path.as_str(), &input.bytes, &opts) {
@@ -104,7 +99,9 @@ pub fn read_input_filtered(
 pub fn fill_report(file: &FlowLogFile, report: &mut InputReport, skipped: &mut Vec<Skipped>) {
     let s = file.stats;
     report.packets = s.tuples_read;
-    report.decoded = file.tuple_count() as u64;
+    // Tuples the pre-filter dropped were decoded, just not used.
+    report.decoded = file.tuple_count() as u64 + s.tuples_filtered;
+    report.used = file.tuple_count() as u64;
     let mut digits = 0u8;
     for b in &file.batches {
         for r in &b.records {
@@ -121,7 +118,6 @@ pub fn fill_report(file: &FlowLogFile, report: &mut InputReport, skipped: &mut V
     for (k, v) in [
         ("duplicate tuple", s.tuples_duplicate),
         ("bad tuple", s.tuples_skipped),
-        ("filtered", s.tuples_filtered),
     ] {
         if v > 0 {
             report.not_decoded.insert(k, v);
@@ -318,6 +314,14 @@ struct BatchTexts {
 
 /// Stitch a file's tuples into sessions seen by input `input`.
 pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
+    sessions_in_scope(file, input, &Scope::default()).0
+}
+
+/// Stitch the tuples of a file that `scope` admits into sessions seen by
+/// input `input`; also returns how many tuples were used.
+pub fn sessions_in_scope(file: &FlowLogFile, input: u32, scope: &Scope) -> (SessionTable, u64) {
+    let everything = scope.is_everything();
+    let mut used = 0u64;
     // Observers: distinct (ACL, MAC) over all batches.
     let mut observers: FxHashMap<(&str, &str), Observer> = FxHashMap::default();
     let obs_of: Vec<Vec<Observer>> = file
@@ -345,6 +349,10 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
     for (bi, b) in file.batches.iter().enumerate() {
         let obs = obs_of.get(bi).map(Vec::as_slice).unwrap_or_default();
         for t in &b.tuples {
+            if !everything && !scope.admits(t.src, t.sport, t.dst, t.dport) {
+                continue;
+            }
+            used += 1;
             let key = Key::of(t, obs.get(t.rule.0 as usize).copied().unwrap_or(u32::MAX));
             let next = accs.len() as u32;
             let i = match open.entry(key.hash()) {
@@ -431,7 +439,7 @@ pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
             to_record(&a, rule, acl, target, vnet, ms, input, &mut shared)
         })
         .collect();
-    SessionTable::from_flow_records(out, shared.infos)
+    (SessionTable::from_flow_records(out, shared.infos), used)
 }
 
 /// Rule name and ACL of one rule entry.

@@ -1,6 +1,6 @@
 //! Rendering of `aibnet sessions`.
 
-use super::time::rfc3339;
+use super::time::{Timestamp, rfc3339};
 use super::{SCHEMA_VERSION, md_cell, new_table};
 use crate::analyze::{Analysis, InputReport, Skipped};
 use crate::sessions::{ConnState, FlowInfo, IcmpNote, Session};
@@ -37,8 +37,8 @@ pub struct SessionJson<'a> {
     orig_p: u16,
     resp_h: IpAddr,
     resp_p: u16,
-    first_ts: String,
-    last_ts: String,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
     duration_s: f64,
     state: ConnState,
     history: &'a str,
@@ -50,7 +50,7 @@ pub struct SessionJson<'a> {
     resp_ip_bytes: u64,
     syn_retransmits: u32,
     icmp_error: Option<IcmpJson>,
-    seen_by: Vec<&'a str>,
+    seen_by: SeenByJson<'a>,
     #[serde(flatten)]
     flow: Option<&'a FlowInfo>,
 }
@@ -84,8 +84,8 @@ impl<'a> SessionJson<'a> {
             orig_p: s.orig_p,
             resp_h: s.resp_h,
             resp_p: s.resp_p,
-            first_ts: rfc3339(s.first_ts, s.ts_digits),
-            last_ts: rfc3339(s.last_ts, s.ts_digits),
+            first_ts: Timestamp::new(s.first_ts, s.ts_digits),
+            last_ts: Timestamp::new(s.last_ts, s.ts_digits),
             duration_s: round6(s.duration_s()),
             state: s.state,
             history: s.history.as_str(),
@@ -97,9 +97,27 @@ impl<'a> SessionJson<'a> {
             resp_ip_bytes: s.resp.ip_bytes,
             syn_retransmits: s.syn_retransmits,
             icmp_error: s.icmp_error.as_ref().map(IcmpJson::of),
-            seen_by: seen_by(s, inputs),
+            seen_by: SeenByJson { s, inputs },
             flow: s.flow.as_deref(),
         }
+    }
+}
+
+/// The paths of the inputs that saw a session, serialized as a list without
+/// collecting them first.
+struct SeenByJson<'a> {
+    s: &'a Session,
+    inputs: &'a [InputReport],
+}
+
+impl Serialize for SeenByJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(
+            self.s
+                .seen_by
+                .iter()
+                .filter_map(|i| self.inputs.get(i as usize).map(|r| r.path.as_str())),
+        )
     }
 }
 
@@ -123,6 +141,7 @@ pub struct InputJson<'a> {
     gzip: bool,
     packets: u64,
     decoded: u64,
+    used: u64,
     first_ts: Option<String>,
     last_ts: Option<String>,
     not_decoded: &'a std::collections::BTreeMap<&'static str, u64>,
@@ -138,6 +157,7 @@ impl<'a> InputJson<'a> {
             gzip: r.gzip,
             packets: r.packets,
             decoded: r.decoded,
+            used: r.used,
             first_ts: r.first_ts.map(|t| rfc3339(t, r.ts_digits)),
             last_ts: r.last_ts.map(|t| rfc3339(t, r.ts_digits)),
             not_decoded: &r.not_decoded,
@@ -150,33 +170,92 @@ impl<'a> InputJson<'a> {
 struct SessionsDoc<'a> {
     schema_version: u32,
     inputs: Vec<InputJson<'a>>,
-    sessions: Vec<SessionJson<'a>>,
+    sessions: [(); 0],
     skipped: &'a [Skipped],
 }
 
-/// Write the JSON document.
+/// Sessions rendered per task when rendering in parallel, and tasks per
+/// window (the rendered text of one window is all that is held at once).
+const RENDER_CHUNK: usize = 2048;
+const RENDER_WINDOW: usize = 64;
+
+/// Render the sessions `f` accepts on the rayon pool, `render` writing one
+/// session into a buffer, and write the buffers in session order. Returns
+/// how many were written.
+fn write_rendered(
+    w: &mut dyn Write,
+    a: &Analysis,
+    f: &Filter,
+    render: impl Fn(&mut Vec<u8>, usize, &Session) -> std::io::Result<()> + Sync,
+) -> std::io::Result<usize> {
+    use rayon::prelude::*;
+    let shown: Vec<&Session> = a.sessions.iter().filter(|s| f.accepts(s)).collect();
+    for (wi, window) in shown.chunks(RENDER_CHUNK * RENDER_WINDOW).enumerate() {
+        let base = wi * RENDER_CHUNK * RENDER_WINDOW;
+        let bufs: Vec<std::io::Result<Vec<u8>>> = window
+            .par_chunks(RENDER_CHUNK)
+            .enumerate()
+            .map(|(ci, chunk)| {
+                let mut buf = Vec::with_capacity(chunk.len() * 512);
+                for (k, s) in chunk.iter().enumerate() {
+                    render(&mut buf, base + ci * RENDER_CHUNK + k, s)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for b in bufs {
+            w.write_all(&b?)?;
+        }
+    }
+    Ok(shown.len())
+}
+
+/// Write the JSON document (serde_json's pretty layout; the sessions are
+/// rendered in parallel and spliced into the document).
 pub fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
     let doc = SessionsDoc {
         schema_version: SCHEMA_VERSION,
         inputs: a.inputs.iter().map(InputJson::of).collect(),
-        sessions: a
-            .sessions
-            .iter()
-            .filter(|s| f.accepts(s))
-            .map(|s| SessionJson::of(s, &a.inputs))
-            .collect(),
+        sessions: [],
         skipped: &a.skipped,
     };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    let text = serde_json::to_vec_pretty(&doc)?;
+    // JSON strings hold no raw newline, so this marker is structural.
+    const EMPTY: &[u8] = b"\n  \"sessions\": []";
+    let at = text
+        .windows(EMPTY.len())
+        .position(|x| x == EMPTY)
+        .ok_or_else(|| std::io::Error::other("sessions marker missing"))?;
+    let (head, tail) = text.split_at(at + EMPTY.len() - 1);
+    w.write_all(head)?;
+    let shown = write_rendered(w, a, f, |buf, i, s| {
+        buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+        let start = buf.len();
+        serde_json::to_writer_pretty(&mut *buf, &SessionJson::of(s, &a.inputs))?;
+        // Indent the session's own lines two levels deeper.
+        let body = buf.split_off(start);
+        for &c in &body {
+            buf.push(c);
+            if c == b'\n' {
+                buf.extend_from_slice(b"    ");
+            }
+        }
+        Ok(())
+    })?;
+    if shown > 0 {
+        w.write_all(b"\n  ")?;
+    }
+    w.write_all(tail)?;
     writeln!(w)
 }
 
 /// Write one JSON object per session per line.
 pub fn write_ndjson(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
-    for s in a.sessions.iter().filter(|s| f.accepts(s)) {
-        serde_json::to_writer(&mut *w, &SessionJson::of(s, &a.inputs))?;
-        writeln!(w)?;
-    }
+    write_rendered(w, a, f, |buf, _, s| {
+        serde_json::to_writer(&mut *buf, &SessionJson::of(s, &a.inputs))?;
+        buf.push(b'\n');
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -219,8 +298,8 @@ fn row(s: &Session, inputs: &[InputReport]) -> [String; 12] {
         s.history.as_str().to_string(),
         rfc3339(s.first_ts, s.ts_digits.min(6)),
         format!("{:.3}s", s.duration_s()),
-        format!("{}/{}", s.orig.pkts, s.orig.bytes),
-        format!("{}/{}", s.resp.pkts, s.resp.bytes),
+        format!("{}/{}", s.orig.pkts, shown_bytes(s, &s.orig)),
+        format!("{}/{}", s.resp.pkts, shown_bytes(s, &s.resp)),
         if s.syn_retransmits > 0 {
             s.syn_retransmits.to_string()
         } else {
@@ -229,6 +308,17 @@ fn row(s: &Session, inputs: &[InputReport]) -> [String; 12] {
         notes.join("; "),
         short_paths(seen_by(s, inputs)),
     ]
+}
+
+/// The bytes a table shows for one direction: payload bytes (Zeek's
+/// `orig_bytes`) for captured sessions; for flow-log sessions, which count
+/// only whole packets, the logged bytes, headers included (`orig_ip_bytes`).
+fn shown_bytes(s: &Session, side: &crate::sessions::Side) -> u64 {
+    if s.flow.is_some() {
+        side.ip_bytes
+    } else {
+        side.bytes
+    }
 }
 
 /// `10.0.0.4:22`, `[fe80::1]:22`.

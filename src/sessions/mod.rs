@@ -87,33 +87,18 @@ pub struct Side {
 }
 
 /// Set of inputs (by index into the run's input list) that saw a session.
-/// Inline for the first 64 inputs and one more; allocation only beyond that
-/// (a session seen by one input of a run of hundreds of flow-log blobs
-/// allocated a vector of one element before).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Inline for the first 64 inputs; allocation only beyond that (boxed, so
+/// the common case costs a session 16 bytes, not 32).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeenBy {
     low: u64,
-    /// The smallest input ≥ 64, or [`SeenBy::NONE`].
-    extra: u32,
-    /// The other inputs ≥ 64, increasing, all above `extra` (a boxed
-    /// slice, not a `Vec`: every session carries one, almost always empty).
-    high: Box<[u32]>,
-}
-
-impl Default for SeenBy {
-    fn default() -> Self {
-        SeenBy {
-            low: 0,
-            extra: SeenBy::NONE,
-            high: Box::default(),
-        }
-    }
+    // Boxed on purpose: 8 bytes on every session instead of a 24-byte
+    // `Vec` that is empty unless a run has more than 64 inputs.
+    #[allow(clippy::box_collection)]
+    high: Option<Box<Vec<u32>>>,
 }
 
 impl SeenBy {
-    /// No input in `extra`.
-    const NONE: u32 = u32::MAX;
-
     /// A set holding one input.
     pub fn one(input: u32) -> Self {
         let mut s = SeenBy::default();
@@ -125,30 +110,29 @@ impl SeenBy {
     pub fn insert(&mut self, input: u32) {
         if input < 64 {
             self.low |= 1 << input;
-        } else if self.extra == SeenBy::NONE {
-            self.extra = input;
-        } else if input < self.extra {
-            let old = std::mem::replace(&mut self.extra, input);
-            self.insert_high(0, old);
-        } else if input > self.extra
-            && let Err(at) = self.high.binary_search(&input)
-        {
-            self.insert_high(at, input);
+        } else {
+            let high = self.high.get_or_insert_with(Box::default);
+            if let Err(at) = high.binary_search(&input) {
+                high.insert(at, input);
+            }
         }
-    }
-
-    fn insert_high(&mut self, at: usize, input: u32) {
-        let mut v = std::mem::take(&mut self.high).into_vec();
-        v.insert(at.min(v.len()), input);
-        self.high = v.into_boxed_slice();
     }
 
     /// Add every input of another set.
     pub fn union(&mut self, other: &SeenBy) {
         self.low |= other.low;
-        for i in other.iter_high() {
+        for &i in other.high_slice() {
             self.insert(i);
         }
+    }
+
+    /// Whether the sets share an input.
+    pub fn intersects(&self, other: &SeenBy) -> bool {
+        self.low & other.low != 0
+            || self
+                .high_slice()
+                .iter()
+                .any(|i| other.high_slice().binary_search(i).is_ok())
     }
 
     /// Whether the set holds an input.
@@ -156,37 +140,33 @@ impl SeenBy {
         if input < 64 {
             self.low & (1 << input) != 0
         } else {
-            input == self.extra || self.high.binary_search(&input).is_ok()
+            self.high_slice().binary_search(&input).is_ok()
         }
     }
 
-    /// Whether the sets share an input.
-    pub fn intersects(&self, other: &SeenBy) -> bool {
-        self.low & other.low != 0 || self.iter_high().any(|i| other.contains(i))
-    }
-
-    /// The inputs ≥ 64, in increasing order.
-    fn iter_high(&self) -> impl Iterator<Item = u32> + '_ {
-        (self.extra != SeenBy::NONE)
-            .then_some(self.extra)
-            .into_iter()
-            .chain(self.high.iter().copied())
+    fn high_slice(&self) -> &[u32] {
+        self.high.as_deref().map(Vec::as_slice).unwrap_or_default()
     }
 
     /// The inputs, in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..64u32)
-            .filter(|i| self.low & (1 << i) != 0)
-            .chain(self.iter_high())
+        let mut low = self.low;
+        std::iter::from_fn(move || {
+            (low != 0).then(|| {
+                let i = low.trailing_zeros();
+                low &= low - 1;
+                i
+            })
+        })
+        .chain(self.high_slice().iter().copied())
     }
 
     /// The smallest input index.
     pub fn first(&self) -> u32 {
         if self.low != 0 {
-            self.low.trailing_zeros()
-        } else {
-            self.extra
+            return self.low.trailing_zeros();
         }
+        self.high_slice().first().copied().unwrap_or(u32::MAX)
     }
 }
 
@@ -285,10 +265,19 @@ pub struct Session {
     /// Flow-log details, for sessions that come from flow logs.
     pub flow: Option<Arc<FlowInfo>>,
     ip_proto: u8,
-    tcp: TcpTrack,
+    /// Index of the TCP state machines in the table's tracks while packets
+    /// may still arrive ([`NO_TRACK`] once settled, and for other
+    /// protocols). Kept apart: finished sessions, which are sorted and
+    /// moved, need not carry them.
+    track: u32,
+    /// Whether the session is settled (state and byte counts final).
+    settled: bool,
     udp_orig: bool,
     udp_resp: bool,
 }
+
+/// [`Session::track`] of a session without TCP state.
+const NO_TRACK: u32 = u32::MAX;
 
 impl Session {
     /// A new, empty session for a flow in the given direction.
@@ -311,7 +300,8 @@ impl Session {
             seen_by: SeenBy::one(input),
             flow: None,
             ip_proto: t.proto,
-            tcp: TcpTrack::default(),
+            track: NO_TRACK,
+            settled: false,
             udp_orig: false,
             udp_resp: false,
         }
@@ -361,22 +351,21 @@ impl Session {
         std::mem::swap(&mut self.udp_orig, &mut self.udp_resp);
     }
 
-    /// Whether the TCP connection is over (a new SYN starts a new session).
-    pub fn tcp_terminated(&self) -> bool {
-        self.proto == Proto::Tcp && self.tcp.terminated()
-    }
-
-    fn apply(&mut self, p: &PacketSummary) {
+    /// Apply one packet; `tcp` is the session's TCP state (for TCP).
+    fn apply(&mut self, tcp: Option<&mut TcpTrack>, p: &PacketSummary) {
         let is_orig = self.is_orig(p.tuple.src, p.tuple.sport);
         // Zeek stops the clock once both sides have closed: the last ACK of
         // a FIN exchange does not lengthen the connection.
-        if !(self.proto == Proto::Tcp && self.tcp.orig.did_close && self.tcp.resp.did_close) {
+        if !tcp
+            .as_ref()
+            .is_some_and(|t| t.orig.did_close && t.resp.did_close)
+        {
             self.last_ts = self.last_ts.max(p.ts_ns);
         }
         self.first_ts = self.first_ts.min(p.ts_ns);
-        match self.proto {
-            Proto::Tcp => {
-                let eff = self.tcp.packet(
+        match (self.proto, tcp) {
+            (Proto::Tcp, Some(tcp)) => {
+                let eff = tcp.packet(
                     &mut self.history,
                     is_orig,
                     p.flags,
@@ -422,13 +411,20 @@ impl Session {
         }
     }
 
-    /// Compute the final state and byte counts.
-    fn settle(&mut self) {
+    /// Compute the final state and byte counts (once; `tracks` are the TCP
+    /// state machines of the table the session is in).
+    fn settle(&mut self, tracks: &[TcpTrack]) {
+        if std::mem::replace(&mut self.settled, true) {
+            return;
+        }
+        let track = std::mem::replace(&mut self.track, NO_TRACK);
+        let empty = TcpTrack::default();
         match self.proto {
             Proto::Tcp if self.flow.is_none() => {
-                self.orig.bytes = self.tcp.orig.size();
-                self.resp.bytes = self.tcp.resp.size();
-                self.state = self.tcp.conn_state(&self.history);
+                let tcp = tracks.get(track as usize).unwrap_or(&empty);
+                self.orig.bytes = tcp.orig.size();
+                self.resp.bytes = tcp.resp.size();
+                self.state = tcp.conn_state(&self.history);
             }
             Proto::Udp if self.flow.is_none() => {
                 self.state = match (self.udp_orig, self.udp_resp) {
@@ -633,6 +629,9 @@ impl FlowRecord {
         };
         s.state = self.state;
         s.flow = infos.get(self.info as usize).cloned();
+        // As finished tables hold them (a flow-log session has nothing to
+        // settle but the mark).
+        s.settle(&[]);
         s
     }
 
@@ -675,7 +674,14 @@ pub struct PacketStats {
 #[derive(Debug, Default)]
 pub struct SessionTable {
     sessions: Vec<Session>,
-    active: FxHashMap<FlowKey, u32>,
+    /// TCP state machines of unsettled sessions, by [`Session::track`].
+    tracks: Vec<TcpTrack>,
+    /// Slots of `tracks` free for reuse.
+    free_tracks: Vec<u32>,
+    /// Open flows: their session and TCP state (the state's index is kept
+    /// here too, so both loads start at once instead of one after the other:
+    /// on captures of many flows each is a cache miss).
+    active: FxHashMap<FlowKey, (u32, u32)>,
     /// Flow-log sessions, compact until [`SessionTable::finish`], one chunk
     /// per table concatenated (never copied into one vector).
     flows: Vec<FlowChunk>,
@@ -743,16 +749,53 @@ impl SessionTable {
         self.sessions.push(s);
     }
 
-    /// The sessions as read: neither settled, sorted nor coalesced. For a
-    /// caller that keeps a few of an input's sessions and finishes only
+    /// The sessions as read, settled but neither sorted nor coalesced. For
+    /// a caller that keeps a few of an input's sessions and finishes only
     /// those, in a table of its own (`builds` reduces every file this way).
-    pub fn into_sessions(self) -> Vec<Session> {
-        let mut v = self.sessions;
-        for c in &self.flows {
+    pub fn into_sessions(mut self) -> Vec<Session> {
+        let chunks = std::mem::take(&mut self.flows);
+        let mut v = self.settled();
+        for c in &chunks {
             v.reserve(c.records.len());
             v.extend(c.records.iter().map(|f| f.session(&c.infos)));
         }
         v
+    }
+
+    /// Settle every session and drop the TCP state machines.
+    fn settled(self) -> Vec<Session> {
+        let mut v = self.sessions;
+        let tracks = self.tracks;
+        v.par_iter_mut().for_each(|s| s.settle(&tracks));
+        v
+    }
+
+    /// A TCP state slot for a new session.
+    fn new_track(&mut self) -> u32 {
+        match self.free_tracks.pop() {
+            Some(i) => {
+                if let Some(t) = self.tracks.get_mut(i as usize) {
+                    *t = TcpTrack::default();
+                }
+                i
+            }
+            None => {
+                self.tracks.push(TcpTrack::default());
+                (self.tracks.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Settle session `i`, which no packet can reach any more, and free its
+    /// TCP state.
+    fn retire(&mut self, i: usize) {
+        if let Some(s) = self.sessions.get_mut(i) {
+            let track = s.track;
+            s.settle(&self.tracks);
+            if track != NO_TRACK {
+                self.free_tracks.push(track);
+            }
+        }
     }
 
     /// Feed one packet seen by `input`. Returns true when the packet was an
@@ -765,30 +808,41 @@ impl SessionTable {
             return true;
         }
         let key = FlowKey::of(&p.tuple);
-        let idx = match self.active.get(&key).copied() {
-            Some(i) if self.continues(i as usize, p) => i as usize,
+        let old = self.active.get(&key).copied();
+        let (idx, track) = match old {
+            Some((i, t)) if self.continues(i as usize, t, p) => (i as usize, t),
             _ => {
+                if let Some((i, _)) = old {
+                    self.retire(i as usize);
+                }
                 let mut s = Session::new(&p.tuple, p.ts_ns, p.ts_digits, input);
+                if s.proto == Proto::Tcp {
+                    s.track = self.new_track();
+                }
                 if starts_flipped(p) {
                     s.flip();
                     s.history.push(b'^');
                 }
                 let i = self.sessions.len();
+                let t = s.track;
                 self.sessions.push(s);
-                self.active.insert(key, i as u32);
-                i
+                self.active.insert(key, (i as u32, t));
+                (i, t)
             }
         };
         if let Some(s) = self.sessions.get_mut(idx) {
             s.ts_digits = s.ts_digits.max(p.ts_digits);
-            s.apply(p);
+            let tcp = self.tracks.get_mut(track as usize);
+            s.apply(tcp, p);
         }
         false
     }
 
-    /// Whether packet `p` belongs to the open session `i` (or starts a new one:
-    /// idle timeout, or port reuse after a close).
-    fn continues(&self, i: usize, p: &PacketSummary) -> bool {
+    /// Whether packet `p` belongs to the open session `i` with TCP state
+    /// `track` (or starts a new one: idle timeout, or port reuse after a
+    /// close).
+    fn continues(&self, i: usize, track: u32, p: &PacketSummary) -> bool {
+        let tcp = self.tracks.get(track as usize);
         let Some(s) = self.sessions.get(i) else {
             return false;
         };
@@ -801,7 +855,7 @@ impl SessionTable {
         if idle >= timeout {
             return false;
         }
-        if s.proto == Proto::Tcp && s.tcp.terminated() {
+        if s.proto == Proto::Tcp && tcp.is_some_and(TcpTrack::terminated) {
             let pure_syn = p.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
             if pure_syn || idle >= TCP_CLOSE_DELAY_NS {
                 return false;
@@ -812,7 +866,7 @@ impl SessionTable {
 
     fn link_icmp(&mut self, about: &FiveTuple, err: &IcmpError, ts_ns: i64) -> bool {
         let key = FlowKey::of(about);
-        let Some(&i) = self.active.get(&key) else {
+        let Some(&(i, _)) = self.active.get(&key) else {
             return false;
         };
         let Some(s) = self.sessions.get_mut(i as usize) else {
@@ -840,27 +894,63 @@ impl SessionTable {
     /// Settle every session's state, coalesce the views of one connection
     /// from several inputs, and sort. The result depends only on the
     /// multiset of sessions, not on how tables were split or merged.
-    pub fn finish(self) -> Vec<Session> {
-        if self.flows.is_empty() {
-            return finish_sessions(self.sessions);
+    pub fn finish(mut self) -> Vec<Session> {
+        let chunks = std::mem::take(&mut self.flows);
+        if chunks.iter().all(|c| c.records.is_empty()) {
+            return self.finish_sessions();
         }
-        finish_with_flows(self.sessions, &Flows::new(&self.flows))
+        finish_with_flows(self.settled(), &Flows::new(&chunks))
+    }
+
+    /// [`SessionTable::finish`] for full sessions only (captures).
+    fn finish_sessions(self) -> Vec<Session> {
+        let mut v = self.settled();
+        // Sort small keys (with the index, so the order is that of a stable
+        // sort by `order_key`), then move the sessions into place and
+        // coalesce, both in place: sorting the 300-byte sessions themselves,
+        // and copying them into new vectors, dominated time and memory on
+        // the millions of sessions of a day of flow logs.
+        let mut keys: Vec<(OrderKey, usize)> = v
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (order_key(s), i))
+            .collect();
+        keys.par_sort_unstable();
+        let perm: Vec<usize> = keys.into_iter().map(|(_, i)| i).collect();
+        permute(&mut v, &perm);
+        drop(perm);
+        // Views of one connection from several inputs are merged; sessions
+        // that all come from one input have nothing to merge (two sessions
+        // of one input never coalesce), and the hash map over every session
+        // would be a third of this function's time.
+        let one_input = v.first().map(|s| s.seen_by.clone());
+        if let Some(only) = one_input
+            && v.par_iter().all(|s| s.seen_by == only)
+            && only.iter().nth(1).is_none()
+        {
+            return v;
+        }
+        coalesce(v)
     }
 
     /// Concatenate many tables: one allocation, each session moved once
     /// (folding with [`SessionTable::merge`] regrows the vector per table).
+    /// The sessions are settled first: TCP state is per table.
     pub fn concat(tables: Vec<SessionTable>) -> SessionTable {
         let total = tables.iter().map(|t| t.sessions.len()).sum();
         let mut sessions = Vec::with_capacity(total);
         let mut flows = Vec::new();
-        for t in tables {
-            sessions.extend(t.sessions);
-            flows.extend(t.flows.into_iter().filter(|c| !c.records.is_empty()));
+        for mut t in tables {
+            flows.extend(
+                std::mem::take(&mut t.flows)
+                    .into_iter()
+                    .filter(|c| !c.records.is_empty()),
+            );
+            sessions.extend(t.settled());
         }
         SessionTable {
-            sessions,
-            active: FxHashMap::default(),
             flows,
+            ..SessionTable::from_sessions(sessions)
         }
     }
 
@@ -868,7 +958,10 @@ impl SessionTable {
     pub fn from_sessions(sessions: Vec<Session>) -> SessionTable {
         SessionTable {
             sessions,
-            ..SessionTable::default()
+            tracks: Vec::new(),
+            free_tracks: Vec::new(),
+            active: FxHashMap::default(),
+            flows: Vec::new(),
         }
     }
 
@@ -885,28 +978,6 @@ impl SessionTable {
     }
 }
 
-/// [`SessionTable::finish`] for full sessions only (captures).
-fn finish_sessions(mut v: Vec<Session>) -> Vec<Session> {
-    for s in &mut v {
-        s.settle();
-    }
-    // Sort small keys (with the index, so the order is that of a stable
-    // sort by `order_key`), then move the sessions into place and
-    // coalesce, both in place: sorting the 300-byte sessions themselves,
-    // and copying them into new vectors, dominated time and memory on
-    // the millions of sessions of a day of flow logs.
-    let mut keys: Vec<(OrderKey, usize)> = v
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (order_key(s), i))
-        .collect();
-    keys.par_sort_unstable();
-    let perm: Vec<usize> = keys.into_iter().map(|(_, i)| i).collect();
-    permute(&mut v, &perm);
-    drop(perm);
-    coalesce(v)
-}
-
 /// An item of a table being finished: a full session (`sessions[i]`) or a
 /// flow record (`flows[i]`, marked by [`FLOW_BIT`]).
 const FLOW_BIT: u32 = 1 << 31;
@@ -917,9 +988,6 @@ const FLOW_BIT: u32 = 1 << 31;
 /// session first and finishing those (a property test checks it), with one
 /// construction per session instead of several moves.
 fn finish_with_flows(mut sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Session> {
-    for s in &mut sessions {
-        s.settle();
-    }
     let order = sorted_items(&sessions, flows);
     let mut out: Vec<Session> = Vec::with_capacity(order.len());
     let mut open = OpenGroups::default();
@@ -1263,7 +1331,7 @@ mod tests {
                 ])
             };
             let compact = tables().finish();
-            let full = finish_sessions(tables().into_sessions());
+            let full = SessionTable::from_sessions(tables().into_sessions()).finish_sessions();
             prop_assert_eq!(format!("{compact:?}"), format!("{full:?}"));
         }
 
