@@ -214,6 +214,7 @@ pub fn flowlog(data: &[u8]) {
             chunk_bytes: 64,
             min_chunk_records: 1,
             dedupe: true,
+            filter: None,
         },
     );
     match (seq, par) {

@@ -405,6 +405,66 @@ fn rst_sized_answer_is_a_refused_attempt() {
     assert_eq!((v[1].state, outcome(&v[1])), (ConnState::SF, Outcome::Ok));
 }
 
+/// The tuple pre-filter keeps exactly the sessions the session filter
+/// shows: same sessions, same order, same details, for every sample.
+#[test]
+fn pre_filter_keeps_the_sessions_the_filter_shows() {
+    use aibnet::flowlog::{ParseOptions, TupleFilter};
+    use aibnet::report::sessions::Filter;
+    let dir = sample("nsg-v2_pt1h-8records-2024_sumologic.json");
+    let dir = dir.parent().unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let Ok(all) = flowlog::parse("x", &bytes) else {
+            continue;
+        };
+        let every = flowlog::sessions(&all, 0).finish();
+        // A port and a host that occur, and some that do not.
+        let mut ports: Vec<u16> = every.iter().take(3).map(|s| s.resp_p).collect();
+        ports.push(5986);
+        let mut hosts: Vec<IpAddr> = every.iter().take(2).map(|s| s.orig_h).collect();
+        hosts.push(ip("fd00::1"));
+        let cases = ports
+            .iter()
+            .map(|&p| (vec![], vec![p]))
+            .chain(hosts.iter().map(|&h| (vec![h], vec![])))
+            .chain(std::iter::once((hosts.clone(), ports.clone())));
+        for (hosts, ports) in cases {
+            let f = Filter {
+                hosts: hosts.clone(),
+                ports: ports.clone(),
+                states: vec![],
+            };
+            let want: Vec<String> = every
+                .iter()
+                .filter(|s| f.accepts(s))
+                .map(|s| format!("{s:?}"))
+                .collect();
+            let opts = ParseOptions {
+                filter: Some(TupleFilter { hosts, ports }),
+                ..ParseOptions::default()
+            };
+            let some = flowlog::parse_with("x", &bytes, &opts).unwrap();
+            let got: Vec<String> = flowlog::sessions(&some, 0)
+                .finish()
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect();
+            assert_eq!(got, want, "{}", path.display());
+            assert_eq!(some.stats.ts_range, all.stats.ts_range);
+            assert_eq!(
+                some.stats.tuples_filtered
+                    + some.tuple_count() as u64
+                    + some.stats.tuples_duplicate,
+                all.tuple_count() as u64 + all.stats.tuples_duplicate,
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
 /// `sessions --port/--host` drop flow tuples before stitching: the sessions
 /// shown must be exactly those of the unfiltered run that pass the filter,
 /// and `used` counts the admitted tuples.

@@ -571,8 +571,9 @@ fn check_stats(stdout: &[u8], stderr: &str) {
 #[test]
 fn a_flow_log_record_with_one_huge_string_is_read() {
     // A 64 MiB resourceId (the 1 GB case scaled down: the reader borrows
-    // from the input and interns the string, so memory grows linearly, about
-    // 4× the string in all; the README states the measured bound).
+    // from the input and keeps the string once, shared by the sessions, so
+    // memory grows linearly, about 2× the string in all; the README states
+    // the measured bound).
     let n = 64 << 20;
     let mut doc = Vec::with_capacity(n + 512);
     doc.extend_from_slice(b"{\"records\":[{\"time\":\"2024-08-19T18:00:06Z\",\"category\":\"NetworkSecurityGroupFlowEvent\",\"resourceId\":\"");

@@ -115,6 +115,7 @@ fn flowlog_chunked_and_sequential_parses_agree_around_a_skipped_record() {
             chunk_bytes: 64,
             min_chunk_records: 1,
             dedupe: true,
+            filter: None,
         },
     )
     .unwrap();
@@ -147,6 +148,7 @@ fn flowlog_a_tuple_repeated_in_three_records_is_one_tuple_either_way() {
                 chunk_bytes: 64,
                 min_chunk_records: 1,
                 dedupe: true,
+                filter: None,
             },
         )
         .unwrap()

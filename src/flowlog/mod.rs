@@ -134,6 +134,13 @@ pub struct FlowLogStats {
     pub tuples_duplicate: u64,
     /// Tuples skipped because of an issue (in used or skipped records).
     pub tuples_skipped: u64,
+    /// Tuples dropped by the pre-filter ([`ParseOptions::filter`]), before
+    /// the duplicate check (so duplicates are counted among the tuples
+    /// kept only). Kept = read − duplicate − skipped − filtered.
+    pub tuples_filtered: u64,
+    /// Earliest and latest time (UNIX ms) of the tuples decoded from
+    /// records in use, whether the pre-filter kept them or not.
+    pub ts_range: Option<(i64, i64)>,
     /// Issues beyond [`MAX_ISSUES`], counted but not kept.
     pub issues_dropped: u64,
 }
@@ -146,7 +153,10 @@ pub const MAX_ISSUES: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub struct FlowLogBatch {
     /// Interned strings; [`Sym`] indexes here; `strings[0]` is `""`.
-    pub strings: Vec<Box<str>>,
+    /// Shared (`Arc`), so sessions name rules and NSGs with these very
+    /// strings: a record with one huge string holds it once besides the
+    /// input.
+    pub strings: Vec<Arc<str>>,
     /// Rule / ACL / MAC combinations; [`RuleRef`] indexes here.
     pub rules: Vec<RuleEntry>,
     /// Records used, in input order; [`FlowTuple::record`] indexes here.
@@ -235,7 +245,7 @@ impl FlowLogFile {
 }
 
 /// How to parse.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ParseOptions {
     /// Files at least this large are split into chunks parsed in parallel.
     pub parallel_min_bytes: usize,
@@ -247,6 +257,77 @@ pub struct ParseOptions {
     /// Drop repeated records and tuples (default). Off, every tuple of
     /// every complete record is kept, as when counting what a file holds.
     pub dedupe: bool,
+    /// Keep only the tuples this accepts (default: all). Applied as each
+    /// tuple is decoded, before the duplicate window and before it is
+    /// stored: a run that shows one port stores and stitches only that
+    /// port's tuples. Every tuple is still decoded, so bad ones are still
+    /// reported.
+    pub filter: Option<TupleFilter>,
+}
+
+/// A pre-filter on tuples: either end is one of `hosts` (when any) and
+/// either end uses one of `ports` (when any). A stitched session's tuples
+/// all share its addresses and ports, so the filter keeps or drops whole
+/// sessions, never parts of one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TupleFilter {
+    /// Addresses; empty: any.
+    pub hosts: Vec<IpAddr>,
+    /// Ports; empty: any.
+    pub ports: Vec<u16>,
+}
+
+impl TupleFilter {
+    /// Whether the filter keeps everything.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.ports.is_empty()
+    }
+
+    /// Whether a tuple with these ends passes.
+    pub fn accepts(&self, src: IpAddr, dst: IpAddr, sport: u16, dport: u16) -> bool {
+        (self.hosts.is_empty() || self.hosts.iter().any(|h| *h == src || *h == dst))
+            && (self.ports.is_empty() || self.ports.iter().any(|p| *p == sport || *p == dport))
+    }
+}
+
+/// [`TupleFilter`] for the IPv4 fast path: addresses as integers.
+#[derive(Debug, Default)]
+struct FastFilter {
+    active: bool,
+    /// IPv4 hosts as big-endian integers (IPv6 hosts never match a fast
+    /// tuple, which is IPv4).
+    hosts: Vec<u32>,
+    any_host: bool,
+    ports: Vec<u16>,
+}
+
+impl FastFilter {
+    fn of(f: Option<&TupleFilter>) -> FastFilter {
+        let Some(f) = f.filter(|f| !f.is_empty()) else {
+            return FastFilter::default();
+        };
+        FastFilter {
+            active: true,
+            hosts: f
+                .hosts
+                .iter()
+                .filter_map(|h| match h {
+                    IpAddr::V4(a) => Some(u32::from(*a)),
+                    IpAddr::V6(_) => None,
+                })
+                .collect(),
+            any_host: f.hosts.is_empty(),
+            ports: f.ports.clone(),
+        }
+    }
+
+    #[inline(always)]
+    fn accepts(&self, f: &tuple::Fields) -> bool {
+        !self.active
+            || ((self.any_host || self.hosts.iter().any(|&h| h == f.src || h == f.dst))
+                && (self.ports.is_empty()
+                    || self.ports.iter().any(|&p| p == f.sport || p == f.dport)))
+    }
 }
 
 impl Default for ParseOptions {
@@ -256,6 +337,7 @@ impl Default for ParseOptions {
             chunk_bytes: 1 << 20,
             min_chunk_records: 8,
             dedupe: true,
+            filter: None,
         }
     }
 }
@@ -355,11 +437,11 @@ pub fn parse_with(
             .enumerate()
             .map(|(k, chunk)| {
                 let warm = (k * per_chunk).checked_sub(1).and_then(|i| spans.get(i));
-                Partial::parse(bytes, chunk, warm.copied(), opts.dedupe)
+                Partial::parse(bytes, chunk, warm.copied(), opts)
             })
             .collect()
     } else {
-        vec![Partial::parse(bytes, &spans, None, opts.dedupe)]
+        vec![Partial::parse(bytes, &spans, None, opts)]
     };
 
     // Duplicate records count as read and as duplicates, tuples included.
@@ -418,8 +500,12 @@ fn dedupe_records(bytes: &[u8], spans: &[scan::Span]) -> (Vec<scan::Span>, Vec<u
 /// The records of one chunk, with their own string tables.
 #[derive(Default)]
 struct Partial {
-    strings: Vec<Box<str>>,
-    string_ix: FxHashMap<Box<str>, Sym>,
+    strings: Vec<Arc<str>>,
+    /// Symbol by the string's hash (the string itself is kept once, in
+    /// `strings`); a different string with the same hash goes to
+    /// `string_collided`.
+    string_ix: FxHashMap<u64, Sym>,
+    string_collided: FxHashMap<Arc<str>, Sym>,
     rules: Vec<RuleEntry>,
     rule_ix: FxHashMap<RuleEntry, RuleRef>,
     records: Vec<RecordInfo>,
@@ -429,6 +515,11 @@ struct Partial {
     tuples_read: u64,
     tuples_skipped: u64,
     tuples_duplicate: u64,
+    tuples_filtered: u64,
+    ts_range: Option<(i64, i64)>,
+    /// The pre-filter, and whether it is active.
+    filter: FastFilter,
+    full_filter: Option<TupleFilter>,
     /// Tuple strings per span of the chunk (for duplicate-record counts).
     span_tuples: Vec<u64>,
     /// Duplicate window: fingerprint → index (see [`Partial::windowed`])
@@ -458,14 +549,17 @@ impl Partial {
         bytes: &[u8],
         spans: &[scan::Span],
         warm: Option<scan::Span>,
-        dedupe: bool,
+        opts: &ParseOptions,
     ) -> Partial {
+        let full_filter = opts.filter.clone().filter(|f| !f.is_empty());
         let mut p = Partial {
             strings: vec!["".into()],
-            dedupe,
+            dedupe: opts.dedupe,
+            filter: FastFilter::of(full_filter.as_ref()),
+            full_filter,
             ..Partial::default()
         };
-        p.string_ix.insert("".into(), Sym(0));
+        p.string_ix.insert(FxBuildHasher.hash_one(""), Sym(0));
         p.window_cur.reserve(1024);
         p.window_prev.reserve(1024);
         // Tuples take at least ~40 input bytes each; reserving for one per 64
@@ -487,11 +581,13 @@ impl Partial {
     /// else about it (its counts and issues belong to the previous chunk).
     fn warm_up(&mut self, bytes: &[u8], span: scan::Span) {
         let (issues, records) = (self.issues.len(), self.records.len());
-        let (rs, tr, ts, td) = (
+        let (rs, tr, ts, td, tf, range) = (
             self.records_skipped,
             self.tuples_read,
             self.tuples_skipped,
             self.tuples_duplicate,
+            self.tuples_filtered,
+            self.ts_range,
         );
         self.warming = true;
         self.record(bytes, span);
@@ -503,7 +599,9 @@ impl Partial {
             self.tuples_read,
             self.tuples_skipped,
             self.tuples_duplicate,
-        ) = (rs, tr, ts, td);
+            self.tuples_filtered,
+            self.ts_range,
+        ) = (rs, tr, ts, td, tf, range);
     }
 
     /// The tuple a window index points to.
@@ -553,14 +651,36 @@ impl Partial {
         self.window_cur.insert(fp, ix);
     }
 
+    #[inline(always)]
+    fn saw_time(&mut self, ms: i64) {
+        self.ts_range = Some(match self.ts_range {
+            Some((a, b)) => (a.min(ms), b.max(ms)),
+            None => (ms, ms),
+        });
+    }
+
     fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.string_ix.get(s) {
-            return sym;
+        use std::collections::hash_map::Entry;
+        let next = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
+        match self.string_ix.entry(FxBuildHasher.hash_one(s)) {
+            Entry::Occupied(e) => {
+                let sym = *e.get();
+                if self.strings.get(sym.0 as usize).is_some_and(|t| **t == *s) {
+                    return sym;
+                }
+                if let Some(&sym) = self.string_collided.get(s) {
+                    return sym;
+                }
+                let a: Arc<str> = Arc::from(s);
+                self.strings.push(a.clone());
+                self.string_collided.insert(a, next);
+            }
+            Entry::Vacant(e) => {
+                e.insert(next);
+                self.strings.push(Arc::from(s));
+            }
         }
-        let sym = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
-        self.strings.push(s.into());
-        self.string_ix.insert(s.into(), sym);
-        sym
+        next
     }
 
     fn intern_opt(&mut self, s: Option<&Str<'_>>) -> Sym {
@@ -791,15 +911,35 @@ impl Partial {
         self.tuples.reserve(list.len());
         for (k, s) in list.iter().enumerate() {
             if let Some(f) = tuple::fast_fields(&s.0, layout) {
-                if ctx.keep {
+                if !ctx.keep {
+                    self.tuples_skipped += 1;
+                    continue;
+                }
+                self.saw_time(f.ts_ms);
+                if !self.filter.accepts(&f) {
+                    self.tuples_filtered += 1;
+                } else {
                     let fp = fingerprint_fields(&f, rule);
                     self.push_unique(fp, || f.tuple(rule, ctx.record_no));
-                } else {
-                    self.tuples_skipped += 1;
                 }
                 continue;
             }
-            match parse_tuple_bytes(&s.0, layout) {
+            let parsed = parse_tuple_bytes(&s.0, layout);
+            if let Ok(t) = &parsed
+                && ctx.keep
+            {
+                self.saw_time(t.ts_ms);
+            }
+            match parsed {
+                Ok(t)
+                    if ctx.keep
+                        && self
+                            .full_filter
+                            .as_ref()
+                            .is_some_and(|f| !f.accepts(t.src, t.dst, t.sport, t.dport)) =>
+                {
+                    self.tuples_filtered += 1;
+                }
                 Ok(mut t) if ctx.keep => {
                     t.rule = rule;
                     t.record = ctx.record_no;
@@ -874,6 +1014,11 @@ fn finish(
         stats.tuples_read += p.tuples_read;
         stats.tuples_skipped += p.tuples_skipped;
         stats.tuples_duplicate += p.tuples_duplicate;
+        stats.tuples_filtered += p.tuples_filtered;
+        stats.ts_range = match (stats.ts_range, p.ts_range) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, y) => x.or(y),
+        };
         issues.append(&mut p.issues);
         if !p.records.is_empty() {
             batches.push(FlowLogBatch {

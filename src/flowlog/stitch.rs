@@ -32,13 +32,13 @@
 
 use super::{
     Decision, Direction, Dropped, FlowLogError, FlowLogFile, FlowState, FlowTuple, IssueKind,
-    RecordKind, parse,
+    ParseOptions, RecordKind, TupleFilter, parse_with,
 };
 use crate::analyze::{InputReport, Scope, Skipped};
-use crate::decode::FiveTuple;
 use crate::ingest::Input;
-use crate::sessions::{ConnState, FlowInfo, Session, SessionTable, Side};
+use crate::sessions::{ConnState, FlowInfo, FlowRecord, SessionTable};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -51,6 +51,10 @@ pub const IDLE_MS: i64 = 10 * 60 * 1000;
 pub const DENY_REPEAT_MS: i64 = 60 * 1000;
 
 /// The [`crate::analyze::OtherReader`] for flow logs: parse, report, stitch.
+/// Tuples that `scope`'s hosts and ports do not admit are dropped as they
+/// are decoded (never stored, de-duplicated or stitched): a session's
+/// tuples share its ends, so this drops exactly the sessions the filter
+/// would hide.
 pub fn read_input(
     input: &Input,
     idx: u32,
@@ -58,12 +62,17 @@ pub fn read_input(
     report: &mut InputReport,
     skipped: &mut Vec<Skipped>,
 ) -> Option<SessionTable> {
-    match parse(input.path.as_str(), &input.bytes) {
+    let opts = ParseOptions {
+        filter: (!scope.is_everything()).then(|| TupleFilter {
+            hosts: scope.hosts.clone(),
+            ports: scope.ports.clone(),
+        }),
+        ..ParseOptions::default()
+    };
+    match parse_with(input.path.as_str(), &input.bytes, &opts) {
         Ok(file) => {
             fill_report(&file, report, skipped);
-            let (table, used) = sessions_in_scope(&file, idx, scope);
-            report.used = used;
-            Some(table)
+            Some(sessions(&file, idx))
         }
         Err(e) => {
             let offset = match &e {
@@ -90,23 +99,21 @@ pub fn read_input(
 pub fn fill_report(file: &FlowLogFile, report: &mut InputReport, skipped: &mut Vec<Skipped>) {
     let s = file.stats;
     report.packets = s.tuples_read;
-    report.decoded = file.tuple_count() as u64;
+    // Tuples the pre-filter dropped were decoded, just not used.
+    report.decoded = file.tuple_count() as u64 + s.tuples_filtered;
+    report.used = file.tuple_count() as u64;
     let mut digits = 0u8;
-    let (mut first, mut last) = (None::<i64>, None::<i64>);
     for b in &file.batches {
         for r in &b.records {
             if matches!(r.kind, RecordKind::Vnet { .. }) {
                 digits = 3;
             }
         }
-        for t in &b.tuples {
-            let ns = t.ts_ms.saturating_mul(1_000_000);
-            first = Some(first.map_or(ns, |f| f.min(ns)));
-            last = Some(last.map_or(ns, |l| l.max(ns)));
-        }
     }
-    report.first_ts = first;
-    report.last_ts = last;
+    // Over every tuple decoded, kept by the pre-filter or not: the input's
+    // time span does not depend on what is shown.
+    report.first_ts = s.ts_range.map(|(a, _)| a.saturating_mul(1_000_000));
+    report.last_ts = s.ts_range.map(|(_, b)| b.saturating_mul(1_000_000));
     report.ts_digits = digits;
     for (k, v) in [
         ("duplicate tuple", s.tuples_duplicate),
@@ -149,14 +156,66 @@ pub fn fill_report(file: &FlowLogFile, report: &mut InputReport, skipped: &mut V
 /// per-file table of distinct pairs.
 type Observer = u32;
 
+/// The stitching key: observer and directed 5-tuple, addresses as integers
+/// (hashing and comparing two `IpAddr` enums cost more than the rest of
+/// the tuple's stitching).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
-    observer: Observer,
+    /// Source address: high and low 64 bits (IPv4: low only).
+    src: [u64; 2],
+    dst: [u64; 2],
+    /// Observer (high 32 bits), source port, destination port.
+    obs_ports: u64,
     proto: u8,
-    src: IpAddr,
-    dst: IpAddr,
-    sport: u16,
-    dport: u16,
+    v6: bool,
+}
+
+impl Key {
+    fn of(t: &FlowTuple, observer: Observer) -> Key {
+        let bits = |a: IpAddr| match a {
+            IpAddr::V4(a) => [0, u64::from(u32::from(a))],
+            IpAddr::V6(a) => {
+                let b = u128::from(a);
+                [(b >> 64) as u64, b as u64]
+            }
+        };
+        Key {
+            src: bits(t.src),
+            dst: bits(t.dst),
+            obs_ports: u64::from(observer) << 32 | u64::from(t.sport) << 16 | u64::from(t.dport),
+            proto: t.proto.0,
+            v6: t.src.is_ipv6(),
+        }
+    }
+
+    fn addr(&self, [hi, lo]: [u64; 2]) -> IpAddr {
+        if self.v6 {
+            IpAddr::V6((u128::from(hi) << 64 | u128::from(lo)).into())
+        } else {
+            IpAddr::V4(u32::try_from(lo).unwrap_or(0).into())
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(self)
+    }
+
+    fn src(&self) -> IpAddr {
+        self.addr(self.src)
+    }
+
+    fn dst(&self) -> IpAddr {
+        self.addr(self.dst)
+    }
+
+    fn sport(&self) -> u16 {
+        (self.obs_ports >> 16) as u16
+    }
+
+    fn dport(&self) -> u16 {
+        self.obs_ports as u16
+    }
 }
 
 /// A session being built.
@@ -171,17 +230,16 @@ struct Acc {
     ended: bool,
     decision: Decision,
     direction: Direction,
+    v1: bool,
     denies: u32,
     /// Batch and tuple the rule / resource come from.
     batch: u32,
     rule: super::RuleRef,
     record: u32,
-    v1: bool,
-    ms_precision: bool,
 }
 
 impl Acc {
-    fn new(key: Key, t: &FlowTuple, batch: u32, ms: bool) -> Acc {
+    fn new(key: Key, t: &FlowTuple, batch: u32) -> Acc {
         Acc {
             key,
             first_ms: t.ts_ms,
@@ -192,12 +250,11 @@ impl Acc {
             ended: false,
             decision: t.decision,
             direction: t.direction,
+            v1: t.state.is_none(),
             denies: 0,
             batch,
             rule: t.rule,
             record: t.record,
-            v1: t.state.is_none(),
-            ms_precision: ms,
         }
     }
 
@@ -247,6 +304,14 @@ impl Acc {
     }
 }
 
+/// Per batch: whether its records are VNet (millisecond times) and, for
+/// each of its records, the target text (VNet) and whether it is VNet.
+struct BatchTexts {
+    ms: bool,
+    rules: Vec<RuleTexts>,
+    records: Vec<(bool, Option<Arc<str>>)>,
+}
+
 /// Stitch a file's tuples into sessions seen by input `input`.
 pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
     sessions_in_scope(file, input, &Scope::default()).0
@@ -272,62 +337,109 @@ pub fn sessions_in_scope(file: &FlowLogFile, input: u32, scope: &Scope) -> (Sess
                 .collect()
         })
         .collect();
-    let mut accs: Vec<Acc> = Vec::new();
-    let mut open: FxHashMap<Key, u32> = FxHashMap::default();
+    let n_tuples = file.tuple_count();
+    let mut accs: Vec<Acc> = Vec::with_capacity(n_tuples / 2);
+    // The open session of each key, by the key's hash: 16-byte entries
+    // instead of 56 (the table is probed once per tuple and outgrows the
+    // caches). The session's own key tells a hash collision, whose key then
+    // lives in `collided`.
+    let mut open: FxHashMap<u64, u32> = FxHashMap::default();
+    open.reserve(n_tuples / 2);
+    let mut collided: FxHashMap<Key, u32> = FxHashMap::default();
     for (bi, b) in file.batches.iter().enumerate() {
         let obs = obs_of.get(bi).map(Vec::as_slice).unwrap_or_default();
-        let ms = b
-            .records
-            .iter()
-            .any(|r| matches!(r.kind, RecordKind::Vnet { .. }));
         for t in &b.tuples {
             if !everything && !scope.admits(t.src, t.sport, t.dst, t.dport) {
                 continue;
             }
             used += 1;
-            let key = Key {
-                observer: obs.get(t.rule.0 as usize).copied().unwrap_or(u32::MAX),
-                proto: t.proto.0,
-                src: t.src,
-                dst: t.dst,
-                sport: t.sport,
-                dport: t.dport,
-            };
-            let cur = open
-                .get(&key)
-                .copied()
-                .filter(|&i| accs.get(i as usize).is_some_and(|a| a.continues(t)));
-            let i = match cur {
-                Some(i) => i,
-                None => {
-                    let i = accs.len() as u32;
-                    accs.push(Acc::new(key, t, bi as u32, ms));
-                    open.insert(key, i);
-                    i
+            let key = Key::of(t, obs.get(t.rule.0 as usize).copied().unwrap_or(u32::MAX));
+            let next = accs.len() as u32;
+            let i = match open.entry(key.hash()) {
+                Entry::Vacant(e) => *e.insert(next),
+                Entry::Occupied(mut e) => {
+                    let cur = *e.get();
+                    match accs.get(cur as usize) {
+                        Some(a) if a.key == key => {
+                            if a.continues(t) {
+                                cur
+                            } else {
+                                e.insert(next);
+                                next
+                            }
+                        }
+                        _ => {
+                            let slot = collided.entry(key).or_insert(next);
+                            if *slot != next
+                                && !accs.get(*slot as usize).is_some_and(|a| a.continues(t))
+                            {
+                                *slot = next;
+                            }
+                            *slot
+                        }
+                    }
                 }
             };
+            if i == next {
+                accs.push(Acc::new(key, t, bi as u32));
+            }
             if let Some(a) = accs.get_mut(i as usize) {
                 a.add(t);
             }
         }
     }
-    // Text shared by many sessions: one allocation per distinct string.
+    drop(open);
+    drop(collided);
+    // Text shared by many sessions: one allocation per distinct string,
+    // one `FlowInfo` per distinct combination.
     let mut shared = Shared::default();
-    let mut out = Vec::with_capacity(accs.len());
-    for a in accs {
-        let Some(b) = file.batches.get(a.batch as usize) else {
-            continue;
-        };
-        let (rule, acl) = shared.rule(b, a.batch, a.rule);
-        let rec = b.records.get(a.record as usize);
-        let vnet = rec.is_some_and(|r| matches!(r.kind, RecordKind::Vnet { .. }));
-        let target = match rec {
-            Some(r) if vnet => shared.text(b.str(r.resource)),
-            _ => None,
-        };
-        out.push(to_session(&a, rule, acl, target, vnet, input, &mut shared));
-    }
-    (SessionTable::from_sessions(out), used)
+    let texts: Vec<BatchTexts> = file
+        .batches
+        .iter()
+        .map(|b| BatchTexts {
+            ms: b
+                .records
+                .iter()
+                .any(|r| matches!(r.kind, RecordKind::Vnet { .. })),
+            rules: b
+                .rules
+                .iter()
+                .map(|e| (shared.sym(b, e.rule), shared.sym(b, e.acl)))
+                .collect(),
+            records: b
+                .records
+                .iter()
+                .map(|r| {
+                    let vnet = matches!(r.kind, RecordKind::Vnet { .. });
+                    (
+                        vnet,
+                        if vnet {
+                            shared.sym(b, r.resource)
+                        } else {
+                            None
+                        },
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    // `into_iter().map().collect()` reuses the accumulators' allocation for
+    // the (smaller) records: no second block of fresh pages to fault in.
+    let out: Vec<FlowRecord> = accs
+        .into_iter()
+        .map(|a| {
+            let bt = texts.get(a.batch as usize);
+            let (rule, acl) = bt
+                .and_then(|bt| bt.rules.get(a.rule.0 as usize).cloned())
+                .unwrap_or_default();
+            let (vnet, target) = bt
+                .and_then(|bt| bt.records.get(a.record as usize).cloned())
+                .unwrap_or_default();
+            let ms = bt.is_some_and(|bt| bt.ms);
+            to_record(&a, rule, acl, target, vnet, ms, input, &mut shared)
+        })
+        .collect();
+    (SessionTable::from_flow_records(out, shared.infos), used)
 }
 
 /// Rule name and ACL of one rule entry.
@@ -338,111 +450,82 @@ type RuleTexts = (Option<Arc<str>>, Option<Arc<str>>);
 /// note, so they share one `Arc<FlowInfo>` instead of a box each.
 #[derive(Default)]
 struct Shared {
-    texts: FxHashMap<Box<str>, Arc<str>>,
-    rules: FxHashMap<(u32, u32), RuleTexts>,
-    infos: FxHashMap<InfoKey, Arc<FlowInfo>>,
+    /// Texts by their hash (kept once, in the `Arc`); a different text
+    /// with the same hash goes to `collided`.
+    texts: FxHashMap<u64, Arc<str>>,
+    collided: FxHashMap<Arc<str>, Arc<str>>,
+    /// Index into `infos` by what decides a [`FlowInfo`].
+    info_ix: FxHashMap<InfoKey, u32>,
+    infos: Vec<Arc<FlowInfo>>,
 }
 
-/// A [`FlowInfo`] by the addresses of its interned texts (equal texts are
-/// the same `Arc`, so the addresses identify the content).
-type InfoKey = (bool, bool, [usize; 5]);
+/// What decides a session's [`FlowInfo`]: the addresses of its interned
+/// texts (equal texts are the same `Arc`, so the addresses identify the
+/// content), its flow states, decision, direction and note.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct InfoKey {
+    texts: [usize; 3],
+    states: [u8; 4],
+    deny: bool,
+    inbound: bool,
+    note: Note,
+}
 
 impl Shared {
-    /// The shared copy of `info`.
-    fn info(&mut self, info: FlowInfo) -> Arc<FlowInfo> {
-        let ptr = |a: &Option<Arc<str>>| {
-            a.as_ref()
-                .map_or(0, |a| Arc::as_ptr(a) as *const u8 as usize)
-        };
-        let key = (
-            info.decision == Some("deny"),
-            info.direction == Some("inbound"),
-            [
-                ptr(&info.rule),
-                ptr(&info.flow_state),
-                ptr(&info.nsg),
-                ptr(&info.target),
-                ptr(&info.note),
-            ],
-        );
-        self.infos
-            .entry(key)
-            .or_insert_with(|| Arc::new(info))
-            .clone()
-    }
-
-    /// `None` for an empty string.
-    fn text(&mut self, s: &str) -> Option<Arc<str>> {
+    /// The shared copy of a text, `None` for an empty one; `make` gives
+    /// an `Arc` for a text not seen yet (the batch's own, when there is
+    /// one: no copy of a name is made, however long).
+    fn intern(&mut self, s: &str, make: impl FnOnce() -> Arc<str>) -> Option<Arc<str>> {
+        use std::hash::BuildHasher;
         if s.is_empty() {
             return None;
         }
-        if let Some(a) = self.texts.get(s) {
-            return Some(a.clone());
+        match self.texts.entry(rustc_hash::FxBuildHasher.hash_one(s)) {
+            Entry::Vacant(e) => Some(e.insert(make()).clone()),
+            Entry::Occupied(e) if **e.get() == *s => Some(e.get().clone()),
+            Entry::Occupied(_) => Some(
+                self.collided
+                    .entry(Arc::from(s))
+                    .or_insert_with(make)
+                    .clone(),
+            ),
         }
-        let a: Arc<str> = Arc::from(s);
-        self.texts.insert(s.into(), a.clone());
-        Some(a)
     }
 
-    /// Rule name and ACL of a batch's rule entry.
-    fn rule(&mut self, b: &super::FlowLogBatch, batch: u32, r: super::RuleRef) -> RuleTexts {
-        if let Some(v) = self.rules.get(&(batch, r.0)) {
-            return v.clone();
-        }
-        let e = b.rule(r);
-        let v = (
-            self.text(e.map_or("", |e| b.str(e.rule))),
-            self.text(e.map_or("", |e| b.str(e.acl))),
-        );
-        self.rules.insert((batch, r.0), v.clone());
-        v
+    /// A generated text (flow states, notes).
+    fn text(&mut self, s: &str) -> Option<Arc<str>> {
+        self.intern(s, || Arc::from(s))
+    }
+
+    /// A batch's string.
+    fn sym(&mut self, b: &super::FlowLogBatch, sym: super::Sym) -> Option<Arc<str>> {
+        let a = b.strings.get(sym.0 as usize)?;
+        self.intern(a, || a.clone())
     }
 }
 
 #[allow(clippy::too_many_arguments)] // the parts of one session, assembled once
-fn to_session(
+fn to_record(
     a: &Acc,
     rule: Option<Arc<str>>,
     acl: Option<Arc<str>>,
     target: Option<Arc<str>>,
     vnet: bool,
+    ms_precision: bool,
     input: u32,
     shared: &mut Shared,
-) -> Session {
+) -> FlowRecord {
     let k = &a.key;
-    let five = FiveTuple {
-        proto: k.proto,
-        src: k.src,
-        dst: k.dst,
-        sport: k.sport,
-        dport: k.dport,
-    };
+    let src = k.src();
     let ns = |ms: i64| ms.saturating_mul(1_000_000);
-    let mut s = Session::new(
-        &five,
-        ns(a.first_ms),
-        if a.ms_precision { 3 } else { 0 },
-        input,
-    );
-    s.last_ts = ns(a.last_ms);
     let c = a.counters.unwrap_or_default();
-    s.orig = Side {
-        pkts: c.pkts_src_to_dst,
-        bytes: 0,
-        ip_bytes: c.bytes_src_to_dst,
-    };
-    s.resp = Side {
-        pkts: c.pkts_dst_to_src,
-        bytes: 0,
-        ip_bytes: c.bytes_dst_to_src,
-    };
     let denied = a.decision == Decision::Deny;
     let has_counters = a.counters.is_some();
-    s.state = if denied {
+    let state = if denied {
         ConnState::S0
     } else if !has_counters {
         ConnState::OTH
-    } else if refused(k.proto, k.src, c) {
+    } else if refused(k.proto, src, c) {
         ConnState::REJ
     } else if c.pkts_dst_to_src > 0 {
         if a.ended {
@@ -455,27 +538,63 @@ fn to_session(
     } else {
         ConnState::OTH
     };
-    let letters = a.states.get(..usize::from(a.n_states)).unwrap_or_default();
-    let flow_state = shared.text(std::str::from_utf8(letters).unwrap_or(""));
     let rule_name = rule.as_deref().unwrap_or("");
-    let note = note(a, rule_name, vnet, has_counters, c).and_then(|n| shared.text(&n));
-    let decision = if denied { "deny" } else { "allow" };
-    let direction = match a.direction {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
+    let note = note(a, rule_name, vnet, has_counters, c);
+    let ptr = |a: &Option<Arc<str>>| {
+        a.as_ref()
+            .map_or(0, |a| Arc::as_ptr(a) as *const u8 as usize)
     };
-    s.flow = Some(shared.info(FlowInfo {
-        decision: Some(decision),
-        rule,
-        direction: Some(direction),
-        flow_state,
-        // The NSG that decided: the record's NSG for NSG logs; for VNet logs
-        // the ACL (an NSG resource id, or a GUID for AVNM / older data).
-        nsg: acl,
-        target,
+    let key = InfoKey {
+        texts: [ptr(&rule), ptr(&acl), ptr(&target)],
+        states: a.states,
+        deny: denied,
+        inbound: a.direction == Direction::Inbound,
         note,
-    }));
-    s
+    };
+    let info = match shared.info_ix.get(&key) {
+        Some(&i) => i,
+        None => {
+            let letters = a.states.get(..usize::from(a.n_states)).unwrap_or_default();
+            let flow_state = shared.text(std::str::from_utf8(letters).unwrap_or(""));
+            let note = note.text().and_then(|n| shared.text(&n));
+            let info = FlowInfo {
+                decision: Some(if denied { "deny" } else { "allow" }),
+                rule,
+                direction: Some(match a.direction {
+                    Direction::Inbound => "inbound",
+                    Direction::Outbound => "outbound",
+                }),
+                flow_state,
+                // The NSG that decided: the record's NSG for NSG logs; for
+                // VNet logs the ACL (an NSG resource id, or a GUID for AVNM
+                // / older data).
+                nsg: acl,
+                target,
+                note,
+            };
+            let i = u32::try_from(shared.infos.len()).unwrap_or(u32::MAX);
+            shared.infos.push(Arc::new(info));
+            shared.info_ix.insert(key, i);
+            i
+        }
+    };
+    FlowRecord {
+        first_ts: ns(a.first_ms),
+        last_ts: ns(a.last_ms),
+        orig_pkts: c.pkts_src_to_dst,
+        orig_ip_bytes: c.bytes_src_to_dst,
+        resp_pkts: c.pkts_dst_to_src,
+        resp_ip_bytes: c.bytes_dst_to_src,
+        orig_h: src,
+        resp_h: k.dst(),
+        orig_p: k.sport(),
+        resp_p: k.dport(),
+        ip_proto: k.proto,
+        ts_digits: if ms_precision { 3 } else { 0 },
+        state,
+        info,
+        input,
+    }
 }
 
 /// A TCP flow refused by the responder: the originator sent only its
@@ -492,45 +611,72 @@ fn refused(proto: u8, src: IpAddr, c: super::Counters) -> bool {
         && c.bytes_dst_to_src <= c.pkts_dst_to_src * bare
 }
 
-fn note(
-    a: &Acc,
-    rule: &str,
-    vnet: bool,
-    has_counters: bool,
-    c: super::Counters,
-) -> Option<std::borrow::Cow<'static, str>> {
+/// The note a session carries, as a small value (the text is built once
+/// per distinct note, not per session).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Note {
+    None,
+    Denied(u32),
+    V1,
+    BeginCustomInbound,
+    BeginOpen,
+    Refused,
+    Unanswered,
+    BeganBefore,
+}
+
+impl Note {
+    fn text(self) -> Option<std::borrow::Cow<'static, str>> {
+        Some(match self {
+            Note::None => return None,
+            Note::Denied(n) => format!("denied {n} times").into(),
+            Note::V1 => "NSG flow log version 1: observations without flow state or counters".into(),
+            Note::BeginCustomInbound => {
+                "Begin only, no counters: NSG flow logs track inbound flows allowed by a custom \
+                 rule statelessly and never log their counters or end (by design); not a failure"
+                    .into()
+            }
+            Note::BeginOpen => {
+                "Begin only, no counters yet: the flow was still open when the log ends".into()
+            }
+            Note::Refused => "refused: only the SYN went out and a bare packet the size of a RST came back \
+                 (End counts like 1,74,1,54)"
+                .into(),
+            Note::Unanswered => "no reply packets (End counts packets out, none back): an unanswered connection attempt"
+                .into(),
+            Note::BeganBefore => "began before the log".into(),
+        })
+    }
+}
+
+fn note(a: &Acc, rule: &str, vnet: bool, has_counters: bool, c: super::Counters) -> Note {
     if a.decision == Decision::Deny {
-        return (a.denies > 1).then(|| format!("denied {} times", a.denies).into());
+        return if a.denies > 1 {
+            Note::Denied(a.denies)
+        } else {
+            Note::None
+        };
     }
     if a.v1 {
-        return Some("NSG flow log version 1: observations without flow state or counters".into());
+        return Note::V1;
     }
     if !has_counters {
         let custom_inbound =
             !vnet && a.direction == Direction::Inbound && !rule.starts_with("DefaultRule_");
-        return Some(if custom_inbound {
-            "Begin only, no counters: NSG flow logs track inbound flows allowed by a custom \
-             rule statelessly and never log their counters or end (by design); not a failure"
-                .into()
+        return if custom_inbound {
+            Note::BeginCustomInbound
         } else {
-            "Begin only, no counters yet: the flow was still open when the log ends".into()
-        });
+            Note::BeginOpen
+        };
     }
-    if refused(a.key.proto, a.key.src, c) {
-        return Some(
-            "refused: only the SYN went out and a bare packet the size of a RST came back \
-             (End counts like 1,74,1,54)"
-                .into(),
-        );
+    if refused(a.key.proto, a.key.src(), c) {
+        return Note::Refused;
     }
     if c.pkts_dst_to_src == 0 && c.pkts_src_to_dst > 0 {
-        return Some(
-            "no reply packets (End counts packets out, none back): an unanswered connection attempt"
-                .into(),
-        );
+        return Note::Unanswered;
     }
     if !a.has(b'B') {
-        return Some("began before the log".into());
+        return Note::BeganBefore;
     }
-    None
+    Note::None
 }

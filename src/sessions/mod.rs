@@ -135,6 +135,15 @@ impl SeenBy {
                 .any(|i| other.high_slice().binary_search(i).is_ok())
     }
 
+    /// Whether the set holds an input.
+    fn contains(&self, input: u32) -> bool {
+        if input < 64 {
+            self.low & (1 << input) != 0
+        } else {
+            self.high_slice().binary_search(&input).is_ok()
+        }
+    }
+
     fn high_slice(&self) -> &[u32] {
         self.high.as_deref().map(Vec::as_slice).unwrap_or_default()
     }
@@ -559,6 +568,101 @@ fn starts_flipped(p: &PacketSummary) -> bool {
     }
 }
 
+/// A finished flow-log session in compact form (about a third of a
+/// [`Session`]): what the flow-log stage produces per stitched flow. A
+/// [`Session`] is built from it only once, in its final place, when the
+/// table is finished: building, concatenating, sorting and coalescing
+/// millions of full sessions (moving 300 bytes each time) cost most of a
+/// flow-log run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowRecord {
+    /// First tuple, ns since the epoch.
+    pub first_ts: i64,
+    /// Last tuple, ns since the epoch.
+    pub last_ts: i64,
+    /// Packets originator → responder.
+    pub orig_pkts: u64,
+    /// IP bytes originator → responder.
+    pub orig_ip_bytes: u64,
+    /// Packets responder → originator.
+    pub resp_pkts: u64,
+    /// IP bytes responder → originator.
+    pub resp_ip_bytes: u64,
+    /// Originator (the tuple's source).
+    pub orig_h: IpAddr,
+    /// Responder.
+    pub resp_h: IpAddr,
+    /// Originator port.
+    pub orig_p: u16,
+    /// Responder port.
+    pub resp_p: u16,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// Timestamp precision in decimal digits.
+    pub ts_digits: u8,
+    /// Zeek's `conn_state`, as the flow-log stage decided it.
+    pub state: ConnState,
+    /// Index into the table's flow details (see
+    /// [`SessionTable::from_flow_records`]).
+    pub info: u32,
+    /// The input that logged it.
+    pub input: u32,
+}
+
+impl FlowRecord {
+    /// The full session.
+    fn session(&self, infos: &[Arc<FlowInfo>]) -> Session {
+        let five = FiveTuple {
+            proto: self.ip_proto,
+            src: self.orig_h,
+            dst: self.resp_h,
+            sport: self.orig_p,
+            dport: self.resp_p,
+        };
+        let mut s = Session::new(&five, self.first_ts, self.ts_digits, self.input);
+        s.last_ts = self.last_ts;
+        s.orig = Side {
+            pkts: self.orig_pkts,
+            bytes: 0,
+            ip_bytes: self.orig_ip_bytes,
+        };
+        s.resp = Side {
+            pkts: self.resp_pkts,
+            bytes: 0,
+            ip_bytes: self.resp_ip_bytes,
+        };
+        s.state = self.state;
+        s.flow = infos.get(self.info as usize).cloned();
+        // As finished tables hold them (a flow-log session has nothing to
+        // settle but the mark).
+        s.settle(&[]);
+        s
+    }
+
+    fn key(&self) -> FlowKey {
+        FlowKey::of(&FiveTuple {
+            proto: self.ip_proto,
+            src: self.orig_h,
+            dst: self.resp_h,
+            sport: self.orig_p,
+            dport: self.resp_p,
+        })
+    }
+
+    fn order_key(&self) -> OrderKey {
+        (
+            self.first_ts,
+            Proto::from_number(self.ip_proto),
+            self.orig_h,
+            self.orig_p,
+            self.resp_h,
+            self.resp_p,
+            self.input,
+            self.last_ts,
+        )
+    }
+}
+
 /// Per-input counts of what happened to packets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PacketStats {
@@ -582,6 +686,50 @@ pub struct SessionTable {
     /// here too, so both loads start at once instead of one after the other:
     /// on captures of many flows each is a cache miss).
     active: FxHashMap<FlowKey, (u32, u32)>,
+    /// Flow-log sessions, compact until [`SessionTable::finish`], one chunk
+    /// per table concatenated (never copied into one vector).
+    flows: Vec<FlowChunk>,
+}
+
+/// Flow records of one table and the flow details they index.
+#[derive(Debug, Default)]
+struct FlowChunk {
+    records: Vec<FlowRecord>,
+    infos: Vec<Arc<FlowInfo>>,
+}
+
+/// The flow records of a table, numbered across its chunks.
+struct Flows<'a> {
+    chunks: &'a [FlowChunk],
+    /// Number of the first record of each chunk.
+    starts: Vec<usize>,
+}
+
+impl<'a> Flows<'a> {
+    fn new(chunks: &'a [FlowChunk]) -> Self {
+        let mut n = 0;
+        let starts = chunks
+            .iter()
+            .map(|c| {
+                let s = n;
+                n += c.records.len();
+                s
+            })
+            .collect();
+        Flows { chunks, starts }
+    }
+
+    /// Record `i` and the details it indexes.
+    fn get(&self, i: usize) -> Option<(&'a FlowRecord, &'a [Arc<FlowInfo>])> {
+        let c = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        let chunk = self.chunks.get(c)?;
+        let r = chunk.records.get(i - self.starts.get(c)?)?;
+        Some((r, &chunk.infos))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a FlowRecord> + 'a {
+        self.chunks.iter().flat_map(|c| c.records.iter())
+    }
 }
 
 impl SessionTable {
@@ -592,12 +740,12 @@ impl SessionTable {
 
     /// Number of sessions.
     pub fn len(&self) -> usize {
-        self.sessions.len()
+        self.sessions.len() + self.flows.iter().map(|c| c.records.len()).sum::<usize>()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty()
+        self.len() == 0
     }
 
     /// Add a finished session (used by the flow-log stage).
@@ -608,8 +756,14 @@ impl SessionTable {
     /// The sessions as read, settled but neither sorted nor coalesced. For
     /// a caller that keeps a few of an input's sessions and finishes only
     /// those, in a table of its own (`builds` reduces every file this way).
-    pub fn into_sessions(self) -> Vec<Session> {
-        self.settled()
+    pub fn into_sessions(mut self) -> Vec<Session> {
+        let chunks = std::mem::take(&mut self.flows);
+        let mut v = self.settled();
+        for c in &chunks {
+            v.reserve(c.records.len());
+            v.extend(c.records.iter().map(|f| f.session(&c.infos)));
+        }
+        v
     }
 
     /// Settle every session and drop the TCP state machines.
@@ -769,7 +923,16 @@ impl SessionTable {
     /// Settle every session's state, coalesce the views of one connection
     /// from several inputs, and sort. The result depends only on the
     /// multiset of sessions, not on how tables were split or merged.
-    pub fn finish(self) -> Vec<Session> {
+    pub fn finish(mut self) -> Vec<Session> {
+        let chunks = std::mem::take(&mut self.flows);
+        if chunks.iter().all(|c| c.records.is_empty()) {
+            return self.finish_sessions();
+        }
+        finish_with_flows(self.settled(), &Flows::new(&chunks))
+    }
+
+    /// [`SessionTable::finish`] for full sessions only (captures).
+    fn finish_sessions(self) -> Vec<Session> {
         let mut v = self.settled();
         // Sort small keys (with the index, so the order is that of a stable
         // sort by `order_key`), then move the sessions into place and
@@ -805,10 +968,19 @@ impl SessionTable {
     pub fn concat(tables: Vec<SessionTable>) -> SessionTable {
         let total = tables.iter().map(|t| t.sessions.len()).sum();
         let mut sessions = Vec::with_capacity(total);
-        for t in tables {
+        let mut flows = Vec::new();
+        for mut t in tables {
+            flows.extend(
+                std::mem::take(&mut t.flows)
+                    .into_iter()
+                    .filter(|c| !c.records.is_empty()),
+            );
             sessions.extend(t.settled());
         }
-        SessionTable::from_sessions(sessions)
+        SessionTable {
+            flows,
+            ..SessionTable::from_sessions(sessions)
+        }
     }
 
     /// A table of already finished sessions, e.g. from flow logs.
@@ -818,6 +990,168 @@ impl SessionTable {
             tracks: Vec::new(),
             free_tracks: Vec::new(),
             active: FxHashMap::default(),
+            flows: Vec::new(),
+        }
+    }
+
+    /// A table of flow-log sessions in compact form; `infos` holds the flow
+    /// details their [`FlowRecord::info`] index (shared by many).
+    pub fn from_flow_records(flows: Vec<FlowRecord>, infos: Vec<Arc<FlowInfo>>) -> SessionTable {
+        SessionTable {
+            flows: vec![FlowChunk {
+                records: flows,
+                infos,
+            }],
+            ..SessionTable::default()
+        }
+    }
+}
+
+/// An item of a table being finished: a full session (`sessions[i]`) or a
+/// flow record (`flows[i]`, marked by [`FLOW_BIT`]).
+const FLOW_BIT: u32 = 1 << 31;
+
+/// [`SessionTable::finish`] when there are flow records: sort small keys of
+/// both kinds, then walk them in order, building each session in its final
+/// place and coalescing as [`coalesce`] does. Same result as building every
+/// session first and finishing those (a property test checks it), with one
+/// construction per session instead of several moves.
+fn finish_with_flows(mut sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Session> {
+    let order = sorted_items(&sessions, flows);
+    let mut out: Vec<Session> = Vec::with_capacity(order.len());
+    let mut open = OpenGroups::default();
+    for id in order {
+        let flow = if id & FLOW_BIT != 0 {
+            flows.get((id & !FLOW_BIT) as usize)
+        } else {
+            None
+        };
+        let (key, first_ts) = match (flow, sessions.get(id as usize)) {
+            (Some((f, _)), _) => (f.key(), f.first_ts),
+            (None, Some(s)) if id & FLOW_BIT == 0 => (s.key(), s.first_ts),
+            _ => continue,
+        };
+        let joins = open.get(&key, &out).filter(|&i| {
+            out.get(i).is_some_and(|g| {
+                let disjoint = match (flow, sessions.get(id as usize)) {
+                    (Some((f, _)), _) => !g.seen_by.contains(f.input),
+                    (None, Some(s)) => !g.seen_by.intersects(&s.seen_by),
+                    (None, None) => false,
+                };
+                disjoint && first_ts <= g.last_ts.saturating_add(COALESCE_SKEW_NS)
+            })
+        });
+        let s = match flow {
+            Some((f, infos)) => f.session(infos),
+            None => match sessions.get_mut(id as usize) {
+                Some(slot) => std::mem::replace(slot, Session::placeholder()),
+                None => continue,
+            },
+        };
+        match joins.and_then(|i| out.get_mut(i)) {
+            Some(g) => combine(g, s),
+            None => {
+                open.insert(key, out.len(), &out);
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The items of a table in finished order: by [`order_key`], ties in
+/// table order (full sessions before flow records; one input is never
+/// both). Compact keys when every address is IPv4.
+fn sorted_items(sessions: &[Session], flows: &Flows<'_>) -> Vec<u32> {
+    let v4 = sessions
+        .iter()
+        .all(|s| s.orig_h.is_ipv4() && s.resp_h.is_ipv4())
+        && flows
+            .iter()
+            .all(|f| f.orig_h.is_ipv4() && f.resp_h.is_ipv4());
+    let ids = (0..sessions.len() as u32).chain((0u32..).map(|i| i | FLOW_BIT));
+    let keys = sessions
+        .iter()
+        .map(order_key)
+        .chain(flows.iter().map(FlowRecord::order_key));
+    if v4 {
+        let mut keys: Vec<(V4Key, u32)> = keys.map(|k| V4Key::of(&k)).zip(ids).collect();
+        keys.par_sort_unstable();
+        keys.into_iter().map(|(_, id)| id).collect()
+    } else {
+        let mut keys: Vec<(OrderKey, u32)> = keys.zip(ids).collect();
+        keys.par_sort_unstable();
+        keys.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+/// An [`OrderKey`] of IPv4 sessions packed into integers that sort the
+/// same way (24 bytes instead of 64: the sort moves them many times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct V4Key {
+    first_ts: i64,
+    /// Protocol, originator address and port.
+    orig: u64,
+    /// Responder address and port.
+    resp: u64,
+    input: u32,
+    last_ts: i64,
+}
+
+impl V4Key {
+    fn of(k: &OrderKey) -> V4Key {
+        let bits = |a: IpAddr| match a {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(_) => 0,
+        };
+        V4Key {
+            first_ts: k.0,
+            orig: (k.1 as u64) << 48 | bits(k.2) << 16 | u64::from(k.3),
+            resp: bits(k.4) << 16 | u64::from(k.5),
+            input: k.6,
+            last_ts: k.7,
+        }
+    }
+}
+
+/// Open coalescing groups by flow key, keyed by the key's 64-bit hash
+/// (16-byte entries instead of 56: millions of flow-log sessions are each
+/// looked up once); the rare different key with the same hash goes to a
+/// second map.
+#[derive(Default)]
+struct OpenGroups {
+    by_hash: FxHashMap<u64, usize>,
+    collided: FxHashMap<FlowKey, usize>,
+}
+
+impl OpenGroups {
+    fn hash(key: &FlowKey) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+
+    fn get(&self, key: &FlowKey, out: &[Session]) -> Option<usize> {
+        let i = *self.by_hash.get(&Self::hash(key))?;
+        if out.get(i).is_some_and(|g| g.key() == *key) {
+            Some(i)
+        } else {
+            self.collided.get(key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: FlowKey, i: usize, out: &[Session]) {
+        use std::collections::hash_map::Entry;
+        match self.by_hash.entry(Self::hash(&key)) {
+            Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            Entry::Occupied(mut e) => {
+                if out.get(*e.get()).is_some_and(|g| g.key() == key) {
+                    e.insert(i);
+                } else {
+                    self.collided.insert(key, i);
+                }
+            }
         }
     }
 }
@@ -943,10 +1277,119 @@ fn max_side(a: Side, b: Side) -> Side {
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::*;
     use proptest::prelude::*;
 
+    /// Flow records of few hosts and ports, so that views of one
+    /// connection from several inputs (both directions, overlapping times)
+    /// are common; IPv6 sometimes, to take the general sort.
+    fn flow_record(v6: bool) -> impl Strategy<Value = FlowRecord> {
+        (
+            (0i64..40, 0i64..6, 0u64..4, 0u64..4),
+            (0u8..3, 0u8..3, prop::sample::select(vec![22u16, 443, 5986])),
+            (0u32..3, 0u32..70, any::<bool>()),
+        )
+            .prop_map(move |((t, d, op, rp), (a, b, port), (info, input, flip))| {
+                let host = |i: u8| -> IpAddr {
+                    if v6 && i == 2 {
+                        IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1))
+                    } else {
+                        IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, i))
+                    }
+                };
+                let (mut oh, mut op_, mut rh, mut rp_) = (host(a), 40000, host(b), port);
+                if flip {
+                    std::mem::swap(&mut oh, &mut rh);
+                    std::mem::swap(&mut op_, &mut rp_);
+                }
+                FlowRecord {
+                    first_ts: t * 1_000_000_000,
+                    last_ts: (t + d) * 1_000_000_000,
+                    orig_pkts: op,
+                    orig_ip_bytes: op * 60,
+                    resp_pkts: rp,
+                    resp_ip_bytes: rp * 60,
+                    orig_h: oh,
+                    resp_h: rh,
+                    orig_p: op_,
+                    resp_p: rp_,
+                    ip_proto: 6,
+                    ts_digits: (input % 2) as u8 * 3,
+                    state: if rp > 0 { ConnState::SF } else { ConnState::S0 },
+                    info,
+                    input,
+                }
+            })
+    }
+
+    fn infos() -> Vec<Arc<FlowInfo>> {
+        ["allow", "deny", "allow"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Arc::new(FlowInfo {
+                    decision: Some(d),
+                    rule: Some(format!("rule{i}").into()),
+                    ..FlowInfo::default()
+                })
+            })
+            .collect()
+    }
+
     proptest! {
+        /// Finishing compact flow records (in several tables) gives what
+        /// building every session first and finishing those gave.
+        #[test]
+        fn flow_records_finish_like_sessions(
+            v6 in any::<bool>(),
+            a in prop::collection::vec(flow_record(false), 0..60),
+            b in prop::collection::vec(flow_record(true), 0..60),
+        ) {
+            let b: Vec<FlowRecord> = b
+                .into_iter()
+                .map(|r| {
+                    let v4 = |a: IpAddr| if a.is_ipv6() { IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)) } else { a };
+                    if v6 { r } else { FlowRecord { orig_h: v4(r.orig_h), resp_h: v4(r.resp_h), ..r } }
+                })
+                .collect();
+            let tables = || {
+                SessionTable::concat(vec![
+                    SessionTable::from_flow_records(a.clone(), infos()),
+                    SessionTable::new(),
+                    SessionTable::from_flow_records(b.clone(), infos()),
+                ])
+            };
+            let compact = tables().finish();
+            let full = SessionTable::from_sessions(tables().into_sessions()).finish_sessions();
+            prop_assert_eq!(format!("{compact:?}"), format!("{full:?}"));
+        }
+
+        /// Seen-by sets behave as sets of integers.
+        #[test]
+        fn seen_by_is_a_set(a in prop::collection::vec(0u32..200, 0..20), b in prop::collection::vec(0u32..200, 0..20)) {
+            let set = |v: &[u32]| {
+                let mut s = SeenBy::default();
+                for &i in v {
+                    s.insert(i);
+                }
+                s
+            };
+            let (sa, sb) = (set(&a), set(&b));
+            let mut want: Vec<u32> = a.clone();
+            want.sort_unstable();
+            want.dedup();
+            prop_assert_eq!(sa.iter().collect::<Vec<_>>(), want.clone());
+            prop_assert_eq!(sa.first(), want.first().copied().unwrap_or(u32::MAX));
+            prop_assert_eq!(sa.intersects(&sb), a.iter().any(|i| b.contains(i)));
+            let mut u = sa.clone();
+            u.union(&sb);
+            let mut both: Vec<u32> = a.iter().chain(&b).copied().collect();
+            both.sort_unstable();
+            both.dedup();
+            prop_assert_eq!(u.iter().collect::<Vec<_>>(), both.clone());
+            prop_assert_eq!(u, set(&both));
+        }
+
         /// In-place permutation equals gathering into a new vector.
         #[test]
         fn permute_matches_gather(v in prop::collection::vec(any::<u32>(), 0..200), seed in any::<u64>()) {
