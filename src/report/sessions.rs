@@ -186,7 +186,7 @@ fn write_rendered(
     w: &mut dyn Write,
     a: &Analysis,
     f: &Filter,
-    render: impl Fn(&mut Vec<u8>, usize, &Session) -> std::io::Result<()> + Sync,
+    render: impl Fn(&mut Vec<u8>, &mut Vec<u8>, usize, &Session) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
     let shown: Vec<&Session> = a.sessions.iter().filter(|s| f.accepts(s)).collect();
@@ -197,8 +197,9 @@ fn write_rendered(
             .enumerate()
             .map(|(ci, chunk)| {
                 let mut buf = Vec::with_capacity(chunk.len() * 512);
+                let mut scratch = Vec::new();
                 for (k, s) in chunk.iter().enumerate() {
-                    render(&mut buf, base + ci * RENDER_CHUNK + k, s)?;
+                    render(&mut buf, &mut scratch, base + ci * RENDER_CHUNK + k, s)?;
                 }
                 Ok(buf)
             })
@@ -228,18 +229,19 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Resul
         .ok_or_else(|| std::io::Error::other("sessions marker missing"))?;
     let (head, tail) = text.split_at(at + EMPTY.len() - 1);
     w.write_all(head)?;
-    let shown = write_rendered(w, a, f, |buf, i, s| {
+    let shown = write_rendered(w, a, f, |buf, scratch, i, s| {
         buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-        let start = buf.len();
-        serde_json::to_writer_pretty(&mut *buf, &SessionJson::of(s, &a.inputs))?;
+        scratch.clear();
+        serde_json::to_writer_pretty(&mut *scratch, &SessionJson::of(s, &a.inputs))?;
         // Indent the session's own lines two levels deeper.
-        let body = buf.split_off(start);
-        for &c in &body {
-            buf.push(c);
-            if c == b'\n' {
-                buf.extend_from_slice(b"    ");
-            }
+        let mut rest = scratch.as_slice();
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let (line, after) = rest.split_at(nl + 1);
+            buf.extend_from_slice(line);
+            buf.extend_from_slice(b"    ");
+            rest = after;
         }
+        buf.extend_from_slice(rest);
         Ok(())
     })?;
     if shown > 0 {
@@ -251,7 +253,7 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Resul
 
 /// Write one JSON object per session per line.
 pub fn write_ndjson(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
-    write_rendered(w, a, f, |buf, _, s| {
+    write_rendered(w, a, f, |buf, _, _, s| {
         serde_json::to_writer(&mut *buf, &SessionJson::of(s, &a.inputs))?;
         buf.push(b'\n');
         Ok(())
