@@ -499,13 +499,23 @@ fn read_scan(
                         if lead {
                             c.frame(&p);
                         }
+                        // A plain TCP/UDP frame's flow is read without
+                        // decoding it: only its own thread decodes it (and
+                        // counts it if it does not decode). Other frames are
+                        // decoded by every thread, and counted by the first.
+                        let owner = decode::plain_flow(&p).map(|t| FlowKey::of(&t).shard(shards));
+                        if owner.is_some_and(|o| o != shard) {
+                            continue;
+                        }
                         match decode::decode(&p) {
-                            Ok(s) if shard_of(&s, shards) == shard => {
+                            Ok(s) if owner.is_some() || shard_of(&s, shards) == shard => {
                                 c.stats.decoded += 1;
                                 batch.push(&mut table, s, idx, &mut c);
                             }
                             Ok(_) => {}
-                            Err(r) if lead => *c.skips.entry(r).or_default() += 1,
+                            Err(r) if lead || owner.is_some() => {
+                                *c.skips.entry(r).or_default() += 1
+                            }
                             Err(_) => {}
                         }
                     }

@@ -934,3 +934,39 @@ fn client_side_and_server_side_views_coalesce() {
         assert_eq!(s.resp_p, 22);
     }
 }
+
+/// Every frame of the reference traces and of the lab captures: when the
+/// fixed-offset reader used to share a capture between threads names a
+/// flow, decoding the frame (when it decodes) names the same one, and the
+/// frame is no ICMP error (whose flow is the one it quotes).
+#[test]
+fn plain_flow_agrees_with_decode_on_every_frame() {
+    use aibnet::capture::PacketIter;
+    use aibnet::decode::{decode, plain_flow};
+    use aibnet::ingest::load;
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let (sources, _) = aibnet::ingest::discover(&[traces(), lab]);
+    let (mut plain, mut frames) = (0u64, 0u64);
+    for src in sources {
+        let Ok(input) = load(&src) else { continue };
+        let Ok(iter) = PacketIter::new(&input.bytes, input.format) else {
+            continue;
+        };
+        for p in iter.map_while(Result::ok) {
+            frames += 1;
+            let Some(t) = plain_flow(&p) else { continue };
+            plain += 1;
+            if let Ok(s) = decode(&p) {
+                assert_eq!(s.tuple, t, "{} at byte {}", input.path, p.offset);
+                assert!(
+                    s.icmp_error.is_none(),
+                    "{} at byte {}",
+                    input.path,
+                    p.offset
+                );
+            }
+        }
+    }
+    // Tens of thousands of the frames are plain Ethernet IPv4 TCP/UDP.
+    assert!(plain > 10_000, "{plain} of {frames}");
+}
