@@ -205,6 +205,15 @@ impl InputArgs {
         match self.threads {
             Some(0) => anyhow::bail!("--threads must be at least 1"),
             Some(n) => {
+                // The global pool, so that rendering the output after the
+                // analysis keeps to N threads too.
+                if rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build_global()
+                    .is_ok()
+                {
+                    return Ok(f());
+                }
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build()?;
                 Ok(pool.install(f))
             }

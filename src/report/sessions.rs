@@ -190,22 +190,23 @@ fn write_rendered(
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
     let shown: Vec<&Session> = a.sessions.iter().filter(|s| f.accepts(s)).collect();
+    // Buffers are reused from window to window: fresh ones cost a page fault
+    // per 4 KiB of output, and the threads' faults queue on one lock.
+    let mut bufs: Vec<(Vec<u8>, Vec<u8>)> = vec![Default::default(); RENDER_WINDOW];
     for (wi, window) in shown.chunks(RENDER_CHUNK * RENDER_WINDOW).enumerate() {
         let base = wi * RENDER_CHUNK * RENDER_WINDOW;
-        let bufs: Vec<std::io::Result<Vec<u8>>> = window
-            .par_chunks(RENDER_CHUNK)
+        bufs.par_iter_mut()
+            .zip(window.par_chunks(RENDER_CHUNK))
             .enumerate()
-            .map(|(ci, chunk)| {
-                let mut buf = Vec::with_capacity(chunk.len() * 512);
-                let mut scratch = Vec::new();
+            .try_for_each(|(ci, ((buf, scratch), chunk))| {
+                buf.clear();
                 for (k, s) in chunk.iter().enumerate() {
-                    render(&mut buf, &mut scratch, base + ci * RENDER_CHUNK + k, s)?;
+                    render(buf, scratch, base + ci * RENDER_CHUNK + k, s)?;
                 }
-                Ok(buf)
-            })
-            .collect();
-        for b in bufs {
-            w.write_all(&b?)?;
+                Ok::<(), std::io::Error>(())
+            })?;
+        for (b, _) in bufs.iter().take(window.len().div_ceil(RENDER_CHUNK)) {
+            w.write_all(b)?;
         }
     }
     Ok(shown.len())

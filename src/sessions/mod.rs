@@ -966,8 +966,8 @@ impl SessionTable {
     /// (folding with [`SessionTable::merge`] regrows the vector per table).
     /// The sessions are settled first: TCP state is per table.
     pub fn concat(tables: Vec<SessionTable>) -> SessionTable {
-        let total = tables.iter().map(|t| t.sessions.len()).sum();
-        let mut sessions = Vec::with_capacity(total);
+        let total: usize = tables.iter().map(|t| t.sessions.len()).sum();
+        let mut sessions: Vec<Session> = Vec::new();
         let mut flows = Vec::new();
         for mut t in tables {
             flows.extend(
@@ -975,7 +975,14 @@ impl SessionTable {
                     .into_iter()
                     .filter(|c| !c.records.is_empty()),
             );
-            sessions.extend(t.settled());
+            if sessions.is_empty() {
+                // The first table's vector grows in place (a large one is
+                // remapped, not copied); only the others' sessions move.
+                sessions = t.settled();
+                sessions.reserve(total - sessions.len());
+            } else {
+                sessions.extend(t.settled());
+            }
         }
         SessionTable {
             flows,
