@@ -49,8 +49,12 @@ def timed(cmd, out_path):
 
 def shown_aibnet(path):
     with open(path) as f:
-        doc = json.load(f)
-    return sorted((s["orig_h"], s["orig_p"], s["resp_h"], s["resp_p"], s["state"]) for s in doc["sessions"])
+        text = f.read()
+    if text.startswith("{\n"):
+        sessions = json.loads(text)["sessions"]
+    else:
+        sessions = [json.loads(line) for line in text.splitlines() if line]
+    return sorted((s["orig_h"], s["orig_p"], s["resp_h"], s["resp_p"], s["state"]) for s in sessions)
 
 
 def shown_python(path):
@@ -70,11 +74,14 @@ def main():
     ap.add_argument("--port", type=int, default=5986)
     ap.add_argument("--aibnet", default=os.path.join(ROOT, "target", "release", "aibnet"))
     ap.add_argument("--threads", type=int, default=0, help="aibnet -j (0: one per core)")
+    # NDJSON by default: the baseline prints JSON lines, one per session, so
+    # this is the like-for-like output; `json` is aibnet's pretty document.
+    ap.add_argument("--format", choices=["ndjson", "json"], default="ndjson")
     args = ap.parse_args()
     size = total_bytes(args.data)
     mb = size / 1e6
     tmp = tempfile.mkdtemp(prefix="flowlog-compare-")
-    cmd_rs = [args.aibnet, "sessions", "--format", "json", "--port", str(args.port), args.data]
+    cmd_rs = [args.aibnet, "sessions", "--format", args.format, "--port", str(args.port), args.data]
     if args.threads:
         cmd_rs[2:2] = ["-j", str(args.threads)]
     cmd_py = [sys.executable, os.path.join(HERE, "flowlog_baseline.py"), "--port", str(args.port), args.data]
