@@ -322,13 +322,13 @@ impl Session {
 
     /// The session's flow key.
     pub fn key(&self) -> FlowKey {
-        FlowKey::of(&FiveTuple {
-            proto: self.ip_proto,
-            src: self.orig_h,
-            dst: self.resp_h,
-            sport: self.orig_p,
-            dport: self.resp_p,
-        })
+        FlowKey::between(
+            self.ip_proto,
+            self.orig_h,
+            self.orig_p,
+            self.resp_h,
+            self.resp_p,
+        )
     }
 
     /// Duration in seconds.
@@ -488,6 +488,17 @@ impl FlowKey {
         }
     }
 
+    /// The key of the flow between two endpoints.
+    pub fn between(proto: u8, a: IpAddr, a_port: u16, b: IpAddr, b_port: u16) -> Self {
+        FlowKey::of(&FiveTuple {
+            proto,
+            src: a,
+            dst: b,
+            sport: a_port,
+            dport: b_port,
+        })
+    }
+
     /// A hash for sharding flows across threads (stable across runs).
     pub fn shard(&self, n: usize) -> usize {
         use std::hash::BuildHasher;
@@ -640,13 +651,13 @@ impl FlowRecord {
     }
 
     fn key(&self) -> FlowKey {
-        FlowKey::of(&FiveTuple {
-            proto: self.ip_proto,
-            src: self.orig_h,
-            dst: self.resp_h,
-            sport: self.orig_p,
-            dport: self.resp_p,
-        })
+        FlowKey::between(
+            self.ip_proto,
+            self.orig_h,
+            self.orig_p,
+            self.resp_h,
+            self.resp_p,
+        )
     }
 
     fn order_key(&self) -> OrderKey {
