@@ -4,6 +4,7 @@
 use super::catalogue::{ALL, Class, SIGNALS, Signal};
 use super::extract::{Extracted, Os, Topology};
 use crate::findings::{Hop, ids};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -219,32 +220,98 @@ fn finding_ids_for(class: Class, x: &Extracted) -> Vec<&'static str> {
     out
 }
 
-fn contains_word(hay: &str, needle: &str) -> bool {
-    let bytes = hay.as_bytes();
-    // A needle edge that is alphanumeric must not continue a longer word.
+/// Whether the occurrence of `needle` at `hay[i..]` stands as a word: a
+/// needle edge that is alphanumeric must not continue a longer word.
+fn stands_alone(bytes: &[u8], i: usize, needle: &str) -> bool {
     let check_before = needle.starts_with(|c: char| c.is_ascii_alphanumeric());
     let check_after = needle.ends_with(|c: char| c.is_ascii_alphanumeric());
-    hay.match_indices(needle).any(|(i, _)| {
-        let before = i.checked_sub(1).and_then(|j| bytes.get(j));
-        let after = bytes.get(i + needle.len());
-        let glued_before = check_before && before.is_some_and(u8::is_ascii_alphanumeric);
-        let glued_after = check_after && after.is_some_and(u8::is_ascii_alphanumeric);
-        !glued_before && !glued_after
-    })
+    let before = i.checked_sub(1).and_then(|j| bytes.get(j));
+    let after = bytes.get(i + needle.len());
+    let glued_before = check_before && before.is_some_and(u8::is_ascii_alphanumeric);
+    let glued_after = check_after && after.is_some_and(u8::is_ascii_alphanumeric);
+    !glued_before && !glued_after
+}
+
+fn contains_word(hay: &str, needle: &str) -> bool {
+    let bytes = hay.as_bytes();
+    hay.match_indices(needle)
+        .any(|(i, _)| stands_alone(bytes, i, needle))
+}
+
+/// Where a keyword sits: (index in [`ALL`], index in the class's keywords).
+type Slots = Vec<(usize, usize)>;
+/// The automaton and, for its pattern `i`, entry `i`: the keyword, its slots.
+type Keywords = (AhoCorasick, Vec<(&'static str, Slots)>);
+
+/// The distinct keywords of every class in one automaton, so a text is
+/// scanned once rather than once per keyword (123 of them). `None` if the
+/// automaton cannot be built (it can: the keywords are constants, and a unit
+/// test checks); [`closest`] then searches keyword by keyword.
+static KEYWORDS: LazyLock<Option<Keywords>> = LazyLock::new(|| {
+    let mut list: Vec<(&'static str, Slots)> = Vec::new();
+    for (c, class) in ALL.iter().enumerate() {
+        for (i, k) in class.info().keywords.iter().enumerate() {
+            match list.iter_mut().find(|(x, _)| x == k) {
+                Some((_, slots)) => slots.push((c, i)),
+                None => list.push((k, vec![(c, i)])),
+            }
+        }
+    }
+    let ac = AhoCorasick::new(list.iter().map(|(k, _)| k)).ok()?;
+    Some((ac, list))
+});
+
+/// For every class in [`ALL`] and each of its keywords, whether `lower`
+/// contains the keyword as a word (see [`stands_alone`]).
+fn keywords_found(lower: &str) -> Vec<Vec<bool>> {
+    let mut found: Vec<Vec<bool>> = ALL
+        .iter()
+        .map(|c| vec![false; c.info().keywords.len()])
+        .collect();
+    match &*KEYWORDS {
+        Some((ac, list)) => {
+            let bytes = lower.as_bytes();
+            // Overlapping: one keyword may sit inside another, and a glued
+            // occurrence must not hide a later one.
+            for m in ac.find_overlapping_iter(lower) {
+                let Some((k, slots)) = list.get(m.pattern().as_usize()) else {
+                    continue;
+                };
+                if !stands_alone(bytes, m.start(), k) {
+                    continue;
+                }
+                for &(c, i) in slots {
+                    if let Some(slot) = found.get_mut(c).and_then(|row| row.get_mut(i)) {
+                        *slot = true;
+                    }
+                }
+            }
+        }
+        None => {
+            for (row, class) in found.iter_mut().zip(ALL) {
+                for (slot, k) in row.iter_mut().zip(class.info().keywords) {
+                    *slot = contains_word(lower, k);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The classes a text that matched nothing comes closest to (at most three),
 /// by the wording they share. Never presented as a match.
 pub fn closest(text: &str, x: &Extracted) -> Vec<Closest> {
     let lower = text.to_lowercase();
+    let found = keywords_found(&lower);
     let mut out: Vec<Closest> = Vec::new();
-    for class in ALL {
+    for (class, hits) in ALL.into_iter().zip(&found) {
         let info = class.info();
         let shared: Vec<&str> = info
             .keywords
             .iter()
-            .copied()
-            .filter(|k| contains_word(&lower, k))
+            .zip(hits)
+            .filter(|(_, hit)| **hit)
+            .map(|(k, _)| *k)
             .collect();
         // Ports carry meaning even when the words differ.
         let port_hint = match (class, x.port) {
@@ -351,6 +418,38 @@ mod tests {
         let s = score(text, false, &x, x.os);
         assert_eq!(s[0].evidence[0].line, Some(2));
         assert!(s[0].evidence[0].text.ends_with("Timeout waiting for SSH."));
+    }
+
+    #[test]
+    fn one_scan_finds_what_keyword_by_keyword_finds() {
+        let texts = [
+            "",
+            "dial tcp 10.0.0.4:60000 i/o timeout via the proxy vm; winrm 5986 nsg deny",
+            "x60000y proxyconnect tcp: private endpoint, subnet policies, key management service",
+            "ssh ssh22 22 port 22: connection refused; sshd connection reset by peer",
+        ];
+        let all_keywords = ALL.iter().flat_map(|c| c.info().keywords).copied();
+        let glued: String = all_keywords.clone().collect::<Vec<_>>().join("");
+        let spaced: String = all_keywords.collect::<Vec<_>>().join(" ");
+        for text in texts
+            .iter()
+            .copied()
+            .chain([glued.as_str(), spaced.as_str()])
+        {
+            let lower = text.to_lowercase();
+            let slow: Vec<Vec<bool>> = ALL
+                .iter()
+                .map(|c| {
+                    c.info()
+                        .keywords
+                        .iter()
+                        .map(|k| contains_word(&lower, k))
+                        .collect()
+                })
+                .collect();
+            assert_eq!(keywords_found(&lower), slow, "{text}");
+        }
+        assert!(KEYWORDS.is_some());
     }
 
     #[test]
