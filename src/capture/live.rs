@@ -142,7 +142,7 @@ pub fn capture(
     let mut packets = 0u64;
     let mut last_report = Instant::now();
     loop {
-        if opts.duration.is_some_and(|d| start.elapsed() >= d)
+        if opts.duration.is_some_and(|d| d <= start.elapsed())
             || opts.count.is_some_and(|c| packets >= c)
         {
             break;
@@ -155,7 +155,7 @@ pub fn capture(
             Err(pcap::Error::TimeoutExpired) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(classify(name, e)),
         }
-        if last_report.elapsed() >= Duration::from_millis(500) {
+        if Duration::from_millis(500) <= last_report.elapsed() {
             progress(packets, start.elapsed());
             last_report = Instant::now();
         }
