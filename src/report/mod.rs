@@ -7,6 +7,7 @@
 pub mod builds;
 pub mod diagnose;
 pub mod junit;
+pub mod ndjson;
 pub mod sessions;
 pub mod time;
 

@@ -121,7 +121,7 @@ impl Serialize for SeenByJson<'_> {
     }
 }
 
-fn round6(x: f64) -> f64 {
+pub(super) fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
@@ -254,11 +254,8 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Resul
 
 /// Write one JSON object per session per line.
 pub fn write_ndjson(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
-    write_rendered(w, a, f, |buf, _, _, s| {
-        serde_json::to_writer(&mut *buf, &SessionJson::of(s, &a.inputs))?;
-        buf.push(b'\n');
-        Ok(())
-    })?;
+    let lines = super::ndjson::LineWriter::new(&a.inputs)?;
+    write_rendered(w, a, f, |buf, _, _, s| lines.write(buf, s))?;
     Ok(())
 }
 

@@ -945,20 +945,24 @@ impl SessionTable {
     /// [`SessionTable::finish`] for full sessions only (captures).
     fn finish_sessions(self) -> Vec<Session> {
         let mut v = self.settled();
-        // Sort small keys (with the index, so the order is that of a stable
-        // sort by `order_key`), then move the sessions into place and
-        // coalesce, both in place: sorting the 300-byte sessions themselves,
-        // and copying them into new vectors, dominated time and memory on
-        // the millions of sessions of a day of flow logs.
-        let mut keys: Vec<(OrderKey, usize)> = v
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (order_key(s), i))
-            .collect();
-        keys.par_sort_unstable();
-        let perm: Vec<usize> = keys.into_iter().map(|(_, i)| i).collect();
-        permute(&mut v, &perm);
-        drop(perm);
+        // Usually already in order: a capture's sessions are made in the
+        // order of their first packets, and `concat` merges sorted tables
+        // into a sorted one. A stable sort would leave such a vector as it is.
+        if !in_order(&v) {
+            // Sort small keys (with the index, so the order is that of a
+            // stable sort by `order_key`), then move the sessions into place
+            // and coalesce, both in place: sorting the 300-byte sessions
+            // themselves, and copying them into new vectors, dominated time
+            // and memory on the millions of sessions of a day of flow logs.
+            let mut keys: Vec<(OrderKey, usize)> = v
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (order_key(s), i))
+                .collect();
+            keys.par_sort_unstable();
+            let perm: Vec<usize> = keys.into_iter().map(|(_, i)| i).collect();
+            permute(&mut v, &perm);
+        }
         // Views of one connection from several inputs are merged; sessions
         // that all come from one input have nothing to merge (two sessions
         // of one input never coalesce), and the hash map over every session
@@ -973,28 +977,34 @@ impl SessionTable {
         coalesce(v)
     }
 
-    /// Concatenate many tables: one allocation, each session moved once
-    /// (folding with [`SessionTable::merge`] regrows the vector per table).
-    /// The sessions are settled first: TCP state is per table.
+    /// Concatenate many tables. The sessions are settled first (TCP state is
+    /// per table). When every table's sessions are in order — the shards of
+    /// one capture, and captures read whole, usually are — they are merged
+    /// into one sorted vector, which [`SessionTable::finish`] then need not
+    /// sort: streaming through the runs once cost a third of sorting and
+    /// permuting the concatenation (0.4 s for 1.7 M sessions, the
+    /// permutation's random moves most of it). Otherwise they are appended:
+    /// one allocation, each session moved once (folding with
+    /// [`SessionTable::merge`] regrows the vector per table).
     pub fn concat(tables: Vec<SessionTable>) -> SessionTable {
-        let total: usize = tables.iter().map(|t| t.sessions.len()).sum();
-        let mut sessions: Vec<Session> = Vec::new();
         let mut flows = Vec::new();
+        let mut runs: Vec<Vec<Session>> = Vec::with_capacity(tables.len());
         for mut t in tables {
             flows.extend(
                 std::mem::take(&mut t.flows)
                     .into_iter()
                     .filter(|c| !c.records.is_empty()),
             );
-            if sessions.is_empty() {
-                // The first table's vector grows in place (a large one is
-                // remapped, not copied); only the others' sessions move.
-                sessions = t.settled();
-                sessions.reserve(total - sessions.len());
-            } else {
-                sessions.extend(t.settled());
+            let v = t.settled();
+            if !v.is_empty() {
+                runs.push(v);
             }
         }
+        let sessions = if runs.len() > 1 && runs.par_iter().all(|r| in_order(r)) {
+            merge_runs(runs)
+        } else {
+            append_runs(runs)
+        };
         SessionTable {
             flows,
             ..SessionTable::from_sessions(sessions)
@@ -1226,6 +1236,78 @@ fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
     v
 }
 
+/// Whether sessions are in [`order_key`] order.
+fn in_order(v: &[Session]) -> bool {
+    v.par_windows(2).all(|w| match w {
+        [a, b] => order_key(a) <= order_key(b),
+        _ => true,
+    })
+}
+
+/// Runs one after another in one vector: the first run's vector grows in
+/// place (a large one is remapped, not copied); only the others move.
+fn append_runs(runs: Vec<Vec<Session>>) -> Vec<Session> {
+    let total: usize = runs.iter().map(Vec::len).sum();
+    let mut runs = runs.into_iter();
+    let mut out = runs.next().unwrap_or_default();
+    out.reserve(total - out.len());
+    for r in runs {
+        out.extend(r);
+    }
+    out
+}
+
+/// Merge runs sorted by [`order_key`] into one sorted vector, in the order
+/// a stable sort of their concatenation gives (among equal keys, the earlier
+/// run's first). Pairs of neighbouring runs are merged, in parallel, until
+/// one is left.
+fn merge_runs(mut runs: Vec<Vec<Session>>) -> Vec<Session> {
+    while runs.len() > 1 {
+        runs = runs
+            .into_par_iter()
+            .chunks(2)
+            .map(|pair| {
+                let mut pair = pair.into_iter();
+                let a = pair.next().unwrap_or_default();
+                match pair.next() {
+                    Some(b) => merge_two(a, b),
+                    None => a,
+                }
+            })
+            .collect();
+    }
+    runs.pop().unwrap_or_default()
+}
+
+/// Merge sorted run `b` into sorted run `a`. `a`'s vector grows in place
+/// (a large one is remapped, not copied) and is filled from the back, where
+/// the larger of the two runs' last sessions goes: the place written is
+/// never one of `a`'s sessions still to be merged, so each session moves
+/// once and the memory is walked in order.
+fn merge_two(mut a: Vec<Session>, mut b: Vec<Session>) -> Vec<Session> {
+    let mut left = a.len();
+    let total = left + b.len();
+    a.resize_with(total, Session::placeholder);
+    for k in (0..total).rev() {
+        let a_last = left.checked_sub(1).and_then(|i| a.get(i).map(|s| (i, s)));
+        match (a_last, b.last()) {
+            // Ties go to `b`, which is later in a stable order.
+            (Some((i, x)), Some(y)) if order_key(x) > order_key(y) => {
+                a.swap(i, k);
+                left = i;
+            }
+            (_, Some(_)) => {
+                if let (Some(y), Some(slot)) = (b.pop(), a.get_mut(k)) {
+                    *slot = y;
+                }
+            }
+            // `b` is used up; the rest of `a` is already in place.
+            (_, None) => break,
+        }
+    }
+    a
+}
+
 /// Put `v[perm[j]]` at position `j`, in place, following the permutation's
 /// cycles (each session moves about once; no second vector).
 fn permute<T>(v: &mut [T], perm: &[usize]) {
@@ -1406,6 +1488,43 @@ mod tests {
             both.dedup();
             prop_assert_eq!(u.iter().collect::<Vec<_>>(), both.clone());
             prop_assert_eq!(u, set(&both));
+        }
+
+        /// Merging sorted runs gives the stable sort of their
+        /// concatenation, ties (equal keys) included: the earlier run's
+        /// session first.
+        #[test]
+        fn merge_runs_is_a_stable_sort(
+            runs in prop::collection::vec(prop::collection::vec(flow_record(false), 0..40), 0..6),
+        ) {
+            let infos = infos();
+            let mut id = 0;
+            let runs: Vec<Vec<Session>> = runs
+                .iter()
+                .map(|run| {
+                    let mut v: Vec<Session> = run
+                        .iter()
+                        .map(|r| {
+                            // Few distinct keys, so that runs share some.
+                            let ts = r.first_ts % 3_000_000_000;
+                            let r = FlowRecord { first_ts: ts, last_ts: ts, input: r.input % 2, ..*r };
+                            // A tag outside the order key, to see which session went where.
+                            let mut s = r.session(&infos);
+                            s.syn_retransmits = id;
+                            id += 1;
+                            s
+                        })
+                        .collect();
+                    v.sort_by_key(order_key);
+                    v
+                })
+                .collect();
+            let mut want: Vec<Session> = runs.concat();
+            want.sort_by_key(order_key);
+            let got = merge_runs(runs);
+            let tags = |v: &[Session]| v.iter().map(|s| s.syn_retransmits).collect::<Vec<_>>();
+            prop_assert_eq!(tags(&got), tags(&want));
+            prop_assert!(in_order(&got));
         }
 
         /// In-place permutation equals gathering into a new vector.
