@@ -254,8 +254,12 @@ pub fn analyze_sources_with(sources: &[Source], scope: &Scope) -> Analysis {
         analysis.skipped.extend(skipped);
         tables.push(table);
     }
+    let t0 = std::time::Instant::now();
     let merged = SessionTable::concat(tables);
+    eprintln!("TIMING concat {:?}", t0.elapsed());
+    let t0 = std::time::Instant::now();
     analysis.sessions = merged.finish();
+    eprintln!("TIMING finish {:?}", t0.elapsed());
     analysis
 }
 
@@ -443,7 +447,7 @@ fn read_sequential(
 struct Batch(Vec<PacketSummary>);
 
 impl Batch {
-    const SIZE: usize = 16;
+    const SIZE: usize = crate::sessions::BATCH;
 
     fn new() -> Self {
         Batch(Vec::with_capacity(Batch::SIZE))
@@ -541,7 +545,10 @@ fn read_scan(
         tables.push(table);
     }
     total.into_report(report);
-    (SessionTable::concat(tables), err)
+    let t0 = std::time::Instant::now();
+    let t = SessionTable::concat(tables);
+    eprintln!("TIMING scan-concat {:?}", t0.elapsed());
+    (t, err)
 }
 
 /// The buffered scheme: see [`IntraFile::Buffered`].

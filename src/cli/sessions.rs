@@ -54,9 +54,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ports: args.port.clone(),
         ..aibnet::analyze::Scope::all()
     };
+    let t0 = std::time::Instant::now();
     let analysis = args
         .input
         .in_pool(|| aibnet::analyze::analyze_paths_with(&paths, &scope))?;
+    eprintln!("TIMING analyze {:?}", t0.elapsed());
     let shown = analysis
         .sessions
         .iter()
@@ -74,6 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Junit => anyhow::bail!("--format junit is for diagnose and builds"),
     }
     out.flush()?;
+    eprintln!("TIMING output {:?}", t0.elapsed());
     print_summary(&analysis, shown, matches!(format, OutputFormat::Markdown));
     if args.input.stats {
         print_stats(&analysis);

@@ -9,12 +9,14 @@
 //! input that saw it, and sorts, so the result does not depend on thread count
 //! or input order.
 
+mod index;
 mod state;
 mod tcp;
 
 pub use state::{ConnState, History};
 
 use crate::decode::{FiveTuple, IcmpError, PacketSummary, proto, tcp_flags};
+use index::FlowIndex;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -452,7 +454,7 @@ impl Session {
 /// words (high first, so they order as the number does) rather than a
 /// `u128`, whose 16-byte alignment padded the open-flow map's entries from
 /// 48 to 64 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FlowKey {
     a: [u64; 2],
     b: [u64; 2],
@@ -685,6 +687,10 @@ pub struct PacketStats {
     pub icmp_linked: u64,
 }
 
+/// Packets [`SessionTable::add_batch`] looks up together: enough loads in
+/// flight to hide most of their latency, few enough to stay in cache.
+pub const BATCH: usize = 16;
+
 /// The sessions of one input (or shard), and the flows still open.
 #[derive(Debug, Default)]
 pub struct SessionTable {
@@ -696,7 +702,7 @@ pub struct SessionTable {
     /// Open flows: their session and TCP state (the state's index is kept
     /// here too, so both loads start at once instead of one after the other:
     /// on captures of many flows each is a cache miss).
-    active: FxHashMap<FlowKey, (u32, u32)>,
+    active: FlowIndex,
     /// Flow-log sessions, compact until [`SessionTable::finish`], one chunk
     /// per table concatenated (never copied into one vector).
     flows: Vec<FlowChunk>,
@@ -822,33 +828,59 @@ impl SessionTable {
     /// tenth off reading the small-packet benchmark capture). Returns how many
     /// packets were ICMP errors linked to their session.
     pub fn add_batch(&mut self, batch: &[PacketSummary], input: u32) -> u64 {
-        let mut touched = 0i64;
-        for p in batch {
-            if let Some(&(i, _)) = self.active.get(&FlowKey::of(&p.tuple)) {
-                touched ^= self.sessions.get(i as usize).map_or(0, |s| s.last_ts);
-            }
-        }
-        std::hint::black_box(touched);
+        let mut keys = [(FlowKey::default(), 0u64); BATCH];
         let mut linked = 0;
-        for p in batch {
-            if self.add_packet(p, input) {
-                linked += 1;
+        for chunk in batch.chunks(BATCH) {
+            // First every flow's index slot, then every session: each round
+            // of loads is independent of the others in the round.
+            let mut touched = 0u64;
+            for (k, p) in keys.iter_mut().zip(chunk) {
+                let key = FlowKey::of(&p.tuple);
+                *k = (key, FlowIndex::hash(&key));
+                touched ^= self.active.touch(k.1);
+            }
+            for (key, h) in keys.iter().take(chunk.len()) {
+                if let Some((i, _)) = self.active.get(*h, |i| self.is_flow(i, key)) {
+                    touched ^= self
+                        .sessions
+                        .get(i as usize)
+                        .map_or(0, |s| s.last_ts as u64);
+                }
+            }
+            std::hint::black_box(touched);
+            for (p, (key, h)) in chunk.iter().zip(&keys) {
+                if self.add_keyed(p, key, *h, input) {
+                    linked += 1;
+                }
             }
         }
         linked
     }
 
+    /// Whether session `i` is of flow `key`.
+    #[inline]
+    fn is_flow(&self, i: u32, key: &FlowKey) -> bool {
+        self.sessions
+            .get(i as usize)
+            .is_some_and(|s| s.key() == *key)
+    }
+
     /// Feed one packet seen by `input`. Returns true when the packet was an
     /// ICMP error linked to the session it names.
     pub fn add_packet(&mut self, p: &PacketSummary, input: u32) -> bool {
+        let key = FlowKey::of(&p.tuple);
+        self.add_keyed(p, &key, FlowIndex::hash(&key), input)
+    }
+
+    /// [`SessionTable::add_packet`] with the packet's flow key and its hash.
+    fn add_keyed(&mut self, p: &PacketSummary, key: &FlowKey, h: u64, input: u32) -> bool {
         if let Some(err) = p.icmp_error
             && let Some(about) = err.about
             && self.link_icmp(&about, &err, p.ts_ns)
         {
             return true;
         }
-        let key = FlowKey::of(&p.tuple);
-        let old = self.active.get(&key).copied();
+        let old = self.active.get(h, |i| self.is_flow(i, key));
         let (idx, track) = match old {
             Some((i, t)) if self.continues(i as usize, t, p) => (i as usize, t),
             _ => {
@@ -866,7 +898,10 @@ impl SessionTable {
                 let i = self.sessions.len();
                 let t = s.track;
                 self.sessions.push(s);
-                self.active.insert(key, (i as u32, t));
+                let sessions = &self.sessions;
+                self.active.set(h, i as u32, t, |j| {
+                    sessions.get(j as usize).is_some_and(|s| s.key() == *key)
+                });
                 (i, t)
             }
         };
@@ -906,7 +941,10 @@ impl SessionTable {
 
     fn link_icmp(&mut self, about: &FiveTuple, err: &IcmpError, ts_ns: i64) -> bool {
         let key = FlowKey::of(about);
-        let Some(&(i, _)) = self.active.get(&key) else {
+        let Some((i, _)) = self
+            .active
+            .get(FlowIndex::hash(&key), |i| self.is_flow(i, &key))
+        else {
             return false;
         };
         let Some(s) = self.sessions.get_mut(i as usize) else {
@@ -1018,7 +1056,7 @@ impl SessionTable {
             sessions,
             tracks: Vec::new(),
             free_tracks: Vec::new(),
-            active: FxHashMap::default(),
+            active: FlowIndex::default(),
             flows: Vec::new(),
         }
     }
