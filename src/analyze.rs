@@ -222,31 +222,35 @@ pub fn analyze_sources(sources: &[Source]) -> Analysis {
 /// Run the pipeline over already-discovered sources, keeping what `scope`
 /// admits.
 pub fn analyze_sources_with(sources: &[Source], scope: &Scope) -> Analysis {
-    let per_input: Vec<(Option<InputReport>, SessionTable, Vec<Skipped>)> = sources
-        .par_iter()
-        .enumerate()
-        .map(|(idx, src)| match ingest::load(src) {
-            Ok(input) => {
-                let (report, table, skipped) = analyze_input_with(&input, idx as u32, scope);
-                (Some(report), table, skipped)
-            }
-            Err(e) => {
-                // Keep a report for it too: sessions name their inputs by
-                // position, so every source must have one.
-                let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
-                report.error = Some(e.reason.clone());
-                (
-                    Some(report),
-                    SessionTable::new(),
-                    vec![Skipped {
-                        path: e.path,
-                        offset: None,
-                        reason: e.reason,
-                    }],
-                )
-            }
-        })
-        .collect();
+    let per_input: Vec<(Option<InputReport>, SessionTable, Vec<Skipped>)> =
+        crate::phase::timed("read", || {
+            sources
+                .par_iter()
+                .enumerate()
+                .map(|(idx, src)| match ingest::load(src) {
+                    Ok(input) => {
+                        let (report, table, skipped) =
+                            analyze_input_with(&input, idx as u32, scope);
+                        (Some(report), table, skipped)
+                    }
+                    Err(e) => {
+                        // Keep a report for it too: sessions name their inputs by
+                        // position, so every source must have one.
+                        let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
+                        report.error = Some(e.reason.clone());
+                        (
+                            Some(report),
+                            SessionTable::new(),
+                            vec![Skipped {
+                                path: e.path,
+                                offset: None,
+                                reason: e.reason,
+                            }],
+                        )
+                    }
+                })
+                .collect()
+        });
     let mut analysis = Analysis::default();
     let mut tables = Vec::with_capacity(per_input.len());
     for (report, table, skipped) in per_input {
@@ -254,12 +258,8 @@ pub fn analyze_sources_with(sources: &[Source], scope: &Scope) -> Analysis {
         analysis.skipped.extend(skipped);
         tables.push(table);
     }
-    let t0 = std::time::Instant::now();
-    let merged = SessionTable::concat(tables);
-    eprintln!("TIMING concat {:?}", t0.elapsed());
-    let t0 = std::time::Instant::now();
-    analysis.sessions = merged.finish();
-    eprintln!("TIMING finish {:?}", t0.elapsed());
+    let merged = crate::phase::timed("merge inputs", || SessionTable::concat(tables));
+    analysis.sessions = crate::phase::timed("finish", || merged.finish());
     analysis
 }
 
@@ -545,10 +545,8 @@ fn read_scan(
         tables.push(table);
     }
     total.into_report(report);
-    let t0 = std::time::Instant::now();
-    let t = SessionTable::concat(tables);
-    eprintln!("TIMING scan-concat {:?}", t0.elapsed());
-    (t, err)
+    let table = crate::phase::timed("merge shards", || SessionTable::concat(tables));
+    (table, err)
 }
 
 /// The buffered scheme: see [`IntraFile::Buffered`].

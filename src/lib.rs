@@ -63,6 +63,7 @@ pub mod findings;
 pub mod flowlog;
 pub mod hops;
 pub mod ingest;
+pub mod phase;
 pub mod report;
 pub mod sessions;
 pub mod topology;

@@ -54,11 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ports: args.port.clone(),
         ..aibnet::analyze::Scope::all()
     };
-    let t0 = std::time::Instant::now();
     let analysis = args
         .input
         .in_pool(|| aibnet::analyze::analyze_paths_with(&paths, &scope))?;
-    eprintln!("TIMING analyze {:?}", t0.elapsed());
     let shown = analysis
         .sessions
         .iter()
@@ -68,15 +66,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let format = output_format(args.format);
-    match format {
-        OutputFormat::Table => write_table(&mut out, &analysis, &filter, stdout_color())?,
-        OutputFormat::Json => write_json(&mut out, &analysis, &filter)?,
-        OutputFormat::Ndjson => write_ndjson(&mut out, &analysis, &filter)?,
-        OutputFormat::Markdown => write_markdown(&mut out, &analysis, &filter)?,
-        OutputFormat::Junit => anyhow::bail!("--format junit is for diagnose and builds"),
-    }
-    out.flush()?;
-    eprintln!("TIMING output {:?}", t0.elapsed());
+    aibnet::phase::timed("write", || -> anyhow::Result<()> {
+        match format {
+            OutputFormat::Table => write_table(&mut out, &analysis, &filter, stdout_color())?,
+            OutputFormat::Json => write_json(&mut out, &analysis, &filter)?,
+            OutputFormat::Ndjson => write_ndjson(&mut out, &analysis, &filter)?,
+            OutputFormat::Markdown => write_markdown(&mut out, &analysis, &filter)?,
+            OutputFormat::Junit => anyhow::bail!("--format junit is for diagnose and builds"),
+        }
+        out.flush()?;
+        Ok(())
+    })?;
     print_summary(&analysis, shown, matches!(format, OutputFormat::Markdown));
     if args.input.stats {
         print_stats(&analysis);
