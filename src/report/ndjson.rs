@@ -8,7 +8,7 @@
 //! error or flow-log details (free text, rarer) go through serde_json.
 
 use super::sessions::SessionJson;
-use super::time::Timestamp;
+use super::time::TimestampCache;
 use crate::analyze::InputReport;
 use crate::sessions::Session;
 use std::io::Write;
@@ -31,8 +31,14 @@ impl<'a> LineWriter<'a> {
         Ok(LineWriter { inputs, paths })
     }
 
-    /// Append session `s` and a newline to `buf`.
-    pub fn write(&self, buf: &mut Vec<u8>, s: &Session) -> std::io::Result<()> {
+    /// Append session `s` and a newline to `buf`. `times` keeps the last
+    /// seconds formatted, for the next sessions written with it.
+    pub fn write(
+        &self,
+        buf: &mut Vec<u8>,
+        times: &mut LineTimes,
+        s: &Session,
+    ) -> std::io::Result<()> {
         if s.icmp_error.is_some() || s.flow.is_some() {
             serde_json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
             buf.push(b'\n');
@@ -50,12 +56,11 @@ impl<'a> LineWriter<'a> {
         buf.extend_from_slice(b"\",\"resp_p\":");
         buf.extend_from_slice(n.format(s.resp_p).as_bytes());
         buf.extend_from_slice(b",\"first_ts\":\"");
-        buf.extend_from_slice(Timestamp::new(s.first_ts, s.ts_digits).as_str().as_bytes());
+        buf.extend_from_slice(times.first.format(s.first_ts, s.ts_digits).as_bytes());
         buf.extend_from_slice(b"\",\"last_ts\":\"");
-        buf.extend_from_slice(Timestamp::new(s.last_ts, s.ts_digits).as_str().as_bytes());
+        buf.extend_from_slice(times.last.format(s.last_ts, s.ts_digits).as_bytes());
         buf.extend_from_slice(b"\",\"duration_s\":");
-        // serde_json's own float formatting, so the digits are the same.
-        serde_json::to_writer(&mut *buf, &super::sessions::round6(s.duration_s()))?;
+        duration(buf, s.duration_s())?;
         buf.extend_from_slice(b",\"state\":\"");
         buf.extend_from_slice(s.state.as_str().as_bytes());
         buf.extend_from_slice(b"\",\"history\":\"");
@@ -87,17 +92,77 @@ impl<'a> LineWriter<'a> {
     }
 }
 
+/// The last second formatted for each of a session's times, kept from one
+/// line to the next: sessions come in order of first time, so consecutive
+/// ones mostly share both seconds.
+#[derive(Debug, Default, Clone)]
+pub struct LineTimes {
+    first: TimestampCache,
+    last: TimestampCache,
+}
+
+/// A duration rounded to microseconds, as serde_json prints the `f64`
+/// (`round6`): plain decimals from 10 µs to 10^9 s are exactly its shortest
+/// digits (see the test), written here without its float formatting;
+/// outside that range serde_json itself (it switches to exponents).
+fn duration(buf: &mut Vec<u8>, secs: f64) -> std::io::Result<()> {
+    let micros = (secs * 1e6).round();
+    if !((micros == 0.0 && micros.is_sign_positive()) || (10.0..1e15).contains(&micros)) {
+        return Ok(serde_json::to_writer(&mut *buf, &(micros / 1e6))?);
+    }
+    let m = micros as u64;
+    let mut n = itoa::Buffer::new();
+    buf.extend_from_slice(n.format(m / 1_000_000).as_bytes());
+    let frac = m % 1_000_000;
+    if frac == 0 {
+        buf.extend_from_slice(b".0");
+        return Ok(());
+    }
+    // Six digits, trailing zeros dropped.
+    let mut digits = *b".000000";
+    let mut v = frac;
+    for d in digits.iter_mut().skip(1).rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let mut keep = digits.len();
+    while keep > 2 && digits.get(keep - 1) == Some(&b'0') {
+        keep -= 1;
+    }
+    buf.extend_from_slice(digits.get(..keep).unwrap_or_default());
+    Ok(())
+}
+
 /// An address as std (and serde) print it.
 fn addr(buf: &mut Vec<u8>, a: IpAddr) -> std::io::Result<()> {
     match a {
         IpAddr::V4(v4) => {
-            let mut n = itoa::Buffer::new();
+            // Built on the stack, appended once.
+            let mut text = [0u8; 15];
+            let mut n = 0;
             for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'.');
+                let digits = [b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10];
+                let skip = if o >= 100 {
+                    0
+                } else if o >= 10 {
+                    1
+                } else {
+                    2
+                };
+                for &d in digits.iter().skip(skip) {
+                    if let Some(t) = text.get_mut(n) {
+                        *t = d;
+                    }
+                    n += 1;
                 }
-                buf.extend_from_slice(n.format(o).as_bytes());
+                if i < 3 {
+                    if let Some(t) = text.get_mut(n) {
+                        *t = b'.';
+                    }
+                    n += 1;
+                }
             }
+            buf.extend_from_slice(text.get(..n).unwrap_or_default());
             Ok(())
         }
         IpAddr::V6(v6) => write!(buf, "{v6}"),
@@ -120,9 +185,12 @@ mod tests {
     fn check(sessions: &[Session], inputs: &[InputReport]) -> usize {
         let lines = LineWriter::new(inputs).unwrap_or_else(|e| panic!("{e}"));
         let mut buf = Vec::new();
+        let mut times = LineTimes::default();
         for s in sessions {
             buf.clear();
-            lines.write(&mut buf, s).unwrap_or_else(|e| panic!("{e}"));
+            lines
+                .write(&mut buf, &mut times, s)
+                .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
                 String::from_utf8_lossy(&buf),
                 String::from_utf8_lossy(&serde_line(s, inputs))
@@ -147,6 +215,40 @@ mod tests {
         assert!(n > 1000, "only {n} sessions");
         assert!(a.sessions.iter().any(|s| s.orig_h.is_ipv6()));
         assert!(a.sessions.iter().any(|s| s.flow.is_some()));
+    }
+
+    /// Durations come out as serde_json prints the rounded `f64`: every
+    /// microsecond count up to 1.1 s, then a spread up to and past 10^9 s,
+    /// and negative ones.
+    #[test]
+    fn durations_match_serde_json() {
+        let mut micros: Vec<i64> = (0..1_100_000).collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            micros.push((x % 2_000_000_000_000_000) as i64 >> (x % 40));
+        }
+        micros.extend([
+            -1,
+            -9,
+            -10,
+            -123_456,
+            999_999_999_999_999,
+            1_000_000_000_000_000,
+        ]);
+        let mut buf = Vec::new();
+        for m in micros {
+            for ns in [m * 1000, m * 1000 + 499, m * 1000 - 500] {
+                let secs = ns as f64 / 1e9;
+                buf.clear();
+                duration(&mut buf, secs).unwrap_or_else(|e| panic!("{e}"));
+                let want = serde_json::to_string(&super::super::sessions::round6(secs))
+                    .unwrap_or_default();
+                assert_eq!(String::from_utf8_lossy(&buf), want, "{ns} ns");
+            }
+        }
     }
 
     /// Paths that need escaping, and sessions seen by several inputs.

@@ -182,17 +182,18 @@ const RENDER_WINDOW: usize = 64;
 /// Render the sessions `f` accepts on the rayon pool, `render` writing one
 /// session into a buffer, and write the buffers in session order. Returns
 /// how many were written.
-fn write_rendered(
+fn write_rendered<S: Default + Clone + Send>(
     w: &mut dyn Write,
     a: &Analysis,
     f: &Filter,
-    render: impl Fn(&mut Vec<u8>, &mut Vec<u8>, usize, &Session) -> std::io::Result<()> + Sync,
+    render: impl Fn(&mut Vec<u8>, &mut S, usize, &Session) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
     let shown: Vec<&Session> = a.sessions.iter().filter(|s| f.accepts(s)).collect();
     // Buffers are reused from window to window: fresh ones cost a page fault
-    // per 4 KiB of output, and the threads' faults queue on one lock.
-    let mut bufs: Vec<(Vec<u8>, Vec<u8>)> = vec![Default::default(); RENDER_WINDOW];
+    // per 4 KiB of output, and the threads' faults queue on one lock. Each
+    // task also keeps a state of `render`'s own (scratch space, caches).
+    let mut bufs: Vec<(Vec<u8>, S)> = vec![Default::default(); RENDER_WINDOW];
     for (wi, window) in shown.chunks(RENDER_CHUNK * RENDER_WINDOW).enumerate() {
         let base = wi * RENDER_CHUNK * RENDER_WINDOW;
         bufs.par_iter_mut()
@@ -230,7 +231,7 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Resul
         .ok_or_else(|| std::io::Error::other("sessions marker missing"))?;
     let (head, tail) = text.split_at(at + EMPTY.len() - 1);
     w.write_all(head)?;
-    let shown = write_rendered(w, a, f, |buf, scratch, i, s| {
+    let shown = write_rendered(w, a, f, |buf, scratch: &mut Vec<u8>, i, s| {
         buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
         scratch.clear();
         serde_json::to_writer_pretty(&mut *scratch, &SessionJson::of(s, &a.inputs))?;
@@ -255,7 +256,7 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Resul
 /// Write one JSON object per session per line.
 pub fn write_ndjson(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
     let lines = super::ndjson::LineWriter::new(&a.inputs)?;
-    write_rendered(w, a, f, |buf, _, _, s| lines.write(buf, s))?;
+    write_rendered(w, a, f, |buf, times, _, s| lines.write(buf, times, s))?;
     Ok(())
 }
 
