@@ -51,11 +51,31 @@ impl FlowIndex {
         (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
     }
 
-    /// Load the slot where the search for `h` starts, so that a later
-    /// [`FlowIndex::get`] finds it in cache (see `SessionTable::add_batch`).
+    /// Ask for the slot where the search for `h` starts to be brought into
+    /// cache (see `SessionTable::add_batch`).
     #[inline]
-    pub fn touch(&self, h: u64) -> u64 {
-        self.slots.get(self.start(h)).map_or(0, |s| s.hash)
+    pub fn prefetch(&self, h: u64) {
+        if let Some(s) = self.slots.get(self.start(h)) {
+            prefetch(s);
+        }
+    }
+
+    /// The first entry filed under hash `h`, without checking its key: a
+    /// hint of what [`FlowIndex::get`] will find, to prefetch.
+    #[inline]
+    pub fn peek(&self, h: u64) -> Option<(u32, u32)> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = self.start(h);
+        loop {
+            let s = self.slots.get(i)?;
+            if s.session == EMPTY {
+                return None;
+            }
+            if s.hash == h {
+                return Some((s.session, s.track));
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// The session and TCP state of flow `h`: the entry whose session `is`
@@ -120,6 +140,28 @@ impl FlowIndex {
                 i = (i + 1) & mask;
             }
         }
+    }
+}
+
+/// Ask for the cache lines of `*v` to be loaded, without waiting for them.
+/// Lookups of packets in a row are independent, but each waits for a cache
+/// miss on a table far larger than the cache; prefetching the next packets'
+/// entries while earlier ones are applied overlaps those misses (plain loads
+/// would not: the processor stops retiring at the first missing one).
+#[inline]
+pub(crate) fn prefetch<T>(v: &T) {
+    let p = (v as *const T).cast::<i8>();
+    let lines = std::mem::size_of::<T>().div_ceil(64).max(1);
+    for l in 0..lines {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is only a hint to the cache: it cannot fault,
+        // reads nothing into the program, and the address is inside `*v`.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(l * 64));
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (p, l);
     }
 }
 

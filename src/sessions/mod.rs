@@ -831,23 +831,25 @@ impl SessionTable {
         let mut keys = [(FlowKey::default(), 0u64); BATCH];
         let mut linked = 0;
         for chunk in batch.chunks(BATCH) {
-            // First every flow's index slot, then every session: each round
-            // of loads is independent of the others in the round.
-            let mut touched = 0u64;
+            // Prefetch every flow's index slot, then (once they are likely
+            // in) every session and TCP state the slots name, then apply the
+            // packets: the misses of a round overlap instead of coming one
+            // after another.
             for (k, p) in keys.iter_mut().zip(chunk) {
                 let key = FlowKey::of(&p.tuple);
                 *k = (key, FlowIndex::hash(&key));
-                touched ^= self.active.touch(k.1);
+                self.active.prefetch(k.1);
             }
-            for (key, h) in keys.iter().take(chunk.len()) {
-                if let Some((i, _)) = self.active.get(*h, |i| self.is_flow(i, key)) {
-                    touched ^= self
-                        .sessions
-                        .get(i as usize)
-                        .map_or(0, |s| s.last_ts as u64);
+            for (_, h) in keys.iter().take(chunk.len()) {
+                if let Some((i, t)) = self.active.peek(*h) {
+                    if let Some(s) = self.sessions.get(i as usize) {
+                        index::prefetch(s);
+                    }
+                    if let Some(tr) = self.tracks.get(t as usize) {
+                        index::prefetch(tr);
+                    }
                 }
             }
-            std::hint::black_box(touched);
             for (p, (key, h)) in chunk.iter().zip(&keys) {
                 if self.add_keyed(p, key, *h, input) {
                     linked += 1;
