@@ -258,8 +258,8 @@ pub fn analyze_sources_with(sources: &[Source], scope: &Scope) -> Analysis {
         analysis.skipped.extend(skipped);
         tables.push(table);
     }
-    let merged = crate::phase::timed("merge inputs", || SessionTable::concat(tables));
-    analysis.sessions = crate::phase::timed("finish", || merged.finish());
+    let merged = crate::phase::timed("concat inputs", || SessionTable::concat(tables));
+    analysis.sessions = crate::phase::timed("join, sort, coalesce", || merged.finish());
     analysis
 }
 
@@ -545,7 +545,7 @@ fn read_scan(
         tables.push(table);
     }
     total.into_report(report);
-    let table = crate::phase::timed("merge shards", || SessionTable::concat(tables));
+    let table = crate::phase::timed("settle shards", || SessionTable::concat(tables));
     (table, err)
 }
 

@@ -695,6 +695,9 @@ pub const BATCH: usize = 16;
 #[derive(Debug, Default)]
 pub struct SessionTable {
     sessions: Vec<Session>,
+    /// Settled sessions of the tables concatenated into this one, one run a
+    /// table, each in the order its sessions were made.
+    runs: Vec<Vec<Session>>,
     /// TCP state machines of unsettled sessions, by [`Session::track`].
     tracks: Vec<TcpTrack>,
     /// Slots of `tracks` free for reuse.
@@ -757,7 +760,9 @@ impl SessionTable {
 
     /// Number of sessions.
     pub fn len(&self) -> usize {
-        self.sessions.len() + self.flows.iter().map(|c| c.records.len()).sum::<usize>()
+        self.sessions.len()
+            + self.runs.iter().map(Vec::len).sum::<usize>()
+            + self.flows.iter().map(|c| c.records.len()).sum::<usize>()
     }
 
     /// Whether the table is empty.
@@ -775,7 +780,7 @@ impl SessionTable {
     /// those, in a table of its own (`builds` reduces every file this way).
     pub fn into_sessions(mut self) -> Vec<Session> {
         let chunks = std::mem::take(&mut self.flows);
-        let mut v = self.settled();
+        let mut v = append_runs(self.into_runs());
         for c in &chunks {
             v.reserve(c.records.len());
             v.extend(c.records.iter().map(|f| f.session(&c.infos)));
@@ -783,12 +788,18 @@ impl SessionTable {
         v
     }
 
-    /// Settle every session and drop the TCP state machines.
-    fn settled(self) -> Vec<Session> {
+    /// The table's runs of settled sessions: those of the tables
+    /// concatenated into it, then its own, settled (which drops the TCP
+    /// state machines).
+    fn into_runs(self) -> Vec<Vec<Session>> {
+        let mut runs = self.runs;
         let mut v = self.sessions;
         let tracks = self.tracks;
         v.par_iter_mut().for_each(|s| s.settle(&tracks));
-        v
+        if !v.is_empty() {
+            runs.push(v);
+        }
+        runs
     }
 
     /// A TCP state slot for a new session.
@@ -979,16 +990,16 @@ impl SessionTable {
         if chunks.iter().all(|c| c.records.is_empty()) {
             return self.finish_sessions();
         }
-        finish_with_flows(self.settled(), &Flows::new(&chunks))
+        finish_with_flows(join_runs(self.into_runs()).0, &Flows::new(&chunks))
     }
 
     /// [`SessionTable::finish`] for full sessions only (captures).
     fn finish_sessions(self) -> Vec<Session> {
-        let mut v = self.settled();
+        let (mut v, merged) = join_runs(self.into_runs());
         // Usually already in order: a capture's sessions are made in the
-        // order of their first packets, and `concat` merges sorted tables
-        // into a sorted one. A stable sort would leave such a vector as it is.
-        if !order_ties(&mut v) {
+        // order of their first packets, and runs in order were merged. A
+        // stable sort would leave such a vector as it is.
+        if !merged && !order_ties(&mut v) {
             // Sort small keys (with the index, so the order is that of a
             // stable sort by `order_key`), then move the sessions into place
             // and coalesce, both in place: sorting the 300-byte sessions
@@ -1017,16 +1028,12 @@ impl SessionTable {
         coalesce(v)
     }
 
-    /// Concatenate many tables. The sessions are settled first (TCP state is
-    /// per table). When every table's sessions are in order of first time —
-    /// the shards of one capture, and captures read whole, usually are —
-    /// ties are put in order (see [`order_ties`]) and the tables merged
-    /// into one sorted vector, which [`SessionTable::finish`] then need not
-    /// sort: streaming through the runs once cost a third of sorting and
-    /// permuting the concatenation (0.4 s for 1.7 M sessions, the
-    /// permutation's random moves most of it). Otherwise they are appended:
-    /// one allocation, each session moved once (folding with
-    /// [`SessionTable::merge`] regrows the vector per table).
+    /// Concatenate many tables: their sessions are settled (TCP state is
+    /// per table) and kept as runs, one a table, joined by
+    /// [`SessionTable::finish`]. Joining there, not here, means the shards
+    /// of a capture are joined after the capture is unmapped: the join
+    /// holds two copies of a shard's sessions for a while, and the mapped
+    /// file beside them made the run's peak memory.
     pub fn concat(tables: Vec<SessionTable>) -> SessionTable {
         let mut flows = Vec::new();
         let mut runs: Vec<Vec<Session>> = Vec::with_capacity(tables.len());
@@ -1036,19 +1043,12 @@ impl SessionTable {
                     .into_iter()
                     .filter(|c| !c.records.is_empty()),
             );
-            let v = t.settled();
-            if !v.is_empty() {
-                runs.push(v);
-            }
+            runs.extend(t.into_runs());
         }
-        let sessions = if runs.len() > 1 && runs.par_iter_mut().all(|r| order_ties(r)) {
-            merge_runs(runs)
-        } else {
-            append_runs(runs)
-        };
         SessionTable {
+            runs,
             flows,
-            ..SessionTable::from_sessions(sessions)
+            ..SessionTable::default()
         }
     }
 
@@ -1056,6 +1056,7 @@ impl SessionTable {
     pub fn from_sessions(sessions: Vec<Session>) -> SessionTable {
         SessionTable {
             sessions,
+            runs: Vec::new(),
             tracks: Vec::new(),
             free_tracks: Vec::new(),
             active: FlowIndex::default(),
@@ -1292,6 +1293,20 @@ fn order_ties(v: &mut [Session]) -> bool {
             .for_each(|same| same.sort_by_key(order_key));
     }
     by_time
+}
+
+/// Runs in one vector, and whether it is in [`order_key`] order. When every
+/// run is in order of first time — the shards of one capture, and captures
+/// read whole, usually are — ties are put in order (see [`order_ties`]) and
+/// the runs merged: streaming through them once cost a third of sorting and
+/// permuting their concatenation (0.4 s for 1.7 M sessions, the
+/// permutation's random moves most of it). Otherwise they are appended.
+fn join_runs(mut runs: Vec<Vec<Session>>) -> (Vec<Session>, bool) {
+    if runs.len() > 1 && runs.par_iter_mut().all(|r| order_ties(r)) {
+        (merge_runs(runs), true)
+    } else {
+        (append_runs(runs), false)
+    }
 }
 
 /// Runs one after another in one vector: the first run's vector grows in
