@@ -9,7 +9,7 @@
 # plus aibnet with one thread and with each intra-file scheme
 # (AIBNET_INTRA_FILE=sequential|buffered|scan, two threads).
 # Medians from hyperfine (Debian package), peak RSS from /usr/bin/time -v.
-# Results: benches/results/<date>/{*.json,rss.txt,summary.md}.
+# Results: benches/results/<date>/{*.json,rss.txt,summary.md} (or $BENCH_OUT).
 # Usage: benches/run_capture_bench.sh [RUNS]   (tshark gets fewer runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ data=benches/data
 [[ -f $data/mixed.pcap && -f $data/small.pcap ]] || { echo "run benches/make_captures.sh first" >&2; exit 1; }
 cargo build --release --quiet
 bin=target/release/aibnet
-out="benches/results/$(date -u +%Y-%m-%d)"
+out="${BENCH_OUT:-benches/results/$(date -u +%Y-%m-%d)}"
 mkdir -p "$out"
 : > "$out/rss.txt"
 echo "host: $(nproc) cores, $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/host.txt"
