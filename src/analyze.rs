@@ -11,7 +11,7 @@
 use crate::capture::{self, CaptureError, PacketIter};
 use crate::decode::{self, PacketSummary, SkipReason};
 use crate::ingest::{self, Format, Input, Source};
-use crate::sessions::{FlowKey, PacketStats, Session, SessionTable};
+use crate::sessions::{self, PacketStats, Session, SessionTable};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -471,8 +471,8 @@ impl Batch {
 /// session they name, so they can be linked to it.
 fn shard_of(s: &PacketSummary, shards: usize) -> usize {
     match s.icmp_error.and_then(|e| e.about) {
-        Some(about) => FlowKey::of(&about).shard(shards),
-        None => FlowKey::of(&s.tuple).shard(shards),
+        Some(about) => sessions::shard(&about, shards),
+        None => sessions::shard(&s.tuple, shards),
     }
 }
 
@@ -507,7 +507,7 @@ fn read_scan(
                         // decoding it: only its own thread decodes it (and
                         // counts it if it does not decode). Other frames are
                         // decoded by every thread, and counted by the first.
-                        let owner = decode::plain_flow(&p).map(|t| FlowKey::of(&t).shard(shards));
+                        let owner = decode::plain_flow(&p).map(|t| sessions::shard(&t, shards));
                         if owner.is_some_and(|o| o != shard) {
                             continue;
                         }

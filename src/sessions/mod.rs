@@ -500,13 +500,22 @@ impl FlowKey {
             dport: b_port,
         })
     }
+}
 
-    /// A hash for sharding flows across threads (stable across runs).
-    pub fn shard(&self, n: usize) -> usize {
-        use std::hash::BuildHasher;
-
-        (rustc_hash::FxBuildHasher.hash_one(self) % n.max(1) as u64) as usize
-    }
+/// The shard (of `n`) of the flow of five-tuple `t`, for sharding flows
+/// across threads: the same for both directions and stable across runs. It
+/// hashes the XOR of the two endpoints, which needs no canonical order:
+/// every thread of the scan scheme pays it for every frame.
+#[inline]
+pub fn shard(t: &FiveTuple, n: usize) -> usize {
+    let [a0, a1] = addr_bits(t.src);
+    let [b0, b1] = addr_bits(t.dst);
+    let mix = (a0 ^ b0)
+        ^ (a1 ^ b1).rotate_left(32)
+        ^ u64::from(t.sport ^ t.dport) << 8
+        ^ u64::from(t.proto);
+    let h = mix.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    ((h >> 32) % n.max(1) as u64) as usize
 }
 
 /// Ports that identify a server when a capture starts mid-stream: Zeek flips
