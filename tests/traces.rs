@@ -935,38 +935,41 @@ fn client_side_and_server_side_views_coalesce() {
     }
 }
 
+/// Call `f` with the path and every frame of the reference traces and the
+/// lab captures.
+fn for_each_frame(mut f: impl FnMut(&str, &aibnet::capture::RawPacket<'_>)) {
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let (sources, _) = aibnet::ingest::discover(&[traces(), lab]);
+    for src in sources {
+        let Ok(input) = aibnet::ingest::load(&src) else {
+            continue;
+        };
+        let Ok(iter) = aibnet::capture::PacketIter::new(&input.bytes, input.format) else {
+            continue;
+        };
+        for p in iter.map_while(Result::ok) {
+            f(&input.path, &p);
+        }
+    }
+}
+
 /// Every frame of the reference traces and of the lab captures: when the
 /// fixed-offset reader used to share a capture between threads names a
 /// flow, decoding the frame (when it decodes) names the same one, and the
 /// frame is no ICMP error (whose flow is the one it quotes).
 #[test]
 fn plain_flow_agrees_with_decode_on_every_frame() {
-    use aibnet::capture::PacketIter;
     use aibnet::decode::{decode, plain_flow};
-    use aibnet::ingest::load;
-    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
-    let (sources, _) = aibnet::ingest::discover(&[traces(), lab]);
     let (mut plain, mut frames) = (0u64, 0u64);
-    for src in sources {
-        let Ok(input) = load(&src) else { continue };
-        let Ok(iter) = PacketIter::new(&input.bytes, input.format) else {
-            continue;
-        };
-        for p in iter.map_while(Result::ok) {
-            frames += 1;
-            let Some(t) = plain_flow(&p) else { continue };
-            plain += 1;
-            if let Ok(s) = decode(&p) {
-                assert_eq!(s.tuple, t, "{} at byte {}", input.path, p.offset);
-                assert!(
-                    s.icmp_error.is_none(),
-                    "{} at byte {}",
-                    input.path,
-                    p.offset
-                );
-            }
+    for_each_frame(|path, p| {
+        frames += 1;
+        let Some(t) = plain_flow(p) else { return };
+        plain += 1;
+        if let Ok(s) = decode(p) {
+            assert_eq!(s.tuple, t, "{path} at byte {}", p.offset);
+            assert!(s.icmp_error.is_none(), "{path} at byte {}", p.offset);
         }
-    }
+    });
     // Tens of thousands of the frames are plain Ethernet IPv4 TCP/UDP.
     assert!(plain > 10_000, "{plain} of {frames}");
 }
@@ -978,54 +981,41 @@ fn plain_flow_agrees_with_decode_on_every_frame() {
 /// versions).
 #[test]
 fn decode_agrees_with_the_whole_packet_slicer() {
-    use aibnet::capture::{PacketIter, RawPacket};
+    use aibnet::capture::RawPacket;
     use aibnet::decode::{decode, decode_sliced};
-    use aibnet::ingest::load;
-    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
-    let (sources, _) = aibnet::ingest::discover(&[traces(), lab]);
     let (mut frames, mut variants, mut ok) = (0u64, 0u64, 0u64);
     let same = |p: &RawPacket<'_>, what: &str| {
         let (a, b) = (decode(p), decode_sliced(p));
         assert_eq!(a, b, "{what}");
         a.is_ok()
     };
-    for src in sources {
-        let Ok(input) = load(&src) else { continue };
-        let Ok(iter) = PacketIter::new(&input.bytes, input.format) else {
-            continue;
-        };
-        for p in iter.map_while(Result::ok) {
-            frames += 1;
-            ok += u64::from(same(&p, &format!("{} at byte {}", input.path, p.offset)));
-            if frames % 7 != 0 {
-                continue;
-            }
-            let head = p.data.len().min(80);
-            for at in 0..head {
-                for flip in [0x0f, 0xf0, 0xff] {
-                    let mut d = p.data.to_vec();
-                    if let Some(b) = d.get_mut(at) {
-                        *b ^= flip;
-                    }
-                    let q = RawPacket { data: &d, ..p };
-                    variants += 1;
-                    same(
-                        &q,
-                        &format!("{} at byte {}: byte {at} ^ {flip:#x}", input.path, p.offset),
-                    );
+    for_each_frame(|path, p| {
+        frames += 1;
+        ok += u64::from(same(p, &format!("{path} at byte {}", p.offset)));
+        if frames % 7 != 0 {
+            return;
+        }
+        for at in 0..p.data.len().min(80) {
+            for flip in [0x0f, 0xf0, 0xff] {
+                let mut d = p.data.to_vec();
+                if let Some(b) = d.get_mut(at) {
+                    *b ^= flip;
                 }
-                let q = RawPacket {
-                    data: p.data.get(..at).unwrap_or_default(),
-                    ..p
-                };
                 variants += 1;
+                let q = RawPacket { data: &d, ..*p };
                 same(
                     &q,
-                    &format!("{} at byte {}: cut at {at}", input.path, p.offset),
+                    &format!("{path} at byte {}: byte {at} ^ {flip:#x}", p.offset),
                 );
             }
+            variants += 1;
+            let q = RawPacket {
+                data: p.data.get(..at).unwrap_or_default(),
+                ..*p
+            };
+            same(&q, &format!("{path} at byte {}: cut at {at}", p.offset));
         }
-    }
+    });
     assert!(ok > 10_000, "{ok} of {frames} decoded");
     assert!(variants > 100_000, "{variants}");
 }

@@ -60,24 +60,6 @@ impl FlowIndex {
         }
     }
 
-    /// The first entry filed under hash `h`, without checking its key: a
-    /// hint of what [`FlowIndex::get`] will find, to prefetch.
-    #[inline]
-    pub fn peek(&self, h: u64) -> Option<(u32, u32)> {
-        let mask = self.slots.len().wrapping_sub(1);
-        let mut i = self.start(h);
-        loop {
-            let s = self.slots.get(i)?;
-            if s.session == EMPTY {
-                return None;
-            }
-            if s.hash == h {
-                return Some((s.session, s.track));
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
     /// The session and TCP state of flow `h`: the entry whose session `is`
     /// accepts (the one with the flow's key).
     #[inline]

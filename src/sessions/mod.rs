@@ -861,7 +861,9 @@ impl SessionTable {
                 self.active.prefetch(k.1);
             }
             for (_, h) in keys.iter().take(chunk.len()) {
-                if let Some((i, t)) = self.active.peek(*h) {
+                // The first entry with the flow's hash, its key unchecked:
+                // only a hint of what to fetch.
+                if let Some((i, t)) = self.active.get(*h, |_| true) {
                     if let Some(s) = self.sessions.get(i as usize) {
                         index::prefetch(s);
                     }
