@@ -5,6 +5,7 @@
 use crate::findings::{Hop, HopStatus};
 use crate::sessions::{ConnState, Proto, Session};
 use crate::topology::{AZURE_HOST_IP, IMDS_IP, Kind, Topology, is_build_port, is_proxy_port};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -169,36 +170,65 @@ impl HopReport {
     }
 }
 
-fn in_roles(ip: IpAddr, r: &[IpAddr]) -> bool {
-    r.contains(&ip)
+/// The roles of every address of a topology, found by hashing: role lists
+/// can hold thousands of addresses (a capture of many builds), and scanning
+/// them for each session was a third of `diagnose` on the mixed benchmark
+/// capture.
+pub struct RoleIndex(FxHashMap<IpAddr, u8>);
+
+const PROXY: u8 = 1;
+const BUILD_VM: u8 = 2;
+const PROBE: u8 = 4;
+const PRIVATE_LINK_NAT: u8 = 8;
+const ACI: u8 = 16;
+
+impl RoleIndex {
+    /// Index a topology's roles.
+    pub fn new(t: &Topology) -> Self {
+        let r = &t.roles;
+        let mut m = FxHashMap::default();
+        for (list, bit) in [
+            (&r.proxy, PROXY),
+            (&r.build_vm, BUILD_VM),
+            (&r.probe, PROBE),
+            (&r.private_link_nat, PRIVATE_LINK_NAT),
+            (&r.aci, ACI),
+        ] {
+            for ip in list {
+                *m.entry(*ip).or_insert(0) |= bit;
+            }
+        }
+        RoleIndex(m)
+    }
+
+    /// Whether `ip` has any of the roles in `bits`.
+    fn is(&self, ip: IpAddr, bits: u8) -> bool {
+        self.0.get(&ip).is_some_and(|b| b & bits != 0)
+    }
 }
 
 /// Which hop a session belongs to, if any.
-pub fn hop_of(s: &Session, t: &Topology) -> Option<Hop> {
-    let r = &t.roles;
-    if s.proto == Proto::Tcp && is_proxy_port(s.resp_p) && in_roles(s.resp_h, &r.proxy) {
-        return Some(if in_roles(s.orig_h, &r.probe) {
+pub fn hop_of(s: &Session, r: &RoleIndex) -> Option<Hop> {
+    if s.proto == Proto::Tcp && is_proxy_port(s.resp_p) && r.is(s.resp_h, PROXY) {
+        return Some(if r.is(s.orig_h, PROBE) {
             Hop::ProbeToProxy
         } else {
             Hop::AlbToProxy
         });
     }
-    if s.proto == Proto::Tcp && is_build_port(s.resp_p) && in_roles(s.resp_h, &r.build_vm) {
-        if in_roles(s.orig_h, &r.proxy) {
+    if s.proto == Proto::Tcp && is_build_port(s.resp_p) && r.is(s.resp_h, BUILD_VM) {
+        if r.is(s.orig_h, PROXY) {
             return Some(Hop::ProxyToBuildVm);
         }
-        if in_roles(s.orig_h, &r.aci) {
+        if r.is(s.orig_h, ACI) {
             return Some(Hop::AciToBuildVm);
         }
     }
-    if in_roles(s.orig_h, &r.build_vm) {
+    if r.is(s.orig_h, BUILD_VM) {
         if s.resp_p == 53 && matches!(s.proto, Proto::Udp | Proto::Tcp) {
             return Some(Hop::BuildVmDns);
         }
-        let peer_is_role = in_roles(s.resp_h, &r.proxy)
-            || in_roles(s.resp_h, &r.private_link_nat)
-            || in_roles(s.resp_h, &r.aci)
-            || in_roles(s.resp_h, &r.build_vm);
+        let peer_is_role = r.is(s.resp_h, PROXY | PRIVATE_LINK_NAT | ACI | BUILD_VM);
         // Platform endpoints (WireServer, IMDS) are not egress.
         if s.proto == Proto::Tcp
             && !peer_is_role
@@ -229,8 +259,9 @@ pub fn hops(sessions: &[Session], t: &Topology, input_paths: &[String]) -> Vec<H
     // Every hop is reported, so the JSON always has the same six rows; the
     // hops of the other topology stay `not_observed` with a note.
     let mut reports: Vec<HopReport> = Hop::PATH.iter().map(|h| HopReport::new(*h)).collect();
+    let index = RoleIndex::new(t);
     for (i, s) in sessions.iter().enumerate() {
-        if let Some(h) = hop_of(s, t)
+        if let Some(h) = hop_of(s, &index)
             && let Some(r) = reports.iter_mut().find(|r| r.hop == h)
         {
             r.sessions.push(i);
