@@ -1312,13 +1312,18 @@ fn order_ties(v: &mut [Session]) -> bool {
 /// the runs merged: streaming through them once cost a third of sorting and
 /// permuting their concatenation (0.4 s for 1.7 M sessions, the
 /// permutation's random moves most of it). Otherwise they are appended.
+/// Merging pairs moves every session once per round, so beyond
+/// [`MERGE_RUNS`] runs (many inputs) the sort is cheaper.
 fn join_runs(mut runs: Vec<Vec<Session>>) -> (Vec<Session>, bool) {
-    if runs.len() > 1 && runs.par_iter_mut().all(|r| order_ties(r)) {
+    if (2..=MERGE_RUNS).contains(&runs.len()) && runs.par_iter_mut().all(|r| order_ties(r)) {
         (merge_runs(runs), true)
     } else {
         (append_runs(runs), false)
     }
 }
+
+/// The most runs [`join_runs`] merges (two rounds).
+const MERGE_RUNS: usize = 4;
 
 /// Runs one after another in one vector: the first run's vector grows in
 /// place (a large one is remapped, not copied); only the others move.
@@ -1614,6 +1619,30 @@ mod tests {
             let tags = |v: &[Session]| v.iter().map(|s| s.syn_retransmits).collect::<Vec<_>>();
             prop_assert_eq!(tags(&got), tags(&want));
             prop_assert!(got.windows(2).all(|w| order_key(&w[0]) <= order_key(&w[1])));
+        }
+
+        /// Finishing gives the same whether the sessions come as one table
+        /// or as several (merged up to `MERGE_RUNS` runs, sorted beyond).
+        #[test]
+        fn finish_is_the_same_for_any_number_of_runs(
+            runs in prop::collection::vec(prop::collection::vec(flow_record(false), 0..30), 1..8),
+        ) {
+            let infos = infos();
+            let runs: Vec<Vec<Session>> = runs
+                .iter()
+                .enumerate()
+                .map(|(k, run)| {
+                    let mut v: Vec<Session> = run
+                        .iter()
+                        .map(|r| FlowRecord { input: k as u32, ..*r }.session(&infos))
+                        .collect();
+                    v.sort_by_key(|s| s.first_ts);
+                    v
+                })
+                .collect();
+            let one = SessionTable::from_sessions(runs.concat()).finish();
+            let many = SessionTable::concat(runs.into_iter().map(SessionTable::from_sessions).collect()).finish();
+            prop_assert_eq!(format!("{one:?}"), format!("{many:?}"));
         }
 
         /// Sessions in order of first time are put in the order a stable
