@@ -28,9 +28,12 @@ for t in "${targets[@]}"; do
       copy "$d" $(find "$root/captures" "$shared/reference/traces" "$here/regressions/capture" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.bin' -o -name '*.cap' \) 2>/dev/null) ;;
     decode_sessions)
-      # The first 64 frames of every classic pcap, in the target's format.
+      # The first 64 frames of every classic pcap, in the target's format,
+      # and one input per lab scenario (both capture points merged, every
+      # flow's first and last frames), so the diagnose rules are reached.
       mkdir -p "$d"
       python3 "$here/pcap2frames.py" "$d" $(find "$root/captures" "$shared/reference/traces" -type f -name '*.pcap' 2>/dev/null)
+      python3 "$here/pcap2frames.py" --scenario "$d" $(find "$root/captures" -mindepth 2 -maxdepth 2 -name expected.json -printf '%h\n')
       copy "$d" $(find "$here/regressions/decode_sessions" -type f 2>/dev/null) ;;
     check_json)
       copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null) ;;
