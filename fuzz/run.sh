@@ -19,13 +19,17 @@ for t in "$@"; do
     capture) max=65536 ;;
     *) max=16384 ;;
   esac
+  # A target's dictionary (TARGET.dict, e.g. explain_text's catalogue
+  # phrases) when there is one.
+  dict=()
+  [ -f "$here/$t.dict" ] && dict=(-dict="$here/$t.dict")
   [ -d "$here/corpus/$t" ] || "$here/seed.sh" "$t"
   (cd "$here/.." && cargo fuzz build -O -a "$t") >"$here/logs/$t.build.log" 2>&1 ||
     { echo "$t: build failed, see logs/$t.build.log"; continue; }
   start=$(date +%s)
   (cd "$here/.." && nice -n 19 cargo fuzz run -O -a "$t" "$here/corpus/$t" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$max" \
-      -print_final_stats=1 -close_fd_mask=1) 2>&1 |
+      -print_final_stats=1 -close_fd_mask=1 "${dict[@]}") 2>&1 |
     while IFS= read -r line; do printf '%6d %s\n' $(( $(date +%s) - start )) "$line"; done \
       >"$here/logs/$t.log"
   rc=${PIPESTATUS[0]}

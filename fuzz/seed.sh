@@ -38,7 +38,19 @@ for t in "${targets[@]}"; do
     check_json)
       copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null) ;;
     explain_text)
-      copy "$d" $(find "$root/captures/errors" "$here/regressions/explain_text" -type f 2>/dev/null) ;;
+      copy "$d" $(find "$root/captures/errors" "$here/regressions/explain_text" -type f 2>/dev/null)
+      # Long inputs (libFuzzer raises its length limit slowly, and the seeds
+      # are short): every log at once, as text and as the message of an
+      # `az image builder show` document, so several classes compete.
+      logs=$(find "$root/captures/errors" -name '*.log' | sort)
+      cat $logs > "$d/long_all-logs"
+      python3 - "$root/captures/errors/f13-az-image-builder-show.json" $logs > "$d/long_all-logs.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc['lastRunStatus']['message'] = ''.join(open(p).read() for p in sys.argv[2:])
+print(json.dumps(doc, indent=2))
+PY
+      ;;
     flowlog)
       copy "$d" $(find "$shared/reference/flowlogs/samples" "$root/captures" "$here/regressions/flowlog" -type f -name '*.json' 2>/dev/null) ;;
     flow_tuple)
