@@ -14,18 +14,27 @@ secs="$1"; shift
 mkdir -p "$here/logs"
 export RUSTC_BOOTSTRAP=1 RUSTC_WRAPPER="$here/rustc-wrap.sh"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-malloc_context_size=0}"
+# libFuzzer's -timeout is wall time: a fuzzer stopped (SIGSTOP) while a
+# benchmark is timed reports the input it was running as a hang. Raise it
+# (TIMEOUT=300) when the fuzzer may be paused; a slow input is still written
+# to artifacts/ as a slow-unit after 10 s.
+timeout="${TIMEOUT:-10}"
 for t in "$@"; do
   case "$t" in
     capture) max=65536 ;;
     *) max=16384 ;;
   esac
+  # A target's dictionary (TARGET.dict, e.g. explain_text's catalogue
+  # phrases) when there is one.
+  dict=()
+  [ -f "$here/$t.dict" ] && dict=(-dict="$here/$t.dict")
   [ -d "$here/corpus/$t" ] || "$here/seed.sh" "$t"
   (cd "$here/.." && cargo fuzz build -O -a "$t") >"$here/logs/$t.build.log" 2>&1 ||
     { echo "$t: build failed, see logs/$t.build.log"; continue; }
   start=$(date +%s)
   (cd "$here/.." && nice -n 19 cargo fuzz run -O -a "$t" "$here/corpus/$t" -- \
-      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$max" \
-      -print_final_stats=1 -close_fd_mask=1) 2>&1 |
+      -max_total_time="$secs" -timeout="$timeout" -rss_limit_mb=2048 -max_len="$max" \
+      -print_final_stats=1 -close_fd_mask=1 "${dict[@]}") 2>&1 |
     while IFS= read -r line; do printf '%6d %s\n' $(( $(date +%s) - start )) "$line"; done \
       >"$here/logs/$t.log"
   rc=${PIPESTATUS[0]}

@@ -28,14 +28,29 @@ for t in "${targets[@]}"; do
       copy "$d" $(find "$root/captures" "$shared/reference/traces" "$here/regressions/capture" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.bin' -o -name '*.cap' \) 2>/dev/null) ;;
     decode_sessions)
-      # The first 64 frames of every classic pcap, in the target's format.
+      # The first 64 frames of every classic pcap, in the target's format,
+      # and one input per lab scenario (both capture points merged, every
+      # flow's first and last frames), so the diagnose rules are reached.
       mkdir -p "$d"
       python3 "$here/pcap2frames.py" "$d" $(find "$root/captures" "$shared/reference/traces" -type f -name '*.pcap' 2>/dev/null)
+      python3 "$here/pcap2frames.py" --scenario "$d" $(find "$root/captures" -mindepth 2 -maxdepth 2 -name expected.json -printf '%h\n')
       copy "$d" $(find "$here/regressions/decode_sessions" -type f 2>/dev/null) ;;
     check_json)
       copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null) ;;
     explain_text)
-      copy "$d" $(find "$root/captures/errors" "$here/regressions/explain_text" -type f 2>/dev/null) ;;
+      copy "$d" $(find "$root/captures/errors" "$here/regressions/explain_text" -type f 2>/dev/null)
+      # Long inputs (libFuzzer raises its length limit slowly, and the seeds
+      # are short): every log at once, as text and as the message of an
+      # `az image builder show` document, so several classes compete.
+      logs=$(find "$root/captures/errors" -name '*.log' | sort)
+      cat $logs > "$d/long_all-logs"
+      python3 - "$root/captures/errors/f13-az-image-builder-show.json" $logs > "$d/long_all-logs.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc['lastRunStatus']['message'] = ''.join(open(p).read() for p in sys.argv[2:])
+print(json.dumps(doc, indent=2))
+PY
+      ;;
     flowlog)
       copy "$d" $(find "$shared/reference/flowlogs/samples" "$root/captures" "$here/regressions/flowlog" -type f -name '*.json' 2>/dev/null) ;;
     flow_tuple)
