@@ -881,14 +881,6 @@ impl SessionTable {
         linked
     }
 
-    /// Whether session `i` is of flow `key`.
-    #[inline]
-    fn is_flow(&self, i: u32, key: &FlowKey) -> bool {
-        self.sessions
-            .get(i as usize)
-            .is_some_and(|s| s.key() == *key)
-    }
-
     /// Feed one packet seen by `input`. Returns true when the packet was an
     /// ICMP error linked to the session it names.
     pub fn add_packet(&mut self, p: &PacketSummary, input: u32) -> bool {
@@ -904,7 +896,7 @@ impl SessionTable {
         {
             return true;
         }
-        let old = self.active.get(h, |i| self.is_flow(i, key));
+        let old = self.active.get(h, |i| is_flow(&self.sessions, i, key));
         let (idx, track) = match old {
             Some((i, t)) if self.continues(i as usize, t, p) => (i as usize, t),
             _ => {
@@ -923,9 +915,8 @@ impl SessionTable {
                 let t = s.track;
                 self.sessions.push(s);
                 let sessions = &self.sessions;
-                self.active.set(h, i as u32, t, |j| {
-                    sessions.get(j as usize).is_some_and(|s| s.key() == *key)
-                });
+                self.active
+                    .set(h, i as u32, t, |j| is_flow(sessions, j, key));
                 (i, t)
             }
         };
@@ -967,7 +958,7 @@ impl SessionTable {
         let key = FlowKey::of(about);
         let Some((i, _)) = self
             .active
-            .get(FlowIndex::hash(&key), |i| self.is_flow(i, &key))
+            .get(FlowIndex::hash(&key), |i| is_flow(&self.sessions, i, &key))
         else {
             return false;
         };
@@ -1304,6 +1295,13 @@ fn order_ties(v: &mut [Session]) -> bool {
             .for_each(|same| same.sort_by_key(order_key));
     }
     by_time
+}
+
+/// Whether session `i` of `sessions` is of flow `key` (the check behind
+/// every [`FlowIndex`] lookup, whose entries hold only a hash).
+#[inline]
+fn is_flow(sessions: &[Session], i: u32, key: &FlowKey) -> bool {
+    sessions.get(i as usize).is_some_and(|s| s.key() == *key)
 }
 
 /// Runs in one vector, and whether it is in [`order_key`] order. When every
