@@ -102,6 +102,13 @@ const LINKTYPES: [u16; 12] = [
 /// little-endian length, a time-step byte, the bytes). Every frame is
 /// decoded and fed to one of two session tables (two capture points); the
 /// merged table is finished and every sessions and diagnose report rendered.
+///
+/// The length's top bit says how to read the step: clear, the step byte is
+/// whole seconds (0 and 1 are huge leaps forward and back); set, it is
+/// milliseconds from 0, so frames can share a timestamp (the ties the
+/// sorted-run join orders) or come closer than the session timers
+/// (retransmissions, SYN retries). Frames are at most 16 KiB (`-max_len`),
+/// so the bit costs no length the fuzzer can use.
 pub fn decode_sessions(data: &[u8]) {
     let Some((&sel, mut rest)) = data.split_first() else {
         return;
@@ -112,12 +119,15 @@ pub fn decode_sessions(data: &[u8]) {
     let mut ts: i64 = 1_700_000_000_000_000_000;
     let mut n = 0u32;
     while rest.len() >= 3 {
-        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
-        // Time steps: small ones, idle timeouts, and huge leaps both ways.
-        ts = match rest[2] {
-            0 => ts.saturating_add(i64::MAX / 2),
-            1 => ts.saturating_sub(i64::MAX / 2),
-            d => ts.saturating_add(i64::from(d) * 1_000_000_000),
+        let word = u16::from_le_bytes([rest[0], rest[1]]);
+        let len = usize::from(word & 0x7fff);
+        // Time steps: ties and milliseconds, seconds up to idle timeouts,
+        // and huge leaps both ways.
+        ts = match (word & 0x8000 != 0, rest[2]) {
+            (true, d) => ts.saturating_add(i64::from(d) * 1_000_000),
+            (false, 0) => ts.saturating_add(i64::MAX / 2),
+            (false, 1) => ts.saturating_sub(i64::MAX / 2),
+            (false, d) => ts.saturating_add(i64::from(d) * 1_000_000_000),
         };
         rest = &rest[3..];
         let take = len.min(rest.len());

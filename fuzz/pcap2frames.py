@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn classic pcap files into decode_sessions fuzz inputs: a link-type
-selector byte, then per frame a 2-byte little-endian length, a time-step
-byte and the frame bytes.
+selector byte, then per frame a 2-byte little-endian length (its top bit
+set: the step is milliseconds), a time-step byte and the frame bytes.
 
 Usage: pcap2frames.py OUTDIR PCAP...
        pcap2frames.py --scenario OUTDIR DIR...
@@ -55,9 +55,23 @@ def convert(path):
         return None
     lt, fs = r
     out = bytearray([LINKTYPES.index(lt)])
-    for _, frame in fs[:64]:
-        out += struct.pack('<H', len(frame)) + bytes([2]) + frame
+    prev = fs[0][0] if fs else 0
+    for ts, frame in fs[:64]:
+        frame = frame[:MAX_LEN]
+        flag, step = time_step(ts - prev)
+        prev = ts
+        out += struct.pack('<H', len(frame) | flag) + step + frame
     return bytes(out)
+
+
+def time_step(gap):
+    """(length flag, step byte) for a gap in seconds: up to 255 ms in
+    milliseconds (the length's top bit set), longer in whole seconds, at
+    least 2 (0 and 1 are huge leaps in the harness), at most 255."""
+    ms = round(gap * 1000)
+    if 0 <= ms <= 255:
+        return 0x8000, bytes([ms])
+    return 0, bytes([max(2, min(255, round(gap)))])
 
 
 def flow_key(lt, f):
@@ -109,13 +123,12 @@ def scenario(d):
         picked.sort(key=lambda p: (p[0], p[1]))
         out, n, prev = bytearray([LINKTYPES.index(lt)]), 0, picked[0][0]
         for ts, point, f in picked:
-            # Steps below 2 s mean huge leaps in the harness: use 2.
-            step = bytes([max(2, min(255, round(ts - prev)))])
+            flag, step = time_step(ts - prev)
             prev = ts
             if n % 2 != point:
-                out += b'\0\0' + step
-                step, n = b'\2', n + 1
-            out += struct.pack('<H', len(f)) + step + f
+                out += struct.pack('<H', flag) + step
+                step, flag, n = b'\0', 0x8000, n + 1
+            out += struct.pack('<H', len(f) | flag) + step + f
             n += 1
         if len(out) <= MAX_LEN:
             return bytes(out)
