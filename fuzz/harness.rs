@@ -245,19 +245,57 @@ pub fn flowlog(data: &[u8]) {
         (Err(_), Err(_)) => {}
         _ => panic!("sequential and chunked parse disagree on whether this is JSON"),
     }
-    let input = Input {
-        path: "fuzz.json".into(),
-        bytes: Bytes::Owned(data.to_vec()),
-        format: Format::FlowLog,
-        gzip: false,
-        warning: None,
+    // A NUL byte (never in JSON text) splits the input into two blobs, e.g.
+    // consecutive hours, so that sessions can continue from one to the
+    // other and be joined.
+    let blobs = match data.iter().position(|&b| b == 0) {
+        Some(i) => {
+            let (a, b) = data.split_at(i);
+            vec![a, b.get(1..).unwrap_or_default()]
+        }
+        None => vec![data],
     };
-    let (report, table, skipped) = analyze_input(&input, 0);
-    let not_decoded: u64 = report.not_decoded.values().sum();
-    assert_eq!(report.packets, report.decoded + not_decoded);
+    let mut inputs = Vec::new();
+    let mut tables = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, blob) in blobs.into_iter().enumerate() {
+        let input = Input {
+            path: format!("fuzz{i}.json").into(),
+            bytes: Bytes::Owned(blob.to_vec()),
+            format: Format::FlowLog,
+            gzip: false,
+            warning: None,
+        };
+        let (report, table, s) = analyze_input(&input, i as u32);
+        let not_decoded: u64 = report.not_decoded.values().sum();
+        assert_eq!(report.packets, report.decoded + not_decoded);
+        inputs.push(report);
+        tables.push(table);
+        skipped.extend(s);
+    }
+    let mut sessions = SessionTable::concat(tables).finish();
+    // Joining parts of one connection keeps every packet (counters add up,
+    // short of saturating) and the finished order.
+    let total = |v: &[aibnet::sessions::Session]| -> (u128, u128, bool) {
+        let sum =
+            |f: fn(&aibnet::sessions::Session) -> u64| v.iter().map(|s| u128::from(f(s))).sum();
+        let saturated = v
+            .iter()
+            .any(|s| s.orig.pkts == u64::MAX || s.resp.pkts == u64::MAX);
+        (sum(|s| s.orig.pkts), sum(|s| s.resp.pkts), saturated)
+    };
+    let (n, before) = (sessions.len(), total(&sessions));
+    let joined = flowlog::join_continuations(&mut sessions, &inputs);
+    let after = total(&sessions);
+    assert_eq!(sessions.len() + joined, n);
+    assert!(
+        after.2 || (after.0, after.1) == (before.0, before.1),
+        "join lost packets"
+    );
+    assert!(sessions.windows(2).all(|w| w[0].first_ts <= w[1].first_ts));
     let a = Analysis {
-        inputs: vec![report],
-        sessions: table.finish(),
+        inputs,
+        sessions,
         skipped,
     };
     let mut out = std::io::sink();

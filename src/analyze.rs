@@ -260,6 +260,9 @@ pub fn analyze_sources_with(sources: &[Source], scope: &Scope) -> Analysis {
     }
     let merged = crate::phase::timed("concat inputs", || SessionTable::concat(tables));
     analysis.sessions = crate::phase::timed("join, sort, coalesce", || merged.finish());
+    crate::phase::timed("join flows across blobs", || {
+        crate::flowlog::join_continuations(&mut analysis.sessions, &analysis.inputs)
+    });
     analysis
 }
 

@@ -314,6 +314,7 @@ pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress)
         }
     }
     scan.sessions = table.finish();
+    flowlog::join_continuations(&mut scan.sessions, &scan.inputs);
     scan
 }
 

@@ -38,6 +38,7 @@
 //! record or tuple never loses the others; nothing is decoded in a layout
 //! it is not in (an NSG v2 tuple in a VNet record is reported, not read).
 
+mod continuation;
 mod error;
 mod scan;
 mod schema;
@@ -45,6 +46,7 @@ pub mod stitch;
 pub mod time;
 pub mod tuple;
 
+pub use continuation::join_continuations;
 pub use error::{Dropped, FlowLogError, FlowLogIssue, IssueKind, TupleLoc};
 pub use stitch::{read_input, sessions, sessions_in_scope};
 pub use tuple::{

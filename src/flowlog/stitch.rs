@@ -525,18 +525,8 @@ fn to_record(
         ConnState::S0
     } else if !has_counters {
         ConnState::OTH
-    } else if refused(k.proto, src, c) {
-        ConnState::REJ
-    } else if c.pkts_dst_to_src > 0 {
-        if a.ended {
-            ConnState::SF
-        } else {
-            ConnState::S1
-        }
-    } else if c.pkts_src_to_dst > 0 {
-        ConnState::S0
     } else {
-        ConnState::OTH
+        counted_state(k.proto, src, c, a.ended)
     };
     let rule_name = rule.as_deref().unwrap_or("");
     let note = note(a, rule_name, vnet, has_counters, c);
@@ -597,6 +587,20 @@ fn to_record(
     }
 }
 
+/// The `conn_state` of an allowed flow with counters (`c`, summed over its
+/// tuples) that has ended or not.
+pub(super) fn counted_state(proto: u8, src: IpAddr, c: super::Counters, ended: bool) -> ConnState {
+    if refused(proto, src, c) {
+        ConnState::REJ
+    } else if c.pkts_dst_to_src > 0 {
+        if ended { ConnState::SF } else { ConnState::S1 }
+    } else if c.pkts_src_to_dst > 0 {
+        ConnState::S0
+    } else {
+        ConnState::OTH
+    }
+}
+
 /// A TCP flow refused by the responder: the originator sent only its
 /// SYN(s) and got back as many bare packets the size of a RST (`E,1,74,1,54`;
 /// a SYN-ACK carries options and is larger, and an established connection
@@ -614,7 +618,7 @@ fn refused(proto: u8, src: IpAddr, c: super::Counters) -> bool {
 /// The note a session carries, as a small value (the text is built once
 /// per distinct note, not per session).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Note {
+pub(super) enum Note {
     None,
     Denied(u32),
     V1,
@@ -626,7 +630,7 @@ enum Note {
 }
 
 impl Note {
-    fn text(self) -> Option<std::borrow::Cow<'static, str>> {
+    pub(super) fn text(self) -> Option<std::borrow::Cow<'static, str>> {
         Some(match self {
             Note::None => return None,
             Note::Denied(n) => format!("denied {n} times").into(),
@@ -669,13 +673,19 @@ fn note(a: &Acc, rule: &str, vnet: bool, has_counters: bool, c: super::Counters)
             Note::BeginOpen
         };
     }
-    if refused(a.key.proto, a.key.src(), c) {
+    counted_note(a.key.proto, a.key.src(), c, a.has(b'B'))
+}
+
+/// The note of an allowed flow with counters (`c`, summed over its tuples)
+/// whose tuples include a `B` or not.
+pub(super) fn counted_note(proto: u8, src: IpAddr, c: super::Counters, began: bool) -> Note {
+    if refused(proto, src, c) {
         return Note::Refused;
     }
     if c.pkts_dst_to_src == 0 && c.pkts_src_to_dst > 0 {
         return Note::Unanswered;
     }
-    if !a.has(b'B') {
+    if !began {
         return Note::BeganBefore;
     }
     Note::None

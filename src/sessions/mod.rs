@@ -322,6 +322,11 @@ impl Session {
         Session::new(&t, 0, 0, 0)
     }
 
+    /// The IP protocol number (`proto` names the common ones only).
+    pub fn ip_proto(&self) -> u8 {
+        self.ip_proto
+    }
+
     /// The session's flow key.
     pub fn key(&self) -> FlowKey {
         FlowKey::between(

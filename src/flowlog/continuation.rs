@@ -1,0 +1,160 @@
+//! Connections that outlive their blob. Flow logs are written one blob per
+//! hour (and NIC), and a connection open across the hour is logged in both:
+//! `B` and `C`s in the first, `C`s and the `E` in the next (`C` comes every 5
+//! minutes). Stitching is per file, since files are read in parallel, so
+//! each blob gives a session of its own: one still open when its log ends,
+//! one that began before its log. [`join_continuations`] joins them once
+//! every input's sessions are finished: a build's SSH session of several
+//! hours is one session again, not one per hour (each an "attempt", and a
+//! quiet hour's part with no reply packets would look blocked).
+
+use super::stitch::{IDLE_MS, counted_note, counted_state};
+use super::tuple::Counters;
+use crate::analyze::InputReport;
+use crate::sessions::{FlowInfo, FlowKey, Session};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+
+/// Join each flow-log session that began before its log to the session of
+/// the same connection that was still open at the end of an earlier log:
+/// same endpoints, allowed, seen by other inputs, and starting after it
+/// within [`IDLE_MS`]. Counters are deltas, so the joined session's are the
+/// sums; its flow states, state and note are those of the whole. Sessions
+/// from captures, denied flows and version 1 logs (no flow state) are left
+/// as they are. `v` is in finished order and stays so. Returns how many
+/// sessions were joined into others. (A connection whose 5-tuple is
+/// reused within [`IDLE_MS`] of an open-ended session of another blob could
+/// be joined to it; flow logs give no way to tell.)
+pub fn join_continuations(v: &mut Vec<Session>, inputs: &[InputReport]) -> usize {
+    // The sessions that lack a beginning or an end near an end of their
+    // log, found in parallel: a day of flow logs has millions of sessions,
+    // a third without an `E` (inbound flows NSG logs statelessly, flows
+    // still open), and few of them at the end of their blob. The serial
+    // walk below reads only those.
+    let ends: Vec<(usize, Ends)> = v
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, s)| Ends::of(s, inputs).map(|e| (i, e)))
+        .collect();
+    if !ends.iter().any(|(_, e)| e.began_before) {
+        return 0;
+    }
+    // Sessions still open at the end of their log, by flow key.
+    let mut open: FxHashMap<FlowKey, usize> = FxHashMap::default();
+    let mut gone: Vec<usize> = Vec::new();
+    for (r, e) in ends {
+        let key = v.get(r).map(Session::key).unwrap_or_default();
+        if e.began_before
+            && let Some(&i) = open.get(&key)
+            && let Some((head, tail)) = v.split_at_mut_checked(r)
+            && let (Some(g), Some(s)) = (head.get_mut(i), tail.first())
+            && continues(g, s)
+        {
+            extend(g, s);
+            if !Ends::of(g, inputs).is_some_and(|e| e.open_at_end) {
+                open.remove(&key);
+            }
+            gone.push(r);
+        } else if e.open_at_end {
+            open.insert(key, r);
+        }
+    }
+    // `gone` is in increasing order.
+    let mut next = gone.iter().peekable();
+    let mut idx = 0;
+    v.retain(|_| {
+        let joined = next.next_if_eq(&&idx).is_some();
+        idx += 1;
+        !joined
+    });
+    gone.len()
+}
+
+/// Whether an allowed flow-log session lacks its beginning or its end.
+struct Ends {
+    /// No `B` among its flow states, a `C` or `E`.
+    began_before: bool,
+    /// No `E` among its flow states.
+    open_at_end: bool,
+}
+
+impl Ends {
+    /// `None` for a session with both ends (or not from a flow log, denied,
+    /// or without flow states). A missing end counts only near that end of
+    /// a log that saw the session (`inputs` by `seen_by`): an open flow is
+    /// logged every 5 minutes, so the session of a blob that continues in
+    /// the next ends within [`IDLE_MS`] of the blob's last tuple, and the
+    /// continuation starts as near its blob's first.
+    fn of(s: &Session, inputs: &[InputReport]) -> Option<Ends> {
+        let f = s.flow.as_deref()?;
+        if f.decision != Some("allow") {
+            return None;
+        }
+        let states = f.flow_state.as_deref().filter(|t| !t.is_empty())?;
+        let idle = IDLE_MS.saturating_mul(1_000_000);
+        let near = |edge: fn(&InputReport) -> Option<i64>, ts: i64| {
+            s.seen_by.iter().any(|i| {
+                inputs
+                    .get(i as usize)
+                    .and_then(edge)
+                    .is_some_and(|t| ts.abs_diff(t) <= idle.unsigned_abs())
+            })
+        };
+        let e = Ends {
+            began_before: !states.contains('B') && near(|r| r.first_ts, s.first_ts),
+            open_at_end: !states.contains('E') && near(|r| r.last_ts, s.last_ts),
+        };
+        (e.began_before || e.open_at_end).then_some(e)
+    }
+}
+
+/// Whether `s` continues `g`: later than it (views of one time are joined
+/// by coalescing), within the flow-log idle gap, and from other inputs.
+fn continues(g: &Session, s: &Session) -> bool {
+    let gap = s.first_ts.saturating_sub(g.last_ts);
+    gap > 0 && gap <= IDLE_MS.saturating_mul(1_000_000) && !g.seen_by.intersects(&s.seen_by)
+}
+
+/// Add the continuation `s` to `g`.
+fn extend(g: &mut Session, s: &Session) {
+    for (a, b) in [(&mut g.orig, &s.orig), (&mut g.resp, &s.resp)] {
+        a.pkts = a.pkts.saturating_add(b.pkts);
+        a.bytes = a.bytes.saturating_add(b.bytes);
+        a.ip_bytes = a.ip_bytes.saturating_add(b.ip_bytes);
+    }
+    g.last_ts = g.last_ts.max(s.last_ts);
+    g.ts_digits = g.ts_digits.max(s.ts_digits);
+    g.seen_by.union(&s.seen_by);
+    let Some(info) = g.flow.as_deref() else {
+        return;
+    };
+    // Flow states in order of first appearance, as stitching lists them.
+    let mut states = info.flow_state.as_deref().unwrap_or("").to_string();
+    for c in s
+        .flow
+        .as_deref()
+        .and_then(|f| f.flow_state.as_deref())
+        .unwrap_or("")
+        .chars()
+    {
+        if !states.contains(c) {
+            states.push(c);
+        }
+    }
+    let c = Counters {
+        pkts_src_to_dst: g.orig.pkts,
+        bytes_src_to_dst: g.orig.ip_bytes,
+        pkts_dst_to_src: g.resp.pkts,
+        bytes_dst_to_src: g.resp.ip_bytes,
+    };
+    g.state = counted_state(g.ip_proto(), g.orig_h, c, states.contains('E'));
+    let note = counted_note(g.ip_proto(), g.orig_h, c, states.contains('B'))
+        .text()
+        .map(|t| Arc::from(t.as_ref()));
+    g.flow = Some(Arc::new(FlowInfo {
+        flow_state: Some(Arc::from(states)),
+        note,
+        ..info.clone()
+    }));
+}
