@@ -260,7 +260,7 @@ pub fn flowlog(data: &[u8]) {
     let mut skipped = Vec::new();
     for (i, blob) in blobs.into_iter().enumerate() {
         let input = Input {
-            path: format!("fuzz{i}.json").into(),
+            path: format!("fuzz{i}.json"),
             bytes: Bytes::Owned(blob.to_vec()),
             format: Format::FlowLog,
             gzip: false,
