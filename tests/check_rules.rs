@@ -619,6 +619,139 @@ fn route_to_firewall_is_unknown_and_counts_as_outbound_path() {
     assert_eq!(r.verdict, ReportVerdict::Unknown);
 }
 
+/// The route steps of one flow (hop and port), any direction.
+fn route_rows(r: &CheckReport, hop: Hop, port: u16) -> Vec<&FlowRow> {
+    r.flows
+        .iter()
+        .filter(|f| f.hop == hop && f.port == port && f.at == At::RouteTable)
+        .collect()
+}
+
+#[test]
+fn a_route_for_the_build_subnet_to_none_cuts_the_proxy_off() {
+    // 10.20.1.0/24 → None is as long as the build subnet's prefix, longer
+    // than the VNET's 10.20.0.0/16 system route: it decides, VNET given or not.
+    for vnet in [Some("vnet.json"), None] {
+        let mut files = vec![
+            "template-linux.json",
+            "subnet-build-rt-isolate.json",
+            "route-table-build-none.json",
+            "nsg-default-only.json",
+        ];
+        files.extend(vnet);
+        let r = linux(&files);
+        let f = row(&r, Hop::ProxyToBuildVm, 22, At::RouteTable, None);
+        assert_eq!(
+            (f.verdict, f.rule.as_deref(), f.nsg.as_deref()),
+            (
+                Verdict::Deny,
+                Some("build-blackhole"),
+                Some("route table rt-isolate")
+            ),
+            "{vnet:?}"
+        );
+        let found: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.id == ids::ROUTE_BLOCKS_HOP)
+            .collect();
+        assert_eq!(found.len(), 1, "{:#?}", r.findings);
+        assert_eq!(found[0].hop, Hop::ProxyToBuildVm);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(found[0].fix.contains(
+            "az network route-table route delete --resource-group aib-net-rg --route-table-name rt-isolate --name build-blackhole"
+        ));
+        // No 0.0.0.0/0 route: egress keeps the system route.
+        let egress = row(&r, Hop::BuildVmEgress, 443, At::RouteTable, None);
+        assert_eq!(egress.verdict, Verdict::Allow);
+        assert_eq!(r.verdict, ReportVerdict::Blocked);
+    }
+}
+
+#[test]
+fn a_route_for_the_vnet_through_a_firewall_is_undecided_with_a_fix() {
+    let r = linux(&[
+        "template-linux.json",
+        "subnet-build-rt-spoke-nva.json",
+        "route-table-spoke-nva.json",
+        "nsg-default-only.json",
+        "vnet.json",
+    ]);
+    // 10.20.0.0/16 → firewall equals the VNET's prefix: the user route wins.
+    let f = row(&r, Hop::ProxyToBuildVm, 22, At::RouteTable, None);
+    assert_eq!(
+        (f.verdict, f.rule.as_deref()),
+        (Verdict::Unknown, Some("spoke-via-firewall"))
+    );
+    assert!(f.reason.as_deref().unwrap().contains("asymmetric routing"));
+    let found = r
+        .findings
+        .iter()
+        .find(|f| f.hop == Hop::ProxyToBuildVm)
+        .expect("a finding for the proxy → build VM route");
+    assert_eq!(found.id, ids::RULE_NOT_EVALUATED);
+    assert!(
+        found.title.contains("through a firewall"),
+        "{}",
+        found.title
+    );
+    assert!(
+        found
+            .fix
+            .contains("Allow Tcp 22 from 10.20.1.0/24 to 10.20.1.0/24 on the firewall 10.0.0.4")
+    );
+    // A longer VnetLocal route for the subnet keeps the traffic local.
+    assert!(found.fix.contains(
+        "az network route-table route create --resource-group aib-net-rg --route-table-name rt-spoke-firewall --name aib-local --address-prefix 10.20.1.0/24 --next-hop-type VnetLocal"
+    ));
+    assert_eq!(r.verdict, ReportVerdict::Unknown);
+}
+
+#[test]
+fn a_default_route_leaves_traffic_within_the_vnet_and_to_peers_alone() {
+    // 0.0.0.0/0 → firewall: the VNET's /16 and the peered hub's /16 (where
+    // the custom DNS server 10.0.0.4 lives) are longer system routes.
+    let r = linux(&[
+        "template-linux.json",
+        "subnet-build-rt-nva.json",
+        "route-table-nva.json",
+        "nsg-default-only.json",
+        "vnet-custom-dns.json",
+    ]);
+    assert!(route_rows(&r, Hop::ProxyToBuildVm, 22).is_empty());
+    assert!(route_rows(&r, Hop::BuildVmDns, 53).is_empty());
+    // Without the VNET the DNS server's place is not known either: no route step.
+    let r = linux(&[
+        "template-linux.json",
+        "subnet-build-rt-nva.json",
+        "route-table-nva.json",
+        "nsg-default-only.json",
+    ]);
+    assert!(route_rows(&r, Hop::ProxyToBuildVm, 22).is_empty());
+    // An on-premises DNS server: 0.0.0.0/0 takes it unless a gateway route
+    // (not in the input) is more specific.
+    let r = linux(&[
+        "template-linux.json",
+        "subnet-build-rt-nva.json",
+        "route-table-nva.json",
+        "nsg-default-only.json",
+        "vnet-onprem-dns.json",
+    ]);
+    let dns = route_rows(&r, Hop::BuildVmDns, 53);
+    assert_eq!(dns.len(), 1, "{dns:#?}");
+    assert_eq!(
+        (dns[0].verdict, dns[0].rule.as_deref()),
+        (Verdict::Unknown, Some("default"))
+    );
+    assert!(
+        dns[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("outside the VNET")
+    );
+}
+
 #[test]
 fn private_subnet_without_nat_has_no_outbound_path() {
     let r = linux(&[

@@ -3,7 +3,7 @@
 //! configuration itself (subnet policies, region, size, delegation, outbound).
 
 use super::eval::Verdict;
-use super::flows::{At, FlowRow, outbound_gap};
+use super::flows::{At, FlowRow, THROUGH_APPLIANCE, outbound_gap};
 use super::model::*;
 use super::scene::{NsgSlot, RouteSlot, Scene, Topology};
 use crate::findings::{Finding, Hop, Severity, ids};
@@ -252,6 +252,7 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     let mut denied: BTreeMap<(Hop, u8, String, String, String), Vec<&FlowRow>> = BTreeMap::new();
     let mut unknown: BTreeMap<(String, String), Vec<&FlowRow>> = BTreeMap::new();
     let mut routes: BTreeMap<(String, String), Vec<&FlowRow>> = BTreeMap::new();
+    let mut appliance: BTreeMap<(String, String), Vec<&FlowRow>> = BTreeMap::new();
     for r in rows {
         match (r.verdict, r.at) {
             (Verdict::Deny, At::RouteTable) => {
@@ -271,6 +272,13 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
                     r.rule.clone().unwrap_or_default(),
                 );
                 denied.entry(key).or_default().push(r);
+            }
+            (Verdict::Unknown, At::RouteTable) if appliance_between_vms(r, scene) => {
+                let key = (
+                    r.nsg.clone().unwrap_or_default(),
+                    r.rule.clone().unwrap_or_default(),
+                );
+                appliance.entry(key).or_default().push(r);
             }
             (Verdict::Unknown, _) => {
                 let key = (
@@ -337,6 +345,9 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     for group in routes.values() {
         out.extend(route_finding(group, scene));
     }
+    for group in appliance.values() {
+        out.extend(appliance_finding(group, scene));
+    }
     for ((nsg_name, rule), group) in unknown {
         let Some(&first) = group.first() else {
             continue;
@@ -387,26 +398,136 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     out
 }
 
+/// The route table a route step names.
+fn table_of<'a>(r: &FlowRow, scene: &Scene<'a>) -> Option<&'a RouteTable> {
+    [&scene.build_routes, &scene.aci_routes]
+        .into_iter()
+        .find_map(|slot| match slot {
+            RouteSlot::Known(t) if r.nsg.as_deref() == Some(&format!("route table {}", t.name)) => {
+                Some(*t)
+            }
+            _ => None,
+        })
+}
+
+/// Whether an undecided route step is a route that takes traffic between
+/// the build's machines (or to its DNS server) through an appliance.
+fn appliance_between_vms(r: &FlowRow, scene: &Scene) -> bool {
+    !matches!(r.hop, Hop::BuildVmEgress | Hop::Deployment)
+        && table_of(r, scene).is_some_and(|t| {
+            t.routes.iter().any(|x| {
+                Some(&x.name) == r.rule.as_ref()
+                    && x.next_hop_type.eq_ignore_ascii_case("VirtualAppliance")
+            })
+        })
+        && r.reason
+            .as_deref()
+            .is_some_and(|w| w.contains(THROUGH_APPLIANCE))
+}
+
+/// A route sends the build's own traffic through a firewall: it works only
+/// if the firewall allows it both ways.
+fn appliance_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
+    let &r = group.first()?;
+    let t = table_of(r, scene)?;
+    let route = t.routes.iter().find(|x| Some(&x.name) == r.rule.as_ref())?;
+    let rg = rg_or_placeholder(t.resource_group.as_deref());
+    let flows: Vec<&str> = group.iter().map(|r| r.flow.as_str()).collect();
+    let mut ports: Vec<String> = group
+        .iter()
+        .map(|r| format!("{} {}", r.proto.as_str(), r.port))
+        .collect();
+    ports.dedup();
+    // Keep the destination's own prefix local: a longer route wins; at the
+    // same prefix the route itself has to change.
+    let keep_local = if route.prefix_text == r.dst {
+        format!(
+            "az network route-table route update --resource-group {rg} --route-table-name {} --name {} --next-hop-type VnetLocal",
+            sh(&t.name),
+            sh(&route.name)
+        )
+    } else {
+        format!(
+            "az network route-table route create --resource-group {rg} --route-table-name {} --name aib-local --address-prefix {} --next-hop-type VnetLocal",
+            sh(&t.name),
+            r.dst
+        )
+    };
+    Some(Finding {
+        id: ids::RULE_NOT_EVALUATED.to_string(),
+        severity: Severity::Warning,
+        hop: r.hop,
+        title: format!(
+            "route table {} route {} ({}) takes {} traffic through a firewall: {}",
+            t.name,
+            route.name,
+            r.rule_text.as_deref().unwrap_or("?"),
+            r.hop.label(),
+            flows.join(", ")
+        ),
+        evidence: group.iter().map(|r| row_line(r)).collect(),
+        cause: format!(
+            "{}. {}",
+            r.reason
+                .as_deref()
+                .unwrap_or("The route sends the traffic to an appliance"),
+            hop_cause(r.hop)
+        ),
+        fix: format!(
+            "Allow {} from {} to {} on the firewall {}, replies included, or keep that traffic local:\n{keep_local}",
+            ports.join(", "),
+            r.src,
+            r.dst,
+            route.next_hop_ip.as_deref().unwrap_or("(the appliance)")
+        ),
+    })
+}
+
 fn route_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
     let &r = group.first()?;
-    let (table_rg, table_name) = match &scene.build_routes {
-        RouteSlot::Known(t) if r.nsg.as_deref() == Some(&format!("route table {}", t.name)) => {
-            (t.resource_group.clone(), t.name.clone())
-        }
-        _ => match &scene.aci_routes {
-            RouteSlot::Known(t) => (t.resource_group.clone(), t.name.clone()),
-            _ => (None, r.nsg.clone().unwrap_or_default()),
-        },
+    let (table_rg, table_name) = match table_of(r, scene) {
+        Some(t) => (t.resource_group.clone(), t.name.clone()),
+        None => (None, r.nsg.clone().unwrap_or_default()),
     };
     let rg = rg_or_placeholder(table_rg.as_deref());
     let flows: Vec<&str> = group.iter().map(|r| r.flow.as_str()).collect();
+    let severity = if group.iter().any(|r| r.required) {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    if !matches!(r.hop, Hop::BuildVmEgress | Hop::Deployment) {
+        // A route for an address of the VNET (or the DNS server) that drops
+        // it: the route, not an NSG, is in the way.
+        return Some(Finding {
+            id: ids::ROUTE_BLOCKS_HOP.to_string(),
+            severity,
+            hop: r.hop,
+            title: format!(
+                "{} route {} ({}) drops {} traffic: {}",
+                r.nsg.as_deref().unwrap_or("the route table"),
+                r.rule.as_deref().unwrap_or("?"),
+                r.rule_text.as_deref().unwrap_or("?"),
+                r.hop.label(),
+                flows.join(", ")
+            ),
+            evidence: group.iter().map(|r| row_line(r)).collect(),
+            cause: format!(
+                "{}. User routes override the system route that keeps traffic for the VNET's addresses inside it. {}",
+                r.reason.as_deref().unwrap_or("The route drops the traffic"),
+                hop_cause(r.hop)
+            ),
+            fix: format!(
+                "Delete the route (or send its prefix to the firewall that allows this traffic):\n\
+                 az network route-table route delete --resource-group {rg} --route-table-name {} --name {}",
+                sh(&table_name),
+                sh(r.rule.as_deref().unwrap_or("<route>"))
+            ),
+        });
+    }
     Some(Finding {
         id: ids::BUILD_VM_EGRESS_BLOCKED.to_string(),
-        severity: if group.iter().any(|r| r.required) {
-            Severity::Error
-        } else {
-            Severity::Warning
-        },
+        severity,
         hop: r.hop,
         title: format!(
             "{} route {} drops Internet-bound traffic: {}",

@@ -228,6 +228,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
                 vec![
                     nic(has_proxy_nic, ProxyNic, Outbound),
                     Some((BuildSubnet, Some(Outbound))),
+                    Some((RouteTable, None)),
                     Some((BuildSubnet, Some(Inbound))),
                     nic(has_build_nic, BuildVmNic, Inbound),
                 ],
@@ -246,6 +247,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
                 true,
                 vec![
                     Some((AciSubnet, Some(Outbound))),
+                    Some((RouteTable, None)),
                     Some((BuildSubnet, Some(Inbound))),
                     nic(has_build_nic, BuildVmNic, Inbound),
                 ],
@@ -284,10 +286,13 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
     if scene.vnet.is_none() {
         notes.push("VNET not given: DNS evaluated against Azure-provided DNS (168.63.129.16); custom DNS servers are not known".into());
     }
-    let dns_steps = || {
+    // Routes do not apply to 168.63.129.16 (platform traffic); to a DNS
+    // server they do.
+    let dns_steps = |routed: bool| {
         vec![
             nic(has_build_nic, BuildVmNic, Outbound),
             Some((BuildSubnet, Some(Outbound))),
+            routed.then_some((RouteTable, None)),
         ]
     };
     if servers.is_empty() {
@@ -304,7 +309,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
             Proto::Udp,
             53,
             true,
-            dns_steps(),
+            dns_steps(false),
         );
     } else {
         for ip in servers {
@@ -327,7 +332,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
                 Proto::Udp,
                 53,
                 true,
-                dns_steps(),
+                dns_steps(true),
             );
         }
     }
@@ -504,6 +509,122 @@ fn route_step(slot: &RouteSlot, what: &str) -> Option<Step> {
     }
 }
 
+/// Words of a route step's reason that say a route in effect sends the
+/// flow to an appliance (findings give such steps a fix of their own).
+pub const THROUGH_APPLIANCE: &str = "through an appliance";
+
+/// The route step of a flow to an address of the VNET or a private
+/// network: the longest user route that covers the whole destination range,
+/// when it takes the traffic from the system routes. Those send the VNET's
+/// own and peered address spaces within Azure, and win against a shorter
+/// user route (a user route wins at equal length), so 0.0.0.0/0 to a
+/// firewall leaves traffic between the proxy and the build VM alone, and a
+/// route for the VNET's space or the subnet does not. `None` (no step)
+/// when no user route applies or the route table is not known (the
+/// Internet flows say that it is missing).
+fn route_to(slot: &RouteSlot, dst: &Endpoint, scene: &Scene) -> Option<Step> {
+    let RouteSlot::Known(t) = slot else {
+        return None;
+    };
+    let range = dst.range?;
+    let covers = |p: &Ipv4Net| p.first() <= range.first() && range.last() <= p.last();
+    let r = t
+        .routes
+        .iter()
+        .filter(|r| r.prefix.as_ref().is_some_and(covers))
+        .max_by_key(|r| r.prefix.map(|p| p.prefix_len()))?;
+    let len = r.prefix.map_or(0, |p| p.prefix_len());
+    // The longest system route for the destination: `Some(None)` when the
+    // VNET is known and has none, `None` when the VNET is not known. Without
+    // the VNET, a route at least as long as the build subnet's prefix still
+    // wins: the VNET's space holds the subnet.
+    let system = match scene.vnet {
+        Some(v) => Some(
+            v.address_space
+                .iter()
+                .chain(&v.peer_spaces)
+                .filter(|p| covers(p))
+                .map(Ipv4Net::prefix_len)
+                .max(),
+        ),
+        None => scene
+            .build_subnet
+            .and_then(|s| {
+                s.prefixes
+                    .iter()
+                    .filter(|p| covers(p))
+                    .map(Ipv4Net::prefix_len)
+                    .max()
+            })
+            .filter(|&l| len >= l)
+            .map(Some),
+    };
+    let via = r
+        .next_hop_ip
+        .as_deref()
+        .map(|ip| format!(" {ip}"))
+        .unwrap_or_default();
+    let rule_text = format!("{} → {}{via}", r.prefix_text, r.next_hop_type);
+    let (verdict, reason) = match system {
+        // The VNET's (or a peering's) system route is more specific.
+        Some(Some(l)) if l > len => return None,
+        // Outside the VNET: a gateway or peering route not in the input may
+        // be more specific; 0.0.0.0/0 is then only a guess.
+        Some(None) if len == 0 => (
+            Verdict::Unknown,
+            Some(format!(
+                "{} is outside the VNET: traffic follows {rule_text} unless a gateway or peering route (not in the input) is more specific",
+                dst.label
+            )),
+        ),
+        None if len == 0 => return None,
+        None => (
+            Verdict::Unknown,
+            Some(format!(
+                "route {} ({rule_text}) covers the {}; it takes effect only if it is at least as specific as the VNET's address space, which was not given (`az network vnet show`)",
+                r.name, dst.label
+            )),
+        ),
+        _ => match r.next_hop_type.to_ascii_lowercase().as_str() {
+            "vnetlocal" => (Verdict::Allow, None),
+            "none" => (
+                Verdict::Deny,
+                Some(format!(
+                    "{rule_text} drops the traffic to the {}",
+                    dst.label
+                )),
+            ),
+            "internet" => (
+                Verdict::Deny,
+                Some(format!(
+                    "{rule_text} sends traffic for the private address of the {} to the Internet, where it is dropped",
+                    dst.label
+                )),
+            ),
+            "virtualappliance" => (
+                Verdict::Unknown,
+                Some(format!(
+                    "{rule_text} sends the traffic to the {} {THROUGH_APPLIANCE}: its rules, and whether the replies come back through it (asymmetric routing drops them), are not in the input",
+                    dst.label
+                )),
+            ),
+            _ => (
+                Verdict::Unknown,
+                Some(format!("{rule_text}: where it leads is not in the input")),
+            ),
+        },
+    };
+    Some(Step {
+        verdict,
+        nsg: Some(format!("route table {}", t.name)),
+        rule: Some(r.name.clone()),
+        priority: None,
+        rule_text: Some(rule_text),
+        reason,
+        deny_floor: None,
+    })
+}
+
 /// A private subnet (no default outbound access) needs a NAT gateway or a
 /// 0.0.0.0/0 route to an appliance/gateway to reach the Internet.
 pub fn outbound_gap(subnet: &Subnet, routes: &RouteSlot) -> Option<String> {
@@ -544,8 +665,14 @@ pub fn evaluate_flows(flows: &[Flow], scene: &Scene) -> Vec<FlowRow> {
     let mut rows = Vec::new();
     for (flow_id, f) in flows.iter().enumerate() {
         // Route and outbound steps belong to the source's subnet: the ACI
-        // subnet for ACI egress (the only flows on the Deployment hop).
-        let from_aci = f.hop == Hop::Deployment;
+        // subnet for the ACI's flows (egress on the Deployment hop, and its
+        // SSH/WinRM to the build VM).
+        let from_aci = matches!(f.hop, Hop::Deployment | Hop::AciToBuildVm);
+        let (routes, subnet_label) = if from_aci {
+            (&scene.aci_routes, "ACI subnet")
+        } else {
+            (&scene.build_routes, "build subnet")
+        };
         for &(at, dir) in &f.steps {
             let step = match (at, dir) {
                 (At::BuildSubnet, Some(d)) => Some(nsg_step(
@@ -564,8 +691,10 @@ pub fn evaluate_flows(flows: &[Flow], scene: &Scene) -> Vec<FlowRow> {
                 (At::BuildVmNic, Some(d)) => scene
                     .build_nic_nsg
                     .map(|n| Step::from_outcome(n, evaluate_nsg(n, d, &f.spec, &scene.tags))),
-                (At::RouteTable, _) if from_aci => route_step(&scene.aci_routes, "ACI subnet"),
-                (At::RouteTable, _) => route_step(&scene.build_routes, "build subnet"),
+                (At::RouteTable, _) if f.spec.dst.place == Place::Internet => {
+                    route_step(routes, subnet_label)
+                }
+                (At::RouteTable, _) => route_to(routes, &f.spec.dst, scene),
                 (At::OutboundPath, _) if from_aci => {
                     outbound_step(scene.aci_subnet, &scene.aci_routes)
                 }

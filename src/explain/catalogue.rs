@@ -258,10 +258,15 @@ static F3: Info = Info {
     title: "Proxy VM → build VM (:22/:5986) is blocked",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
-    finding_ids: &[ids::PROXY_TO_BUILD_VM_BLOCKED, ids::NSG_RULE_BLOCKS_HOP],
+    finding_ids: &[
+        ids::PROXY_TO_BUILD_VM_BLOCKED,
+        ids::NSG_RULE_BLOCKS_HOP,
+        ids::ROUTE_BLOCKS_HOP,
+    ],
     explanation: "The command channel to the proxy VM works, but the proxy VM cannot open SSH (22) or \
 WinRM-HTTPS (5986) to the build VM: an NSG rule such as Deny-All-Any-Any denies it, outbound at the proxy \
-or inbound at the build VM. [field report]",
+or inbound at the build VM (or a user-defined route for the subnet drops it or sends it to a firewall). \
+[field report]",
     fix: "Allow VirtualNetwork → VirtualNetwork TCP 22 and 5986 inbound and outbound above the deny:\n  \
 az network nsg rule create --resource-group {NSG_RG} --nsg-name {NSG} --name AllowAibProxyToBuildVmIn \
 --priority {PRIORITY} --direction Inbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork \
@@ -288,7 +293,11 @@ static F4: Info = Info {
     title: "ACI → build VM (:22/:5986) is blocked (isolated build)",
     hop: Some(Hop::AciToBuildVm),
     kind: Kind::Traffic,
-    finding_ids: &[ids::ACI_TO_BUILD_VM_BLOCKED, ids::NSG_RULE_BLOCKS_HOP],
+    finding_ids: &[
+        ids::ACI_TO_BUILD_VM_BLOCKED,
+        ids::NSG_RULE_BLOCKS_HOP,
+        ids::ROUTE_BLOCKS_HOP,
+    ],
     explanation: "Packer, in the ACI container of an isolated build, dials the build VM directly and gets no \
 answer: the build subnet's NSG lacks inbound 22/5986 from the ACI subnet, or the ACI subnet's NSG lacks \
 outbound to the build subnet. The ACI side is not in NSG flow logs. [inferred from the template reference]",

@@ -243,6 +243,9 @@ pub mod ids {
 
     /// An NSG rule denies a flow the build needs (from `check`).
     pub const NSG_RULE_BLOCKS_HOP: &str = "nsg_rule_blocks_hop";
+    /// A user-defined route drops traffic between the build's machines or to
+    /// its DNS server (from `check`).
+    pub const ROUTE_BLOCKS_HOP: &str = "route_blocks_hop";
     /// `privateLinkServiceNetworkPolicies` is still enabled on the build subnet.
     pub const PLS_NETWORK_POLICIES_ENABLED: &str = "pls_network_policies_enabled";
     /// The VNET is in another region than the image template.
