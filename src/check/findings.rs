@@ -410,10 +410,16 @@ fn table_of<'a>(r: &FlowRow, scene: &Scene<'a>) -> Option<&'a RouteTable> {
         })
 }
 
+/// Whether a hop's flows go to private addresses (the build VM, a DNS
+/// server) rather than to the Internet, for which routes mean other things.
+fn private_hop(hop: Hop) -> bool {
+    !matches!(hop, Hop::BuildVmEgress | Hop::Deployment)
+}
+
 /// Whether an undecided route step is a route that takes traffic between
 /// the build's machines (or to its DNS server) through an appliance.
 fn appliance_between_vms(r: &FlowRow, scene: &Scene) -> bool {
-    !matches!(r.hop, Hop::BuildVmEgress | Hop::Deployment)
+    private_hop(r.hop)
         && table_of(r, scene).is_some_and(|t| {
             t.routes.iter().any(|x| {
                 Some(&x.name) == r.rule.as_ref()
@@ -496,7 +502,7 @@ fn route_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
     } else {
         Severity::Warning
     };
-    if !matches!(r.hop, Hop::BuildVmEgress | Hop::Deployment) {
+    if private_hop(r.hop) {
         // A route for an address of the VNET (or the DNS server) that drops
         // it: the route, not an NSG, is in the way.
         return Some(Finding {
