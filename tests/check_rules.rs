@@ -669,6 +669,38 @@ fn a_route_for_the_build_subnet_to_none_cuts_the_proxy_off() {
 }
 
 #[test]
+fn the_aci_subnets_route_table_decides_aci_to_build_vm() {
+    // Isolated build: the ACI subnet (10.20.2.0/27) carries rt-isolate, whose
+    // 10.20.1.0/24 → None drops the container's SSH to the build VM; the
+    // build subnet has no route table.
+    let r = linux(&[
+        "template-isolated.json",
+        "subnet-build.json",
+        "subnet-aci-rt-isolate.json",
+        "route-table-build-none.json",
+        "nsg-default-only.json",
+        "vnet.json",
+    ]);
+    assert_eq!(r.topology, Topology::Isolated);
+    let f = row(&r, Hop::AciToBuildVm, 22, At::RouteTable, None);
+    assert_eq!(
+        (f.verdict, f.src.as_str(), f.nsg.as_deref()),
+        (
+            Verdict::Deny,
+            "10.20.2.0/27",
+            Some("route table rt-isolate")
+        )
+    );
+    let found = r
+        .findings
+        .iter()
+        .find(|f| f.id == ids::ROUTE_BLOCKS_HOP)
+        .expect("route_blocks_hop");
+    assert_eq!(found.hop, Hop::AciToBuildVm);
+    assert_eq!(r.verdict, ReportVerdict::Blocked);
+}
+
+#[test]
 fn a_route_for_the_vnet_through_a_firewall_is_undecided_with_a_fix() {
     let r = linux(&[
         "template-linux.json",
