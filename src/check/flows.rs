@@ -568,12 +568,14 @@ fn route_to(slot: &RouteSlot, dst: &Endpoint, scene: &Scene) -> Option<Step> {
     let (verdict, reason) = match system {
         // The VNET's (or a peering's) system route is more specific.
         Some(Some(l)) if l > len => return None,
-        // Outside the VNET: a gateway or peering route not in the input may
-        // be more specific; 0.0.0.0/0 is then only a guess.
-        Some(None) if len == 0 => (
+        // Outside the VNET and its peerings, a private address falls under
+        // Azure's system route for its reserved range (next hop None),
+        // more specific than 0.0.0.0/0: only a gateway route, which the
+        // input cannot show, reaches it.
+        Some(None) if len < reserved_len(range) => (
             Verdict::Unknown,
             Some(format!(
-                "{} is outside the VNET: traffic follows {rule_text} unless a gateway or peering route (not in the input) is more specific",
+                "the {} is outside the VNET and its peerings: Azure's system route for its private range (next hop None) is more specific than {rule_text}, so only a gateway route (not in the input) reaches it",
                 dst.label
             )),
         ),
@@ -623,6 +625,24 @@ fn route_to(slot: &RouteSlot, dst: &Endpoint, scene: &Scene) -> Option<Step> {
         reason,
         deny_floor: None,
     })
+}
+
+/// The prefix length of the reserved range (10/8, 172.16/12, 192.168/16,
+/// 100.64/10) holding `range`, for which Azure keeps a system route with
+/// next hop None; 0 when none does.
+fn reserved_len(range: Ipv4Net) -> u8 {
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+    ]
+    .iter()
+    .filter_map(|p| Ipv4Net::parse(p))
+    .filter(|p| p.first() <= range.first() && range.last() <= p.last())
+    .map(|p| p.prefix_len())
+    .max()
+    .unwrap_or(0)
 }
 
 /// A private subnet (no default outbound access) needs a NAT gateway or a
