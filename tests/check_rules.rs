@@ -760,8 +760,9 @@ fn a_default_route_leaves_traffic_within_the_vnet_and_to_peers_alone() {
         "nsg-default-only.json",
     ]);
     assert!(route_rows(&r, Hop::ProxyToBuildVm, 22).is_empty());
-    // An on-premises DNS server: 0.0.0.0/0 takes it unless a gateway route
-    // (not in the input) is more specific.
+    // An on-premises DNS server: the system route for 192.168.0.0/16 (next
+    // hop None) beats 0.0.0.0/0; only a gateway route (not in the input)
+    // reaches it.
     let r = linux(&[
         "template-linux.json",
         "subnet-build-rt-nva.json",
@@ -775,13 +776,9 @@ fn a_default_route_leaves_traffic_within_the_vnet_and_to_peers_alone() {
         (dns[0].verdict, dns[0].rule.as_deref()),
         (Verdict::Unknown, Some("default"))
     );
-    assert!(
-        dns[0]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("outside the VNET")
-    );
+    let why = dns[0].reason.as_deref().unwrap();
+    assert!(why.contains("outside the VNET and its peerings"), "{why}");
+    assert!(why.contains("only a gateway route"), "{why}");
 }
 
 #[test]
