@@ -191,10 +191,20 @@ pub fn decode_sessions(data: &[u8]) {
 /// VNET, route table through `check::read_json`) and the offline evaluation
 /// of whatever they recognise.
 pub fn check_json(data: &[u8]) {
+    // NUL bytes (never in JSON text) split the input into files, so that a
+    // template, subnet, VNET, NSGs and route tables meet in one evaluation
+    // (its flows and findings need them together).
     let mut cfg = Config::default();
-    if cfg.add_file(Path::new("fuzz.json"), data).is_ok() {
-        let _ = evaluate(&cfg);
+    for (i, file) in data.split(|&b| b == 0).take(8).enumerate() {
+        let _ = cfg.add_file(Path::new(&format!("fuzz{i}.json")), file);
     }
+    let r = evaluate(&cfg);
+    let _ = (
+        r.to_json(),
+        r.to_table(false),
+        r.to_markdown(),
+        r.exit_code(),
+    );
 }
 
 /// Target `explain_text`: explain's text parser (log text, escaped strings,

@@ -22,6 +22,8 @@ timeout="${TIMEOUT:-10}"
 for t in "$@"; do
   case "$t" in
     capture) max=65536 ;;
+    # Whole configurations (several files joined by NUL) run to 20 KB.
+    check_json) max=32768 ;;
     *) max=16384 ;;
   esac
   # A target's dictionary (TARGET.dict, e.g. explain_text's catalogue

@@ -36,7 +36,37 @@ for t in "${targets[@]}"; do
       python3 "$here/pcap2frames.py" --scenario "$d" $(find "$root/captures" -mindepth 2 -maxdepth 2 -name expected.json -printf '%h\n')
       copy "$d" $(find "$here/regressions/decode_sessions" -type f 2>/dev/null) ;;
     check_json)
-      copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null) ;;
+      copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null)
+      # Whole configurations, files joined by NUL as the target splits
+      # them: the scenes of tests/check_rules.rs, so the evaluation and the
+      # findings are reached, not only the readers. Minified, to stay under
+      # run.sh's -max_len.
+      c="$root/captures/config"
+      combo() { # name, files...
+        local name="$1"; shift
+        python3 - "$c" "$@" > "$d/combo_$name" <<'PY'
+import json, sys
+d = sys.argv[1]
+sys.stdout.write('\0'.join(json.dumps(json.load(open(f'{d}/{f}')), separators=(',', ':'))
+                            for f in sys.argv[2:]))
+PY
+      }
+      combo denyall template-linux.json subnet-build.json vnet.json nsg-denyall-1000.json
+      combo quickstart template-linux.json subnet-build.json vnet.json nsg-denyall-quickstart.json
+      combo strict template-linux.json subnet-build.json vnet.json nsg-strict-arm.json
+      combo unknowns template-linux.json subnet-build.json vnet.json nsg-unknowns.json nsg-partial-prefix.json
+      combo effective template-linux.json subnet-build.json vnet.json effective-nsg-build-nic.json nsg-default-only.json
+      combo rt-none template-linux.json subnet-build-rt-none.json route-table-none.json nsg-default-only.json
+      combo rt-nva template-linux.json subnet-build-rt-nva.json route-table-nva.json nsg-default-only.json vnet-onprem-dns.json
+      combo rt-isolate template-linux.json subnet-build-rt-isolate.json route-table-build-none.json nsg-default-only.json vnet.json
+      combo rt-spoke template-linux.json subnet-build-rt-spoke-nva.json route-table-spoke-nva.json nsg-default-only.json vnet-custom-dns.json
+      combo private template-linux.json subnet-build-private.json nsg-default-only.json
+      combo pls-region template-linux.json subnet-build-pls-enabled.json vnet-eastus.json nsg-default-only.json
+      combo small template-linux.json subnet-build-small.json nsg-default-only.json
+      combo isolated template-isolated.json subnet-build.json subnet-aci-undelegated.json nsg-default-only.json nsg-aci.json vnet.json
+      combo isolated-rt template-isolated.json subnet-build.json subnet-aci-rt-isolate.json route-table-build-none.json nsg-default-only.json vnet.json
+      combo aci-size template-isolated-proxy-size.json subnet-build.json subnet-aci-overlapping.json nsg-default-only.json
+      combo windows template-az-show-windows.json subnet-build.json vnet.json nsg-strict-arm.json ;;
     explain_text)
       copy "$d" $(find "$root/captures/errors" "$here/regressions/explain_text" -type f 2>/dev/null)
       # Long inputs (libFuzzer raises its length limit slowly, and the seeds
