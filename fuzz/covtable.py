@@ -56,6 +56,13 @@ def table(target, every):
               f'{num(end[1] - ten[-1][1])} executions')
     if q:
         print(f'- last quarter of the executions ({num(end[1] - q[-1][1])}): +{end[3] - q[-1][3]} edges')
+    # New edges per million executions in each quarter of the run's
+    # executions: a falling rate is a plateau coming.
+    span = end[1] - inited[1]
+    if span >= 4:
+        cuts = [inited] + [[r for r in rows if r[1] <= inited[1] + span * k // 4][-1] for k in (1, 2, 3)] + [end]
+        rates = [(b[3] - a[3]) * 1e6 / max(1, b[1] - a[1]) for a, b in zip(cuts, cuts[1:])]
+        print('- new edges per million executions, by quarter: ' + ', '.join(f'{x:.0f}' for x in rates))
     print(f'- fault lines: {len(faults)}')
     for f in faults:
         print(f'  - `{f}`')
