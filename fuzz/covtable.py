@@ -14,7 +14,9 @@ import re
 import sys
 
 STATUS = re.compile(r'\s*(\d+) #(\d+)\s+(\S+)\s+cov: (\d+) ft: (\d+) corp: (\d+)')
-FAULT = re.compile(r'ERROR|deadly|leak|Timeout|timeout after|out-of-memory|SUMMARY|slow-unit')
+# libFuzzer's and the sanitizers' reports (not dictionary entries that
+# happen to contain such words).
+FAULT = re.compile(r'ERROR:|deadly signal|LeakSanitizer|ALARM:|out-of-memory|SUMMARY:|slow-unit')
 
 
 def num(n):
