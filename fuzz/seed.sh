@@ -17,7 +17,13 @@ copy() { # dir, files...
     [ -f "$f" ] || continue
     # Skip big files: they slow every mutation and add little coverage.
     [ "$(stat -c %s "$f")" -le 262144 ] || continue
-    cp -f "$f" "$d/$(basename "$(dirname "$f")")_$(basename "$f")"
+    # Named after where it comes from and a hash of its path: flow-log blobs
+    # are all PT1H.json, and the lab's scenarios share MAC addresses.
+    local rel="${f#"$root"/}"
+    rel="${rel#"$shared"/}"
+    local h
+    h=$(printf '%s' "$rel" | cksum | cut -d' ' -f1)
+    cp -f "$f" "$d/$(printf '%s' "$rel" | cut -d/ -f1-2 | tr / _)_${h}_$(basename "$f")"
   done
 }
 
