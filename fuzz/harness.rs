@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use aibnet::analyze::{Analysis, InputReport, analyze_input};
+use aibnet::analyze::{Analysis, InputReport, IntraFile, Scope, analyze_input, analyze_input_with};
 use aibnet::capture::{PacketIter, RawPacket, chunk_starts, linktype};
 use aibnet::check::{Config, evaluate};
 use aibnet::decode::decode;
@@ -110,29 +110,13 @@ const LINKTYPES: [u16; 12] = [
 /// (retransmissions, SYN retries). Frames are at most 16 KiB (`-max_len`),
 /// so the bit costs no length the fuzzer can use.
 pub fn decode_sessions(data: &[u8]) {
-    let Some((&sel, mut rest)) = data.split_first() else {
+    let Some((lt, frames)) = frames(data) else {
         return;
     };
-    let lt = LINKTYPES[usize::from(sel) % LINKTYPES.len()];
     let mut table = SessionTable::new();
     let mut other = SessionTable::new();
-    let mut ts: i64 = 1_700_000_000_000_000_000;
     let mut n = 0u32;
-    while rest.len() >= 3 {
-        let word = u16::from_le_bytes([rest[0], rest[1]]);
-        let len = usize::from(word & 0x7fff);
-        // Time steps: ties and milliseconds, seconds up to idle timeouts,
-        // and huge leaps both ways.
-        ts = match (word & 0x8000 != 0, rest[2]) {
-            (true, d) => ts.saturating_add(i64::from(d) * 1_000_000),
-            (false, 0) => ts.saturating_add(i64::MAX / 2),
-            (false, 1) => ts.saturating_sub(i64::MAX / 2),
-            (false, d) => ts.saturating_add(i64::from(d) * 1_000_000_000),
-        };
-        rest = &rest[3..];
-        let take = len.min(rest.len());
-        let (frame, tail) = rest.split_at(take);
-        rest = tail;
+    for (ts, frame) in frames {
         let pkt = RawPacket {
             ts_ns: ts,
             ts_digits: 6,
@@ -185,6 +169,105 @@ pub fn decode_sessions(data: &[u8]) {
     rd::write_json(&mut out, &d, &a).expect("to a sink");
     rd::write_table(&mut out, &d, &a, false).expect("to a sink");
     rd::write_markdown(&mut out, &d, &a).expect("to a sink");
+}
+
+/// The link type and the timed frames of a `decode_sessions` input.
+fn frames(data: &[u8]) -> Option<(u16, impl Iterator<Item = (i64, &[u8])>)> {
+    let (&sel, mut rest) = data.split_first()?;
+    let lt = LINKTYPES[usize::from(sel) % LINKTYPES.len()];
+    let mut ts: i64 = 1_700_000_000_000_000_000;
+    let frames = std::iter::from_fn(move || {
+        let (&[lo, hi, step], tail) = rest.split_first_chunk::<3>()?;
+        let word = u16::from_le_bytes([lo, hi]);
+        // Time steps: ties and milliseconds, seconds up to idle timeouts,
+        // and huge leaps both ways.
+        ts = match (word & 0x8000 != 0, step) {
+            (true, d) => ts.saturating_add(i64::from(d) * 1_000_000),
+            (false, 0) => ts.saturating_add(i64::MAX / 2),
+            (false, 1) => ts.saturating_sub(i64::MAX / 2),
+            (false, d) => ts.saturating_add(i64::from(d) * 1_000_000_000),
+        };
+        let (frame, tail) = tail.split_at(usize::from(word & 0x7fff).min(tail.len()));
+        rest = tail;
+        Some((ts, frame))
+    });
+    Some((lt, frames))
+}
+
+/// Three threads, so that shards hold different numbers of flows (the
+/// machine may have two cores, or one).
+static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+
+/// Target `shards`: the frames of a `decode_sessions` input written as a
+/// classic pcap (nanosecond timestamps, the input's link type), read by the
+/// sequential reader and by both parallel schemes forced onto it in three
+/// threads (`Scope::split_small`). The JSON report (every session, every
+/// count of the input) must be the same byte for byte: sharding by flow,
+/// ICMP errors routed to the shard of the session they name, and the
+/// settling of shards must not show.
+pub fn shards(data: &[u8]) {
+    let Some((lt, frames)) = frames(data) else {
+        return;
+    };
+    let mut pcap = Vec::with_capacity(24 + data.len() * 6);
+    pcap.extend(0xa1b2_3c4d_u32.to_le_bytes());
+    pcap.extend(2u16.to_le_bytes());
+    pcap.extend(4u16.to_le_bytes());
+    pcap.extend([0; 8]);
+    pcap.extend(65_535u32.to_le_bytes());
+    pcap.extend(u32::from(lt).to_le_bytes());
+    for (ts, frame) in frames {
+        // Times outside the format's range wrap: the readers only need to
+        // read the same file.
+        pcap.extend((ts.div_euclid(1_000_000_000) as u32).to_le_bytes());
+        pcap.extend((ts.rem_euclid(1_000_000_000) as u32).to_le_bytes());
+        pcap.extend((frame.len() as u32).to_le_bytes());
+        pcap.extend((frame.len() as u32).to_le_bytes());
+        pcap.extend(frame);
+    }
+    let input = Input {
+        path: "fuzz".into(),
+        bytes: Bytes::Owned(pcap),
+        format: Format::Pcap,
+        gzip: false,
+        warning: None,
+    };
+    let json = |scope: &Scope| {
+        let (report, table, skipped) = analyze_input_with(&input, 0, scope);
+        let a = Analysis {
+            inputs: vec![report],
+            sessions: table.finish(),
+            skipped,
+        };
+        let mut out = Vec::new();
+        rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to memory");
+        out
+    };
+    let sequential = json(&Scope {
+        intra_file: IntraFile::Sequential,
+        ..Scope::default()
+    });
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("a pool of three threads")
+    });
+    for scheme in [IntraFile::Scan, IntraFile::Buffered] {
+        let split = pool.install(|| {
+            json(&Scope {
+                intra_file: scheme,
+                split_small: true,
+                ..Scope::default()
+            })
+        });
+        assert!(
+            split == sequential,
+            "{scheme:?} reads another result than the sequential reader:\n{}\n{}",
+            String::from_utf8_lossy(&split),
+            String::from_utf8_lossy(&sequential)
+        );
+    }
 }
 
 /// Target `check_json`: the configuration readers (template, NSG, subnet,

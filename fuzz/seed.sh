@@ -8,7 +8,7 @@ root="$(cd "$here/.." && pwd)"
 shared="${SHARED:-$root/../shared}"
 [ -d "$shared" ] || shared="$(cd "$root/../.." && pwd)/shared"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture decode_sessions check_json explain_text flowlog flow_tuple)
+[ ${#targets[@]} -gt 0 ] || targets=(capture decode_sessions shards check_json explain_text flowlog flow_tuple)
 
 copy() { # dir, files...
   local d="$1"; shift
@@ -33,14 +33,14 @@ for t in "${targets[@]}"; do
     capture)
       copy "$d" $(find "$root/captures" "$shared/reference/traces" "$here/regressions/capture" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.bin' -o -name '*.cap' \) 2>/dev/null) ;;
-    decode_sessions)
-      # The first 64 frames of every classic pcap, in the target's format,
-      # and one input per lab scenario (both capture points merged, every
+    decode_sessions | shards)
+      # (shards reads the same format.) The first 64 frames of every
+      # classic pcap, in the target's format, and one input per lab scenario (both capture points merged, every
       # flow's first and last frames), so the diagnose rules are reached.
       mkdir -p "$d"
       python3 "$here/pcap2frames.py" "$d" $(find "$root/captures" "$shared/reference/traces" -type f -name '*.pcap' 2>/dev/null)
       python3 "$here/pcap2frames.py" --scenario "$d" $(find "$root/captures" -mindepth 2 -maxdepth 2 -name expected.json -printf '%h\n')
-      copy "$d" $(find "$here/regressions/decode_sessions" -type f 2>/dev/null) ;;
+      copy "$d" $(find "$here/regressions/$t" -type f 2>/dev/null) ;;
     check_json)
       copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null)
       # Whole configurations, files joined by NUL as the target splits

@@ -157,6 +157,9 @@ pub struct Scope {
     pub ports: Vec<u16>,
     /// How one large capture is split across threads.
     pub intra_file: IntraFile,
+    /// Split a capture across threads even under [`PARALLEL_MIN_BYTES`], so
+    /// that tests and fuzzing can compare the schemes on small inputs.
+    pub split_small: bool,
 }
 
 impl Scope {
@@ -290,8 +293,8 @@ pub fn analyze_input_with(
     let table = match input.format {
         Format::Pcap | Format::Pcapng => match PacketIter::new(&input.bytes, input.format) {
             Ok(iter) => {
-                let parallel =
-                    input.bytes.len() >= PARALLEL_MIN_BYTES && rayon::current_num_threads() > 1;
+                let parallel = (scope.split_small || input.bytes.len() >= PARALLEL_MIN_BYTES)
+                    && rayon::current_num_threads() > 1;
                 let (table, err) = match scope.intra_file {
                     IntraFile::Scan if parallel => read_scan(iter, idx, &mut report),
                     IntraFile::Buffered if parallel => read_buffered(iter, idx, &mut report),

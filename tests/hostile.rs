@@ -472,11 +472,12 @@ fn regressions(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn fuzz_regressions_replay() {
     type Target = (&'static str, fn(&[u8]));
-    let targets: [Target; 6] = [
+    let targets: [Target; 7] = [
         ("capture", harness::capture),
         ("flowlog", harness::flowlog),
         ("flow_tuple", harness::flow_tuple),
         ("decode_sessions", harness::decode_sessions),
+        ("shards", harness::shards),
         ("check_json", harness::check_json),
         ("explain_text", harness::explain_text),
     ];

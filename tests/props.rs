@@ -232,6 +232,28 @@ proptest! {
         prop_assert_eq!(base, other);
     }
 
+    /// A small capture split across threads by either scheme (forced with
+    /// `split_small`) gives the sessions and counts of the sequential reader.
+    #[test]
+    fn split_schemes_agree_on_small_captures(
+        packets in input_packets(),
+        threads in 2usize..5,
+    ) {
+        use aibnet::analyze::{IntraFile, Scope, analyze_paths_with};
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = write_inputs(tmp.path(), &[packets]);
+        let run = |intra_file, split_small| {
+            let scope = Scope { intra_file, split_small, ..Scope::default() };
+            let a = in_pool(threads, || analyze_paths_with(&paths, &scope));
+            let i = &a.inputs[0];
+            let counts = (i.packets, i.decoded, i.used, i.not_decoded.clone(), i.first_ts, i.last_ts);
+            (counts, views(&a))
+        };
+        let sequential = run(IntraFile::Sequential, false);
+        prop_assert_eq!(&run(IntraFile::Scan, true), &sequential);
+        prop_assert_eq!(&run(IntraFile::Buffered, true), &sequential);
+    }
+
     /// Decoding never panics on arbitrary bytes, whatever the link type.
     #[test]
     fn decoding_never_panics(
