@@ -165,10 +165,17 @@ pub fn decode_sessions(data: &[u8]) {
     rs::write_ndjson(&mut out, &a, &f).expect("to a sink");
     rs::write_table(&mut out, &a, &f, false).expect("to a sink");
     rs::write_markdown(&mut out, &a, &f).expect("to a sink");
-    let d = diagnose(&a, &Hints::default(), FixNames::default());
-    rd::write_json(&mut out, &d, &a).expect("to a sink");
-    rd::write_table(&mut out, &d, &a, false).expect("to a sink");
-    rd::write_markdown(&mut out, &d, &a).expect("to a sink");
+    diagnose_and_render(&a);
+}
+
+/// Diagnose the sessions and render the diagnosis every way, as
+/// `aibnet diagnose` does.
+fn diagnose_and_render(a: &Analysis) {
+    let mut out = std::io::sink();
+    let d = diagnose(a, &Hints::default(), FixNames::default());
+    rd::write_json(&mut out, &d, a).expect("to a sink");
+    rd::write_table(&mut out, &d, a, false).expect("to a sink");
+    rd::write_markdown(&mut out, &d, a).expect("to a sink");
 }
 
 /// The link type and the timed frames of a `decode_sessions` input.
@@ -302,7 +309,9 @@ pub fn explain_text(data: &[u8]) {
 
 /// Target `flowlog`: the flow-log reader, sequential and chunked in parallel
 /// (which must agree), its accounting, the sessions stitched from it, and
-/// the whole driver with the JSON report.
+/// the whole driver with the sessions reports and the diagnosis (topology
+/// from flow logs alone, hops judged by flow states and denies, findings
+/// naming the denying rule and NSG).
 pub fn flowlog(data: &[u8]) {
     let seq = flowlog::parse_with(
         "fuzz",
@@ -394,6 +403,7 @@ pub fn flowlog(data: &[u8]) {
     let mut out = std::io::sink();
     rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to a sink");
     rs::write_table(&mut out, &a, &rs::Filter::default(), false).expect("to a sink");
+    diagnose_and_render(&a);
 }
 
 /// Target `flow_tuple`: the tuple grammar, every layout.

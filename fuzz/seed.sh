@@ -88,7 +88,23 @@ print(json.dumps(doc, indent=2))
 PY
       ;;
     flowlog)
-      copy "$d" $(find "$shared/reference/flowlogs/samples" "$root/captures" "$here/regressions/flowlog" -type f -name '*.json' 2>/dev/null) ;;
+      copy "$d" $(find "$shared/reference/flowlogs/samples" "$root/captures" "$here/regressions/flowlog" -type f -name '*.json' 2>/dev/null)
+      # Each lab scenario's blobs of one kind (NSG v2, VNet) at both NICs,
+      # minified and joined by NUL as the target splits them, so the
+      # diagnosis sees the proxy's and the build VM's side at once.
+      python3 - "$d" "$root/captures" <<'PY'
+import glob, json, os, sys
+out, root = sys.argv[1], sys.argv[2]
+for scen in sorted(glob.glob(f'{root}/*/flowlogs')):
+    name = os.path.basename(os.path.dirname(scen))
+    for kind in sorted(os.listdir(scen)):
+        blobs = sorted(glob.glob(f'{scen}/{kind}/**/PT1H.json', recursive=True))[:2]
+        text = '\0'.join(json.dumps(json.load(open(b)), separators=(',', ':')) for b in blobs)
+        # run.sh's -max_len for this target.
+        if len(blobs) == 2 and len(text) <= 16384:
+            open(f'{out}/pair_{name}_{kind}', 'w').write(text)
+PY
+      ;;
     flow_tuple)
       mkdir -p "$d"
       # One tuple per file, taken from the samples.
