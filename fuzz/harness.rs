@@ -8,7 +8,7 @@ use aibnet::analyze::{Analysis, InputReport, IntraFile, Scope, analyze_input, an
 use aibnet::capture::{PacketIter, RawPacket, chunk_starts, linktype};
 use aibnet::check::{Config, evaluate};
 use aibnet::decode::decode;
-use aibnet::diagnose::diagnose;
+use aibnet::diagnose::{Diagnosis, diagnose, join_config};
 use aibnet::explain::{Context, explain, render};
 use aibnet::findings::rules::FixNames;
 use aibnet::flowlog::{self, ParseOptions, TupleLayout, parse_tuple_bytes};
@@ -171,11 +171,15 @@ pub fn decode_sessions(data: &[u8]) {
 /// Diagnose the sessions and render the diagnosis every way, as
 /// `aibnet diagnose` does.
 fn diagnose_and_render(a: &Analysis) {
+    render_diagnosis(&diagnose(a, &Hints::default(), FixNames::default()), a);
+}
+
+fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
     let mut out = std::io::sink();
-    let d = diagnose(a, &Hints::default(), FixNames::default());
-    rd::write_json(&mut out, &d, a).expect("to a sink");
-    rd::write_table(&mut out, &d, a, false).expect("to a sink");
-    rd::write_markdown(&mut out, &d, a).expect("to a sink");
+    rd::write_json(&mut out, d, a).expect("to a sink");
+    rd::write_ndjson(&mut out, d).expect("to a sink");
+    rd::write_table(&mut out, d, a, false).expect("to a sink");
+    rd::write_markdown(&mut out, d, a).expect("to a sink");
 }
 
 /// The link type and the timed frames of a `decode_sessions` input.
@@ -280,6 +284,8 @@ pub fn shards(data: &[u8]) {
 /// Target `check_json`: the configuration readers (template, NSG, subnet,
 /// VNET, route table through `check::read_json`) and the offline evaluation
 /// of whatever they recognise.
+/// The evaluation is then joined to an empty diagnosis, as `aibnet
+/// diagnose` joins configuration given without traffic.
 pub fn check_json(data: &[u8]) {
     // NUL bytes (never in JSON text) split the input into files, so that a
     // template, subnet, VNET, NSGs and route tables meet in one evaluation
@@ -295,6 +301,12 @@ pub fn check_json(data: &[u8]) {
         r.to_markdown(),
         r.exit_code(),
     );
+    // `aibnet diagnose` given configuration and no traffic: the check's
+    // findings joined to a diagnosis that saw nothing, and rendered.
+    let a = Analysis::default();
+    let mut d = diagnose(&a, &Hints::default(), FixNames::default());
+    join_config(&mut d, &r);
+    render_diagnosis(&d, &a);
 }
 
 /// Target `explain_text`: explain's text parser (log text, escaped strings,
