@@ -205,6 +205,22 @@ fn the_cli_reads_the_whole_corpus_and_exits_0() {
     }
 }
 
+/// A big-endian pcapng section applies its interface's nanosecond
+/// resolution and one-hour `if_tsoffset`; a simple packet block keeps the
+/// interface's snapshot length of its frame and the frame's own length.
+#[test]
+fn pcapng_interface_options_apply_in_both_byte_orders() {
+    let a = analyze_paths(&[bad_dir().join("pcapng-big-endian-tsoffset.pcapng")]);
+    assert_eq!(a.sessions.len(), 1);
+    assert_eq!(a.sessions[0].first_ts, 1_700_003_600_000_000_000);
+    assert_eq!(a.inputs[0].ts_digits, 9);
+    let a = analyze_paths(&[bad_dir().join("pcapng-simple-packet-blocks.pcapng")]);
+    let s = &a.sessions[0];
+    // 60 bytes captured of a 74-byte frame: the UDP length still says 32.
+    assert_eq!((s.resp_p, s.orig.pkts, s.orig.bytes), (53, 1, 32));
+    assert_eq!(a.skipped[0].offset, Some(140));
+}
+
 // ---------------------------------------------------------------------------
 // Generated inputs (too large to commit).
 

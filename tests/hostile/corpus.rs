@@ -206,6 +206,71 @@ pub fn files() -> Vec<BadFile> {
     f.extend(epb(2, 1, &tcp4(A, 40_021, B, 22, ACK, 2, 10, b"")));
     add("pcapng-ts-extremes.pcapng", f, 3, 3, None);
 
+    // A big-endian section (every length, option and time in network
+    // order) whose interface counts nanoseconds from an `if_tsoffset` of
+    // one hour: the packet is at T0 + 1 h.
+    let be_block = |btype: u32, body: &[u8]| {
+        let len = (12 + body.len().next_multiple_of(4)) as u32;
+        let mut v = btype.to_be_bytes().to_vec();
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(body);
+        v.resize(len as usize - 4, 0);
+        v.extend_from_slice(&len.to_be_bytes());
+        v
+    };
+    let mut shb_be = 0x1A2B_3C4Du32.to_be_bytes().to_vec();
+    shb_be.extend_from_slice(&[0, 1, 0, 0]);
+    shb_be.extend_from_slice(&u64::MAX.to_be_bytes());
+    let mut idb_be = 1u16.to_be_bytes().to_vec();
+    idb_be.extend_from_slice(&[0, 0]);
+    idb_be.extend_from_slice(&65535u32.to_be_bytes());
+    idb_be.extend_from_slice(&[0, 9, 0, 1, 9, 0, 0, 0]); // if_tsresol: 10^-9
+    idb_be.extend_from_slice(&[0, 14, 0, 8]); // if_tsoffset: 3600 s
+    idb_be.extend_from_slice(&3600i64.to_be_bytes());
+    idb_be.extend_from_slice(&[0, 0, 0, 0]);
+    let frame = syn(40_022);
+    let ns = u64::from(T0) * 1_000_000_000;
+    let mut epb_be = 0u32.to_be_bytes().to_vec();
+    epb_be.extend_from_slice(&((ns >> 32) as u32).to_be_bytes());
+    epb_be.extend_from_slice(&(ns as u32).to_be_bytes());
+    epb_be.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+    epb_be.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+    epb_be.extend_from_slice(&frame);
+    let mut f = be_block(0x0A0D_0D0A, &shb_be);
+    f.extend(be_block(1, &idb_be));
+    f.extend(be_block(6, &epb_be));
+    add("pcapng-big-endian-tsoffset.pcapng", f, 1, 1, None);
+
+    // Simple packet blocks under an interface with a snapshot length of 60:
+    // a 74-byte UDP frame is kept to 60 bytes (and decoded), then a block
+    // too short to hold the frame length stops reading.
+    let mut f = shb();
+    f.extend(idb(1, 60, &[]));
+    let long = udp4(A, 40_023, B, 53, &[0; 32]);
+    let mut spb = (long.len() as u32).to_le_bytes().to_vec();
+    spb.extend_from_slice(&long);
+    f.extend(block(3, &spb));
+    f.extend(block(3, &[]));
+    add(
+        "pcapng-simple-packet-blocks.pcapng",
+        f,
+        1,
+        1,
+        Some("simple packet block too short"),
+    );
+
+    // An interface block with no room for its link type and snapshot length.
+    let mut f = shb();
+    f.extend(block(1, &[]));
+    f.extend(epb(0, 0, &syn(40_024)));
+    add(
+        "pcapng-interface-block-short.pcapng",
+        f,
+        0,
+        0,
+        Some("interface block too short"),
+    );
+
     // Zero-length and jumbo frames: an empty record, a 9000-byte jumbo and a
     // 65535-byte frame.
     let mut f = pcap_header(false, 0, 1);
