@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Line coverage of src/ by stage, from coverage.sh's llvm-cov reports.
 
-Usage: fuzz/covsum.py REPORT [BEFORE]   (e.g. logs/all.cov.txt)
+Usage: fuzz/covsum.py REPORT [BEFORE]   (e.g. logs/cov/all.txt)
 
 A Markdown row per stage (a directory of src/, or a file at its top):
 lines, lines reached, and the share; with BEFORE (an earlier report), the
