@@ -19,12 +19,24 @@ out="$here/logs/cov${TAG:+-$TAG}"
 mkdir -p "$out"
 objs=(); profs=()
 for t in "$@"; do
-  (cd "$here/.." && nice -n 19 cargo fuzz coverage -O -a -s none "$t" "$corpus/$t") \
+  # A running fuzzer deletes inputs it has reduced: replay a snapshot (hard
+  # links; a file deleted while it is taken is only left out).
+  snap="$out/snapshot-$t"
+  rm -rf "$snap"
+  cp -al "$corpus/$t" "$snap" 2>/dev/null || true
+  (cd "$here/.." && nice -n 19 cargo fuzz coverage -O -a -s none "$t" "$snap") \
     >"$out/$t.log" 2>&1 || { echo "$t: coverage run failed, see $out/$t.log"; exit 1; }
+  rm -rf "$snap"
   # cargo fuzz coverage builds under the parent crate's target directory.
   bin="$here/../target/$host/coverage/$host/release/$t"
-  prof="$here/coverage/$t/coverage.profdata"
+  # Kept beside the reports: the next run of the target overwrites cargo
+  # fuzz's copy.
+  prof="$out/$t.profdata"
+  cp "$here/coverage/$t/coverage.profdata" "$prof"
   "$tools/llvm-cov" report "$bin" -instr-profile="$prof" "$src" >"$out/$t.txt"
+  # Every instrumented file, dependencies and std's generics included, for
+  # covdiff.py: where a run's new edges are.
+  "$tools/llvm-cov" report "$bin" -instr-profile="$prof" >"$out/$t.files.txt"
   echo "$t: $(tail -n 1 "$out/$t.txt")"
   # llvm-cov takes the first binary as an argument, the others by -object.
   if [ ${#objs[@]} -eq 0 ]; then objs=("$bin"); else objs+=(-object "$bin"); fi
