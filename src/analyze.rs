@@ -473,12 +473,81 @@ impl Batch {
     }
 }
 
-/// The shard a packet's session lives in. ICMP errors go to the shard of the
-/// session they name, so they can be linked to it.
-fn shard_of(s: &PacketSummary, shards: usize) -> usize {
-    match s.icmp_error.and_then(|e| e.about) {
-        Some(about) => sessions::shard(&about, shards),
-        None => sessions::shard(&s.tuple, shards),
+/// Where a decoded packet goes when a capture is split by flow.
+enum Route {
+    /// Not ICMP: the shard of its flow.
+    Flow(usize),
+    /// ICMP: kept, in file order, for the ICMP pass ([`IcmpPass`]); an
+    /// error about a TCP or UDP flow is first tried, at its place in the
+    /// file, against that flow's sessions in the flow's shard (`link`).
+    Icmp { link: Option<usize> },
+}
+
+fn route(s: &PacketSummary, shards: usize) -> Route {
+    if !matches!(s.tuple.proto, decode::proto::ICMP | decode::proto::ICMPV6) {
+        return Route::Flow(sessions::shard(&s.tuple, shards));
+    }
+    Route::Icmp {
+        link: flow_named(s).map(|about| sessions::shard(&about, shards)),
+    }
+}
+
+/// The TCP or UDP flow an ICMP error names.
+fn flow_named(s: &PacketSummary) -> Option<decode::FiveTuple> {
+    s.icmp_error
+        .and_then(|e| e.about)
+        .filter(|a| matches!(a.proto, decode::proto::TCP | decode::proto::UDP))
+}
+
+/// The ICMP of a capture split by flow, applied after the shards, in file
+/// order, to a table of its own. Sharding ICMP by its own flow would break
+/// the reader's results: an ICMP error that names no open session becomes
+/// a session of its own (reporter → host, type, code), and errors of one
+/// such session name flows of different shards; errors may also name ICMP
+/// flows. So every ICMP packet is applied in one place, in order, and only
+/// the links to TCP/UDP sessions are made in their shards, at the error's
+/// place in the file (a link moves the session's last time, which decides
+/// whether a later packet continues it). Holds one summary per ICMP packet
+/// of the capture.
+#[derive(Default)]
+struct IcmpPass {
+    /// Every ICMP packet with its place in the file.
+    packets: Vec<(u64, PacketSummary)>,
+    /// The places of the errors linked in their flow's shard.
+    linked: Vec<u64>,
+}
+
+impl IcmpPass {
+    fn absorb(&mut self, o: IcmpPass) {
+        self.packets.extend(o.packets);
+        self.linked.extend(o.linked);
+    }
+
+    /// The ICMP sessions: a table of their own, so that like every shard's
+    /// its sessions are made in the order of their first packets (the runs
+    /// join without a sort). Counts the errors linked, here or in their
+    /// flow's shard.
+    fn table(mut self, idx: u32, c: &mut Counts) -> SessionTable {
+        self.packets.sort_unstable_by_key(|(at, _)| *at);
+        self.linked.sort_unstable();
+        let mut table = SessionTable::new();
+        for (at, p) in &self.packets {
+            let linked = if flow_named(p).is_none() {
+                table.add_packet(p, idx)
+            } else if self.linked.binary_search(at).is_ok() {
+                true
+            } else {
+                // Tried in its flow's shard and not linked: its own
+                // session, without trying again here.
+                let mut own = *p;
+                if let Some(e) = own.icmp_error.as_mut() {
+                    e.about = None;
+                }
+                table.add_packet(&own, idx)
+            };
+            c.stats.icmp_linked += u64::from(linked);
+        }
+        table
     }
 }
 
@@ -493,7 +562,7 @@ fn read_scan(
     report: &mut InputReport,
 ) -> (SessionTable, Option<CaptureError>) {
     let shards = rayon::current_num_threads().max(1);
-    let per_shard: Vec<(SessionTable, Counts, Option<CaptureError>)> = (0..shards)
+    let per_shard: Vec<(SessionTable, Counts, Option<CaptureError>, IcmpPass)> = (0..shards)
         .into_par_iter()
         .map(|shard| {
             // Shard 0 also counts what is not per flow: frames, times and
@@ -503,7 +572,8 @@ fn read_scan(
             let mut c = Counts::default();
             let mut err = None;
             let mut batch = Batch::new();
-            for item in first.clone() {
+            let mut icmp = IcmpPass::default();
+            for (at, item) in (0u64..).zip(first.clone()) {
                 match item {
                     Ok(p) => {
                         if lead {
@@ -518,11 +588,26 @@ fn read_scan(
                             continue;
                         }
                         match decode::decode(&p) {
-                            Ok(s) if owner.is_some() || shard_of(&s, shards) == shard => {
-                                c.stats.decoded += 1;
-                                batch.push(&mut table, s, idx, &mut c);
-                            }
-                            Ok(_) => {}
+                            Ok(s) => match route(&s, shards) {
+                                Route::Flow(o) if owner.is_some() || o == shard => {
+                                    c.stats.decoded += 1;
+                                    batch.push(&mut table, s, idx, &mut c);
+                                }
+                                Route::Flow(_) => {}
+                                Route::Icmp { link } => {
+                                    if link == Some(shard) {
+                                        // The packets before it first.
+                                        batch.flush(&mut table, idx, &mut c);
+                                        if table.link_error(&s) {
+                                            icmp.linked.push(at);
+                                        }
+                                    }
+                                    if lead {
+                                        c.stats.decoded += 1;
+                                        icmp.packets.push((at, s));
+                                    }
+                                }
+                            },
                             Err(r) if lead || owner.is_some() => {
                                 *c.skips.entry(r).or_default() += 1
                             }
@@ -536,24 +621,40 @@ fn read_scan(
                 }
             }
             batch.flush(&mut table, idx, &mut c);
-            (table, c, err)
+            (table, c, err, icmp)
         })
         .collect();
     let mut total = Counts::default();
     let mut tables = Vec::with_capacity(shards);
     let mut err = None;
-    for (table, c, e) in per_shard {
+    let mut icmp = IcmpPass::default();
+    for (table, c, e, i) in per_shard {
         total.add(c);
         // Every thread stops at the same fault.
         if err.is_none() {
             err = e;
         }
+        icmp.absorb(i);
         tables.push(table);
     }
+    tables.push(icmp.table(idx, &mut total));
     total.into_report(report);
     let table = crate::phase::timed("settle shards", || SessionTable::concat(tables));
     (table, err)
 }
+
+/// What the buffered scheme hands a shard, in file order.
+enum Item {
+    /// A packet of one of the shard's flows.
+    Packet(PacketSummary),
+    /// An ICMP error (at this place in the file) to link to one of the
+    /// shard's flows: see [`IcmpPass`].
+    Link(u64, PacketSummary),
+}
+
+/// One chunk decoded by the buffered scheme: per-shard buffers, its ICMP,
+/// its counts and the fault that ended it.
+type ChunkRead = (Vec<Vec<Item>>, IcmpPass, Counts, Option<CaptureError>);
 
 /// The buffered scheme: see [`IntraFile::Buffered`].
 fn read_buffered(
@@ -566,17 +667,24 @@ fn read_buffered(
     let mut tables: Vec<SessionTable> = (0..shards).map(|_| SessionTable::new()).collect();
     let mut total = Counts::default();
     let mut err = None;
+    let mut icmp = IcmpPass::default();
     // A window of a few chunks per thread bounds the buffered summaries.
     let window = shards * 4;
-    for win in chunks.chunks(window) {
-        // Decode the window's chunks in parallel, each into per-shard buffers.
-        let decoded: Vec<(Vec<Vec<PacketSummary>>, Counts, Option<CaptureError>)> = win
+    for (w, win) in (0u64..).zip(chunks.chunks(window)) {
+        // Decode the window's chunks in parallel, each into per-shard
+        // buffers. A packet's place in the file: its chunk's number, then
+        // its place in the chunk.
+        let decoded: Vec<ChunkRead> = win
             .par_iter()
-            .map(|chunk| {
-                let mut bufs: Vec<Vec<PacketSummary>> = (0..shards).map(|_| Vec::new()).collect();
+            .enumerate()
+            .map(|(k, chunk)| {
+                let base = (w * window as u64 + k as u64) << 32;
+                let mut bufs: Vec<Vec<Item>> = (0..shards).map(|_| Vec::new()).collect();
+                let mut icmp = IcmpPass::default();
                 let mut c = Counts::default();
                 let mut e = None;
                 let mut it = chunk.iter.clone();
+                let mut at = base;
                 while it.position() < chunk.end {
                     match it.next() {
                         Some(Ok(p)) => {
@@ -584,12 +692,23 @@ fn read_buffered(
                             match decode::decode(&p) {
                                 Ok(s) => {
                                     c.stats.decoded += 1;
-                                    if let Some(b) = bufs.get_mut(shard_of(&s, shards)) {
-                                        b.push(s);
+                                    match route(&s, shards) {
+                                        Route::Flow(o) => {
+                                            if let Some(b) = bufs.get_mut(o) {
+                                                b.push(Item::Packet(s));
+                                            }
+                                        }
+                                        Route::Icmp { link } => {
+                                            if let Some(b) = link.and_then(|l| bufs.get_mut(l)) {
+                                                b.push(Item::Link(at, s));
+                                            }
+                                            icmp.packets.push((at, s));
+                                        }
                                     }
                                 }
                                 Err(r) => *c.skips.entry(r).or_default() += 1,
                             }
+                            at += 1;
                         }
                         Some(Err(x)) => {
                             e = Some(x);
@@ -598,13 +717,14 @@ fn read_buffered(
                         None => break,
                     }
                 }
-                (bufs, c, e)
+                (bufs, icmp, c, e)
             })
             .collect();
         // Transpose: for every shard, its buffers in chunk (= file) order.
-        let mut per_shard: Vec<Vec<Vec<PacketSummary>>> = (0..shards).map(|_| Vec::new()).collect();
-        for (bufs, c, e) in decoded {
+        let mut per_shard: Vec<Vec<Vec<Item>>> = (0..shards).map(|_| Vec::new()).collect();
+        for (bufs, i, c, e) in decoded {
             total.add(c);
+            icmp.absorb(i);
             if err.is_none() {
                 err = e;
             }
@@ -614,24 +734,38 @@ fn read_buffered(
                 }
             }
         }
-        let linked: u64 = tables
+        let applied: Vec<(Counts, Vec<u64>)> = tables
             .par_iter_mut()
             .zip(per_shard.into_par_iter())
             .map(|(table, bufs)| {
-                let mut n = 0;
-                for b in bufs {
-                    for part in b.chunks(Batch::SIZE) {
-                        n += table.add_batch(part, idx);
+                let mut c = Counts::default();
+                let mut linked = Vec::new();
+                let mut batch = Batch::new();
+                for item in bufs.into_iter().flatten() {
+                    match item {
+                        Item::Packet(s) => batch.push(table, s, idx, &mut c),
+                        Item::Link(at, s) => {
+                            // The packets before it first.
+                            batch.flush(table, idx, &mut c);
+                            if table.link_error(&s) {
+                                linked.push(at);
+                            }
+                        }
                     }
                 }
-                n
+                batch.flush(table, idx, &mut c);
+                (c, linked)
             })
-            .sum();
-        total.stats.icmp_linked += linked;
+            .collect();
+        for (c, linked) in applied {
+            total.stats.icmp_linked += c.stats.icmp_linked;
+            icmp.linked.extend(linked);
+        }
         if err.is_some() {
             break;
         }
     }
+    tables.push(icmp.table(idx, &mut total));
     total.into_report(report);
     let table = SessionTable::concat(tables);
     (table, err)

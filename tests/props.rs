@@ -108,6 +108,35 @@ fn summary() -> impl Strategy<Value = PacketSummary> {
         )
 }
 
+/// A frame of a capture with ICMP errors, with its time: a packet of
+/// [`summary`], or a destination unreachable between two of its hosts that
+/// quotes the start of such a packet, an ICMP echo, or a header cut short.
+fn icmp_mix_frame() -> impl Strategy<Value = (i64, Vec<u8>)> {
+    let v4 = |i: u8| Ipv4Addr::new(10, 0, 0, 4 + i);
+    let error = (
+        (0i64..2_000).prop_map(|t| t * 200_000_000),
+        0u8..3,
+        0u8..3,
+        0u8..4,
+        prop::sample::select(vec![0u8, 1, 3]),
+        summary(),
+    )
+        .prop_map(move |(t, reporter, to, kind, code, q)| {
+            let quoted = match kind {
+                0 | 1 => frame(&q).get(14..42).unwrap_or_default().to_vec(),
+                2 => ipv4(1, v4(to), v4(reporter), &[], &[8, 0, 0, 0, 0, 1, 0, 1]),
+                _ => frame(&q).get(14..30).unwrap_or_default().to_vec(),
+            };
+            let mut icmp = vec![3, code, 0, 0, 0, 0, 0, 0];
+            icmp.extend_from_slice(&quoted);
+            (
+                1_700_000_000_000_000_000 + t,
+                eth(ETH_IPV4, &ipv4(1, v4(reporter), v4(to), &[], &icmp)),
+            )
+        });
+    prop_oneof![summary().prop_map(|p| (p.ts_ns, frame(&p))), error]
+}
+
 /// The packets of one input, in time order (as a capture has them).
 fn input_packets() -> impl Strategy<Value = Vec<PacketSummary>> {
     prop::collection::vec(summary(), 0..40).prop_map(|mut v| {
@@ -247,6 +276,38 @@ proptest! {
             let a = in_pool(threads, || analyze_paths_with(&paths, &scope));
             let i = &a.inputs[0];
             let counts = (i.packets, i.decoded, i.used, i.not_decoded.clone(), i.first_ts, i.last_ts);
+            (counts, views(&a))
+        };
+        let sequential = run(IntraFile::Sequential, false);
+        prop_assert_eq!(&run(IntraFile::Scan, true), &sequential);
+        prop_assert_eq!(&run(IntraFile::Buffered, true), &sequential);
+    }
+
+    /// The same with ICMP errors among few hosts: errors naming TCP/UDP
+    /// flows of other shards (open or not), naming an ICMP echo, or cut
+    /// short (naming nothing), with one reporter → host key, so that some
+    /// are linked and the others make sessions of their own across shards.
+    #[test]
+    fn split_schemes_agree_with_icmp_errors(
+        frames in prop::collection::vec(icmp_mix_frame(), 0..60),
+        threads in 2usize..5,
+    ) {
+        use aibnet::analyze::{IntraFile, Scope, analyze_paths_with};
+        let mut frames = frames;
+        frames.sort_by_key(|(ts, _)| *ts);
+        let frames: Vec<(u32, u32, Vec<u8>)> = frames
+            .into_iter()
+            .map(|(ts, f)| ((ts / 1_000_000_000) as u32, ((ts % 1_000_000_000) / 1000) as u32, f))
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("icmp.pcap");
+        std::fs::write(&path, pcap(&frames)).unwrap();
+        let paths = [path];
+        let run = |intra_file, split_small| {
+            let scope = Scope { intra_file, split_small, ..Scope::default() };
+            let a = in_pool(threads, || analyze_paths_with(&paths, &scope));
+            let i = &a.inputs[0];
+            let counts = (i.packets, i.decoded, i.used, i.not_decoded.clone());
             (counts, views(&a))
         };
         let sequential = run(IntraFile::Sequential, false);

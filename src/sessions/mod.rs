@@ -959,6 +959,20 @@ impl SessionTable {
         true
     }
 
+    /// Link ICMP error `p` to the open session of the flow it names, as
+    /// [`SessionTable::add_packet`] would, but make no session of it when
+    /// there is none. Returns whether it was linked. (A capture split by
+    /// flow tries the link in the shard of the flow named, at the error's
+    /// place in the file, and makes the error's own session elsewhere.)
+    pub fn link_error(&mut self, p: &PacketSummary) -> bool {
+        match p.icmp_error {
+            Some(err) => err
+                .about
+                .is_some_and(|about| self.link_icmp(&about, &err, p.ts_ns)),
+            None => false,
+        }
+    }
+
     fn link_icmp(&mut self, about: &FiveTuple, err: &IcmpError, ts_ns: i64) -> bool {
         let key = FlowKey::of(about);
         let Some((i, _)) = self
