@@ -6,7 +6,7 @@ mod hostile {
     pub mod build;
 }
 
-use aibnet::analyze::{Analysis, analyze_paths};
+use aibnet::analyze::{Analysis, IntraFile, analyze_paths};
 use aibnet::capture::{PacketIter, RawPacket, linktype};
 use aibnet::decode::{FiveTuple, PacketSummary, decode};
 use aibnet::ingest::Format;
@@ -51,6 +51,48 @@ fn views(a: &Analysis) -> Vec<String> {
     // that must not depend on input order either, so compare as listed.
     v.dedup();
     v
+}
+
+/// What a split-scheme comparison compares: the input's counts and times,
+/// and every session.
+type SplitResult = (
+    (
+        u64,
+        u64,
+        u64,
+        std::collections::BTreeMap<&'static str, u64>,
+        Option<i64>,
+        Option<i64>,
+    ),
+    Vec<String>,
+);
+
+/// Analyse `paths` in a pool of `threads` with one way of splitting a
+/// capture (`split_small` forces it onto small captures).
+fn split_run(
+    paths: &[PathBuf],
+    threads: usize,
+    intra_file: IntraFile,
+    split_small: bool,
+) -> SplitResult {
+    let scope = aibnet::analyze::Scope {
+        intra_file,
+        split_small,
+        ..aibnet::analyze::Scope::default()
+    };
+    let a = in_pool(threads, || {
+        aibnet::analyze::analyze_paths_with(paths, &scope)
+    });
+    let i = &a.inputs[0];
+    let counts = (
+        i.packets,
+        i.decoded,
+        i.used,
+        i.not_decoded.clone(),
+        i.first_ts,
+        i.last_ts,
+    );
+    (counts, views(&a))
 }
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
@@ -268,19 +310,11 @@ proptest! {
         packets in input_packets(),
         threads in 2usize..5,
     ) {
-        use aibnet::analyze::{IntraFile, Scope, analyze_paths_with};
         let tmp = tempfile::tempdir().unwrap();
         let paths = write_inputs(tmp.path(), &[packets]);
-        let run = |intra_file, split_small| {
-            let scope = Scope { intra_file, split_small, ..Scope::default() };
-            let a = in_pool(threads, || analyze_paths_with(&paths, &scope));
-            let i = &a.inputs[0];
-            let counts = (i.packets, i.decoded, i.used, i.not_decoded.clone(), i.first_ts, i.last_ts);
-            (counts, views(&a))
-        };
-        let sequential = run(IntraFile::Sequential, false);
-        prop_assert_eq!(&run(IntraFile::Scan, true), &sequential);
-        prop_assert_eq!(&run(IntraFile::Buffered, true), &sequential);
+        let sequential = split_run(&paths, threads, IntraFile::Sequential, false);
+        prop_assert_eq!(&split_run(&paths, threads, IntraFile::Scan, true), &sequential);
+        prop_assert_eq!(&split_run(&paths, threads, IntraFile::Buffered, true), &sequential);
     }
 
     /// The same with ICMP errors among few hosts: errors naming TCP/UDP
@@ -292,7 +326,6 @@ proptest! {
         frames in prop::collection::vec(icmp_mix_frame(), 0..60),
         threads in 2usize..5,
     ) {
-        use aibnet::analyze::{IntraFile, Scope, analyze_paths_with};
         let mut frames = frames;
         frames.sort_by_key(|(ts, _)| *ts);
         let frames: Vec<(u32, u32, Vec<u8>)> = frames
@@ -303,16 +336,9 @@ proptest! {
         let path = tmp.path().join("icmp.pcap");
         std::fs::write(&path, pcap(&frames)).unwrap();
         let paths = [path];
-        let run = |intra_file, split_small| {
-            let scope = Scope { intra_file, split_small, ..Scope::default() };
-            let a = in_pool(threads, || analyze_paths_with(&paths, &scope));
-            let i = &a.inputs[0];
-            let counts = (i.packets, i.decoded, i.used, i.not_decoded.clone());
-            (counts, views(&a))
-        };
-        let sequential = run(IntraFile::Sequential, false);
-        prop_assert_eq!(&run(IntraFile::Scan, true), &sequential);
-        prop_assert_eq!(&run(IntraFile::Buffered, true), &sequential);
+        let sequential = split_run(&paths, threads, IntraFile::Sequential, false);
+        prop_assert_eq!(&split_run(&paths, threads, IntraFile::Scan, true), &sequential);
+        prop_assert_eq!(&split_run(&paths, threads, IntraFile::Buffered, true), &sequential);
     }
 
     /// Decoding never panics on arbitrary bytes, whatever the link type.
@@ -570,32 +596,14 @@ fn a_large_capture_gives_the_same_sessions_for_any_thread_count() {
     let path = tmp.path().join("large.pcap");
     std::fs::write(&path, pcap(&frames)).unwrap();
     let paths = [path];
-    let one = in_pool(1, || analyze_paths(&paths));
-    assert_eq!(one.inputs[0].packets, frames.len() as u64);
-    let one = views(&one);
+    // One thread never splits a capture.
+    let (one_counts, one) = split_run(&paths, 1, IntraFile::Scan, false);
+    assert_eq!(one_counts.0, frames.len() as u64);
     assert!(one.len() > 100, "{}", one.len());
-    let counts = |a: &Analysis| {
-        let i = &a.inputs[0];
-        (
-            i.packets,
-            i.decoded,
-            i.used,
-            i.not_decoded.clone(),
-            i.first_ts,
-            i.last_ts,
-        )
-    };
-    let one_counts = counts(&in_pool(1, || analyze_paths(&paths)));
-    use aibnet::analyze::{IntraFile, Scope, analyze_paths_with};
     for scheme in [IntraFile::Scan, IntraFile::Buffered, IntraFile::Sequential] {
-        let scope = Scope {
-            intra_file: scheme,
-            ..Scope::default()
-        };
         for threads in [2, 3] {
-            let a = in_pool(threads, || analyze_paths_with(&paths, &scope));
-            assert_eq!(counts(&a), one_counts, "{scheme:?}, {threads} threads");
-            let many = views(&a);
+            let (counts, many) = split_run(&paths, threads, scheme, false);
+            assert_eq!(counts, one_counts, "{scheme:?}, {threads} threads");
             assert_eq!(one.len(), many.len(), "{scheme:?}, {threads} threads");
             assert!(
                 one == many,
