@@ -1,0 +1,427 @@
+//! Finishing tables: settled sessions joined in order, the views of one
+//! connection from several inputs coalesced, compact flow-log records
+//! built in their final place.
+
+use super::flow_record::{FlowRecord, Flows};
+use super::index::FlowIndex;
+use super::key::FlowKey;
+use super::model::{Proto, Session, Side};
+use super::runs::{append_runs, join_runs, order_ties, permute};
+use super::table::SessionTable;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+
+/// Views of one connection from different capture points are one session
+/// when their times overlap within this tolerance (clocks of different VMs
+/// are not perfectly in step).
+pub const COALESCE_SKEW_NS: i64 = 2 * 1_000_000_000;
+
+impl SessionTable {
+    /// The sessions as read, settled but neither sorted nor coalesced. For
+    /// a caller that keeps a few of an input's sessions and finishes only
+    /// those, in a table of its own (`builds` reduces every file this way).
+    pub fn into_sessions(mut self) -> Vec<Session> {
+        let chunks = std::mem::take(&mut self.flows);
+        let mut v = append_runs(self.into_runs());
+        for c in &chunks {
+            v.reserve(c.records.len());
+            v.extend(c.records.iter().map(|f| f.session(&c.infos)));
+        }
+        v
+    }
+
+    /// Append another table's sessions (associative and commutative up to
+    /// the order [`SessionTable::finish`] restores).
+    pub fn merge(self, other: SessionTable) -> SessionTable {
+        SessionTable::concat(vec![self, other])
+    }
+
+    /// Settle every session's state, coalesce the views of one connection
+    /// from several inputs, and sort. The result depends only on the
+    /// multiset of sessions, not on how tables were split or merged.
+    pub fn finish(mut self) -> Vec<Session> {
+        let chunks = std::mem::take(&mut self.flows);
+        if chunks.iter().all(|c| c.records.is_empty()) {
+            return self.finish_sessions();
+        }
+        finish_with_flows(join_runs(self.into_runs()).0, &Flows::new(&chunks))
+    }
+
+    /// [`SessionTable::finish`] for full sessions only (captures).
+    fn finish_sessions(self) -> Vec<Session> {
+        let (mut v, merged) = join_runs(self.into_runs());
+        // Usually already in order: a capture's sessions are made in the
+        // order of their first packets, and runs in order were merged. A
+        // stable sort would leave such a vector as it is.
+        if !merged && !order_ties(&mut v) {
+            // Sort small keys (with the index, so the order is that of a
+            // stable sort by `order_key`), then move the sessions into place
+            // and coalesce, both in place: sorting the 300-byte sessions
+            // themselves, and copying them into new vectors, dominated time
+            // and memory on the millions of sessions of a day of flow logs.
+            let mut keys: Vec<(OrderKey, usize)> = v
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (order_key(s), i))
+                .collect();
+            keys.par_sort_unstable();
+            let perm: Vec<usize> = keys.into_iter().map(|(_, i)| i).collect();
+            permute(&mut v, &perm);
+        }
+        // Views of one connection from several inputs are merged; sessions
+        // that all come from one input have nothing to merge (two sessions
+        // of one input never coalesce), and the hash map over every session
+        // would be a third of this function's time.
+        let one_input = v.first().map(|s| s.seen_by.clone());
+        if let Some(only) = one_input
+            && v.par_iter().all(|s| s.seen_by == only)
+            && only.iter().nth(1).is_none()
+        {
+            return v;
+        }
+        coalesce(v)
+    }
+
+    /// Concatenate many tables: their sessions are settled (TCP state is
+    /// per table) and kept as runs, one a table, joined by
+    /// [`SessionTable::finish`]. Joining there, not here, means the shards
+    /// of a capture are joined after the capture is unmapped: the join
+    /// holds two copies of a shard's sessions for a while, and the mapped
+    /// file beside them made the run's peak memory.
+    pub fn concat(tables: Vec<SessionTable>) -> SessionTable {
+        let mut flows = Vec::new();
+        let mut runs: Vec<Vec<Session>> = Vec::with_capacity(tables.len());
+        for mut t in tables {
+            flows.extend(
+                std::mem::take(&mut t.flows)
+                    .into_iter()
+                    .filter(|c| !c.records.is_empty()),
+            );
+            runs.extend(t.into_runs());
+        }
+        SessionTable {
+            runs,
+            flows,
+            ..SessionTable::default()
+        }
+    }
+
+    /// A table of already finished sessions, e.g. from flow logs.
+    pub fn from_sessions(sessions: Vec<Session>) -> SessionTable {
+        SessionTable {
+            sessions,
+            runs: Vec::new(),
+            tracks: Vec::new(),
+            free_tracks: Vec::new(),
+            active: FlowIndex::default(),
+            flows: Vec::new(),
+        }
+    }
+}
+
+/// An item of a table being finished: a full session (`sessions[i]`) or a
+/// flow record (`flows[i]`, marked by [`FLOW_BIT`]).
+const FLOW_BIT: u32 = 1 << 31;
+
+/// [`SessionTable::finish`] when there are flow records: sort small keys of
+/// both kinds, then walk them in order, building each session in its final
+/// place and coalescing as [`coalesce`] does. Same result as building every
+/// session first and finishing those (a property test checks it), with one
+/// construction per session instead of several moves.
+fn finish_with_flows(mut sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Session> {
+    let order = sorted_items(&sessions, flows);
+    let mut out: Vec<Session> = Vec::with_capacity(order.len());
+    let mut open = OpenGroups::default();
+    for id in order {
+        let flow = if id & FLOW_BIT != 0 {
+            flows.get((id & !FLOW_BIT) as usize)
+        } else {
+            None
+        };
+        let (key, first_ts) = match (flow, sessions.get(id as usize)) {
+            (Some((f, _)), _) => (f.key(), f.first_ts),
+            (None, Some(s)) if id & FLOW_BIT == 0 => (s.key(), s.first_ts),
+            _ => continue,
+        };
+        let joins = open.get(&key, &out).filter(|&i| {
+            out.get(i).is_some_and(|g| {
+                let disjoint = match (flow, sessions.get(id as usize)) {
+                    (Some((f, _)), _) => !g.seen_by.contains(f.input),
+                    (None, Some(s)) => !g.seen_by.intersects(&s.seen_by),
+                    (None, None) => false,
+                };
+                disjoint && first_ts <= g.last_ts.saturating_add(COALESCE_SKEW_NS)
+            })
+        });
+        let s = match flow {
+            Some((f, infos)) => f.session(infos),
+            None => match sessions.get_mut(id as usize) {
+                Some(slot) => std::mem::replace(slot, Session::placeholder()),
+                None => continue,
+            },
+        };
+        match joins.and_then(|i| out.get_mut(i)) {
+            Some(g) => combine(g, s),
+            None => {
+                open.insert(key, out.len(), &out);
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The items of a table in finished order: by [`order_key`], ties in
+/// table order (full sessions before flow records; one input is never
+/// both). Compact keys when every address is IPv4.
+fn sorted_items(sessions: &[Session], flows: &Flows<'_>) -> Vec<u32> {
+    let v4 = sessions
+        .iter()
+        .all(|s| s.orig_h.is_ipv4() && s.resp_h.is_ipv4())
+        && flows
+            .iter()
+            .all(|f| f.orig_h.is_ipv4() && f.resp_h.is_ipv4());
+    let ids = (0..sessions.len() as u32).chain((0u32..).map(|i| i | FLOW_BIT));
+    let keys = sessions
+        .iter()
+        .map(order_key)
+        .chain(flows.iter().map(FlowRecord::order_key));
+    if v4 {
+        let mut keys: Vec<(V4Key, u32)> = keys.map(|k| V4Key::of(&k)).zip(ids).collect();
+        keys.par_sort_unstable();
+        keys.into_iter().map(|(_, id)| id).collect()
+    } else {
+        let mut keys: Vec<(OrderKey, u32)> = keys.zip(ids).collect();
+        keys.par_sort_unstable();
+        keys.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+/// An [`OrderKey`] of IPv4 sessions packed into integers that sort the
+/// same way (24 bytes instead of 64: the sort moves them many times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct V4Key {
+    first_ts: i64,
+    /// Protocol, originator address and port.
+    orig: u64,
+    /// Responder address and port.
+    resp: u64,
+    input: u32,
+    last_ts: i64,
+}
+
+impl V4Key {
+    fn of(k: &OrderKey) -> V4Key {
+        let bits = |a: IpAddr| match a {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(_) => 0,
+        };
+        V4Key {
+            first_ts: k.0,
+            orig: (k.1 as u64) << 48 | bits(k.2) << 16 | u64::from(k.3),
+            resp: bits(k.4) << 16 | u64::from(k.5),
+            input: k.6,
+            last_ts: k.7,
+        }
+    }
+}
+
+/// Open coalescing groups by flow key, keyed by the key's 64-bit hash
+/// (16-byte entries instead of 56: millions of flow-log sessions are each
+/// looked up once); the rare different key with the same hash goes to a
+/// second map.
+#[derive(Default)]
+struct OpenGroups {
+    by_hash: FxHashMap<u64, usize>,
+    collided: FxHashMap<FlowKey, usize>,
+}
+
+impl OpenGroups {
+    fn hash(key: &FlowKey) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+
+    fn get(&self, key: &FlowKey, out: &[Session]) -> Option<usize> {
+        let i = *self.by_hash.get(&Self::hash(key))?;
+        if out.get(i).is_some_and(|g| g.key() == *key) {
+            Some(i)
+        } else {
+            self.collided.get(key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: FlowKey, i: usize, out: &[Session]) {
+        use std::collections::hash_map::Entry;
+        match self.by_hash.entry(Self::hash(&key)) {
+            Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            Entry::Occupied(mut e) => {
+                if out.get(*e.get()).is_some_and(|g| g.key() == key) {
+                    e.insert(i);
+                } else {
+                    self.collided.insert(key, i);
+                }
+            }
+        }
+    }
+}
+
+pub(super) type OrderKey = (i64, Proto, IpAddr, u16, IpAddr, u16, u32, i64);
+
+/// The order of finished sessions: by first time, then endpoints, then
+/// the first input that saw them.
+pub(super) fn order_key(a: &Session) -> OrderKey {
+    (
+        a.first_ts,
+        a.proto,
+        a.orig_h,
+        a.orig_p,
+        a.resp_h,
+        a.resp_p,
+        a.seen_by.first(),
+        a.last_ts,
+    )
+}
+
+/// Merge sessions of the same connection seen by different inputs whose
+/// times overlap (within [`COALESCE_SKEW_NS`]). Input must be sorted.
+fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
+    // Open groups by flow key: index into the kept prefix `v[..w]`.
+    let mut open: FxHashMap<FlowKey, usize> = FxHashMap::default();
+    let mut w = 0;
+    for r in 0..v.len() {
+        let Some(s) = v.get(r) else { break };
+        let key = s.key();
+        let joins = open.get(&key).copied().filter(|&i| {
+            v.get(i).is_some_and(|g| {
+                !g.seen_by.intersects(&s.seen_by)
+                    && s.first_ts <= g.last_ts.saturating_add(COALESCE_SKEW_NS)
+            })
+        });
+        match joins {
+            Some(i) => {
+                if let Some(slot) = v.get_mut(r) {
+                    let s = std::mem::replace(slot, Session::placeholder());
+                    if let Some(g) = v.get_mut(i) {
+                        combine(g, s);
+                    }
+                }
+            }
+            None => {
+                v.swap(w, r);
+                open.insert(key, w);
+                w += 1;
+            }
+        }
+    }
+    v.truncate(w);
+    v
+}
+
+/// Fold view `s` of a connection into `g`. The view with more packets (then
+/// the earlier input) speaks for state and history; counts take the larger
+/// view of each direction, since both capture points saw the same packets.
+fn combine(g: &mut Session, s: Session) {
+    let g_pk = g.orig.pkts + g.resp.pkts;
+    let s_pk = s.orig.pkts + s.resp.pkts;
+    let s_leads = s_pk > g_pk || (s_pk == g_pk && s.seen_by.first() < g.seen_by.first());
+    let mut seen = g.seen_by.clone();
+    seen.union(&s.seen_by);
+    let first = g.first_ts.min(s.first_ts);
+    let last = g.last_ts.max(s.last_ts);
+    let orig = max_side(g.orig, s.orig);
+    let resp = max_side(g.resp, s.resp);
+    let syn_rx = g.syn_retransmits.max(s.syn_retransmits);
+    let icmp = g.icmp_error.or(s.icmp_error);
+    let digits = g.ts_digits.max(s.ts_digits);
+    // A deny logged by one NSG (the build VM's) explains the flow better
+    // than the allow logged by another (the proxy's outbound).
+    let flow = match (g.flow.take(), s.flow.clone()) {
+        (Some(a), Some(b)) if b.decision == Some("deny") && a.decision != Some("deny") => Some(b),
+        (a, b) => a.or(b),
+    };
+    if s_leads {
+        *g = s;
+    }
+    g.seen_by = seen;
+    g.first_ts = first;
+    g.last_ts = last;
+    g.orig = orig;
+    g.resp = resp;
+    g.syn_retransmits = syn_rx;
+    g.icmp_error = icmp;
+    g.ts_digits = digits;
+    g.flow = flow;
+}
+
+fn max_side(a: Side, b: Side) -> Side {
+    Side {
+        pkts: a.pkts.max(b.pkts),
+        bytes: a.bytes.max(b.bytes),
+        ip_bytes: a.ip_bytes.max(b.ip_bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::flow_record::FlowRecord;
+    use super::super::testing::{flow_record, infos};
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Finishing compact flow records (in several tables) gives what
+        /// building every session first and finishing those gave.
+        #[test]
+        fn flow_records_finish_like_sessions(
+            v6 in any::<bool>(),
+            a in prop::collection::vec(flow_record(false), 0..60),
+            b in prop::collection::vec(flow_record(true), 0..60),
+        ) {
+            let b: Vec<FlowRecord> = b
+                .into_iter()
+                .map(|r| {
+                    let v4 = |a: IpAddr| if a.is_ipv6() { IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)) } else { a };
+                    if v6 { r } else { FlowRecord { orig_h: v4(r.orig_h), resp_h: v4(r.resp_h), ..r } }
+                })
+                .collect();
+            let tables = || {
+                SessionTable::concat(vec![
+                    SessionTable::from_flow_records(a.clone(), infos()),
+                    SessionTable::new(),
+                    SessionTable::from_flow_records(b.clone(), infos()),
+                ])
+            };
+            let compact = tables().finish();
+            let full = SessionTable::from_sessions(tables().into_sessions()).finish_sessions();
+            prop_assert_eq!(format!("{compact:?}"), format!("{full:?}"));
+        }
+
+        /// Finishing gives the same whether the sessions come as one table
+        /// or as several (merged up to `MERGE_RUNS` runs, sorted beyond).
+        #[test]
+        fn finish_is_the_same_for_any_number_of_runs(
+            runs in prop::collection::vec(prop::collection::vec(flow_record(false), 0..30), 1..8),
+        ) {
+            let infos = infos();
+            let runs: Vec<Vec<Session>> = runs
+                .iter()
+                .enumerate()
+                .map(|(k, run)| {
+                    let mut v: Vec<Session> = run
+                        .iter()
+                        .map(|r| FlowRecord { input: k as u32, ..*r }.session(&infos))
+                        .collect();
+                    v.sort_by_key(|s| s.first_ts);
+                    v
+                })
+                .collect();
+            let one = SessionTable::from_sessions(runs.concat()).finish();
+            let many = SessionTable::concat(runs.into_iter().map(SessionTable::from_sessions).collect()).finish();
+            prop_assert_eq!(format!("{one:?}"), format!("{many:?}"));
+        }
+    }
+}

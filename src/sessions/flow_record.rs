@@ -1,0 +1,161 @@
+//! The compact record of a flow-log session, and the sessions built from
+//! such records.
+
+use super::finish::OrderKey;
+use super::key::FlowKey;
+use super::model::{FlowInfo, Proto, Session, Side};
+use super::state::ConnState;
+use super::table::SessionTable;
+use crate::decode::FiveTuple;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A finished flow-log session in compact form (about a third of a
+/// [`Session`]): what the flow-log stage produces per stitched flow. A
+/// [`Session`] is built from it only once, in its final place, when the
+/// table is finished: building, concatenating, sorting and coalescing
+/// millions of full sessions (moving 300 bytes each time) cost most of a
+/// flow-log run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowRecord {
+    /// First tuple, ns since the epoch.
+    pub first_ts: i64,
+    /// Last tuple, ns since the epoch.
+    pub last_ts: i64,
+    /// Packets originator → responder.
+    pub orig_pkts: u64,
+    /// IP bytes originator → responder.
+    pub orig_ip_bytes: u64,
+    /// Packets responder → originator.
+    pub resp_pkts: u64,
+    /// IP bytes responder → originator.
+    pub resp_ip_bytes: u64,
+    /// Originator (the tuple's source).
+    pub orig_h: IpAddr,
+    /// Responder.
+    pub resp_h: IpAddr,
+    /// Originator port.
+    pub orig_p: u16,
+    /// Responder port.
+    pub resp_p: u16,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// Timestamp precision in decimal digits.
+    pub ts_digits: u8,
+    /// Zeek's `conn_state`, as the flow-log stage decided it.
+    pub state: ConnState,
+    /// Index into the table's flow details (see
+    /// [`SessionTable::from_flow_records`]).
+    pub info: u32,
+    /// The input that logged it.
+    pub input: u32,
+}
+
+impl FlowRecord {
+    /// The full session.
+    pub(super) fn session(&self, infos: &[Arc<FlowInfo>]) -> Session {
+        let five = FiveTuple {
+            proto: self.ip_proto,
+            src: self.orig_h,
+            dst: self.resp_h,
+            sport: self.orig_p,
+            dport: self.resp_p,
+        };
+        let mut s = Session::new(&five, self.first_ts, self.ts_digits, self.input);
+        s.last_ts = self.last_ts;
+        s.orig = Side {
+            pkts: self.orig_pkts,
+            bytes: 0,
+            ip_bytes: self.orig_ip_bytes,
+        };
+        s.resp = Side {
+            pkts: self.resp_pkts,
+            bytes: 0,
+            ip_bytes: self.resp_ip_bytes,
+        };
+        s.state = self.state;
+        s.flow = infos.get(self.info as usize).cloned();
+        // As finished tables hold them (a flow-log session has nothing to
+        // settle but the mark).
+        s.settle(&[]);
+        s
+    }
+
+    pub(super) fn key(&self) -> FlowKey {
+        FlowKey::between(
+            self.ip_proto,
+            self.orig_h,
+            self.orig_p,
+            self.resp_h,
+            self.resp_p,
+        )
+    }
+
+    pub(super) fn order_key(&self) -> OrderKey {
+        (
+            self.first_ts,
+            Proto::from_number(self.ip_proto),
+            self.orig_h,
+            self.orig_p,
+            self.resp_h,
+            self.resp_p,
+            self.input,
+            self.last_ts,
+        )
+    }
+}
+
+/// Flow records of one table and the flow details they index.
+#[derive(Debug, Default)]
+pub(super) struct FlowChunk {
+    pub(super) records: Vec<FlowRecord>,
+    pub(super) infos: Vec<Arc<FlowInfo>>,
+}
+
+/// The flow records of a table, numbered across its chunks.
+pub(super) struct Flows<'a> {
+    chunks: &'a [FlowChunk],
+    /// Number of the first record of each chunk.
+    starts: Vec<usize>,
+}
+
+impl<'a> Flows<'a> {
+    pub(super) fn new(chunks: &'a [FlowChunk]) -> Self {
+        let mut n = 0;
+        let starts = chunks
+            .iter()
+            .map(|c| {
+                let s = n;
+                n += c.records.len();
+                s
+            })
+            .collect();
+        Flows { chunks, starts }
+    }
+
+    /// Record `i` and the details it indexes.
+    pub(super) fn get(&self, i: usize) -> Option<(&'a FlowRecord, &'a [Arc<FlowInfo>])> {
+        let c = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        let chunk = self.chunks.get(c)?;
+        let r = chunk.records.get(i - self.starts.get(c)?)?;
+        Some((r, &chunk.infos))
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &'a FlowRecord> + 'a {
+        self.chunks.iter().flat_map(|c| c.records.iter())
+    }
+}
+
+impl SessionTable {
+    /// A table of flow-log sessions in compact form; `infos` holds the flow
+    /// details their [`FlowRecord::info`] index (shared by many).
+    pub fn from_flow_records(flows: Vec<FlowRecord>, infos: Vec<Arc<FlowInfo>>) -> SessionTable {
+        SessionTable {
+            flows: vec![FlowChunk {
+                records: flows,
+                infos,
+            }],
+            ..SessionTable::default()
+        }
+    }
+}
