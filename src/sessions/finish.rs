@@ -3,11 +3,10 @@
 //! built in their final place.
 
 use super::flow_record::{FlowRecord, Flows};
-use super::index::FlowIndex;
 use super::key::FlowKey;
 use super::model::{Proto, Session, Side};
 use super::runs::{append_runs, join_runs, order_ties, permute};
-use super::table::SessionTable;
+use super::table::{SETTLED, SessionTable};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
@@ -110,12 +109,9 @@ impl SessionTable {
     /// A table of already finished sessions, e.g. from flow logs.
     pub fn from_sessions(sessions: Vec<Session>) -> SessionTable {
         SessionTable {
+            tracking: vec![SETTLED; sessions.len()],
             sessions,
-            runs: Vec::new(),
-            tracks: Vec::new(),
-            free_tracks: Vec::new(),
-            active: FlowIndex::default(),
-            flows: Vec::new(),
+            ..SessionTable::default()
         }
     }
 }
@@ -154,15 +150,15 @@ fn finish_with_flows(mut sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Sessi
                 disjoint && first_ts <= g.last_ts.saturating_add(COALESCE_SKEW_NS)
             })
         });
-        let s = match flow {
+        let mut s = match flow {
             Some((f, infos)) => f.session(infos),
             None => match sessions.get_mut(id as usize) {
-                Some(slot) => std::mem::replace(slot, Session::placeholder()),
+                Some(slot) => std::mem::take(slot),
                 None => continue,
             },
         };
         match joins.and_then(|i| out.get_mut(i)) {
-            Some(g) => combine(g, s),
+            Some(g) => combine(g, &mut s),
             None => {
                 open.insert(key, out.len(), &out);
                 out.push(s);
@@ -302,12 +298,13 @@ fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
             })
         });
         match joins {
+            // `g` is in the kept prefix, before `s`; `s`'s place keeps the
+            // view that lost and is dropped with the tail.
             Some(i) => {
-                if let Some(slot) = v.get_mut(r) {
-                    let s = std::mem::replace(slot, Session::placeholder());
-                    if let Some(g) = v.get_mut(i) {
-                        combine(g, s);
-                    }
+                if let Some((kept, rest)) = v.split_at_mut_checked(r)
+                    && let (Some(g), Some(s)) = (kept.get_mut(i), rest.first_mut())
+                {
+                    combine(g, s);
                 }
             }
             None => {
@@ -324,7 +321,9 @@ fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
 /// Fold view `s` of a connection into `g`. The view with more packets (then
 /// the earlier input) speaks for state and history; counts take the larger
 /// view of each direction, since both capture points saw the same packets.
-fn combine(g: &mut Session, s: Session) {
+/// `s` is left holding what remains of the view that did not lead, to be
+/// dropped.
+fn combine(g: &mut Session, s: &mut Session) {
     let g_pk = g.orig.pkts + g.resp.pkts;
     let s_pk = s.orig.pkts + s.resp.pkts;
     let s_leads = s_pk > g_pk || (s_pk == g_pk && s.seen_by.first() < g.seen_by.first());
@@ -339,12 +338,12 @@ fn combine(g: &mut Session, s: Session) {
     let digits = g.ts_digits.max(s.ts_digits);
     // A deny logged by one NSG (the build VM's) explains the flow better
     // than the allow logged by another (the proxy's outbound).
-    let flow = match (g.flow.take(), s.flow.clone()) {
+    let flow = match (g.flow.take(), s.flow.take()) {
         (Some(a), Some(b)) if b.decision == Some("deny") && a.decision != Some("deny") => Some(b),
         (a, b) => a.or(b),
     };
     if s_leads {
-        *g = s;
+        std::mem::swap(g, s);
     }
     g.seen_by = seen;
     g.first_ts = first;
@@ -370,7 +369,85 @@ mod tests {
     use super::super::flow_record::FlowRecord;
     use super::super::testing::{flow_record, infos};
     use super::*;
+    use crate::decode::FiveTuple;
+    use crate::sessions::{ConnState, FlowInfo, SeenBy};
     use proptest::prelude::*;
+    use std::sync::Arc;
+
+    const S: i64 = 1_000_000_000;
+
+    /// A session of flow 10.0.0.4:port → 10.0.1.5:22 seen by `input`.
+    fn view(input: u32, port: u16, first_s: i64, last_s: i64, pkts: (u64, u64)) -> Session {
+        let t = FiveTuple {
+            proto: 6,
+            src: "10.0.0.4".parse().unwrap(),
+            dst: "10.0.1.5".parse().unwrap(),
+            sport: port,
+            dport: 22,
+        };
+        let mut s = Session::new(&t, first_s * S, 6, input);
+        s.last_ts = last_s * S;
+        s.orig.pkts = pkts.0;
+        s.resp.pkts = pkts.1;
+        s
+    }
+
+    fn flow(decision: &'static str) -> Option<Arc<FlowInfo>> {
+        Some(Arc::new(FlowInfo {
+            decision: Some(decision),
+            ..FlowInfo::default()
+        }))
+    }
+
+    /// Two views of one connection become one session: the view with more
+    /// packets speaks for the state, counts and times are the widest, a
+    /// deny explains the flow better than an allow; the session of another
+    /// flow between them stays, in its order.
+    #[test]
+    fn coalesce_folds_views_of_one_connection() {
+        let mut a = view(0, 40000, 0, 5, (2, 0));
+        a.state = ConnState::S0;
+        a.flow = flow("allow");
+        let other = view(0, 40001, 0, 1, (1, 0));
+        let mut b = view(1, 40000, 1, 4, (1, 2));
+        b.state = ConnState::SF;
+        b.flow = flow("deny");
+        let v = coalesce(vec![a, other, b]);
+        let got: Vec<_> = v
+            .iter()
+            .map(|s| {
+                (
+                    s.orig_p,
+                    s.state,
+                    s.seen_by.iter().collect::<Vec<_>>(),
+                    (s.first_ts / S, s.last_ts / S),
+                    (s.orig.pkts, s.resp.pkts),
+                    s.flow.as_ref().and_then(|f| f.decision),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    40000,
+                    ConnState::SF,
+                    vec![0, 1],
+                    (0, 5),
+                    (2, 2),
+                    Some("deny")
+                ),
+                (40001, ConnState::OTH, vec![0], (0, 1), (1, 0), None),
+            ]
+        );
+        // Views of one input never coalesce.
+        let v = coalesce(vec![
+            view(0, 40000, 0, 5, (1, 0)),
+            view(0, 40000, 1, 2, (1, 0)),
+        ]);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].seen_by, SeenBy::one(0));
+    }
 
     proptest! {
         /// Finishing compact flow records (in several tables) gives what

@@ -75,9 +75,6 @@ impl FlowRecord {
         };
         s.state = self.state;
         s.flow = infos.get(self.info as usize).cloned();
-        // As finished tables hold them (a flow-log session has nothing to
-        // settle but the mark).
-        s.settle(&[]);
         s
     }
 

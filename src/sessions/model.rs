@@ -239,20 +239,9 @@ pub struct Session {
     pub seen_by: SeenBy,
     /// Flow-log details, for sessions that come from flow logs.
     pub flow: Option<Arc<FlowInfo>>,
+    /// The IP protocol number ([`Session::ip_proto`]).
     pub(super) ip_proto: u8,
-    /// Index of the TCP state machines in the table's tracks while packets
-    /// may still arrive ([`NO_TRACK`] once settled, and for other
-    /// protocols). Kept apart: finished sessions, which are sorted and
-    /// moved, need not carry them.
-    pub(super) track: u32,
-    /// Whether the session is settled (state and byte counts final).
-    pub(super) settled: bool,
-    pub(super) udp_orig: bool,
-    pub(super) udp_resp: bool,
 }
-
-/// [`Session::track`] of a session without TCP state.
-pub(super) const NO_TRACK: u32 = u32::MAX;
 
 impl Session {
     /// A new, empty session for a flow in the given direction.
@@ -275,24 +264,7 @@ impl Session {
             seen_by: SeenBy::one(input),
             flow: None,
             ip_proto: t.proto,
-            track: NO_TRACK,
-            settled: false,
-            udp_orig: false,
-            udp_resp: false,
         }
-    }
-
-    /// An empty session that only holds a place while sessions move.
-    pub(super) fn placeholder() -> Self {
-        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let t = FiveTuple {
-            proto: 0,
-            src: unspecified,
-            dst: unspecified,
-            sport: 0,
-            dport: 0,
-        };
-        Session::new(&t, 0, 0, 0)
     }
 
     /// The IP protocol number (`proto` names the common ones only).
@@ -321,6 +293,34 @@ impl Session {
     /// Whether the session saw no answer at all from the responder.
     pub fn unanswered(&self) -> bool {
         self.resp.pkts == 0
+    }
+}
+
+/// An empty session: no packets, no input, between unspecified addresses.
+/// What a place holds while the sessions of a table being finished are moved
+/// out of it one by one.
+impl Default for Session {
+    fn default() -> Self {
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        Session {
+            proto: Proto::Other,
+            orig_h: unspecified,
+            orig_p: 0,
+            resp_h: unspecified,
+            resp_p: 0,
+            first_ts: 0,
+            last_ts: 0,
+            ts_digits: 0,
+            orig: Side::default(),
+            resp: Side::default(),
+            state: ConnState::OTH,
+            history: History::new(),
+            syn_retransmits: 0,
+            icmp_error: None,
+            seen_by: SeenBy::default(),
+            flow: None,
+            ip_proto: 0,
+        }
     }
 }
 

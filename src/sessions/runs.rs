@@ -85,10 +85,10 @@ pub(super) fn merge_runs(mut runs: Vec<Vec<Session>>) -> Vec<Session> {
 fn merge_two(mut a: Vec<Session>, mut b: Vec<Session>) -> Vec<Session> {
     let mut left = a.len();
     let total = left + b.len();
-    // Placeholders for `b`'s sessions, written by all threads: the fresh
+    // Empty sessions in the places of `b`'s, written by all threads: the fresh
     // memory's page faults were half of a serial merge's time.
     a.reserve_exact(total - left);
-    a.par_extend(rayon::iter::repeat_n(Session::placeholder(), total - left));
+    a.par_extend(rayon::iter::repeat_n(Session::default(), total - left));
     for k in (0..total).rev() {
         let a_last = left.checked_sub(1).and_then(|i| a.get(i).map(|s| (i, s)));
         match (a_last, b.last()) {

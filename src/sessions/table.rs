@@ -4,7 +4,7 @@
 use super::flow_record::FlowChunk;
 use super::index::{self, FlowIndex};
 use super::key::{FlowKey, starts_flipped};
-use super::model::{IcmpNote, NO_TRACK, Proto, Session};
+use super::model::{IcmpNote, Proto, Session};
 use super::state::ConnState;
 use super::tcp::TcpTrack;
 use crate::decode::{FiveTuple, IcmpError, PacketSummary, tcp_flags};
@@ -35,14 +35,27 @@ pub struct PacketStats {
 /// flight to hide most of their latency, few enough to stay in cache.
 pub const BATCH: usize = 16;
 
+/// [`SessionTable::tracking`] of an open session without TCP state (and the
+/// TCP state of such a session in the open-flow index).
+const NO_TRACK: u32 = u32::MAX;
+/// [`SessionTable::tracking`] of a settled session (final state and counts).
+pub(super) const SETTLED: u32 = u32::MAX - 1;
+
 /// The sessions of one input (or shard), and the flows still open.
 #[derive(Debug, Default)]
 pub struct SessionTable {
     pub(super) sessions: Vec<Session>,
+    /// What a session of `sessions` still needs to settle, by its index:
+    /// its TCP state machines in `tracks`, [`NO_TRACK`] (an open session of
+    /// another protocol) or [`SETTLED`]. Kept beside the sessions, not in
+    /// them: finished sessions, which are sorted and moved, need not carry
+    /// it, and the packet path reads the TCP state's index from the
+    /// open-flow index.
+    pub(super) tracking: Vec<u32>,
     /// Settled sessions of the tables concatenated into this one, one run a
     /// table, each in the order its sessions were made.
     pub(super) runs: Vec<Vec<Session>>,
-    /// TCP state machines of unsettled sessions, by [`Session::track`].
+    /// TCP state machines of unsettled sessions (see `tracking`).
     pub(super) tracks: Vec<TcpTrack>,
     /// Slots of `tracks` free for reuse.
     pub(super) free_tracks: Vec<u32>,
@@ -66,7 +79,6 @@ impl Session {
         std::mem::swap(&mut self.orig_h, &mut self.resp_h);
         std::mem::swap(&mut self.orig_p, &mut self.resp_p);
         std::mem::swap(&mut self.orig, &mut self.resp);
-        std::mem::swap(&mut self.udp_orig, &mut self.udp_resp);
     }
 
     /// Apply one packet; `tcp` is the session's TCP state (for TCP).
@@ -106,46 +118,36 @@ impl Session {
                 }
             }
             _ => {
-                let side = if is_orig {
-                    &mut self.orig
+                let (side, letter) = if is_orig {
+                    (&mut self.orig, b'D')
                 } else {
-                    &mut self.resp
+                    (&mut self.resp, b'd')
                 };
+                // A side's first packet is a history letter (counts of
+                // sessions without TCP state change only here).
+                if side.pkts == 0 {
+                    self.history.push(letter);
+                }
                 side.pkts += 1;
                 side.bytes += u64::from(p.payload_len);
                 side.ip_bytes += u64::from(p.ip_len);
-                if is_orig {
-                    if !self.udp_orig {
-                        self.history.push(b'D');
-                    }
-                    self.udp_orig = true;
-                } else {
-                    if !self.udp_resp {
-                        self.history.push(b'd');
-                    }
-                    self.udp_resp = true;
-                }
             }
         }
     }
 
-    /// Compute the final state and byte counts (once; `tracks` are the TCP
-    /// state machines of the table the session is in).
-    pub(super) fn settle(&mut self, tracks: &[TcpTrack]) {
-        if std::mem::replace(&mut self.settled, true) {
-            return;
-        }
-        let track = std::mem::replace(&mut self.track, NO_TRACK);
+    /// Compute the final state and byte counts, once, when no packet can
+    /// reach the session any more; `tcp` is its TCP state (for TCP).
+    fn settle(&mut self, tcp: Option<&TcpTrack>) {
         let empty = TcpTrack::default();
         match self.proto {
             Proto::Tcp if self.flow.is_none() => {
-                let tcp = tracks.get(track as usize).unwrap_or(&empty);
+                let tcp = tcp.unwrap_or(&empty);
                 self.orig.bytes = tcp.orig.size();
                 self.resp.bytes = tcp.resp.size();
                 self.state = tcp.conn_state(&self.history);
             }
             Proto::Udp if self.flow.is_none() => {
-                self.state = match (self.udp_orig, self.udp_resp) {
+                self.state = match (self.orig.pkts > 0, self.resp.pkts > 0) {
                     (true, true) => ConnState::SF,
                     (true, false) => ConnState::S0,
                     (false, true) => ConnState::SHR,
@@ -179,6 +181,7 @@ impl SessionTable {
     /// Add a finished session (used by the flow-log stage).
     pub fn push(&mut self, s: Session) {
         self.sessions.push(s);
+        self.tracking.push(SETTLED);
     }
 
     /// The table's runs of settled sessions: those of the tables
@@ -188,7 +191,13 @@ impl SessionTable {
         let mut runs = self.runs;
         let mut v = self.sessions;
         let tracks = self.tracks;
-        v.par_iter_mut().for_each(|s| s.settle(&tracks));
+        v.par_iter_mut()
+            .zip(self.tracking.par_iter())
+            .for_each(|(s, &t)| {
+                if t != SETTLED {
+                    s.settle(tracks.get(t as usize));
+                }
+            });
         if !v.is_empty() {
             runs.push(v);
         }
@@ -214,9 +223,12 @@ impl SessionTable {
     /// Settle session `i`, which no packet can reach any more, and free its
     /// TCP state.
     fn retire(&mut self, i: usize) {
-        if let Some(s) = self.sessions.get_mut(i) {
-            let track = s.track;
-            s.settle(&self.tracks);
+        if let (Some(s), Some(t)) = (self.sessions.get_mut(i), self.tracking.get_mut(i)) {
+            let track = std::mem::replace(t, SETTLED);
+            if track == SETTLED {
+                return;
+            }
+            s.settle(self.tracks.get(track as usize));
             if track != NO_TRACK {
                 self.free_tracks.push(track);
             }
@@ -288,16 +300,18 @@ impl SessionTable {
                     self.retire(i as usize);
                 }
                 let mut s = Session::new(&p.tuple, p.ts_ns, p.ts_digits, input);
-                if s.proto == Proto::Tcp {
-                    s.track = self.new_track();
-                }
+                let t = if s.proto == Proto::Tcp {
+                    self.new_track()
+                } else {
+                    NO_TRACK
+                };
                 if starts_flipped(p) {
                     s.flip();
                     s.history.push(b'^');
                 }
                 let i = self.sessions.len();
-                let t = s.track;
                 self.sessions.push(s);
+                self.tracking.push(t);
                 let sessions = &self.sessions;
                 self.active
                     .set(h, i as u32, t, |j| is_flow(sessions, j, key));
@@ -382,4 +396,134 @@ impl SessionTable {
 #[inline]
 fn is_flow(sessions: &[Session], i: u32, key: &FlowKey) -> bool {
     sessions.get(i as usize).is_some_and(|s| s.key() == *key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tcp_flags::{ACK, FIN, SYN};
+    use crate::decode::{FiveTuple, proto};
+    use crate::sessions::SeenBy;
+
+    const S: i64 = 1_000_000_000;
+
+    fn pkt(
+        ip_proto: u8,
+        from_client: bool,
+        ts_ns: i64,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+    ) -> PacketSummary {
+        let (c, s): (IpAddr, IpAddr) = ("10.0.0.4".parse().unwrap(), "10.0.1.5".parse().unwrap());
+        let (src, dst, sport, dport) = if from_client {
+            (c, s, 40000, 22)
+        } else {
+            (s, c, 22, 40000)
+        };
+        PacketSummary {
+            ts_ns,
+            ts_digits: 6,
+            tuple: FiveTuple {
+                proto: ip_proto,
+                src,
+                dst,
+                sport,
+                dport,
+            },
+            flags,
+            seq,
+            ack,
+            payload_len: 0,
+            ip_len: 40,
+            icmp_error: None,
+        }
+    }
+
+    /// A session retired on port reuse keeps the state it settled with,
+    /// though the next session of the flow takes over its TCP state slot.
+    #[test]
+    fn a_retired_session_keeps_its_state_when_its_tcp_slot_is_reused() {
+        let mut t = SessionTable::new();
+        let tcp = |c, ts, f, seq, ack| pkt(proto::TCP, c, ts, f, seq, ack);
+        for p in [
+            tcp(true, 0, SYN, 100, 0),
+            tcp(false, 1, SYN | ACK, 500, 101),
+            tcp(true, 2, ACK, 101, 501),
+            tcp(true, 3, FIN | ACK, 101, 501),
+            tcp(false, 4, FIN | ACK, 501, 102),
+            tcp(true, 5, ACK, 102, 502),
+            // The port again, after the close delay: a new session, which
+            // gets the first one's (freed) TCP state slot.
+            tcp(true, 20 * S, SYN, 9000, 0),
+        ] {
+            t.add_packet(&p, 0);
+        }
+        assert_eq!(t.tracks.len(), 1, "the slot is reused");
+        let v = t.finish();
+        let states: Vec<_> = v
+            .iter()
+            .map(|s| (s.state, s.history.as_str().to_string()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (ConnState::SF, "ShAFf".to_string()),
+                (ConnState::S0, "S".to_string())
+            ]
+        );
+    }
+
+    /// Sessions without TCP state settle from their counts, whether retired
+    /// (idle timeout) or open at the end.
+    #[test]
+    fn udp_sessions_settle_from_their_counts() {
+        let mut t = SessionTable::new();
+        let udp = |c, ts| pkt(proto::UDP, c, ts, 0, 0, 0);
+        for p in [
+            udp(true, 0),
+            udp(false, S),
+            udp(true, 2 * S),
+            udp(false, 2 * S + UDP_INACTIVITY_NS),
+        ] {
+            t.add_packet(&p, 0);
+        }
+        let v = t.finish();
+        let got: Vec<_> = v
+            .iter()
+            .map(|s| {
+                (
+                    s.state,
+                    s.history.as_str().to_string(),
+                    s.orig.pkts,
+                    s.resp.pkts,
+                )
+            })
+            .collect();
+        // The second session starts with the server's packet: flipped, so
+        // that the client is still the originator.
+        assert_eq!(
+            got,
+            [
+                (ConnState::SF, "Dd".to_string(), 2, 1),
+                (ConnState::SHR, "^d".to_string(), 0, 1)
+            ]
+        );
+    }
+
+    /// A pushed session is finished: the table does not settle it again
+    /// (a coalesced session's state need not follow from its counts).
+    #[test]
+    fn pushed_sessions_are_not_settled_again() {
+        let mut s = Session::new(&pkt(proto::UDP, true, 0, 0, 0, 0).tuple, 0, 6, 3);
+        s.orig.pkts = 2;
+        s.resp.pkts = 1;
+        s.state = ConnState::S0;
+        let mut t = SessionTable::new();
+        t.push(s);
+        let v = t.finish();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].state, ConnState::S0);
+        assert_eq!(v[0].seen_by, SeenBy::one(3));
+    }
 }
