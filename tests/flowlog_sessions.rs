@@ -5,7 +5,7 @@
 use aibnet::analyze::analyze_paths;
 use aibnet::flowlog;
 use aibnet::hops::{Outcome, outcome};
-use aibnet::sessions::{ConnState, Session};
+use aibnet::sessions::{ConnState, Decision, Direction, Session};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +41,7 @@ fn nsg_v2_hour_stitched() {
     // 153 tuples: 75 denies (each its own attempt), B/E pairs, lone Es.
     let denied = v
         .iter()
-        .filter(|s| s.flow.as_ref().unwrap().decision == Some("deny"))
+        .filter(|s| s.flow.as_ref().unwrap().decision == Some(Decision::Deny))
         .count();
     assert_eq!(denied, 75);
     assert_eq!(v.len(), 118);
@@ -54,7 +54,7 @@ fn nsg_v2_hour_stitched() {
         (ConnState::S0, Some("BE"))
     );
     assert_eq!((s.orig.pkts, s.orig.ip_bytes, s.resp.pkts), (1, 74, 0));
-    assert_eq!(fl.decision, Some("allow"));
+    assert_eq!(fl.decision, Some(Decision::Allow));
     assert!(
         fl.note
             .as_deref()
@@ -75,7 +75,7 @@ fn nsg_v2_hour_stitched() {
             (s.state, fl.flow_state.as_deref()),
             (ConnState::OTH, Some("B"))
         );
-        assert_eq!(fl.direction, Some("inbound"));
+        assert_eq!(fl.direction, Some(Direction::Inbound));
         assert!(
             fl.note.as_deref().unwrap().contains("not a failure"),
             "{fl:?}"
@@ -88,7 +88,7 @@ fn nsg_v2_hour_stitched() {
     let fl = s.flow.as_ref().unwrap();
     assert_eq!(
         (fl.decision, fl.rule.as_deref()),
-        (Some("deny"), Some("DefaultRule_DenyAllInBound"))
+        (Some(Decision::Deny), Some("DefaultRule_DenyAllInBound"))
     );
     assert!(
         fl.nsg
@@ -164,7 +164,7 @@ fn vnet_winrm_deny_carries_rule_acl_and_target() {
         (s.orig_h, s.orig_p, s.resp_h),
         (ip("205.210.31.32"), 53998, ip("192.168.0.8"))
     );
-    assert_eq!(fl.decision, Some("deny"));
+    assert_eq!(fl.decision, Some(Decision::Deny));
     assert_eq!(
         fl.rule.as_deref(),
         Some("BlockHighRiskTCPPortsFromInternet_8e593d16-5f9d-4b25-b3b2-df7b6951a08b")
@@ -181,7 +181,7 @@ fn vnet_winrm_deny_carries_rule_acl_and_target() {
     );
     assert_eq!(
         (fl.direction, fl.flow_state.as_deref()),
-        (Some("inbound"), Some("D"))
+        (Some(Direction::Inbound), Some("D"))
     );
     assert_eq!((s.state, outcome(s)), (ConnState::S0, Outcome::Blocked));
     assert_eq!(s.ts_digits, 3, "VNet times are milliseconds");
@@ -217,7 +217,7 @@ fn vnet_nic_e_before_b_and_platform_rule() {
             fl.nsg.as_deref(),
             Some("00000000-0000-0000-0000-000000000000")
         );
-        assert_eq!((s.orig_p, fl.direction), (23456, Some("inbound")));
+        assert_eq!((s.orig_p, fl.direction), (23456, Some(Direction::Inbound)));
     }
 }
 
@@ -251,7 +251,7 @@ fn one_connection_logged_by_two_nsgs_is_one_session_seen_twice() {
         assert_eq!(s.seen_by.iter().collect::<Vec<_>>(), [0, 1]);
     }
     let s = a.sessions.iter().find(|s| s.resp_p == 5986).unwrap();
-    assert_eq!(s.flow.as_ref().unwrap().decision, Some("deny"));
+    assert_eq!(s.flow.as_ref().unwrap().decision, Some(Decision::Deny));
 }
 
 /// A classic pcap with one TCP handshake 10.1.0.4:50000 → 20.1.1.1:443.

@@ -5,7 +5,7 @@ use super::{Finding, Hop, HopStatus, Severity, ids};
 use crate::hops::{HopReport, Outcome, outcome};
 use crate::report::sessions::endpoint;
 use crate::report::time::rfc3339;
-use crate::sessions::Session;
+use crate::sessions::{Decision, Session};
 use crate::topology::{Kind, Topology};
 use std::collections::BTreeMap;
 
@@ -38,7 +38,7 @@ impl FixNames {
         let ids = sessions.iter().filter_map(|s| s.flow.as_deref());
         let nsg_id = ids
             .clone()
-            .filter(|f| f.decision == Some("deny"))
+            .filter(|f| f.decision == Some(Decision::Deny))
             .chain(ids)
             .find_map(|f| {
                 f.nsg
@@ -149,7 +149,7 @@ impl Ctx<'_> {
         let mut rules: BTreeMap<String, usize> = BTreeMap::new();
         for s in &failing {
             if let Some(fl) = &s.flow
-                && fl.decision == Some("deny")
+                && fl.decision == Some(Decision::Deny)
             {
                 let name = match (&fl.rule, &fl.nsg) {
                     (Some(r), Some(n)) => format!("{r} in {}", n.rsplit('/').next().unwrap_or(n)),

@@ -11,7 +11,7 @@
 use super::stitch::{IDLE_MS, counted_note, counted_state};
 use super::tuple::Counters;
 use crate::analyze::InputReport;
-use crate::sessions::{FlowInfo, FlowKey, Session};
+use crate::sessions::{Decision, FlowInfo, FlowKey, Session};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -88,7 +88,7 @@ impl Ends {
     /// continuation starts as near its blob's first.
     fn of(s: &Session, inputs: &[InputReport]) -> Option<Ends> {
         let f = s.flow.as_deref()?;
-        if f.decision != Some("allow") {
+        if f.decision != Some(Decision::Allow) {
             return None;
         }
         let states = f.flow_state.as_deref().filter(|t| !t.is_empty())?;

@@ -548,12 +548,9 @@ fn to_record(
             let flow_state = shared.text(std::str::from_utf8(letters).unwrap_or(""));
             let note = note.text().and_then(|n| shared.text(&n));
             let info = FlowInfo {
-                decision: Some(if denied { "deny" } else { "allow" }),
+                decision: Some(a.decision),
                 rule,
-                direction: Some(match a.direction {
-                    Direction::Inbound => "inbound",
-                    Direction::Outbound => "outbound",
-                }),
+                direction: Some(a.direction),
                 flow_state,
                 // The NSG that decided: the record's NSG for NSG logs; for
                 // VNet logs the ACL (an NSG resource id, or a GUID for AVNM

@@ -22,6 +22,10 @@ use nom::{
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+// A tuple's decision and direction are what the sessions made of it carry
+// (`FlowInfo`): one type each, defined below this stage, in `sessions`.
+pub use crate::sessions::{Decision, Direction};
+
 /// Tuple timestamps below this value are UNIX seconds, above it milliseconds
 /// (1e11 s is the year 5138; 1e11 ms is March 1973). New Relic's VNet parser
 /// uses the same threshold.
@@ -51,29 +55,6 @@ impl Serialize for FlowProto {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.name())
     }
-}
-
-/// Direction relative to the NIC where the flow was captured
-/// ([Traffic Analytics schema](https://learn.microsoft.com/azure/network-watcher/traffic-analytics-schema)):
-/// inbound tuples have the VM as destination, outbound ones as source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// `I`
-    Inbound,
-    /// `O`
-    Outbound,
-}
-
-/// Whether the NSG (or AVNM admin rule) let the flow through. NSG logs have a
-/// field for it (`A`/`D`); VNet logs write a deny as flow state `D`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// `A`, or any VNet state other than `D`.
-    Allow,
-    /// `D` (NSG decision field or VNet flow state).
-    Deny,
 }
 
 /// Flow state ([NSG v2](https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-overview#log-format),

@@ -3,7 +3,7 @@
 //! proxy to the build-VM sessions the proxy opens for them.
 
 use crate::findings::{Hop, HopStatus};
-use crate::sessions::{ConnState, Proto, Session};
+use crate::sessions::{ConnState, Decision, Proto, Session};
 use crate::topology::{AZURE_HOST_IP, IMDS_IP, Kind, Topology, is_build_port, is_proxy_port};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -37,7 +37,7 @@ pub enum Outcome {
 /// Classify a session.
 pub fn outcome(s: &Session) -> Outcome {
     if let Some(fl) = &s.flow {
-        if fl.decision == Some("deny") {
+        if fl.decision == Some(Decision::Deny) {
             return Outcome::Blocked;
         }
         if s.state == ConnState::REJ {

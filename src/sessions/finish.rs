@@ -4,7 +4,7 @@
 
 use super::flow_record::{FlowRecord, Flows};
 use super::key::FlowKey;
-use super::model::{Proto, Session, Side};
+use super::model::{Decision, Proto, Session, Side};
 use super::runs::{append_runs, join_runs, order_ties, permute};
 use super::table::{SETTLED, SessionTable};
 use rayon::prelude::*;
@@ -339,7 +339,11 @@ fn combine(g: &mut Session, s: &mut Session) {
     // A deny logged by one NSG (the build VM's) explains the flow better
     // than the allow logged by another (the proxy's outbound).
     let flow = match (g.flow.take(), s.flow.take()) {
-        (Some(a), Some(b)) if b.decision == Some("deny") && a.decision != Some("deny") => Some(b),
+        (Some(a), Some(b))
+            if b.decision == Some(Decision::Deny) && a.decision != Some(Decision::Deny) =>
+        {
+            Some(b)
+        }
         (a, b) => a.or(b),
     };
     if s_leads {
@@ -392,7 +396,7 @@ mod tests {
         s
     }
 
-    fn flow(decision: &'static str) -> Option<Arc<FlowInfo>> {
+    fn flow(decision: Decision) -> Option<Arc<FlowInfo>> {
         Some(Arc::new(FlowInfo {
             decision: Some(decision),
             ..FlowInfo::default()
@@ -407,11 +411,11 @@ mod tests {
     fn coalesce_folds_views_of_one_connection() {
         let mut a = view(0, 40000, 0, 5, (2, 0));
         a.state = ConnState::S0;
-        a.flow = flow("allow");
+        a.flow = flow(Decision::Allow);
         let other = view(0, 40001, 0, 1, (1, 0));
         let mut b = view(1, 40000, 1, 4, (1, 2));
         b.state = ConnState::SF;
-        b.flow = flow("deny");
+        b.flow = flow(Decision::Deny);
         let v = coalesce(vec![a, other, b]);
         let got: Vec<_> = v
             .iter()
@@ -435,7 +439,7 @@ mod tests {
                     vec![0, 1],
                     (0, 5),
                     (2, 2),
-                    Some("deny")
+                    Some(Decision::Deny)
                 ),
                 (40001, ConnState::OTH, vec![0], (0, 1), (1, 0), None),
             ]

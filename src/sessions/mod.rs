@@ -12,7 +12,8 @@
 //! The modules, in the order data passes through them:
 //!
 //! * `model`: the output record — [`Session`], its [`Side`]s, [`SeenBy`],
-//!   [`IcmpNote`], [`FlowInfo`], [`Proto`].
+//!   [`IcmpNote`], [`FlowInfo`] with its [`Decision`] and [`Direction`],
+//!   [`Proto`].
 //! * `key`: [`FlowKey`] (both directions of a flow share it), [`shard`], and
 //!   the direction heuristics ([`likely_server_port`]).
 //! * `table`: [`SessionTable`] and how packets are applied to sessions; `index`
@@ -38,7 +39,7 @@ mod testing;
 pub use finish::COALESCE_SKEW_NS;
 pub use flow_record::FlowRecord;
 pub use key::{FlowKey, likely_server_port, shard};
-pub use model::{FlowInfo, IcmpNote, Proto, SeenBy, Session, Side};
+pub use model::{Decision, Direction, FlowInfo, IcmpNote, Proto, SeenBy, Session, Side};
 pub use state::{ConnState, History};
 pub use table::{
     BATCH, PacketStats, SessionTable, TCP_CLOSE_DELAY_NS, TCP_INACTIVITY_NS, UDP_INACTIVITY_NS,

@@ -181,18 +181,75 @@ impl IcmpNote {
     }
 }
 
+/// Whether the NSG (or AVNM admin rule) let a flow through, as a flow log
+/// records it. NSG logs have a field for it (`A`/`D`); VNet logs write a deny
+/// as flow state `D`. Named `allow` / `deny` in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// `A`, or any VNet state other than `D`.
+    Allow,
+    /// `D` (NSG decision field or VNet flow state).
+    Deny,
+}
+
+impl Decision {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Direction of a flow relative to the NIC where a flow log recorded it
+/// ([Traffic Analytics schema](https://learn.microsoft.com/azure/network-watcher/traffic-analytics-schema)):
+/// inbound tuples have the VM as destination, outbound ones as source. Named
+/// `inbound` / `outbound` in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// `I`
+    Inbound,
+    /// `O`
+    Outbound,
+}
+
+impl Direction {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a flow log says about a session (empty for capture sessions). Filled
 /// by the flow-log stage. Text fields are shared (`Arc<str>`): millions of
 /// flow-log sessions name a handful of rules, NSGs and notes, and a `String`
 /// each cost a third of the run time in allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FlowInfo {
-    /// `allow` or `deny`.
-    pub decision: Option<&'static str>,
+    /// Whether the flow was let through.
+    pub decision: Option<Decision>,
     /// The NSG / AVNM rule that decided.
     pub rule: Option<Arc<str>>,
-    /// `inbound` or `outbound`, as the logging NSG saw it.
-    pub direction: Option<&'static str>,
+    /// The flow's direction, as the logging NSG saw it.
+    pub direction: Option<Direction>,
     /// Flow states seen (`B`, `C`, `E`, `D`), in order.
     pub flow_state: Option<Arc<str>>,
     /// NSG or flow-log target resource id.

@@ -1,7 +1,7 @@
 //! Generators shared by the tests of the session modules.
 
 use super::flow_record::FlowRecord;
-use super::model::FlowInfo;
+use super::model::{Decision, FlowInfo};
 use super::state::ConnState;
 use proptest::prelude::*;
 use std::net::IpAddr;
@@ -50,8 +50,8 @@ pub(super) fn flow_record(v6: bool) -> impl Strategy<Value = FlowRecord> {
 }
 
 pub(super) fn infos() -> Vec<Arc<FlowInfo>> {
-    ["allow", "deny", "allow"]
-        .iter()
+    [Decision::Allow, Decision::Deny, Decision::Allow]
+        .into_iter()
         .enumerate()
         .map(|(i, d)| {
             Arc::new(FlowInfo {
