@@ -1,35 +1,12 @@
 //! The `diagnose` driver: sessions → topology → hops → findings → verdict.
 
+use crate::aib::{FindingId, HopStatus, Severity, Verdict};
 use crate::analyze::Analysis;
+use crate::findings::Finding;
 use crate::findings::rules::{FixNames, findings};
-use crate::findings::{Finding, HopStatus, Severity};
 use crate::hops::{HopReport, hops};
 use crate::ingest::Format;
 use crate::topology::{Hints, Topology, infer};
-use serde::Serialize;
-
-/// The overall answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every observed hop works.
-    Healthy,
-    /// At least one warning or error.
-    Broken,
-    /// Not enough evidence to tell.
-    Inconclusive,
-}
-
-impl Verdict {
-    /// Name as in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Healthy => "healthy",
-            Verdict::Broken => "broken",
-            Verdict::Inconclusive => "inconclusive",
-        }
-    }
-}
 
 /// A diagnosed build.
 #[derive(Debug, Clone)]
@@ -72,7 +49,7 @@ impl Diagnosis {
 fn verdict_of(findings: &[Finding], hops: &[HopReport]) -> Verdict {
     let problem = findings
         .iter()
-        .any(|f| f.severity >= Severity::Warning && f.id != crate::findings::ids::NO_AIB_TRAFFIC);
+        .any(|f| f.severity >= Severity::Warning && f.id != FindingId::NoAibTraffic);
     if problem {
         Verdict::Broken
     } else if hops
@@ -100,7 +77,7 @@ pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
         .count();
     if traffic_inputs == 0 {
         // Configuration only: the absence of traffic says nothing.
-        findings.retain(|f| f.id != crate::findings::ids::NO_AIB_TRAFFIC);
+        findings.retain(|f| f.id != FindingId::NoAibTraffic);
     }
     let verdict = verdict_of(&findings, &hops);
     Diagnosis {
@@ -117,7 +94,7 @@ pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
 /// still gives a finding; configuration-only findings (subnet policies,
 /// region, size) are added as they are.
 pub fn join_config(d: &mut Diagnosis, report: &crate::check::CheckReport) {
-    use crate::findings::Hop;
+    use crate::aib::Hop;
     let mut added = Vec::new();
     for f in d
         .findings
@@ -185,6 +162,6 @@ pub fn join_config(d: &mut Diagnosis, report: &crate::check::CheckReport) {
     });
     d.verdict = verdict_of(&d.findings, &d.hops);
     if d.verdict == Verdict::Broken {
-        d.findings.retain(|f| f.id != crate::findings::ids::HEALTHY);
+        d.findings.retain(|f| f.id != FindingId::Healthy);
     }
 }

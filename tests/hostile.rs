@@ -125,7 +125,7 @@ fn each_bad_file_gives_its_error_or_counted_skips() {
     let dir = bad_dir();
     for f in corpus::files() {
         let p = dir.join(f.name);
-        let a = analyze_paths(std::slice::from_ref(&p));
+        let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
         let path = p.display().to_string();
         let input = a.inputs.iter().find(|i| i.path == path);
         let (read, decoded) = input.map_or((0, 0), |i| (i.packets, i.decoded));
@@ -156,11 +156,14 @@ fn a_good_file_beside_each_bad_one_gives_the_same_sessions() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("good.pcap");
     std::fs::write(&good, corpus::good()).unwrap();
-    let alone = views(&analyze_paths(std::slice::from_ref(&good)));
+    let alone = views(&analyze_paths(
+        std::slice::from_ref(&good),
+        &Default::default(),
+    ));
     assert_eq!(alone.len(), 2, "{alone:?}");
     for f in corpus::files() {
         let bad = bad_dir().join(f.name);
-        let both = analyze_paths(&[bad.clone(), good.clone()]);
+        let both = analyze_paths(&[bad.clone(), good.clone()], &Default::default());
         let from_good: Vec<View> = views(&both)
             .into_iter()
             .filter(|v| v.1.starts_with("10.") || v.3.starts_with("10."))
@@ -173,7 +176,7 @@ fn a_good_file_beside_each_bad_one_gives_the_same_sessions() {
         assert_eq!(g.map(|i| i.packets), Some(10), "beside {}", f.name);
     }
     // And all of them at once, in a directory.
-    let all = analyze_paths(&[bad_dir()]);
+    let all = analyze_paths(&[bad_dir()], &Default::default());
     let from_good: Vec<View> = views(&all)
         .into_iter()
         .filter(|v| v.1.starts_with("10.") || v.3.starts_with("10."))
@@ -210,11 +213,17 @@ fn the_cli_reads_the_whole_corpus_and_exits_0() {
 /// interface's snapshot length of its frame and the frame's own length.
 #[test]
 fn pcapng_interface_options_apply_in_both_byte_orders() {
-    let a = analyze_paths(&[bad_dir().join("pcapng-big-endian-tsoffset.pcapng")]);
+    let a = analyze_paths(
+        &[bad_dir().join("pcapng-big-endian-tsoffset.pcapng")],
+        &Default::default(),
+    );
     assert_eq!(a.sessions.len(), 1);
     assert_eq!(a.sessions[0].first_ts, 1_700_003_600_000_000_000);
     assert_eq!(a.inputs[0].ts_digits, 9);
-    let a = analyze_paths(&[bad_dir().join("pcapng-simple-packet-blocks.pcapng")]);
+    let a = analyze_paths(
+        &[bad_dir().join("pcapng-simple-packet-blocks.pcapng")],
+        &Default::default(),
+    );
     let s = &a.sessions[0];
     // 60 bytes captured of a 74-byte frame: the UDP length still says 32.
     assert_eq!((s.resp_p, s.orig.pkts, s.orig.bytes), (53, 1, 32));
@@ -250,7 +259,7 @@ fn pcapng_with_100_000_interface_blocks_reads() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("many-idb.pcapng");
     std::fs::write(&p, &f).unwrap();
-    let a = analyze_paths(&[p]);
+    let a = analyze_paths(&[p], &Default::default());
     assert_eq!(a.inputs[0].packets, 2_000);
     assert_eq!(a.inputs[0].decoded, 2_000);
     assert!(a.skipped.is_empty(), "{:?}", a.skipped);
@@ -277,7 +286,7 @@ fn frames_at_and_over_the_frame_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("limit.pcap");
     std::fs::write(&p, &f).unwrap();
-    let a = analyze_paths(std::slice::from_ref(&p));
+    let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
     assert_eq!(a.inputs[0].packets, 1);
     assert!(
         reasons(&a, &p.display().to_string()).contains("exceeds 262144"),
@@ -310,7 +319,7 @@ fn a_gzip_bomb_is_cut_at_the_limit_fast() {
     std::fs::write(&p, &b).unwrap();
 
     let src = aibnet::ingest::Source::File(p.clone());
-    let input = aibnet::ingest::load_with_limit(&src, 32 << 20).unwrap();
+    let input = aibnet::ingest::load(&src, &aibnet::ingest::Limits::max_gunzip(32 << 20)).unwrap();
     assert_eq!(input.bytes.len(), 32 << 20);
     assert!(
         input
@@ -376,7 +385,7 @@ fn json_nested_100_000_deep_is_reported_cleanly() {
     // sessions: skipped with a reason, the run goes on.
     let good = tmp.path().join("good.pcap");
     std::fs::write(&good, corpus::good()).unwrap();
-    let a = analyze_paths(&[p.clone(), q.clone(), good]);
+    let a = analyze_paths(&[p.clone(), q.clone(), good], &Default::default());
     assert!(!reasons(&a, &p.display().to_string()).is_empty());
     assert!(!reasons(&a, &q.display().to_string()).is_empty());
     assert_eq!(a.sessions.len(), 2);
@@ -390,7 +399,7 @@ fn a_symlink_loop_is_walked_once() {
     std::fs::write(d.join("sub/good.pcap"), corpus::good()).unwrap();
     std::os::unix::fs::symlink(&d, d.join("sub/loop")).unwrap();
     std::os::unix::fs::symlink(d.join("sub/loop"), d.join("self")).unwrap();
-    let a = analyze_paths(&[d]);
+    let a = analyze_paths(&[d], &Default::default());
     assert_eq!(a.inputs.len(), 1, "{:?}", a.inputs);
     assert_eq!(a.sessions.len(), 2);
     assert!(
@@ -415,7 +424,7 @@ fn dangling_links_fifos_and_odd_names_are_skipped_with_a_reason() {
     use std::os::unix::ffi::OsStrExt;
     let odd = d.join(std::ffi::OsStr::from_bytes(b"caf\xe9.pcap"));
     std::fs::write(&odd, corpus::good()).unwrap();
-    let a = analyze_paths(&[d.to_path_buf()]);
+    let a = analyze_paths(&[d.to_path_buf()], &Default::default());
     assert!(
         a.skipped.iter().any(|s| s.path.ends_with("dangling.pcap")),
         "{:?}",
@@ -445,11 +454,11 @@ fn an_unreadable_file_is_skipped_with_a_reason() {
     // read, which is also right. Only a non-root run sees the refusal.
     if std::fs::read(&p).is_ok() {
         eprintln!("running as root: mode 000 does not stop reading; checked it reads");
-        let a = analyze_paths(std::slice::from_ref(&p));
+        let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
         assert_eq!(a.inputs.len(), 1);
         return;
     }
-    let a = analyze_paths(std::slice::from_ref(&p));
+    let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
     assert!(a.inputs.is_empty());
     assert!(
         a.skipped[0].reason.contains("ermission denied"),
@@ -600,7 +609,7 @@ fn a_flow_log_record_with_one_huge_string_is_read() {
     let p = tmp.path().join("huge-string.json");
     std::fs::write(&p, &doc).unwrap();
     drop(doc);
-    let a = analyze_paths(&[p]);
+    let a = analyze_paths(&[p], &Default::default());
     assert_eq!(a.inputs[0].packets, 1);
     assert_eq!(a.inputs[0].decoded, 1);
 }

@@ -22,8 +22,8 @@
 
 use super::Options;
 use super::scan::{Class, Nic, classify};
+use crate::aib::AZURE_HOST_IP;
 use crate::sessions::Session;
-use crate::topology::AZURE_HOST_IP;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 

@@ -26,11 +26,13 @@
 pub mod discover;
 pub mod scan;
 
-use crate::analyze::{Analysis, InputReport, Skipped};
-use crate::diagnose::{Diagnosis, Verdict, diagnose};
-use crate::findings::Severity;
+use crate::aib::Severity;
+use crate::aib::Verdict;
+use crate::analyze::Analysis;
+use crate::diagnose::{Diagnosis, diagnose};
 use crate::findings::rules::FixNames;
 use crate::ingest::{self, Format};
+use crate::ingest::{InputReport, Skipped};
 use crate::sessions::{SeenBy, Session};
 use crate::topology::Hints;
 use rayon::prelude::*;
@@ -63,6 +65,9 @@ pub struct Options {
     pub hints: Hints,
     /// Names for the `az` commands of fixes.
     pub names: FixNames,
+    /// How inputs are read (memory limits, capture splitting); its filter
+    /// is not used: `builds` keeps what AIB runs need.
+    pub read: crate::analyze::Options,
 }
 
 impl Default for Options {
@@ -74,6 +79,7 @@ impl Default for Options {
             until: None,
             hints: Hints::default(),
             names: FixNames::default(),
+            read: crate::analyze::Options::default(),
         }
     }
 }
@@ -331,7 +337,7 @@ fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts:
 /// the build VM's (else the proxy's, else the ACI's), with `.` and `:`
 /// written as `-` so that test reporters do not read them as packages.
 pub fn run_id(start_ns: i64, d: &Diagnosis) -> String {
-    let t = crate::report::time::rfc3339(start_ns, 0);
+    let t = crate::time::rfc3339(start_ns, 0);
     let stamp: String = t
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == 'T')

@@ -5,7 +5,6 @@ use super::common::{FormatArg, HintArgs, InputArgs, output_format, parse_duratio
 use aibnet::builds::{Builds, NoProgress, Options, Progress, builds_paths};
 use aibnet::report::OutputFormat;
 use aibnet::report::builds::{write_json, write_markdown, write_ndjson, write_table};
-use aibnet::report::time::parse_rfc3339;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -53,10 +52,8 @@ fn duration_ns(s: &str) -> Result<i64, String> {
     i64::try_from(d.as_nanos()).map_err(|_| format!("duration {s:?} is too long"))
 }
 
-fn parse_time(s: &str) -> Result<i64, String> {
-    parse_rfc3339(s).ok_or_else(|| {
-        format!("invalid time {s:?} (expected RFC 3339 in UTC, e.g. 2024-08-19T18:00:00Z)")
-    })
+fn parse_time(s: &str) -> Result<i64, aibnet::time::TimeError> {
+    aibnet::time::parse(s)
 }
 
 /// A progress bar on stderr: bytes and files done, rate, time left.
@@ -139,6 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         until: args.until,
         hints: args.hints.hints(),
         names: args.hints.fix_names(),
+        read: args.input.read_options(),
     };
     let show_bar = !args.no_progress && std::io::stderr().is_terminal();
     let paths = args.input.paths.clone();
@@ -166,7 +164,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fail = builds.runs.iter().any(|r| {
         args.hints.fail_on.fails(
             r.diagnosis.worst(),
-            r.diagnosis.findings.iter().all(|f| f.id == "healthy"),
+            r.diagnosis
+                .findings
+                .iter()
+                .all(|f| f.id == aibnet::aib::FindingId::Healthy),
         )
     });
     Ok(if fail {

@@ -1,10 +1,11 @@
 //! Flags and helpers shared by the subcommands.
 
+use aibnet::aib::Severity;
+use aibnet::aib::{Os, TopologyKind};
 use aibnet::analyze::Analysis;
-use aibnet::findings::Severity;
 use aibnet::findings::rules::FixNames;
 use aibnet::report::OutputFormat;
-use aibnet::topology::{Hints, Kind, Os};
+use aibnet::topology::Hints;
 use clap::ValueEnum;
 use std::io::IsTerminal;
 use std::net::IpAddr;
@@ -43,15 +44,6 @@ impl From<OsArg> for Os {
     }
 }
 
-impl From<OsArg> for aibnet::findings::Os {
-    fn from(o: OsArg) -> aibnet::findings::Os {
-        match o {
-            OsArg::Linux => aibnet::findings::Os::Linux,
-            OsArg::Windows => aibnet::findings::Os::Windows,
-        }
-    }
-}
-
 /// `--topology` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TopologyArg {
@@ -59,11 +51,11 @@ pub enum TopologyArg {
     Isolated,
 }
 
-impl From<TopologyArg> for Kind {
-    fn from(t: TopologyArg) -> Kind {
+impl From<TopologyArg> for TopologyKind {
+    fn from(t: TopologyArg) -> TopologyKind {
         match t {
-            TopologyArg::Proxy => Kind::Proxy,
-            TopologyArg::Isolated => Kind::Isolated,
+            TopologyArg::Proxy => TopologyKind::Proxy,
+            TopologyArg::Isolated => TopologyKind::Isolated,
         }
     }
 }
@@ -196,12 +188,26 @@ impl InputArgs {
         Ok(self.paths.clone())
     }
 
-    /// Run `f` inside a rayon pool of the requested size, with the
-    /// requested input limits in force.
-    pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
-        if let Some(n) = self.max_gunzip {
-            aibnet::ingest::set_max_gunzip_bytes(n);
+    /// How to read the inputs: these flags, and the capture-splitting
+    /// scheme `AIBNET_INTRA_FILE` names (`sequential`, `buffered`; for
+    /// measurements), everything kept.
+    pub fn read_options(&self) -> aibnet::analyze::Options {
+        use aibnet::analyze::IntraFile;
+        aibnet::analyze::Options {
+            intra_file: match std::env::var("AIBNET_INTRA_FILE").as_deref() {
+                Ok("buffered") => IntraFile::Buffered,
+                Ok("sequential") => IntraFile::Sequential,
+                _ => IntraFile::Scan,
+            },
+            limits: self
+                .max_gunzip
+                .map_or_else(Default::default, aibnet::ingest::Limits::max_gunzip),
+            ..Default::default()
         }
+    }
+
+    /// Run `f` inside a rayon pool of the requested size.
+    pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
         match self.threads {
             Some(0) => anyhow::bail!("--threads must be at least 1"),
             Some(n) => {

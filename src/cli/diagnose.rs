@@ -3,10 +3,11 @@
 use super::common::{
     FormatArg, HintArgs, InputArgs, output_format, print_stats, print_summary, stdout_color,
 };
+use aibnet::aib::FindingId;
 use aibnet::diagnose::diagnose;
 use aibnet::report::OutputFormat;
 use aibnet::report::diagnose::{write_json, write_markdown, write_ndjson, write_table};
-use aibnet::topology::{Hints, Os};
+use aibnet::topology::Hints;
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -96,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     #[cfg(not(feature = "live"))]
     let paths = args.input.require_paths()?;
     let (mut analysis, mut diag) = args.input.in_pool(|| {
-        let a = aibnet::analyze::analyze_paths(&paths);
+        let a = aibnet::analyze::analyze_paths(&paths, &args.input.read_options());
         let d = diagnose(&a, &hints, names);
         (a, d)
     })?;
@@ -114,11 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cfg.options = aibnet::check::Options {
             proxy_ip: first_v4(&diag.topology.roles.proxy),
             build_vm_ip: first_v4(&diag.topology.roles.build_vm),
-            os: match diag.topology.os {
-                Os::Linux => Some(aibnet::check::model::Os::Linux),
-                Os::Windows => Some(aibnet::check::model::Os::Windows),
-                Os::Unknown => None,
-            },
+            os: diag.topology.os,
         };
         for sk in &cfg.skipped {
             if !json_inputs.contains(&sk.path) {
@@ -167,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let fail = args.hints.fail_on.fails(
         diag.worst(),
-        diag.findings.iter().all(|f| f.id == "healthy"),
+        diag.findings.iter().all(|f| f.id == FindingId::Healthy),
     );
     Ok(if fail {
         ExitCode::from(1)

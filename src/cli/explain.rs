@@ -2,7 +2,8 @@
 //! 1 when not, 2 on a usage error or an unreadable file.
 
 use super::common::OsArg;
-use aibnet::explain::{self, Context, FlowLogKind, Utc, render};
+use aibnet::explain::{self, Context, FlowLogKind, render};
+use aibnet::time::{TimeError, Utc};
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
 use std::io::{IsTerminal, Read, Write};
@@ -33,7 +34,7 @@ pub enum Container {
     Both,
 }
 
-fn parse_time(s: &str) -> Result<Utc, explain::TimeError> {
+fn parse_time(s: &str) -> Result<Utc, TimeError> {
     Utc::parse(s)
 }
 
@@ -227,7 +228,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut e = explain::explain(&raw, &ctx);
     if !args.evidence.is_empty() {
-        let analysis = aibnet::analyze::analyze_paths(&args.evidence);
+        let analysis =
+            aibnet::analyze::analyze_paths(&args.evidence, &aibnet::analyze::Options::default());
         for sk in &analysis.skipped {
             eprintln!("aibnet: evidence skipped {}: {}", sk.path, sk.reason);
         }

@@ -46,6 +46,9 @@ enum Command {
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
     let opts = Opts::parse();
+    if std::env::var_os("AIBNET_PHASES").is_some() {
+        aibnet::phase::enable();
+    }
     match opts.command {
         Command::Sessions(a) => sessions::run(a),
         Command::Diagnose(a) => diagnose::run(a),

@@ -4,8 +4,9 @@ use super::common::{
     FormatArg, InputArgs, output_format, print_stats, print_summary, stdout_color,
 };
 use aibnet::report::OutputFormat;
-use aibnet::report::sessions::{Filter, write_json, write_markdown, write_ndjson, write_table};
+use aibnet::report::sessions::{write_json, write_markdown, write_ndjson, write_table};
 use aibnet::sessions::ConnState;
+use aibnet::sessions::Filter;
 use anyhow::anyhow;
 use std::io::Write;
 use std::net::IpAddr;
@@ -49,18 +50,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let paths = args.input.require_paths()?;
     // Flow-log tuples that no --host/--port admits are dropped before they
     // become sessions (the same result, much less work on big log sets).
-    let scope = aibnet::analyze::Scope {
-        hosts: args.host.clone(),
-        ports: args.port.clone(),
-        ..aibnet::analyze::Scope::all()
+    let opts = aibnet::analyze::Options {
+        filter: filter.clone(),
+        ..args.input.read_options()
     };
     let analysis = args
         .input
-        .in_pool(|| aibnet::analyze::analyze_paths_with(&paths, &scope))?;
+        .in_pool(|| aibnet::analyze::analyze_paths(&paths, &opts))?;
     let shown = analysis
         .sessions
         .iter()
-        .filter(|s| filter.accepts(s))
+        .filter(|s| filter.admits(s))
         .count();
 
     let stdout = std::io::stdout();

@@ -123,7 +123,11 @@ pub fn table(e: &Explanation, color: bool) -> String {
                 Cell::new(if m.finding_ids.is_empty() {
                     "— (no traffic finding)".to_string()
                 } else {
-                    m.finding_ids.join(", ")
+                    m.finding_ids
+                        .iter()
+                        .map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }),
             ]);
         }

@@ -1,16 +1,18 @@
 //! Rendering of `aibnet builds`: one row per run and a summary; the JSON and
 //! NDJSON contracts; Markdown for a ticket. JUnit is in [`super::junit`].
 
-use super::diagnose::{kind_name, paint};
+use super::diagnose::paint;
 use super::sessions::InputJson;
-use super::time::rfc3339;
 use super::{SCHEMA_VERSION, md_cell, new_table};
-use crate::analyze::Skipped;
 use crate::builds::{Builds, Run, Summary};
-use crate::diagnose::Verdict;
-use crate::findings::{Finding, Hop, Severity};
+use crate::ingest::Skipped;
+use crate::time::rfc3339;
+
+use crate::aib::{FindingId, TopologyKind, Verdict, kind_name, os_name};
+use crate::aib::{Hop, Severity};
+use crate::findings::Finding;
 use crate::hops::HopReport;
-use crate::topology::{Kind, Roles};
+use crate::topology::Roles;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,12 +29,12 @@ pub struct RunJson<'a> {
     end: String,
     duration_s: f64,
     os: &'static str,
-    topology: Kind,
+    topology: &'static str,
     proxy: Option<IpAddr>,
     build_vm: Option<IpAddr>,
     verdict: Verdict,
     first_broken_hop: Option<Hop>,
-    finding_ids: Vec<&'a str>,
+    finding_ids: Vec<FindingId>,
     roles: &'a Roles,
     hops: &'a [HopReport],
     findings: &'a [Finding],
@@ -46,10 +48,10 @@ impl<'a> RunJson<'a> {
     /// View a run for JSON.
     pub fn of(r: &'a Run) -> Self {
         let d = &r.diagnosis;
-        let mut ids: Vec<&str> = Vec::new();
+        let mut ids: Vec<FindingId> = Vec::new();
         for f in &d.findings {
-            if !ids.contains(&f.id.as_str()) {
-                ids.push(&f.id);
+            if !ids.contains(&f.id) {
+                ids.push(f.id);
             }
         }
         RunJson {
@@ -57,8 +59,8 @@ impl<'a> RunJson<'a> {
             start: rfc3339(r.start, TS_DIGITS),
             end: rfc3339(r.end, TS_DIGITS),
             duration_s: ((r.end - r.start) as f64 / 1e6).round() / 1e3,
-            os: d.topology.os.as_str(),
-            topology: d.topology.kind,
+            os: os_name(d.topology.os),
+            topology: kind_name(d.topology.kind),
             proxy: r.proxy(),
             build_vm: r.build_vm(),
             verdict: d.verdict,
@@ -196,7 +198,7 @@ fn row(r: &Run) -> [String; 9] {
         _ => end,
     };
     let addr = |a: Option<IpAddr>| a.map_or_else(|| "-".to_string(), |a| a.to_string());
-    let client = if d.topology.kind == Kind::Isolated {
+    let client = if d.topology.kind == Some(TopologyKind::Isolated) {
         d.topology
             .roles
             .aci
@@ -226,7 +228,7 @@ fn row(r: &Run) -> [String; 9] {
     [
         start,
         end,
-        d.topology.os.as_str().to_string(),
+        os_name(d.topology.os).to_string(),
         kind_name(d.topology.kind).to_string(),
         client,
         addr(r.build_vm()),

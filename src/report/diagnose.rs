@@ -3,17 +3,20 @@
 
 use super::sessions::InputJson;
 use super::{SCHEMA_VERSION, md_cell, new_table};
-use crate::analyze::{Analysis, Skipped};
-use crate::diagnose::{Diagnosis, Verdict};
-use crate::findings::{Finding, Hop, HopStatus, Severity};
+use crate::aib::{FindingId, TopologyKind, Verdict, kind_name, os_name};
+use crate::aib::{Hop, HopStatus, Severity};
+use crate::analyze::Analysis;
+use crate::diagnose::Diagnosis;
+use crate::findings::Finding;
 use crate::hops::HopReport;
-use crate::topology::{Kind, Roles};
+use crate::ingest::Skipped;
+use crate::topology::Roles;
 use serde::Serialize;
 use std::io::Write;
 
 #[derive(Serialize)]
 struct TopologyJson<'a> {
-    kind: Kind,
+    kind: &'static str,
     os: &'static str,
     roles: &'a Roles,
     evidence: &'a [String],
@@ -38,8 +41,8 @@ impl<'a> DiagnoseDoc<'a> {
             schema_version: SCHEMA_VERSION,
             verdict: d.verdict,
             topology: TopologyJson {
-                kind: d.topology.kind,
-                os: d.topology.os.as_str(),
+                kind: kind_name(d.topology.kind),
+                os: os_name(d.topology.os),
                 roles: &d.topology.roles,
                 evidence: &d.topology.evidence,
             },
@@ -153,7 +156,7 @@ pub fn diagram(d: &Diagnosis, color: bool) -> String {
     let get = |h: Hop| d.hops.iter().find(|x| x.hop == h);
     let mut out = String::new();
     match d.topology.kind {
-        Kind::Isolated => {
+        Some(TopologyKind::Isolated) => {
             out.push_str(&format!(
                 "  ACI {} ──{}──▶ build VM {}\n",
                 ips(&r.aci),
@@ -221,18 +224,9 @@ pub fn verdict_line(d: &Diagnosis, color: bool) -> String {
     format!(
         "Verdict: {}{tail} — {problems} problem(s), {} build, {} topology",
         paint(&v, code, color),
-        d.topology.os.as_str(),
+        os_name(d.topology.os),
         kind_name(d.topology.kind)
     )
-}
-
-/// The topology's name in reports.
-pub fn kind_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Proxy => "proxy",
-        Kind::Isolated => "isolated",
-        Kind::Unknown => "unknown",
-    }
 }
 
 /// Write the terminal report.
@@ -246,7 +240,7 @@ pub fn write_table(
         w,
         "AIB build path ({} topology, {})",
         kind_name(d.topology.kind),
-        d.topology.os.as_str()
+        os_name(d.topology.os)
     )?;
     write!(w, "{}", diagram(d, color))?;
     writeln!(w)?;
@@ -284,7 +278,7 @@ pub fn write_table(
         for f in &d.findings {
             ft.add_row([
                 sev_paint(f.severity, color),
-                f.id.clone(),
+                f.id.to_string(),
                 f.hop.as_str().to_string(),
                 f.title.clone(),
             ]);
@@ -293,7 +287,7 @@ pub fn write_table(
         for f in d
             .findings
             .iter()
-            .filter(|f| f.severity >= Severity::Warning || f.id != "healthy")
+            .filter(|f| f.severity >= Severity::Warning || f.id != FindingId::Healthy)
         {
             writeln!(
                 w,

@@ -20,12 +20,14 @@
 //! JUnit schema (`tests/builds_junit.xsd` checks it).
 
 use super::diagnose::{diagram, verdict_line};
-use super::time::rfc3339;
-use crate::analyze::{Analysis, Skipped};
+use crate::aib::{Hop, HopStatus, Severity};
+use crate::analyze::Analysis;
 use crate::builds::{Builds, run_id};
 use crate::diagnose::Diagnosis;
-use crate::findings::{Finding, Hop, HopStatus, Severity};
+use crate::findings::Finding;
 use crate::hops::HopReport;
+use crate::ingest::Skipped;
+use crate::time::rfc3339;
 use std::io::Write;
 
 /// The hostname written into every suite.
@@ -208,9 +210,9 @@ fn write_suite(
         ("verdict", d.verdict.as_str().to_string()),
         (
             "topology",
-            super::diagnose::kind_name(d.topology.kind).to_string(),
+            crate::aib::kind_name(d.topology.kind).to_string(),
         ),
-        ("os", d.topology.os.as_str().to_string()),
+        ("os", crate::aib::os_name(d.topology.os).to_string()),
         ("proxy", ips(&d.topology.roles.proxy)),
         ("build_vm", ips(&d.topology.roles.build_vm)),
         ("aci", ips(&d.topology.roles.aci)),
@@ -252,7 +254,7 @@ fn write_suite(
             Outcome::Fail(fs) => {
                 writeln!(w, "{open}>")?;
                 let (message, kind, text) = match fs.first() {
-                    Some(f) => (f.title.clone(), f.id.clone(), failure_text(fs)),
+                    Some(f) => (f.title.clone(), f.id.to_string(), failure_text(fs)),
                     None => {
                         let m = c
                             .report

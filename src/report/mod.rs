@@ -9,7 +9,6 @@ pub mod diagnose;
 pub mod junit;
 pub mod ndjson;
 pub mod sessions;
-pub mod time;
 
 use serde::Serialize;
 

@@ -8,9 +8,9 @@
 //! error or flow-log details (free text, rarer) go through serde_json.
 
 use super::sessions::SessionJson;
-use super::time::TimestampCache;
-use crate::analyze::InputReport;
+use crate::ingest::InputReport;
 use crate::sessions::Session;
+use crate::time::TimestampCache;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -210,7 +210,7 @@ mod tests {
         if traces.is_dir() {
             paths.push(traces);
         }
-        let a = analyze_paths(&paths);
+        let a = analyze_paths(&paths, &Default::default());
         let n = check(&a.sessions, &a.inputs);
         assert!(n > 1000, "only {n} sessions");
         assert!(a.sessions.iter().any(|s| s.orig_h.is_ipv6()));
@@ -256,7 +256,10 @@ mod tests {
     fn escaped_paths_and_several_inputs() {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let dir = root.join("captures/healthy-linux");
-        let a = analyze_paths(&[dir.join("buildvm.pcap"), dir.join("proxy.pcap")]);
+        let a = analyze_paths(
+            &[dir.join("buildvm.pcap"), dir.join("proxy.pcap")],
+            &Default::default(),
+        );
         let mut inputs = a.inputs.clone();
         for (i, r) in inputs.iter_mut().enumerate() {
             r.path = format!("dir \"{i}\"\\caf\u{e9}\t\u{1}.pcap");

@@ -1,33 +1,13 @@
 //! Rendering of `aibnet sessions`.
 
-use super::time::{Timestamp, rfc3339};
 use super::{SCHEMA_VERSION, md_cell, new_table};
-use crate::analyze::{Analysis, InputReport, Skipped};
-use crate::sessions::{ConnState, FlowInfo, IcmpNote, Session};
+use crate::analyze::Analysis;
+use crate::ingest::{InputReport, Skipped};
+use crate::sessions::{ConnState, Filter, FlowInfo, IcmpNote, Session};
+use crate::time::{Timestamp, rfc3339};
 use serde::Serialize;
 use std::io::Write;
 use std::net::IpAddr;
-
-/// Which sessions to show.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Either end is one of these addresses.
-    pub hosts: Vec<IpAddr>,
-    /// Either end uses one of these ports.
-    pub ports: Vec<u16>,
-    /// The state is one of these.
-    pub states: Vec<ConnState>,
-}
-
-impl Filter {
-    /// Whether a session passes.
-    pub fn accepts(&self, s: &Session) -> bool {
-        (self.hosts.is_empty() || self.hosts.iter().any(|h| *h == s.orig_h || *h == s.resp_h))
-            && (self.ports.is_empty()
-                || self.ports.iter().any(|p| *p == s.orig_p || *p == s.resp_p))
-            && (self.states.is_empty() || self.states.contains(&s.state))
-    }
-}
 
 /// A session as the JSON contract names it.
 #[derive(Serialize)]
@@ -189,7 +169,7 @@ fn write_rendered<S: Default + Clone + Send>(
     render: impl Fn(&mut Vec<u8>, &mut S, usize, &Session) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
-    let shown: Vec<&Session> = a.sessions.iter().filter(|s| f.accepts(s)).collect();
+    let shown: Vec<&Session> = a.sessions.iter().filter(|s| f.admits(s)).collect();
     // Buffers are reused from window to window: fresh ones cost a page fault
     // per 4 KiB of output, and the threads' faults queue on one lock. Each
     // task also keeps a state of `render`'s own (scratch space, caches).
@@ -399,7 +379,7 @@ pub fn write_table(
 ) -> std::io::Result<()> {
     let mut t = new_table(color);
     t.set_header(HEADERS);
-    for s in a.sessions.iter().filter(|s| f.accepts(s)) {
+    for s in a.sessions.iter().filter(|s| f.admits(s)) {
         t.add_row(row(s, &a.inputs));
     }
     writeln!(w, "{t}")
@@ -409,7 +389,7 @@ pub fn write_table(
 pub fn write_markdown(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
     writeln!(w, "| {} |", HEADERS.join(" | "))?;
     writeln!(w, "|{}", "---|".repeat(HEADERS.len()))?;
-    for s in a.sessions.iter().filter(|s| f.accepts(s)) {
+    for s in a.sessions.iter().filter(|s| f.admits(s)) {
         let cells: Vec<String> = row(s, &a.inputs).iter().map(|c| md_cell(c)).collect();
         writeln!(w, "| {} |", cells.join(" | "))?;
     }

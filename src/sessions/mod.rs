@@ -23,7 +23,10 @@
 //!   sessions built from it.
 //! * `finish`: settling, coalescing and sorting into the final list; `runs`
 //!   joins the tables' sorted runs.
+//! * `filter`: [`Filter`], which sessions a run keeps (readers drop flow-log
+//!   tuples with it early).
 
+mod filter;
 mod finish;
 mod flow_record;
 mod index;
@@ -36,6 +39,7 @@ mod tcp;
 #[cfg(test)]
 mod testing;
 
+pub use filter::Filter;
 pub use finish::COALESCE_SKEW_NS;
 pub use flow_record::FlowRecord;
 pub use key::{FlowKey, likely_server_port, shard};
