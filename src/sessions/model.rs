@@ -222,22 +222,6 @@ pub enum Direction {
     Outbound,
 }
 
-impl Direction {
-    /// The JSON name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }
-    }
-}
-
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What a flow log says about a session (empty for capture sessions). Filled
 /// by the flow-log stage. Text fields are shared (`Arc<str>`): millions of
 /// flow-log sessions name a handful of rules, NSGs and notes, and a `String`
@@ -359,24 +343,16 @@ impl Session {
 impl Default for Session {
     fn default() -> Self {
         let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let t = FiveTuple {
+            proto: 0,
+            src: unspecified,
+            dst: unspecified,
+            sport: 0,
+            dport: 0,
+        };
         Session {
-            proto: Proto::Other,
-            orig_h: unspecified,
-            orig_p: 0,
-            resp_h: unspecified,
-            resp_p: 0,
-            first_ts: 0,
-            last_ts: 0,
-            ts_digits: 0,
-            orig: Side::default(),
-            resp: Side::default(),
-            state: ConnState::OTH,
-            history: History::new(),
-            syn_retransmits: 0,
-            icmp_error: None,
             seen_by: SeenBy::default(),
-            flow: None,
-            ip_proto: 0,
+            ..Session::new(&t, 0, 0, 0)
         }
     }
 }
