@@ -178,7 +178,9 @@ impl SessionTable {
         self.len() == 0
     }
 
-    /// Add a finished session (used by the flow-log stage).
+    /// Add a finished session: its state and counts are final, the table
+    /// does not settle it (`builds` gathers the sessions it keeps of each
+    /// file this way).
     pub fn push(&mut self, s: Session) {
         self.sessions.push(s);
         self.tracking.push(SETTLED);
