@@ -146,8 +146,16 @@ fn each_bad_file_gives_its_error_or_counted_skips() {
         }
         // Every report renders, whatever the timestamps and counts.
         let mut out = Vec::new();
-        aibnet::report::sessions::write_json(&mut out, &a, &Default::default()).unwrap();
-        aibnet::report::sessions::write_table(&mut out, &a, &Default::default(), false).unwrap();
+        let report = aibnet::report::SessionsReport {
+            analysis: &a,
+            filter: &Default::default(),
+        };
+        for format in [aibnet::report::Format::Json, aibnet::report::Format::Table] {
+            use aibnet::report::Render;
+            report
+                .render(format, &aibnet::report::Style::plain(), &mut out)
+                .unwrap();
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! escaping; input paths are escaped once per run. Sessions with an ICMP
 //! error or flow-log details (free text, rarer) go through serde_json.
 
-use super::sessions::SessionJson;
+use super::contract::SessionJson;
 use crate::ingest::InputReport;
 use crate::sessions::Session;
 use crate::time::TimestampCache;
@@ -244,7 +244,7 @@ mod tests {
                 let secs = ns as f64 / 1e9;
                 buf.clear();
                 duration(&mut buf, secs).unwrap_or_else(|e| panic!("{e}"));
-                let want = serde_json::to_string(&super::super::sessions::round6(secs))
+                let want = serde_json::to_string(&super::super::contract::round6(secs))
                     .unwrap_or_default();
                 assert_eq!(String::from_utf8_lossy(&buf), want, "{ns} ns");
             }
