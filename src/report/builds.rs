@@ -153,7 +153,7 @@ impl Render for Builds {
 
 /// The JSON document.
 fn write_json(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &BuildsDoc::new(b))?;
+    super::json::to_writer_pretty(&mut *w, &BuildsDoc::new(b))?;
     writeln!(w)
 }
 
@@ -169,7 +169,7 @@ fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
     }
     for r in &b.runs {
         let item = RunJson::of(r);
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "run",
@@ -179,7 +179,7 @@ fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
         writeln!(w)?;
     }
     for s in &b.skipped {
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "skipped",
@@ -189,7 +189,7 @@ fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
         writeln!(w)?;
     }
     let item = SummaryJson::of(b);
-    serde_json::to_writer(
+    super::json::to_writer(
         &mut *w,
         &Tagged {
             kind: "summary",

@@ -79,7 +79,7 @@ impl Render for DiagnoseReport<'_> {
 
 /// The JSON document.
 fn write_json(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &DiagnoseDoc::new(d, a))?;
+    super::json::to_writer_pretty(&mut *w, &DiagnoseDoc::new(d, a))?;
     writeln!(w)
 }
 
@@ -93,7 +93,7 @@ fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
         item: &'a T,
     }
     for h in &d.hops {
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "hop",
@@ -103,7 +103,7 @@ fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
         writeln!(w)?;
     }
     for f in &d.findings {
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "finding",

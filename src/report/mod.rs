@@ -19,6 +19,7 @@ pub mod contract;
 pub mod diagnose;
 pub mod escape;
 pub mod explain;
+pub mod json;
 pub mod junit;
 pub mod ndjson;
 pub mod sessions;

@@ -26,7 +26,7 @@ impl<'a> LineWriter<'a> {
     pub fn new(inputs: &'a [InputReport]) -> std::io::Result<Self> {
         let paths = inputs
             .iter()
-            .map(|r| serde_json::to_vec(&r.path))
+            .map(|r| super::json::to_vec(&r.path))
             .collect::<Result<_, _>>()?;
         Ok(LineWriter { inputs, paths })
     }
@@ -40,7 +40,7 @@ impl<'a> LineWriter<'a> {
         s: &Session,
     ) -> std::io::Result<()> {
         if s.icmp_error.is_some() || s.flow.is_some() {
-            serde_json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
+            super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
             buf.push(b'\n');
             return Ok(());
         }

@@ -95,7 +95,7 @@ fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()
         sessions: [],
         skipped: &a.skipped,
     };
-    let text = serde_json::to_vec_pretty(&doc)?;
+    let text = super::json::to_vec_pretty(&doc)?;
     // JSON strings hold no raw newline, so this marker is structural.
     const EMPTY: &[u8] = b"\n  \"sessions\": []";
     let at = text
@@ -107,7 +107,7 @@ fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()
     let shown = write_rendered(w, a, f, |buf, scratch: &mut Vec<u8>, i, s| {
         buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
         scratch.clear();
-        serde_json::to_writer_pretty(&mut *scratch, &SessionJson::of(s, &a.inputs))?;
+        super::json::to_writer_pretty(&mut *scratch, &SessionJson::of(s, &a.inputs))?;
         // Indent the session's own lines two levels deeper.
         let mut rest = scratch.as_slice();
         while let Some(nl) = memchr::memchr(b'\n', rest) {
