@@ -2,10 +2,11 @@
 //! verdict; Markdown for tickets; the JSON contract.
 
 use super::contract::InputJson;
+use super::diagram::{diagram, status_color, verdict_line};
 use super::escape::{md_block, md_code, md_text, terminal};
 use super::{Format, Render, RenderError, SCHEMA_VERSION, Style, new_table};
-use crate::aib::{FindingId, TopologyKind, Verdict, kind_name, os_name};
-use crate::aib::{Hop, HopStatus, Severity};
+use crate::aib::Severity;
+use crate::aib::{FindingId, Verdict, kind_name, os_name};
 use crate::analyze::Analysis;
 use crate::diagnose::Diagnosis;
 use crate::findings::Finding;
@@ -115,100 +116,6 @@ fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
     Ok(())
 }
 
-fn status_color(st: HopStatus) -> &'static str {
-    match st {
-        HopStatus::Ok => "32",
-        HopStatus::NotObserved => "2",
-        HopStatus::Degraded => "33",
-        _ => "1;31",
-    }
-}
-
-fn hop_cell(h: Option<&HopReport>, style: &Style) -> String {
-    match h {
-        None => "?".to_string(),
-        Some(h) => {
-            let ports = h
-                .port
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            let counts = if h.attempts > 0 {
-                format!(" {}/{}", h.attempts - h.failed, h.attempts)
-            } else {
-                String::new()
-            };
-            let status = h.status.as_str().to_uppercase();
-            let ports = if ports.is_empty() {
-                String::new()
-            } else {
-                format!(":{ports} ")
-            };
-            format!(
-                "{ports}{}{counts}",
-                style.paint(&status, status_color(h.status))
-            )
-        }
-    }
-}
-
-fn ips(v: &[std::net::IpAddr]) -> String {
-    if v.is_empty() {
-        "?".to_string()
-    } else {
-        v.iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
-
-/// The path diagram, one hop per arrow, left to right.
-pub fn diagram(d: &Diagnosis, style: &Style) -> String {
-    let r = &d.topology.roles;
-    let get = |h: Hop| d.hops.iter().find(|x| x.hop == h);
-    let mut out = String::new();
-    match d.topology.kind {
-        Some(TopologyKind::Isolated) => {
-            out.push_str(&format!(
-                "  ACI {} ──{}──▶ build VM {}\n",
-                ips(&r.aci),
-                hop_cell(get(Hop::AciToBuildVm), style),
-                ips(&r.build_vm)
-            ));
-        }
-        _ => {
-            out.push_str(&format!(
-                "  probe {} ──{}──┐\n",
-                ips(&r.probe),
-                hop_cell(get(Hop::ProbeToProxy), style)
-            ));
-            out.push_str(&format!(
-                "  Private Link NAT {} ──{}──▶ proxy {} ──{}──▶ build VM {}\n",
-                ips(&r.private_link_nat),
-                hop_cell(get(Hop::AlbToProxy), style),
-                ips(&r.proxy),
-                hop_cell(get(Hop::ProxyToBuildVm), style),
-                ips(&r.build_vm)
-            ));
-            if let Some(st) = get(Hop::ProxyToBuildVm).and_then(|h| h.stitching) {
-                out.push_str(&format!(
-                    "  stitched: {} command session(s) at the proxy, {} forwarded, {} answered\n",
-                    st.commands, st.forwarded, st.answered
-                ));
-            }
-        }
-    }
-    out.push_str(&format!(
-        "  build VM {} ──{}──▶ internet    build VM ──{}──▶ DNS\n",
-        ips(&r.build_vm),
-        hop_cell(get(Hop::BuildVmEgress), style),
-        hop_cell(get(Hop::BuildVmDns), style)
-    ));
-    out
-}
-
 fn sev_paint(s: Severity, style: &Style) -> String {
     let code = match s {
         Severity::Error => "1;31",
@@ -216,31 +123,6 @@ fn sev_paint(s: Severity, style: &Style) -> String {
         Severity::Info => "36",
     };
     style.paint(s.as_str(), code)
-}
-
-/// The verdict line.
-pub fn verdict_line(d: &Diagnosis, style: &Style) -> String {
-    let v = d.verdict.as_str().to_uppercase();
-    let code = match d.verdict {
-        Verdict::Healthy => "1;32",
-        Verdict::Broken => "1;31",
-        Verdict::Inconclusive => "1;33",
-    };
-    let tail = match d.first_broken_hop() {
-        Some(h) => format!(": first broken hop {} ({})", h.hop.label(), h.status),
-        None => String::new(),
-    };
-    let problems = d
-        .findings
-        .iter()
-        .filter(|f| f.severity >= Severity::Warning)
-        .count();
-    format!(
-        "Verdict: {}{tail} — {problems} problem(s), {} build, {} topology",
-        style.paint(&v, code),
-        os_name(d.topology.os),
-        kind_name(d.topology.kind)
-    )
 }
 
 /// The terminal report.

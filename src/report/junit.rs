@@ -20,7 +20,7 @@
 //! JUnit schema (`tests/builds_junit.xsd` checks it).
 
 use super::Style;
-use super::diagnose::{diagram, verdict_line};
+use super::diagram::{diagram, verdict_line};
 use crate::aib::{Hop, HopStatus, Severity};
 use crate::analyze::Analysis;
 use crate::builds::{Builds, run_id};

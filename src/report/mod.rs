@@ -17,6 +17,7 @@ pub mod builds;
 pub mod check;
 pub mod contract;
 pub mod diagnose;
+pub mod diagram;
 pub mod escape;
 pub mod explain;
 pub mod json;
