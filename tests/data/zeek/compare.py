@@ -105,6 +105,12 @@ def endpoint_key(proto, oh, op, rh, rp):
     return (canon_proto(proto),) + tuple(sorted([a, b]))
 
 
+def ts_key(ts):
+    """RFC 3339 UTC time as a sortable key whatever its precision."""
+    head, _, frac = ts.rstrip("Z").partition(".")
+    return (head, frac.ljust(9, "0"))
+
+
 def read_baseline(path):
     """Rows of a Zeek ASCII log (or a zeek-cut -m extract) as dicts."""
     fields = None
@@ -351,7 +357,7 @@ def compare_case(name, trace, baseline, binary, uid_rank):
         groups_a[k].append(s)
     for k in sorted(set(groups_z) | set(groups_a), key=str):
         zr = sorted(groups_z.get(k, []), key=lambda r: (uid_rank.get(r.get("uid"), 1 << 30), r["_n"]))
-        ss = sorted(groups_a.get(k, []), key=lambda s: s["first_ts"])
+        ss = sorted(groups_a.get(k, []), key=lambda s: ts_key(s["first_ts"]))
         pairs, xz, xa = pair_group(zr, ss)
         for r in xz:
             res["unmatched_zeek"].append({"proto": canon_proto(r["proto"]) if has_proto else "*", "tuple": five_tuple(r), "zeek": row_text(r)})
@@ -469,7 +475,7 @@ def main():
     print(f"aibnet: {args.aibnet}")
     print(f"{len(results)} traces, {sum(r['rows'] for r in results)} baseline rows")
     print("Columns per trace (TCP and UDP): Zeek rows compared (total, incl. unmatched/merged and aibnet extras),")
-    print("1:1 pairs, deliberate SYN splits, merged, unmatched Zeek/aibnet, then agreements.\n")
+    print("1:1 pairs, deliberate attempt splits, merged rows, unmatched Zeek/aibnet, then agreements.\n")
     hdr = f"{'trace':44} {'total':>5} {'pair':>4} {'split':>5} {'merg':>4} {'unZ':>3} {'unA':>3} {'orient':>7} {'state':>7} {'hist':>7} {'hist-g':>7} {'missed':>9}"
     print(hdr)
     print("-" * len(hdr))
