@@ -337,7 +337,9 @@ def noise_minute(em, vm, minute, rate, pools, dns, seed):
             flow(t, 30, ip, sp, PROBE, 53, True, nic, None, "DefaultRule_AllowVnetOutBound", "", C_DNS)
             continue
         if not em.nsg:
-            one(nic, t, pools.platform[j % 3], ip, 23456, sp, False, "I", "E", (1, 128, 0, 0), "PlatformRule")
+            # Destination ports 20000-30000 as in the real samples.
+            one(nic, t, pools.platform[j % 3], ip, 23456, 20000 + sp % 10000, False, "I", "E", (1, 128, 0, 0),
+                "PlatformRule")
 
 
 def sweep_minute(em, jump, minute, period, seed):
