@@ -69,6 +69,7 @@ worker processes does not change a byte).
 
 import argparse
 import datetime as dt
+import gzip
 import hashlib
 import json
 import os
@@ -167,6 +168,15 @@ def build_vnet(a):
     vms = []
     counts = {s: int(round(a.vms * share)) for s, (_, share) in SUBNETS.items()}
     counts["snet-app"] += a.vms - sum(counts.values())
+    if a.build_subnet_vms is not None:
+        # The build subnet's share given: the others keep their proportions of the rest.
+        rest = a.vms - a.build_subnet_vms
+        others = [s for s in ("snet-web", "snet-app", "snet-db")]
+        weight = sum(SUBNETS[s][1] for s in others)
+        for s in others:
+            counts[s] = int(rest * SUBNETS[s][1] / weight)
+        counts["snet-app"] += rest - sum(counts[s] for s in others)
+        counts["snet-aib"] = a.build_subnet_vms
     role_of = {"snet-aib": "aibsubnet", "snet-web": "web", "snet-app": "app", "snet-db": "db"}
     for subnet, (octets, _) in SUBNETS.items():
         if subnet not in role_of:
@@ -279,20 +289,22 @@ class Pools:
         self.office = ip((81, 86, 90, 109))
 
 
-def noise_minute(em, vm, minute, rate, pools, dns, seed):
+def noise_minute(em, vm, minute, a, pools, dns):
     """The unrelated traffic one VM starts (or receives from outside the VNET) in one minute."""
-    rng = random.Random(hash_int(seed, vm.nic.mac, minute))
+    rate = a.rate
+    rng = random.Random(hash_int(a.seed, vm.nic.mac, minute))
     bits = rng.getrandbits
     t0 = minute * MIN
     nic = vm.nic
     ip = vm.ip
     flow = em.flow
     one = em.one
-    # Load-balancer health probes every 5 s (one TCP connection each).
+    # Load-balancer health probes every few seconds (one TCP connection each).
     if vm.probe_port is not None:
         ph = bits(12)
-        for k in range(12):
-            t = t0 + k * 5000 + ph
+        step = a.probe_interval * 1000
+        for k in range(MIN // step):
+            t = t0 + k * step + ph
             sp = 49152 + (minute * 12 + k + ph) % 16000
             flow(t, 8, PROBE, sp, ip, vm.probe_port, False, None, nic, "",
                  "DefaultRule_AllowAzureLoadBalancerInBound", C_PROBE)
@@ -566,10 +578,10 @@ def gen_build(sink, r, unit, nsg, dns):
 ADV_PORTS = [60001, 60001, 60000, 60000, 22, 22, 22, 5986, 5986, 443, 3389, 53]
 
 
-def adversarial_hour(sink, nics, hour, per_nic, seed):
+def adversarial_hour(sink, nics, peers, hour, per_nic, seed):
     lo = hour * HOUR
     em = Emit(sink, "nsg")
-    n = len(nics)
+    n = len(peers)
     for i, nic in enumerate(nics):
         rng = random.Random(hash_int(seed, "adv", nic.mac, hour))
         bits = rng.getrandbits
@@ -577,7 +589,7 @@ def adversarial_hour(sink, nics, hour, per_nic, seed):
         for _ in range(per_nic):
             x = bits(64)
             t = lo - 50_000 + x % (HOUR - 10_000)
-            peer = nics[(i + 1 + (x >> 20) % (n - 1)) % n].ip if (x >> 62) else PROBE
+            peer = peers[(i + 1 + (x >> 20) % (n - 1)) % n] if (x >> 62) else PROBE
             dp = ADV_PORTS[(x >> 32) % len(ADV_PORTS)]
             sp = 1024 + (x >> 36) % 64500
             udp = dp == 53
@@ -614,7 +626,7 @@ def gen_hour(hour):
     sink = gm.Sink(hour)
     lo, hi = hour * HOUR, (hour + 1) * HOUR
     if a.adversarial:
-        adversarial_hour(sink, G["adv_nics"], hour, G["per_nic"], a.seed)
+        adversarial_hour(sink, G["adv_nics"], G["adv_peers"], hour, G["per_nic"], a.seed)
     else:
         em = Emit(sink, a.family)
         pools, dns = G["pools"], G["dns"]
@@ -622,7 +634,7 @@ def gen_hour(hour):
         minutes = range(lo // MIN - 2, hi // MIN + 1)
         for vm in G["vms"]:
             for m in minutes:
-                noise_minute(em, vm, m, a.rate, pools, dns, a.seed)
+                noise_minute(em, vm, m, a, pools, dns)
             if vm.role == "jump":
                 for m in minutes:
                     sweep_minute(em, vm, m, a.sweep, a.seed)
@@ -651,18 +663,23 @@ def write_hour(a, sink, hour):
         recs.sort()
         d = dt.datetime.fromtimestamp(hour * 3600, dt.timezone.utc)
         path = os.path.join(a.outdir, f"PT1H-{d:%Y%m%d%H}.json")
-        data = '{"records":[' + ",".join(r for _, _, r in recs) + "]}"
-        with open(path, "w") as f:
-            f.write(data)
-        return len(data)
+        return write_blob(a, path, '{"records":[' + ",".join(r for _, _, r in recs) + "]}")
     for nic, by_time in sink.nics.items():
         path = gm.blob_path(a.outdir, nic, hour)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        data = gm.blob_json(nic, by_time)
+        total += write_blob(a, path, gm.blob_json(nic, by_time))
+    return total
+
+
+def write_blob(a, path, data):
+    """Writes a blob (gzip-compressed, reproducibly, with --gzip); returns its JSON's length."""
+    if a.gzip:
+        with open(path + ".gz", "wb") as f:
+            f.write(gzip.compress(data.encode(), compresslevel=9, mtime=0))
+    else:
         with open(path, "w") as f:
             f.write(data)
-        total += len(data)
-    return total
+    return len(data)
 
 
 def split_records(inner):
@@ -686,6 +703,10 @@ BYTES_FIXED = 171_000
 BYTES_PER_RATE = 15_500
 
 
+def hour_name(h):
+    return dt.datetime.fromtimestamp(h * 3600, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -698,7 +719,7 @@ def main(argv):
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--family", choices=("vnet", "nsg"), default="vnet")
     ap.add_argument("--target", choices=("vnet", "subnet"), default="vnet", help="VNet flow logs on the VNET or per subnet")
-    ap.add_argument("--builds", type=int, default=1, help="sequential AIB builds in the window")
+    ap.add_argument("--builds", type=int, default=None, help="sequential AIB builds in the window (default 1; 0 with --adversarial)")
     ap.add_argument("--build-hour", type=int, default=None, help="hour index of the first build (default: the middle)")
     ap.add_argument("--fault", choices=sorted(FAULT_OF), default="none", help="what breaks the first build")
     ap.add_argument("--os", choices=("linux", "windows"), default="linux")
@@ -708,11 +729,20 @@ def main(argv):
     ap.add_argument("--jump-boxes", type=int, default=2, help="jump boxes in snet-mgmt")
     ap.add_argument("--build-subnet-jump-boxes", type=int, default=1)
     ap.add_argument("--sweep", type=int, default=2, help="minutes between a jump box's visits to each VM")
+    ap.add_argument("--build-subnet-vms", type=int, default=None, help="workload VMs in snet-aib (default 8%% of --vms)")
+    ap.add_argument("--probe-interval", type=int, default=5, choices=(5, 10, 15, 20, 30, 60),
+                    help="seconds between other load balancers' probes (AIB's own probe: 5)")
     ap.add_argument("--one-blob", action="store_true", help="one file per hour for every NIC")
+    ap.add_argument("--gzip", action="store_true", help="write PT1H.json.gz (for small test fixtures)")
     ap.add_argument("--adversarial", action="store_true")
-    ap.add_argument("--addresses", type=int, default=4000, help="NICs of the adversarial mode")
+    ap.add_argument("--addresses", type=int, default=4000, help="VNET addresses of the adversarial mode's flows")
+    ap.add_argument("--nics", type=int, default=500, help="flow-logged NICs of the adversarial mode (the first addresses)")
+    ap.add_argument("--truth", help="where to write truth.json (default OUTDIR/truth.json)")
+    ap.add_argument("--truth-only", action="store_true", help="write truth.json, no blobs")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     a = ap.parse_args(argv[1:])
+    if a.builds is None:
+        a.builds = 0 if a.adversarial else 1
     if a.no_build:
         a.builds = 0
         a.concurrent = False
@@ -735,14 +765,14 @@ def main(argv):
     if a.adversarial:
         u = Unit("busy-vnet", "nsg", sub_rid())
         nsg = gm.rid("networkSecurityGroups", "snet-aib-nsg")
-        adv = []
-        for k in range(a.addresses):
-            ip = f"{PREFIX}.{16 + k // 250}.{4 + k % 250}"
-            adv.append(gm.Nic(stable_mac(a.seed, "adv", k), ip, u, nsg))
-        state["adv_nics"] = adv
-        # About 67 bytes a tuple with the records around them.
+        peers = [f"{PREFIX}.{16 + k // 250}.{4 + k % 250}" for k in range(max(2, a.addresses))]
+        state["adv_peers"] = peers
+        state["adv_nics"] = [gm.Nic(stable_mac(a.seed, "adv", k), peers[k], u, nsg)
+                             for k in range(min(a.nics, len(peers)))]
+        # About 68 bytes a tuple (some fall outside the hour), 650 a record (a NIC's minute) around them.
         gb = a.gb if a.gb is not None else 0.2
-        state["per_nic"] = max(1, int(gb * 1e9 / 67 / a.addresses / a.hours))
+        nic_hours = len(state["adv_nics"]) * a.hours
+        state["per_nic"] = max(1, int((gb * 1e9 - nic_hours * 60 * 650) / 68 / nic_hours))
     else:
         state["long"] = long_flows(a, vms, lo_ms, hi_ms, pools)
     os.makedirs(a.outdir, exist_ok=True)
@@ -754,13 +784,13 @@ def main(argv):
                 busy.add(h)
     truth = {
         "generator": "benches/gen_busy_vnet.py",
-        "argv": argv[1:],
-        "options": {k: v for k, v in vars(a).items() if k != "outdir"},
+        # What decides the output (not where it goes, nor the number of workers).
+        "options": {k: v for k, v in vars(a).items() if k not in ("outdir", "truth", "truth_only", "jobs")},
         "family": a.family,
         "start": gm.iso(lo_ms),
         "end": gm.iso(hi_ms),
-        "hours": [gm.iso(h * HOUR) for h in hours],
-        "hours_without_build": [gm.iso(h * HOUR) for h in hours if h not in busy],
+        "hours": [hour_name(h) for h in hours],
+        "hours_without_build": [hour_name(h) for h in hours if h not in busy],
         "runs": [dict({k: v for k, v in r.items() if k != "seed"}, start=gm.iso(r["start_ms"]),
                       end=gm.iso(r["start_ms"] + r["dur_ms"])) for r in runs],
         "jump_boxes": [] if a.adversarial else [
@@ -771,14 +801,18 @@ def main(argv):
             for role in ("aibsubnet", "web", "app", "db", "dns", "jump")},
         "adversarial_addresses": a.addresses if a.adversarial else 0,
     }
-    with open(os.path.join(a.outdir, "truth.json"), "w") as f:
+    with open(a.truth or os.path.join(a.outdir, "truth.json"), "w") as f:
         json.dump(truth, f, indent=1)
+    if a.truth_only:
+        return
     t0 = time.time()
     total = 0
     with Pool(a.jobs, initializer=init, initargs=(state,)) as pool:
         for n in pool.imap(gen_hour, hours):
             total += n
-    print(f"{len(runs)} builds, {n_nics} VMs, rate {a.rate:.2f}: {total / 1e9:.3f} GB in {len(hours)} hours, "
+    if a.adversarial:
+        n_nics = len(state["adv_nics"])
+    print(f"{len(runs)} builds, {n_nics} NICs, rate {a.rate:.2f}: {total / 1e9:.3f} GB in {len(hours)} hours, "
           f"{time.time() - t0:.0f} s", file=sys.stderr)
 
 
