@@ -2,7 +2,7 @@
 # Whole-process benchmark of aibnet on a busy VNET's flow logs (issue 17), with the generator's
 # truth checked.
 #
-#   benches/busy_vnet.sh AIBNET [DATA_DIR] [RUNS]
+#   benches/busy_vnet.sh AIBNET [DATA_DIR] [RUNS] [SLOW_RUNS]
 #
 # Generates, unless DATA_DIR (default /work/busyvnet-data; keep it outside the repository)
 # already holds them, with benches/gen_busy_vnet.py:
@@ -10,18 +10,23 @@
 #            the fourth hour (seed 17);
 #   adv/     one hour of adversarial NSG v2, 196 MB: every tuple its own flow (2.65 M), 4 000
 #            addresses, most flows on 60000/60001/22/5986 (seed 17).
-# Then runs each measurement RUNS times (default 3) under /usr/bin/time -v, prints the median
-# wall time, its rate, CPU seconds and peak RSS with the load average before each run, and
-# checks the answers with benches/busy_vnet_check.py:
+# Then runs each measurement RUNS times (default 3; the Python baseline and `diagnose` on the
+# adversarial tree, minutes each today, SLOW_RUNS times, default 1) under /usr/bin/time -v,
+# prints the median wall time and its rate, CPU seconds and peak RSS with the load average before
+# each run, and checks the answers with benches/busy_vnet_check.py:
 #   (i)   diagnose on vnet7h           (ii)  builds on vnet7h
-#   (iii) sessions --format ndjson on adv (to /dev/null), and benches/flowlog_baseline.py on adv
-#   (iv)  diagnose on adv              (v)   diagnose on one hour of vnet7h without a build
+#   (iii) sessions --format ndjson on adv, and benches/flowlog_baseline.py on adv (which prints
+#         every session too, unfiltered), both to /dev/null
+#   (iv)  diagnose on adv, stopped after ADV_TIMEOUT seconds (default 600: today it is
+#         quadratic), and on the blobs of the first 25, 50 and 100 of its 500 NICs (the growth)
+#   (v)   diagnose on one hour of vnet7h without a build
 # Raw outputs and time logs go to DATA_DIR/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "$1")
 DATA=${2:-/work/busyvnet-data}
 RUNS=${3:-3}
+SLOW_RUNS=${4:-1}
 OUT=$DATA/results
 mkdir -p "$OUT"
 
@@ -37,12 +42,12 @@ HOUR=$(find "$VNET" -type d -path '*/h=08' | head -1)
 
 bytes() { find "$1" -type f -name 'PT1H.json' -print0 | du -cb --files0-from=- | tail -1 | cut -f1; }
 
-# measure NAME BYTES OUTFILE CMD...: RUNS runs, then a summary line.
+# measure N NAME BYTES OUTFILE CMD...: N runs, then a summary line.
 measure() {
-  local name=$1 size=$2 outfile=$3
-  shift 3
+  local n=$1 name=$2 size=$3 outfile=$4
+  shift 4
   local walls=() line
-  for k in $(seq "$RUNS"); do
+  for k in $(seq "$n"); do
     local load
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     /usr/bin/time -v "$@" > "$outfile" 2> "$OUT/$name.time.$k" || true
@@ -51,7 +56,7 @@ measure() {
     user=$(awk -F': ' '/User time/ {print $2}' "$OUT/$name.time.$k")
     sys=$(awk -F': ' '/System time/ {print $2}' "$OUT/$name.time.$k")
     rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$OUT/$name.time.$k")
-    line="$name run $k: wall $wall s, user $user s, sys $sys s, peak RSS $((rss / 1024)) MiB, load before $load"
+    line="$name run $k: wall $wall s, user $user s, sys $sys s, peak RSS $((rss / 1024)) MiB, load before $load, after $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "$line" | tee -a "$OUT/runs.txt"
     walls+=("$wall")
   done
@@ -68,12 +73,19 @@ echo "== $(date -u +%FT%TZ) $(uname -n), $(nproc) cores, binary $BIN" | tee -a "
 VB=$(bytes "$VNET")
 AB=$(bytes "$ADV")
 HB=$(bytes "$HOUR")
-measure diagnose-vnet7h "$VB" "$OUT/diagnose-vnet7h.json" "$BIN" diagnose --format json --fail-on never "$VNET"
-measure builds-vnet7h "$VB" "$OUT/builds-vnet7h.json" "$BIN" builds --format json --fail-on never "$VNET"
-measure sessions-adv "$AB" /dev/null "$BIN" sessions --format ndjson "$ADV"
-measure python-adv "$AB" "$OUT/python-adv.txt" python3 benches/flowlog_baseline.py "$ADV"
-measure diagnose-adv "$AB" "$OUT/diagnose-adv.json" "$BIN" diagnose --format json --fail-on never "$ADV"
-measure diagnose-hour "$HB" "$OUT/diagnose-hour.json" "$BIN" diagnose --format json --fail-on never "$HOUR"
+measure "$RUNS" diagnose-vnet7h "$VB" "$OUT/diagnose-vnet7h.json" "$BIN" diagnose --format json --fail-on never "$VNET"
+measure "$RUNS" builds-vnet7h "$VB" "$OUT/builds-vnet7h.json" "$BIN" builds --format json --fail-on never "$VNET"
+measure "$RUNS" sessions-adv "$AB" /dev/null "$BIN" sessions --format ndjson "$ADV"
+measure "$SLOW_RUNS" python-adv "$AB" /dev/null python3 benches/flowlog_baseline.py "$ADV"
+for n in 25 50 100; do
+  mapfile -t part < <(find "$ADV" -type f -name PT1H.json | sort | head -n "$n")
+  PB=$(du -cb "${part[@]}" | tail -1 | cut -f1)
+  measure "$SLOW_RUNS" "diagnose-adv-$n" "$PB" "$OUT/diagnose-adv-$n.json" "$BIN" diagnose --format json \
+    --fail-on never "${part[@]}"
+done
+measure "$SLOW_RUNS" diagnose-adv "$AB" "$OUT/diagnose-adv.json" timeout "${ADV_TIMEOUT:-600}" "$BIN" diagnose \
+  --format json --fail-on never "$ADV"
+measure "$RUNS" diagnose-hour "$HB" "$OUT/diagnose-hour.json" "$BIN" diagnose --format json --fail-on never "$HOUR"
 
 echo "== answers"
 python3 benches/busy_vnet_check.py "$DATA/vnet7h/truth.json" --builds "$OUT/builds-vnet7h.json" \

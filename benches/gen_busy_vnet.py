@@ -597,18 +597,19 @@ def adversarial_hour(sink, nics, peers, hour, per_nic, seed):
             inbound = (x >> 56) % 2 == 0 or peer == PROBE
             src, dst = (peer, nic.ip) if inbound else (nic.ip, peer)
             d = "I" if inbound else "O"
+            allow = "DefaultRule_AllowVnetInBound" if inbound else "DefaultRule_AllowVnetOutBound"
             if kind < 2:
                 em.one(nic, t, src, dst, sp, dp, udp, d, "D", None,
                        "DefaultRule_DenyAllInBound" if inbound else "UserRule_DenyAibPortsOutBound")
             elif kind < 4:
-                em.one(nic, t, src, dst, sp, dp, udp, d, "B", None, "UserRule_AllowAibPorts")
+                # Inbound: stateless under a custom rule; outbound: a flow cut before its end.
+                em.one(nic, t, src, dst, sp, dp, udp, d, "B", None, "UserRule_AllowAibPorts" if inbound else allow)
             elif kind < 5:
-                em.one(nic, t, src, dst, sp, dp, udp, d, "E", (1, 74, 0, 0), "DefaultRule_AllowVnetInBound")
+                em.one(nic, t, src, dst, sp, dp, udp, d, "E", (1, 74, 0, 0), allow)
             elif kind < 6:
-                em.one(nic, t, src, dst, sp, dp, udp, d, "E", (1, 74, 1, 54), "DefaultRule_AllowVnetInBound")
+                em.one(nic, t, src, dst, sp, dp, udp, d, "E", (1, 74, 1, 54), allow)
             else:
-                em.one(nic, t, src, dst, sp, dp, udp, d, "E", ((x >> 8) % 90 + 3, 4000, (x >> 4) % 80 + 2, 6000),
-                       "DefaultRule_AllowVnetInBound")
+                em.one(nic, t, src, dst, sp, dp, udp, d, "E", ((x >> 8) % 90 + 3, 4000, (x >> 4) % 80 + 2, 6000), allow)
 
 
 # ----------------------------------------------------------------------------------------------
