@@ -65,7 +65,7 @@ import statistics, sys
 name, size, walls = sys.argv[1], int(sys.argv[2]), [float(w) for w in sys.argv[3:]]
 m = statistics.median(walls)
 print(f"{name}: {size / 1e6:.0f} MB, median wall {m:.2f} s (min {min(walls):.2f}, max {max(walls):.2f}) "
-      f"= {size / 1e6 / m:.0f} MB/s")
+      f"= {size / 1e6 / m:.1f} MB/s")
 PY
 }
 
