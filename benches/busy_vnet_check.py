@@ -82,11 +82,16 @@ def match_runs(truth, found, jumps, label):
     for i, r in enumerate(found):
         if i in used:
             continue
+        roles = r.get("roles") or {}
         proxy = r.get("proxy")
-        what = " (a jump box)" if proxy in jumps else ""
-        n_build = len((r.get("roles") or {}).get("build_vm", [])) or (1 if r.get("build_vm") else 0)
+        if proxy is None and roles.get("aci"):
+            # An isolated run: its "ACI" opened SSH/WinRM to the build VMs.
+            who = "ACI " + ", ".join(a + (" (a jump box)" if a in jumps else "") for a in roles["aci"][:4])
+        else:
+            who = f"proxy {proxy}" + (" (a jump box)" if proxy in jumps else "")
+        n_build = len(roles.get("build_vm", [])) or (1 if r.get("build_vm") else 0)
         problems.append(f"{label}: invented: {r.get('id', '')} {r['start'][:19]}..{r.get('end', '')[11:19]} "
-                        f"proxy {proxy}{what}, {n_build} build VM(s), {r['verdict']}")
+                        f"{who}, {n_build} build VM(s), {r['verdict']}")
     return problems
 
 

@@ -76,6 +76,7 @@ import os
 import random
 import sys
 import time
+import types
 import uuid
 from multiprocessing import Pool
 
@@ -312,10 +313,7 @@ def noise_minute(em, vm, minute, a, pools, dns):
     n = int(want) + (1 if rng.random() < want - int(want) else 0)
     for _ in range(n):
         x = bits(64)
-        t = t0 + x % MIN
-        sp = 1024 + (x >> 16) % 64000
-        k = (x >> 32) % 100
-        j = (x >> 40) % 1024
+        t, sp, k, j = gm.draw(x, t0)
         c = pools.counters[j]
         dur = 300 + ((x >> 50) % 20) * 1000
         if k < 30:
@@ -423,8 +421,6 @@ def long_flows(a, vms, lo_ms, hi_ms, pools):
 # AIB builds
 
 FAULT_OF = {f[0]: f for f in gm.FAULTS if f[2] == "proxy"}
-ARM = gm.ARM
-KMS = gm.KMS
 
 
 def schedule_builds(a, vms, lo_ms, n_hours):
@@ -483,93 +479,12 @@ def schedule_builds(a, vms, lo_ms, n_hours):
 
 
 def gen_build(sink, r, unit, nsg, dns):
-    """One build's flows as the proxy's and the build VM's NICs log them (gen_month.conn)."""
-    conn = gm.conn
-    rng = random.Random(r["seed"])
-    T = r["start_ms"]
-    E = T + r["dur_ms"]
-    fault = r["fault"]
-    win = r["os"] == "windows"
-    pport, bport = (60000, 5986) if win else (60001, 22)
-    proxy, nat, build = r["proxy"], r["nat"], r["build_vm_address"]
-    proxy_nic = gm.Nic(r["proxy_mac"], proxy, unit, nsg)
-    build_nic = gm.Nic(r["build_mac"], build, unit, nsg)
-    port = [rng.randint(32768, 40000)]
-
-    def sp():
-        port[0] = port[0] + 1 if port[0] < 60999 else 32768
-        return port[0]
-
-    quick = rng.random() < 0.5  # the quickstart rule admits the probe (NSG v2: stateless)
-    t = T + 30_000
-    while t < E:
-        if fault == "probe_blocked":
-            conn(sink, t, 21_000, PROBE, sp(), proxy, pport, "T", None, proxy_nic, "deny_in", "",
-                 "UserRule_DenyAzureLoadBalancerInBound")
-        else:
-            conn(sink, t, 10, PROBE, sp(), proxy, pport, "T", None, proxy_nic, "ok", "",
-                 "UserRule_AzureImageBuilderAccess" if quick else "DefaultRule_AllowAzureLoadBalancerInBound", C_PROBE)
-        t += 5_000
-    t = T + 60_000
-    while t < E:
-        conn(sink, t, rng.randint(1, 4) * 1000, proxy, sp(), ARM, 443, "T", proxy_nic, None, "ok",
-             "DefaultRule_AllowInternetOutBound", "", (14, 3200, 12, 9100))
-        t += rng.randint(4, 9) * MIN
-    dns_fate = "deny_out" if fault == "dns_blocked" else "ok"
-    dns_rule = "UserRule_DenyDnsOutBound" if fault == "dns_blocked" else "DefaultRule_AllowVnetOutBound"
-    egress_fate = "deny_out" if fault == "egress_blocked" else "ok"
-    egress_rule = "UserRule_DenyInternetOutBound" if fault == "egress_blocked" else "DefaultRule_AllowInternetOutBound"
-
-    def customization(t):
-        d = dns[rng.randrange(len(dns))]
-        conn(sink, t, 50, build, sp(), d.ip, 53, "U", build_nic, d.nic if dns_fate == "ok" else None, dns_fate,
-             dns_rule, "DefaultRule_AllowVnetInBound", C_DNS)
-        if fault == "dns_blocked":
-            return
-        for dport in ((443, 1688) if win else (80, 443)):
-            dst = KMS if dport == 1688 else rng.choice(MIRRORS)
-            conn(sink, t + 200, rng.randint(2, 40) * 1000, build, sp(), dst, dport, "T", build_nic, None,
-                 egress_fate, egress_rule, "", (40, 3000, 90, 120_000))
-
-    customization(T + 3 * MIN + 20_000)
-    connect = T + 4 * MIN
-    if fault == "probe_blocked":
-        return
-    if fault == "alb_blocked":
-        t = connect
-        while t < E:
-            conn(sink, t, 21_000, nat, sp(), proxy, pport, "T", None, proxy_nic, "deny_in", "",
-                 "UserRule_DenyAllInBound")
-            t += 20_000
-        return
-    if fault in ("proxy_to_build_blocked", "winrm_blocked"):
-        t = connect
-        while t < E:
-            conn(sink, t, 22_000, nat, sp(), proxy, pport, "T", None, proxy_nic, "ok", "",
-                 "DefaultRule_AllowVnetInBound", (8, 900, 6, 700))
-            if fault == "winrm_blocked":
-                conn(sink, t + 200, 21_000, proxy, sp(), build, bport, "T", proxy_nic, build_nic,
-                     "noreply", "DefaultRule_AllowVnetOutBound", "DefaultRule_AllowVnetInBound")
-            else:
-                conn(sink, t + 200, 21_000, proxy, sp(), build, bport, "T", proxy_nic, build_nic,
-                     "deny_in", "DefaultRule_AllowVnetOutBound", "UserRule_DenyVnetSshToReservedRange")
-            t += 20_000
-        return
-    if not win:
-        conn(sink, connect, E - connect - 60_000, nat, sp(), proxy, pport, "T", None, proxy_nic, "ok", "",
-             "DefaultRule_AllowVnetInBound", (1000, 150_000, 1200, 450_000))
-        conn(sink, connect + 150, E - connect - 60_500, proxy, sp(), build, bport, "T", proxy_nic, build_nic,
-             "ok", "DefaultRule_AllowVnetOutBound", "DefaultRule_AllowVnetInBound", (1000, 150_000, 1200, 450_000))
-    t = connect + MIN
-    while t < E - 2 * MIN:
-        d = rng.randint(5, 40) * 1000
-        conn(sink, t, d, nat, sp(), proxy, pport, "T", None, proxy_nic, "ok", "",
-             "DefaultRule_AllowVnetInBound", (30, 8000, 25, 6000))
-        conn(sink, t + 150, d - 300, proxy, sp(), build, bport, "T", proxy_nic, build_nic, "ok",
-             "DefaultRule_AllowVnetOutBound", "DefaultRule_AllowVnetInBound", (30, 8000, 25, 6000))
-        if rng.random() < 0.5:
-            customization(t + 2000)
-        t += rng.randint(1, 3) * MIN if win else rng.randint(2, 6) * MIN
+    """One build's flows as the proxy's and the build VM's NICs log them: gen_month's run at this
+    build's addresses, logged like the other NICs of snet-aib, with the VNET's DNS servers."""
+    site = types.SimpleNamespace(**vars(unit), proxy=r["proxy"], plnat=r["nat"], build=r["build_vm_address"],
+                                 aci=None, dns=None, build_nsg=nsg)
+    gm.gen_run(sink, site, r, dns=[(d.ip, d.nic) for d in dns], dns_counters=C_DNS,
+               deny_rule="UserRule_DenyVnetSshToReservedRange", mirrors=MIRRORS)
 
 
 # ----------------------------------------------------------------------------------------------
