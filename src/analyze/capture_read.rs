@@ -1,369 +1,39 @@
-//! The pipeline driver: inputs → sessions, in parallel at the edges.
+//! Reading a capture's frames into sessions, split across threads by flow.
 //!
-//! Across files, each input gets its own [`SessionTable`] on a rayon worker
-//! and the tables merge. Inside one large capture, frames are cut into
-//! chunks at record boundaries and processed in windows: the chunks of a
-//! window are decoded in parallel into per-shard buffers (shard = hash of the
-//! flow key), then every shard applies its packets, in file order, to its own
-//! table. A flow lives in one shard, so no merge of half-sessions is needed
-//! and the result is the same for any thread count.
+//! Three schemes give identical sessions (tested, and fuzzed by the `shards`
+//! target): [`IntraFile::Scan`] (the default: every thread walks all frames
+//! and keeps its own shard's flows), [`IntraFile::Buffered`] (chunks decoded
+//! in parallel into per-shard buffers) and [`IntraFile::Sequential`]. A flow
+//! lives in one shard, so no half-sessions need reconciling; ICMP is applied
+//! after the shards, in file order ([`IcmpPass`]). Measurements and why the
+//! default won: README Design, benches/RESULTS.md.
 
+use super::IntraFile;
 use crate::capture::{self, CaptureError, PacketIter};
 use crate::decode::{self, PacketSummary, SkipReason};
-use crate::ingest::{self, Format, Input, Source};
-use crate::sessions::{self, PacketStats, Session, SessionTable};
+use crate::ingest::InputReport;
+use crate::sessions::{self, PacketStats, SessionTable};
 use rayon::prelude::*;
-use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-use std::path::PathBuf;
 
-/// Captures smaller than this are read by one thread.
-pub const PARALLEL_MIN_BYTES: usize = 32 << 20;
-/// Bytes per chunk of a large capture.
+/// Bytes per chunk of a large capture (buffered scheme).
 const CHUNK_BYTES: usize = 4 << 20;
 
-/// What happened to one input.
-#[derive(Debug, Clone, Serialize)]
-pub struct InputReport {
-    /// Path as given (or found); `-` for stdin.
-    pub path: String,
-    /// Detected format.
-    pub format: Format,
-    /// Whether it was gzip-compressed.
-    pub gzip: bool,
-    /// Frames (or flow tuples) read.
-    pub packets: u64,
-    /// Frames (or tuples) turned into session updates.
-    pub decoded: u64,
-    /// Of those, the ones that went into sessions: all decoded frames of a
-    /// capture; the flow-log tuples a `--host`/`--port` filter admitted.
-    pub used: u64,
-    /// First timestamp (ns since the epoch), if any packet was read.
-    #[serde(skip)]
-    pub first_ts: Option<i64>,
-    /// Last timestamp (ns since the epoch).
-    #[serde(skip)]
-    pub last_ts: Option<i64>,
-    /// Timestamp precision of the input, in decimal digits.
-    #[serde(skip)]
-    pub ts_digits: u8,
-    /// Frames not used, by reason.
-    pub not_decoded: BTreeMap<&'static str, u64>,
-    /// Why reading stopped early (with the byte offset), if it did.
-    pub error: Option<String>,
-}
-
-impl InputReport {
-    /// A report for an input nothing has been read from yet.
-    pub fn new(path: String, format: Format, gzip: bool) -> Self {
-        InputReport {
-            path,
-            format,
-            gzip,
-            packets: 0,
-            decoded: 0,
-            used: 0,
-            first_ts: None,
-            last_ts: None,
-            ts_digits: 6,
-            not_decoded: BTreeMap::new(),
-            error: None,
-        }
-    }
-}
-
-/// Something that could not be read: a whole input or its tail.
-#[derive(Debug, Clone, Serialize)]
-pub struct Skipped {
-    /// The input.
-    pub path: String,
-    /// Byte offset of the fault, when it has one.
-    pub offset: Option<u64>,
-    /// What was wrong.
-    pub reason: String,
-}
-
-impl std::fmt::Display for Skipped {
-    /// `path at byte N: reason`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.offset {
-            Some(o) => write!(f, "{} at byte offset {o}: {}", self.path, self.reason),
-            None => write!(f, "{}: {}", self.path, self.reason),
-        }
-    }
-}
-
-/// Everything the session stage produced for a run.
-#[derive(Debug, Default)]
-pub struct Analysis {
-    /// One entry per input that could be opened.
-    pub inputs: Vec<InputReport>,
-    /// All sessions, coalesced across inputs, sorted by first time.
-    pub sessions: Vec<Session>,
-    /// What could not be read.
-    pub skipped: Vec<Skipped>,
-}
-
-impl Analysis {
-    /// Total frames / tuples read over all inputs.
-    pub fn packets(&self) -> u64 {
-        self.inputs.iter().map(|i| i.packets).sum()
-    }
-
-    /// Whether anything at all could be analysed.
-    pub fn anything_read(&self) -> bool {
-        self.inputs
-            .iter()
-            .any(|i| i.packets > 0 || (i.error.is_none() && i.format != Format::Unknown))
-    }
-}
-
-/// How one large capture is split across threads. The default, [`IntraFile::Scan`],
-/// won on both benchmark captures (benches/RESULTS.md); the others stay for
-/// measuring that again (`AIBNET_INTRA_FILE=sequential|buffered|scan`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum IntraFile {
-    /// Every thread walks all frames and keeps the flows of its own shard
-    /// (flow-key hash): no buffers and no hand-over between threads; each
-    /// frame is framed and decoded once per thread.
-    #[default]
-    Scan,
-    /// Chunks decoded in parallel into per-shard buffers, then each shard
-    /// applies its buffers in file order (the first scheme).
-    Buffered,
-    /// One thread reads the whole file.
-    Sequential,
-}
-
-impl IntraFile {
-    /// The scheme named by `AIBNET_INTRA_FILE`, or the default.
-    pub fn from_env() -> Self {
-        match std::env::var("AIBNET_INTRA_FILE").as_deref() {
-            Ok("buffered") => IntraFile::Buffered,
-            Ok("sequential") => IntraFile::Sequential,
-            _ => IntraFile::Scan,
-        }
-    }
-}
-
-/// What the caller will look at, and how work is split. Readers drop flows
-/// that no host/port filter admits before they build sessions of them.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    /// Only flows with one of these addresses at either end (empty: all).
-    pub hosts: Vec<IpAddr>,
-    /// Only flows with one of these ports at either end (empty: all).
-    pub ports: Vec<u16>,
-    /// How one large capture is split across threads.
-    pub intra_file: IntraFile,
-    /// Split a capture across threads even under [`PARALLEL_MIN_BYTES`], so
-    /// that tests and fuzzing can compare the schemes on small inputs.
-    pub split_small: bool,
-}
-
-impl Scope {
-    /// Everything, split the default way (or as `AIBNET_INTRA_FILE` says).
-    pub fn all() -> Self {
-        Scope {
-            intra_file: IntraFile::from_env(),
-            ..Scope::default()
-        }
-    }
-
-    /// Whether a flow between these endpoints can pass the host and port
-    /// filters. A flow-log session has exactly its tuples' endpoints, so
-    /// dropping tuples that fail this is the same as filtering sessions
-    /// afterwards. Captures are not pre-filtered: an ICMP error is linked to
-    /// the session it names, which may fail the filter while the error's own
-    /// endpoints pass it.
-    #[inline]
-    pub fn admits(&self, a: IpAddr, a_port: u16, b: IpAddr, b_port: u16) -> bool {
-        (self.hosts.is_empty() || self.hosts.iter().any(|h| *h == a || *h == b))
-            && (self.ports.is_empty() || self.ports.iter().any(|p| *p == a_port || *p == b_port))
-    }
-
-    /// Whether no host or port filter is set.
-    pub fn is_everything(&self) -> bool {
-        self.hosts.is_empty() && self.ports.is_empty()
-    }
-}
-
-/// A stage that turns a non-capture input into sessions (flow logs). Lets the
-/// flow-log stage plug into the driver without the driver knowing its types.
-pub type OtherReader =
-    fn(&Input, u32, &Scope, &mut InputReport, &mut Vec<Skipped>) -> Option<SessionTable>;
-
-/// Run the pipeline over the user's paths.
-pub fn analyze_paths(paths: &[PathBuf]) -> Analysis {
-    analyze_paths_with(paths, &Scope::all())
-}
-
-/// Run the pipeline over the user's paths, keeping what `scope` admits.
-pub fn analyze_paths_with(paths: &[PathBuf], scope: &Scope) -> Analysis {
-    let (mut sources, errors) = ingest::discover(paths);
-    // Inputs are numbered in path order, so the output does not depend on
-    // the order the paths were named in.
-    sources.sort();
-    let mut a = analyze_sources_with(&sources, scope);
-    a.skipped.splice(
-        0..0,
-        errors.into_iter().map(|e| Skipped {
-            path: e.path,
-            offset: None,
-            reason: e.reason,
-        }),
-    );
-    a
-}
-
-/// Run the pipeline over already-discovered sources.
-pub fn analyze_sources(sources: &[Source]) -> Analysis {
-    analyze_sources_with(sources, &Scope::all())
-}
-
-/// Run the pipeline over already-discovered sources, keeping what `scope`
-/// admits.
-pub fn analyze_sources_with(sources: &[Source], scope: &Scope) -> Analysis {
-    let per_input: Vec<(Option<InputReport>, SessionTable, Vec<Skipped>)> =
-        crate::phase::timed("read", || {
-            sources
-                .par_iter()
-                .enumerate()
-                .map(|(idx, src)| match ingest::load(src) {
-                    Ok(input) => {
-                        let (report, table, skipped) =
-                            analyze_input_with(&input, idx as u32, scope);
-                        (Some(report), table, skipped)
-                    }
-                    Err(e) => {
-                        // Keep a report for it too: sessions name their inputs by
-                        // position, so every source must have one.
-                        let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
-                        report.error = Some(e.reason.clone());
-                        (
-                            Some(report),
-                            SessionTable::new(),
-                            vec![Skipped {
-                                path: e.path,
-                                offset: None,
-                                reason: e.reason,
-                            }],
-                        )
-                    }
-                })
-                .collect()
-        });
-    let mut analysis = Analysis::default();
-    let mut tables = Vec::with_capacity(per_input.len());
-    for (report, table, skipped) in per_input {
-        analysis.inputs.extend(report);
-        analysis.skipped.extend(skipped);
-        tables.push(table);
-    }
-    let merged = crate::phase::timed("concat inputs", || SessionTable::concat(tables));
-    analysis.sessions = crate::phase::timed("join, sort, coalesce", || merged.finish());
-    crate::phase::timed("join flows across blobs", || {
-        crate::flowlog::join_continuations(&mut analysis.sessions, &analysis.inputs)
-    });
-    analysis
-}
-
-/// Analyse one loaded input as input number `idx` of the run.
-pub fn analyze_input(input: &Input, idx: u32) -> (InputReport, SessionTable, Vec<Skipped>) {
-    analyze_input_with(input, idx, &Scope::all())
-}
-
-/// Analyse one loaded input as input number `idx` of the run, keeping what
-/// `scope` admits.
-pub fn analyze_input_with(
-    input: &Input,
+/// Read a capture's frames into one session table with the given scheme
+/// (`parallel`: whether to split across the pool's threads at all). Fills
+/// the input's counts; returns the fault that stopped reading, if any.
+pub(super) fn read(
+    iter: PacketIter<'_>,
     idx: u32,
-    scope: &Scope,
-) -> (InputReport, SessionTable, Vec<Skipped>) {
-    let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
-    let mut skipped = Vec::new();
-    if let Some(w) = &input.warning {
-        skipped.push(Skipped {
-            path: input.path.clone(),
-            offset: None,
-            reason: w.clone(),
-        });
+    scheme: IntraFile,
+    parallel: bool,
+    report: &mut InputReport,
+) -> (SessionTable, Option<CaptureError>) {
+    match scheme {
+        IntraFile::Scan if parallel => read_scan(iter, idx, report),
+        IntraFile::Buffered if parallel => read_buffered(iter, idx, report),
+        _ => read_sequential(iter, idx, report),
     }
-    let table = match input.format {
-        Format::Pcap | Format::Pcapng => match PacketIter::new(&input.bytes, input.format) {
-            Ok(iter) => {
-                let parallel = (scope.split_small || input.bytes.len() >= PARALLEL_MIN_BYTES)
-                    && rayon::current_num_threads() > 1;
-                let (table, err) = match scope.intra_file {
-                    IntraFile::Scan if parallel => read_scan(iter, idx, &mut report),
-                    IntraFile::Buffered if parallel => read_buffered(iter, idx, &mut report),
-                    _ => read_sequential(iter, idx, &mut report),
-                };
-                if let Some(e) = err {
-                    report.error = Some(e.to_string());
-                    skipped.push(capture_skip(input, e));
-                }
-                table
-            }
-            Err(e) => {
-                report.error = Some(e.to_string());
-                skipped.push(capture_skip(input, e));
-                SessionTable::new()
-            }
-        },
-        Format::FlowLog => match flowlog_reader() {
-            Some(reader) => {
-                reader(input, idx, scope, &mut report, &mut skipped).unwrap_or_default()
-            }
-            None => {
-                let reason = "flow logs are not supported by this build".to_string();
-                report.error = Some(reason.clone());
-                skipped.push(Skipped {
-                    path: input.path.clone(),
-                    offset: None,
-                    reason,
-                });
-                SessionTable::new()
-            }
-        },
-        Format::Json | Format::Unknown => {
-            let reason = if input.bytes.is_empty() {
-                "empty file".to_string()
-            } else if input.format == Format::Json {
-                "JSON that is neither a flow log nor a capture (configuration files go to `aibnet check`)".to_string()
-            } else {
-                "not a packet capture or flow log (unknown format)".to_string()
-            };
-            report.error = Some(reason.clone());
-            skipped.push(Skipped {
-                path: input.path.clone(),
-                offset: Some(0),
-                reason,
-            });
-            SessionTable::new()
-        }
-    };
-    (report, table, skipped)
-}
-
-/// A capture fault as a skip. Offsets of gzip-compressed inputs count
-/// decompressed bytes, which the reason says.
-fn capture_skip(input: &Input, e: CaptureError) -> Skipped {
-    let mut reason = e.reason;
-    if input.gzip {
-        reason.push_str(" (offset into the decompressed data)");
-    }
-    Skipped {
-        path: input.path.clone(),
-        offset: Some(e.offset),
-        reason,
-    }
-}
-
-/// The flow-log stage's entry point.
-fn flowlog_reader() -> Option<OtherReader> {
-    Some(crate::flowlog::read_input)
 }
 
 /// Per-chunk (or per-file) counters, merged into the input's report.
