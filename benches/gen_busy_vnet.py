@@ -3,11 +3,17 @@
 (AIB) builds hidden in the noise, for issue 17's benchmarks and test fixtures (Python 3 standard
 library only; record and blob structure from benches/gen_month.py).
 
-  gen_busy_vnet.py OUTDIR [--hours 7] [--vms 400] [--gb 1.05 | --rate R] [--seed 17]
+  gen_busy_vnet.py OUTDIR [--hours 7] [--start T] [--vms 400] [--gb 1.1 | --rate R] [--seed 17]
                    [--family vnet|nsg] [--target vnet|subnet] [--builds N] [--build-hour H]
-                   [--fault FAULT] [--os linux|windows] [--concurrent] [--no-build]
-                   [--jump-boxes 2] [--build-subnet-jump-boxes 1] [--one-blob] [-j 2]
-  gen_busy_vnet.py OUTDIR --adversarial [--gb 0.2] [--addresses 4000]
+                   [--fault FAULT] [--os linux|windows] [--concurrent [--concurrent-hour H]]
+                   [--no-build] [--jump-boxes 2] [--build-subnet-jump-boxes 1]
+                   [--build-subnet-vms N] [--sweep 2] [--probe-interval 5] [--one-blob]
+                   [--gzip] [--truth FILE] [--truth-only] [-j 2]
+  gen_busy_vnet.py OUTDIR --adversarial [--hours 1] [--gb 0.2] [--addresses 4000] [--nics 500]
+
+Used by benches/busy_vnet.sh (issue 17's baseline, benches/RESULTS.md) and
+tests/data/busy-vnet/make.sh (the small fixtures). 7 hours of 400 VMs (1.09 GB) take about
+three minutes on two cores.
 
 The VNET (busy-vnet, 10.40.0.0/16), in the storage account's blob layout:
 
@@ -54,9 +60,10 @@ proxy → build VM SSH is denied by an NSG rule at the build VM. `--no-build` (=
 makes the evidence of the wrong hour: all the noise, no AIB build.
 
 `--adversarial`: NSG flow logs v2 where every tuple is its own flow (a unique 5-tuple, one
-tuple each) among `--addresses` NICs of the VNET, most of them on the AIB ports (60000, 60001,
-22, 5986): thousands of addresses receiving and opening the command, SSH and WinRM ports,
-allowed, denied, unanswered and stateless. No build unless `--builds` says so.
+tuple each) between `--nics` flow-logged NICs and `--addresses` addresses of the VNET (and the
+probe), three quarters of them on the AIB ports (60000, 60001, 22, 5986): thousands of
+addresses receiving and opening the command, SSH and WinRM ports, allowed, denied, unanswered
+and stateless. No build unless `--builds` says so.
 
 OUTDIR/truth.json says what a diagnosis should find: `runs` (the AIB builds, in the schema of
 benches/gen_month.py's truth, so benches/builds_check.py reads it too: proxy, build_vm, start,
