@@ -20,14 +20,14 @@
 #   (iv)  diagnose on adv, stopped after ADV_TIMEOUT seconds (default 600: today it is
 #         quadratic), and on the blobs of the first 25, 50 and 100 of its 500 NICs (the growth)
 #   (v)   diagnose on one hour of vnet7h without a build
-# Raw outputs and time logs go to DATA_DIR/results/.
+# Raw outputs and time logs go to DATA_DIR/results-<time>-<binary>/ (one folder a run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "$1")
 DATA=${2:-/work/busyvnet-data}
 RUNS=${3:-3}
 SLOW_RUNS=${4:-1}
-OUT=$DATA/results
+OUT=$DATA/results-$(date -u +%Y%m%dT%H%M%SZ)-$(basename "$BIN")
 mkdir -p "$OUT"
 
 if [ ! -f "$DATA/vnet7h/truth.json" ]; then
