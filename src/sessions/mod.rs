@@ -25,7 +25,9 @@
 //!   joins the tables' sorted runs.
 //! * `filter`: [`Filter`], which sessions a run keeps (readers drop flow-log
 //!   tuples with it early).
+//! * `endpoint`: [`Endpoint`], an address and port as the reports write it.
 
+mod endpoint;
 mod filter;
 mod finish;
 mod flow_record;
@@ -39,6 +41,7 @@ mod tcp;
 #[cfg(test)]
 mod testing;
 
+pub use endpoint::Endpoint;
 pub use filter::Filter;
 pub use finish::COALESCE_SKEW_NS;
 pub use flow_record::FlowRecord;
