@@ -2,7 +2,8 @@
 //! by the readers (to drop flow-log tuples early), by `sessions` to choose
 //! what it shows, and by every place that asks "is this host/port in scope".
 
-use super::{ConnState, Session};
+use super::model::Session;
+use super::state::ConnState;
 use std::net::IpAddr;
 
 /// A filter on sessions: either end is one of `hosts`, either end uses one

@@ -4,9 +4,9 @@
 
 use super::flow_record::{FlowRecord, Flows};
 use super::key::FlowKey;
-use super::model::{Decision, Proto, Session, Side};
+use super::model::{Decision, OrderKey, Session, Side, order_key};
 use super::runs::{append_runs, join_runs, order_ties, permute};
-use super::table::{SETTLED, SessionTable};
+use super::table::SessionTable;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
@@ -102,15 +102,6 @@ impl SessionTable {
         SessionTable {
             runs,
             flows,
-            ..SessionTable::default()
-        }
-    }
-
-    /// A table of already finished sessions, e.g. from flow logs.
-    pub fn from_sessions(sessions: Vec<Session>) -> SessionTable {
-        SessionTable {
-            tracking: vec![SETTLED; sessions.len()],
-            sessions,
             ..SessionTable::default()
         }
     }
@@ -265,23 +256,6 @@ impl OpenGroups {
     }
 }
 
-pub(super) type OrderKey = (i64, Proto, IpAddr, u16, IpAddr, u16, u32, i64);
-
-/// The order of finished sessions: by first time, then endpoints, then
-/// the first input that saw them.
-pub(super) fn order_key(a: &Session) -> OrderKey {
-    (
-        a.first_ts,
-        a.proto,
-        a.orig_h,
-        a.orig_p,
-        a.resp_h,
-        a.resp_p,
-        a.seen_by.first(),
-        a.last_ts,
-    )
-}
-
 /// Merge sessions of the same connection seen by different inputs whose
 /// times overlap (within [`COALESCE_SKEW_NS`]). Input must be sorted.
 fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
@@ -371,10 +345,11 @@ fn max_side(a: Side, b: Side) -> Side {
 #[cfg(test)]
 mod tests {
     use super::super::flow_record::FlowRecord;
+    use super::super::model::{FlowInfo, SeenBy};
+    use super::super::state::ConnState;
     use super::super::testing::{flow_record, infos};
     use super::*;
     use crate::decode::FiveTuple;
-    use crate::sessions::{ConnState, FlowInfo, SeenBy};
     use proptest::prelude::*;
     use std::sync::Arc;
 

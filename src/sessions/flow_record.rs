@@ -1,11 +1,9 @@
 //! The compact record of a flow-log session, and the sessions built from
 //! such records.
 
-use super::finish::OrderKey;
 use super::key::FlowKey;
-use super::model::{FlowInfo, Proto, Session, Side};
+use super::model::{FlowInfo, OrderKey, Proto, Session, Side};
 use super::state::ConnState;
-use super::table::SessionTable;
 use crate::decode::FiveTuple;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -140,19 +138,5 @@ impl<'a> Flows<'a> {
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &'a FlowRecord> + 'a {
         self.chunks.iter().flat_map(|c| c.records.iter())
-    }
-}
-
-impl SessionTable {
-    /// A table of flow-log sessions in compact form; `infos` holds the flow
-    /// details their [`FlowRecord::info`] index (shared by many).
-    pub fn from_flow_records(flows: Vec<FlowRecord>, infos: Vec<Arc<FlowInfo>>) -> SessionTable {
-        SessionTable {
-            flows: vec![FlowChunk {
-                records: flows,
-                infos,
-            }],
-            ..SessionTable::default()
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! The open flows of a session table: flow key → (session, TCP state).
 
-use super::FlowKey;
+use super::key::FlowKey;
 
 /// Open flows in an open-addressing table of 16-byte slots (linear probing,
 /// at most half full), each holding a flow's 64-bit hash, its session and

@@ -337,6 +337,24 @@ impl Session {
     }
 }
 
+/// The key of [`order_key`].
+pub(super) type OrderKey = (i64, Proto, IpAddr, u16, IpAddr, u16, u32, i64);
+
+/// The order of finished sessions: by first time, then endpoints, then
+/// the first input that saw them.
+pub(super) fn order_key(a: &Session) -> OrderKey {
+    (
+        a.first_ts,
+        a.proto,
+        a.orig_h,
+        a.orig_p,
+        a.resp_h,
+        a.resp_p,
+        a.seen_by.first(),
+        a.last_ts,
+    )
+}
+
 /// An empty session: no packets, no input, between unspecified addresses.
 /// What a place holds while the sessions of a table being finished are moved
 /// out of it one by one.

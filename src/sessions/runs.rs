@@ -2,8 +2,7 @@
 //! concatenated into one, each run in order of first time, merged instead
 //! of sorted.
 
-use super::finish::order_key;
-use super::model::Session;
+use super::model::{Session, order_key};
 use rayon::prelude::*;
 
 /// Put sessions that are in order of first time into [`order_key`] order,

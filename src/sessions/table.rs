@@ -1,16 +1,17 @@
 //! Building sessions from packets: the table of one input (or shard), its
 //! open flows, and how each packet is applied to its session.
 
-use super::flow_record::FlowChunk;
+use super::flow_record::{FlowChunk, FlowRecord};
 use super::index::{self, FlowIndex};
 use super::key::{FlowKey, starts_flipped};
-use super::model::{IcmpNote, Proto, Session};
+use super::model::{FlowInfo, IcmpNote, Proto, Session};
 use super::state::ConnState;
 use super::tcp::TcpTrack;
 use crate::decode::{FiveTuple, IcmpError, PacketSummary, tcp_flags};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Idle time after which a TCP session ends (Zeek's tcp_inactivity_timeout).
 pub const TCP_INACTIVITY_NS: i64 = 300 * 1_000_000_000;
@@ -39,7 +40,7 @@ pub const BATCH: usize = 16;
 /// TCP state of such a session in the open-flow index).
 const NO_TRACK: u32 = u32::MAX;
 /// [`SessionTable::tracking`] of a settled session (final state and counts).
-pub(super) const SETTLED: u32 = u32::MAX - 1;
+const SETTLED: u32 = u32::MAX - 1;
 
 /// The sessions of one input (or shard), and the flows still open.
 #[derive(Debug, Default)]
@@ -164,6 +165,27 @@ impl SessionTable {
     /// An empty table.
     pub fn new() -> Self {
         SessionTable::default()
+    }
+
+    /// A table of already finished sessions, e.g. from flow logs.
+    pub fn from_sessions(sessions: Vec<Session>) -> SessionTable {
+        SessionTable {
+            tracking: vec![SETTLED; sessions.len()],
+            sessions,
+            ..SessionTable::default()
+        }
+    }
+
+    /// A table of flow-log sessions in compact form; `infos` holds the flow
+    /// details their [`FlowRecord::info`] index (shared by many).
+    pub fn from_flow_records(flows: Vec<FlowRecord>, infos: Vec<Arc<FlowInfo>>) -> SessionTable {
+        SessionTable {
+            flows: vec![FlowChunk {
+                records: flows,
+                infos,
+            }],
+            ..SessionTable::default()
+        }
     }
 
     /// Number of sessions.
@@ -402,10 +424,10 @@ fn is_flow(sessions: &[Session], i: u32, key: &FlowKey) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::SeenBy;
     use super::*;
     use crate::decode::tcp_flags::{ACK, FIN, SYN};
     use crate::decode::{FiveTuple, proto};
-    use crate::sessions::SeenBy;
 
     const S: i64 = 1_000_000_000;
 
