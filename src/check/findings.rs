@@ -2,12 +2,12 @@
 //! `az` command that fixes it; rules that could not be evaluated) and from the
 //! configuration itself (subnet policies, region, size, delegation, outbound).
 
-use super::eval::Verdict;
+use super::eval::StepVerdict;
 use super::flows::{At, FlowRow, THROUGH_APPLIANCE, outbound_gap};
 use super::model::*;
 use super::scene::{NsgSlot, RouteSlot, Scene};
 use crate::aib::TopologyKind;
-use crate::aib::{FindingId, Hop, Severity};
+use crate::aib::{AZURE_HOST_V4, FindingId, Hop, Severity};
 use crate::findings::Finding;
 use std::collections::BTreeMap;
 
@@ -87,7 +87,7 @@ fn fix_prefixes(hop: Hop, rows: &[&FlowRow], scene: &Scene) -> (String, String) 
             let mut dst: Vec<String> = rows
                 .iter()
                 .map(|r| {
-                    if r.dst == "168.63.129.16" {
+                    if r.dst.parse() == Ok(AZURE_HOST_V4) {
                         "AzurePlatformDNS".to_string()
                     } else {
                         r.dst.clone()
@@ -257,15 +257,15 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     let mut appliance: BTreeMap<(String, String), Vec<&FlowRow>> = BTreeMap::new();
     for r in rows {
         match (r.verdict, r.at) {
-            (Verdict::Deny, At::RouteTable) => {
+            (StepVerdict::Deny, At::RouteTable) => {
                 let key = (
                     r.nsg.clone().unwrap_or_default(),
                     r.rule.clone().unwrap_or_default(),
                 );
                 routes.entry(key).or_default().push(r);
             }
-            (Verdict::Deny, At::OutboundPath) => {} // reported as no_outbound_path
-            (Verdict::Deny, at) => {
+            (StepVerdict::Deny, At::OutboundPath) => {} // reported as no_outbound_path
+            (StepVerdict::Deny, at) => {
                 let key = (
                     r.hop,
                     at as u8,
@@ -275,21 +275,21 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
                 );
                 denied.entry(key).or_default().push(r);
             }
-            (Verdict::Unknown, At::RouteTable) if appliance_between_vms(r, scene) => {
+            (StepVerdict::Unknown, At::RouteTable) if appliance_between_vms(r, scene) => {
                 let key = (
                     r.nsg.clone().unwrap_or_default(),
                     r.rule.clone().unwrap_or_default(),
                 );
                 appliance.entry(key).or_default().push(r);
             }
-            (Verdict::Unknown, _) => {
+            (StepVerdict::Unknown, _) => {
                 let key = (
                     r.nsg.clone().unwrap_or_default(),
                     r.rule.clone().unwrap_or_else(|| r.at.label().to_string()),
                 );
                 unknown.entry(key).or_default().push(r);
             }
-            (Verdict::Allow, _) => {}
+            (StepVerdict::Allow, _) => {}
         }
     }
     let mut taken: BTreeMap<String, Vec<u32>> = BTreeMap::new();

@@ -31,7 +31,7 @@ pub mod rank;
 pub mod render;
 
 pub use catalogue::Class;
-pub use confirm::{Confirmation, EvidenceSummary, HopObservation, Verdict, confirm};
+pub use confirm::{Confirmation, ConfirmationVerdict, EvidenceSummary, HopObservation, confirm};
 pub use extract::Extracted;
 pub use plan::{CollectStep, Context, FlowLogKind, Placeholder, Window};
 pub use rank::{Closest, EvidenceLine};
