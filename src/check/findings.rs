@@ -131,8 +131,7 @@ pub fn fix_command(
     let ports: Vec<PortRange> = ports.into_iter().map(PortRange::one).collect();
     let protos: Vec<Proto> = rows.iter().map(|r| r.proto).collect();
     let protocol = match protos.split_first() {
-        Some((Proto::Tcp, rest)) if rest.iter().all(|p| *p == Proto::Tcp) => Protocol::Tcp,
-        Some((Proto::Udp, rest)) if rest.iter().all(|p| *p == Proto::Udp) => Protocol::Udp,
+        Some((first, rest)) if rest.iter().all(|p| p == first) => Protocol::from(*first),
         _ => Protocol::Any,
     };
     let (src, dst) = fix_prefixes(hop, rows, scene);
