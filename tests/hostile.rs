@@ -867,6 +867,14 @@ fn hostile_names_are_text_in_every_format() {
                     if docs.iter().any(|d| holds_text(d, HOSTILE_RULE)) {
                         seen_rule_in.push(ctx.clone());
                     }
+                    // The NSG's name reaches the fix command as one quoted word.
+                    if cmd == "diagnose" && *format == "json" {
+                        let quoted = format!("--nsg-name '{HOSTILE_NSG}'");
+                        assert!(
+                            docs.iter().any(|d| holds_text(d, &quoted)),
+                            "{ctx}: {stdout}"
+                        );
+                    }
                 }
                 "markdown" => {
                     // HTML only ever inside code, where Markdown shows it as text.
