@@ -21,6 +21,12 @@ struct Safe<F>(F);
 
 impl<F: Formatter> Formatter for Safe<F> {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
+        // Every character to escape starts with one of these bytes (DEL;
+        // U+0080–U+009F are C2 xx; the bidi marks E2 80 xx / E2 81 xx): text
+        // without them, nearly all, is written in one go after a SIMD scan.
+        if memchr::memchr3(0x7f, 0xc2, 0xe2, s.as_bytes()).is_none() {
+            return w.write_all(s.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in s.char_indices() {
             if must_escape(c) {
