@@ -333,12 +333,14 @@ impl Partial {
     }
 
     fn tuples(&mut self, ctx: &TupleCtx<'_>, g: &TupleGroup<'_, '_>, rule: RuleRef) {
-        let layout = ctx.layout;
+        // Copied into locals: read through `ctx` in the loop, they cost the
+        // fast path register spills (about 1% of a VNet run's instructions).
+        let (layout, keep, record_no) = (ctx.layout, ctx.keep, ctx.record_no);
         self.counts.tuples_read += g.tuples.len() as u64;
         self.tuples.reserve(g.tuples.len());
         for (k, s) in g.tuples.iter().enumerate() {
             if let Some(f) = tuple::fast_fields(&s.0, layout) {
-                if !ctx.keep {
+                if !keep {
                     self.counts.tuples_skipped += 1;
                     continue;
                 }
@@ -347,19 +349,19 @@ impl Partial {
                     self.counts.tuples_filtered += 1;
                 } else {
                     let fp = fingerprint_fields(&f, rule);
-                    self.push_unique(fp, || f.tuple(rule, ctx.record_no));
+                    self.push_unique(fp, || f.tuple(rule, record_no));
                 }
                 continue;
             }
             let parsed = parse_tuple_bytes(&s.0, layout);
             if let Ok(t) = &parsed
-                && ctx.keep
+                && keep
             {
                 self.counts.saw_time(t.ts_ms);
             }
             match parsed {
                 Ok(t)
-                    if ctx.keep
+                    if keep
                         && self
                             .full_filter
                             .as_ref()
@@ -367,9 +369,9 @@ impl Partial {
                 {
                     self.counts.tuples_filtered += 1;
                 }
-                Ok(mut t) if ctx.keep => {
+                Ok(mut t) if keep => {
                     t.rule = rule;
-                    t.record = ctx.record_no;
+                    t.record = record_no;
                     self.push_unique(fingerprint(&t), || t);
                 }
                 Ok(_) => self.counts.tuples_skipped += 1,
