@@ -10,13 +10,11 @@ use aibnet::check::{Config, evaluate};
 use aibnet::decode::decode;
 use aibnet::diagnose::{Diagnosis, diagnose, join_config};
 use aibnet::explain::{Context, explain, render};
-use aibnet::findings::rules::FixNames;
 use aibnet::flowlog::{self, ParseOptions, TupleLayout, parse_tuple_bytes};
 use aibnet::ingest::InputReport;
 use aibnet::ingest::{Bytes, Format, Input, detect};
-use aibnet::report::{diagnose as rd, sessions as rs};
+use aibnet::report::Render;
 use aibnet::sessions::SessionTable;
-use aibnet::topology::Hints;
 use std::path::Path;
 
 /// Frame the input as pcap and as pcapng and check the framing invariants.
@@ -80,7 +78,16 @@ pub fn capture(data: &[u8]) {
         skipped,
     };
     let mut out = std::io::sink();
-    rs::write_json(&mut out, &a, &aibnet::sessions::Filter::default()).expect("JSON to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &aibnet::sessions::Filter::default(),
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("JSON to a sink");
 }
 
 const LINKTYPES: [u16; 12] = [
@@ -162,25 +169,97 @@ pub fn decode_sessions(data: &[u8]) {
     // (a third of this target's time under ASan).
     let mut out = std::io::sink();
     let f = aibnet::sessions::Filter::default();
-    rs::write_json(&mut out, &a, &f).expect("to a sink");
-    rs::write_ndjson(&mut out, &a, &f).expect("to a sink");
-    rs::write_table(&mut out, &a, &f, false).expect("to a sink");
-    rs::write_markdown(&mut out, &a, &f).expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Ndjson,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Table,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Markdown,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
     diagnose_and_render(&a);
 }
 
 /// Diagnose the sessions and render the diagnosis every way, as
 /// `aibnet diagnose` does.
 fn diagnose_and_render(a: &Analysis) {
-    render_diagnosis(&diagnose(a, &Hints::default(), FixNames::default()), a);
+    render_diagnosis(&diagnose(a, &Default::default()), a);
 }
 
 fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
     let mut out = std::io::sink();
-    rd::write_json(&mut out, d, a).expect("to a sink");
-    rd::write_ndjson(&mut out, d).expect("to a sink");
-    rd::write_table(&mut out, d, a, false).expect("to a sink");
-    rd::write_markdown(&mut out, d, a).expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Ndjson,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Table,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Markdown,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
 }
 
 /// The link type and the timed frames of a `decode_sessions` input.
@@ -252,7 +331,16 @@ pub fn shards(data: &[u8]) {
             skipped,
         };
         let mut out = Vec::new();
-        rs::write_json(&mut out, &a, &aibnet::sessions::Filter::default()).expect("JSON to memory");
+        aibnet::report::SessionsReport {
+            analysis: &a,
+            filter: &aibnet::sessions::Filter::default(),
+        }
+        .render(
+            aibnet::report::Format::Json,
+            &aibnet::report::Style::plain(),
+            &mut out,
+        )
+        .expect("JSON to memory");
         out
     };
     let sequential = json(&Options {
@@ -305,7 +393,7 @@ pub fn check_json(data: &[u8]) {
     // `aibnet diagnose` given configuration and no traffic: the check's
     // findings joined to a diagnosis that saw nothing, and rendered.
     let a = Analysis::default();
-    let mut d = diagnose(&a, &Hints::default(), FixNames::default());
+    let mut d = diagnose(&a, &Default::default());
     join_config(&mut d, &r);
     render_diagnosis(&d, &a);
 }
@@ -414,8 +502,26 @@ pub fn flowlog(data: &[u8]) {
         skipped,
     };
     let mut out = std::io::sink();
-    rs::write_json(&mut out, &a, &aibnet::sessions::Filter::default()).expect("JSON to a sink");
-    rs::write_table(&mut out, &a, &aibnet::sessions::Filter::default(), false).expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &aibnet::sessions::Filter::default(),
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("JSON to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &aibnet::sessions::Filter::default(),
+    }
+    .render(
+        aibnet::report::Format::Table,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
     diagnose_and_render(&a);
 }
 

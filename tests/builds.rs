@@ -9,11 +9,9 @@ use aibnet::aib::Severity;
 use aibnet::analyze::analyze_paths;
 use aibnet::builds::{Builds, NoProgress, Options, Run, builds_paths};
 use aibnet::diagnose::diagnose;
-use aibnet::findings::rules::FixNames;
 fn parse_rfc3339(s: &str) -> Option<i64> {
     aibnet::time::parse(s).ok()
 }
-use aibnet::topology::Hints;
 use builds_support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -279,7 +277,7 @@ fn each_run_gets_the_diagnosis_diagnose_gives_it_alone() {
     for (r, (name, _, _)) in b.runs.iter().zip(&cases) {
         let path = dir.path().join(format!("{name}.pcap"));
         let a = analyze_paths(&[path], &Default::default());
-        let d = diagnose(&a, &Hints::default(), FixNames::default());
+        let d = diagnose(&a, &Default::default());
         assert_eq!(r.diagnosis.verdict, d.verdict, "{name}");
         let hops = |x: &aibnet::diagnose::Diagnosis| -> Vec<(String, String, usize, usize)> {
             x.hops

@@ -11,8 +11,6 @@ use aibnet::aib::Severity;
 use aibnet::analyze::analyze_paths;
 use aibnet::builds::{NoProgress, Options, builds_paths};
 use aibnet::diagnose::diagnose;
-use aibnet::findings::rules::FixNames;
-use aibnet::topology::Hints;
 use builds_support::{DAY0, check_junit, shift_flowlogs, shift_pcap, xmllint};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -159,8 +157,7 @@ fn lab_scenarios_back_to_back_are_each_found_and_diagnosed_right() {
         // The same diagnosis as `diagnose` on the scenario alone.
         let alone = diagnose(
             &analyze_paths(&captures_of(&sc.dir), &Default::default()),
-            &Hints::default(),
-            FixNames::default(),
+            &Default::default(),
         );
         assert_eq!(d.verdict, alone.verdict, "{ctx}");
         assert_eq!(d.topology.roles, alone.topology.roles, "{ctx}");
@@ -236,8 +233,7 @@ fn lab_flow_logs_back_to_back_are_each_found_and_diagnosed_right() {
             .check(r, &ctx);
         let alone = diagnose(
             &analyze_paths(std::slice::from_ref(src), &Default::default()),
-            &Hints::default(),
-            FixNames::default(),
+            &Default::default(),
         );
         assert_eq!(r.diagnosis.verdict, alone.verdict, "{ctx}");
         assert_eq!(r.diagnosis.topology.roles, alone.topology.roles, "{ctx}");

@@ -146,8 +146,16 @@ fn each_bad_file_gives_its_error_or_counted_skips() {
         }
         // Every report renders, whatever the timestamps and counts.
         let mut out = Vec::new();
-        aibnet::report::sessions::write_json(&mut out, &a, &Default::default()).unwrap();
-        aibnet::report::sessions::write_table(&mut out, &a, &Default::default(), false).unwrap();
+        let report = aibnet::report::SessionsReport {
+            analysis: &a,
+            filter: &Default::default(),
+        };
+        for format in [aibnet::report::Format::Json, aibnet::report::Format::Table] {
+            use aibnet::report::Render;
+            report
+                .render(format, &aibnet::report::Style::plain(), &mut out)
+                .unwrap();
+        }
     }
 }
 
@@ -702,4 +710,215 @@ fn explain_reads_the_tail_of_a_huge_or_endless_input() {
     assert!(stderr.contains("stdin is longer than 65536"), "{stderr}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["recognised"], true, "{stderr}");
+}
+
+/// A rule name that would clear the screen, retitle the terminal, ring the
+/// bell, reorder text, break a Markdown table, open a code span and run a
+/// script, written into a real flow log (the lab's proxy → build VM deny),
+/// in an NSG whose name and a blob path are hostile too.
+const HOSTILE_RULE: &str =
+    "UserRule_Deny\u{1b}[2J\u{1b}]0;pwned\u{7}|x`y`<script>alert(1)</script>\u{202e}\u{9b}31m";
+const HOSTILE_NSG: &str = "NSG\u{1b}[31m|<b>`n`";
+
+/// The lab's NSG v2 blobs of `proxy-to-buildvm-dropped` with the deny rule
+/// and the NSG renamed, under a directory whose name is hostile too.
+fn hostile_flowlogs(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures/proxy-to-buildvm-dropped/flowlogs/nsg-v2");
+    let out = dir.join("evil\u{1b}]0;t\u{7}|`d`<i>");
+    let rule = serde_json::to_string(HOSTILE_RULE).unwrap();
+    let nsg = serde_json::to_string(HOSTILE_NSG).unwrap();
+    let mut n = 0;
+    for (k, f) in walk(&src).into_iter().enumerate() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let text = text
+            .replace("\"UserRule_Deny-All-Any-Any\"", &rule)
+            .replace(
+                "NETWORKSECURITYGROUPS/AIB-BUILD-SUBNET-NSG\"",
+                &format!("NETWORKSECURITYGROUPS/{}", &nsg[1..]),
+            );
+        let dest = out.join(format!("blob{k}\u{1b}[0m.json"));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(&dest, text).unwrap();
+        n += 1;
+    }
+    assert!(n >= 2, "the scenario's NSG blobs");
+    out
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Whether a string of the document holds `text` (as read back: escapes
+/// undone).
+fn holds_text(v: &serde_json::Value, text: &str) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains(text),
+        serde_json::Value::Array(a) => a.iter().any(|x| holds_text(x, text)),
+        serde_json::Value::Object(o) => o.values().any(|x| holds_text(x, text)),
+        _ => false,
+    }
+}
+
+/// Markdown with its fenced blocks and code spans taken out: what a
+/// renderer reads as markup.
+fn outside_code(md: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<usize> = None;
+    for line in md.lines() {
+        let ticks = line.chars().take_while(|&c| c == '`').count();
+        match fence {
+            Some(n) if ticks >= n && line.trim_matches('`').is_empty() => fence = None,
+            Some(_) => {}
+            None if ticks >= 3 => fence = Some(ticks),
+            None => {
+                // Drop code spans: a run of N backticks up to the next run of N.
+                let b: Vec<char> = line.chars().collect();
+                let mut i = 0;
+                while i < b.len() {
+                    if b[i] == '`' {
+                        let n = b[i..].iter().take_while(|&&c| c == '`').count();
+                        let mut j = i + n;
+                        let mut closed = None;
+                        while j < b.len() {
+                            let m = b[j..].iter().take_while(|&&c| c == '`').count();
+                            if m == n {
+                                closed = Some(j + m);
+                                break;
+                            }
+                            j += m.max(1);
+                        }
+                        match closed {
+                            Some(end) => i = end,
+                            None => {
+                                out.extend(&b[i..i + n]);
+                                i += n;
+                            }
+                        }
+                    } else {
+                        out.push(b[i]);
+                        i += 1;
+                    }
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// What no text output may send: C0 controls but line feed, DEL, C1
+/// controls, bidirectional overrides.
+fn sends_controls(out: &str) -> Option<char> {
+    out.chars().find(|&c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// Every format of `sessions`, `diagnose` and `builds` on hostile names:
+/// text formats show the control characters and never send them, Markdown
+/// escapes its punctuation and HTML, JSON carries the names exactly, JUnit
+/// is well-formed XML.
+#[test]
+fn hostile_names_are_text_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = hostile_flowlogs(dir.path());
+    let mut seen_rule_in = Vec::new();
+    for (cmd, formats) in [
+        ("sessions", &["table", "json", "ndjson", "markdown"][..]),
+        (
+            "diagnose",
+            &["table", "json", "ndjson", "markdown", "junit"][..],
+        ),
+        (
+            "builds",
+            &["table", "json", "ndjson", "markdown", "junit"][..],
+        ),
+    ] {
+        for format in formats {
+            let out = aibnet()
+                .arg(cmd)
+                .arg(&logs)
+                .args(["--format", format])
+                .output()
+                .unwrap();
+            let ctx = format!("{cmd} --format {format}");
+            assert!(out.status.code().is_some_and(|c| c < 2), "{ctx}: {out:?}");
+            let stdout = String::from_utf8(out.stdout).unwrap();
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+                if let Some(c) = sends_controls(text) {
+                    panic!("{ctx}: {name} sends {c:?}:\n{text}");
+                }
+            }
+            match *format {
+                "json" | "ndjson" => {
+                    // The names, byte for byte, in the contract.
+                    let docs: Vec<serde_json::Value> = if *format == "json" {
+                        vec![serde_json::from_str(&stdout).unwrap()]
+                    } else {
+                        stdout
+                            .lines()
+                            .map(|l| serde_json::from_str(l).unwrap())
+                            .collect()
+                    };
+                    if docs.iter().any(|d| holds_text(d, HOSTILE_RULE)) {
+                        seen_rule_in.push(ctx.clone());
+                    }
+                }
+                "markdown" => {
+                    // HTML only ever inside code, where Markdown shows it as text.
+                    let prose = outside_code(&stdout);
+                    assert!(!prose.contains('<'), "{ctx}:\n{prose}");
+                    if stdout.contains("UserRule_Deny") {
+                        assert!(
+                            stdout.contains("\\|x\\`y\\`&lt;script&gt;"),
+                            "{ctx}:\n{stdout}"
+                        );
+                    }
+                }
+                "junit" => {
+                    let doc = roxmltree::Document::parse(&stdout)
+                        .unwrap_or_else(|e| panic!("{ctx}: not well-formed XML: {e}\n{stdout}"));
+                    assert!(doc.root_element().has_tag_name("testsuites"), "{ctx}");
+                    assert!(
+                        !doc.descendants().any(|n| n.has_tag_name("script")),
+                        "{ctx}"
+                    );
+                }
+                _ => {
+                    if stdout.contains("UserRule_Deny") {
+                        assert!(
+                            stdout.contains("\\x1b[2J\\x1b]0;pwned\\x07"),
+                            "{ctx}:\n{stdout}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The deny names the hostile rule in each JSON document (the evidence
+    // reached every format, so the checks above were not vacuous).
+    for want in [
+        "sessions --format json",
+        "diagnose --format json",
+        "builds --format json",
+    ] {
+        assert!(
+            seen_rule_in.iter().any(|s| s == want),
+            "{want}: {seen_rule_in:?}"
+        );
+    }
 }

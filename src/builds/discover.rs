@@ -81,7 +81,7 @@ pub fn discover_with<'a>(
     opts: &Options,
     mac_of: impl Fn(&'a Session, IpAddr) -> Option<&'a str>,
 ) -> Vec<RunSessions> {
-    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let gap = opts.gap_ns.max(0);
     let timeout = opts.timeout_ns.max(gap);
 

@@ -160,7 +160,7 @@ pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
 /// the window. `build_vm` is an address known to be a build VM from other
 /// files (its egress is kept too).
 pub fn reduce(sessions: Vec<Session>, opts: &Options, build_vm: Option<IpAddr>) -> Vec<Session> {
-    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let build_like: FxHashSet<IpAddr> = sessions
         .iter()
         .filter(|s| classify(s, probe) == Some(Class::BuildAnchor))
@@ -341,7 +341,7 @@ fn scan_flowlog(
     }
     flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
     let nic = nic_of_tuples(&file);
-    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
     let build_like: FxHashSet<IpAddr> = file
         .tuples()

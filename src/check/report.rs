@@ -136,7 +136,8 @@ impl CheckReport {
 
     /// Render as pretty JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        crate::report::json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
     /// Render as text tables (comfy-table). `color` adds ANSI colours.

@@ -4,10 +4,10 @@ use aibnet::aib::Severity;
 use aibnet::aib::{Os, TopologyKind};
 use aibnet::analyze::Analysis;
 use aibnet::findings::rules::FixNames;
-use aibnet::report::OutputFormat;
+use aibnet::report::Format;
+use aibnet::report::escape::terminal;
 use aibnet::topology::Hints;
 use clap::ValueEnum;
-use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -228,22 +228,18 @@ impl InputArgs {
     }
 }
 
-/// Resolve `--format`: a table on a terminal, JSON otherwise.
-pub fn output_format(f: Option<FormatArg>) -> OutputFormat {
-    match f {
-        Some(FormatArg::Table) => OutputFormat::Table,
-        Some(FormatArg::Json) => OutputFormat::Json,
-        Some(FormatArg::Ndjson) => OutputFormat::Ndjson,
-        Some(FormatArg::Markdown) => OutputFormat::Markdown,
-        Some(FormatArg::Junit) => OutputFormat::Junit,
-        None if std::io::stdout().is_terminal() => OutputFormat::Table,
-        None => OutputFormat::Json,
+impl FormatArg {
+    /// The format, or the default for the output stream when not given.
+    pub fn or_default(f: Option<FormatArg>) -> Format {
+        match f {
+            Some(FormatArg::Table) => Format::Table,
+            Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Ndjson) => Format::Ndjson,
+            Some(FormatArg::Markdown) => Format::Markdown,
+            Some(FormatArg::Junit) => Format::Junit,
+            None => super::output::default_format(),
+        }
     }
-}
-
-/// Whether stdout gets colours.
-pub fn stdout_color() -> bool {
-    aibnet::report::use_color(std::io::stdout().is_terminal())
 }
 
 /// The one-line summary on stderr, and every skipped input.
@@ -252,7 +248,7 @@ pub fn stdout_color() -> bool {
 pub fn print_summary(a: &Analysis, shown: usize, report_lists_skipped: bool) {
     if !report_lists_skipped {
         for s in &a.skipped {
-            eprintln!("aibnet: skipped {s}");
+            eprintln!("aibnet: skipped {}", terminal(&s.to_string()));
         }
     }
     eprintln!(
@@ -292,7 +288,7 @@ pub fn print_stats(a: &Analysis) {
         total[1] += i.decoded;
         total[2] += used;
         rows.push([
-            i.path.clone(),
+            terminal(&i.path).into_owned(),
             format!("{}{}", i.format.as_str(), if i.gzip { "+gz" } else { "" }),
             i.packets.to_string(),
             i.decoded.to_string(),
@@ -302,7 +298,9 @@ pub fn print_stats(a: &Analysis) {
             } else {
                 not.join(", ")
             },
-            i.error.clone().unwrap_or_else(|| "-".into()),
+            i.error
+                .as_deref()
+                .map_or_else(|| "-".into(), |e| terminal(e).into_owned()),
         ]);
     }
     rows.push([
@@ -342,7 +340,11 @@ pub fn print_stats(a: &Analysis) {
         .iter()
         .filter(|s| !opened.contains(s.path.as_str()))
     {
-        eprintln!("aibnet: stats: not read: {}: {}", s.path, s.reason);
+        eprintln!(
+            "aibnet: stats: not read: {}: {}",
+            terminal(&s.path),
+            terminal(&s.reason)
+        );
     }
 }
 

@@ -12,7 +12,7 @@ use std::fmt::Write;
 /// The JSON contract (pretty-printed, with a final newline).
 pub fn json(e: &Explanation) -> String {
     // Serialising plain structs of strings and numbers cannot fail.
-    let mut s = serde_json::to_string_pretty(e).unwrap_or_else(|_| "{}".to_string());
+    let mut s = crate::report::json::to_string_pretty(e).unwrap_or_else(|_| "{}".to_string());
     s.push('\n');
     s
 }

@@ -4,7 +4,7 @@
 use super::Finding;
 use crate::aib::{FindingId, Hop, HopStatus, Severity};
 use crate::hops::{HopReport, Outcome, outcome};
-use crate::report::sessions::endpoint;
+use crate::sessions::Endpoint;
 use crate::sessions::Session;
 use crate::time::rfc3339;
 use crate::topology::Topology;
@@ -77,7 +77,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn session_line(&self, s: &Session) -> String {
-        let seen = crate::report::sessions::short_paths(
+        let seen = crate::ingest::short_paths(
             s.seen_by
                 .iter()
                 .filter_map(|i| self.inputs.get(i as usize).map(String::as_str)),
@@ -85,8 +85,8 @@ impl Ctx<'_> {
         let mut line = format!(
             "{} {} → {} {} history {} at {}",
             s.proto.as_str(),
-            endpoint(s.orig_h, s.orig_p),
-            endpoint(s.resp_h, s.resp_p),
+            Endpoint(s.orig_h, s.orig_p),
+            Endpoint(s.resp_h, s.resp_p),
             s.state,
             if s.history.as_str().is_empty() {
                 "-"
@@ -471,7 +471,9 @@ pub fn findings(
         let mut dests: BTreeMap<String, usize> = BTreeMap::new();
         for s in r.sessions.iter().filter_map(|&i| sessions.get(i)) {
             if matches!(outcome(s), Outcome::Blocked | Outcome::Rejected) {
-                *dests.entry(endpoint(s.resp_h, s.resp_p)).or_default() += 1;
+                *dests
+                    .entry(Endpoint(s.resp_h, s.resp_p).to_string())
+                    .or_default() += 1;
             }
         }
         let mut ev = cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]);

@@ -7,10 +7,12 @@
 //! never stops the others.
 
 mod detect;
+mod names;
 mod report;
 mod source;
 
 pub use detect::{Format, detect};
+pub use names::{short_path, short_paths};
 pub use report::{InputReport, Skipped};
 pub use source::{Bytes, DiscoverError, Input, LoadError, Source, discover, load, load_all};
 

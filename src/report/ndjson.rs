@@ -7,7 +7,7 @@
 //! escaping; input paths are escaped once per run. Sessions with an ICMP
 //! error or flow-log details (free text, rarer) go through serde_json.
 
-use super::sessions::SessionJson;
+use super::contract::SessionJson;
 use crate::ingest::InputReport;
 use crate::sessions::Session;
 use crate::time::TimestampCache;
@@ -26,7 +26,7 @@ impl<'a> LineWriter<'a> {
     pub fn new(inputs: &'a [InputReport]) -> std::io::Result<Self> {
         let paths = inputs
             .iter()
-            .map(|r| serde_json::to_vec(&r.path))
+            .map(|r| super::json::to_vec(&r.path))
             .collect::<Result<_, _>>()?;
         Ok(LineWriter { inputs, paths })
     }
@@ -40,7 +40,7 @@ impl<'a> LineWriter<'a> {
         s: &Session,
     ) -> std::io::Result<()> {
         if s.icmp_error.is_some() || s.flow.is_some() {
-            serde_json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
+            super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
             buf.push(b'\n');
             return Ok(());
         }
@@ -244,7 +244,7 @@ mod tests {
                 let secs = ns as f64 / 1e9;
                 buf.clear();
                 duration(&mut buf, secs).unwrap_or_else(|e| panic!("{e}"));
-                let want = serde_json::to_string(&super::super::sessions::round6(secs))
+                let want = serde_json::to_string(&super::super::contract::round6(secs))
                     .unwrap_or_default();
                 assert_eq!(String::from_utf8_lossy(&buf), want, "{ns} ns");
             }
