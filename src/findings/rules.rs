@@ -2,8 +2,10 @@
 //! problem, each with evidence, likely cause and fix.
 
 use super::Finding;
-use crate::aib::{FindingId, Hop, HopStatus, Severity};
+use crate::aib::{DNS_PORT, FindingId, Hop, HopStatus, KMS_PORT, Severity};
+use crate::az::{self, BUILD_PORTS, PROXY_PORTS, PortRange, Protocol};
 use crate::hops::{HopReport, Outcome, outcome};
+use crate::resource_id::ResourceId;
 use crate::sessions::{Decision, Endpoint, Session};
 use crate::time::rfc3339;
 use crate::topology::Topology;
@@ -11,6 +13,14 @@ use std::collections::BTreeMap;
 
 /// How many example sessions a finding lists.
 const EXAMPLES: usize = 3;
+
+/// Rerun the build (names the evidence does not hold).
+const REBUILD: az::ImageBuilderRun<'static> = az::ImageBuilderRun {
+    resource_group: "<rg>",
+    template: "<template>",
+    subscription: None,
+    no_wait: false,
+};
 
 /// Names used in the `az` commands of fixes; placeholders unless known.
 #[derive(Debug, Clone)]
@@ -45,21 +55,14 @@ impl FixNames {
                     .as_deref()
                     .filter(|n| n.to_ascii_lowercase().contains("/networksecuritygroups/"))
             });
-        if let Some(id) = nsg_id {
-            let parts: Vec<&str> = id.split('/').collect();
-            let after = |k: &str| {
-                parts
-                    .iter()
-                    .position(|p| p.eq_ignore_ascii_case(k))
-                    .and_then(|i| parts.get(i + 1))
-            };
+        if let Some(id) = nsg_id.map(ResourceId::parse) {
             if self.resource_group == defaults.resource_group
-                && let Some(rg) = after("resourceGroups")
+                && let Some(rg) = &id.resource_group
             {
-                self.resource_group = rg.to_string();
+                self.resource_group = rg.clone();
             }
             if self.nsg == defaults.nsg
-                && let Some(n) = after("networkSecurityGroups")
+                && let Some(n) = id.get("networkSecurityGroups")
             {
                 self.nsg = n.to_string();
             }
@@ -71,7 +74,9 @@ impl FixNames {
 struct Ctx<'a> {
     sessions: &'a [Session],
     inputs: &'a [String],
-    names: FixNames,
+    /// The fix names as shell words: names read from the evidence quoted
+    /// when they need it, placeholders as they are.
+    shell: FixNames,
 }
 
 impl Ctx<'_> {
@@ -168,11 +173,28 @@ impl Ctx<'_> {
         ev
     }
 
-    fn nsg_allow(&self, name: &str, src: &str, dst: &str, ports: &str, dir: &str) -> String {
-        format!(
-            "az network nsg rule create --resource-group {} --nsg-name {} --name {name} --priority <lower than the deny rule> --direction {dir} --access Allow --protocol Tcp --source-address-prefixes {src} --destination-address-prefixes {dst} --destination-port-ranges {ports}",
-            self.names.resource_group, self.names.nsg
-        )
+    /// A TCP allow rule in the NSG of the evidence, above the deny (whose
+    /// priority traffic does not tell).
+    fn nsg_allow<'a>(
+        &'a self,
+        name: &'a str,
+        sources: &'a str,
+        destinations: &'a str,
+        ports: &'a [PortRange],
+        direction: &'a str,
+    ) -> az::NsgAllow<'a> {
+        az::NsgAllow {
+            resource_group: &self.shell.resource_group,
+            nsg: &self.shell.nsg,
+            name,
+            priority: "<lower than the deny rule>",
+            direction,
+            protocol: Protocol::Tcp,
+            sources,
+            source_ports: None,
+            destinations,
+            ports,
+        }
     }
 }
 
@@ -225,7 +247,10 @@ pub fn findings(
     let cx = Ctx {
         sessions,
         inputs,
-        names,
+        shell: FixNames {
+            resource_group: az::arg(&names.resource_group).into_owned(),
+            nsg: az::arg(&names.nsg).into_owned(),
+        },
     };
     let mut out = Vec::new();
     let get = |h: Hop| hops.iter().find(|r| r.hop == h);
@@ -262,10 +287,24 @@ pub fn findings(
              Private Link service network policies still enabled on the build subnet (PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled), \
              the VNET in another region than the template, missing permissions of the build identity on the VNET, \
              or an Azure Policy denying the staging resources.",
-            "Check the configuration offline (`aibnet check` with the template, NSG and subnet JSON), and the build's \
-             lastRunStatus (`az image builder show -g <rg> -n <template> --query lastRunStatus`). To disable the policies: \
-             az network vnet subnet update --resource-group <vnet-resource-group> --vnet-name <vnet> --name <subnet> --private-link-service-network-policies Disabled"
-                .to_string(),
+            format!(
+                "Check the configuration offline (`aibnet check` with the template, NSG and subnet JSON), and the build's \
+                 lastRunStatus (`{}`). To disable the policies: {}",
+                az::ImageBuilderShow {
+                    resource_group: "<rg>",
+                    template: "<template>",
+                    subscription: None,
+                    query: Some("lastRunStatus"),
+                    output: None,
+                    short_flags: true,
+                },
+                az::SubnetUpdate {
+                    resource_group: "<vnet-resource-group>",
+                    vnet: "<vnet>",
+                    subnet: "<subnet>",
+                    change: az::SubnetChange::DisablePlsPolicies,
+                }
+            ),
         ));
         return out;
     }
@@ -290,7 +329,7 @@ pub fn findings(
              balancer marks the proxy unhealthy and forwards no build traffic at all.",
             format!(
                 "Allow the probe above the deny rule (the quickstart rule): {} --description \"Allow Image Builder Private Link Access to Proxy VM\"",
-                cx.nsg_allow("AzureImageBuilderNsgRule", "AzureLoadBalancer", "VirtualNetwork", "60000-60001", "Inbound")
+                cx.nsg_allow("AzureImageBuilderNsgRule", "AzureLoadBalancer", "VirtualNetwork", &[PROXY_PORTS], "Inbound")
             ),
         ));
     }
@@ -308,7 +347,7 @@ pub fn findings(
                 cx.evidence(r, &[Outcome::Rejected]),
                 "Nothing listens on the proxy's command port (the proxy service is down or the port is wrong for the OS), \
                  or a guest firewall on the proxy rejects it; the load balancer then marks the proxy down.",
-                format!("Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: az image builder run --resource-group <rg> --name <template>"),
+                format!("Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: {REBUILD}"),
             ));
         }
     }
@@ -336,7 +375,7 @@ pub fn findings(
                  or a guest firewall on the proxy rejects it.",
                 format!(
                     "Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: \
-                     az image builder run --resource-group <rg> --name <template>"
+                     {REBUILD}"
                 ),
             ));
         } else {
@@ -351,7 +390,7 @@ pub fn findings(
                  AzureLoadBalancer rule covers only the health probe, not this traffic.",
                 format!(
                     "Allow VirtualNetwork to the proxy ports above the deny: {}",
-                    cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", "60000-60001", "Inbound")
+                    cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", &[PROXY_PORTS], "Inbound")
                 ),
             ));
         }
@@ -373,7 +412,7 @@ pub fn findings(
                  before the capture point, a route, or the build VM was never created.",
                 format!(
                     "Allow the proxy to the build VM outbound and inbound: {}; and the same with --direction Outbound",
-                    cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", "22 5986", "Inbound")
+                    cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", &BUILD_PORTS, "Inbound")
                 ),
             )),
             HopStatus::Blocked | HopStatus::Rejected | HopStatus::Degraded => {
@@ -405,7 +444,7 @@ pub fn findings(
                          subnet/NIC NSG or outbound at the proxy's.",
                         format!(
                             "Allow VirtualNetwork → VirtualNetwork TCP 22/5986 inbound and outbound above the deny: {}; then the same with --direction Outbound",
-                            cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", "22 5986", "Inbound")
+                            cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", &BUILD_PORTS, "Inbound")
                         ),
                     ));
                 }
@@ -457,7 +496,7 @@ pub fn findings(
                      subnet, or the ACI subnet's NSG lacks outbound to the build subnet. ACI-side denies are not in flow logs.",
                     format!(
                         "Allow the ACI subnet to the build subnet on 22 and 5986: {}; and outbound on the ACI subnet's NSG",
-                        cx.nsg_allow("AllowImageBuilderAciToBuildVm", "<aci-subnet-prefix>", "<build-subnet-prefix>", "22 5986", "Inbound")
+                        cx.nsg_allow("AllowImageBuilderAciToBuildVm", "<aci-subnet-prefix>", "<build-subnet-prefix>", &BUILD_PORTS, "Inbound")
                     ),
                 ));
             }
@@ -503,7 +542,7 @@ pub fn findings(
              Customizer scripts then fail to download packages, and Windows cannot activate (KMS 1688).",
             format!(
                 "Allow the needed destinations outbound (80/443, 1688 for Windows), or add a NAT gateway / firewall rules: {}",
-                cx.nsg_allow("AllowImageBuilderBuildVmEgress", "VirtualNetwork", "Internet", "80 443 1688", "Outbound")
+                cx.nsg_allow("AllowImageBuilderBuildVmEgress", "VirtualNetwork", "Internet", &[PortRange::one(80), PortRange::one(443), PortRange::one(KMS_PORT)], "Outbound")
             ),
         ));
     }
@@ -530,7 +569,10 @@ pub fn findings(
              server is down). Package mirrors and storage then fail by name.",
             format!(
                 "Allow UDP and TCP 53 to the DNS servers, or use Azure DNS (168.63.129.16): {}",
-                cx.nsg_allow("AllowImageBuilderDns", "VirtualNetwork", &servers.join(" "), "53", "Outbound").replace("--protocol Tcp", "--protocol '*'")
+                az::NsgAllow {
+                    protocol: Protocol::Any,
+                    ..cx.nsg_allow("AllowImageBuilderDns", "VirtualNetwork", &servers.join(" "), &[PortRange::one(DNS_PORT)], "Outbound")
+                }
             ),
         ));
     }
@@ -557,7 +599,7 @@ pub fn findings(
              the proxy cannot see.",
             format!(
                 "Add the flow log of the proxy's NSG for the build's time window (`aibnet explain` prints the download command); if it shows denies: {}",
-                cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", "60000-60001", "Inbound")
+                cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", &[PROXY_PORTS], "Inbound")
             ),
         ));
     }
