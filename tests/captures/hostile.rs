@@ -7,15 +7,11 @@
 //! time and memory, and must not change what the other inputs of the run
 //! give.
 
-mod hostile {
-    pub mod build;
-    pub mod corpus;
-}
+mod corpus;
 
+use crate::common::bytes::*;
 use aibnet::analyze::{Analysis, analyze_paths};
 use aibnet::sessions::Session;
-use hostile::build::*;
-use hostile::corpus;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -462,7 +458,7 @@ fn an_unreadable_file_is_skipped_with_a_reason() {
 // Fuzzer crash regressions: every file under fuzz/regressions/TARGET/ replays
 // through that target's body (fuzz/harness.rs, assertions included).
 
-#[path = "../fuzz/harness.rs"]
+#[path = "../../fuzz/harness.rs"]
 mod harness;
 
 fn regressions(target: &str) -> Vec<(PathBuf, Vec<u8>)> {

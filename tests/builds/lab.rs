@@ -5,15 +5,13 @@
 //! findings the lab recorded for it, and the diagnosis `diagnose` gives the
 //! scenario alone.
 
-mod builds_support;
-
+use super::support::{DAY0, check_junit, shift_flowlogs, shift_pcap, xmllint};
 use aibnet::analyze::analyze_paths;
 use aibnet::builds::{NoProgress, Options, builds_paths};
 use aibnet::diagnose::diagnose;
 use aibnet::findings::Severity;
 use aibnet::findings::rules::FixNames;
 use aibnet::topology::Hints;
-use builds_support::{DAY0, check_junit, shift_flowlogs, shift_pcap, xmllint};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

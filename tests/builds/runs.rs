@@ -3,8 +3,7 @@
 //! output formats keep their contracts (JSON, NDJSON, JUnit against the
 //! schema) and exit codes; unreadable files are reported everywhere.
 
-mod builds_support;
-
+use super::support::*;
 use aibnet::analyze::analyze_paths;
 use aibnet::builds::{Builds, NoProgress, Options, Run, builds_paths};
 use aibnet::diagnose::diagnose;
@@ -12,7 +11,6 @@ use aibnet::findings::Severity;
 use aibnet::findings::rules::FixNames;
 use aibnet::report::time::parse_rfc3339;
 use aibnet::topology::Hints;
-use builds_support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -486,7 +484,7 @@ fn table_and_markdown_show_every_run_and_the_summary() {
     assert!(md.contains("### Not analysed"), "{md}");
 }
 
-fn check_junit_doc(doc: &str) -> builds_support::Element {
+fn check_junit_doc(doc: &str) -> super::support::Element {
     let root = check_junit(doc).unwrap_or_else(|e| panic!("{e}\n{doc}"));
     xmllint(doc);
     root

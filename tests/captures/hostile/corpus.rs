@@ -4,7 +4,7 @@
 //! `AIBNET_WRITE_BAD=1 cargo test --test hostile committed_corpus_is_current`
 //! rewrites them.
 
-use super::build::*;
+use crate::common::bytes::*;
 
 /// What reading a bad file must give.
 pub struct Expect {

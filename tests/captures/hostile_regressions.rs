@@ -2,11 +2,7 @@
 //! one per fix, named after the module fixed. The adversarial corpus itself
 //! is exercised by `tests/hostile.rs`.
 
-mod hostile {
-    pub mod build;
-}
-
-use hostile::build::*;
+use crate::common::bytes::*;
 
 /// capture: the pcapng interface table is shared between the iterator
 /// clones the parallel reader makes at chunk boundaries, not copied: 100 000
