@@ -5,56 +5,17 @@
 //!
 //! These run the built binary, as a user would.
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-/// The reference traces: `shared/` beside the clone, or beside a parent of
-/// it (git worktrees), or `$AIBNET_SHARED`.
-fn traces() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("AIBNET_SHARED")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(here.ancestors().skip(1).take(3).map(|a| a.join("shared")))
-        .map(|c| c.join("reference/traces"))
-        .find(|p| p.is_dir())
-        .expect("shared/reference/traces beside the clone")
-}
-
-fn trace(rel: &str) -> PathBuf {
-    traces().join(rel)
-}
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-fn aibnet(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    Run {
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-        code: out.status.code().unwrap(),
-    }
-}
+use crate::common::{self, Run, trace};
 
 /// `aibnet sessions --format json PATH...`, parsed.
 fn sessions_json(paths: &[&Path]) -> (serde_json::Value, Run) {
-    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"sessions", &"--format", &"json"];
-    for p in paths {
-        args.push(p);
-    }
-    let run = aibnet(&args);
-    let v: serde_json::Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
-    (v, run)
+    let head = ["sessions", "--format", "json"].map(OsStr::new);
+    let run = common::run(head.into_iter().chain(paths.iter().map(|p| p.as_os_str())));
+    (run.json(), run)
 }
 
 /// The `skipped` entries as (path, offset, reason).
@@ -478,19 +439,8 @@ fn a_good_file_beside_a_bad_one_is_fully_analysed() {
 #[test]
 fn stdin_garbage_and_stdin_capture() {
     let run = |input: &[u8]| -> (serde_json::Value, i32) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-            .args(["sessions", "--format", "json", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            serde_json::from_slice(&out.stdout).unwrap(),
-            out.status.code().unwrap(),
-        )
+        let run = common::run_stdin(["sessions", "--format", "json", "-"], input);
+        (run.json(), run.code)
     };
     let (v, code) = run(b"\x00\x01garbage");
     assert_eq!(code, 2);

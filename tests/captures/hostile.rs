@@ -10,13 +10,14 @@
 mod corpus;
 
 use crate::common::bytes::*;
+use crate::common::{BIN, aibnet, captures, repo};
 use aibnet::analyze::{Analysis, analyze_paths};
 use aibnet::sessions::Session;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn bad_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/bad")
+    captures("bad")
 }
 
 /// What a session looks like, without which inputs saw it (input numbers
@@ -70,12 +71,6 @@ fn reasons(a: &Analysis, path: &str) -> String {
             .map(|s| s.reason.clone()),
     );
     r.join(" | ")
-}
-
-fn aibnet() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aibnet"));
-    c.env("NO_COLOR", "1");
-    c
 }
 
 // Time is not asserted here (the machines are shared and noisy): a reader
@@ -324,7 +319,7 @@ fn a_gzip_bomb_is_cut_at_the_limit_fast() {
         .arg("-c")
         .arg("ulimit -v 1048576 && exec \"$@\"")
         .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_aibnet"))
+        .arg(BIN)
         .args([
             "sessions",
             "--format",
@@ -462,9 +457,7 @@ fn an_unreadable_file_is_skipped_with_a_reason() {
 mod harness;
 
 fn regressions(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
-        .join(target);
+    let dir = repo().join("fuzz/regressions").join(target);
     let mut v: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
@@ -638,11 +631,7 @@ fn an_endless_stdin_stops_at_the_bound() {
 fn explain_reads_the_tail_of_a_huge_or_endless_input() {
     use std::io::Write;
     use std::process::Stdio;
-    let error = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("captures/errors/f1-linux-bastion.customization.log"),
-    )
-    .unwrap();
+    let error = std::fs::read(captures("errors/f1-linux-bastion.customization.log")).unwrap();
     let mut text = Vec::new();
     while text.len() < 4 << 20 {
         text.extend_from_slice(b"==> azure-arm: some unrelated build output line\n");

@@ -3,45 +3,9 @@
 //! depend on thread count or argument order.
 
 use serde::Deserialize;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-/// The reference traces: `shared/` beside the clone, or beside a parent of
-/// it (git worktrees), or `$AIBNET_SHARED`.
-fn traces() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("AIBNET_SHARED")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(here.ancestors().skip(1).take(3).map(|a| a.join("shared")))
-        .map(|c| c.join("reference/traces"))
-        .find(|p| p.is_dir())
-        .expect("shared/reference/traces beside the clone")
-}
-
-fn trace(rel: &str) -> PathBuf {
-    traces().join(rel)
-}
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-fn aibnet<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    Run {
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-        code: out.status.code().unwrap(),
-    }
-}
+use crate::common::{self, Run, trace};
 
 fn args(head: &[&str], paths: &[&Path]) -> Vec<std::ffi::OsString> {
     head.iter()
@@ -130,7 +94,7 @@ struct SkippedJ {
 fn json(paths: &[&Path], extra: &[&str]) -> (Doc, Run) {
     let mut head = vec!["sessions", "--format", "json"];
     head.extend(extra);
-    let run = aibnet(&args(&head, paths));
+    let run = common::run(&args(&head, paths));
     let doc = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
     (doc, run)
@@ -247,7 +211,7 @@ fn json_icmp_error_and_skipped_entries() {
 fn ndjson_is_the_json_sessions_one_per_line() {
     let p = trace("zeek-rxmit-history/wikipedia.pcap");
     let (doc, _) = json(&[&p], &[]);
-    let run = aibnet(&args(&["sessions", "--format", "ndjson"], &[&p]));
+    let run = common::run(&args(&["sessions", "--format", "ndjson"], &[&p]));
     assert_eq!(run.code, 0);
     let lines: Vec<SessionJ> = run
         .stdout
@@ -261,7 +225,7 @@ fn ndjson_is_the_json_sessions_one_per_line() {
 #[test]
 fn markdown_and_table() {
     let p = trace("zeek-pop3-rej/pop3.pcap");
-    let md = aibnet(&args(&["sessions", "--format", "markdown"], &[&p]));
+    let md = common::run(&args(&["sessions", "--format", "markdown"], &[&p]));
     assert_eq!(md.code, 0);
     let lines: Vec<&str> = md.stdout.lines().collect();
     assert!(lines[0].starts_with("| proto | originator | responder | state | history |"));
@@ -273,12 +237,12 @@ fn markdown_and_table() {
     );
     assert!(lines[2].contains("| 192.168.0.4:26242 | 212.227.15.188:110 |"));
 
-    let table = aibnet(&args(&["sessions", "--format", "table"], &[&p]));
+    let table = common::run(&args(&["sessions", "--format", "table"], &[&p]));
     assert_eq!(table.code, 0);
     assert!(table.stdout.contains("originator") && table.stdout.contains("history"));
     assert_eq!(table.stdout.matches(" REJ ").count(), 6);
     assert_eq!(table.stdout.matches(" ShAdDafF ").count(), 5);
-    assert!(!table.stdout.contains('\u{1b}'), "no colour with NO_COLOR");
+    assert!(!table.stdout.contains('\u{1b}'), "no colour on a pipe");
     // One summary line on stderr.
     assert!(
         table
@@ -335,14 +299,14 @@ fn filters() {
     // Inputs and skips are never filtered.
     assert_eq!(both.inputs.len(), 1);
 
-    let bad = aibnet(&args(&["sessions", "--state", "SYN"], &[&p]));
+    let bad = common::run(&args(&["sessions", "--state", "SYN"], &[&p]));
     assert_eq!(bad.code, 2);
     assert!(
         bad.stderr.contains("unknown state \"SYN\""),
         "{}",
         bad.stderr
     );
-    let bad = aibnet(&args(&["sessions", "--host", "not-an-ip"], &[&p]));
+    let bad = common::run(&args(&["sessions", "--host", "not-an-ip"], &[&p]));
     assert_eq!(bad.code, 2);
 }
 
@@ -350,20 +314,10 @@ fn filters() {
 fn stdin_dash() {
     let p = trace("zeek-ssh-basic/ssh.pcap");
     let (from_file, _) = json(&[&p], &[]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["sessions", "--format", "json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let bytes = std::fs::read(&p).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&bytes).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let doc: Doc = serde_json::from_slice(&out.stdout).unwrap();
+    let out = common::run_stdin(["sessions", "--format", "json", "-"], &bytes);
+    assert_eq!(out.code, 0);
+    let doc: Doc = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc.inputs[0].path, "-");
     assert_eq!(doc.sessions.len(), from_file.sessions.len());
     for (a, b) in doc.sessions.iter().zip(&from_file.sessions) {
@@ -451,7 +405,7 @@ fn output_does_not_depend_on_threads_or_argument_order() {
     let small = trace("zeek-rxmit-history/wikipedia.pcap");
     let other = trace("zeek-pop3-rej/pop3.pcap");
     let run = |j: &str, paths: &[&Path]| {
-        let r = aibnet(&args(&["sessions", "--format", "ndjson", "-j", j], paths));
+        let r = common::run(&args(&["sessions", "--format", "ndjson", "-j", j], paths));
         assert_eq!(r.code, 0, "{}", r.stderr);
         r.stdout
     };
@@ -461,11 +415,11 @@ fn output_does_not_depend_on_threads_or_argument_order() {
     assert_eq!(one, run("3", &[&other, &small, &big]));
     assert_eq!(one, run("2", &[&other, &big, &small]));
     for f in ["json", "markdown", "table"] {
-        let a = aibnet(&args(
+        let a = common::run(&args(
             &["sessions", "--format", f, "-j", "1"],
             &[&small, &other],
         ));
-        let b = aibnet(&args(
+        let b = common::run(&args(
             &["sessions", "--format", f, "-j", "2"],
             &[&other, &small],
         ));
@@ -492,15 +446,15 @@ fn output_does_not_depend_on_threads_or_argument_order() {
 
 #[test]
 fn exit_codes_and_usage_errors() {
-    assert_eq!(aibnet(&["sessions"]).code, 2, "a path is required");
-    assert_eq!(aibnet(&["sessions", "-j", "0", "x"]).code, 2);
-    assert_eq!(aibnet(&["frobnicate"]).code, 2);
+    assert_eq!(common::run(&["sessions"]).code, 2, "a path is required");
+    assert_eq!(common::run(&["sessions", "-j", "0", "x"]).code, 2);
+    assert_eq!(common::run(&["frobnicate"]).code, 2);
     let p = trace("tcpdump-ssh/ssh.pcap");
     assert_eq!(
-        aibnet(&args(&["sessions", "--format", "json"], &[&p])).code,
+        common::run(&args(&["sessions", "--format", "json"], &[&p])).code,
         0
     );
-    let help = aibnet(&["sessions", "--help"]);
+    let help = common::run(&["sessions", "--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("--format"));
 }

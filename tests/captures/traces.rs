@@ -1,5 +1,5 @@
 //! Conformance: aibnet's sessions against what Zeek, tcpdump, tshark and
-//! capinfos say about the real traces in `../shared/reference/traces/`.
+//! capinfos say about the public traces in `tests/data/traces/`.
 //!
 //! Every Zeek `conn.log` baseline there is parsed and compared row by row
 //! (as a multiset: Zeek logs in removal order, aibnet in start order) on
@@ -19,29 +19,7 @@ use aibnet::sessions::{ConnState, Proto, Session};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The reference traces: `shared/` beside the clone (as CI checks it out),
-/// or beside a parent of it (git worktrees), or `$AIBNET_SHARED`.
-fn traces() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = std::env::var_os("AIBNET_SHARED")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(here.ancestors().skip(1).take(3).map(|a| a.join("shared")));
-    for c in candidates {
-        let p = c.join("reference/traces");
-        if p.is_dir() {
-            return p;
-        }
-    }
-    panic!(
-        "shared/reference/traces not found beside {}: the conformance tests need it",
-        here.display()
-    );
-}
-
-fn trace(rel: &str) -> PathBuf {
-    traces().join(rel)
-}
+use crate::common::{repo, trace, traces};
 
 fn analyze(rel: &[&str]) -> Analysis {
     let paths: Vec<PathBuf> = rel.iter().map(|r| trace(r)).collect();
@@ -938,8 +916,7 @@ fn client_side_and_server_side_views_coalesce() {
 /// Call `f` with the path and every frame of the reference traces and the
 /// lab captures.
 fn for_each_frame(mut f: impl FnMut(&str, &aibnet::capture::RawPacket<'_>)) {
-    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
-    let (sources, _) = aibnet::ingest::discover(&[traces(), lab]);
+    let (sources, _) = aibnet::ingest::discover(&[traces(), repo().join("captures")]);
     for src in sources {
         let Ok(input) = aibnet::ingest::load(&src) else {
             continue;

@@ -39,6 +39,11 @@ pub fn data(rel: &str) -> PathBuf {
     p
 }
 
+/// The public traces with their expected outputs, `tests/data/traces/`.
+pub fn traces() -> PathBuf {
+    data("traces")
+}
+
 /// A public trace or its expected output, `tests/data/traces/REL`.
 pub fn trace(rel: &str) -> PathBuf {
     data(&format!("traces/{rel}"))

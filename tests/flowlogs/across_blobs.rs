@@ -11,7 +11,8 @@
 use aibnet::analyze::analyze_paths;
 use aibnet::sessions::{ConnState, Session};
 use std::path::Path;
-use std::process::Command;
+
+use crate::common::{aibnet, finish};
 
 /// 2026-11-27T04:00:00Z.
 const H04: i64 = 1_795_752_000;
@@ -147,12 +148,12 @@ fn a_session_open_across_the_hour_is_one_session() {
 fn diagnose_counts_one_attempt_per_command_session() {
     let dir = tempfile::tempdir().unwrap();
     build_across_the_hour(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["diagnose", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = finish(
+        aibnet()
+            .args(["diagnose", "--format", "json"])
+            .arg(dir.path()),
+    )
+    .json();
     assert_eq!(d["verdict"], "healthy", "{d:#}");
     let hop = |name: &str| {
         d["hops"]

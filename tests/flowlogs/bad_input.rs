@@ -7,16 +7,10 @@ use aibnet::flowlog::{
 };
 use proptest::prelude::*;
 
+use crate::common::flowlog_sample;
+
 fn sample(name: &str) -> Vec<u8> {
-    let rel = format!("shared/reference/flowlogs/samples/{name}");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = root
-        .ancestors()
-        .skip(1)
-        .map(|a| a.join(&rel))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{rel} not found beside {}", root.display()));
-    std::fs::read(p).unwrap()
+    std::fs::read(flowlog_sample(name)).unwrap()
 }
 
 fn parse(b: &[u8]) -> FlowLogFile {

@@ -1,5 +1,5 @@
-//! Every real and documentation sample in `shared/reference/flowlogs/samples/`
-//! (beside the clone), with the counts of `SOURCES.md` and hand-checked tuples.
+//! Every real and documentation sample in `tests/data/flowlogs/samples/`,
+//! with the counts of its `SOURCES.md` and hand-checked tuples.
 
 use aibnet::flowlog::{
     self, Counters, Decision, Direction, Dropped, Encryption, FlowLogFile, FlowProto, FlowState,
@@ -8,24 +8,11 @@ use aibnet::flowlog::{
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// `shared/` lies beside the clone (`CARGO_MANIFEST_DIR/../shared`, as in
-/// CI and `/work/main`); a git worktree one level deeper finds it one
-/// directory further up.
-fn sample_path(name: &str) -> String {
-    let rel = "shared/reference/flowlogs/samples";
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = root
-        .ancestors()
-        .skip(1)
-        .map(|a| a.join(rel))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| root.join("..").join(rel));
-    format!("{}/{name}", dir.display())
-}
+use crate::common::{data, flowlog_sample};
 
 fn bytes(name: &str) -> Vec<u8> {
-    let p = sample_path(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    let p = flowlog_sample(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn load(name: &str) -> FlowLogFile {
@@ -562,7 +549,7 @@ fn vnet_docs_error_nsg_tuple_in_vnet_record_is_rejected() {
 
 #[test]
 fn every_sample_is_covered_and_parses() {
-    let dir = sample_path("");
+    let dir = data("flowlogs/samples");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -7,21 +7,11 @@ use aibnet::flowlog;
 use aibnet::hops::{Outcome, outcome};
 use aibnet::sessions::{ConnState, Session};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn sample(name: &str) -> PathBuf {
-    let rel = format!("shared/reference/flowlogs/samples/{name}");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    root.ancestors()
-        .skip(1)
-        .map(|a| a.join(&rel))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{rel} not found"))
-}
+use crate::common::{aibnet, finish, flowlog_sample};
 
 fn sessions_of(name: &str) -> Vec<Session> {
-    let f = flowlog::parse_file(&sample(name)).unwrap();
+    let f = flowlog::parse_file(&flowlog_sample(name)).unwrap();
     flowlog::sessions(&f, 0).finish()
 }
 
@@ -234,7 +224,7 @@ fn as_other_observer(text: &str) -> String {
 #[test]
 fn one_connection_logged_by_two_nsgs_is_one_session_seen_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(sample(
+    let text = std::fs::read_to_string(flowlog_sample(
         "vnet-v4_avnm-guid-rules_1record-2023_jagilber-ps1.json",
     ))
     .unwrap();
@@ -311,15 +301,15 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
          NETWORKSECURITYGROUPS/TEST-NSG/y=2024/m=08/d=19/h=18/m=00/macAddress=6045BDEC2532",
     );
     std::fs::create_dir_all(&blob).unwrap();
-    let raw = std::fs::read(sample("nsg-v2_pt1h-8records-2024_sumologic.json")).unwrap();
+    let raw = std::fs::read(flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json")).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, &raw).unwrap();
     std::fs::write(blob.join("PT1H.json.gz"), gz.finish().unwrap()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
+    let out = aibnet()
         .args(["sessions", "--format", "json"])
         .arg(&pcap)
         .arg(&root)
-        .arg(sample(
+        .arg(flowlog_sample(
             "nsg-v1_docs-overview-sample_nested-records-BROKEN.json",
         ))
         .output()
@@ -411,7 +401,7 @@ fn rst_sized_answer_is_a_refused_attempt() {
 fn pre_filter_keeps_the_sessions_the_filter_shows() {
     use aibnet::flowlog::{ParseOptions, TupleFilter};
     use aibnet::report::sessions::Filter;
-    let dir = sample("nsg-v2_pt1h-8records-2024_sumologic.json");
+    let dir = flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json");
     let dir = dir.parent().unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -471,16 +461,16 @@ fn pre_filter_keeps_the_sessions_the_filter_shows() {
 #[test]
 fn host_and_port_filters_drop_tuples_early_with_the_same_result() {
     let run = |extra: &[&str]| -> serde_json::Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
+        let out = aibnet()
             .args(["sessions", "--format", "json"])
             .args(extra)
-            .arg(sample(
+            .arg(flowlog_sample(
                 "nsg-v1_pt1h-40records_dimitertodorov-nsg-parser.json",
             ))
-            .arg(sample(
+            .arg(flowlog_sample(
                 "vnet-v4_avnm-guid-rules_1record-2023_jagilber-ps1.json",
             ))
-            .arg(sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
+            .arg(flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -540,13 +530,12 @@ fn host_and_port_filters_drop_tuples_early_with_the_same_result() {
 /// bytes (headers included), not the payload bytes they cannot give.
 #[test]
 fn table_shows_logged_bytes_of_flow_log_sessions() {
-    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["sessions", "--format", "table", "--port", "35620"])
-        .arg(sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
+    let table = finish(
+        aibnet()
+            .args(["sessions", "--format", "table", "--port", "35620"])
+            .arg(flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json")),
+    )
+    .stdout;
     let row = table
         .lines()
         .find(|l| l.contains("10.1.0.4:35620"))
