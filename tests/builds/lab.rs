@@ -6,6 +6,7 @@
 //! scenario alone.
 
 use super::support::{DAY0, check_junit, shift_flowlogs, shift_pcap, xmllint};
+use crate::common::{aibnet, finish, repo};
 use aibnet::analyze::analyze_paths;
 use aibnet::builds::{NoProgress, Options, builds_paths};
 use aibnet::diagnose::diagnose;
@@ -70,7 +71,7 @@ struct Scenario {
 }
 
 fn scenarios() -> Vec<Scenario> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let root = repo().join("captures");
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(&root) else {
         return out;
@@ -175,12 +176,12 @@ fn lab_scenarios_back_to_back_are_each_found_and_diagnosed_right() {
     }
 
     // The same tree through the CLI as JUnit, checked against the schema.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["builds", "--format", "junit"])
-        .arg(tree.path())
-        .output()
-        .unwrap();
-    let doc = String::from_utf8(out.stdout).unwrap();
+    let doc = finish(
+        aibnet()
+            .args(["builds", "--format", "junit"])
+            .arg(tree.path()),
+    )
+    .stdout;
     let root = check_junit(&doc).unwrap_or_else(|e| panic!("{e}\n{doc}"));
     xmllint(&doc);
     assert_eq!(root.all("testsuite").len(), all.len());

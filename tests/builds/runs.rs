@@ -12,7 +12,8 @@ use aibnet::findings::rules::FixNames;
 use aibnet::report::time::parse_rfc3339;
 use aibnet::topology::Hints;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::common::{self, run, trace};
 
 const H: f64 = 3600.0;
 
@@ -341,21 +342,12 @@ fn a_shorter_gap_splits_a_run_with_a_quiet_stretch() {
     assert_eq!(run_builds(&paths, &wide).runs.len(), 1);
 }
 
-/// Real captures (Zeek's public SSH trace in `shared/reference/traces`,
+/// Real captures (Zeek's public SSH trace in `tests/data/traces`,
 /// SSH between hosts of one subnet over two weeks): copies shifted by 30
 /// and 60 days hold the same runs, at the same addresses, shifted.
 #[test]
 fn real_captures_shifted_in_time_are_separate_runs() {
-    let rel = "shared/reference/traces/zeek-ssh-basic/ssh.pcap";
-    let src = [
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(rel),
-        Path::new("/work").join(rel),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-    .expect("the public SSH trace");
+    let src = trace("zeek-ssh-basic/ssh.pcap");
     let dir = tempfile::tempdir().unwrap();
     const MONTH: i64 = 30 * 86_400;
     let one = run_builds(std::slice::from_ref(&src), &Options::default());
@@ -384,24 +376,16 @@ fn real_captures_shifted_in_time_are_separate_runs() {
 
 // ---------------------------------------------------------------- the CLI
 
-fn aibnet(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(args)
-        .output()
-        .expect("run aibnet");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn json_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
     let d = dir.path().to_str().unwrap();
-    let (code, out, err) = aibnet(&["builds", "--format", "json", d]);
+    let common::Run {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["builds", "--format", "json", d]);
     assert_eq!(code, 1, "broken runs exit 1: {err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["schema_version"], 1);
@@ -447,7 +431,9 @@ fn json_keeps_the_contract() {
 fn ndjson_has_a_line_per_run_per_unreadable_file_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
-    let (code, out, _) = aibnet(&["builds", "--format", "ndjson", dir.path().to_str().unwrap()]);
+    let common::Run {
+        code, stdout: out, ..
+    } = run(&["builds", "--format", "ndjson", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1);
     let lines: Vec<serde_json::Value> = out
         .lines()
@@ -465,7 +451,7 @@ fn table_and_markdown_show_every_run_and_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
     let d = dir.path().to_str().unwrap();
-    let (_, table, _) = aibnet(&["builds", "--format", "table", d]);
+    let common::Run { stdout: table, .. } = run(&["builds", "--format", "table", d]);
     assert!(table.contains("2024-08-21T08:00:00Z"), "{table}");
     assert!(table.contains("probe_to_proxy (blocked)"), "{table}");
     assert!(
@@ -478,7 +464,7 @@ fn table_and_markdown_show_every_run_and_the_summary() {
         table.contains("not analysed:") && table.contains("notes.txt"),
         "{table}"
     );
-    let (_, md, _) = aibnet(&["builds", "--format", "markdown", d]);
+    let common::Run { stdout: md, .. } = run(&["builds", "--format", "markdown", d]);
     assert!(md.contains("| `aib-20240821-080000-10-1-0-4` |"), "{md}");
     assert!(md.contains("`aci_to_build_vm_blocked`"), "{md}");
     assert!(md.contains("### Not analysed"), "{md}");
@@ -494,7 +480,9 @@ fn check_junit_doc(doc: &str) -> super::support::Element {
 fn junit_has_a_test_case_per_hop_per_run_and_passes_the_schema() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
-    let (code, out, _) = aibnet(&["builds", "--format", "junit", dir.path().to_str().unwrap()]);
+    let common::Run {
+        code, stdout: out, ..
+    } = run(&["builds", "--format", "junit", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1);
     let root = check_junit_doc(&out);
     let suites = root.all("testsuite");
@@ -554,7 +542,9 @@ fn junit_from_diagnose_passes_the_schema() {
     p.write(&cap);
     let bad = dir.path().join("bad.pcap");
     std::fs::write(&bad, b"\xd4\xc3\xb2\xa1 short").unwrap();
-    let (code, out, _) = aibnet(&[
+    let common::Run {
+        code, stdout: out, ..
+    } = run(&[
         "diagnose",
         "--format",
         "junit",
@@ -590,7 +580,9 @@ fn junit_of_nothing_still_has_a_test() {
     let mut p = Pcap::new();
     noise(&mut p, day(0), 300.0);
     p.write(&dir.path().join("noise.pcap"));
-    let (code, out, _) = aibnet(&["builds", "--format", "junit", dir.path().to_str().unwrap()]);
+    let common::Run {
+        code, stdout: out, ..
+    } = run(&["builds", "--format", "junit", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0);
     let root = check_junit_doc(&out);
     assert_eq!(root.attr("tests"), Some("1"));
@@ -604,7 +596,9 @@ fn exit_codes_follow_diagnose() {
     proxy_build(&mut p, day(0) + 6.0 * H, 200.0, true, Fault::None);
     let healthy = dir.path().join("healthy.pcap");
     p.write(&healthy);
-    let (code, _, err) = aibnet(&["builds", "--format", "json", healthy.to_str().unwrap()]);
+    let common::Run {
+        code, stderr: err, ..
+    } = run(&["builds", "--format", "json", healthy.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("2 runs"), "{err}");
 
@@ -613,20 +607,24 @@ fn exit_codes_follow_diagnose() {
     let broken = dir.path().join("broken.pcap");
     p.write(&broken);
     let b = broken.to_str().unwrap();
-    assert_eq!(aibnet(&["builds", "--format", "json", b]).0, 1);
+    assert_eq!(run(&["builds", "--format", "json", b]).code, 1);
     assert_eq!(
-        aibnet(&["builds", "--format", "json", "--fail-on", "never", b]).0,
+        run(&["builds", "--format", "json", "--fail-on", "never", b]).code,
         0
     );
 
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, b"junk").unwrap();
-    let (code, out, _) = aibnet(&["builds", "--format", "json", junk.to_str().unwrap()]);
+    let common::Run {
+        code, stdout: out, ..
+    } = run(&["builds", "--format", "json", junk.to_str().unwrap()]);
     assert_eq!(code, 2);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["skipped"][0]["path"], junk.to_str().unwrap());
 
-    let (code, _, err) = aibnet(&["builds", "--since", "yesterday", b]);
+    let common::Run {
+        code, stderr: err, ..
+    } = run(&["builds", "--since", "yesterday", b]);
     assert_eq!(code, 2);
     assert!(err.contains("RFC 3339"), "{err}");
 }

@@ -1,29 +1,15 @@
 //! `aibnet check` as a user runs it: exit codes, formats, skipped inputs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::common::{Run, aibnet, config_fixture, finish};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("captures/config")
-        .join(name)
-}
-
-fn aibnet(args: &[&str], files: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aibnet"));
-    cmd.arg("check")
-        .args(args)
-        .args(files.iter().map(|f| fixture(f)));
-    cmd.env_remove("NO_COLOR");
-    cmd.output().expect("run aibnet")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("UTF-8 stderr")
+/// `aibnet check ARGS FIXTURES...` (fixtures of `captures/config/`).
+fn check(args: &[&str], files: &[&str]) -> Run {
+    finish(
+        aibnet()
+            .arg("check")
+            .args(args)
+            .args(files.iter().map(|f| config_fixture(f))),
+    )
 }
 
 const QUICKSTART: [&str; 4] = [
@@ -35,9 +21,9 @@ const QUICKSTART: [&str; 4] = [
 
 #[test]
 fn table_shows_the_blocking_rule_and_fix_and_exits_1() {
-    let o = aibnet(&[], &QUICKSTART);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let out = stdout(&o);
+    let o = check(&[], &QUICKSTART);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let out = &o.stdout;
     assert!(
         out.starts_with("aibnet check: BLOCKED (proxy topology, Linux)"),
         "{out}"
@@ -77,9 +63,9 @@ fn table_shows_the_blocking_rule_and_fix_and_exits_1() {
 
 #[test]
 fn json_has_the_documented_shape() {
-    let o = aibnet(&["--format", "json"], &QUICKSTART);
-    assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let o = check(&["--format", "json"], &QUICKSTART);
+    assert_eq!(o.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("JSON");
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["verdict"], "blocked");
     let flows = v["flows"].as_array().unwrap();
@@ -132,7 +118,7 @@ fn json_has_the_documented_shape() {
 
 #[test]
 fn healthy_configuration_exits_0() {
-    let o = aibnet(
+    let o = check(
         &["--format", "markdown"],
         &[
             "template-linux.json",
@@ -141,8 +127,8 @@ fn healthy_configuration_exits_0() {
             "nsg-default-only.json",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    let out = stdout(&o);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let out = &o.stdout;
     assert!(
         out.contains("## aibnet check: every required flow is allowed"),
         "{out}"
@@ -159,20 +145,16 @@ fn flags_choose_addresses_and_os() {
         "vnet.json",
         "nsg-partial-prefix.json",
     ];
-    assert_eq!(
-        aibnet(&[], &files).status.code(),
-        Some(0),
-        "undecided is not a failure"
-    );
-    let low = aibnet(&["--proxy", "10.20.1.4", "--format", "json"], &files);
-    assert_eq!(low.status.code(), Some(1));
-    let high = aibnet(
+    assert_eq!(check(&[], &files).code, 0, "undecided is not a failure");
+    let low = check(&["--proxy", "10.20.1.4", "--format", "json"], &files);
+    assert_eq!(low.code, 1);
+    let high = check(
         &["--proxy", "10.20.1.200", "--build-vm", "10.20.1.201"],
         &files,
     );
-    assert_eq!(high.status.code(), Some(0));
-    let win = aibnet(&["--os", "windows", "--format", "json"], &files);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&win)).unwrap();
+    assert_eq!(high.code, 0);
+    let win = check(&["--os", "windows", "--format", "json"], &files);
+    let v: serde_json::Value = serde_json::from_str(&win.stdout).unwrap();
     assert_eq!(v["os"], "windows");
     assert!(
         v["flows"]
@@ -187,17 +169,13 @@ fn flags_choose_addresses_and_os() {
 fn directory_of_mixed_inputs_with_junk() {
     let dir = tempfile::tempdir().unwrap();
     for f in QUICKSTART {
-        std::fs::copy(fixture(f), dir.path().join(f)).unwrap();
+        std::fs::copy(config_fixture(f), dir.path().join(f)).unwrap();
     }
     std::fs::write(dir.path().join("notes.json"), b"{\"hello\": \"world\"}").unwrap();
     std::fs::write(dir.path().join("broken.json"), b"{\"securityRules\": [").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["check", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let err = stderr(&o);
+    let o = finish(aibnet().args(["check", "--format", "json"]).arg(dir.path()));
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let err = &o.stderr;
     assert!(
         err.contains("skipped") && err.contains("notes.json"),
         "{err}"
@@ -206,7 +184,7 @@ fn directory_of_mixed_inputs_with_junk() {
         err.contains("broken.json") && err.contains("not JSON"),
         "{err}"
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(v["skipped"].as_array().unwrap().len(), 2);
     assert_eq!(v["inputs"].as_array().unwrap().len(), 4);
 }
@@ -216,19 +194,12 @@ fn no_usable_input_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, b"[1, 2, 3]").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .arg("check")
-        .arg(&junk)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no usable input"), "{}", stderr(&o));
-    assert!(stdout(&o).is_empty());
-    let missing = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["check", "/nonexistent/x.json"])
-        .output()
-        .unwrap();
-    assert_eq!(missing.status.code(), Some(2));
+    let o = finish(aibnet().arg("check").arg(&junk));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("no usable input"), "{}", o.stderr);
+    assert!(o.stdout.is_empty());
+    let missing = finish(aibnet().args(["check", "/nonexistent/x.json"]));
+    assert_eq!(missing.code, 2);
 }
 
 #[test]
@@ -238,10 +209,7 @@ fn usage_errors_exit_2() {
         vec!["check", "--os", "beos", "x.json"],
         vec!["check", "--proxy", "10.0.0.999", "x.json"],
     ] {
-        let o = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let o = finish(aibnet().args(&args));
+        assert_eq!(o.code, 2, "{args:?}");
     }
 }

@@ -1,6 +1,6 @@
 //! `check` rule evaluation and configuration findings, on the NSG / subnet /
 //! VNET / route table fixtures in `captures/config/` (written in the shapes
-//! `az` prints) and the two real AIB templates in `shared/reference/aib/`.
+//! `az` prints) and the two real AIB templates in `tests/data/aib/`.
 //! Every expectation below was worked out by hand from the rules in the
 //! fixture and Azure's evaluation order.
 
@@ -10,29 +10,12 @@ use aibnet::check::{
 };
 use aibnet::findings::{Hop, Severity, ids};
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("captures/config")
-        .join(name)
-}
-
-/// `shared/` sits beside the project (`../shared`); in a git worktree one
-/// level deeper it is `../../shared`.
-fn reference(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for up in ["../shared", "../../shared"] {
-        let p = root.join(up).join("reference/aib").join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("shared/reference/aib/{name} not found beside the project");
-}
+use crate::common::{aib_template, captures, config_fixture};
 
 fn run(files: &[&str], opts: Options) -> CheckReport {
-    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    let paths: Vec<PathBuf> = files.iter().map(|f| config_fixture(f)).collect();
     let mut cfg = Config::load_paths(&paths);
     assert!(
         cfg.skipped.is_empty(),
@@ -1016,7 +999,7 @@ fn missing_nsg_rules_are_reported_not_guessed() {
 #[test]
 fn real_linux_template() {
     let mut cfg = Config::default();
-    let path = reference("existingVNETLinux.json");
+    let path = aib_template("existingVNETLinux.json");
     cfg.add_file(&path, &std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(cfg.templates[0].api_version.as_deref(), Some("2020-02-14"));
     let r = check::evaluate(&cfg);
@@ -1044,9 +1027,9 @@ fn real_windows_template_with_one_subnet_and_nsg() {
     // ARM deployment template with parameters (no defaults): the image template
     // is found in `resources`, Windows from the source publisher.
     let mut cfg = Config::load_paths(&[
-        reference("existingVNETWindows.json"),
-        fixture("subnet-build.json"),
-        fixture("nsg-denyall-1000.json"),
+        aib_template("existingVNETWindows.json"),
+        config_fixture("subnet-build.json"),
+        config_fixture("nsg-denyall-1000.json"),
     ]);
     assert!(cfg.skipped.is_empty());
     assert_eq!(
@@ -1136,7 +1119,7 @@ fn unknown_os_checks_both_port_sets() {
 
 #[test]
 fn truncated_and_mangled_inputs_never_panic() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/config");
+    let dir = captures("config");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -26,6 +26,17 @@ pub fn captures(rel: &str) -> PathBuf {
     repo().join("captures").join(rel)
 }
 
+/// A configuration fixture (NSG, subnet, VNET, route table, template as
+/// `az` prints them), `captures/config/NAME`.
+pub fn config_fixture(name: &str) -> PathBuf {
+    captures(&format!("config/{name}"))
+}
+
+/// A build log or error text in its log noise, `captures/errors/NAME`.
+pub fn error_fixture(name: &str) -> PathBuf {
+    captures(&format!("errors/{name}"))
+}
+
 /// `tests/data/REL`: the third-party inputs (see `tests/data/SOURCES.md`).
 /// Missing data is a failure, never a skipped check: a test that walks a
 /// folder that is not there would otherwise pass on nothing.

@@ -3,54 +3,28 @@
 //! the flags, the output formats and the exit codes.
 
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_aibnet");
+use crate::common::{self, Run, captures, error_fixture, repo};
 
 fn fixture(name: &str) -> String {
-    format!("{}/captures/errors/{name}", env!("CARGO_MANIFEST_DIR"))
+    error_fixture(name).display().to_string()
 }
 
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("explain")
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("run aibnet")
+/// `aibnet explain ARGS...`.
+fn explain(args: &[&str]) -> Run {
+    common::run(["explain"].iter().chain(args))
 }
 
-fn run_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("explain")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run aibnet");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
+/// `aibnet explain ARGS...` with `input` on standard input.
+fn explain_stdin(args: &[&str], input: &[u8]) -> Run {
+    common::run_stdin(["explain"].iter().chain(args), input)
 }
 
 fn json(args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
-    let out = run(&all);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), v)
+    let out = explain(&all);
+    (out.code, out.json())
 }
 
 fn commands(v: &Value) -> Vec<String> {
@@ -345,9 +319,9 @@ fn since_until_cross_midnight() {
 
 #[test]
 fn table_is_plain_when_not_a_terminal() {
-    let out = run(&[&fixture("f3-windows-context-deadline.customization.log")]);
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = explain(&[&fixture("f3-windows-context-deadline.customization.log")]);
+    assert_eq!(out.code, 0);
+    let text = out.stdout;
     assert!(!text.contains('\x1b'), "colour codes on a pipe");
     assert!(text.starts_with("aibnet explain: "));
     assert!(text.contains("proxy_to_build_vm_blocked"));
@@ -356,27 +330,27 @@ fn table_is_plain_when_not_a_terminal() {
 
 #[test]
 fn markdown_report() {
-    let out = run(&[
+    let out = explain(&[
         "--format",
         "markdown",
         "SubnetIsFull: Subnet a with address prefix 10.0.0.0/29 does not have enough capacity for 1 IP addresses.",
     ]);
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.code, 0);
+    let text = out.stdout;
     assert!(text.starts_with("## aibnet explain\n"));
     assert!(text.contains("| 1 | F21 | `subnet_too_small` | deployment |"));
 }
 
 #[test]
 fn words_are_joined_and_stdin_works() {
-    let out = run(&["Timeout", "waiting", "for", "SSH."]);
-    assert_eq!(out.status.code(), Some(0));
-    let out = run_stdin(
+    let out = explain(&["Timeout", "waiting", "for", "SSH."]);
+    assert_eq!(out.code, 0);
+    let out = explain_stdin(
         &["-", "--format", "json"],
         b"Remote command exited without exit status or exit signal.",
     );
-    assert_eq!(out.status.code(), Some(0));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.code, 0);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["matches"][0]["class"], "build_session_interrupted");
 }
 
@@ -386,9 +360,9 @@ fn not_recognised_exits_1_with_closest() {
     assert_eq!(code, 1);
     assert_eq!(v["recognised"], false);
     assert_eq!(v["matches"], serde_json::json!([]));
-    let out = run(&["dial tcp 10.0.0.4:443: i/o timeout"]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = explain(&["dial tcp 10.0.0.4:443: i/o timeout"]);
+    assert_eq!(out.code, 1);
+    let text = out.stdout;
     assert!(text.contains("not recognised"));
     assert!(text.contains("Closest classes"));
 }
@@ -409,39 +383,29 @@ fn usage_errors_exit_2() {
         ],
         vec!["-", "more"],
     ] {
-        let out = run(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = explain(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         assert!(!out.stderr.is_empty());
     }
-    let out = run(&[env!("CARGO_MANIFEST_DIR")]);
-    assert_eq!(out.status.code(), Some(2), "a directory");
-    let out = run_stdin(&["-"], b"  \n ");
-    assert_eq!(out.status.code(), Some(2), "empty stdin");
-    let out = Command::new(BIN).arg("explain").output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "no input");
+    let out = explain(&[&repo().display().to_string()]);
+    assert_eq!(out.code, 2, "a directory");
+    let out = explain_stdin(&["-"], b"  \n ");
+    assert_eq!(out.code, 2, "empty stdin");
+    let out = explain(&[]);
+    assert_eq!(out.code, 2, "no input");
 }
 
 fn scenario(name: &str) -> String {
-    format!("{}/captures/{name}", env!("CARGO_MANIFEST_DIR"))
+    captures(name).display().to_string()
 }
 
 /// The confirmation verdict of the best match against some evidence.
 fn confirmation(text: &str, evidence: &[String]) -> (String, String) {
     let mut args = vec![text, "--format", "json", "--evidence"];
     args.extend(evidence.iter().map(String::as_str));
-    let out = run(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let out = explain(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
     let best = &v["confirmation"][0];
     (
         best["class"].as_str().unwrap_or("").to_string(),
@@ -472,13 +436,14 @@ fn evidence_from_the_lab_confirms_or_refutes_the_explanation() {
 
 #[test]
 fn unreadable_evidence_is_a_usage_error() {
-    let out = run(&[
+    let out = explain(&[
         "Timeout waiting for SSH.",
         "--evidence",
         "/nonexistent/evidence.pcap",
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.code, 2);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("none of the --evidence paths could be read")
+        out.stderr
+            .contains("none of the --evidence paths could be read")
     );
 }
