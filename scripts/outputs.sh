@@ -23,7 +23,6 @@ run() { # NAME ARGS...
 }
 
 data=tests/data
-[ -d "$data" ] || data=../shared/reference
 
 for d in captures/*/; do
     s=$(basename "$d")

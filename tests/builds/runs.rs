@@ -385,7 +385,7 @@ fn json_keeps_the_contract() {
         code,
         stdout: out,
         stderr: err,
-    } = run(&["builds", "--format", "json", d]);
+    } = run(["builds", "--format", "json", d]);
     assert_eq!(code, 1, "broken runs exit 1: {err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["schema_version"], 1);
@@ -433,7 +433,7 @@ fn ndjson_has_a_line_per_run_per_unreadable_file_and_a_summary() {
     tree(dir.path());
     let common::Run {
         code, stdout: out, ..
-    } = run(&["builds", "--format", "ndjson", dir.path().to_str().unwrap()]);
+    } = run(["builds", "--format", "ndjson", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1);
     let lines: Vec<serde_json::Value> = out
         .lines()
@@ -451,7 +451,7 @@ fn table_and_markdown_show_every_run_and_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
     let d = dir.path().to_str().unwrap();
-    let common::Run { stdout: table, .. } = run(&["builds", "--format", "table", d]);
+    let common::Run { stdout: table, .. } = run(["builds", "--format", "table", d]);
     assert!(table.contains("2024-08-21T08:00:00Z"), "{table}");
     assert!(table.contains("probe_to_proxy (blocked)"), "{table}");
     assert!(
@@ -464,7 +464,7 @@ fn table_and_markdown_show_every_run_and_the_summary() {
         table.contains("not analysed:") && table.contains("notes.txt"),
         "{table}"
     );
-    let common::Run { stdout: md, .. } = run(&["builds", "--format", "markdown", d]);
+    let common::Run { stdout: md, .. } = run(["builds", "--format", "markdown", d]);
     assert!(md.contains("| `aib-20240821-080000-10-1-0-4` |"), "{md}");
     assert!(md.contains("`aci_to_build_vm_blocked`"), "{md}");
     assert!(md.contains("### Not analysed"), "{md}");
@@ -482,7 +482,7 @@ fn junit_has_a_test_case_per_hop_per_run_and_passes_the_schema() {
     tree(dir.path());
     let common::Run {
         code, stdout: out, ..
-    } = run(&["builds", "--format", "junit", dir.path().to_str().unwrap()]);
+    } = run(["builds", "--format", "junit", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1);
     let root = check_junit_doc(&out);
     let suites = root.all("testsuite");
@@ -544,7 +544,7 @@ fn junit_from_diagnose_passes_the_schema() {
     std::fs::write(&bad, b"\xd4\xc3\xb2\xa1 short").unwrap();
     let common::Run {
         code, stdout: out, ..
-    } = run(&[
+    } = run([
         "diagnose",
         "--format",
         "junit",
@@ -582,7 +582,7 @@ fn junit_of_nothing_still_has_a_test() {
     p.write(&dir.path().join("noise.pcap"));
     let common::Run {
         code, stdout: out, ..
-    } = run(&["builds", "--format", "junit", dir.path().to_str().unwrap()]);
+    } = run(["builds", "--format", "junit", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0);
     let root = check_junit_doc(&out);
     assert_eq!(root.attr("tests"), Some("1"));
@@ -598,7 +598,7 @@ fn exit_codes_follow_diagnose() {
     p.write(&healthy);
     let common::Run {
         code, stderr: err, ..
-    } = run(&["builds", "--format", "json", healthy.to_str().unwrap()]);
+    } = run(["builds", "--format", "json", healthy.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("2 runs"), "{err}");
 
@@ -607,9 +607,9 @@ fn exit_codes_follow_diagnose() {
     let broken = dir.path().join("broken.pcap");
     p.write(&broken);
     let b = broken.to_str().unwrap();
-    assert_eq!(run(&["builds", "--format", "json", b]).code, 1);
+    assert_eq!(run(["builds", "--format", "json", b]).code, 1);
     assert_eq!(
-        run(&["builds", "--format", "json", "--fail-on", "never", b]).code,
+        run(["builds", "--format", "json", "--fail-on", "never", b]).code,
         0
     );
 
@@ -617,14 +617,14 @@ fn exit_codes_follow_diagnose() {
     std::fs::write(&junk, b"junk").unwrap();
     let common::Run {
         code, stdout: out, ..
-    } = run(&["builds", "--format", "json", junk.to_str().unwrap()]);
+    } = run(["builds", "--format", "json", junk.to_str().unwrap()]);
     assert_eq!(code, 2);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["skipped"][0]["path"], junk.to_str().unwrap());
 
     let common::Run {
         code, stderr: err, ..
-    } = run(&["builds", "--since", "yesterday", b]);
+    } = run(["builds", "--since", "yesterday", b]);
     assert_eq!(code, 2);
     assert!(err.contains("RFC 3339"), "{err}");
 }

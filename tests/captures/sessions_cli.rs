@@ -94,7 +94,7 @@ struct SkippedJ {
 fn json(paths: &[&Path], extra: &[&str]) -> (Doc, Run) {
     let mut head = vec!["sessions", "--format", "json"];
     head.extend(extra);
-    let run = common::run(&args(&head, paths));
+    let run = common::run(args(&head, paths));
     let doc = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
     (doc, run)
@@ -211,7 +211,7 @@ fn json_icmp_error_and_skipped_entries() {
 fn ndjson_is_the_json_sessions_one_per_line() {
     let p = trace("zeek-rxmit-history/wikipedia.pcap");
     let (doc, _) = json(&[&p], &[]);
-    let run = common::run(&args(&["sessions", "--format", "ndjson"], &[&p]));
+    let run = common::run(args(&["sessions", "--format", "ndjson"], &[&p]));
     assert_eq!(run.code, 0);
     let lines: Vec<SessionJ> = run
         .stdout
@@ -225,7 +225,7 @@ fn ndjson_is_the_json_sessions_one_per_line() {
 #[test]
 fn markdown_and_table() {
     let p = trace("zeek-pop3-rej/pop3.pcap");
-    let md = common::run(&args(&["sessions", "--format", "markdown"], &[&p]));
+    let md = common::run(args(&["sessions", "--format", "markdown"], &[&p]));
     assert_eq!(md.code, 0);
     let lines: Vec<&str> = md.stdout.lines().collect();
     assert!(lines[0].starts_with("| proto | originator | responder | state | history |"));
@@ -237,7 +237,7 @@ fn markdown_and_table() {
     );
     assert!(lines[2].contains("| 192.168.0.4:26242 | 212.227.15.188:110 |"));
 
-    let table = common::run(&args(&["sessions", "--format", "table"], &[&p]));
+    let table = common::run(args(&["sessions", "--format", "table"], &[&p]));
     assert_eq!(table.code, 0);
     assert!(table.stdout.contains("originator") && table.stdout.contains("history"));
     assert_eq!(table.stdout.matches(" REJ ").count(), 6);
@@ -299,14 +299,14 @@ fn filters() {
     // Inputs and skips are never filtered.
     assert_eq!(both.inputs.len(), 1);
 
-    let bad = common::run(&args(&["sessions", "--state", "SYN"], &[&p]));
+    let bad = common::run(args(&["sessions", "--state", "SYN"], &[&p]));
     assert_eq!(bad.code, 2);
     assert!(
         bad.stderr.contains("unknown state \"SYN\""),
         "{}",
         bad.stderr
     );
-    let bad = common::run(&args(&["sessions", "--host", "not-an-ip"], &[&p]));
+    let bad = common::run(args(&["sessions", "--host", "not-an-ip"], &[&p]));
     assert_eq!(bad.code, 2);
 }
 
@@ -405,7 +405,7 @@ fn output_does_not_depend_on_threads_or_argument_order() {
     let small = trace("zeek-rxmit-history/wikipedia.pcap");
     let other = trace("zeek-pop3-rej/pop3.pcap");
     let run = |j: &str, paths: &[&Path]| {
-        let r = common::run(&args(&["sessions", "--format", "ndjson", "-j", j], paths));
+        let r = common::run(args(&["sessions", "--format", "ndjson", "-j", j], paths));
         assert_eq!(r.code, 0, "{}", r.stderr);
         r.stdout
     };
@@ -415,11 +415,11 @@ fn output_does_not_depend_on_threads_or_argument_order() {
     assert_eq!(one, run("3", &[&other, &small, &big]));
     assert_eq!(one, run("2", &[&other, &big, &small]));
     for f in ["json", "markdown", "table"] {
-        let a = common::run(&args(
+        let a = common::run(args(
             &["sessions", "--format", f, "-j", "1"],
             &[&small, &other],
         ));
-        let b = common::run(&args(
+        let b = common::run(args(
             &["sessions", "--format", f, "-j", "2"],
             &[&other, &small],
         ));
@@ -446,15 +446,15 @@ fn output_does_not_depend_on_threads_or_argument_order() {
 
 #[test]
 fn exit_codes_and_usage_errors() {
-    assert_eq!(common::run(&["sessions"]).code, 2, "a path is required");
-    assert_eq!(common::run(&["sessions", "-j", "0", "x"]).code, 2);
-    assert_eq!(common::run(&["frobnicate"]).code, 2);
+    assert_eq!(common::run(["sessions"]).code, 2, "a path is required");
+    assert_eq!(common::run(["sessions", "-j", "0", "x"]).code, 2);
+    assert_eq!(common::run(["frobnicate"]).code, 2);
     let p = trace("tcpdump-ssh/ssh.pcap");
     assert_eq!(
-        common::run(&args(&["sessions", "--format", "json"], &[&p])).code,
+        common::run(args(&["sessions", "--format", "json"], &[&p])).code,
         0
     );
-    let help = common::run(&["sessions", "--help"]);
+    let help = common::run(["sessions", "--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("--format"));
 }
