@@ -1,5 +1,5 @@
 //! The fuzz targets' bodies, shared with the regression tests
-//! (`tests/hostile.rs` includes this file), so a crash input replays through
+//! (`tests/captures/hostile.rs` includes this file), so a crash input replays through
 //! exactly the code and assertions that found it. Depends only on `aibnet`.
 
 #![allow(dead_code)]

@@ -558,10 +558,10 @@ pub fn check_junit(doc: &str) -> Result<Element, String> {
     Ok(root)
 }
 
-/// Validate with `xmllint --schema` against `tests/builds/junit.xsd` when
+/// Validate with `xmllint --schema` against `tests/builds_junit.xsd` when
 /// xmllint is installed. Returns whether it ran.
 pub fn xmllint(doc: &str) -> bool {
-    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/builds/junit.xsd");
+    let xsd = crate::common::repo().join("tests/builds_junit.xsd");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("junit.xml");
     std::fs::write(&file, doc).expect("write junit");

@@ -1,6 +1,6 @@
 //! Regression tests for the fixes that hostile input called for (issue 7),
 //! one per fix, named after the module fixed. The adversarial corpus itself
-//! is exercised by `tests/hostile.rs`.
+//! is exercised by `hostile.rs`.
 
 use crate::common::bytes::*;
 

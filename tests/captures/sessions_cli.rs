@@ -180,7 +180,7 @@ fn json_follows_the_contract() {
 
 #[test]
 fn json_icmp_error_and_skipped_entries() {
-    // A capture with a linked ICMP error is built in tests/traces.rs; here
+    // A capture with a linked ICMP error is built in traces.rs; here
     // the unlinked one shows the ICMP session fields, and a bad input the
     // skipped entry.
     let dir = tempfile::tempdir().unwrap();

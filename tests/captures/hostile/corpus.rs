@@ -1,7 +1,7 @@
 //! The committed adversarial corpus of `captures/bad/`, generated here so
 //! that every file is documented by the code that makes it. The test
 //! `committed_corpus_is_current` checks the files on disk are these bytes;
-//! `AIBNET_WRITE_BAD=1 cargo test --test hostile committed_corpus_is_current`
+//! `AIBNET_WRITE_BAD=1 cargo test --test captures committed_corpus_is_current`
 //! rewrites them.
 
 use crate::common::bytes::*;
