@@ -7,11 +7,7 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-pub const SYN: u8 = 0x02;
-pub const ACK: u8 = 0x10;
-pub const FIN: u8 = 0x01;
-pub const RST: u8 = 0x04;
-pub const PSH: u8 = 0x08;
+pub use crate::common::bytes::{ACK, FIN, PSH, RST, SYN};
 
 /// Seconds since the epoch of 2024-08-19T00:00:00Z.
 pub const DAY0: i64 = 1_724_025_600;
