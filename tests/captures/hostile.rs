@@ -10,7 +10,7 @@
 mod corpus;
 
 use crate::common::bytes::*;
-use crate::common::{BIN, aibnet, captures, repo};
+use crate::common::{BIN, Run, aibnet, captures, finish, repo, run_stdin};
 use aibnet::analyze::{Analysis, analyze_paths};
 use aibnet::sessions::Session;
 use std::path::PathBuf;
@@ -174,14 +174,14 @@ fn a_good_file_beside_each_bad_one_gives_the_same_sessions() {
 
 #[test]
 fn the_cli_reads_the_whole_corpus_and_exits_0() {
-    let out = aibnet()
-        .args(["sessions", "--format", "json"])
-        .arg(bad_dir())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = finish(
+        aibnet()
+            .args(["sessions", "--format", "json"])
+            .arg(bad_dir()),
+    );
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{stderr}");
+    let v = out.json();
     let skipped = v["skipped"].as_array().unwrap();
     for f in corpus::files() {
         if f.expect.reason.is_some() {
@@ -315,27 +315,27 @@ fn a_gzip_bomb_is_cut_at_the_limit_fast() {
 
     // The CLI with a small limit, under a 1 GiB address-space limit: a reader
     // that decompressed the whole bomb would fail to allocate.
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 1048576 && exec \"$@\"")
-        .arg("sh")
-        .arg(BIN)
-        .args([
-            "sessions",
-            "--format",
-            "json",
-            "--threads",
-            "1",
-            "--max-gunzip",
-            "48M",
-        ])
-        .arg(&p)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let out = finish(
+        Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 1048576 && exec \"$@\"")
+            .arg("sh")
+            .arg(BIN)
+            .args([
+                "sessions",
+                "--format",
+                "json",
+                "--threads",
+                "1",
+                "--max-gunzip",
+                "48M",
+            ])
+            .arg(&p),
+    );
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(stderr.contains("expands beyond 50331648 bytes"), "{stderr}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = out.json();
     // Every 16-byte run of zeros after the header is an empty record.
     assert_eq!(v["inputs"][0]["packets"], ((48u64 << 20) - 24) / 16);
 }
@@ -519,20 +519,14 @@ fn stats_add_up_for_every_input() {
         ],
     ];
     for args in runs {
-        let out = aibnet()
-            .args(args)
-            .arg(bad_dir())
-            .arg(&good)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
-        check_stats(&out.stdout, &stderr);
+        let out = finish(aibnet().args(args).arg(bad_dir()).arg(&good));
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        check_stats(&out.stdout, &out.stderr);
     }
 }
 
-fn check_stats(stdout: &[u8], stderr: &str) {
-    let v: serde_json::Value = serde_json::from_slice(stdout).unwrap();
+fn check_stats(stdout: &str, stderr: &str) {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
     let inputs = v["inputs"].as_array().unwrap();
     assert!(inputs.len() > 10, "{stderr}");
     let mut table_rows = 0;
@@ -618,19 +612,17 @@ fn an_endless_stdin_stops_at_the_bound() {
             }
         }
     });
-    let out = child.wait_with_output().unwrap();
+    let out = Run::from(child.wait_with_output().unwrap());
     writer.join().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(stderr.contains("longer than 1048576 bytes"), "{stderr}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = out.json();
     assert_eq!(v["inputs"][0]["packets"], ((1u64 << 20) - 24) / 16);
 }
 
 #[test]
 fn explain_reads_the_tail_of_a_huge_or_endless_input() {
-    use std::io::Write;
-    use std::process::Stdio;
     let error = std::fs::read(captures("errors/f1-linux-bastion.customization.log")).unwrap();
     let mut text = Vec::new();
     while text.len() < 4 << 20 {
@@ -642,30 +634,21 @@ fn explain_reads_the_tail_of_a_huge_or_endless_input() {
     std::fs::write(&p, &text).unwrap();
 
     // A file.
-    let out = aibnet()
-        .args(["explain", "--format", "json", "--max-input", "64K"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = finish(
+        aibnet()
+            .args(["explain", "--format", "json", "--max-input", "64K"])
+            .arg(&p),
+    );
+    let stderr = &out.stderr;
     assert!(stderr.contains("explaining its last 65536"), "{stderr}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["recognised"], true, "{stderr}");
+    assert_eq!(out.json()["recognised"], true, "{stderr}");
 
     // stdin.
-    let mut child = aibnet()
-        .args(["explain", "--format", "json", "--max-input", "64K", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&text));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run_stdin(
+        ["explain", "--format", "json", "--max-input", "64K", "-"],
+        &text,
+    );
+    let stderr = &out.stderr;
     assert!(stderr.contains("stdin is longer than 65536"), "{stderr}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["recognised"], true, "{stderr}");
+    assert_eq!(out.json()["recognised"], true, "{stderr}");
 }

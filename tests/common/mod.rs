@@ -100,18 +100,20 @@ impl Run {
     }
 }
 
-/// Runs `cmd` to its end. A run killed by a signal, or output that is not
-/// UTF-8, fails the test.
-pub fn finish(cmd: &mut Command) -> Run {
-    ran(cmd.output().expect("run aibnet"))
+/// A run killed by a signal, or output that is not UTF-8, fails the test.
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+            stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+            code: out.status.code().expect("an exit code, not a signal"),
+        }
+    }
 }
 
-fn ran(out: Output) -> Run {
-    Run {
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-        code: out.status.code().expect("an exit code, not a signal"),
-    }
+/// Runs `cmd` to its end.
+pub fn finish(cmd: &mut Command) -> Run {
+    Run::from(cmd.output().expect("run aibnet"))
 }
 
 /// `aibnet ARGS...`.
@@ -139,5 +141,5 @@ pub fn run_stdin<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>, input: &[u8
     });
     let out = child.wait_with_output().expect("wait for aibnet");
     writer.join().expect("stdin writer");
-    ran(out)
+    Run::from(out)
 }
