@@ -305,18 +305,18 @@ fn mixed_run_of_capture_and_flow_logs_through_the_cli() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, &raw).unwrap();
     std::fs::write(blob.join("PT1H.json.gz"), gz.finish().unwrap()).unwrap();
-    let out = aibnet()
-        .args(["sessions", "--format", "json"])
-        .arg(&pcap)
-        .arg(&root)
-        .arg(flowlog_sample(
-            "nsg-v1_docs-overview-sample_nested-records-BROKEN.json",
-        ))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = finish(
+        aibnet()
+            .args(["sessions", "--format", "json"])
+            .arg(&pcap)
+            .arg(&root)
+            .arg(flowlog_sample(
+                "nsg-v1_docs-overview-sample_nested-records-BROKEN.json",
+            )),
+    );
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{stderr}");
+    let j = out.json();
     let formats: Vec<&str> = j["inputs"]
         .as_array()
         .unwrap()
@@ -461,8 +461,8 @@ fn pre_filter_keeps_the_sessions_the_filter_shows() {
 #[test]
 fn host_and_port_filters_drop_tuples_early_with_the_same_result() {
     let run = |extra: &[&str]| -> serde_json::Value {
-        let out = aibnet()
-            .args(["sessions", "--format", "json"])
+        let mut cmd = aibnet();
+        cmd.args(["sessions", "--format", "json"])
             .args(extra)
             .arg(flowlog_sample(
                 "nsg-v1_pt1h-40records_dimitertodorov-nsg-parser.json",
@@ -470,11 +470,10 @@ fn host_and_port_filters_drop_tuples_early_with_the_same_result() {
             .arg(flowlog_sample(
                 "vnet-v4_avnm-guid-rules_1record-2023_jagilber-ps1.json",
             ))
-            .arg(flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        serde_json::from_slice(&out.stdout).unwrap()
+            .arg(flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json"));
+        let out = finish(&mut cmd);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json()
     };
     let all = run(&[]);
     let sessions = |j: &serde_json::Value| j["sessions"].as_array().unwrap().clone();
