@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{aibnet, finish, repo};
+use common::{aibnet, finish, repo, run_at_root};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -183,4 +183,37 @@ fn a_fresh_lab_recording_is_diagnosed_as_expected() {
         &exp,
     ));
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The Markdown report as a reader sees it, for a broken and a healthy
+/// scenario, against a snapshot reviewed line by line (path diagram, hop
+/// table, each finding's evidence, cause and fix, the inputs and what was not
+/// analysed). Markdown is not a contract like JSON: a deliberate change to
+/// it updates the snapshot after review (`INSTA_UPDATE=always cargo test
+/// --test scenarios`, then read the diff).
+fn markdown_report(scenario: &str, code: i32) -> String {
+    let out = run_at_root([
+        "diagnose",
+        "--format",
+        "markdown",
+        &format!("captures/{scenario}/"),
+    ]);
+    assert_eq!(out.code, code, "{}", out.stderr);
+    out.stdout
+}
+
+#[test]
+fn broken_scenario_markdown_report() {
+    insta::assert_snapshot!(
+        "diagnose_markdown_proxy_to_buildvm_dropped",
+        markdown_report("proxy-to-buildvm-dropped", 1)
+    );
+}
+
+#[test]
+fn healthy_scenario_markdown_report() {
+    insta::assert_snapshot!(
+        "diagnose_markdown_healthy_windows",
+        markdown_report("healthy-windows", 0)
+    );
 }

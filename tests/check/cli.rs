@@ -1,6 +1,6 @@
 //! `aibnet check` as a user runs it: exit codes, formats, skipped inputs.
 
-use crate::common::{Run, aibnet, config_fixture, finish};
+use crate::common::{Run, aibnet, config_fixture, finish, run_at_root};
 
 /// `aibnet check ARGS FIXTURES...` (fixtures of `captures/config/`).
 fn check(args: &[&str], files: &[&str]) -> Run {
@@ -59,6 +59,23 @@ fn table_shows_the_blocking_rule_and_fix_and_exits_1() {
     );
     // Not a terminal: no colours.
     assert!(!out.contains('\x1b'), "ANSI escapes in piped output");
+}
+
+/// The whole table report of the quickstart scene (deny-all at 1000 with the
+/// quickstart's AzureLoadBalancer rule), against a reviewed snapshot: every
+/// flow row, both findings with their evidence, cause and `az` fix, and the
+/// inputs. The table is not a contract: a deliberate change updates the
+/// snapshot after review (`INSTA_UPDATE=always`, then read the diff).
+#[test]
+fn table_report_of_the_quickstart_scene() {
+    let out = run_at_root(
+        ["check", "--format", "table"]
+            .into_iter()
+            .map(String::from)
+            .chain(QUICKSTART.map(|f| format!("captures/config/{f}"))),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!("check_table_quickstart", out.stdout);
 }
 
 #[test]

@@ -121,6 +121,13 @@ pub fn run<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
     finish(aibnet().args(args))
 }
 
+/// `aibnet ARGS...` run from the repository's root, so that outputs naming
+/// their inputs (reports, snapshots) name `captures/...`, not where the
+/// clone happens to be.
+pub fn run_at_root<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
+    finish(aibnet().current_dir(repo()).args(args))
+}
+
 /// `aibnet ARGS...` with `input` on standard input.
 pub fn run_stdin<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>, input: &[u8]) -> Run {
     let mut child = aibnet()

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{self, Run, captures, error_fixture, repo};
+use crate::common::{self, Run, captures, error_fixture, repo, run_at_root};
 
 fn fixture(name: &str) -> String {
     error_fixture(name).display().to_string()
@@ -339,6 +339,23 @@ fn markdown_report() {
     let text = out.stdout;
     assert!(text.starts_with("## aibnet explain\n"));
     assert!(text.contains("| 1 | F21 | `subnet_too_small` | deployment |"));
+}
+
+/// The whole Markdown report for the Windows proxyconnect log, against a
+/// reviewed snapshot: the ranking, the values read from the text, and per
+/// class the lines seen, the fix and what the evidence will show. Markdown is
+/// not a contract: a deliberate change updates the snapshot after review
+/// (`INSTA_UPDATE=always`, then read the diff).
+#[test]
+fn markdown_report_of_the_windows_proxyconnect_log() {
+    let out = run_at_root([
+        "explain",
+        "--format",
+        "markdown",
+        "captures/errors/f1-windows-proxyconnect.customization.log",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("explain_markdown_f1_windows_proxyconnect", out.stdout);
 }
 
 #[test]
