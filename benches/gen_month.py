@@ -266,7 +266,13 @@ def schedule(days, runs_wanted, t_start, seed):
     return out
 
 
-def gen_run(sink, v, r):
+def gen_run(sink, v, r, dns=None, dns_counters=(1, 74, 1, 130), deny_rule="UserRule_Deny-All-Any-Any",
+            mirrors=MIRRORS):
+    """One run's flows as its NICs log them. `v` gives the addresses (proxy, plnat, build, aci,
+    dns), the build subnet's NSG and what logs the NICs (family, flowlog, target). `dns`: the DNS
+    servers as (address, NIC) when they are VMs of the evidence (both ends logged, one drawn per
+    query), else v.dns, not logged; `deny_rule`: the rule that denies proxy → build VM; `mirrors`:
+    the package mirrors of the build VM's egress."""
     rng = random.Random(r["seed"])
     T = r["start_ms"]
     E = T + r["dur_ms"]
@@ -309,11 +315,16 @@ def gen_run(sink, v, r):
     egress_rule = "UserRule_DenyInternetOutBound" if fault == "egress_blocked" else "DefaultRule_AllowInternetOutBound"
 
     def customization(t):
-        conn(sink, t, 50, v.build, sp(), v.dns, 53, "U", build_nic, None, dns_fate, dns_rule, "", (1, 74, 1, 130))
+        if dns:
+            d_ip, d_nic = dns[rng.randrange(len(dns))]
+            d_nic, d_rule = (d_nic if dns_fate == "ok" else None), "DefaultRule_AllowVnetInBound"
+        else:
+            d_ip, d_nic, d_rule = v.dns, None, ""
+        conn(sink, t, 50, v.build, sp(), d_ip, 53, "U", build_nic, d_nic, dns_fate, dns_rule, d_rule, dns_counters)
         if fault == "dns_blocked":
             return
         for dport in ((443, 1688) if win else (80, 443)):
-            dst = KMS if dport == 1688 else rng.choice(MIRRORS)
+            dst = KMS if dport == 1688 else rng.choice(mirrors)
             conn(sink, t + 200, rng.randint(2, 40) * 1000, v.build, sp(), dst, dport, "T", build_nic, None,
                  egress_fate, egress_rule, "", (40, 3000, 90, 120_000))
 
@@ -363,7 +374,7 @@ def gen_run(sink, v, r):
                      "noreply", "DefaultRule_AllowVnetOutBound", "DefaultRule_AllowVnetInBound")
             else:
                 conn(sink, t + 200, 21_000, v.proxy, sp(), v.build, bport, "T", proxy_nic, build_nic,
-                     "deny_in", "DefaultRule_AllowVnetOutBound", "UserRule_Deny-All-Any-Any")
+                     "deny_in", "DefaultRule_AllowVnetOutBound", deny_rule)
             t += 20_000
         return
     # Working command channel: Linux keeps one long SSH session (plus short ones for uploads),
@@ -414,6 +425,12 @@ class Pools:
         self.platform = ["40.87.168.8", "40.87.164.0", "52.136.4.16"]
 
 
+def draw(x, t0):
+    """One flow's time in the minute from t0, source port, kind (0-99) and pool index (0-1023),
+    from 64 random bits (the bits above 42 are left for the caller's other choices)."""
+    return t0 + x % MIN, 1024 + (x >> 16) % 64000, (x >> 32) % 100, (x >> 40) % 1024
+
+
 def gen_noise(sink, nic, minute, rate, pools):
     """About `rate` tuples of one application VM in one minute: Internet scans denied inbound
     (SSH among them: public sources, no build), HTTPS served, egress, database and DNS traffic,
@@ -430,10 +447,7 @@ def gen_noise(sink, nic, minute, rate, pools):
     # ~1.7 tuples per flow on average.
     for _ in range(max(1, rate * 10 // 17)):
         x = bits(64)
-        t = t0 + x % MIN
-        sp = 1024 + (x >> 16) % 64000
-        k = (x >> 32) % 100
-        j = (x >> 40) % 1024
+        t, sp, k, j = draw(x, t0)
         c = pools.counters[j]
         dur = 1000 + ((x >> 50) % 30) * 1000
         r = (-(-(t + 1000 - off) // MIN)) * MIN + off

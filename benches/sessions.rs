@@ -59,7 +59,8 @@ fn bench(c: &mut Criterion) {
         };
         g.bench_function("analyze_input", |b| {
             b.iter(|| {
-                let (_, table, skipped) = aibnet::analyze::analyze_input(black_box(&input), 0);
+                let (_, table, skipped) =
+                    aibnet::analyze::analyze_input(black_box(&input), 0, &Default::default());
                 assert!(skipped.is_empty());
                 assert_eq!(table.finish().len(), want);
             })

@@ -53,9 +53,9 @@ fn main() {
     }
     let port: Option<u16> = args.next().and_then(|s| s.parse().ok());
     let opts = aibnet::flowlog::ParseOptions {
-        filter: port.map(|p| aibnet::flowlog::TupleFilter {
-            hosts: Vec::new(),
+        filter: port.map(|p| aibnet::sessions::Filter {
             ports: vec![p],
+            ..Default::default()
         }),
         ..aibnet::flowlog::ParseOptions::default()
     };

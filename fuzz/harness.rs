@@ -4,18 +4,17 @@
 
 #![allow(dead_code)]
 
-use aibnet::analyze::{Analysis, InputReport, IntraFile, Scope, analyze_input, analyze_input_with};
+use aibnet::analyze::{Analysis, IntraFile, Options, analyze_input};
 use aibnet::capture::{PacketIter, RawPacket, chunk_starts, linktype};
 use aibnet::check::{Config, evaluate};
 use aibnet::decode::decode;
 use aibnet::diagnose::{Diagnosis, diagnose, join_config};
 use aibnet::explain::{Context, explain, render};
-use aibnet::findings::rules::FixNames;
 use aibnet::flowlog::{self, ParseOptions, TupleLayout, parse_tuple_bytes};
+use aibnet::ingest::InputReport;
 use aibnet::ingest::{Bytes, Format, Input, detect};
-use aibnet::report::{diagnose as rd, sessions as rs};
+use aibnet::report::Render;
 use aibnet::sessions::SessionTable;
-use aibnet::topology::Hints;
 use std::path::Path;
 
 /// Frame the input as pcap and as pcapng and check the framing invariants.
@@ -70,7 +69,7 @@ pub fn capture(data: &[u8]) {
         gzip: false,
         warning: None,
     };
-    let (report, table, skipped) = analyze_input(&input, 0);
+    let (report, table, skipped) = analyze_input(&input, 0, &Default::default());
     let not_decoded: u64 = report.not_decoded.values().sum();
     assert_eq!(report.packets, report.decoded + not_decoded);
     let a = Analysis {
@@ -79,7 +78,16 @@ pub fn capture(data: &[u8]) {
         skipped,
     };
     let mut out = std::io::sink();
-    rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &aibnet::sessions::Filter::default(),
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("JSON to a sink");
 }
 
 const LINKTYPES: [u16; 12] = [
@@ -160,26 +168,98 @@ pub fn decode_sessions(data: &[u8]) {
     // panics: a sink spares growing a buffer of seven reports per input
     // (a third of this target's time under ASan).
     let mut out = std::io::sink();
-    let f = rs::Filter::default();
-    rs::write_json(&mut out, &a, &f).expect("to a sink");
-    rs::write_ndjson(&mut out, &a, &f).expect("to a sink");
-    rs::write_table(&mut out, &a, &f, false).expect("to a sink");
-    rs::write_markdown(&mut out, &a, &f).expect("to a sink");
+    let f = aibnet::sessions::Filter::default();
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Ndjson,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Table,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &f,
+    }
+    .render(
+        aibnet::report::Format::Markdown,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
     diagnose_and_render(&a);
 }
 
 /// Diagnose the sessions and render the diagnosis every way, as
 /// `aibnet diagnose` does.
 fn diagnose_and_render(a: &Analysis) {
-    render_diagnosis(&diagnose(a, &Hints::default(), FixNames::default()), a);
+    render_diagnosis(&diagnose(a, &Default::default()), a);
 }
 
 fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
     let mut out = std::io::sink();
-    rd::write_json(&mut out, d, a).expect("to a sink");
-    rd::write_ndjson(&mut out, d).expect("to a sink");
-    rd::write_table(&mut out, d, a, false).expect("to a sink");
-    rd::write_markdown(&mut out, d, a).expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Ndjson,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Table,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
+    aibnet::report::DiagnoseReport {
+        diagnosis: d,
+        analysis: a,
+    }
+    .render(
+        aibnet::report::Format::Markdown,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
 }
 
 /// The link type and the timed frames of a `decode_sessions` input.
@@ -212,7 +292,7 @@ static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new()
 /// Target `shards`: the frames of a `decode_sessions` input written as a
 /// classic pcap (nanosecond timestamps, the input's link type), read by the
 /// sequential reader and by both parallel schemes forced onto it in three
-/// threads (`Scope::split_small`). The JSON report (every session, every
+/// threads (`Options::split_small`). The JSON report (every session, every
 /// count of the input) must be the same byte for byte: sharding by flow,
 /// ICMP errors routed to the shard of the session they name, and the
 /// settling of shards must not show.
@@ -243,20 +323,29 @@ pub fn shards(data: &[u8]) {
         gzip: false,
         warning: None,
     };
-    let json = |scope: &Scope| {
-        let (report, table, skipped) = analyze_input_with(&input, 0, scope);
+    let json = |scope: &Options| {
+        let (report, table, skipped) = analyze_input(&input, 0, scope);
         let a = Analysis {
             inputs: vec![report],
             sessions: table.finish(),
             skipped,
         };
         let mut out = Vec::new();
-        rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to memory");
+        aibnet::report::SessionsReport {
+            analysis: &a,
+            filter: &aibnet::sessions::Filter::default(),
+        }
+        .render(
+            aibnet::report::Format::Json,
+            &aibnet::report::Style::plain(),
+            &mut out,
+        )
+        .expect("JSON to memory");
         out
     };
-    let sequential = json(&Scope {
+    let sequential = json(&Options {
         intra_file: IntraFile::Sequential,
-        ..Scope::default()
+        ..Options::default()
     });
     let pool = POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
@@ -266,10 +355,10 @@ pub fn shards(data: &[u8]) {
     });
     for scheme in [IntraFile::Scan, IntraFile::Buffered] {
         let split = pool.install(|| {
-            json(&Scope {
+            json(&Options {
                 intra_file: scheme,
                 split_small: true,
-                ..Scope::default()
+                ..Options::default()
             })
         });
         assert!(
@@ -304,7 +393,7 @@ pub fn check_json(data: &[u8]) {
     // `aibnet diagnose` given configuration and no traffic: the check's
     // findings joined to a diagnosis that saw nothing, and rendered.
     let a = Analysis::default();
-    let mut d = diagnose(&a, &Hints::default(), FixNames::default());
+    let mut d = diagnose(&a, &Default::default());
     join_config(&mut d, &r);
     render_diagnosis(&d, &a);
 }
@@ -380,7 +469,7 @@ pub fn flowlog(data: &[u8]) {
             gzip: false,
             warning: None,
         };
-        let (report, table, s) = analyze_input(&input, i as u32);
+        let (report, table, s) = analyze_input(&input, i as u32, &Default::default());
         let not_decoded: u64 = report.not_decoded.values().sum();
         assert_eq!(report.packets, report.decoded + not_decoded);
         inputs.push(report);
@@ -413,8 +502,26 @@ pub fn flowlog(data: &[u8]) {
         skipped,
     };
     let mut out = std::io::sink();
-    rs::write_json(&mut out, &a, &rs::Filter::default()).expect("JSON to a sink");
-    rs::write_table(&mut out, &a, &rs::Filter::default(), false).expect("to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &aibnet::sessions::Filter::default(),
+    }
+    .render(
+        aibnet::report::Format::Json,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("JSON to a sink");
+    aibnet::report::SessionsReport {
+        analysis: &a,
+        filter: &aibnet::sessions::Filter::default(),
+    }
+    .render(
+        aibnet::report::Format::Table,
+        &aibnet::report::Style::plain(),
+        &mut out,
+    )
+    .expect("to a sink");
     diagnose_and_render(&a);
 }
 

@@ -22,6 +22,8 @@ run() { # NAME ARGS...
     echo $? >"$out/$name.rc"
 }
 
+# The public traces and flow-log samples (tests/data/SOURCES.md). tests/data/zeek
+# is compare.py's set and the busy-VNET fixtures are the benches': not run here.
 data=tests/data
 
 for d in captures/*/; do

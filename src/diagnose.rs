@@ -1,35 +1,19 @@
-//! The `diagnose` driver: sessions → topology → hops → findings → verdict.
+//! The `diagnose` driver: sessions → topology → hops → findings → verdict,
+//! with the configuration (`check`) joined when the evidence holds some.
+//!
+//! `diagnose`, `explain --evidence` and `builds` all diagnose through
+//! [`diagnose`] with [`Options`]: configuration JSON among the inputs (or
+//! named with `--config`) is found by [`configuration`], evaluated with the
+//! roles the traffic shows, and joined by [`join_config`].
 
+use crate::aib::{FindingId, HopStatus, Severity, Verdict};
 use crate::analyze::Analysis;
+use crate::check::Config;
+use crate::findings::Finding;
 use crate::findings::rules::{FixNames, findings};
-use crate::findings::{Finding, HopStatus, Severity};
 use crate::hops::{HopReport, hops};
-use crate::ingest::Format;
+use crate::ingest::{Format, InputReport, Skipped};
 use crate::topology::{Hints, Topology, infer};
-use serde::Serialize;
-
-/// The overall answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every observed hop works.
-    Healthy,
-    /// At least one warning or error.
-    Broken,
-    /// Not enough evidence to tell.
-    Inconclusive,
-}
-
-impl Verdict {
-    /// Name as in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Healthy => "healthy",
-            Verdict::Broken => "broken",
-            Verdict::Inconclusive => "inconclusive",
-        }
-    }
-}
 
 /// A diagnosed build.
 #[derive(Debug, Clone)]
@@ -72,7 +56,7 @@ impl Diagnosis {
 fn verdict_of(findings: &[Finding], hops: &[HopReport]) -> Verdict {
     let problem = findings
         .iter()
-        .any(|f| f.severity >= Severity::Warning && f.id != crate::findings::ids::NO_AIB_TRAFFIC);
+        .any(|f| f.severity >= Severity::Warning && f.id != FindingId::NoAibTraffic);
     if problem {
         Verdict::Broken
     } else if hops
@@ -87,8 +71,91 @@ fn verdict_of(findings: &[Finding], hops: &[HopReport]) -> Verdict {
     }
 }
 
-/// Diagnose the sessions of an analysis.
-pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
+/// What a diagnosis is told besides the sessions.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// What the user knows of the build (`--proxy`, `--os` ...).
+    pub hints: Hints,
+    /// Names for the `az` commands of fixes.
+    pub names: FixNames,
+    /// The configuration to join (see [`configuration`]), if any.
+    pub config: Option<Config>,
+}
+
+/// Diagnose the sessions of an analysis, joining the configuration when
+/// there is one: it is evaluated for the proxy, build VM and OS the traffic
+/// shows.
+pub fn diagnose(a: &Analysis, opts: &Options) -> Diagnosis {
+    let mut d = diagnose_traffic(a, &opts.hints, opts.names.clone());
+    if let Some(cfg) = opts.config.as_ref().filter(|c| !c.is_empty()) {
+        let mut cfg = cfg.clone();
+        cfg.options = crate::check::Options {
+            proxy_ip: first_v4(&d.topology.roles.proxy),
+            build_vm_ip: first_v4(&d.topology.roles.build_vm),
+            os: d.topology.os,
+        };
+        join_config(&mut d, &crate::check::evaluate(&cfg));
+    }
+    d
+}
+
+fn first_v4(v: &[std::net::IpAddr]) -> Option<std::net::Ipv4Addr> {
+    v.iter().find_map(|ip| match ip {
+        std::net::IpAddr::V4(a) => Some(*a),
+        std::net::IpAddr::V6(_) => None,
+    })
+}
+
+/// The configuration of a run: the JSON inputs of a run that are
+/// configuration (image template, NSGs, subnet, VNET, route table) and the
+/// files named in `extra` (`--config`). JSON inputs that are configuration
+/// are no longer reported as skipped; configuration files that cannot be
+/// read are. `None` when there is no configuration at all.
+pub fn configuration(
+    inputs: &mut [InputReport],
+    skipped: &mut Vec<Skipped>,
+    extra: &[std::path::PathBuf],
+) -> Option<Config> {
+    let json_inputs: Vec<String> = inputs
+        .iter()
+        .filter(|i| i.format == Format::Json)
+        .map(|i| i.path.clone())
+        .collect();
+    let mut paths = extra.to_vec();
+    paths.extend(json_inputs.iter().map(std::path::PathBuf::from));
+    if paths.is_empty() {
+        return None;
+    }
+    let cfg = Config::load_paths(&paths);
+    let failed = |path: &str| cfg.skipped.iter().any(|k| k.path == path);
+    // Named with --config and unreadable: say so with the other skips.
+    for sk in cfg
+        .skipped
+        .iter()
+        .filter(|k| !json_inputs.contains(&k.path))
+    {
+        skipped.push(Skipped {
+            path: sk.path.clone(),
+            offset: None,
+            reason: format!("configuration: {}", sk.reason),
+        });
+    }
+    if cfg.is_empty() {
+        return None;
+    }
+    // JSON inputs that were configuration are not "skipped" any more.
+    skipped.retain(|s| !json_inputs.contains(&s.path) || failed(&s.path));
+    for i in inputs
+        .iter_mut()
+        .filter(|i| json_inputs.contains(&i.path) && !failed(&i.path))
+    {
+        i.error = None;
+    }
+    Some(cfg)
+}
+
+/// Diagnose the traffic of an analysis alone.
+fn diagnose_traffic(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
     let topology = infer(&a.sessions, &a.inputs, hints);
     let paths: Vec<String> = a.inputs.iter().map(|i| i.path.clone()).collect();
     let hops = hops(&a.sessions, &topology, &paths);
@@ -100,7 +167,7 @@ pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
         .count();
     if traffic_inputs == 0 {
         // Configuration only: the absence of traffic says nothing.
-        findings.retain(|f| f.id != crate::findings::ids::NO_AIB_TRAFFIC);
+        findings.retain(|f| f.id != FindingId::NoAibTraffic);
     }
     let verdict = verdict_of(&findings, &hops);
     Diagnosis {
@@ -117,7 +184,7 @@ pub fn diagnose(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
 /// still gives a finding; configuration-only findings (subnet policies,
 /// region, size) are added as they are.
 pub fn join_config(d: &mut Diagnosis, report: &crate::check::CheckReport) {
-    use crate::findings::Hop;
+    use crate::aib::Hop;
     let mut added = Vec::new();
     for f in d
         .findings
@@ -185,6 +252,6 @@ pub fn join_config(d: &mut Diagnosis, report: &crate::check::CheckReport) {
     });
     d.verdict = verdict_of(&d.findings, &d.hops);
     if d.verdict == Verdict::Broken {
-        d.findings.retain(|f| f.id != crate::findings::ids::HEALTHY);
+        d.findings.retain(|f| f.id != FindingId::Healthy);
     }
 }

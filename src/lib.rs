@@ -52,6 +52,7 @@
     )
 )]
 
+pub mod aib;
 pub mod analyze;
 pub mod builds;
 pub mod capture;
@@ -66,4 +67,5 @@ pub mod ingest;
 pub mod phase;
 pub mod report;
 pub mod sessions;
+pub mod time;
 pub mod topology;

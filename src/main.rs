@@ -7,16 +7,19 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     match cli::run() {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(err) => {
             // A closed pipe (`aibnet ... | head`) is not an error worth reporting.
             if let Some(io) = err.downcast_ref::<std::io::Error>()
                 && io.kind() == std::io::ErrorKind::BrokenPipe
             {
-                return ExitCode::SUCCESS;
+                return cli::Exit::Success.into();
             }
-            eprintln!("aibnet: error: {err:#}");
-            ExitCode::from(2)
+            eprintln!(
+                "aibnet: error: {}",
+                aibnet::report::escape::terminal(&format!("{err:#}"))
+            );
+            cli::Exit::Unusable.into()
         }
     }
 }

@@ -1,19 +1,23 @@
-//! Phase timings for profiling: with `AIBNET_PHASES` set in the
-//! environment, each timed phase prints its wall time on stderr
+//! Phase timings for profiling: once [`enable`]d (the CLI does it when
+//! `AIBNET_PHASES` is set), each timed phase prints its wall time on stderr
 //! (`aibnet: phase finish: 41.9 ms`). Off by default; nothing else depends
 //! on it. benches/RESULTS.md quotes these lines.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("AIBNET_PHASES").is_some())
+/// Whether timings are printed: instrumentation for the whole process, not
+/// a run option, so a flag in one place rather than a parameter everywhere.
+static ON: AtomicBool = AtomicBool::new(false);
+
+/// Print phase timings from now on.
+pub fn enable() {
+    ON.store(true, Ordering::Relaxed);
 }
 
 /// Run `f`, printing how long it took when phase timings are on.
 pub fn timed<T>(name: &str, f: impl FnOnce() -> T) -> T {
-    if !enabled() {
+    if !ON.load(Ordering::Relaxed) {
         return f();
     }
     let start = Instant::now();

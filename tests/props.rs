@@ -73,14 +73,12 @@ fn split_run(
     intra_file: IntraFile,
     split_small: bool,
 ) -> SplitResult {
-    let scope = aibnet::analyze::Scope {
+    let scope = aibnet::analyze::Options {
         intra_file,
         split_small,
-        ..aibnet::analyze::Scope::default()
+        ..aibnet::analyze::Options::default()
     };
-    let a = in_pool(threads, || {
-        aibnet::analyze::analyze_paths_with(paths, &scope)
-    });
+    let a = in_pool(threads, || aibnet::analyze::analyze_paths(paths, &scope));
     let i = &a.inputs[0];
     let counts = (
         i.packets,
@@ -296,8 +294,8 @@ proptest! {
     ) {
         let tmp = tempfile::tempdir().unwrap();
         let paths = write_inputs(tmp.path(), &inputs);
-        let base = views(&in_pool(1, || analyze_paths(&paths)));
-        let other = views(&in_pool(threads, || analyze_paths(&paths)));
+        let base = views(&in_pool(1, || analyze_paths(&paths, &Default::default())));
+        let other = views(&in_pool(threads, || analyze_paths(&paths, &Default::default())));
         prop_assert_eq!(base, other);
     }
 
@@ -483,12 +481,14 @@ fn any_input_order() {
         .run(&strategy, |(inputs, rotate, threads)| {
             let tmp = tempfile::tempdir().unwrap();
             let paths = write_inputs(tmp.path(), &inputs);
-            let base = views(&in_pool(1, || analyze_paths(&paths)));
+            let base = views(&in_pool(1, || analyze_paths(&paths, &Default::default())));
             let mut shuffled = paths.clone();
             let n = shuffled.len();
             shuffled.rotate_left(rotate % n);
             shuffled.reverse();
-            let other = views(&in_pool(threads, || analyze_paths(&shuffled)));
+            let other = views(&in_pool(threads, || {
+                analyze_paths(&shuffled, &Default::default())
+            }));
             prop_assert_eq!(base, other);
             Ok(())
         })

@@ -22,8 +22,8 @@
 
 use super::Options;
 use super::scan::{Class, Nic, classify};
+use crate::aib::AZURE_HOST_IP;
 use crate::sessions::Session;
-use crate::topology::AZURE_HOST_IP;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
@@ -81,7 +81,7 @@ pub fn discover_with<'a>(
     opts: &Options,
     mac_of: impl Fn(&'a Session, IpAddr) -> Option<&'a str>,
 ) -> Vec<RunSessions> {
-    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let gap = opts.gap_ns.max(0);
     let timeout = opts.timeout_ns.max(gap);
 

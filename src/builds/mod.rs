@@ -26,13 +26,13 @@
 pub mod discover;
 pub mod scan;
 
-use crate::analyze::{Analysis, InputReport, Skipped};
-use crate::diagnose::{Diagnosis, Verdict, diagnose};
-use crate::findings::Severity;
-use crate::findings::rules::FixNames;
+use crate::aib::Severity;
+use crate::aib::Verdict;
+use crate::analyze::Analysis;
+use crate::diagnose::{Diagnosis, diagnose};
 use crate::ingest::{self, Format};
+use crate::ingest::{InputReport, Skipped};
 use crate::sessions::{SeenBy, Session};
-use crate::topology::Hints;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -58,11 +58,18 @@ pub struct Options {
     pub since: Option<i64>,
     /// Only evidence at or before this time.
     pub until: Option<i64>,
-    /// Probe address, OS and topology, as for `diagnose` (addresses of the
-    /// proxy and build VM are per run and found, never given).
-    pub hints: Hints,
-    /// Names for the `az` commands of fixes.
-    pub names: FixNames,
+    /// How each run is diagnosed: probe address, OS and topology as for
+    /// `diagnose` (addresses of the proxy and build VM are per run and
+    /// found, never given), names for fixes, and the configuration to join
+    /// (read from [`Options::config`] by [`builds_paths`]).
+    pub diagnosis: crate::diagnose::Options,
+    /// Configuration files (template, NSGs, subnet ...) joined to every
+    /// run's diagnosis (`--config`). JSON among the evidence is not taken as
+    /// configuration: a tree of months of evidence may hold several.
+    pub config: Vec<PathBuf>,
+    /// How inputs are read (memory limits, capture splitting); its filter
+    /// is not used: `builds` keeps what AIB runs need.
+    pub read: crate::analyze::Options,
 }
 
 impl Default for Options {
@@ -72,8 +79,9 @@ impl Default for Options {
             timeout_ns: DEFAULT_TIMEOUT_NS,
             since: None,
             until: None,
-            hints: Hints::default(),
-            names: FixNames::default(),
+            diagnosis: crate::diagnose::Options::default(),
+            config: Vec::new(),
+            read: crate::analyze::Options::default(),
         }
     }
 }
@@ -233,6 +241,12 @@ pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) 
             reason: e.reason,
         }),
     );
+    let cfg = crate::diagnose::configuration(&mut [], &mut scan.skipped, &opts.config);
+    if cfg.is_some() {
+        let mut opts = opts.clone();
+        opts.diagnosis.config = cfg;
+        return from_scan(scan, &opts);
+    }
     from_scan(scan, opts)
 }
 
@@ -313,7 +327,7 @@ fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts:
         sessions,
         skipped: Vec::new(),
     };
-    let diagnosis = diagnose(&analysis, &opts.hints, opts.names.clone());
+    let diagnosis = diagnose(&analysis, &opts.diagnosis);
     let id = run_id(start, &diagnosis);
     Run {
         id,
@@ -331,7 +345,7 @@ fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts:
 /// the build VM's (else the proxy's, else the ACI's), with `.` and `:`
 /// written as `-` so that test reporters do not read them as packages.
 pub fn run_id(start_ns: i64, d: &Diagnosis) -> String {
-    let t = crate::report::time::rfc3339(start_ns, 0);
+    let t = crate::time::rfc3339(start_ns, 0);
     let stamp: String = t
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == 'T')

@@ -29,11 +29,12 @@
 //! flow's initiator), so unrelated flows never become sessions at all.
 
 use super::Options;
-use crate::analyze::{InputReport, Skipped, analyze_input};
+use crate::aib::{AZURE_HOST_IP, is_build_port, is_proxy_port};
+use crate::analyze::analyze_input;
 use crate::flowlog;
 use crate::ingest::{self, Format, Input, Source};
+use crate::ingest::{InputReport, Skipped};
 use crate::sessions::{Proto, SeenBy, Session, SessionTable};
-use crate::topology::{AZURE_HOST_IP, is_build_port, is_proxy_port};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
@@ -159,7 +160,7 @@ pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
 /// the window. `build_vm` is an address known to be a build VM from other
 /// files (its egress is kept too).
 pub fn reduce(sessions: Vec<Session>, opts: &Options, build_vm: Option<IpAddr>) -> Vec<Session> {
-    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let build_like: FxHashSet<IpAddr> = sessions
         .iter()
         .filter(|s| classify(s, probe) == Some(Class::BuildAnchor))
@@ -210,7 +211,7 @@ pub fn blob_hour(path: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || !(0..24).contains(&h) {
         return None;
     }
-    let days = crate::report::time::days_from_civil(y, mo, d);
+    let days = crate::time::days_from_civil(y, mo, d);
     Some((days * 86_400 + h * 3600) * 1_000_000_000)
 }
 
@@ -340,7 +341,7 @@ fn scan_flowlog(
     }
     flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
     let nic = nic_of_tuples(&file);
-    let probe = opts.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
     let build_like: FxHashSet<IpAddr> = file
         .tuples()
@@ -400,14 +401,14 @@ fn scan_one(src: &Source, idx: u32, opts: &Options, build_vm: Option<IpAddr>) ->
     if outside_window(&src.display(), opts) {
         return FileResult::Outside;
     }
-    match ingest::load(src) {
+    match ingest::load(src, &opts.read.limits) {
         Ok(input) => {
             if input.format == Format::FlowLog
                 && let Some(r) = scan_flowlog(&input, idx, opts, build_vm)
             {
                 return r;
             }
-            let (report, table, skipped) = analyze_input(&input, idx);
+            let (report, table, skipped) = analyze_input(&input, idx, &opts.read);
             drop(input);
             // Reduced before it is settled and sorted: only what is kept is
             // worth finishing (in the scan's table, with the other inputs').
@@ -431,7 +432,7 @@ mod tests {
         let p = "x/resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG/y=2024/m=08/d=19/h=18/m=00/macAddress=6045BDEC2532/PT1H.json";
         assert_eq!(
             blob_hour(p),
-            crate::report::time::parse_rfc3339("2024-08-19T18:00:00Z")
+            crate::time::parse("2024-08-19T18:00:00Z").ok()
         );
         assert_eq!(blob_hour("captures/healthy/proxy.pcap"), None);
         assert_eq!(blob_hour("y=2024/m=13/d=01/h=00/PT1H.json"), None);
@@ -440,7 +441,7 @@ mod tests {
     #[test]
     fn window_skips_only_whole_hours_outside() {
         let p = "a/y=2024/m=08/d=19/h=18/m=00/macAddress=X/PT1H.json";
-        let at = |s: &str| crate::report::time::parse_rfc3339(s);
+        let at = |s: &str| crate::time::parse(s).ok();
         let mut o = Options::default();
         assert!(!outside_window(p, &o));
         o.since = at("2024-08-19T19:10:00Z");

@@ -5,8 +5,10 @@
 use super::eval::Verdict;
 use super::flows::{At, FlowRow, THROUGH_APPLIANCE, outbound_gap};
 use super::model::*;
-use super::scene::{NsgSlot, RouteSlot, Scene, Topology};
-use crate::findings::{Finding, Hop, Severity, ids};
+use super::scene::{NsgSlot, RouteSlot, Scene};
+use crate::aib::TopologyKind;
+use crate::aib::{FindingId, Hop, Severity};
+use crate::findings::Finding;
 use std::collections::BTreeMap;
 
 /// Addresses Azure keeps in every subnet (network, gateway, 2 DNS, broadcast).
@@ -329,7 +331,7 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
             None => "Add an allow rule above the deny rule in this NSG.".to_string(),
         };
         out.push(Finding {
-            id: ids::NSG_RULE_BLOCKS_HOP.to_string(),
+            id: FindingId::NsgRuleBlocksHop,
             severity: if required {
                 Severity::Error
             } else {
@@ -382,7 +384,7 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
             evidence.push(format!("why: {reason}"));
         }
         out.push(Finding {
-            id: ids::RULE_NOT_EVALUATED.to_string(),
+            id: FindingId::RuleNotEvaluated,
             severity: Severity::Warning,
             hop: first.hop,
             title,
@@ -460,7 +462,7 @@ fn appliance_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
         )
     };
     Some(Finding {
-        id: ids::RULE_NOT_EVALUATED.to_string(),
+        id: FindingId::RuleNotEvaluated,
         severity: Severity::Warning,
         hop: r.hop,
         title: format!(
@@ -506,7 +508,7 @@ fn route_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
         // A route for an address of the VNET (or the DNS server) that drops
         // it: the route, not an NSG, is in the way.
         return Some(Finding {
-            id: ids::ROUTE_BLOCKS_HOP.to_string(),
+            id: FindingId::RouteBlocksHop,
             severity,
             hop: r.hop,
             title: format!(
@@ -532,7 +534,7 @@ fn route_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
         });
     }
     Some(Finding {
-        id: ids::BUILD_VM_EGRESS_BLOCKED.to_string(),
+        id: FindingId::BuildVmEgressBlocked,
         severity,
         hop: r.hop,
         title: format!(
@@ -563,7 +565,7 @@ fn normalise_region(s: &str) -> String {
 pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
     let mut out = Vec::new();
     let tpl = scene.template;
-    let uses_proxy = scene.topology == Topology::Proxy;
+    let uses_proxy = scene.topology == TopologyKind::Proxy;
 
     if let Some(t) = tpl {
         if !t.placeholders.is_empty() {
@@ -577,7 +579,7 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
         }
         if let (Some(size), Some(aci)) = (&t.proxy_vm_size, &t.aci_subnet) {
             out.push(Finding {
-                id: ids::PROXY_VM_SIZE_WITH_ACI.to_string(),
+                id: FindingId::ProxyVmSizeWithAci,
                 severity: Severity::Error,
                 hop: Hop::Deployment,
                 title: "proxyVmSize is set together with containerInstanceSubnetId".into(),
@@ -600,7 +602,7 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
             let rg = rg_or_placeholder(s.resource_group.as_deref());
             let vnet = s.vnet.clone().unwrap_or_else(|| "<vnet>".into());
             out.push(Finding {
-                id: ids::PLS_NETWORK_POLICIES_ENABLED.to_string(),
+                id: FindingId::PlsNetworkPoliciesEnabled,
                 severity: Severity::Error,
                 hop: Hop::Deployment,
                 title: format!("privateLinkServiceNetworkPolicies is Enabled on the build subnet {}", s.name),
@@ -625,11 +627,11 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
         if let Some(gap) = outbound_gap(s, &scene.build_routes) {
             out.push(no_outbound(s, gap, Hop::BuildVmEgress));
         }
-    } else if scene.topology != Topology::NoVnet {
+    } else if scene.topology != TopologyKind::NoVnet {
         notes.push("build subnet not given: private link policies, size, route table and outbound path not checked (give `az network vnet subnet show` or `az network vnet show`)".into());
     }
 
-    if scene.topology == Topology::Isolated {
+    if scene.topology == TopologyKind::Isolated {
         match scene.aci_subnet {
             Some(a) => {
                 if !a
@@ -639,7 +641,7 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
                 {
                     let rg = rg_or_placeholder(a.resource_group.as_deref());
                     out.push(Finding {
-                        id: ids::ACI_SUBNET_NOT_DELEGATED.to_string(),
+                        id: FindingId::AciSubnetNotDelegated,
                         severity: Severity::Error,
                         hop: Hop::Deployment,
                         title: format!("ACI subnet {} is not delegated to Microsoft.ContainerInstance/containerGroups", a.name),
@@ -685,7 +687,7 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
         };
         if same_id || overlap.is_some() {
             out.push(Finding {
-                id: ids::ACI_SUBNET_INSIDE_BUILD_SUBNET.to_string(),
+                id: FindingId::AciSubnetInsideBuildSubnet,
                 severity: Severity::Error,
                 hop: Hop::Deployment,
                 title: "The ACI subnet is the build subnet or overlaps it".into(),
@@ -710,7 +712,7 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
                     && normalise_region(tl) != normalise_region(vl) =>
             {
                 out.push(Finding {
-                        id: ids::VNET_REGION_MISMATCH.to_string(),
+                        id: FindingId::VnetRegionMismatch,
                         severity: Severity::Error,
                         hop: Hop::Deployment,
                         title: format!("VNET {} is in {vl}, the image template in {tl}", v.name),
@@ -742,7 +744,7 @@ fn check_size(s: &Subnet, needed: u64, which: &str, out: &mut Vec<Finding>) {
         return;
     }
     out.push(Finding {
-        id: ids::SUBNET_TOO_SMALL.to_string(),
+        id: FindingId::SubnetTooSmall,
         severity: Severity::Error,
         hop: Hop::Deployment,
         title: format!("{which} subnet {} ({prefix}) has {free} free addresses, the build needs {needed}", s.name),
@@ -768,7 +770,7 @@ fn check_size(s: &Subnet, needed: u64, which: &str, out: &mut Vec<Finding>) {
 fn no_outbound(s: &Subnet, gap: String, hop: Hop) -> Finding {
     let rg = rg_or_placeholder(s.resource_group.as_deref());
     Finding {
-        id: ids::NO_OUTBOUND_PATH.to_string(),
+        id: FindingId::NoOutboundPath,
         severity: Severity::Error,
         hop,
         title: format!("subnet {} has no way out to the Internet", s.name),

@@ -7,8 +7,9 @@ use super::Options;
 use super::addr::Ipv4Net;
 use super::eval::{AZURE_HOST, Endpoint, FlowSpec, NsgOutcome, Place, Verdict, evaluate_nsg};
 use super::model::*;
-use super::scene::{NsgSlot, RouteSlot, Scene, Topology};
-use crate::findings::Hop;
+use super::scene::{NsgSlot, RouteSlot, Scene};
+use crate::aib::Hop;
+use crate::aib::{KMS_PORT, Os, TopologyKind};
 use serde::Serialize;
 
 /// Where along the path a step is evaluated.
@@ -111,7 +112,7 @@ fn subnet_range(subnet: Option<&Subnet>, ip: Option<std::net::Ipv4Addr>) -> Opti
 pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) -> Vec<Flow> {
     use At::*;
     use Direction::*;
-    if scene.topology == Topology::NoVnet {
+    if scene.topology == TopologyKind::NoVnet {
         return Vec::new();
     }
     for (flag, ip) in [("--proxy", opts.proxy_ip), ("--build-vm", opts.build_vm_ip)] {
@@ -154,8 +155,6 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
         Some(os) => vec![os],
         None => vec![Os::Linux, Os::Windows],
     };
-    let proxy_port = |os| if os == Os::Linux { 60001 } else { 60000 };
-    let build_port = |os| if os == Os::Linux { 22 } else { 5986 };
     let has_proxy_nic = scene.proxy_nic_nsg.is_some();
     let has_build_nic = scene.build_nic_nsg.is_some();
     let nic = |present: bool, at: At, dir: Direction| present.then_some((at, Some(dir)));
@@ -192,14 +191,14 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
         ]
     };
 
-    if scene.topology == Topology::Proxy {
+    if scene.topology == TopologyKind::Proxy {
         // Both arrive at the proxy VM: inbound at the build subnet, then its NIC.
         for (hop, from, src) in [
             (Hop::ProbeToProxy, "168.63.129.16", &probe),
             (Hop::AlbToProxy, "Private Link NAT", &nat),
         ] {
             for &os in &oses {
-                let p = proxy_port(os);
+                let p = os.proxy_port();
                 push(
                     hop,
                     format!("{from} → proxy VM :{p}"),
@@ -216,7 +215,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
             }
         }
         for &os in &oses {
-            let p = build_port(os);
+            let p = os.build_port();
             push(
                 Hop::ProxyToBuildVm,
                 format!("proxy VM → build VM :{p}"),
@@ -236,7 +235,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
         }
     } else {
         for &os in &oses {
-            let p = build_port(os);
+            let p = os.build_port();
             push(
                 Hop::AciToBuildVm,
                 format!("ACI → build VM :{p}"),
@@ -258,7 +257,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
     // Build VM egress: customizers download packages and updates.
     let mut egress_ports = vec![80, 443];
     if oses.contains(&Os::Windows) {
-        egress_ports.push(1688);
+        egress_ports.push(KMS_PORT);
     }
     for p in egress_ports {
         let what = match p {
@@ -337,7 +336,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
         }
     }
 
-    if scene.topology == Topology::Proxy {
+    if scene.topology == TopologyKind::Proxy {
         // Proxy VM → ARM / Storage: documented for the legacy path (T0),
         // unverified since isolated builds (T1): advisory.
         push(

@@ -26,7 +26,7 @@
 //!
 //! ```no_run
 //! use aibnet::check::{self, Config};
-//! use aibnet::findings::Hop;
+//! use aibnet::aib::Hop;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut cfg = Config::default();
 //! let path = std::path::Path::new("nsg.json");
@@ -47,13 +47,13 @@ mod read;
 mod report;
 mod scene;
 
+use crate::aib::{Os, TopologyKind};
 pub use addr::Ipv4Net;
 pub use eval::Verdict;
 pub use flows::{At, FlowRow};
-pub use model::{Direction, Os, Proto};
+pub use model::{Direction, Proto};
 pub use read::{ReadError, Resource, read_json};
 pub use report::{CheckReport, HopRow, ReportVerdict, SCHEMA_VERSION};
-pub use scene::Topology;
 
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -275,7 +275,7 @@ pub fn evaluate(cfg: &Config) -> CheckReport {
     let rows = flows::evaluate_flows(&flows, &scene);
     let mut found = findings::config_findings(&scene, &mut notes);
     found.extend(findings::flow_findings(&rows, &scene));
-    if scene.topology == Topology::NoVnet {
+    if scene.topology == TopologyKind::NoVnet {
         notes.push(
             "the template has no vnetConfig: AIB builds in a VNET of its own, so there is no NSG of yours to check".into(),
         );
@@ -288,7 +288,7 @@ pub fn evaluate(cfg: &Config) -> CheckReport {
         .any(|r| r.required && r.verdict == Verdict::Deny);
     let error = found
         .iter()
-        .any(|f| f.severity == crate::findings::Severity::Error);
+        .any(|f| f.severity == crate::aib::Severity::Error);
     let undecided = rows
         .iter()
         .any(|r| r.required && r.verdict == Verdict::Unknown);

@@ -134,7 +134,7 @@ impl fmt::Display for ResourceId {
     }
 }
 
-pub use crate::findings::Os;
+use crate::aib::Os;
 
 /// The AIB image template, reduced to what networking depends on.
 #[derive(Debug, Clone, Default)]

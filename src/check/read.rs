@@ -20,6 +20,7 @@
 
 use super::addr::Ipv4Net;
 use super::model::*;
+use crate::aib::Os;
 use serde_json::{Map, Value};
 use std::net::Ipv4Addr;
 use std::path::Path;

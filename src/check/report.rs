@@ -2,9 +2,10 @@
 
 use super::eval::Verdict;
 use super::flows::FlowRow;
-use super::scene::Topology;
 use super::{InputRecord, Skipped};
-use crate::findings::{Finding, Hop, HopStatus, Severity};
+use crate::aib::TopologyKind;
+use crate::aib::{Hop, HopStatus, Severity};
+use crate::findings::Finding;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
@@ -52,9 +53,9 @@ pub struct CheckReport {
     /// The overall verdict.
     pub verdict: ReportVerdict,
     /// The topology evaluated.
-    pub topology: Topology,
+    pub topology: TopologyKind,
     /// The OS evaluated (`null`: both).
-    pub os: Option<super::model::Os>,
+    pub os: Option<crate::aib::Os>,
     /// One row per required flow and step (NSG, route table, outbound path) on its way.
     pub flows: Vec<FlowRow>,
     /// Findings, errors first.
@@ -135,7 +136,8 @@ impl CheckReport {
 
     /// Render as pretty JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        crate::report::json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
     /// Render as text tables (comfy-table). `color` adds ANSI colours.
@@ -146,7 +148,7 @@ impl CheckReport {
             verdict_text(self.verdict),
             self.topology.as_str(),
             self.os.map_or("Linux and Windows ports", |o| {
-                if o == super::model::Os::Linux {
+                if o == crate::aib::Os::Linux {
                     "Linux"
                 } else {
                     "Windows"

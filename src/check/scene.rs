@@ -6,29 +6,7 @@ use super::Config;
 use super::addr::Ipv4Net;
 use super::eval::{AZURE_HOST, TagContext};
 use super::model::*;
-
-/// Which AIB network path the template uses (§1.1 of the reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Topology {
-    /// `subnetId` only: Private Link → load balancer → proxy VM → build VM (T0/T1).
-    Proxy,
-    /// `subnetId` + `containerInstanceSubnetId`: ACI → build VM directly (T2).
-    Isolated,
-    /// No `vnetConfig`: AIB builds in a VNET of its own; nothing to check (T3).
-    NoVnet,
-}
-
-impl Topology {
-    /// `proxy` / `isolated` / `no_vnet`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Topology::Proxy => "proxy",
-            Topology::Isolated => "isolated",
-            Topology::NoVnet => "no_vnet",
-        }
-    }
-}
+use crate::aib::{Os, TopologyKind};
 
 /// What is known about the NSG of a subnet or NIC.
 #[derive(Debug, Clone)]
@@ -62,7 +40,7 @@ pub struct Scene<'a> {
     /// The image template, if one was given.
     pub template: Option<&'a Template>,
     /// The topology.
-    pub topology: Topology,
+    pub topology: TopologyKind,
     /// The OS, if known (flag, template source, customizers).
     pub os: Option<Os>,
     /// The build subnet, if found.
@@ -168,15 +146,15 @@ pub fn resolve(cfg: &Config) -> Scene<'_> {
         ));
     }
     let topology = match template {
-        Some(t) if t.subnet.is_none() => Topology::NoVnet,
-        Some(t) if t.aci_subnet.is_some() => Topology::Isolated,
-        Some(_) => Topology::Proxy,
+        Some(t) if t.subnet.is_none() => TopologyKind::NoVnet,
+        Some(t) if t.aci_subnet.is_some() => TopologyKind::Isolated,
+        Some(_) => TopologyKind::Proxy,
         None => {
             notes.push(
                 "no image template given: assumed the proxy path (vnetConfig.subnetId without containerInstanceSubnetId)"
                     .to_string(),
             );
-            Topology::Proxy
+            TopologyKind::Proxy
         }
     };
 
@@ -307,7 +285,7 @@ pub fn resolve(cfg: &Config) -> Scene<'_> {
     let aci_ref = aci_subnet
         .map(subnet_ref)
         .or_else(|| template.and_then(|t| t.aci_subnet.clone()));
-    let aci_nsg = if topology == Topology::Isolated {
+    let aci_nsg = if topology == TopologyKind::Isolated {
         subnet_nsg(cfg, aci_subnet, aci_ref.as_ref(), false, &mut notes)
     } else {
         NsgSlot::Absent
@@ -341,7 +319,7 @@ pub fn resolve(cfg: &Config) -> Scene<'_> {
 
     // Route tables.
     let build_routes = subnet_routes(cfg, build_subnet, build_ref.as_ref(), true, &mut notes);
-    let aci_routes = if topology == Topology::Isolated {
+    let aci_routes = if topology == TopologyKind::Isolated {
         subnet_routes(cfg, aci_subnet, aci_ref.as_ref(), false, &mut notes)
     } else {
         RouteSlot::Absent

@@ -1,14 +1,11 @@
 //! `aibnet builds`: every AIB run in days of flow logs and captures, each
 //! diagnosed.
 
-use super::common::{FormatArg, HintArgs, InputArgs, output_format, parse_duration, stdout_color};
+use super::common::{FormatArg, HintArgs, InputArgs, parse_duration};
+use super::output::{Exit, emit};
 use aibnet::builds::{Builds, NoProgress, Options, Progress, builds_paths};
-use aibnet::report::OutputFormat;
-use aibnet::report::builds::{write_json, write_markdown, write_ndjson, write_table};
-use aibnet::report::time::parse_rfc3339;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Flags of `aibnet builds`.
@@ -45,6 +42,13 @@ pub struct Args {
     /// No progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     no_progress: bool,
+
+    /// Configuration JSON (image template, NSGs, effective rules, subnet,
+    /// VNET, route table) joined to every run's diagnosis, to explain blocked
+    /// hops by the rule that blocks them. JSON among the PATHs is not taken
+    /// as configuration (a tree of months may hold several).
+    #[arg(long, value_name = "PATH")]
+    config: Vec<std::path::PathBuf>,
 }
 
 /// A duration flag in ns.
@@ -53,10 +57,8 @@ fn duration_ns(s: &str) -> Result<i64, String> {
     i64::try_from(d.as_nanos()).map_err(|_| format!("duration {s:?} is too long"))
 }
 
-fn parse_time(s: &str) -> Result<i64, String> {
-    parse_rfc3339(s).ok_or_else(|| {
-        format!("invalid time {s:?} (expected RFC 3339 in UTC, e.g. 2024-08-19T18:00:00Z)")
-    })
+fn parse_time(s: &str) -> Result<i64, aibnet::time::TimeError> {
+    aibnet::time::parse(s)
 }
 
 /// A progress bar on stderr: bytes and files done, rate, time left.
@@ -103,7 +105,10 @@ impl Progress for Bar {
 
 fn print_summary(b: &Builds) {
     for s in &b.skipped {
-        eprintln!("aibnet: skipped {s}");
+        eprintln!(
+            "aibnet: skipped {}",
+            aibnet::report::escape::terminal(&s.to_string())
+        );
     }
     eprintln!(
         "aibnet: {} input{}, {} packets/tuples, {} AIB-relevant sessions, {} run{}, {} skipped{}",
@@ -123,7 +128,7 @@ fn print_summary(b: &Builds) {
 }
 
 /// Run the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<Exit> {
     if let (Some(s), Some(u)) = (args.since, args.until)
         && s > u
     {
@@ -137,8 +142,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timeout_ns: args.timeout,
         since: args.since,
         until: args.until,
-        hints: args.hints.hints(),
-        names: args.hints.fix_names(),
+        diagnosis: aibnet::diagnose::Options {
+            hints: args.hints.hints(),
+            names: args.hints.fix_names(),
+            config: None,
+        },
+        config: args.config.clone(),
+        read: args.input.read_options(),
     };
     let show_bar = !args.no_progress && std::io::stderr().is_terminal();
     let paths = args.input.paths.clone();
@@ -149,31 +159,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             builds_paths(&paths, &opts, &NoProgress as &dyn Progress)
         }
     })?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match output_format(args.format) {
-        OutputFormat::Table => write_table(&mut out, &builds, stdout_color())?,
-        OutputFormat::Json => write_json(&mut out, &builds)?,
-        OutputFormat::Ndjson => write_ndjson(&mut out, &builds)?,
-        OutputFormat::Markdown => write_markdown(&mut out, &builds)?,
-        OutputFormat::Junit => aibnet::report::junit::write_builds(&mut out, &builds)?,
-    }
-    out.flush()?;
+    emit(&builds, FormatArg::or_default(args.format))?;
     print_summary(&builds);
     if !builds.anything_read() {
-        return Ok(ExitCode::from(2));
+        return Ok(Exit::Unusable);
     }
-    let fail = builds.runs.iter().any(|r| {
+    Ok(Exit::failing_if(builds.runs.iter().any(|r| {
         args.hints.fail_on.fails(
             r.diagnosis.worst(),
-            r.diagnosis.findings.iter().all(|f| f.id == "healthy"),
+            r.diagnosis
+                .findings
+                .iter()
+                .all(|f| f.id == aibnet::aib::FindingId::Healthy),
         )
-    });
-    Ok(if fail {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    })))
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! `aibnet capture` (feature `live`): record the AIB ports on an interface.
 
 use super::common::parse_duration;
+use super::output::Exit;
 use aibnet::capture::live::{AIB_PORTS, LiveOptions, capture, default_filter};
 use anyhow::bail;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Flags of `aibnet capture`.
 #[derive(Debug, clap::Args)]
@@ -92,8 +92,8 @@ pub fn record(opts: &LiveOptions) -> anyhow::Result<u64> {
 }
 
 /// Run the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<Exit> {
     let opts = options(&args)?;
     record(&opts)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,12 +1,12 @@
 //! `aibnet check PATH...`: offline evaluation of the AIB network configuration.
 
 use super::common::OsArg;
+use super::output::{Exit, emit};
 use aibnet::check::{self, Config, Options};
+use aibnet::report::escape::terminal;
 use clap::{Args, ValueEnum};
-use std::io::{IsTerminal, Write};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -47,7 +47,7 @@ pub struct CheckArgs {
 
 /// Run `check`. Exit codes: 0 nothing blocked, 1 a required flow is denied or a
 /// configuration finding is an error, 2 no usable input.
-pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
     let mut cfg = Config::load_paths(&args.paths);
     cfg.options = Options {
         proxy_ip: args.proxy,
@@ -55,25 +55,27 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         os: args.os.map(Into::into),
     };
     for s in &cfg.skipped {
-        eprintln!("aibnet: skipped {}: {}", s.path, s.reason);
+        eprintln!(
+            "aibnet: skipped {}: {}",
+            terminal(&s.path),
+            terminal(&s.reason)
+        );
     }
     if cfg.is_empty() {
         eprintln!(
             "aibnet: error: no usable input in {} path(s): give the image template, NSG, subnet, VNET or route table JSON",
             args.paths.len()
         );
-        return Ok(ExitCode::from(2));
+        return Ok(Exit::Unusable);
     }
     let report = check::evaluate(&cfg);
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = match args.format {
-        Format::Table => report.to_table(color),
-        Format::Json => report.to_json() + "\n",
-        Format::Markdown => report.to_markdown(),
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(ExitCode::from(report.exit_code()))
+    emit(
+        &report,
+        match args.format {
+            Format::Table => aibnet::report::Format::Table,
+            Format::Json => aibnet::report::Format::Json,
+            Format::Markdown => aibnet::report::Format::Markdown,
+        },
+    )?;
+    Ok(Exit::failing_if(report.exit_code() == 1))
 }

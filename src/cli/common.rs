@@ -1,12 +1,13 @@
 //! Flags and helpers shared by the subcommands.
 
+use aibnet::aib::Severity;
+use aibnet::aib::{Os, TopologyKind};
 use aibnet::analyze::Analysis;
-use aibnet::findings::Severity;
 use aibnet::findings::rules::FixNames;
-use aibnet::report::OutputFormat;
-use aibnet::topology::{Hints, Kind, Os};
+use aibnet::report::Format;
+use aibnet::report::escape::terminal;
+use aibnet::topology::Hints;
 use clap::ValueEnum;
-use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -43,15 +44,6 @@ impl From<OsArg> for Os {
     }
 }
 
-impl From<OsArg> for aibnet::findings::Os {
-    fn from(o: OsArg) -> aibnet::findings::Os {
-        match o {
-            OsArg::Linux => aibnet::findings::Os::Linux,
-            OsArg::Windows => aibnet::findings::Os::Windows,
-        }
-    }
-}
-
 /// `--topology` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TopologyArg {
@@ -59,11 +51,11 @@ pub enum TopologyArg {
     Isolated,
 }
 
-impl From<TopologyArg> for Kind {
-    fn from(t: TopologyArg) -> Kind {
+impl From<TopologyArg> for TopologyKind {
+    fn from(t: TopologyArg) -> TopologyKind {
         match t {
-            TopologyArg::Proxy => Kind::Proxy,
-            TopologyArg::Isolated => Kind::Isolated,
+            TopologyArg::Proxy => TopologyKind::Proxy,
+            TopologyArg::Isolated => TopologyKind::Isolated,
         }
     }
 }
@@ -196,12 +188,26 @@ impl InputArgs {
         Ok(self.paths.clone())
     }
 
-    /// Run `f` inside a rayon pool of the requested size, with the
-    /// requested input limits in force.
-    pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
-        if let Some(n) = self.max_gunzip {
-            aibnet::ingest::set_max_gunzip_bytes(n);
+    /// How to read the inputs: these flags, and the capture-splitting
+    /// scheme `AIBNET_INTRA_FILE` names (`sequential`, `buffered`; for
+    /// measurements), everything kept.
+    pub fn read_options(&self) -> aibnet::analyze::Options {
+        use aibnet::analyze::IntraFile;
+        aibnet::analyze::Options {
+            intra_file: match std::env::var("AIBNET_INTRA_FILE").as_deref() {
+                Ok("buffered") => IntraFile::Buffered,
+                Ok("sequential") => IntraFile::Sequential,
+                _ => IntraFile::Scan,
+            },
+            limits: self
+                .max_gunzip
+                .map_or_else(Default::default, aibnet::ingest::Limits::max_gunzip),
+            ..Default::default()
         }
+    }
+
+    /// Run `f` inside a rayon pool of the requested size.
+    pub fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
         match self.threads {
             Some(0) => anyhow::bail!("--threads must be at least 1"),
             Some(n) => {
@@ -222,22 +228,18 @@ impl InputArgs {
     }
 }
 
-/// Resolve `--format`: a table on a terminal, JSON otherwise.
-pub fn output_format(f: Option<FormatArg>) -> OutputFormat {
-    match f {
-        Some(FormatArg::Table) => OutputFormat::Table,
-        Some(FormatArg::Json) => OutputFormat::Json,
-        Some(FormatArg::Ndjson) => OutputFormat::Ndjson,
-        Some(FormatArg::Markdown) => OutputFormat::Markdown,
-        Some(FormatArg::Junit) => OutputFormat::Junit,
-        None if std::io::stdout().is_terminal() => OutputFormat::Table,
-        None => OutputFormat::Json,
+impl FormatArg {
+    /// The format, or the default for the output stream when not given.
+    pub fn or_default(f: Option<FormatArg>) -> Format {
+        match f {
+            Some(FormatArg::Table) => Format::Table,
+            Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Ndjson) => Format::Ndjson,
+            Some(FormatArg::Markdown) => Format::Markdown,
+            Some(FormatArg::Junit) => Format::Junit,
+            None => super::output::default_format(),
+        }
     }
-}
-
-/// Whether stdout gets colours.
-pub fn stdout_color() -> bool {
-    aibnet::report::use_color(std::io::stdout().is_terminal())
 }
 
 /// The one-line summary on stderr, and every skipped input.
@@ -246,7 +248,7 @@ pub fn stdout_color() -> bool {
 pub fn print_summary(a: &Analysis, shown: usize, report_lists_skipped: bool) {
     if !report_lists_skipped {
         for s in &a.skipped {
-            eprintln!("aibnet: skipped {s}");
+            eprintln!("aibnet: skipped {}", terminal(&s.to_string()));
         }
     }
     eprintln!(
@@ -286,7 +288,7 @@ pub fn print_stats(a: &Analysis) {
         total[1] += i.decoded;
         total[2] += used;
         rows.push([
-            i.path.clone(),
+            terminal(&i.path).into_owned(),
             format!("{}{}", i.format.as_str(), if i.gzip { "+gz" } else { "" }),
             i.packets.to_string(),
             i.decoded.to_string(),
@@ -296,7 +298,9 @@ pub fn print_stats(a: &Analysis) {
             } else {
                 not.join(", ")
             },
-            i.error.clone().unwrap_or_else(|| "-".into()),
+            i.error
+                .as_deref()
+                .map_or_else(|| "-".into(), |e| terminal(e).into_owned()),
         ]);
     }
     rows.push([
@@ -336,7 +340,11 @@ pub fn print_stats(a: &Analysis) {
         .iter()
         .filter(|s| !opened.contains(s.path.as_str()))
     {
-        eprintln!("aibnet: stats: not read: {}: {}", s.path, s.reason);
+        eprintln!(
+            "aibnet: stats: not read: {}: {}",
+            terminal(&s.path),
+            terminal(&s.reason)
+        );
     }
 }
 

@@ -1,15 +1,11 @@
 //! `aibnet diagnose`: which hop is broken and why.
 
-use super::common::{
-    FormatArg, HintArgs, InputArgs, output_format, print_stats, print_summary, stdout_color,
-};
-use aibnet::diagnose::diagnose;
-use aibnet::report::OutputFormat;
-use aibnet::report::diagnose::{write_json, write_markdown, write_ndjson, write_table};
-use aibnet::topology::{Hints, Os};
-use std::io::Write;
+use super::common::{FormatArg, HintArgs, InputArgs, print_stats, print_summary};
+use super::output::{Exit, emit};
+use aibnet::aib::FindingId;
+use aibnet::report::{DiagnoseReport, Format};
+use aibnet::topology::Hints;
 use std::net::IpAddr;
-use std::process::ExitCode;
 
 /// Flags of `aibnet diagnose`.
 #[derive(Debug, clap::Args)]
@@ -55,15 +51,8 @@ pub struct Args {
     duration: String,
 }
 
-fn first_v4(v: &[IpAddr]) -> Option<std::net::Ipv4Addr> {
-    v.iter().find_map(|ip| match ip {
-        IpAddr::V4(a) => Some(*a),
-        IpAddr::V6(_) => None,
-    })
-}
-
 /// Run the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<Exit> {
     let hints = Hints {
         proxy: args.proxy.clone(),
         build_vm: args.build_vm.clone(),
@@ -95,85 +84,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     #[cfg(not(feature = "live"))]
     let paths = args.input.require_paths()?;
-    let (mut analysis, mut diag) = args.input.in_pool(|| {
-        let a = aibnet::analyze::analyze_paths(&paths);
-        let d = diagnose(&a, &hints, names);
+    let (analysis, diag) = args.input.in_pool(|| {
+        let mut a = aibnet::analyze::analyze_paths(&paths, &args.input.read_options());
+        let opts = aibnet::diagnose::Options {
+            hints,
+            names,
+            // Configuration: given with --config, or JSON among the inputs.
+            config: aibnet::diagnose::configuration(&mut a.inputs, &mut a.skipped, &args.config),
+        };
+        let d = aibnet::diagnose::diagnose(&a, &opts);
         (a, d)
     })?;
-    // Configuration files: given with --config, or JSON among the inputs.
-    let mut config_paths = args.config.clone();
-    let json_inputs: Vec<String> = analysis
-        .inputs
-        .iter()
-        .filter(|i| i.format == aibnet::ingest::Format::Json)
-        .map(|i| i.path.clone())
-        .collect();
-    config_paths.extend(json_inputs.iter().map(std::path::PathBuf::from));
-    if !config_paths.is_empty() {
-        let mut cfg = aibnet::check::Config::load_paths(&config_paths);
-        cfg.options = aibnet::check::Options {
-            proxy_ip: first_v4(&diag.topology.roles.proxy),
-            build_vm_ip: first_v4(&diag.topology.roles.build_vm),
-            os: match diag.topology.os {
-                Os::Linux => Some(aibnet::check::model::Os::Linux),
-                Os::Windows => Some(aibnet::check::model::Os::Windows),
-                Os::Unknown => None,
-            },
-        };
-        for sk in &cfg.skipped {
-            if !json_inputs.contains(&sk.path) {
-                eprintln!("aibnet: config skipped {}: {}", sk.path, sk.reason);
-            }
-        }
-        if !cfg.is_empty() {
-            let report = aibnet::check::evaluate(&cfg);
-            aibnet::diagnose::join_config(&mut diag, &report);
-            // JSON inputs that were configuration are not "skipped" any more.
-            analysis.skipped.retain(|s| {
-                !json_inputs.contains(&s.path) || cfg.skipped.iter().any(|k| k.path == s.path)
-            });
-            for i in analysis
-                .inputs
-                .iter_mut()
-                .filter(|i| json_inputs.contains(&i.path))
-            {
-                if !cfg.skipped.iter().any(|k| k.path == i.path) {
-                    i.error = None;
-                }
-            }
-        }
-    }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let format = output_format(args.format);
-    match format {
-        OutputFormat::Table => write_table(&mut out, &diag, &analysis, stdout_color())?,
-        OutputFormat::Json => write_json(&mut out, &diag, &analysis)?,
-        OutputFormat::Ndjson => write_ndjson(&mut out, &diag)?,
-        OutputFormat::Markdown => write_markdown(&mut out, &diag, &analysis)?,
-        OutputFormat::Junit => aibnet::report::junit::write_diagnose(&mut out, &diag, &analysis)?,
-    }
-    out.flush()?;
+    let format = FormatArg::or_default(args.format);
+    emit(
+        &DiagnoseReport {
+            diagnosis: &diag,
+            analysis: &analysis,
+        },
+        format,
+    )?;
     print_summary(
         &analysis,
         analysis.sessions.len(),
-        matches!(format, OutputFormat::Table | OutputFormat::Markdown),
+        matches!(format, Format::Table | Format::Markdown),
     );
     if args.input.stats {
         print_stats(&analysis);
     }
     if !analysis.anything_read() {
-        return Ok(ExitCode::from(2));
+        return Ok(Exit::Unusable);
     }
-    let fail = args.hints.fail_on.fails(
+    Ok(Exit::failing_if(args.hints.fail_on.fails(
         diag.worst(),
-        diag.findings.iter().all(|f| f.id == "healthy"),
-    );
-    Ok(if fail {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+        diag.findings.iter().all(|f| f.id == FindingId::Healthy),
+    )))
 }
 
 #[cfg(feature = "live")]

@@ -2,12 +2,14 @@
 //! 1 when not, 2 on a usage error or an unreadable file.
 
 use super::common::OsArg;
-use aibnet::explain::{self, Context, FlowLogKind, Utc, render};
+use super::output::{Exit, emit};
+use aibnet::explain::{self, Context, FlowLogKind};
+use aibnet::report::escape::terminal;
+use aibnet::time::{TimeError, Utc};
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
-use std::io::{IsTerminal, Read, Write};
+use std::io::Read;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,7 +35,7 @@ pub enum Container {
     Both,
 }
 
-fn parse_time(s: &str) -> Result<Utc, explain::TimeError> {
+fn parse_time(s: &str) -> Result<Utc, TimeError> {
     Utc::parse(s)
 }
 
@@ -200,7 +202,7 @@ fn read_input(args: &[String], max: u64) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Run `aibnet explain`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<Exit> {
     let raw = read_input(&args.input, args.max_input)?;
     if raw.iter().all(u8::is_ascii_whitespace) {
         bail!("nothing to explain: the input is empty");
@@ -227,38 +229,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut e = explain::explain(&raw, &ctx);
     if !args.evidence.is_empty() {
-        let analysis = aibnet::analyze::analyze_paths(&args.evidence);
+        let mut analysis =
+            aibnet::analyze::analyze_paths(&args.evidence, &aibnet::analyze::Options::default());
         for sk in &analysis.skipped {
-            eprintln!("aibnet: evidence skipped {}: {}", sk.path, sk.reason);
+            eprintln!("aibnet: evidence skipped {}", terminal(&sk.to_string()));
         }
         if !analysis.anything_read() {
             bail!("none of the --evidence paths could be read");
         }
-        let d = aibnet::diagnose::diagnose(
-            &analysis,
-            &aibnet::topology::Hints::default(),
-            Default::default(),
-        );
+        // The same diagnosis `diagnose` makes, configuration included.
+        let opts = aibnet::diagnose::Options {
+            config: aibnet::diagnose::configuration(
+                &mut analysis.inputs,
+                &mut analysis.skipped,
+                &[],
+            ),
+            ..Default::default()
+        };
+        let d = aibnet::diagnose::diagnose(&analysis, &opts);
         e.confirm_with(&aibnet::explain::confirm::EvidenceSummary::from_diagnosis(
             &d,
         ));
     }
-    let out = match args.format {
-        Format::Json => render::json(&e),
-        Format::Markdown => render::markdown(&e),
-        Format::Table => {
-            let stdout = std::io::stdout();
-            let color =
-                stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            render::table(&e, color)
-        }
-    };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
-    Ok(if e.recognised {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    emit(
+        &e,
+        match args.format {
+            Format::Table => aibnet::report::Format::Table,
+            Format::Json => aibnet::report::Format::Json,
+            Format::Markdown => aibnet::report::Format::Markdown,
+        },
+    )?;
+    Ok(Exit::failing_if(!e.recognised))
 }

@@ -7,10 +7,11 @@ mod check;
 mod common;
 mod diagnose;
 mod explain;
+mod output;
 mod sessions;
 
 use clap::{Parser, Subcommand};
-use std::process::ExitCode;
+pub use output::Exit;
 
 /// Why can't Azure VM Image Builder reach its build VM? Reads packet captures
 /// and NSG / VNet flow logs and tells which hop is broken, with evidence and fix.
@@ -44,8 +45,11 @@ enum Command {
 }
 
 /// Parse the command line and run the chosen subcommand.
-pub fn run() -> anyhow::Result<ExitCode> {
+pub fn run() -> anyhow::Result<Exit> {
     let opts = Opts::parse();
+    if std::env::var_os("AIBNET_PHASES").is_some() {
+        aibnet::phase::enable();
+    }
     match opts.command {
         Command::Sessions(a) => sessions::run(a),
         Command::Diagnose(a) => diagnose::run(a),

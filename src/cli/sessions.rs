@@ -1,15 +1,11 @@
 //! `aibnet sessions`: what happened on the wire.
 
-use super::common::{
-    FormatArg, InputArgs, output_format, print_stats, print_summary, stdout_color,
-};
-use aibnet::report::OutputFormat;
-use aibnet::report::sessions::{Filter, write_json, write_markdown, write_ndjson, write_table};
-use aibnet::sessions::ConnState;
+use super::common::{FormatArg, InputArgs, print_stats, print_summary};
+use super::output::{Exit, emit};
+use aibnet::report::{Format, SessionsReport};
+use aibnet::sessions::{ConnState, Filter};
 use anyhow::anyhow;
-use std::io::Write;
 use std::net::IpAddr;
-use std::process::ExitCode;
 
 /// Flags of `aibnet sessions`.
 #[derive(Debug, clap::Args)]
@@ -35,7 +31,7 @@ pub struct Args {
 }
 
 /// Run the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<Exit> {
     let states = args
         .state
         .iter()
@@ -49,41 +45,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let paths = args.input.require_paths()?;
     // Flow-log tuples that no --host/--port admits are dropped before they
     // become sessions (the same result, much less work on big log sets).
-    let scope = aibnet::analyze::Scope {
-        hosts: args.host.clone(),
-        ports: args.port.clone(),
-        ..aibnet::analyze::Scope::all()
+    let opts = aibnet::analyze::Options {
+        filter: filter.clone(),
+        ..args.input.read_options()
     };
     let analysis = args
         .input
-        .in_pool(|| aibnet::analyze::analyze_paths_with(&paths, &scope))?;
+        .in_pool(|| aibnet::analyze::analyze_paths(&paths, &opts))?;
     let shown = analysis
         .sessions
         .iter()
-        .filter(|s| filter.accepts(s))
+        .filter(|s| filter.admits(s))
         .count();
 
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let format = output_format(args.format);
-    aibnet::phase::timed("write", || -> anyhow::Result<()> {
-        match format {
-            OutputFormat::Table => write_table(&mut out, &analysis, &filter, stdout_color())?,
-            OutputFormat::Json => write_json(&mut out, &analysis, &filter)?,
-            OutputFormat::Ndjson => write_ndjson(&mut out, &analysis, &filter)?,
-            OutputFormat::Markdown => write_markdown(&mut out, &analysis, &filter)?,
-            OutputFormat::Junit => anyhow::bail!("--format junit is for diagnose and builds"),
-        }
-        out.flush()?;
-        Ok(())
-    })?;
-    print_summary(&analysis, shown, matches!(format, OutputFormat::Markdown));
+    let format = FormatArg::or_default(args.format);
+    let report = SessionsReport {
+        analysis: &analysis,
+        filter: &filter,
+    };
+    aibnet::phase::timed("write", || emit(&report, format))?;
+    print_summary(&analysis, shown, format == Format::Markdown);
     if args.input.stats {
         print_stats(&analysis);
     }
     Ok(if analysis.anything_read() {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::from(2)
+        Exit::Unusable
     })
 }

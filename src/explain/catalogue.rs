@@ -11,7 +11,7 @@
 //! text the reference infers or that several causes share, ≤ 0.35 for generic
 //! texts (`Timeout waiting for SSH.`) that only narrow the field.
 
-use crate::findings::{Hop, ids};
+use crate::aib::{FindingId, Hop};
 use serde::Serialize;
 
 /// A failure class: one row (or half a row) of reference §4.
@@ -118,7 +118,7 @@ pub struct Info {
     /// Which evidence can show it.
     pub kind: Kind,
     /// The finding ids `diagnose` / `check` would emit for it.
-    pub finding_ids: &'static [&'static str],
+    pub finding_ids: &'static [FindingId],
     /// What it means and why (with the reference's confidence markers).
     pub explanation: &'static str,
     /// The fix. `{NAME}` marks a value filled from the text or the flags.
@@ -200,7 +200,7 @@ static F1: Info = Info {
     title: "Private Link → proxy VM command channel (:60000/:60001) is blocked",
     hop: Some(Hop::AlbToProxy),
     kind: Kind::Traffic,
-    finding_ids: &[ids::ALB_TO_PROXY_BLOCKED, ids::NSG_RULE_BLOCKS_HOP],
+    finding_ids: &[FindingId::AlbToProxyBlocked, FindingId::NsgRuleBlocksHop],
     explanation: "Packer (in the AIB service or its ACI) dials the private endpoint on the proxy port and \
 gets no answer. The traffic reaches the proxy VM from the Private Link NAT IP, a VNET address, so it needs \
 AllowVnetInBound or an explicit VirtualNetwork rule; a custom deny-all placed before it drops it. The \
@@ -231,7 +231,7 @@ static F2: Info = Info {
     title: "Load balancer health probe to the proxy VM is blocked",
     hop: Some(Hop::ProbeToProxy),
     kind: Kind::Traffic,
-    finding_ids: &[ids::PROBE_BLOCKED, ids::NSG_RULE_BLOCKS_HOP],
+    finding_ids: &[FindingId::ProbeBlocked, FindingId::NsgRuleBlocksHop],
     explanation: "Same client message as F1, other cause: a custom deny also covers 168.63.129.16 and nothing \
 allows AzureLoadBalancer above it, so the internal load balancer marks the only proxy VM down and forwards \
 no new flows. Ranked below F1 because the field reports of this message were F1; the flow logs tell the \
@@ -259,9 +259,9 @@ static F3: Info = Info {
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
     finding_ids: &[
-        ids::PROXY_TO_BUILD_VM_BLOCKED,
-        ids::NSG_RULE_BLOCKS_HOP,
-        ids::ROUTE_BLOCKS_HOP,
+        FindingId::ProxyToBuildVmBlocked,
+        FindingId::NsgRuleBlocksHop,
+        FindingId::RouteBlocksHop,
     ],
     explanation: "The command channel to the proxy VM works, but the proxy VM cannot open SSH (22) or \
 WinRM-HTTPS (5986) to the build VM: an NSG rule such as Deny-All-Any-Any denies it, outbound at the proxy \
@@ -294,9 +294,9 @@ static F4: Info = Info {
     hop: Some(Hop::AciToBuildVm),
     kind: Kind::Traffic,
     finding_ids: &[
-        ids::ACI_TO_BUILD_VM_BLOCKED,
-        ids::NSG_RULE_BLOCKS_HOP,
-        ids::ROUTE_BLOCKS_HOP,
+        FindingId::AciToBuildVmBlocked,
+        FindingId::NsgRuleBlocksHop,
+        FindingId::RouteBlocksHop,
     ],
     explanation: "Packer, in the ACI container of an isolated build, dials the build VM directly and gets no \
 answer: the build subnet's NSG lacks inbound 22/5986 from the ACI subnet, or the ACI subnet's NSG lacks \
@@ -324,7 +324,7 @@ static F5: Info = Info {
     title: "ACI subnet has no outbound 443/445 (isolated build never starts)",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
-    finding_ids: &[ids::NO_OUTBOUND_PATH, ids::ACI_SUBNET_NOT_DELEGATED],
+    finding_ids: &[FindingId::NoOutboundPath, FindingId::AciSubnetNotDelegated],
     explanation: "The isolated build's container needs outbound TCP 443 (image pull) and 445 (Azure Files) \
 from the ACI subnet, and an outbound method on private subnets. AIB's exact message for this is not \
 documented: this match rests on generic container start/mount wording. ACI traffic is not in NSG flow logs.",
@@ -347,7 +347,7 @@ static F6: Info = Info {
     title: "Private link service network policies are enabled on the build subnet",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
-    finding_ids: &[ids::PLS_NETWORK_POLICIES_ENABLED],
+    finding_ids: &[FindingId::PlsNetworkPoliciesEnabled],
     explanation: "AIB creates a Private Link Service in the build subnet (proxy path); Azure refuses while the \
 subnet's privateLinkServiceNetworkPolicies is Enabled, so the proxy, load balancer and link are never \
 created and no build traffic exists.",
@@ -494,7 +494,7 @@ static F14_DNS: Info = Info {
     title: "The build VM cannot resolve names (DNS)",
     hop: Some(Hop::BuildVmDns),
     kind: Kind::Traffic,
-    finding_ids: &[ids::DNS_FAILING],
+    finding_ids: &[FindingId::DnsFailing],
     explanation: "Customizer scripts fail to resolve package mirrors or endpoints: the VNET's custom DNS servers \
 are unreachable from the build subnet (NSG, UDR to an appliance) or do not forward public names.",
     fix: "Make the VNET's DNS servers reachable from the build subnet on UDP/TCP 53 and able to resolve public \
@@ -517,9 +517,9 @@ static F14_EGRESS: Info = Info {
     hop: Some(Hop::BuildVmEgress),
     kind: Kind::Traffic,
     finding_ids: &[
-        ids::BUILD_VM_EGRESS_BLOCKED,
-        ids::NSG_RULE_BLOCKS_HOP,
-        ids::NO_OUTBOUND_PATH,
+        FindingId::BuildVmEgressBlocked,
+        FindingId::NsgRuleBlocksHop,
+        FindingId::NoOutboundPath,
     ],
     explanation: "Customizer scripts cannot reach mirrors, Windows Update or storage: an NSG outbound deny, a \
 UDR to an appliance without rules, or no outbound method at all (private subnets, the default since \
@@ -546,7 +546,10 @@ static F15: Info = Info {
     title: "The SSH/WinRM session to the build VM broke mid-build",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
-    finding_ids: &[ids::BUILD_SESSION_INTERRUPTED, ids::BUILD_VM_PORT_REJECTED],
+    finding_ids: &[
+        FindingId::BuildSessionInterrupted,
+        FindingId::BuildVmPortRejected,
+    ],
     explanation: "The build VM was reachable, then the established session ended without an exit status: a \
 script changed the guest firewall, SSH or WinRM on 22/5986 (or rebooted it). NSGs allowed the traffic.",
     fix: "Keep 22/5986 open in the guest for the whole build: do not restart or reconfigure sshd/WinRM or the \
@@ -567,7 +570,7 @@ static F16: Info = Info {
     title: "WinRM broken by a hardened (CIS) Windows source image",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
-    finding_ids: &[ids::BUILD_VM_PORT_REJECTED],
+    finding_ids: &[FindingId::BuildVmPortRejected],
     explanation: "CIS-hardened Windows images disable or restrict WinRM, so Packer never gets a WinRM session \
 even though the network allows 5986.",
     fix: "Use another source image, or one prepared for WinRM over HTTPS on 5986.",
@@ -580,7 +583,7 @@ static F17: Info = Info {
     title: "The build VM is too small or restarts too slowly",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
-    finding_ids: &[ids::BUILD_SESSION_INTERRUPTED],
+    finding_ids: &[FindingId::BuildSessionInterrupted],
     explanation: "Resource exhaustion (Windows Update on a D1_v2) or slow restarts break the communication \
 between Packer and the build VM. Not a network policy problem: the sessions that break are expected during \
 reboots.",
@@ -635,7 +638,7 @@ static F20: Info = Info {
     title: "The VNET is in another region than the image template",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
-    finding_ids: &[ids::VNET_REGION_MISMATCH],
+    finding_ids: &[FindingId::VnetRegionMismatch],
     explanation: "The build VNET must be in the template's region. AIB's own text for this is not documented; \
 this match rests on ARM's generic cross-region reference error.",
     fix: "Use a VNET in the template's region ({LOCATION}), or create the template in the VNET's region.",
@@ -653,7 +656,7 @@ static F21: Info = Info {
     title: "The build subnet has too few free addresses",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
-    finding_ids: &[ids::SUBNET_TOO_SMALL],
+    finding_ids: &[FindingId::SubnetTooSmall],
     explanation: "The proxy path needs 4 free addresses in the build subnet (load balancer, proxy VM, Private \
 Link NIC, build VM), more for validation VMs and retries.",
     fix: "Use a subnet of at least /28 with at least 4 free addresses.",
@@ -666,7 +669,7 @@ static F22: Info = Info {
     title: "Windows activation cannot reach KMS (TCP 1688)",
     hop: Some(Hop::BuildVmEgress),
     kind: Kind::Traffic,
-    finding_ids: &[ids::BUILD_VM_EGRESS_BLOCKED, ids::NSG_RULE_BLOCKS_HOP],
+    finding_ids: &[FindingId::BuildVmEgressBlocked, FindingId::NsgRuleBlocksHop],
     explanation: "The build VM cannot reach azkms.core.windows.net:1688: an NSG or appliance blocks it, and a \
 0.0.0.0/0 UDR disables the platform's own KMS route.",
     fix: "Allow outbound TCP 1688 to azkms.core.windows.net from the build subnet (and route it to Internet when \

@@ -12,7 +12,7 @@
 //! nothing about permissions or policy.
 
 use super::catalogue::{Class, Kind};
-use crate::findings::{Hop, HopStatus, ids};
+use crate::aib::{FindingId, Hop, HopStatus};
 use serde::Serialize;
 
 /// One hop's status as the evidence showed it.
@@ -30,7 +30,7 @@ pub struct EvidenceSummary {
     /// Every hop the evidence reports (including `not_observed` ones).
     pub hops: Vec<HopObservation>,
     /// The ids of every finding reported.
-    pub finding_ids: Vec<String>,
+    pub finding_ids: Vec<FindingId>,
 }
 
 /// The outcome for one suspected class.
@@ -64,7 +64,7 @@ pub struct Confirmation {
     /// The verdict.
     pub verdict: Verdict,
     /// Expected finding ids the evidence reported.
-    pub matched_finding_ids: Vec<String>,
+    pub matched_finding_ids: Vec<FindingId>,
     /// Hops (other than the suspected one) the evidence shows failing.
     pub failing_elsewhere: Vec<HopObservation>,
     /// One sentence saying why.
@@ -76,14 +76,14 @@ pub struct Confirmation {
 pub fn confirm(
     class: Class,
     hop: Option<Hop>,
-    expected_ids: &[&str],
+    expected_ids: &[FindingId],
     evidence: &EvidenceSummary,
 ) -> Confirmation {
-    let matched: Vec<String> = evidence
+    let matched: Vec<FindingId> = evidence
         .finding_ids
         .iter()
-        .filter(|id| expected_ids.contains(&id.as_str()))
-        .cloned()
+        .filter(|id| expected_ids.contains(id))
+        .copied()
         .collect();
     let data_hop = hop.filter(|h| *h != Hop::Deployment);
     let suspected_status = data_hop.and_then(|h| {
@@ -124,7 +124,14 @@ pub fn confirm(
     if !matched.is_empty() {
         return done(
             Verdict::Confirms,
-            format!("the evidence reports {}", matched.join(", ")),
+            format!(
+                "the evidence reports {}",
+                matched
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         );
     }
     if let (Some(h), Some(status)) = (data_hop, suspected_status) {
@@ -190,10 +197,7 @@ pub fn confirm(
 impl Confirmation {
     fn with_neutral_note(mut self, evidence: &EvidenceSummary) -> Confirmation {
         if self.verdict == Verdict::CannotTell
-            && evidence
-                .finding_ids
-                .iter()
-                .any(|i| i == ids::NO_AIB_TRAFFIC)
+            && evidence.finding_ids.contains(&FindingId::NoAibTraffic)
             && !self.reason.contains("no AIB traffic")
         {
             self.reason
@@ -215,7 +219,7 @@ impl EvidenceSummary {
                     status: h.status,
                 })
                 .collect(),
-            finding_ids: d.findings.iter().map(|f| f.id.clone()).collect(),
+            finding_ids: d.findings.iter().map(|f| f.id).collect(),
         }
     }
 }
@@ -224,13 +228,13 @@ impl EvidenceSummary {
 mod tests {
     use super::*;
 
-    fn ev(hops: &[(Hop, HopStatus)], finding_ids: &[&str]) -> EvidenceSummary {
+    fn ev(hops: &[(Hop, HopStatus)], finding_ids: &[FindingId]) -> EvidenceSummary {
         EvidenceSummary {
             hops: hops
                 .iter()
                 .map(|&(hop, status)| HopObservation { hop, status })
                 .collect(),
-            finding_ids: finding_ids.iter().map(|s| s.to_string()).collect(),
+            finding_ids: finding_ids.to_vec(),
         }
     }
 
@@ -248,10 +252,10 @@ mod tests {
     fn expected_finding_confirms() {
         let c = f1(&ev(
             &[(Hop::AlbToProxy, HopStatus::Blocked)],
-            &[ids::ALB_TO_PROXY_BLOCKED],
+            &[FindingId::AlbToProxyBlocked],
         ));
         assert_eq!(c.verdict, Verdict::Confirms);
-        assert_eq!(c.matched_finding_ids, [ids::ALB_TO_PROXY_BLOCKED]);
+        assert_eq!(c.matched_finding_ids, [FindingId::AlbToProxyBlocked]);
     }
 
     #[test]
@@ -268,7 +272,7 @@ mod tests {
                 (Hop::AlbToProxy, HopStatus::Ok),
                 (Hop::ProxyToBuildVm, HopStatus::Blocked),
             ],
-            &[ids::PROXY_TO_BUILD_VM_BLOCKED],
+            &[FindingId::ProxyToBuildVmBlocked],
         ));
         assert_eq!(c.verdict, Verdict::PointsElsewhere);
         assert_eq!(c.failing_elsewhere.len(), 1);
@@ -281,7 +285,10 @@ mod tests {
 
     #[test]
     fn healthy_evidence_refutes_with_a_caveat() {
-        let c = f1(&ev(&[(Hop::AlbToProxy, HopStatus::Ok)], &[ids::HEALTHY]));
+        let c = f1(&ev(
+            &[(Hop::AlbToProxy, HopStatus::Ok)],
+            &[FindingId::Healthy],
+        ));
         assert_eq!(c.verdict, Verdict::PointsElsewhere);
         assert!(c.reason.contains("may not cover"), "{}", c.reason);
     }
@@ -294,7 +301,7 @@ mod tests {
                 (Hop::AlbToProxy, HopStatus::NotObserved),
                 (Hop::BuildVmEgress, HopStatus::Blocked),
             ],
-            &[ids::HOP_NOT_OBSERVABLE, ids::BUILD_VM_EGRESS_BLOCKED],
+            &[FindingId::HopNotObservable, FindingId::BuildVmEgressBlocked],
         ));
         assert_eq!(c.verdict, Verdict::CannotTell);
         assert!(c.reason.contains("build_vm_egress blocked"), "{}", c.reason);
@@ -324,14 +331,14 @@ mod tests {
             )
         };
         assert_eq!(
-            pls(&ev(&[], &[ids::PLS_NETWORK_POLICIES_ENABLED])).verdict,
+            pls(&ev(&[], &[FindingId::PlsNetworkPoliciesEnabled])).verdict,
             Verdict::Confirms
         );
         assert_eq!(
             pls(&ev(&[(Hop::AlbToProxy, HopStatus::Ok)], &[])).verdict,
             Verdict::PointsElsewhere
         );
-        let none = pls(&ev(&[], &[ids::NO_AIB_TRAFFIC]));
+        let none = pls(&ev(&[], &[FindingId::NoAibTraffic]));
         assert_eq!(none.verdict, Verdict::CannotTell);
     }
 
@@ -344,7 +351,7 @@ mod tests {
             info.finding_ids,
             &ev(
                 &[(Hop::AlbToProxy, HopStatus::Blocked)],
-                &[ids::NO_AIB_TRAFFIC],
+                &[FindingId::NoAibTraffic],
             ),
         );
         assert_eq!(c.verdict, Verdict::CannotTell);
@@ -359,7 +366,7 @@ mod tests {
             &[],
             &ev(
                 &[(Hop::BuildVmDns, HopStatus::Blocked)],
-                &[ids::DNS_FAILING],
+                &[FindingId::DnsFailing],
             ),
         );
         assert_eq!(c.verdict, Verdict::CannotTell);

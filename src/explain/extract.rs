@@ -7,32 +7,18 @@
 //! the build VM reached directly (isolated builds).
 
 use super::input::JsonHints;
-use super::time::Utc;
+use crate::time::Utc;
 use regex::{Captures, Regex};
 use serde::Serialize;
 use std::sync::LazyLock;
 
-pub use crate::findings::Os;
+use crate::aib::{
+    BUILD_PORT_LINUX, BUILD_PORT_WINDOWS, Os, PROXY_PORT_LINUX, PROXY_PORT_WINDOWS, TopologyKind,
+    is_proxy_port,
+};
 
-/// Which AIB network topology the text points to (reference §1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Topology {
-    /// Private Link → load balancer → proxy VM → build VM (T0/T1).
-    Proxy,
-    /// ACI in your subnet → build VM directly (T2/T3).
-    Isolated,
-}
-
-impl Topology {
-    /// `proxy` / `isolated`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Topology::Proxy => "proxy",
-            Topology::Isolated => "isolated",
-        }
-    }
-}
+/// WinRM over plain HTTP: not what AIB uses, but Packer texts name it.
+const WINRM_HTTP_PORT: u16 = 5985;
 
 /// Everything `explain` could read out of the text. Absent facts are omitted
 /// from JSON.
@@ -59,7 +45,7 @@ pub struct Extracted {
     pub os_basis: Option<String>,
     /// Proxy or isolated path.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub topology: Option<Topology>,
+    pub topology: Option<TopologyKind>,
     /// Why that topology.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topology_basis: Option<String>,
@@ -251,7 +237,7 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
         };
         let ip = group(&c, "ip");
         match port {
-            60000 | 60001 => {
+            PROXY_PORT_WINDOWS | PROXY_PORT_LINUX => {
                 set(&mut x.private_endpoint_ip, ip);
                 // The proxy port is the failing hop whenever it appears.
                 x.port = Some(port);
@@ -259,10 +245,10 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
                     x.dial_error = Some(err.to_ascii_lowercase());
                 }
             }
-            22 | 5985 | 5986 => {
+            BUILD_PORT_LINUX | WINRM_HTTP_PORT | BUILD_PORT_WINDOWS => {
                 set(&mut x.build_vm_ip, ip);
                 direct_dial = true;
-                if x.port.is_none_or(|p| p != 60000 && p != 60001) {
+                if !x.port.is_some_and(is_proxy_port) {
                     x.port = Some(port);
                     if let Some(err) = group(&c, "err") {
                         x.dial_error = Some(err.to_ascii_lowercase());
@@ -479,8 +465,8 @@ fn read_os(text: &str, x: &mut Extracted) {
     // 60000 is documented for Windows, but a field report shows a Linux build
     // dialling 60000 too (reference §1.2 H1): the weakest hint.
     let by_proxy_port = match x.port {
-        Some(60001) => Some((Os::Linux, "proxy port 60001 (Linux per the docs)")),
-        Some(60000) => Some((
+        Some(PROXY_PORT_LINUX) => Some((Os::Linux, "proxy port 60001 (Linux per the docs)")),
+        Some(PROXY_PORT_WINDOWS) => Some((
             Os::Windows,
             "proxy port 60000 (Windows per the docs; a field report shows Linux on 60000 too)",
         )),
@@ -498,17 +484,17 @@ static PROXY_WORDS: LazyLock<Regex> =
 fn read_topology(text: &str, hints: &JsonHints, direct_dial: bool, x: &mut Extracted) {
     let (t, basis) = if hints.aci_subnet_id.is_some() {
         (
-            Topology::Isolated,
+            TopologyKind::Isolated,
             "the template sets vnetConfig.containerInstanceSubnetId",
         )
-    } else if matches!(x.port, Some(60000 | 60001)) || PROXY_WORDS.is_match(text) {
+    } else if x.port.is_some_and(is_proxy_port) || PROXY_WORDS.is_match(text) {
         (
-            Topology::Proxy,
+            TopologyKind::Proxy,
             "Packer went through the proxy VM (proxy port, bastion or proxyconnect)",
         )
     } else if direct_dial {
         (
-            Topology::Isolated,
+            TopologyKind::Isolated,
             "Packer dialled the build VM directly, without the proxy VM",
         )
     } else {
@@ -536,7 +522,7 @@ mod tests {
         assert_eq!(x.port, Some(60000));
         assert_eq!(x.dial_error.as_deref(), Some("i/o timeout"));
         assert_eq!(x.os, Some(Os::Windows));
-        assert_eq!(x.topology, Some(Topology::Proxy));
+        assert_eq!(x.topology, Some(TopologyKind::Proxy));
     }
 
     #[test]
@@ -557,7 +543,7 @@ mod tests {
         );
         assert_eq!(x.build_vm_ip.as_deref(), Some("192.168.50.7"));
         assert_eq!(x.port, Some(22));
-        assert_eq!(x.topology, Some(Topology::Isolated));
+        assert_eq!(x.topology, Some(TopologyKind::Isolated));
         assert_eq!(x.os, Some(Os::Linux));
     }
 

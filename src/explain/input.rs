@@ -12,7 +12,7 @@
 //!
 //! Everything here is total: any bytes give some text, never an error.
 
-use super::time::Utc;
+use crate::time::Utc;
 use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;

@@ -19,7 +19,7 @@
 //!                 &Context::default());
 //! assert!(e.recognised);
 //! assert_eq!(e.matches[0].class.as_str(), "proxy_command_channel_blocked");
-//! assert_eq!(e.matches[0].finding_ids[0], "alb_to_proxy_blocked");
+//! assert_eq!(e.matches[0].finding_ids[0].as_str(), "alb_to_proxy_blocked");
 //! ```
 
 pub mod catalogue;
@@ -29,16 +29,14 @@ pub mod input;
 pub mod plan;
 pub mod rank;
 pub mod render;
-pub mod time;
 
 pub use catalogue::Class;
 pub use confirm::{Confirmation, EvidenceSummary, HopObservation, Verdict, confirm};
-pub use extract::{Extracted, Os, Topology};
+pub use extract::Extracted;
 pub use plan::{CollectStep, Context, FlowLogKind, Placeholder, Window};
 pub use rank::{Closest, EvidenceLine};
-pub use time::{TimeError, Utc};
 
-use crate::findings::Hop;
+use crate::aib::{FindingId, Hop, is_proxy_port};
 use serde::Serialize;
 
 /// The JSON contract's version.
@@ -61,7 +59,7 @@ pub struct Match {
     /// What the text says (addresses, ports, OS, names, times).
     pub extracted: Extracted,
     /// The finding ids `diagnose` / `check` would emit for it.
-    pub finding_ids: Vec<&'static str>,
+    pub finding_ids: Vec<FindingId>,
     /// The fix, filled with the names known.
     pub fix: String,
     /// What it means.
@@ -191,7 +189,7 @@ fn detail(class: Class, x: &Extracted) -> Option<String> {
         Class::ProxyToBuildVmBlocked | Class::AciToBuildVmBlocked => {
             let ip = x.build_vm_ip.as_deref()?;
             // The dial error belongs to the build VM only when its port was dialled.
-            match x.port.filter(|p| !matches!(p, 60000 | 60001)) {
+            match x.port.filter(|p| !is_proxy_port(*p)) {
                 Some(p) => Some(format!("the build VM is {ip}:{p}{how}.")),
                 None => Some(format!("the build VM is {ip}.")),
             }

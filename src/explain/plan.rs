@@ -8,9 +8,10 @@
 //! `aibnet check` and `aibnet diagnose` can read it afterwards.
 
 use super::catalogue::{Class, Kind};
-use super::extract::{Extracted, Os, Topology};
-use super::time::{Utc, hours_between};
-use crate::findings::Hop;
+use super::extract::Extracted;
+use crate::aib::Hop;
+use crate::aib::{Os, TopologyKind};
+use crate::time::{Utc, hours_between};
 use serde::Serialize;
 
 /// Which flow-log family to download.
@@ -125,7 +126,7 @@ pub struct Names {
     principal: Option<String>,
     denied_scope: Option<String>,
     os: Option<Os>,
-    topology: Option<Topology>,
+    topology: Option<TopologyKind>,
 }
 
 fn pick(flag: &Option<String>, text: &Option<String>) -> Option<String> {
@@ -455,7 +456,7 @@ struct Needs {
     aci_provider: bool,
 }
 
-fn needs(classes: &[Class], topology: Option<Topology>) -> Needs {
+fn needs(classes: &[Class], topology: Option<TopologyKind>) -> Needs {
     let mut n = Needs {
         config: false,
         traffic: false,
@@ -505,7 +506,7 @@ fn needs(classes: &[Class], topology: Option<Topology>) -> Needs {
             _ => {}
         }
     }
-    if topology == Some(Topology::Isolated) {
+    if topology == Some(TopologyKind::Isolated) {
         // No proxy VM exists on the isolated path.
         n.capture_proxy = false;
     }

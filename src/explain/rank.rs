@@ -2,8 +2,8 @@
 //! that matches nothing, find the classes whose wording it comes closest to.
 
 use super::catalogue::{ALL, Class, SIGNALS, Signal};
-use super::extract::{Extracted, Os, Topology};
-use crate::findings::{Hop, ids};
+use super::extract::Extracted;
+use crate::aib::{FindingId, Hop, Os, TopologyKind, is_build_port, is_proxy_port};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Serialize;
@@ -32,7 +32,7 @@ pub struct Scored {
     /// The hop, adjusted for the topology.
     pub hop: Option<Hop>,
     /// Finding ids, adjusted for how the connection failed.
-    pub finding_ids: Vec<&'static str>,
+    pub finding_ids: Vec<FindingId>,
     /// Lines that matched, at most five.
     pub evidence: Vec<EvidenceLine>,
     /// How many times its signals matched in all.
@@ -167,25 +167,25 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
     out
 }
 
-fn topology_factor(class: Class, topology: Option<Topology>) -> f64 {
+fn topology_factor(class: Class, topology: Option<TopologyKind>) -> f64 {
     match (topology, class) {
         // No proxy VM on the isolated path: the proxy hops cannot be it.
         (
-            Some(Topology::Isolated),
+            Some(TopologyKind::Isolated),
             Class::ProxyCommandChannelBlocked
             | Class::HealthProbeBlocked
             | Class::ProxyToBuildVmBlocked,
         ) => 0.3,
         // Packer went through the proxy: it never dials the build VM itself.
-        (Some(Topology::Proxy), Class::AciToBuildVmBlocked | Class::AciEgressBlocked) => 0.3,
+        (Some(TopologyKind::Proxy), Class::AciToBuildVmBlocked | Class::AciEgressBlocked) => 0.3,
         _ => 1.0,
     }
 }
 
-fn hop_for(class: Class, topology: Option<Topology>) -> Option<Hop> {
+fn hop_for(class: Class, topology: Option<TopologyKind>) -> Option<Hop> {
     let hop = class.info().hop;
     match (hop, topology) {
-        (Some(Hop::ProxyToBuildVm), Some(Topology::Isolated))
+        (Some(Hop::ProxyToBuildVm), Some(TopologyKind::Isolated))
             if matches!(
                 class,
                 Class::BuildSessionInterrupted
@@ -199,17 +199,17 @@ fn hop_for(class: Class, topology: Option<Topology>) -> Option<Hop> {
     }
 }
 
-fn finding_ids_for(class: Class, x: &Extracted) -> Vec<&'static str> {
+fn finding_ids_for(class: Class, x: &Extracted) -> Vec<FindingId> {
     let refused = x
         .dial_error
         .as_deref()
         .is_some_and(|e| e.contains("refused"));
-    let mut out: Vec<&'static str> = class.info().finding_ids.to_vec();
+    let mut out: Vec<FindingId> = class.info().finding_ids.to_vec();
     let first = match class {
         // The proxy answered with a reset: nothing listens on 6000x.
-        Class::ProxyCommandChannelBlocked if refused => Some(ids::PROXY_PORT_REJECTED),
+        Class::ProxyCommandChannelBlocked if refused => Some(FindingId::ProxyPortRejected),
         Class::ProxyToBuildVmBlocked | Class::AciToBuildVmBlocked if refused => {
-            Some(ids::BUILD_VM_PORT_REJECTED)
+            Some(FindingId::BuildVmPortRejected)
         }
         _ => None,
     };
@@ -315,11 +315,14 @@ pub fn closest(text: &str, x: &Extracted) -> Vec<Closest> {
             .collect();
         // Ports carry meaning even when the words differ.
         let port_hint = match (class, x.port) {
-            (
-                Class::ProxyCommandChannelBlocked | Class::HealthProbeBlocked,
-                Some(60000 | 60001),
-            ) => Some("it names the proxy port 6000x"),
-            (Class::ProxyToBuildVmBlocked | Class::AciToBuildVmBlocked, Some(22 | 5986)) => {
+            (Class::ProxyCommandChannelBlocked | Class::HealthProbeBlocked, Some(p))
+                if is_proxy_port(p) =>
+            {
+                Some("it names the proxy port 6000x")
+            }
+            (Class::ProxyToBuildVmBlocked | Class::AciToBuildVmBlocked, Some(p))
+                if is_build_port(p) =>
+            {
                 Some("it names the build VM port 22/5986")
             }
             _ => None,
@@ -408,7 +411,7 @@ mod tests {
         let x = extract(text, &JsonHints::default());
         let s = score(text, false, &x, x.os);
         assert_eq!(s[0].class, Class::ProxyCommandChannelBlocked);
-        assert_eq!(s[0].finding_ids[0], ids::PROXY_PORT_REJECTED);
+        assert_eq!(s[0].finding_ids[0], FindingId::ProxyPortRejected);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::fmt::Write;
 /// The JSON contract (pretty-printed, with a final newline).
 pub fn json(e: &Explanation) -> String {
     // Serialising plain structs of strings and numbers cannot fail.
-    let mut s = serde_json::to_string_pretty(e).unwrap_or_else(|_| "{}".to_string());
+    let mut s = crate::report::json::to_string_pretty(e).unwrap_or_else(|_| "{}".to_string());
     s.push('\n');
     s
 }
@@ -123,7 +123,11 @@ pub fn table(e: &Explanation, color: bool) -> String {
                 Cell::new(if m.finding_ids.is_empty() {
                     "— (no traffic finding)".to_string()
                 } else {
-                    m.finding_ids.join(", ")
+                    m.finding_ids
+                        .iter()
+                        .map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }),
             ]);
         }

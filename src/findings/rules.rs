@@ -1,12 +1,13 @@
 //! From hop statuses and their sessions to findings: one per distinct
 //! problem, each with evidence, likely cause and fix.
 
-use super::{Finding, Hop, HopStatus, Severity, ids};
+use super::Finding;
+use crate::aib::{FindingId, Hop, HopStatus, Severity};
 use crate::hops::{HopReport, Outcome, outcome};
-use crate::report::sessions::endpoint;
-use crate::report::time::rfc3339;
+use crate::sessions::Endpoint;
 use crate::sessions::Session;
-use crate::topology::{Kind, Topology};
+use crate::time::rfc3339;
+use crate::topology::Topology;
 use std::collections::BTreeMap;
 
 /// How many example sessions a finding lists.
@@ -76,7 +77,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn session_line(&self, s: &Session) -> String {
-        let seen = crate::report::sessions::short_paths(
+        let seen = crate::ingest::short_paths(
             s.seen_by
                 .iter()
                 .filter_map(|i| self.inputs.get(i as usize).map(String::as_str)),
@@ -84,8 +85,8 @@ impl Ctx<'_> {
         let mut line = format!(
             "{} {} → {} {} history {} at {}",
             s.proto.as_str(),
-            endpoint(s.orig_h, s.orig_p),
-            endpoint(s.resp_h, s.resp_p),
+            Endpoint(s.orig_h, s.orig_p),
+            Endpoint(s.resp_h, s.resp_p),
             s.state,
             if s.history.as_str().is_empty() {
                 "-"
@@ -187,7 +188,7 @@ fn ports(p: &[u16]) -> String {
 }
 
 fn finding(
-    id: &str,
+    id: FindingId,
     severity: Severity,
     hop: Hop,
     title: String,
@@ -196,7 +197,7 @@ fn finding(
     fix: String,
 ) -> Finding {
     Finding {
-        id: id.to_string(),
+        id,
         severity,
         hop,
         title,
@@ -243,12 +244,12 @@ pub fn findings(
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let pport = topo.os.proxy_port();
-    let bport = topo.os.build_port();
+    let pport = topo.proxy_port();
+    let bport = topo.build_port();
 
     if topo.roles.proxy.is_empty() && topo.roles.aci.is_empty() && topo.roles.build_vm.is_empty() {
         out.push(finding(
-            ids::NO_AIB_TRAFFIC,
+            FindingId::NoAibTraffic,
             // Not proof of a failure: the evidence may come from the wrong
             // host or hour. The verdict is "inconclusive".
             Severity::Warning,
@@ -280,7 +281,7 @@ pub fn findings(
             Severity::Error
         };
         out.push(finding(
-            ids::PROBE_BLOCKED,
+            FindingId::ProbeBlocked,
             sev,
             Hop::ProbeToProxy,
             format!("Load balancer health probe to the proxy {proxy}:{} is {}", ports(&r.port), r.status),
@@ -301,7 +302,7 @@ pub fn findings(
     if probe_refused && !alb_refused {
         if let Some(r) = get(Hop::ProbeToProxy) {
             out.push(finding(
-                ids::PROXY_PORT_REJECTED,
+                FindingId::ProxyPortRejected,
                 Severity::Error,
                 Hop::ProbeToProxy,
                 format!("The proxy {proxy} refuses the health probe on :{}", ports(&r.port)),
@@ -321,7 +322,7 @@ pub fn findings(
         };
         if rejected {
             out.push(finding(
-                ids::PROXY_PORT_REJECTED,
+                FindingId::ProxyPortRejected,
                 sev,
                 Hop::AlbToProxy,
                 format!("The proxy {proxy} refuses command sessions on :{}", ports(&r.port)),
@@ -341,7 +342,7 @@ pub fn findings(
             ));
         } else {
             out.push(finding(
-                ids::ALB_TO_PROXY_BLOCKED,
+                FindingId::AlbToProxyBlocked,
                 sev,
                 Hop::AlbToProxy,
                 format!("Command sessions from Private Link to the proxy {proxy}:{} are {}", ports(&r.port), r.status),
@@ -361,7 +362,7 @@ pub fn findings(
         let st = r.stitching.unwrap_or_default();
         match r.status {
             HopStatus::Missing => out.push(finding(
-                ids::PROXY_NOT_FORWARDING,
+                FindingId::ProxyNotForwarding,
                 Severity::Error,
                 Hop::ProxyToBuildVm,
                 format!("The proxy {proxy} accepts commands but never connects to the build VM"),
@@ -385,7 +386,7 @@ pub fn findings(
                 }
                 if rejected {
                     out.push(finding(
-                        ids::BUILD_VM_PORT_REJECTED,
+                        FindingId::BuildVmPortRejected,
                         sev,
                         Hop::ProxyToBuildVm,
                         format!("The build VM {build} refuses :{} from the proxy", ports(&r.port)),
@@ -396,7 +397,7 @@ pub fn findings(
                     ));
                 } else {
                     out.push(finding(
-                        ids::PROXY_TO_BUILD_VM_BLOCKED,
+                        FindingId::ProxyToBuildVmBlocked,
                         sev,
                         Hop::ProxyToBuildVm,
                         format!("The proxy {proxy} cannot reach the build VM {build} on :{}", ports(&r.port)),
@@ -432,7 +433,7 @@ pub fn findings(
                     .join(", ");
                 let (id, title) = if r.status == HopStatus::Rejected {
                     (
-                        ids::BUILD_VM_PORT_REJECTED,
+                        FindingId::BuildVmPortRejected,
                         format!(
                             "The build VM {build} refuses :{} from ACI {aci}",
                             ports(&r.port)
@@ -440,7 +441,7 @@ pub fn findings(
                     )
                 } else {
                     (
-                        ids::ACI_TO_BUILD_VM_BLOCKED,
+                        FindingId::AciToBuildVmBlocked,
                         format!(
                             "ACI {aci} cannot reach the build VM {build} on :{}",
                             ports(&r.port)
@@ -470,7 +471,9 @@ pub fn findings(
         let mut dests: BTreeMap<String, usize> = BTreeMap::new();
         for s in r.sessions.iter().filter_map(|&i| sessions.get(i)) {
             if matches!(outcome(s), Outcome::Blocked | Outcome::Rejected) {
-                *dests.entry(endpoint(s.resp_h, s.resp_p)).or_default() += 1;
+                *dests
+                    .entry(Endpoint(s.resp_h, s.resp_p).to_string())
+                    .or_default() += 1;
             }
         }
         let mut ev = cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]);
@@ -491,7 +494,7 @@ pub fn findings(
             Severity::Error
         };
         out.push(finding(
-            ids::BUILD_VM_EGRESS_BLOCKED,
+            FindingId::BuildVmEgressBlocked,
             sev,
             Hop::BuildVmEgress,
             format!("The build VM {build} cannot reach {} destination(s) outside the VNET", dests.len()),
@@ -519,7 +522,7 @@ pub fn findings(
             v
         };
         out.push(finding(
-            ids::DNS_FAILING,
+            FindingId::DnsFailing,
             if r.status == HopStatus::Degraded { Severity::Warning } else { Severity::Error },
             Hop::BuildVmDns,
             format!("DNS queries from the build VM {build} to {} go unanswered", servers.join(", ")),
@@ -542,7 +545,7 @@ pub fn findings(
         && !a.observed_by.is_empty()
     {
         out.push(finding(
-            ids::NO_COMMAND_SESSIONS,
+            FindingId::NoCommandSessions,
             Severity::Info,
             Hop::AlbToProxy,
             format!("The proxy {proxy} answers health probes but no command session reached it"),
@@ -565,9 +568,7 @@ pub fn findings(
         .iter()
         .filter(|r| r.status == HopStatus::NotObserved && r.observed_by.is_empty())
     {
-        if crate::hops::other_topology(topo.kind, r.hop)
-            || (topo.kind == Kind::Unknown && r.hop == Hop::AciToBuildVm)
-        {
+        if !r.hop.applies_to(topo.kind) || (topo.kind.is_none() && r.hop == Hop::AciToBuildVm) {
             continue;
         }
         let where_ = match r.hop {
@@ -582,7 +583,7 @@ pub fn findings(
             Hop::Deployment => "the template and subnet configuration",
         };
         out.push(finding(
-            ids::HOP_NOT_OBSERVABLE,
+            FindingId::HopNotObservable,
             Severity::Info,
             r.hop,
             format!("{} was not observed by any capture point", r.hop.label()),
@@ -604,7 +605,7 @@ pub fn findings(
             .collect();
         if !ok.is_empty() {
             out.push(finding(
-                ids::HEALTHY,
+                FindingId::Healthy,
                 Severity::Info,
                 hops.iter().find(|r| r.status == HopStatus::Ok).map_or(Hop::ProxyToBuildVm, |r| r.hop),
                 "Every observed hop of the build path works".to_string(),
@@ -637,7 +638,7 @@ fn interrupted(cx: &Ctx<'_>, r: &HopReport) -> Finding {
         ),
     );
     finding(
-        ids::BUILD_SESSION_INTERRUPTED,
+        FindingId::BuildSessionInterrupted,
         Severity::Error,
         r.hop,
         format!("Build sessions to the build VM were cut mid-build on :{}", ports(&r.port)),

@@ -10,7 +10,7 @@
 
 use super::stitch::{IDLE_MS, counted_note, counted_state};
 use super::tuple::Counters;
-use crate::analyze::InputReport;
+use crate::ingest::InputReport;
 use crate::sessions::{FlowInfo, FlowKey, Session};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;

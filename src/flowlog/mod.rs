@@ -43,7 +43,6 @@ mod error;
 mod scan;
 mod schema;
 pub mod stitch;
-pub mod time;
 pub mod tuple;
 
 pub use continuation::join_continuations;
@@ -54,6 +53,7 @@ pub use tuple::{
     TupleError, TupleLayout, parse_tuple, parse_tuple_bytes,
 };
 
+use crate::sessions::Filter;
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use schema::{Bytes, RawRecord, Str};
@@ -263,36 +263,13 @@ pub struct ParseOptions {
     /// tuple is decoded, before the duplicate window and before it is
     /// stored: a run that shows one port stores and stitches only that
     /// port's tuples. Every tuple is still decoded, so bad ones are still
-    /// reported.
-    pub filter: Option<TupleFilter>,
+    /// reported. Only the host and port conditions apply to tuples (a
+    /// session's tuples share its ends, so it keeps or drops whole
+    /// sessions, never parts of one).
+    pub filter: Option<Filter>,
 }
 
-/// A pre-filter on tuples: either end is one of `hosts` (when any) and
-/// either end uses one of `ports` (when any). A stitched session's tuples
-/// all share its addresses and ports, so the filter keeps or drops whole
-/// sessions, never parts of one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TupleFilter {
-    /// Addresses; empty: any.
-    pub hosts: Vec<IpAddr>,
-    /// Ports; empty: any.
-    pub ports: Vec<u16>,
-}
-
-impl TupleFilter {
-    /// Whether the filter keeps everything.
-    pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty() && self.ports.is_empty()
-    }
-
-    /// Whether a tuple with these ends passes.
-    pub fn accepts(&self, src: IpAddr, dst: IpAddr, sport: u16, dport: u16) -> bool {
-        (self.hosts.is_empty() || self.hosts.iter().any(|h| *h == src || *h == dst))
-            && (self.ports.is_empty() || self.ports.iter().any(|p| *p == sport || *p == dport))
-    }
-}
-
-/// [`TupleFilter`] for the IPv4 fast path: addresses as integers.
+/// [`Filter`] for the IPv4 fast path: addresses as integers.
 #[derive(Debug, Default)]
 struct FastFilter {
     active: bool,
@@ -304,8 +281,8 @@ struct FastFilter {
 }
 
 impl FastFilter {
-    fn of(f: Option<&TupleFilter>) -> FastFilter {
-        let Some(f) = f.filter(|f| !f.is_empty()) else {
+    fn of(f: Option<&Filter>) -> FastFilter {
+        let Some(f) = f.filter(|f| !f.all_ends()) else {
             return FastFilter::default();
         };
         FastFilter {
@@ -521,7 +498,7 @@ struct Partial {
     ts_range: Option<(i64, i64)>,
     /// The pre-filter, and whether it is active.
     filter: FastFilter,
-    full_filter: Option<TupleFilter>,
+    full_filter: Option<Filter>,
     /// Tuple strings per span of the chunk (for duplicate-record counts).
     span_tuples: Vec<u64>,
     /// Duplicate window: fingerprint → index (see [`Partial::windowed`])
@@ -553,7 +530,11 @@ impl Partial {
         warm: Option<scan::Span>,
         opts: &ParseOptions,
     ) -> Partial {
-        let full_filter = opts.filter.clone().filter(|f| !f.is_empty());
+        let full_filter = opts
+            .filter
+            .as_ref()
+            .map(Filter::ends_only)
+            .filter(|f| !f.all_ends());
         let mut p = Partial {
             strings: vec!["".into()],
             dedupe: opts.dedupe,
@@ -797,7 +778,7 @@ impl Partial {
         };
         let time_ms = match &raw.time {
             Some(t) => {
-                let ms = time::parse_rfc3339_ms(t.as_str());
+                let ms = crate::time::parse_ms(t.as_str());
                 if ms.is_none() {
                     self.issue(offset, span.index, IssueKind::BadTime(cut(t.as_str(), 60)));
                 }
@@ -938,7 +919,7 @@ impl Partial {
                         && self
                             .full_filter
                             .as_ref()
-                            .is_some_and(|f| !f.accepts(t.src, t.dst, t.sport, t.dport)) =>
+                            .is_some_and(|f| !f.admits_ends(t.src, t.sport, t.dst, t.dport)) =>
                 {
                     self.tuples_filtered += 1;
                 }

@@ -32,10 +32,11 @@
 
 use super::{
     Decision, Direction, Dropped, FlowLogError, FlowLogFile, FlowState, FlowTuple, IssueKind,
-    ParseOptions, RecordKind, TupleFilter, parse_with,
+    ParseOptions, RecordKind, parse_with,
 };
-use crate::analyze::{InputReport, Scope, Skipped};
 use crate::ingest::Input;
+use crate::ingest::{InputReport, Skipped};
+use crate::sessions::Filter;
 use crate::sessions::{ConnState, FlowInfo, FlowRecord, SessionTable};
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
@@ -50,23 +51,20 @@ pub const IDLE_MS: i64 = 10 * 60 * 1000;
 /// retransmissions reuse the source port).
 pub const DENY_REPEAT_MS: i64 = 60 * 1000;
 
-/// The [`crate::analyze::OtherReader`] for flow logs: parse, report, stitch.
-/// Tuples that `scope`'s hosts and ports do not admit are dropped as they
+/// Read one flow-log input for the driver: parse, report, stitch.
+/// Tuples that `filter`'s hosts and ports do not admit are dropped as they
 /// are decoded (never stored, de-duplicated or stitched): a session's
 /// tuples share its ends, so this drops exactly the sessions the filter
 /// would hide.
 pub fn read_input(
     input: &Input,
     idx: u32,
-    scope: &Scope,
+    filter: &Filter,
     report: &mut InputReport,
     skipped: &mut Vec<Skipped>,
 ) -> Option<SessionTable> {
     let opts = ParseOptions {
-        filter: (!scope.is_everything()).then(|| TupleFilter {
-            hosts: scope.hosts.clone(),
-            ports: scope.ports.clone(),
-        }),
+        filter: (!filter.all_ends()).then(|| filter.ends_only()),
         ..ParseOptions::default()
     };
     match parse_with(input.path.as_str(), &input.bytes, &opts) {
@@ -314,13 +312,13 @@ struct BatchTexts {
 
 /// Stitch a file's tuples into sessions seen by input `input`.
 pub fn sessions(file: &FlowLogFile, input: u32) -> SessionTable {
-    sessions_in_scope(file, input, &Scope::default()).0
+    sessions_in_scope(file, input, &Filter::default()).0
 }
 
-/// Stitch the tuples of a file that `scope` admits into sessions seen by
-/// input `input`; also returns how many tuples were used.
-pub fn sessions_in_scope(file: &FlowLogFile, input: u32, scope: &Scope) -> (SessionTable, u64) {
-    let everything = scope.is_everything();
+/// Stitch the tuples of a file whose ends `filter` admits into sessions
+/// seen by input `input`; also returns how many tuples were used.
+pub fn sessions_in_scope(file: &FlowLogFile, input: u32, filter: &Filter) -> (SessionTable, u64) {
+    let everything = filter.all_ends();
     let mut used = 0u64;
     // Observers: distinct (ACL, MAC) over all batches.
     let mut observers: FxHashMap<(&str, &str), Observer> = FxHashMap::default();
@@ -349,7 +347,7 @@ pub fn sessions_in_scope(file: &FlowLogFile, input: u32, scope: &Scope) -> (Sess
     for (bi, b) in file.batches.iter().enumerate() {
         let obs = obs_of.get(bi).map(Vec::as_slice).unwrap_or_default();
         for t in &b.tuples {
-            if !everything && !scope.admits(t.src, t.sport, t.dst, t.dport) {
+            if !everything && !filter.admits_ends(t.src, t.sport, t.dst, t.dport) {
                 continue;
             }
             used += 1;

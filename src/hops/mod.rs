@@ -2,9 +2,10 @@
 //! the hop's status, and the stitching of command sessions arriving at the
 //! proxy to the build-VM sessions the proxy opens for them.
 
-use crate::findings::{Hop, HopStatus};
+use crate::aib::{AZURE_HOST_IP, IMDS_IP, is_build_port, is_proxy_port};
+use crate::aib::{Hop, HopStatus};
 use crate::sessions::{ConnState, Proto, Session};
-use crate::topology::{AZURE_HOST_IP, IMDS_IP, Kind, Topology, is_build_port, is_proxy_port};
+use crate::topology::Topology;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -241,19 +242,6 @@ pub fn hop_of(s: &Session, r: &RoleIndex) -> Option<Hop> {
     None
 }
 
-/// Whether a hop belongs to the other topology (the proxy hops of an
-/// isolated build, the ACI hop of a proxy build).
-pub fn other_topology(kind: Kind, hop: Hop) -> bool {
-    match kind {
-        Kind::Isolated => matches!(
-            hop,
-            Hop::ProbeToProxy | Hop::AlbToProxy | Hop::ProxyToBuildVm
-        ),
-        Kind::Proxy => hop == Hop::AciToBuildVm,
-        Kind::Unknown => false,
-    }
-}
-
 /// Build the hop reports for a topology.
 pub fn hops(sessions: &[Session], t: &Topology, input_paths: &[String]) -> Vec<HopReport> {
     // Every hop is reported, so the JSON always has the same six rows; the
@@ -307,13 +295,13 @@ pub fn hops(sessions: &[Session], t: &Topology, input_paths: &[String]) -> Vec<H
         r.status = status_of(r);
         if r.port.is_empty() {
             r.port = match r.hop {
-                Hop::ProbeToProxy | Hop::AlbToProxy => vec![t.os.proxy_port()],
-                Hop::ProxyToBuildVm | Hop::AciToBuildVm => vec![t.os.build_port()],
+                Hop::ProbeToProxy | Hop::AlbToProxy => vec![t.proxy_port()],
+                Hop::ProxyToBuildVm | Hop::AciToBuildVm => vec![t.build_port()],
                 Hop::BuildVmDns => vec![53],
                 _ => vec![],
             };
         }
-        if r.attempts == 0 && other_topology(t.kind, r.hop) {
+        if r.attempts == 0 && !r.hop.applies_to(t.kind) {
             r.observed_by.clear();
             r.note = Some("not part of this build's topology".to_string());
         } else if r.attempts == 0 && r.observed_by.is_empty() {

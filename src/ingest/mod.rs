@@ -7,14 +7,14 @@
 //! never stops the others.
 
 mod detect;
+mod names;
+mod report;
 mod source;
 
 pub use detect::{Format, detect};
-pub use source::{
-    Bytes, DiscoverError, Input, LoadError, Source, discover, load, load_all, load_with_limit,
-};
-
-use std::sync::atomic::{AtomicU64, Ordering};
+pub use names::{short_path, short_paths};
+pub use report::{InputReport, Skipped};
+pub use source::{Bytes, DiscoverError, Input, LoadError, Source, discover, load, load_all};
 
 /// The most a gzip stream may ever be allowed to expand to, whatever the
 /// configured limit. Larger inputs are cut there and reported, keeping what
@@ -31,24 +31,30 @@ pub const DEFAULT_GUNZIP_BYTES: u64 = 2 << 30;
 /// The smallest default (on machines with less than 2 GiB of memory).
 const MIN_DEFAULT_GUNZIP_BYTES: u64 = 256 << 20;
 
-/// The configured limit (0: not set, use the default).
-static GUNZIP_LIMIT: AtomicU64 = AtomicU64::new(0);
+/// Bounds on what loading one input may hold in memory: a run option,
+/// passed as a value to [`load`] (the `--max-gunzip` flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most a gzip stream may expand to, and what is read from stdin.
+    pub max_gunzip: u64,
+}
 
-/// The limit [`load`] applies to a gzip stream's decompressed size: the one
-/// set by [`set_max_gunzip_bytes`], else the default for this machine (see
-/// [`DEFAULT_GUNZIP_BYTES`]).
-pub fn max_gunzip_bytes() -> u64 {
-    match GUNZIP_LIMIT.load(Ordering::Relaxed) {
-        0 => default_gunzip_bytes(),
-        n => n,
+impl Default for Limits {
+    /// This machine's default: see [`DEFAULT_GUNZIP_BYTES`].
+    fn default() -> Self {
+        Limits {
+            max_gunzip: default_gunzip_bytes(),
+        }
     }
 }
 
-/// Set the decompressed-size limit for the rest of the process (the
-/// `--max-gunzip` flag), capped at [`MAX_GUNZIP_BYTES`]; 0 restores the
-/// default.
-pub fn set_max_gunzip_bytes(limit: u64) {
-    GUNZIP_LIMIT.store(limit.min(MAX_GUNZIP_BYTES), Ordering::Relaxed);
+impl Limits {
+    /// A decompressed-size limit, capped at [`MAX_GUNZIP_BYTES`].
+    pub fn max_gunzip(bytes: u64) -> Self {
+        Limits {
+            max_gunzip: bytes.min(MAX_GUNZIP_BYTES),
+        }
+    }
 }
 
 fn default_gunzip_bytes() -> u64 {

@@ -1,7 +1,7 @@
 //! Finding inputs on disk (or stdin) and loading their bytes.
 
+use super::Limits;
 use super::detect::{Format, detect, is_gzip};
-use super::max_gunzip_bytes;
 use memmap2::Mmap;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -66,7 +66,7 @@ pub struct Input {
     /// Whether the file was gzip-compressed.
     pub gzip: bool,
     /// Set when decompression stopped early (corrupt or truncated stream, the
-    /// [`max_gunzip_bytes`] limit, or content that is no capture or flow
+    /// [`Limits`], or content that is no capture or flow
     /// log): the bytes before the fault are kept.
     pub warning: Option<String>,
 }
@@ -173,14 +173,9 @@ fn walk(
 
 /// Load one source: map or read it, gunzip if compressed, detect its format.
 /// What has to be held in memory (a gzip input's decompressed bytes, stdin)
-/// is bounded by [`max_gunzip_bytes`].
-pub fn load(source: &Source) -> Result<Input, LoadError> {
-    load_with_limit(source, max_gunzip_bytes())
-}
-
-/// [`load`] with an explicit bound on what is held in memory: the
-/// decompressed size of a gzip input, and what is read from stdin.
-pub fn load_with_limit(source: &Source, gunzip_limit: u64) -> Result<Input, LoadError> {
+/// is bounded by `limits`.
+pub fn load(source: &Source, limits: &Limits) -> Result<Input, LoadError> {
+    let gunzip_limit = limits.max_gunzip;
     let path = source.display();
     let fail = |reason: String| LoadError {
         path: path.clone(),
@@ -249,8 +244,8 @@ pub fn load_with_limit(source: &Source, gunzip_limit: u64) -> Result<Input, Load
 }
 
 /// Load many sources in parallel, keeping their order.
-pub fn load_all(sources: &[Source]) -> Vec<Result<Input, LoadError>> {
-    sources.par_iter().map(load).collect()
+pub fn load_all(sources: &[Source], limits: &Limits) -> Vec<Result<Input, LoadError>> {
+    sources.par_iter().map(|s| load(s, limits)).collect()
 }
 
 /// Decompressed bytes after which content that is neither a capture nor JSON

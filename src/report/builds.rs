@@ -1,16 +1,18 @@
 //! Rendering of `aibnet builds`: one row per run and a summary; the JSON and
 //! NDJSON contracts; Markdown for a ticket. JUnit is in [`super::junit`].
 
-use super::diagnose::{kind_name, paint};
-use super::sessions::InputJson;
-use super::time::rfc3339;
-use super::{SCHEMA_VERSION, md_cell, new_table};
-use crate::analyze::Skipped;
+use super::contract::InputJson;
+use super::escape::{md_code, md_text, terminal};
+use super::{Format, Render, RenderError, SCHEMA_VERSION, Style, new_table};
 use crate::builds::{Builds, Run, Summary};
-use crate::diagnose::Verdict;
-use crate::findings::{Finding, Hop, Severity};
+use crate::ingest::Skipped;
+use crate::time::rfc3339;
+
+use crate::aib::{FindingId, TopologyKind, Verdict, kind_name, os_name};
+use crate::aib::{Hop, Severity};
+use crate::findings::Finding;
 use crate::hops::HopReport;
-use crate::topology::{Kind, Roles};
+use crate::topology::Roles;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,12 +29,12 @@ pub struct RunJson<'a> {
     end: String,
     duration_s: f64,
     os: &'static str,
-    topology: Kind,
+    topology: &'static str,
     proxy: Option<IpAddr>,
     build_vm: Option<IpAddr>,
     verdict: Verdict,
     first_broken_hop: Option<Hop>,
-    finding_ids: Vec<&'a str>,
+    finding_ids: Vec<FindingId>,
     roles: &'a Roles,
     hops: &'a [HopReport],
     findings: &'a [Finding],
@@ -46,10 +48,10 @@ impl<'a> RunJson<'a> {
     /// View a run for JSON.
     pub fn of(r: &'a Run) -> Self {
         let d = &r.diagnosis;
-        let mut ids: Vec<&str> = Vec::new();
+        let mut ids: Vec<FindingId> = Vec::new();
         for f in &d.findings {
-            if !ids.contains(&f.id.as_str()) {
-                ids.push(&f.id);
+            if !ids.contains(&f.id) {
+                ids.push(f.id);
             }
         }
         RunJson {
@@ -57,8 +59,8 @@ impl<'a> RunJson<'a> {
             start: rfc3339(r.start, TS_DIGITS),
             end: rfc3339(r.end, TS_DIGITS),
             duration_s: ((r.end - r.start) as f64 / 1e6).round() / 1e3,
-            os: d.topology.os.as_str(),
-            topology: d.topology.kind,
+            os: os_name(d.topology.os),
+            topology: kind_name(d.topology.kind),
             proxy: r.proxy(),
             build_vm: r.build_vm(),
             verdict: d.verdict,
@@ -136,15 +138,28 @@ impl<'a> BuildsDoc<'a> {
     }
 }
 
-/// Write the JSON document.
-pub fn write_json(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &BuildsDoc::new(b))?;
+impl Render for Builds {
+    fn render(&self, format: Format, style: &Style, w: &mut dyn Write) -> Result<(), RenderError> {
+        match format {
+            Format::Json => write_json(w, self)?,
+            Format::Ndjson => write_ndjson(w, self)?,
+            Format::Table => write_table(w, self, style)?,
+            Format::Markdown => write_markdown(w, self)?,
+            Format::Junit => super::junit::write_builds(w, self)?,
+        }
+        Ok(())
+    }
+}
+
+/// The JSON document.
+fn write_json(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
+    super::json::to_writer_pretty(&mut *w, &BuildsDoc::new(b))?;
     writeln!(w)
 }
 
-/// Write one line per run, per skipped input and the summary last, each
-/// tagged by `type` (`run`, `skipped`, `summary`).
-pub fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
+/// One line per run, per skipped input and the summary last, each tagged
+/// by `type` (`run`, `skipped`, `summary`).
+fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
     #[derive(Serialize)]
     struct Tagged<'a, T: Serialize> {
         #[serde(rename = "type")]
@@ -154,7 +169,7 @@ pub fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
     }
     for r in &b.runs {
         let item = RunJson::of(r);
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "run",
@@ -164,7 +179,7 @@ pub fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
         writeln!(w)?;
     }
     for s in &b.skipped {
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "skipped",
@@ -174,7 +189,7 @@ pub fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
         writeln!(w)?;
     }
     let item = SummaryJson::of(b);
-    serde_json::to_writer(
+    super::json::to_writer(
         &mut *w,
         &Tagged {
             kind: "summary",
@@ -196,7 +211,7 @@ fn row(r: &Run) -> [String; 9] {
         _ => end,
     };
     let addr = |a: Option<IpAddr>| a.map_or_else(|| "-".to_string(), |a| a.to_string());
-    let client = if d.topology.kind == Kind::Isolated {
+    let client = if d.topology.kind == Some(TopologyKind::Isolated) {
         d.topology
             .roles
             .aci
@@ -226,7 +241,7 @@ fn row(r: &Run) -> [String; 9] {
     [
         start,
         end,
-        d.topology.os.as_str().to_string(),
+        os_name(d.topology.os).to_string(),
         kind_name(d.topology.kind).to_string(),
         client,
         addr(r.build_vm()),
@@ -303,20 +318,20 @@ fn summary_lines(b: &Builds) -> Vec<String> {
     lines
 }
 
-/// Write the terminal report: a row per run, then the summary.
-pub fn write_table(w: &mut dyn Write, b: &Builds, color: bool) -> std::io::Result<()> {
+/// The terminal report: a row per run, then the summary.
+fn write_table(w: &mut dyn Write, b: &Builds, style: &Style) -> std::io::Result<()> {
     if b.runs.is_empty() {
         writeln!(
             w,
             "No Image Builder run found (no proxy port 60000/60001 or SSH/WinRM 22/5986 between VNet addresses)."
         )?;
     } else {
-        let mut t = new_table(color);
+        let mut t = new_table(style);
         t.set_header(HEADER);
         for r in &b.runs {
             let mut cells = row(r);
             if let Some(v) = cells.get_mut(6) {
-                *v = paint(v, verdict_code(r.diagnosis.verdict), color);
+                *v = style.paint(v, verdict_code(r.diagnosis.verdict));
             }
             t.add_row(cells);
         }
@@ -327,19 +342,19 @@ pub fn write_table(w: &mut dyn Write, b: &Builds, color: bool) -> std::io::Resul
         writeln!(w, "{l}")?;
     }
     for s in &b.skipped {
-        writeln!(w, "not analysed: {s}")?;
+        writeln!(w, "not analysed: {}", terminal(&s.to_string()))?;
     }
     Ok(())
 }
 
-/// Write Markdown for a ticket: the table, the summary, and the failing
-/// findings of each broken run with their fix.
-pub fn write_markdown(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
+/// Markdown for a ticket: the table, the summary, and the failing findings
+/// of each broken run with their fix.
+fn write_markdown(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
     writeln!(w, "## aibnet builds: {} run(s)\n", b.runs.len())?;
     writeln!(w, "| run | {} |", HEADER.join(" | "))?;
     writeln!(w, "|---{}|", "|---".repeat(HEADER.len()))?;
     for r in &b.runs {
-        let cells: Vec<String> = row(r).iter().map(|c| md_cell(c)).collect();
+        let cells: Vec<String> = row(r).iter().map(|c| md_text(c).into_owned()).collect();
         writeln!(w, "| `{}` | {} |", r.id, cells.join(" | "))?;
     }
     writeln!(w)?;
@@ -364,15 +379,15 @@ pub fn write_markdown(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
                 f.severity,
                 f.id,
                 f.hop,
-                md_cell(&f.title),
-                md_cell(&f.fix)
+                md_text(&f.title),
+                md_code(&f.fix)
             )?;
         }
     }
     if !b.skipped.is_empty() {
         writeln!(w, "\n### Not analysed\n")?;
         for s in &b.skipped {
-            writeln!(w, "- {}", md_cell(&s.to_string()))?;
+            writeln!(w, "- {}", md_text(&s.to_string()))?;
         }
     }
     Ok(())

@@ -1,19 +1,24 @@
 //! Rendering of `aibnet diagnose`: path diagram, hop and findings tables,
 //! verdict; Markdown for tickets; the JSON contract.
 
-use super::sessions::InputJson;
-use super::{SCHEMA_VERSION, md_cell, new_table};
-use crate::analyze::{Analysis, Skipped};
-use crate::diagnose::{Diagnosis, Verdict};
-use crate::findings::{Finding, Hop, HopStatus, Severity};
+use super::contract::InputJson;
+use super::diagram::{diagram, status_color, verdict_line};
+use super::escape::{md_block, md_code, md_text, terminal};
+use super::{Format, Render, RenderError, SCHEMA_VERSION, Style, new_table};
+use crate::aib::Severity;
+use crate::aib::{FindingId, Verdict, kind_name, os_name};
+use crate::analyze::Analysis;
+use crate::diagnose::Diagnosis;
+use crate::findings::Finding;
 use crate::hops::HopReport;
-use crate::topology::{Kind, Roles};
+use crate::ingest::Skipped;
+use crate::topology::Roles;
 use serde::Serialize;
 use std::io::Write;
 
 #[derive(Serialize)]
 struct TopologyJson<'a> {
-    kind: Kind,
+    kind: &'static str,
     os: &'static str,
     roles: &'a Roles,
     evidence: &'a [String],
@@ -38,8 +43,8 @@ impl<'a> DiagnoseDoc<'a> {
             schema_version: SCHEMA_VERSION,
             verdict: d.verdict,
             topology: TopologyJson {
-                kind: d.topology.kind,
-                os: d.topology.os.as_str(),
+                kind: kind_name(d.topology.kind),
+                os: os_name(d.topology.os),
                 roles: &d.topology.roles,
                 evidence: &d.topology.evidence,
             },
@@ -51,14 +56,36 @@ impl<'a> DiagnoseDoc<'a> {
     }
 }
 
-/// Write the JSON document.
-pub fn write_json(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &DiagnoseDoc::new(d, a))?;
+/// A diagnosis and the run it was made from: what `aibnet diagnose` writes.
+pub struct DiagnoseReport<'a> {
+    /// The diagnosis.
+    pub diagnosis: &'a Diagnosis,
+    /// The inputs, sessions and skipped inputs behind it.
+    pub analysis: &'a Analysis,
+}
+
+impl Render for DiagnoseReport<'_> {
+    fn render(&self, format: Format, style: &Style, w: &mut dyn Write) -> Result<(), RenderError> {
+        let (d, a) = (self.diagnosis, self.analysis);
+        match format {
+            Format::Json => write_json(w, d, a)?,
+            Format::Ndjson => write_ndjson(w, d)?,
+            Format::Table => write_table(w, d, a, style)?,
+            Format::Markdown => write_markdown(w, d, a)?,
+            Format::Junit => super::junit::write_diagnose(w, d, a)?,
+        }
+        Ok(())
+    }
+}
+
+/// The JSON document.
+fn write_json(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
+    super::json::to_writer_pretty(&mut *w, &DiagnoseDoc::new(d, a))?;
     writeln!(w)
 }
 
-/// Write one line per hop and per finding (NDJSON), tagged by `type`.
-pub fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
+/// One line per hop and per finding (NDJSON), tagged by `type`.
+fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
     #[derive(Serialize)]
     struct Tagged<'a, T: Serialize> {
         #[serde(rename = "type")]
@@ -67,7 +94,7 @@ pub fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
         item: &'a T,
     }
     for h in &d.hops {
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "hop",
@@ -77,7 +104,7 @@ pub fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
         writeln!(w)?;
     }
     for f in &d.findings {
-        serde_json::to_writer(
+        super::json::to_writer(
             &mut *w,
             &Tagged {
                 kind: "finding",
@@ -89,168 +116,31 @@ pub fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Wrap text in an ANSI colour when colours are on.
-pub fn paint(s: &str, code: &str, color: bool) -> String {
-    if color {
-        format!("\x1b[{code}m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
-}
-
-fn status_color(st: HopStatus) -> &'static str {
-    match st {
-        HopStatus::Ok => "32",
-        HopStatus::NotObserved => "2",
-        HopStatus::Degraded => "33",
-        _ => "1;31",
-    }
-}
-
-fn hop_cell(h: Option<&HopReport>, color: bool) -> String {
-    match h {
-        None => "?".to_string(),
-        Some(h) => {
-            let ports = h
-                .port
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            let counts = if h.attempts > 0 {
-                format!(" {}/{}", h.attempts - h.failed, h.attempts)
-            } else {
-                String::new()
-            };
-            let status = h.status.as_str().to_uppercase();
-            let ports = if ports.is_empty() {
-                String::new()
-            } else {
-                format!(":{ports} ")
-            };
-            format!(
-                "{ports}{}{counts}",
-                paint(&status, status_color(h.status), color)
-            )
-        }
-    }
-}
-
-fn ips(v: &[std::net::IpAddr]) -> String {
-    if v.is_empty() {
-        "?".to_string()
-    } else {
-        v.iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
-
-/// The path diagram, one hop per arrow, left to right.
-pub fn diagram(d: &Diagnosis, color: bool) -> String {
-    let r = &d.topology.roles;
-    let get = |h: Hop| d.hops.iter().find(|x| x.hop == h);
-    let mut out = String::new();
-    match d.topology.kind {
-        Kind::Isolated => {
-            out.push_str(&format!(
-                "  ACI {} ──{}──▶ build VM {}\n",
-                ips(&r.aci),
-                hop_cell(get(Hop::AciToBuildVm), color),
-                ips(&r.build_vm)
-            ));
-        }
-        _ => {
-            out.push_str(&format!(
-                "  probe {} ──{}──┐\n",
-                ips(&r.probe),
-                hop_cell(get(Hop::ProbeToProxy), color)
-            ));
-            out.push_str(&format!(
-                "  Private Link NAT {} ──{}──▶ proxy {} ──{}──▶ build VM {}\n",
-                ips(&r.private_link_nat),
-                hop_cell(get(Hop::AlbToProxy), color),
-                ips(&r.proxy),
-                hop_cell(get(Hop::ProxyToBuildVm), color),
-                ips(&r.build_vm)
-            ));
-            if let Some(st) = get(Hop::ProxyToBuildVm).and_then(|h| h.stitching) {
-                out.push_str(&format!(
-                    "  stitched: {} command session(s) at the proxy, {} forwarded, {} answered\n",
-                    st.commands, st.forwarded, st.answered
-                ));
-            }
-        }
-    }
-    out.push_str(&format!(
-        "  build VM {} ──{}──▶ internet    build VM ──{}──▶ DNS\n",
-        ips(&r.build_vm),
-        hop_cell(get(Hop::BuildVmEgress), color),
-        hop_cell(get(Hop::BuildVmDns), color)
-    ));
-    out
-}
-
-fn sev_paint(s: Severity, color: bool) -> String {
+fn sev_paint(s: Severity, style: &Style) -> String {
     let code = match s {
         Severity::Error => "1;31",
         Severity::Warning => "33",
         Severity::Info => "36",
     };
-    paint(s.as_str(), code, color)
+    style.paint(s.as_str(), code)
 }
 
-/// The verdict line.
-pub fn verdict_line(d: &Diagnosis, color: bool) -> String {
-    let v = d.verdict.as_str().to_uppercase();
-    let code = match d.verdict {
-        Verdict::Healthy => "1;32",
-        Verdict::Broken => "1;31",
-        Verdict::Inconclusive => "1;33",
-    };
-    let tail = match d.first_broken_hop() {
-        Some(h) => format!(": first broken hop {} ({})", h.hop.label(), h.status),
-        None => String::new(),
-    };
-    let problems = d
-        .findings
-        .iter()
-        .filter(|f| f.severity >= Severity::Warning)
-        .count();
-    format!(
-        "Verdict: {}{tail} — {problems} problem(s), {} build, {} topology",
-        paint(&v, code, color),
-        d.topology.os.as_str(),
-        kind_name(d.topology.kind)
-    )
-}
-
-/// The topology's name in reports.
-pub fn kind_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Proxy => "proxy",
-        Kind::Isolated => "isolated",
-        Kind::Unknown => "unknown",
-    }
-}
-
-/// Write the terminal report.
-pub fn write_table(
+/// The terminal report.
+fn write_table(
     w: &mut dyn Write,
     d: &Diagnosis,
     a: &Analysis,
-    color: bool,
+    style: &Style,
 ) -> std::io::Result<()> {
     writeln!(
         w,
         "AIB build path ({} topology, {})",
         kind_name(d.topology.kind),
-        d.topology.os.as_str()
+        os_name(d.topology.os)
     )?;
-    write!(w, "{}", diagram(d, color))?;
+    write!(w, "{}", diagram(d, style))?;
     writeln!(w)?;
-    let mut t = new_table(color);
+    let mut t = new_table(style);
     t.set_header([
         "hop",
         "port",
@@ -269,66 +159,69 @@ pub fn write_table(
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
                 .join(","),
-            paint(h.status.as_str(), status_color(h.status), color),
+            style.paint(h.status.as_str(), status_color(h.status)),
             h.attempts.to_string(),
             (h.attempts - h.failed).to_string(),
             h.failed.to_string(),
             h.syn_retransmits.to_string(),
-            super::sessions::short_paths(h.observed_by.iter().map(String::as_str)),
+            terminal(&crate::ingest::short_paths(
+                h.observed_by.iter().map(String::as_str),
+            ))
+            .into_owned(),
         ]);
     }
     writeln!(w, "{t}")?;
     if !d.findings.is_empty() {
-        let mut ft = new_table(color);
+        let mut ft = new_table(style);
         ft.set_header(["severity", "finding", "hop", "title"]);
         for f in &d.findings {
             ft.add_row([
-                sev_paint(f.severity, color),
-                f.id.clone(),
+                sev_paint(f.severity, style),
+                f.id.to_string(),
                 f.hop.as_str().to_string(),
-                f.title.clone(),
+                terminal(&f.title).into_owned(),
             ]);
         }
         writeln!(w, "\n{ft}")?;
         for f in d
             .findings
             .iter()
-            .filter(|f| f.severity >= Severity::Warning || f.id != "healthy")
+            .filter(|f| f.severity >= Severity::Warning || f.id != FindingId::Healthy)
         {
             writeln!(
                 w,
                 "\n{} [{}] {}",
-                sev_paint(f.severity, color),
+                sev_paint(f.severity, style),
                 f.id,
-                f.title
+                terminal(&f.title)
             )?;
             for e in &f.evidence {
-                writeln!(w, "  evidence: {e}")?;
+                writeln!(w, "  evidence: {}", terminal(e))?;
             }
-            writeln!(w, "  cause:    {}", f.cause)?;
-            writeln!(w, "  fix:      {}", f.fix)?;
+            writeln!(w, "  cause:    {}", terminal(&f.cause))?;
+            writeln!(w, "  fix:      {}", terminal(&f.fix))?;
         }
     }
     if !d.topology.evidence.is_empty() {
         writeln!(w, "\nRoles:")?;
         for e in &d.topology.evidence {
-            writeln!(w, "  - {e}")?;
+            writeln!(w, "  - {}", terminal(e))?;
         }
     }
     if !a.skipped.is_empty() {
         writeln!(w, "\nNot analysed:")?;
         for s in &a.skipped {
-            writeln!(w, "  - {s}")?;
+            writeln!(w, "  - {}", terminal(&s.to_string()))?;
         }
     }
-    writeln!(w, "\n{}", verdict_line(d, color))
+    writeln!(w, "\n{}", verdict_line(d, style))
 }
 
-/// Write Markdown for a support ticket.
-pub fn write_markdown(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
+/// Markdown for a support ticket.
+fn write_markdown(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
     writeln!(w, "## aibnet diagnosis: {}\n", d.verdict.as_str())?;
-    writeln!(w, "{}\n", verdict_line(d, false))?;
-    writeln!(w, "```text\n{}```\n", diagram(d, false))?;
+    writeln!(w, "{}\n", verdict_line(d, &Style::plain()))?;
+    writeln!(w, "```text\n{}```\n", diagram(d, &Style::plain()))?;
     writeln!(
         w,
         "| hop | port | status | attempts | ok | failed | SYN retransmits |"
@@ -357,34 +250,35 @@ pub fn write_markdown(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io
             "\n### {} `{}` — {}\n",
             f.severity,
             f.id,
-            md_cell(&f.title)
+            md_text(&f.title)
         )?;
         writeln!(w, "Hop: `{}`\n\nEvidence:\n", f.hop)?;
         for e in &f.evidence {
-            writeln!(w, "- {e}")?;
+            writeln!(w, "- {}", md_text(e))?;
         }
         writeln!(
             w,
-            "\nLikely cause: {}\n\nFix:\n\n```\n{}\n```",
-            f.cause, f.fix
+            "\nLikely cause: {}\n\nFix:\n\n{}",
+            md_text(&f.cause),
+            md_block(&f.fix, "")
         )?;
     }
     writeln!(w, "\n### Inputs\n")?;
     for i in &a.inputs {
         writeln!(
             w,
-            "- `{}` ({}, {} packets/tuples){}",
-            i.path,
+            "- {} ({}, {} packets/tuples){}",
+            md_code(&i.path),
             i.format.as_str(),
             i.packets,
             i.error
                 .as_ref()
-                .map(|e| format!(" — {e}"))
+                .map(|e| format!(" — {}", md_text(e)))
                 .unwrap_or_default()
         )?;
     }
     for s in &a.skipped {
-        writeln!(w, "- not analysed: {s}")?;
+        writeln!(w, "- not analysed: {}", md_text(&s.to_string()))?;
     }
     Ok(())
 }

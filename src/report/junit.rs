@@ -19,13 +19,16 @@
 //! shows them instead of passing quietly. The layout follows the Ant/Jenkins
 //! JUnit schema (`tests/builds_junit.xsd` checks it).
 
-use super::diagnose::{diagram, verdict_line};
-use super::time::rfc3339;
-use crate::analyze::{Analysis, Skipped};
+use super::Style;
+use super::diagram::{diagram, verdict_line};
+use crate::aib::{Hop, HopStatus, Severity};
+use crate::analyze::Analysis;
 use crate::builds::{Builds, run_id};
 use crate::diagnose::Diagnosis;
-use crate::findings::{Finding, Hop, HopStatus, Severity};
+use crate::findings::Finding;
 use crate::hops::HopReport;
+use crate::ingest::Skipped;
+use crate::time::rfc3339;
 use std::io::Write;
 
 /// The hostname written into every suite.
@@ -47,23 +50,9 @@ pub struct Suite<'a> {
     pub properties: Vec<(&'static str, String)>,
 }
 
-/// Escape text for XML content or a double-quoted attribute. Characters XML
-/// 1.0 cannot carry (controls other than tab, newline, return) are dropped.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// Text for XML content (see [`super::escape::xml`]).
+fn escape(s: &str) -> String {
+    super::escape::xml(s).into_owned()
 }
 
 /// An attribute value: escaped, line breaks as spaces (attribute values are
@@ -208,9 +197,9 @@ fn write_suite(
         ("verdict", d.verdict.as_str().to_string()),
         (
             "topology",
-            super::diagnose::kind_name(d.topology.kind).to_string(),
+            crate::aib::kind_name(d.topology.kind).to_string(),
         ),
-        ("os", d.topology.os.as_str().to_string()),
+        ("os", crate::aib::os_name(d.topology.os).to_string()),
         ("proxy", ips(&d.topology.roles.proxy)),
         ("build_vm", ips(&d.topology.roles.build_vm)),
         ("aci", ips(&d.topology.roles.aci)),
@@ -252,7 +241,7 @@ fn write_suite(
             Outcome::Fail(fs) => {
                 writeln!(w, "{open}>")?;
                 let (message, kind, text) = match fs.first() {
-                    Some(f) => (f.title.clone(), f.id.clone(), failure_text(fs)),
+                    Some(f) => (f.title.clone(), f.id.to_string(), failure_text(fs)),
                     None => {
                         let m = c
                             .report
@@ -276,9 +265,9 @@ fn write_suite(
             }
         }
     }
-    let mut out = verdict_line(d, false);
+    let mut out = verdict_line(d, &Style::plain());
     out.push_str("\n\n");
-    out.push_str(&diagram(d, false));
+    out.push_str(&diagram(d, &Style::plain()));
     let mut roles: Vec<&String> = Vec::new();
     for e in &d.topology.evidence {
         if !roles.contains(&e) {
@@ -413,10 +402,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup_and_drops_what_xml_cannot_carry() {
+    fn escapes_markup_and_shows_what_xml_cannot_carry() {
         assert_eq!(
             escape("a<b & \"c\" 'd'>\u{1}\te"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\te"
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\\x01\te"
         );
         assert_eq!(attr("one\ntwo"), "one two");
         assert_eq!(timestamp(1_724_090_406_894_438_400), "2024-08-19T18:00:06");

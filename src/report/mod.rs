@@ -1,28 +1,45 @@
 //! Report: render results for their reader — aligned tables on a terminal,
-//! stable JSON and NDJSON for scripts, Markdown to paste into a ticket.
+//! stable JSON and NDJSON for scripts, Markdown to paste into a ticket,
+//! JUnit XML for CI.
+//!
+//! One interface for every command ([`Render`]): each command's result is a
+//! document ([`SessionsReport`], [`DiagnoseReport`], [`builds::BuildsReport`],
+//! the `check` and `explain` results) written in one [`Format`] with one
+//! [`Style`], much as hyperfine hands its results to one exporter per format.
+//! The caller decides the style once (colours only on a terminal and never
+//! with `NO_COLOR`: [`Style::for_stream`]); renderers escape every string
+//! that comes from the evidence for their format ([`escape`]).
 //!
 //! JSON outputs are contracts: `schema_version` 1, fields are added, never
-//! renamed.
+//! renamed ([`contract`]).
 
 pub mod builds;
+pub mod check;
+pub mod contract;
 pub mod diagnose;
+pub mod diagram;
+pub mod escape;
+pub mod explain;
+pub mod json;
 pub mod junit;
 pub mod ndjson;
 pub mod sessions;
-pub mod time;
 
-use serde::Serialize;
+pub use diagnose::DiagnoseReport;
+pub use sessions::SessionsReport;
+
+use std::io::Write;
 
 /// The JSON schema version every output carries.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Output formats shared by the commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputFormat {
-    /// Aligned table (the default on a terminal).
+/// An output format. Every command takes `--format`; each document says
+/// which formats it can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned tables for a terminal.
     Table,
-    /// One JSON document.
+    /// One JSON document (the contract).
     Json,
     /// One JSON object per line.
     Ndjson,
@@ -32,23 +49,93 @@ pub enum OutputFormat {
     Junit,
 }
 
-/// Whether to use colours: only on a terminal, never with `NO_COLOR` set.
-pub fn use_color(is_tty: bool) -> bool {
-    is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+impl Format {
+    /// The name, as `--format` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Markdown => "markdown",
+            Format::Junit => "junit",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How text output looks: decided once by the caller, for the stream the
+/// output goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    /// ANSI colours (only on a terminal, never with `NO_COLOR`).
+    pub color: bool,
+}
+
+impl Style {
+    /// Plain text: no colours.
+    pub fn plain() -> Style {
+        Style::default()
+    }
+
+    /// The style for a stream: colours when it is a terminal and the user
+    /// has not set `NO_COLOR` (<https://no-color.org>: any non-empty value).
+    /// The caller reads the environment; the library never does.
+    pub fn for_stream(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+        Style {
+            color: is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    /// Wrap our own text (never the evidence's) in an ANSI colour when
+    /// colours are on.
+    pub fn paint(&self, s: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Why a document could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The document has no such format (e.g. JUnit for sessions).
+    #[error("--format {format} is not available for {what}")]
+    Unsupported {
+        /// The format asked for.
+        format: Format,
+        /// What was to be written.
+        what: &'static str,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// A result that can be written for its reader: the one rendering interface
+/// of every command.
+pub trait Render {
+    /// Write the document in `format` with `style` to `w`.
+    ///
+    /// # Errors
+    /// [`RenderError::Unsupported`] for a format this document has not,
+    /// [`RenderError::Io`] when writing fails.
+    fn render(&self, format: Format, style: &Style, w: &mut dyn Write) -> Result<(), RenderError>;
 }
 
 /// A new comfy-table with the project's look.
-pub fn new_table(color: bool) -> comfy_table::Table {
+pub fn new_table(style: &Style) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-    if !color {
+    if !style.color {
         t.force_no_tty();
     }
     t
-}
-
-/// Escape text for a Markdown table cell.
-pub fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }

@@ -7,10 +7,10 @@
 //! escaping; input paths are escaped once per run. Sessions with an ICMP
 //! error or flow-log details (free text, rarer) go through serde_json.
 
-use super::sessions::SessionJson;
-use super::time::TimestampCache;
-use crate::analyze::InputReport;
+use super::contract::SessionJson;
+use crate::ingest::InputReport;
 use crate::sessions::Session;
+use crate::time::TimestampCache;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -26,7 +26,7 @@ impl<'a> LineWriter<'a> {
     pub fn new(inputs: &'a [InputReport]) -> std::io::Result<Self> {
         let paths = inputs
             .iter()
-            .map(|r| serde_json::to_vec(&r.path))
+            .map(|r| super::json::to_vec(&r.path))
             .collect::<Result<_, _>>()?;
         Ok(LineWriter { inputs, paths })
     }
@@ -40,7 +40,7 @@ impl<'a> LineWriter<'a> {
         s: &Session,
     ) -> std::io::Result<()> {
         if s.icmp_error.is_some() || s.flow.is_some() {
-            serde_json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
+            super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
             buf.push(b'\n');
             return Ok(());
         }
@@ -207,7 +207,7 @@ mod tests {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let paths = [root.join("captures"), root.join("tests/data/traces")];
         assert!(paths.iter().all(|p| p.is_dir()), "{paths:?}");
-        let a = analyze_paths(&paths);
+        let a = analyze_paths(&paths, &Default::default());
         let n = check(&a.sessions, &a.inputs);
         assert!(n > 1000, "only {n} sessions");
         assert!(a.sessions.iter().any(|s| s.orig_h.is_ipv6()));
@@ -241,7 +241,7 @@ mod tests {
                 let secs = ns as f64 / 1e9;
                 buf.clear();
                 duration(&mut buf, secs).unwrap_or_else(|e| panic!("{e}"));
-                let want = serde_json::to_string(&super::super::sessions::round6(secs))
+                let want = serde_json::to_string(&super::super::contract::round6(secs))
                     .unwrap_or_default();
                 assert_eq!(String::from_utf8_lossy(&buf), want, "{ns} ns");
             }
@@ -253,7 +253,10 @@ mod tests {
     fn escaped_paths_and_several_inputs() {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let dir = root.join("captures/healthy-linux");
-        let a = analyze_paths(&[dir.join("buildvm.pcap"), dir.join("proxy.pcap")]);
+        let a = analyze_paths(
+            &[dir.join("buildvm.pcap"), dir.join("proxy.pcap")],
+            &Default::default(),
+        );
         let mut inputs = a.inputs.clone();
         for (i, r) in inputs.iter_mut().enumerate() {
             r.path = format!("dir \"{i}\"\\caf\u{e9}\t\u{1}.pcap");

@@ -9,10 +9,14 @@
 //! input that saw it, and sorts, so the result does not depend on thread count
 //! or input order.
 
+mod endpoint;
+mod filter;
 mod index;
 mod state;
 mod tcp;
 
+pub use endpoint::Endpoint;
+pub use filter::Filter;
 pub use state::{ConnState, History};
 
 use crate::decode::{FiveTuple, IcmpError, PacketSummary, proto, tcp_flags};

@@ -2,87 +2,17 @@
 //! the sessions (denied and unanswered ones included), each role with the
 //! evidence that made it, and where each capture point sat.
 
-use crate::analyze::InputReport;
+use crate::aib::{
+    AZURE_HOST_IP, Os, PROXY_PORT_LINUX, PROXY_PORT_WINDOWS, TopologyKind, is_build_port,
+    is_proxy_port, or_unknown,
+};
 use crate::ingest::Format;
+use crate::ingest::InputReport;
 use crate::sessions::{Proto, Session};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
-
-/// Command port on the proxy for Linux builds.
-pub const PROXY_PORT_LINUX: u16 = 60001;
-/// Command port on the proxy for Windows builds.
-pub const PROXY_PORT_WINDOWS: u16 = 60000;
-/// SSH on the Linux build VM.
-pub const BUILD_PORT_LINUX: u16 = 22;
-/// WinRM over HTTPS on the Windows build VM.
-pub const BUILD_PORT_WINDOWS: u16 = 5986;
-/// Azure's host virtual IP: load-balancer health probes, DNS, WireServer.
-pub const AZURE_HOST_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(168, 63, 129, 16));
-/// Instance metadata service.
-pub const IMDS_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254));
-
-/// Whether a port is a proxy command port.
-pub fn is_proxy_port(p: u16) -> bool {
-    p == PROXY_PORT_LINUX || p == PROXY_PORT_WINDOWS
-}
-
-/// Whether a port is a build VM management port.
-pub fn is_build_port(p: u16) -> bool {
-    p == BUILD_PORT_LINUX || p == BUILD_PORT_WINDOWS
-}
-
-/// How the AIB service reaches the build VM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// Private Link → ALB → proxy VM → build VM.
-    Proxy,
-    /// ACI in the customer's ACI subnet → build VM directly.
-    Isolated,
-    /// Not enough evidence.
-    Unknown,
-}
-
-/// The build VM's operating system, from the ports in use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Os {
-    /// SSH on 22, proxy port 60001.
-    Linux,
-    /// WinRM on 5986, proxy port 60000.
-    Windows,
-    /// Not enough evidence.
-    Unknown,
-}
-
-impl Os {
-    /// The proxy command port of this OS (Linux when unknown).
-    pub fn proxy_port(self) -> u16 {
-        if self == Os::Windows {
-            PROXY_PORT_WINDOWS
-        } else {
-            PROXY_PORT_LINUX
-        }
-    }
-    /// The build VM port of this OS (SSH when unknown).
-    pub fn build_port(self) -> u16 {
-        if self == Os::Windows {
-            BUILD_PORT_WINDOWS
-        } else {
-            BUILD_PORT_LINUX
-        }
-    }
-    /// Name as in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Os::Linux => "linux",
-            Os::Windows => "windows",
-            Os::Unknown => "unknown",
-        }
-    }
-}
+use std::net::IpAddr;
 
 /// Addresses by role.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -111,7 +41,7 @@ pub struct Hints {
     /// `--os`.
     pub os: Option<Os>,
     /// `--topology`.
-    pub kind: Option<Kind>,
+    pub kind: Option<TopologyKind>,
 }
 
 /// Where a capture point sat.
@@ -132,10 +62,12 @@ pub enum Vantage {
 /// The inferred topology.
 #[derive(Debug, Clone, Serialize)]
 pub struct Topology {
-    /// Proxy or isolated.
-    pub kind: Kind,
-    /// Linux or Windows.
-    pub os: Os,
+    /// Proxy or isolated (`unknown` in JSON when the evidence cannot tell).
+    #[serde(serialize_with = "or_unknown")]
+    pub kind: Option<TopologyKind>,
+    /// Linux or Windows (`unknown` in JSON when the evidence cannot tell).
+    #[serde(serialize_with = "or_unknown")]
+    pub os: Option<Os>,
     /// Addresses by role.
     pub roles: Roles,
     /// Why each role was assigned, one line each.
@@ -149,6 +81,16 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The proxy's command port for the build's OS (Linux's when unknown).
+    pub fn proxy_port(&self) -> u16 {
+        self.os.unwrap_or(Os::Linux).proxy_port()
+    }
+
+    /// The build VM's management port for the build's OS (SSH when unknown).
+    pub fn build_port(&self) -> u16 {
+        self.os.unwrap_or(Os::Linux).build_port()
+    }
+
     /// Whether the input at `idx` could see traffic between `a` and `b`.
     pub fn input_sees(&self, idx: usize, a: &[IpAddr], b: &[IpAddr]) -> bool {
         match self.vantage.get(idx) {
@@ -185,12 +127,38 @@ fn push_unique(v: &mut Vec<IpAddr>, ip: IpAddr) {
     }
 }
 
+/// Sessions on each OS's ports: the OS with more wins, a tie tells nothing.
+#[derive(Default)]
+struct OsVotes {
+    linux: usize,
+    windows: usize,
+}
+
+impl OsVotes {
+    /// A session to this proxy or build VM port.
+    fn port(&mut self, port: u16) {
+        match Os::of_port(port) {
+            Some(Os::Linux) => self.linux += 1,
+            Some(Os::Windows) => self.windows += 1,
+            None => {}
+        }
+    }
+
+    fn winner(&self) -> Option<Os> {
+        match self.linux.cmp(&self.windows) {
+            std::cmp::Ordering::Greater => Some(Os::Linux),
+            std::cmp::Ordering::Less => Some(Os::Windows),
+            std::cmp::Ordering::Equal => None,
+        }
+    }
+}
+
 /// Infer roles, OS, topology and capture vantage points.
 pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Topology {
     let probe_ip = hints.probe_ip.unwrap_or(AZURE_HOST_IP);
     let mut roles = Roles::default();
     let mut evidence = Vec::new();
-    let mut os_votes: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut os_votes = OsVotes::default();
 
     for ip in &hints.proxy {
         push_unique(&mut roles.proxy, *ip);
@@ -212,13 +180,7 @@ pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Top
         .filter(|s| s.proto == Proto::Tcp && is_proxy_port(s.resp_p))
     {
         *proxy_seen.entry(s.resp_h).or_default() += 1;
-        *os_votes
-            .entry(if s.resp_p == PROXY_PORT_LINUX {
-                "linux"
-            } else {
-                "windows"
-            })
-            .or_default() += 1;
+        os_votes.port(s.resp_p);
     }
     if hints.proxy.is_empty() {
         for (ip, n) in &proxy_seen {
@@ -267,23 +229,11 @@ pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Top
                 ));
                 push_unique(&mut roles.build_vm, s.resp_h);
             }
-            *os_votes
-                .entry(if s.resp_p == BUILD_PORT_LINUX {
-                    "linux"
-                } else {
-                    "windows"
-                })
-                .or_default() += 1;
+            os_votes.port(s.resp_p);
         } else if to_known_build || hints.build_vm.is_empty() || hints.build_vm.contains(&s.resp_h)
         {
             aci_candidates.push((s.orig_h, s.resp_h));
-            *os_votes
-                .entry(if s.resp_p == BUILD_PORT_LINUX {
-                    "linux"
-                } else {
-                    "windows"
-                })
-                .or_default() += 1;
+            os_votes.port(s.resp_p);
         }
     }
     // Without a proxy in the evidence, a client opening 22/5986 is either
@@ -292,9 +242,9 @@ pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Top
     let forced = hints.kind;
     // First pass: a same-subnet client stands for a proxy seen only from
     // the build VM (unless the user said the build is isolated).
-    if roles.proxy.is_empty() && forced != Some(Kind::Isolated) {
+    if roles.proxy.is_empty() && forced != Some(TopologyKind::Isolated) {
         for (client, server) in &aci_candidates {
-            if (forced == Some(Kind::Proxy) || same_subnet(*client, *server))
+            if (forced == Some(TopologyKind::Proxy) || same_subnet(*client, *server))
                 && !roles.proxy.contains(client)
             {
                 evidence.push(format!(
@@ -308,7 +258,7 @@ pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Top
         let is_proxy = roles.proxy.contains(&client);
         // With a proxy in the evidence, other clients of 22/5986 are not
         // part of the build path.
-        if !is_proxy && !roles.proxy.is_empty() && forced != Some(Kind::Isolated) {
+        if !is_proxy && !roles.proxy.is_empty() && forced != Some(TopologyKind::Isolated) {
             continue;
         }
         if !is_proxy {
@@ -327,25 +277,15 @@ pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Top
         }
     }
 
-    let kind = hints.kind.unwrap_or(if !roles.proxy.is_empty() {
-        Kind::Proxy
+    let kind = hints.kind.or(if !roles.proxy.is_empty() {
+        Some(TopologyKind::Proxy)
     } else if !roles.aci.is_empty() {
-        Kind::Isolated
+        Some(TopologyKind::Isolated)
     } else {
-        Kind::Unknown
+        None
     });
-    let os = hints.os.unwrap_or_else(|| {
-        let l = os_votes.get("linux").copied().unwrap_or(0);
-        let w = os_votes.get("windows").copied().unwrap_or(0);
-        if l > w {
-            Os::Linux
-        } else if w > l {
-            Os::Windows
-        } else {
-            Os::Unknown
-        }
-    });
-    if roles.probe.is_empty() && kind == Kind::Proxy {
+    let os = hints.os.or_else(|| os_votes.winner());
+    if roles.probe.is_empty() && kind == Some(TopologyKind::Proxy) {
         roles.probe.push(probe_ip);
     }
     for r in [

@@ -7,12 +7,10 @@
 
 use super::support::{DAY0, check_junit, shift_flowlogs, shift_pcap, xmllint};
 use crate::common::{aibnet, finish, repo};
+use aibnet::aib::Severity;
 use aibnet::analyze::analyze_paths;
 use aibnet::builds::{NoProgress, Options, builds_paths};
 use aibnet::diagnose::diagnose;
-use aibnet::findings::Severity;
-use aibnet::findings::rules::FixNames;
-use aibnet::topology::Hints;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -157,17 +155,16 @@ fn lab_scenarios_back_to_back_are_each_found_and_diagnosed_right() {
         sc.all.check(r, &ctx);
         // The same diagnosis as `diagnose` on the scenario alone.
         let alone = diagnose(
-            &analyze_paths(&captures_of(&sc.dir)),
-            &Hints::default(),
-            FixNames::default(),
+            &analyze_paths(&captures_of(&sc.dir), &Default::default()),
+            &Default::default(),
         );
         assert_eq!(d.verdict, alone.verdict, "{ctx}");
         assert_eq!(d.topology.roles, alone.topology.roles, "{ctx}");
-        let ids = |x: &[aibnet::findings::Finding]| -> Vec<String> {
-            let mut v: Vec<String> = x
+        let ids = |x: &[aibnet::findings::Finding]| -> Vec<aibnet::aib::FindingId> {
+            let mut v: Vec<aibnet::aib::FindingId> = x
                 .iter()
                 .filter(|f| f.severity >= Severity::Warning)
-                .map(|f| f.id.clone())
+                .map(|f| f.id)
                 .collect();
             v.sort();
             v
@@ -234,9 +231,8 @@ fn lab_flow_logs_back_to_back_are_each_found_and_diagnosed_right() {
             .unwrap_or_else(|| panic!("{ctx}: no expectation for {point}"))
             .check(r, &ctx);
         let alone = diagnose(
-            &analyze_paths(std::slice::from_ref(src)),
-            &Hints::default(),
-            FixNames::default(),
+            &analyze_paths(std::slice::from_ref(src), &Default::default()),
+            &Default::default(),
         );
         assert_eq!(r.diagnosis.verdict, alone.verdict, "{ctx}");
         assert_eq!(r.diagnosis.topology.roles, alone.topology.roles, "{ctx}");

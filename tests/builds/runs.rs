@@ -4,13 +4,13 @@
 //! schema) and exit codes; unreadable files are reported everywhere.
 
 use super::support::*;
+use aibnet::aib::Severity;
 use aibnet::analyze::analyze_paths;
 use aibnet::builds::{Builds, NoProgress, Options, Run, builds_paths};
 use aibnet::diagnose::diagnose;
-use aibnet::findings::Severity;
-use aibnet::findings::rules::FixNames;
-use aibnet::report::time::parse_rfc3339;
-use aibnet::topology::Hints;
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    aibnet::time::parse(s).ok()
+}
 use std::path::{Path, PathBuf};
 
 use crate::common::{self, run, trace};
@@ -177,9 +177,9 @@ fn check_run(r: &Run, w: &Want) {
         "{ctx}: starts at {}",
         r.start
     );
-    assert_eq!(d.topology.os.as_str(), w.os, "{ctx}: os");
+    assert_eq!(aibnet::aib::os_name(d.topology.os), w.os, "{ctx}: os");
     assert_eq!(
-        aibnet::report::diagnose::kind_name(d.topology.kind),
+        aibnet::aib::kind_name(d.topology.kind),
         w.topology,
         "{ctx}: topology"
     );
@@ -238,7 +238,9 @@ fn finds_every_run_at_reused_addresses_and_diagnoses_each() {
     assert_eq!(s.by_finding.values().sum::<usize>(), 7);
     // Unrelated traffic (other VMs, Internet scans of SSH) is no run and
     // is dropped early.
-    let all = analyze_paths(&[dir.path().to_path_buf()]).sessions.len();
+    let all = analyze_paths(&[dir.path().to_path_buf()], &Default::default())
+        .sessions
+        .len();
     assert!(
         b.sessions_kept * 2 < all,
         "{} of {all} kept",
@@ -273,8 +275,8 @@ fn each_run_gets_the_diagnosis_diagnose_gives_it_alone() {
     assert_eq!(b.runs.len(), cases.len());
     for (r, (name, _, _)) in b.runs.iter().zip(&cases) {
         let path = dir.path().join(format!("{name}.pcap"));
-        let a = analyze_paths(&[path]);
-        let d = diagnose(&a, &Hints::default(), FixNames::default());
+        let a = analyze_paths(&[path], &Default::default());
+        let d = diagnose(&a, &Default::default());
         assert_eq!(r.diagnosis.verdict, d.verdict, "{name}");
         let hops = |x: &aibnet::diagnose::Diagnosis| -> Vec<(String, String, usize, usize)> {
             x.hops
@@ -632,7 +634,7 @@ fn exit_codes_follow_diagnose() {
 /// One NSG flow-log (version 2) blob of a NIC's hour: one record per
 /// (rule, tuples) group.
 fn nsg_blob(root: &Path, mac: &str, hour_s: i64, groups: &[(&str, Vec<String>)]) {
-    let when = aibnet::report::time::rfc3339(hour_s * 1_000_000_000, 0);
+    let when = aibnet::time::rfc3339(hour_s * 1_000_000_000, 0);
     let dir = root.join(format!(
         "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG/y={}/m={}/d={}/h={}/m=00/macAddress={mac}",
         &when[0..4],
@@ -646,7 +648,7 @@ fn nsg_blob(root: &Path, mac: &str, hour_s: i64, groups: &[(&str, Vec<String>)])
         .map(|(rule, tuples)| serde_json::json!({"rule": rule, "flows": [{"mac": mac, "flowTuples": tuples}]}))
         .collect();
     let doc = serde_json::json!({"records": [{
-        "time": aibnet::report::time::rfc3339((hour_s + 3599) * 1_000_000_000, 7),
+        "time": aibnet::time::rfc3339((hour_s + 3599) * 1_000_000_000, 7),
         "macAddress": mac,
         "category": "NetworkSecurityGroupFlowEvent",
         "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG",
@@ -727,7 +729,10 @@ fn a_build_vms_quiet_hours_in_flow_logs_still_count() {
         b.runs.iter().map(|r| &r.id).collect::<Vec<_>>()
     );
     let r = &b.runs[0];
-    assert_eq!(r.diagnosis.topology.kind, aibnet::topology::Kind::Isolated);
+    assert_eq!(
+        r.diagnosis.topology.kind,
+        Some(aibnet::aib::TopologyKind::Isolated)
+    );
     assert_eq!(failing(r), vec!["build_vm_egress_blocked"]);
     assert_eq!(
         r.inputs.len(),

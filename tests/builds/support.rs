@@ -605,8 +605,8 @@ pub fn shift_flowlogs(src: &Path, dst: &Path, hours: i64) -> usize {
                 for (k, x) in m.iter_mut() {
                     match (k.as_str(), &mut *x) {
                         ("time", Value::String(s)) => {
-                            let t = aibnet::report::time::parse_rfc3339(s).expect("record time");
-                            *s = aibnet::report::time::rfc3339(t + secs * 1_000_000_000, 7);
+                            let t = aibnet::time::parse(s).expect("record time");
+                            *s = aibnet::time::rfc3339(t + secs * 1_000_000_000, 7);
                         }
                         ("flowTuples", Value::Array(a)) => {
                             for t in a.iter_mut() {
@@ -642,9 +642,9 @@ pub fn shift_flowlogs(src: &Path, dst: &Path, hours: i64) -> usize {
                 };
                 // The month follows `y=`; the minute folder is `m=00` after `h=`.
                 let (y, mo, d, h) = (field("y="), field("/m="), field("/d="), field("/h="));
-                let days = aibnet::report::time::days_from_civil(y, mo as u32, d as u32);
+                let days = aibnet::time::days_from_civil(y, mo as u32, d as u32);
                 let t = ((days * 24 + h + hours) * 3600) * 1_000_000_000;
-                let s = aibnet::report::time::rfc3339(t, 0);
+                let s = aibnet::time::rfc3339(t, 0);
                 let end = rel[at..].find("/h=").unwrap() + at + 5;
                 format!(
                     "{}y={}/m={}/d={}/h={}{}",

@@ -13,7 +13,7 @@ use crate::common::bytes::*;
 use crate::common::{BIN, Run, aibnet, captures, finish, repo, run_stdin};
 use aibnet::analyze::{Analysis, analyze_paths};
 use aibnet::sessions::Session;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn bad_dir() -> PathBuf {
@@ -116,7 +116,7 @@ fn each_bad_file_gives_its_error_or_counted_skips() {
     let dir = bad_dir();
     for f in corpus::files() {
         let p = dir.join(f.name);
-        let a = analyze_paths(std::slice::from_ref(&p));
+        let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
         let path = p.display().to_string();
         let input = a.inputs.iter().find(|i| i.path == path);
         let (read, decoded) = input.map_or((0, 0), |i| (i.packets, i.decoded));
@@ -137,8 +137,16 @@ fn each_bad_file_gives_its_error_or_counted_skips() {
         }
         // Every report renders, whatever the timestamps and counts.
         let mut out = Vec::new();
-        aibnet::report::sessions::write_json(&mut out, &a, &Default::default()).unwrap();
-        aibnet::report::sessions::write_table(&mut out, &a, &Default::default(), false).unwrap();
+        let report = aibnet::report::SessionsReport {
+            analysis: &a,
+            filter: &Default::default(),
+        };
+        for format in [aibnet::report::Format::Json, aibnet::report::Format::Table] {
+            use aibnet::report::Render;
+            report
+                .render(format, &aibnet::report::Style::plain(), &mut out)
+                .unwrap();
+        }
     }
 }
 
@@ -147,11 +155,14 @@ fn a_good_file_beside_each_bad_one_gives_the_same_sessions() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("good.pcap");
     std::fs::write(&good, corpus::good()).unwrap();
-    let alone = views(&analyze_paths(std::slice::from_ref(&good)));
+    let alone = views(&analyze_paths(
+        std::slice::from_ref(&good),
+        &Default::default(),
+    ));
     assert_eq!(alone.len(), 2, "{alone:?}");
     for f in corpus::files() {
         let bad = bad_dir().join(f.name);
-        let both = analyze_paths(&[bad.clone(), good.clone()]);
+        let both = analyze_paths(&[bad.clone(), good.clone()], &Default::default());
         let from_good: Vec<View> = views(&both)
             .into_iter()
             .filter(|v| v.1.starts_with("10.") || v.3.starts_with("10."))
@@ -164,7 +175,7 @@ fn a_good_file_beside_each_bad_one_gives_the_same_sessions() {
         assert_eq!(g.map(|i| i.packets), Some(10), "beside {}", f.name);
     }
     // And all of them at once, in a directory.
-    let all = analyze_paths(&[bad_dir()]);
+    let all = analyze_paths(&[bad_dir()], &Default::default());
     let from_good: Vec<View> = views(&all)
         .into_iter()
         .filter(|v| v.1.starts_with("10.") || v.3.starts_with("10."))
@@ -201,11 +212,17 @@ fn the_cli_reads_the_whole_corpus_and_exits_0() {
 /// interface's snapshot length of its frame and the frame's own length.
 #[test]
 fn pcapng_interface_options_apply_in_both_byte_orders() {
-    let a = analyze_paths(&[bad_dir().join("pcapng-big-endian-tsoffset.pcapng")]);
+    let a = analyze_paths(
+        &[bad_dir().join("pcapng-big-endian-tsoffset.pcapng")],
+        &Default::default(),
+    );
     assert_eq!(a.sessions.len(), 1);
     assert_eq!(a.sessions[0].first_ts, 1_700_003_600_000_000_000);
     assert_eq!(a.inputs[0].ts_digits, 9);
-    let a = analyze_paths(&[bad_dir().join("pcapng-simple-packet-blocks.pcapng")]);
+    let a = analyze_paths(
+        &[bad_dir().join("pcapng-simple-packet-blocks.pcapng")],
+        &Default::default(),
+    );
     let s = &a.sessions[0];
     // 60 bytes captured of a 74-byte frame: the UDP length still says 32.
     assert_eq!((s.resp_p, s.orig.pkts, s.orig.bytes), (53, 1, 32));
@@ -241,7 +258,7 @@ fn pcapng_with_100_000_interface_blocks_reads() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("many-idb.pcapng");
     std::fs::write(&p, &f).unwrap();
-    let a = analyze_paths(&[p]);
+    let a = analyze_paths(&[p], &Default::default());
     assert_eq!(a.inputs[0].packets, 2_000);
     assert_eq!(a.inputs[0].decoded, 2_000);
     assert!(a.skipped.is_empty(), "{:?}", a.skipped);
@@ -268,7 +285,7 @@ fn frames_at_and_over_the_frame_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("limit.pcap");
     std::fs::write(&p, &f).unwrap();
-    let a = analyze_paths(std::slice::from_ref(&p));
+    let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
     assert_eq!(a.inputs[0].packets, 1);
     assert!(
         reasons(&a, &p.display().to_string()).contains("exceeds 262144"),
@@ -301,7 +318,7 @@ fn a_gzip_bomb_is_cut_at_the_limit_fast() {
     std::fs::write(&p, &b).unwrap();
 
     let src = aibnet::ingest::Source::File(p.clone());
-    let input = aibnet::ingest::load_with_limit(&src, 32 << 20).unwrap();
+    let input = aibnet::ingest::load(&src, &aibnet::ingest::Limits::max_gunzip(32 << 20)).unwrap();
     assert_eq!(input.bytes.len(), 32 << 20);
     assert!(
         input
@@ -367,7 +384,7 @@ fn json_nested_100_000_deep_is_reported_cleanly() {
     // sessions: skipped with a reason, the run goes on.
     let good = tmp.path().join("good.pcap");
     std::fs::write(&good, corpus::good()).unwrap();
-    let a = analyze_paths(&[p.clone(), q.clone(), good]);
+    let a = analyze_paths(&[p.clone(), q.clone(), good], &Default::default());
     assert!(!reasons(&a, &p.display().to_string()).is_empty());
     assert!(!reasons(&a, &q.display().to_string()).is_empty());
     assert_eq!(a.sessions.len(), 2);
@@ -381,7 +398,7 @@ fn a_symlink_loop_is_walked_once() {
     std::fs::write(d.join("sub/good.pcap"), corpus::good()).unwrap();
     std::os::unix::fs::symlink(&d, d.join("sub/loop")).unwrap();
     std::os::unix::fs::symlink(d.join("sub/loop"), d.join("self")).unwrap();
-    let a = analyze_paths(&[d]);
+    let a = analyze_paths(&[d], &Default::default());
     assert_eq!(a.inputs.len(), 1, "{:?}", a.inputs);
     assert_eq!(a.sessions.len(), 2);
     assert!(
@@ -406,7 +423,7 @@ fn dangling_links_fifos_and_odd_names_are_skipped_with_a_reason() {
     use std::os::unix::ffi::OsStrExt;
     let odd = d.join(std::ffi::OsStr::from_bytes(b"caf\xe9.pcap"));
     std::fs::write(&odd, corpus::good()).unwrap();
-    let a = analyze_paths(&[d.to_path_buf()]);
+    let a = analyze_paths(&[d.to_path_buf()], &Default::default());
     assert!(
         a.skipped.iter().any(|s| s.path.ends_with("dangling.pcap")),
         "{:?}",
@@ -436,11 +453,11 @@ fn an_unreadable_file_is_skipped_with_a_reason() {
     // read, which is also right. Only a non-root run sees the refusal.
     if std::fs::read(&p).is_ok() {
         eprintln!("running as root: mode 000 does not stop reading; checked it reads");
-        let a = analyze_paths(std::slice::from_ref(&p));
+        let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
         assert_eq!(a.inputs.len(), 1);
         return;
     }
-    let a = analyze_paths(std::slice::from_ref(&p));
+    let a = analyze_paths(std::slice::from_ref(&p), &Default::default());
     assert!(a.inputs.is_empty());
     assert!(
         a.skipped[0].reason.contains("ermission denied"),
@@ -583,7 +600,7 @@ fn a_flow_log_record_with_one_huge_string_is_read() {
     let p = tmp.path().join("huge-string.json");
     std::fs::write(&p, &doc).unwrap();
     drop(doc);
-    let a = analyze_paths(&[p]);
+    let a = analyze_paths(&[p], &Default::default());
     assert_eq!(a.inputs[0].packets, 1);
     assert_eq!(a.inputs[0].decoded, 1);
 }
@@ -651,4 +668,208 @@ fn explain_reads_the_tail_of_a_huge_or_endless_input() {
     let stderr = &out.stderr;
     assert!(stderr.contains("stdin is longer than 65536"), "{stderr}");
     assert_eq!(out.json()["recognised"], true, "{stderr}");
+}
+
+/// A rule name that would clear the screen, retitle the terminal, ring the
+/// bell, reorder text, break a Markdown table, open a code span and run a
+/// script, written into a real flow log (the lab's proxy → build VM deny),
+/// in an NSG whose name and a blob path are hostile too.
+const HOSTILE_RULE: &str =
+    "UserRule_Deny\u{1b}[2J\u{1b}]0;pwned\u{7}|x`y`<script>alert(1)</script>\u{202e}\u{9b}31m";
+const HOSTILE_NSG: &str = "NSG\u{1b}[31m|<b>`n`";
+
+/// The lab's NSG v2 blobs of `proxy-to-buildvm-dropped` with the deny rule
+/// and the NSG renamed, under a directory whose name is hostile too.
+fn hostile_flowlogs(dir: &Path) -> PathBuf {
+    let src = captures("proxy-to-buildvm-dropped/flowlogs/nsg-v2");
+    let out = dir.join("evil\u{1b}]0;t\u{7}|`d`<i>");
+    let rule = serde_json::to_string(HOSTILE_RULE).unwrap();
+    let nsg = serde_json::to_string(HOSTILE_NSG).unwrap();
+    let mut n = 0;
+    for (k, f) in walk(&src).into_iter().enumerate() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let text = text
+            .replace("\"UserRule_Deny-All-Any-Any\"", &rule)
+            .replace(
+                "NETWORKSECURITYGROUPS/AIB-BUILD-SUBNET-NSG\"",
+                &format!("NETWORKSECURITYGROUPS/{}", &nsg[1..]),
+            );
+        let dest = out.join(format!("blob{k}\u{1b}[0m.json"));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(&dest, text).unwrap();
+        n += 1;
+    }
+    assert!(n >= 2, "the scenario's NSG blobs");
+    out
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Whether a string of the document holds `text` (as read back: escapes
+/// undone).
+fn holds_text(v: &serde_json::Value, text: &str) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains(text),
+        serde_json::Value::Array(a) => a.iter().any(|x| holds_text(x, text)),
+        serde_json::Value::Object(o) => o.values().any(|x| holds_text(x, text)),
+        _ => false,
+    }
+}
+
+/// Markdown with its fenced blocks and code spans taken out: what a
+/// renderer reads as markup.
+fn outside_code(md: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<usize> = None;
+    for line in md.lines() {
+        let ticks = line.chars().take_while(|&c| c == '`').count();
+        match fence {
+            Some(n) if ticks >= n && line.trim_matches('`').is_empty() => fence = None,
+            Some(_) => {}
+            None if ticks >= 3 => fence = Some(ticks),
+            None => {
+                // Drop code spans: a run of N backticks up to the next run of N.
+                let b: Vec<char> = line.chars().collect();
+                let mut i = 0;
+                while i < b.len() {
+                    if b[i] == '`' {
+                        let n = b[i..].iter().take_while(|&&c| c == '`').count();
+                        let mut j = i + n;
+                        let mut closed = None;
+                        while j < b.len() {
+                            let m = b[j..].iter().take_while(|&&c| c == '`').count();
+                            if m == n {
+                                closed = Some(j + m);
+                                break;
+                            }
+                            j += m.max(1);
+                        }
+                        match closed {
+                            Some(end) => i = end,
+                            None => {
+                                out.extend(&b[i..i + n]);
+                                i += n;
+                            }
+                        }
+                    } else {
+                        out.push(b[i]);
+                        i += 1;
+                    }
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// What no text output may send: C0 controls but line feed, DEL, C1
+/// controls, bidirectional overrides.
+fn sends_controls(out: &str) -> Option<char> {
+    out.chars().find(|&c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// Every format of `sessions`, `diagnose` and `builds` on hostile names:
+/// text formats show the control characters and never send them, Markdown
+/// escapes its punctuation and HTML, JSON carries the names exactly, JUnit
+/// is well-formed XML.
+#[test]
+fn hostile_names_are_text_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = hostile_flowlogs(dir.path());
+    let mut seen_rule_in = Vec::new();
+    for (cmd, formats) in [
+        ("sessions", &["table", "json", "ndjson", "markdown"][..]),
+        (
+            "diagnose",
+            &["table", "json", "ndjson", "markdown", "junit"][..],
+        ),
+        (
+            "builds",
+            &["table", "json", "ndjson", "markdown", "junit"][..],
+        ),
+    ] {
+        for format in formats {
+            let out = finish(aibnet().arg(cmd).arg(&logs).args(["--format", format]));
+            let ctx = format!("{cmd} --format {format}");
+            assert!(out.code < 2, "{ctx}: {}", out.stderr);
+            let (stdout, stderr) = (out.stdout, out.stderr);
+            for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+                if let Some(c) = sends_controls(text) {
+                    panic!("{ctx}: {name} sends {c:?}:\n{text}");
+                }
+            }
+            match *format {
+                "json" | "ndjson" => {
+                    // The names, byte for byte, in the contract.
+                    let docs: Vec<serde_json::Value> = if *format == "json" {
+                        vec![serde_json::from_str(&stdout).unwrap()]
+                    } else {
+                        stdout
+                            .lines()
+                            .map(|l| serde_json::from_str(l).unwrap())
+                            .collect()
+                    };
+                    if docs.iter().any(|d| holds_text(d, HOSTILE_RULE)) {
+                        seen_rule_in.push(ctx.clone());
+                    }
+                }
+                "markdown" => {
+                    // HTML only ever inside code, where Markdown shows it as text.
+                    let prose = outside_code(&stdout);
+                    assert!(!prose.contains('<'), "{ctx}:\n{prose}");
+                    if stdout.contains("UserRule_Deny") {
+                        assert!(
+                            stdout.contains("\\|x\\`y\\`&lt;script&gt;"),
+                            "{ctx}:\n{stdout}"
+                        );
+                    }
+                }
+                "junit" => {
+                    let doc = roxmltree::Document::parse(&stdout)
+                        .unwrap_or_else(|e| panic!("{ctx}: not well-formed XML: {e}\n{stdout}"));
+                    assert!(doc.root_element().has_tag_name("testsuites"), "{ctx}");
+                    assert!(
+                        !doc.descendants().any(|n| n.has_tag_name("script")),
+                        "{ctx}"
+                    );
+                }
+                _ => {
+                    if stdout.contains("UserRule_Deny") {
+                        assert!(
+                            stdout.contains("\\x1b[2J\\x1b]0;pwned\\x07"),
+                            "{ctx}:\n{stdout}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The deny names the hostile rule in each JSON document (the evidence
+    // reached every format, so the checks above were not vacuous).
+    for want in [
+        "sessions --format json",
+        "diagnose --format json",
+        "builds --format json",
+    ] {
+        assert!(
+            seen_rule_in.iter().any(|s| s == want),
+            "{want}: {seen_rule_in:?}"
+        );
+    }
 }

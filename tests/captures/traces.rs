@@ -14,8 +14,8 @@
 //! `capinfos` (both under each trace's `derived/`).
 
 use aibnet::analyze::{Analysis, analyze_paths};
-use aibnet::report::time::rfc3339;
 use aibnet::sessions::{ConnState, Proto, Session};
+use aibnet::time::rfc3339;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ use crate::common::{repo, trace, traces};
 
 fn analyze(rel: &[&str]) -> Analysis {
     let paths: Vec<PathBuf> = rel.iter().map(|r| trace(r)).collect();
-    analyze_paths(&paths)
+    analyze_paths(&paths, &Default::default())
 }
 
 fn sessions(rel: &str) -> Vec<Session> {
@@ -520,7 +520,7 @@ fn icmp_error_is_linked_to_the_session_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("udp-then-unreachable.pcap");
     std::fs::write(&path, &file).unwrap();
-    let a = analyze_paths(&[path]);
+    let a = analyze_paths(&[path], &Default::default());
     assert_eq!(a.sessions.len(), 1, "{:?}", a.sessions);
     let s = &a.sessions[0];
     assert_eq!(s.proto, Proto::Udp);
@@ -776,7 +776,7 @@ fn capinfos_packet_counts() {
         let tsv = std::fs::read_to_string(with_suffix(&derived, ".capinfos.tsv")).unwrap();
         let cols: Vec<&str> = tsv.trim_end().split('\t').collect();
         let want: u64 = cols[6].parse().unwrap();
-        let a = analyze_paths(std::slice::from_ref(&cap));
+        let a = analyze_paths(std::slice::from_ref(&cap), &Default::default());
         assert_eq!(a.packets(), want, "{}", cap.display());
     }
 }
@@ -825,7 +825,7 @@ fn tshark_conversation_frame_counts() {
     let mut checked = 0;
     for (cap, derived) in all_captures() {
         let conv = tshark_conversations(&with_suffix(&derived, ".tshark-conv.txt"));
-        let a = analyze_paths(std::slice::from_ref(&cap));
+        let a = analyze_paths(std::slice::from_ref(&cap), &Default::default());
         // (proto, lower endpoint, upper endpoint) → packets (lower→upper, upper→lower)
         let mut ours: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
         for s in &a.sessions {
@@ -918,7 +918,7 @@ fn client_side_and_server_side_views_coalesce() {
 fn for_each_frame(mut f: impl FnMut(&str, &aibnet::capture::RawPacket<'_>)) {
     let (sources, _) = aibnet::ingest::discover(&[traces(), repo().join("captures")]);
     for src in sources {
-        let Ok(input) = aibnet::ingest::load(&src) else {
+        let Ok(input) = aibnet::ingest::load(&src, &Default::default()) else {
             continue;
         };
         let Ok(iter) = aibnet::capture::PacketIter::new(&input.bytes, input.format) else {

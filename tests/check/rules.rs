@@ -4,11 +4,10 @@
 //! Every expectation below was worked out by hand from the rules in the
 //! fixture and Azure's evaluation order.
 
+use aibnet::aib::{FindingId, Hop, Os, Severity, TopologyKind as Topology};
 use aibnet::check::{
-    self, At, CheckReport, Config, Direction, FlowRow, Options, Os, ReportVerdict, Topology,
-    Verdict,
+    self, At, CheckReport, Config, Direction, FlowRow, Options, ReportVerdict, Verdict,
 };
-use aibnet::findings::{Hop, Severity, ids};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -54,8 +53,8 @@ fn decided(f: &FlowRow) -> (Verdict, Option<&str>, Option<u32>) {
 const IN: Option<Direction> = Some(Direction::Inbound);
 const OUT: Option<Direction> = Some(Direction::Outbound);
 
-fn ids_of(r: &CheckReport) -> Vec<&str> {
-    r.findings.iter().map(|f| f.id.as_str()).collect()
+fn ids_of(r: &CheckReport) -> Vec<FindingId> {
+    r.findings.iter().map(|f| f.id).collect()
 }
 
 const LINUX_BASE: [&str; 3] = ["template-linux.json", "subnet-build.json", "vnet.json"];
@@ -95,7 +94,7 @@ fn deny_all_at_1000_blocks_probe_private_link_and_ssh() {
         .iter()
         .find(|f| f.hop == Hop::ProbeToProxy)
         .expect("probe finding");
-    assert_eq!(probe.id, ids::NSG_RULE_BLOCKS_HOP);
+    assert_eq!(probe.id, FindingId::NsgRuleBlocksHop);
     assert!(
         probe.fix.contains(
             "az network nsg rule create --resource-group aib-net-rg --nsg-name aib-build-nsg --name AllowAibProbeToProxy \
@@ -186,7 +185,7 @@ fn default_rules_allow_every_flow() {
     assert!(
         r.hops
             .iter()
-            .all(|h| h.status == aibnet::findings::HopStatus::Ok)
+            .all(|h| h.status == aibnet::aib::HopStatus::Ok)
     );
 }
 
@@ -265,7 +264,7 @@ fn reference_strict_nsg_allows_linux_and_blocks_windows() {
     let prios: Vec<&str> = w
         .findings
         .iter()
-        .filter(|f| f.id == ids::NSG_RULE_BLOCKS_HOP)
+        .filter(|f| f.id == FindingId::NsgRuleBlocksHop)
         .map(|f| {
             f.fix
                 .split("--priority ")
@@ -338,7 +337,7 @@ fn application_security_groups_and_service_tags_stay_unknown() {
     let not_evaluated: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.id == ids::RULE_NOT_EVALUATED)
+        .filter(|f| f.id == FindingId::RuleNotEvaluated)
         .collect();
     assert_eq!(not_evaluated.len(), 2, "{not_evaluated:#?}");
     assert!(
@@ -479,7 +478,9 @@ fn effective_rules_expand_tags_and_add_the_nic_nsg() {
         .collect();
     assert_eq!(egress, [At::BuildVmNic, At::BuildSubnet]);
     assert!(
-        !r.findings.iter().any(|f| f.id == ids::RULE_NOT_EVALUATED),
+        !r.findings
+            .iter()
+            .any(|f| f.id == FindingId::RuleNotEvaluated),
         "{:#?}",
         r.findings
     );
@@ -554,7 +555,7 @@ fn route_to_none_drops_egress() {
     let findings: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.id == ids::BUILD_VM_EGRESS_BLOCKED)
+        .filter(|f| f.id == FindingId::BuildVmEgressBlocked)
         .collect();
     assert_eq!(
         findings.len(),
@@ -593,7 +594,7 @@ fn route_to_firewall_is_unknown_and_counts_as_outbound_path() {
             .contains("VirtualAppliance 10.0.0.4")
     );
     // Private subnet, but 0.0.0.0/0 goes to an appliance: not a missing outbound path.
-    assert!(!ids_of(&r).contains(&ids::NO_OUTBOUND_PATH));
+    assert!(!ids_of(&r).contains(&FindingId::NoOutboundPath));
     assert!(
         r.notes
             .iter()
@@ -636,7 +637,7 @@ fn a_route_for_the_build_subnet_to_none_cuts_the_proxy_off() {
         let found: Vec<_> = r
             .findings
             .iter()
-            .filter(|f| f.id == ids::ROUTE_BLOCKS_HOP)
+            .filter(|f| f.id == FindingId::RouteBlocksHop)
             .collect();
         assert_eq!(found.len(), 1, "{:#?}", r.findings);
         assert_eq!(found[0].hop, Hop::ProxyToBuildVm);
@@ -677,7 +678,7 @@ fn the_aci_subnets_route_table_decides_aci_to_build_vm() {
     let found = r
         .findings
         .iter()
-        .find(|f| f.id == ids::ROUTE_BLOCKS_HOP)
+        .find(|f| f.id == FindingId::RouteBlocksHop)
         .expect("route_blocks_hop");
     assert_eq!(found.hop, Hop::AciToBuildVm);
     assert_eq!(r.verdict, ReportVerdict::Blocked);
@@ -704,7 +705,7 @@ fn a_route_for_the_vnet_through_a_firewall_is_undecided_with_a_fix() {
         .iter()
         .find(|f| f.hop == Hop::ProxyToBuildVm)
         .expect("a finding for the proxy → build VM route");
-    assert_eq!(found.id, ids::RULE_NOT_EVALUATED);
+    assert_eq!(found.id, FindingId::RuleNotEvaluated);
     assert!(
         found.title.contains("through a firewall"),
         "{}",
@@ -774,7 +775,7 @@ fn private_subnet_without_nat_has_no_outbound_path() {
     let f = r
         .findings
         .iter()
-        .find(|f| f.id == ids::NO_OUTBOUND_PATH)
+        .find(|f| f.id == FindingId::NoOutboundPath)
         .expect("no_outbound_path");
     assert_eq!((f.severity, f.hop), (Severity::Error, Hop::BuildVmEgress));
     assert!(f.fix.contains("--nat-gateway"), "{}", f.fix);
@@ -783,14 +784,18 @@ fn private_subnet_without_nat_has_no_outbound_path() {
         Verdict::Deny
     );
     // No NSG finding for what the outbound path explains.
-    assert!(!r.findings.iter().any(|f| f.id == ids::NSG_RULE_BLOCKS_HOP));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.id == FindingId::NsgRuleBlocksHop)
+    );
 
     let nat = linux(&[
         "template-linux.json",
         "subnet-build-private-nat.json",
         "nsg-default-only.json",
     ]);
-    assert!(!ids_of(&nat).contains(&ids::NO_OUTBOUND_PATH));
+    assert!(!ids_of(&nat).contains(&FindingId::NoOutboundPath));
     assert_eq!(nat.verdict, ReportVerdict::Ok);
 }
 
@@ -807,7 +812,7 @@ fn private_link_policies_and_region() {
     let pls = r
         .findings
         .iter()
-        .find(|f| f.id == ids::PLS_NETWORK_POLICIES_ENABLED)
+        .find(|f| f.id == FindingId::PlsNetworkPoliciesEnabled)
         .expect("pls");
     assert_eq!((pls.severity, pls.hop), (Severity::Error, Hop::Deployment));
     assert!(pls.fix.contains(
@@ -820,7 +825,7 @@ fn private_link_policies_and_region() {
     let region = r
         .findings
         .iter()
-        .find(|f| f.id == ids::VNET_REGION_MISMATCH)
+        .find(|f| f.id == FindingId::VnetRegionMismatch)
         .expect("region");
     assert!(
         region.title.contains("eastus") && region.title.contains("westus2"),
@@ -836,7 +841,7 @@ fn private_link_policies_and_region() {
         "subnet-aci-delegated.json",
         "nsg-default-only.json",
     ]);
-    assert!(!ids_of(&iso).contains(&ids::PLS_NETWORK_POLICIES_ENABLED));
+    assert!(!ids_of(&iso).contains(&FindingId::PlsNetworkPoliciesEnabled));
 }
 
 #[test]
@@ -850,7 +855,7 @@ fn subnet_too_small_counts_reserved_and_used_addresses() {
     let f = r
         .findings
         .iter()
-        .find(|f| f.id == ids::SUBNET_TOO_SMALL)
+        .find(|f| f.id == FindingId::SubnetTooSmall)
         .expect("too small");
     assert!(
         f.title.contains("has 2 free addresses, the build needs 4"),
@@ -859,7 +864,7 @@ fn subnet_too_small_counts_reserved_and_used_addresses() {
     );
     // A /24 with 2 in use is fine.
     let ok = linux(&with(&["nsg-default-only.json"]));
-    assert!(!ids_of(&ok).contains(&ids::SUBNET_TOO_SMALL));
+    assert!(!ids_of(&ok).contains(&FindingId::SubnetTooSmall));
 }
 
 #[test]
@@ -903,7 +908,7 @@ fn isolated_build_flows_and_aci_delegation() {
     let f = r
         .findings
         .iter()
-        .find(|f| f.id == ids::ACI_SUBNET_NOT_DELEGATED)
+        .find(|f| f.id == FindingId::AciSubnetNotDelegated)
         .expect("delegation");
     assert!(
         f.fix
@@ -920,7 +925,7 @@ fn isolated_build_flows_and_aci_delegation() {
         "nsg-aci.json",
     ]);
     assert!(
-        !ids_of(&ok).contains(&ids::ACI_SUBNET_NOT_DELEGATED),
+        !ids_of(&ok).contains(&FindingId::AciSubnetNotDelegated),
         "{:#?}",
         ok.findings
     );
@@ -936,10 +941,10 @@ fn aci_subnet_inside_build_subnet_and_proxy_size() {
     ]);
     let got = ids_of(&r);
     assert!(
-        got.contains(&ids::ACI_SUBNET_INSIDE_BUILD_SUBNET),
+        got.contains(&FindingId::AciSubnetInsideBuildSubnet),
         "{got:?}"
     );
-    assert!(got.contains(&ids::PROXY_VM_SIZE_WITH_ACI), "{got:?}");
+    assert!(got.contains(&FindingId::ProxyVmSizeWithAci), "{got:?}");
     // Overlapping prefixes (10.20.1.128/27 inside 10.20.1.0/24), different subnet ids.
     let o = linux(&[
         "template-isolated.json",
@@ -950,7 +955,7 @@ fn aci_subnet_inside_build_subnet_and_proxy_size() {
     let f = o
         .findings
         .iter()
-        .find(|f| f.id == ids::ACI_SUBNET_INSIDE_BUILD_SUBNET)
+        .find(|f| f.id == FindingId::AciSubnetInsideBuildSubnet)
         .expect("overlap");
     assert!(
         f.evidence
@@ -958,7 +963,7 @@ fn aci_subnet_inside_build_subnet_and_proxy_size() {
             .any(|e| e.contains("10.20.1.128/27 overlaps build subnet 10.20.1.0/24")),
         "{f:#?}"
     );
-    assert!(!ids_of(&o).contains(&ids::PROXY_VM_SIZE_WITH_ACI));
+    assert!(!ids_of(&o).contains(&FindingId::ProxyVmSizeWithAci));
 }
 
 #[test]
@@ -974,7 +979,7 @@ fn missing_nsg_rules_are_reported_not_guessed() {
     let f = r
         .findings
         .iter()
-        .find(|f| f.id == ids::RULE_NOT_EVALUATED)
+        .find(|f| f.id == FindingId::RuleNotEvaluated)
         .expect("not evaluated");
     assert!(
         f.title
@@ -1085,7 +1090,7 @@ fn template_forms_across_api_versions() {
     // `az image builder show` (flattened, osDiskSizeGb), Windows, proxyVmSize on the proxy path.
     let w = linux(&["template-az-show-windows.json", "subnet-build-no-nsg.json"]);
     assert_eq!((w.topology, w.os), (Topology::Proxy, Some(Os::Windows)));
-    assert!(!ids_of(&w).contains(&ids::PROXY_VM_SIZE_WITH_ACI));
+    assert!(!ids_of(&w).contains(&FindingId::ProxyVmSizeWithAci));
     assert!(
         w.hops
             .iter()

@@ -2,8 +2,9 @@
 //! variable parts changed (addresses, ports, GUIDs, names), through the
 //! library: the class ranked first, its hop, finding ids and the values read.
 
-use aibnet::explain::{Class, Context, Explanation, Os, Topology, explain};
-use aibnet::findings::{Hop, ids};
+use aibnet::aib::{FindingId, Hop};
+use aibnet::aib::{Os, TopologyKind as Topology};
+use aibnet::explain::{Class, Context, Explanation, explain};
 
 fn ex(text: &str) -> Explanation {
     explain(text.as_bytes(), &Context::default())
@@ -35,7 +36,7 @@ fn f1_windows_proxyconnect_with_other_addresses() {
     assert_eq!(m.hop, Some(Hop::AlbToProxy));
     assert_eq!(
         m.finding_ids,
-        [ids::ALB_TO_PROXY_BLOCKED, ids::NSG_RULE_BLOCKS_HOP]
+        [FindingId::AlbToProxyBlocked, FindingId::NsgRuleBlocksHop]
     );
     assert_eq!(m.extracted.build_vm_ip.as_deref(), Some("172.20.4.9"));
     assert_eq!(
@@ -47,7 +48,7 @@ fn f1_windows_proxyconnect_with_other_addresses() {
     assert_eq!(m.extracted.topology, Some(Topology::Proxy));
     let f2 = &e.matches[1];
     assert_eq!(f2.hop, Some(Hop::ProbeToProxy));
-    assert_eq!(f2.finding_ids[0], ids::PROBE_BLOCKED);
+    assert_eq!(f2.finding_ids[0], FindingId::ProbeBlocked);
     assert!(f2.confidence < m.confidence);
 }
 
@@ -74,7 +75,7 @@ fn f1_refused_proxy_port_is_a_rejection() {
     let m =
         best("Error connecting to bastion: dial tcp 10.241.0.9:60001: connect: connection refused");
     assert_eq!(m.class, Class::ProxyCommandChannelBlocked);
-    assert_eq!(m.finding_ids[0], ids::PROXY_PORT_REJECTED);
+    assert_eq!(m.finding_ids[0], FindingId::ProxyPortRejected);
 }
 
 // ---- F3 / F4: the build VM --------------------------------------------------
@@ -88,7 +89,7 @@ fn f3_context_deadline_to_wsman() {
     assert_eq!(m.class, Class::ProxyToBuildVmBlocked);
     assert_eq!(m.reference, "F3");
     assert_eq!(m.hop, Some(Hop::ProxyToBuildVm));
-    assert_eq!(m.finding_ids[0], ids::PROXY_TO_BUILD_VM_BLOCKED);
+    assert_eq!(m.finding_ids[0], FindingId::ProxyToBuildVmBlocked);
     assert_eq!(m.extracted.build_vm_ip.as_deref(), Some("10.77.1.200"));
     assert_eq!(m.extracted.port, Some(5986));
     assert_eq!(m.extracted.private_endpoint_ip, None);
@@ -112,7 +113,7 @@ fn f4_direct_dial_ssh_and_winrm() {
     let m = &e.matches[0];
     assert_eq!(m.class, Class::AciToBuildVmBlocked);
     assert_eq!(m.hop, Some(Hop::AciToBuildVm));
-    assert_eq!(m.finding_ids[0], ids::ACI_TO_BUILD_VM_BLOCKED);
+    assert_eq!(m.finding_ids[0], FindingId::AciToBuildVmBlocked);
     assert_eq!(m.extracted.topology, Some(Topology::Isolated));
     assert_eq!(m.extracted.build_vm_ip.as_deref(), Some("10.3.2.1"));
 
@@ -130,7 +131,7 @@ fn f4_refused_port_is_a_rejection() {
         "TCP connection to SSH ip/port failed: dial tcp 10.3.2.1:22: connect: connection refused",
     );
     assert_eq!(m.class, Class::AciToBuildVmBlocked);
-    assert_eq!(m.finding_ids[0], ids::BUILD_VM_PORT_REJECTED);
+    assert_eq!(m.finding_ids[0], FindingId::BuildVmPortRejected);
 }
 
 // ---- ranking of the generic texts ---------------------------------------------
@@ -209,7 +210,7 @@ fn f6_private_link_policies() {
     );
     assert_eq!(m.class, Class::PlsNetworkPoliciesEnabled);
     assert_eq!(m.hop, Some(Hop::Deployment));
-    assert_eq!(m.finding_ids, [ids::PLS_NETWORK_POLICIES_ENABLED]);
+    assert_eq!(m.finding_ids, [FindingId::PlsNetworkPoliciesEnabled]);
     assert_eq!(m.extracted.vnet.as_deref(), Some("corp-vnet"));
     assert_eq!(m.extracted.subnet.as_deref(), Some("aib"));
     assert!(m.fix.contains(
@@ -348,13 +349,13 @@ fn f14_dns_egress_and_hanging_commands() {
     );
     assert_eq!(dns.class, Class::BuildVmDnsFailing);
     assert_eq!(dns.hop, Some(Hop::BuildVmDns));
-    assert_eq!(dns.finding_ids, [ids::DNS_FAILING]);
+    assert_eq!(dns.finding_ids, [FindingId::DnsFailing]);
 
     let egress =
         best("Could not connect to mirror.example.net:80 (203.0.113.10), connection timed out");
     assert_eq!(egress.class, Class::BuildVmEgressBlocked);
     assert_eq!(egress.hop, Some(Hop::BuildVmEgress));
-    assert_eq!(egress.finding_ids[0], ids::BUILD_VM_EGRESS_BLOCKED);
+    assert_eq!(egress.finding_ids[0], FindingId::BuildVmEgressBlocked);
     assert_eq!(
         egress.extracted.egress_destinations,
         ["mirror.example.net:80"]
@@ -379,7 +380,7 @@ fn f15_session_interrupted() {
         let m = best(text);
         assert_eq!(m.class, Class::BuildSessionInterrupted, "{text}");
         assert_eq!(m.hop, Some(Hop::ProxyToBuildVm));
-        assert_eq!(m.finding_ids[0], ids::BUILD_SESSION_INTERRUPTED);
+        assert_eq!(m.finding_ids[0], FindingId::BuildSessionInterrupted);
     }
     let cancelled =
         best("PACKER ERR Cancelling builder after context cancellation context canceled");
@@ -442,14 +443,14 @@ fn f20_region_and_f21_subnet_full() {
          was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.\"",
     );
     assert_eq!(region.class, Class::VnetRegionMismatch);
-    assert_eq!(region.finding_ids, [ids::VNET_REGION_MISMATCH]);
+    assert_eq!(region.finding_ids, [FindingId::VnetRegionMismatch]);
     assert_eq!(region.extracted.vnet.as_deref(), Some("vnet-eu"));
 
     let full = best(
         "{\"code\": \"SubnetIsFull\", \"message\": \"Subnet snet-tiny with address prefix 10.44.0.0/29 does not have enough capacity for 2 IP addresses.\"}",
     );
     assert_eq!(full.class, Class::SubnetTooSmall);
-    assert_eq!(full.finding_ids, [ids::SUBNET_TOO_SMALL]);
+    assert_eq!(full.finding_ids, [FindingId::SubnetTooSmall]);
     assert_eq!(full.extracted.subnet.as_deref(), Some("snet-tiny"));
     assert_eq!(
         full.extracted.subnet_prefix.as_deref(),
@@ -467,7 +468,7 @@ fn f22_kms() {
         let m = best(text);
         assert_eq!(m.class, Class::KmsActivationBlocked, "{text}");
         assert_eq!(m.hop, Some(Hop::BuildVmEgress));
-        assert_eq!(m.finding_ids[0], ids::BUILD_VM_EGRESS_BLOCKED);
+        assert_eq!(m.finding_ids[0], FindingId::BuildVmEgressBlocked);
     }
 }
 

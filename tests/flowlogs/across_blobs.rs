@@ -112,7 +112,7 @@ fn ssh(v: &[Session]) -> Vec<&Session> {
 fn a_session_open_across_the_hour_is_one_session() {
     let dir = tempfile::tempdir().unwrap();
     build_across_the_hour(dir.path());
-    let a = analyze_paths(&[dir.path().to_path_buf()]);
+    let a = analyze_paths(&[dir.path().to_path_buf()], &Default::default());
     assert_eq!(a.inputs.len(), 4);
     assert!(a.skipped.is_empty(), "{:?}", a.skipped);
     // 4 probes, the command session and its forward.
@@ -227,7 +227,7 @@ fn halves_too_far_apart_or_a_new_connection_stay_apart() {
             ],
         ),
     );
-    let a = analyze_paths(&[dir.path().to_path_buf()]);
+    let a = analyze_paths(&[dir.path().to_path_buf()], &Default::default());
     let v = ssh(&a.sessions);
     assert_eq!(v.len(), 4, "{v:#?}");
     let began_before = v
@@ -263,7 +263,7 @@ fn a_session_of_three_hours_is_joined_across_three_blobs() {
             &blob(4 + k as u32, PROXY_MAC, tuples),
         );
     }
-    let a = analyze_paths(&[dir.path().to_path_buf()]);
+    let a = analyze_paths(&[dir.path().to_path_buf()], &Default::default());
     let v = ssh(&a.sessions);
     assert_eq!(v.len(), 1, "{v:#?}");
     let s = v[0];

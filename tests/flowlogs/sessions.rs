@@ -230,7 +230,7 @@ fn one_connection_logged_by_two_nsgs_is_one_session_seen_twice() {
     .unwrap();
     std::fs::write(dir.path().join("a.json"), &text).unwrap();
     std::fs::write(dir.path().join("b.json"), as_other_observer(&text)).unwrap();
-    let a = analyze_paths(&[dir.path().to_path_buf()]);
+    let a = analyze_paths(&[dir.path().to_path_buf()], &Default::default());
     assert_eq!(a.inputs.len(), 2);
     assert_eq!(
         a.sessions.len(),
@@ -399,8 +399,8 @@ fn rst_sized_answer_is_a_refused_attempt() {
 /// shows: same sessions, same order, same details, for every sample.
 #[test]
 fn pre_filter_keeps_the_sessions_the_filter_shows() {
-    use aibnet::flowlog::{ParseOptions, TupleFilter};
-    use aibnet::report::sessions::Filter;
+    use aibnet::flowlog::ParseOptions;
+    use aibnet::sessions::Filter;
     let dir = flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json");
     let dir = dir.parent().unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -428,11 +428,11 @@ fn pre_filter_keeps_the_sessions_the_filter_shows() {
             };
             let want: Vec<String> = every
                 .iter()
-                .filter(|s| f.accepts(s))
+                .filter(|s| f.admits(s))
                 .map(|s| format!("{s:?}"))
                 .collect();
             let opts = ParseOptions {
-                filter: Some(TupleFilter { hosts, ports }),
+                filter: Some(f.clone()),
                 ..ParseOptions::default()
             };
             let some = flowlog::parse_with("x", &bytes, &opts).unwrap();

@@ -1,0 +1,206 @@
+//! The pipeline driver: inputs → sessions, in parallel at the edges.
+//!
+//! Across files, each input gets its own [`SessionTable`] on a rayon worker
+//! and the tables merge (associative, so the result does not depend on the
+//! order or the thread count); flow-log connections open across hourly blobs
+//! are joined after the merge. Inside one large capture, flows are split
+//! across threads by [`capture_read`]'s schemes. Run options come in as one
+//! value, [`Options`]: nothing here reads the environment.
+
+mod capture_read;
+
+use crate::capture::{CaptureError, PacketIter};
+use crate::flowlog;
+use crate::ingest::{self, Format, Input, InputReport, Limits, Skipped, Source};
+use crate::sessions::{Filter, Session, SessionTable};
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+/// Captures smaller than this are read by one thread.
+pub const PARALLEL_MIN_BYTES: usize = 32 << 20;
+
+/// Everything the session stage produced for a run.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// One entry per input that could be opened.
+    pub inputs: Vec<InputReport>,
+    /// All sessions, coalesced across inputs, sorted by first time.
+    pub sessions: Vec<Session>,
+    /// What could not be read.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Analysis {
+    /// Total frames / tuples read over all inputs.
+    pub fn packets(&self) -> u64 {
+        self.inputs.iter().map(|i| i.packets).sum()
+    }
+
+    /// Whether anything at all could be analysed.
+    pub fn anything_read(&self) -> bool {
+        self.inputs
+            .iter()
+            .any(|i| i.packets > 0 || (i.error.is_none() && i.format != Format::Unknown))
+    }
+}
+
+/// How one large capture is split across threads. The default, [`IntraFile::Scan`],
+/// won on both benchmark captures (benches/RESULTS.md); the others stay for
+/// measuring that again (`AIBNET_INTRA_FILE=sequential|buffered|scan`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IntraFile {
+    /// Every thread walks all frames and keeps the flows of its own shard
+    /// (flow-key hash): no buffers and no hand-over between threads; each
+    /// frame is framed and decoded once per thread.
+    #[default]
+    Scan,
+    /// Chunks decoded in parallel into per-shard buffers, then each shard
+    /// applies its buffers in file order (the first scheme).
+    Buffered,
+    /// One thread reads the whole file.
+    Sequential,
+}
+
+/// How a run reads its inputs: what it keeps, how it splits work, and what
+/// it may hold in memory. Readers drop flows the filter's host and port
+/// conditions reject before they build sessions of them.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// What to keep (the readers apply its host and port conditions).
+    pub filter: Filter,
+    /// How one large capture is split across threads.
+    pub intra_file: IntraFile,
+    /// Split a capture across threads even under [`PARALLEL_MIN_BYTES`], so
+    /// that tests and fuzzing can compare the schemes on small inputs.
+    pub split_small: bool,
+    /// Bounds on what loading one input may hold in memory.
+    pub limits: Limits,
+}
+
+/// Run the pipeline over the user's paths (files, directories walked
+/// recursively, `-` for stdin).
+pub fn analyze_paths(paths: &[PathBuf], opts: &Options) -> Analysis {
+    let (mut sources, errors) = ingest::discover(paths);
+    // Inputs are numbered in path order, so the output does not depend on
+    // the order the paths were named in.
+    sources.sort();
+    let mut a = analyze_sources(&sources, opts);
+    a.skipped.splice(
+        0..0,
+        errors.into_iter().map(|e| Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        }),
+    );
+    a
+}
+
+/// Run the pipeline over already-discovered sources.
+pub fn analyze_sources(sources: &[Source], opts: &Options) -> Analysis {
+    let per_input: Vec<(InputReport, SessionTable, Vec<Skipped>)> =
+        crate::phase::timed("read", || {
+            sources
+                .par_iter()
+                .enumerate()
+                .map(|(idx, src)| match ingest::load(src, &opts.limits) {
+                    Ok(input) => analyze_input(&input, idx as u32, opts),
+                    Err(e) => {
+                        // Keep a report for it too: sessions name their inputs by
+                        // position, so every source must have one.
+                        let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
+                        report.error = Some(e.reason.clone());
+                        let skip = Skipped {
+                            path: e.path,
+                            offset: None,
+                            reason: e.reason,
+                        };
+                        (report, SessionTable::new(), vec![skip])
+                    }
+                })
+                .collect()
+        });
+    let mut analysis = Analysis::default();
+    let mut tables = Vec::with_capacity(per_input.len());
+    for (report, table, skipped) in per_input {
+        analysis.inputs.push(report);
+        analysis.skipped.extend(skipped);
+        tables.push(table);
+    }
+    let merged = crate::phase::timed("concat inputs", || SessionTable::concat(tables));
+    analysis.sessions = crate::phase::timed("join, sort, coalesce", || merged.finish());
+    crate::phase::timed("join flows across blobs", || {
+        flowlog::join_continuations(&mut analysis.sessions, &analysis.inputs)
+    });
+    analysis
+}
+
+/// Analyse one loaded input as input number `idx` of the run.
+pub fn analyze_input(
+    input: &Input,
+    idx: u32,
+    opts: &Options,
+) -> (InputReport, SessionTable, Vec<Skipped>) {
+    let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
+    let mut skipped = Vec::new();
+    if let Some(w) = &input.warning {
+        skipped.push(Skipped {
+            path: input.path.clone(),
+            offset: None,
+            reason: w.clone(),
+        });
+    }
+    let table = match input.format {
+        Format::Pcap | Format::Pcapng => match PacketIter::new(&input.bytes, input.format) {
+            Ok(iter) => {
+                let parallel = (opts.split_small || input.bytes.len() >= PARALLEL_MIN_BYTES)
+                    && rayon::current_num_threads() > 1;
+                let (table, err) =
+                    capture_read::read(iter, idx, opts.intra_file, parallel, &mut report);
+                if let Some(e) = err {
+                    report.error = Some(e.to_string());
+                    skipped.push(capture_skip(input, e));
+                }
+                table
+            }
+            Err(e) => {
+                report.error = Some(e.to_string());
+                skipped.push(capture_skip(input, e));
+                SessionTable::new()
+            }
+        },
+        Format::FlowLog => flowlog::read_input(input, idx, &opts.filter, &mut report, &mut skipped)
+            .unwrap_or_default(),
+        Format::Json | Format::Unknown => {
+            let reason = if input.bytes.is_empty() {
+                "empty file".to_string()
+            } else if input.format == Format::Json {
+                "JSON that is neither a flow log nor a capture (configuration files go to `aibnet check`)".to_string()
+            } else {
+                "not a packet capture or flow log (unknown format)".to_string()
+            };
+            report.error = Some(reason.clone());
+            skipped.push(Skipped {
+                path: input.path.clone(),
+                offset: Some(0),
+                reason,
+            });
+            SessionTable::new()
+        }
+    };
+    (report, table, skipped)
+}
+
+/// A capture fault as a skip. Offsets of gzip-compressed inputs count
+/// decompressed bytes, which the reason says.
+fn capture_skip(input: &Input, e: CaptureError) -> Skipped {
+    let mut reason = e.reason;
+    if input.gzip {
+        reason.push_str(" (offset into the decompressed data)");
+    }
+    Skipped {
+        path: input.path.clone(),
+        offset: Some(e.offset),
+        reason,
+    }
+}

@@ -1,0 +1,69 @@
+//! Where every command's result goes: one document, one format, one style,
+//! to standard output; and the one exit-code type.
+
+use aibnet::report::{Format, Render, RenderError, Style};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// How a run ended, for scripts and CI (the README's exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Healthy, recognised, or nothing at or above `--fail-on`.
+    Success,
+    /// A finding at or above `--fail-on` (`diagnose`, `builds`, `check`), or
+    /// a text not recognised (`explain`).
+    Findings,
+    /// Nothing could be read, or a usage error.
+    Unusable,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        match e {
+            Exit::Success => ExitCode::SUCCESS,
+            Exit::Findings => ExitCode::from(1),
+            Exit::Unusable => ExitCode::from(2),
+        }
+    }
+}
+
+impl Exit {
+    /// `Findings` when `failed`, else `Success`.
+    pub fn failing_if(failed: bool) -> Exit {
+        if failed {
+            Exit::Findings
+        } else {
+            Exit::Success
+        }
+    }
+}
+
+/// The style of a stream: colours on a terminal unless `NO_COLOR` is set.
+/// The one place the colour decision is made.
+pub fn style_for(is_terminal: bool) -> Style {
+    Style::for_stream(is_terminal, std::env::var_os("NO_COLOR").as_deref())
+}
+
+/// The format a command writes when `--format` is not given: a table on a
+/// terminal, JSON for scripts.
+pub fn default_format() -> Format {
+    if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    }
+}
+
+/// Write a command's document to standard output.
+pub fn emit(doc: &dyn Render, format: Format) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let style = style_for(stdout.is_terminal());
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    // An I/O error stays an io::Error, so a closed pipe is recognised.
+    doc.render(format, &style, &mut out).map_err(|e| match e {
+        RenderError::Io(io) => anyhow::Error::from(io),
+        other => anyhow::Error::from(other),
+    })?;
+    out.flush()?;
+    Ok(())
+}

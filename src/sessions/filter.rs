@@ -1,0 +1,57 @@
+//! Which sessions a run keeps: one predicate on endpoints and states, used
+//! by the readers (to drop flow-log tuples early), by `sessions` to choose
+//! what it shows, and by every place that asks "is this host/port in scope".
+
+use super::{ConnState, Session};
+use std::net::IpAddr;
+
+/// A filter on sessions: either end is one of `hosts`, either end uses one
+/// of `ports`, and the state is one of `states` (each list empty: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Either end is one of these addresses.
+    pub hosts: Vec<IpAddr>,
+    /// Either end uses one of these ports.
+    pub ports: Vec<u16>,
+    /// The session's state is one of these.
+    pub states: Vec<ConnState>,
+}
+
+impl Filter {
+    /// Whether the filter keeps everything.
+    pub fn is_everything(&self) -> bool {
+        self.hosts.is_empty() && self.ports.is_empty() && self.states.is_empty()
+    }
+
+    /// Whether no host or port condition is set (states aside): readers can
+    /// then keep every flow.
+    pub fn all_ends(&self) -> bool {
+        self.hosts.is_empty() && self.ports.is_empty()
+    }
+
+    /// Whether a flow between these ends can pass the host and port
+    /// conditions. A flow-log session has exactly its tuples' ends, so
+    /// dropping tuples that fail this is the same as filtering sessions
+    /// afterwards. Captures are not pre-filtered: an ICMP error is linked to
+    /// the session it names, which may fail the filter while the error's own
+    /// ends pass it.
+    #[inline]
+    pub fn admits_ends(&self, a: IpAddr, a_port: u16, b: IpAddr, b_port: u16) -> bool {
+        (self.hosts.is_empty() || self.hosts.iter().any(|h| *h == a || *h == b))
+            && (self.ports.is_empty() || self.ports.iter().any(|p| *p == a_port || *p == b_port))
+    }
+
+    /// Whether a session passes every condition.
+    pub fn admits(&self, s: &Session) -> bool {
+        self.admits_ends(s.orig_h, s.orig_p, s.resp_h, s.resp_p)
+            && (self.states.is_empty() || self.states.contains(&s.state))
+    }
+
+    /// The host and port conditions alone (what a reader can apply).
+    pub fn ends_only(&self) -> Filter {
+        Filter {
+            states: Vec::new(),
+            ..self.clone()
+        }
+    }
+}
