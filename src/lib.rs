@@ -54,6 +54,7 @@
 
 pub mod aib;
 pub mod analyze;
+pub mod az;
 pub mod builds;
 pub mod capture;
 pub mod check;

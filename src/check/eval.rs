@@ -12,10 +12,7 @@
 
 use super::addr::{Cover, Ipv4Net, cover};
 use super::model::*;
-use std::net::Ipv4Addr;
-
-/// The Azure host address: health probes, Azure DNS, WireServer.
-pub const AZURE_HOST: Ipv4Addr = Ipv4Addr::new(168, 63, 129, 16);
+use crate::aib::AZURE_HOST_V4;
 
 /// What kind of place an endpoint is, for the service tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +180,7 @@ fn match_tag(name: &str, expanded: Option<&[Ipv4Net]>, ep: &Endpoint, ctx: &TagC
         "azureloadbalancer" => match ep.place {
             Place::AzureHost => Match::Yes,
             _ => match ep.range {
-                Some(r) if r.contains(AZURE_HOST) && r.prefix_len() < 32 => {
+                Some(r) if r.contains(AZURE_HOST_V4) && r.prefix_len() < 32 => {
                     Match::Maybe("tag AzureLoadBalancer: 168.63.129.16 is inside the range".into())
                 }
                 _ => Match::No,
@@ -263,7 +260,7 @@ pub fn match_rule(rule: &SecurityRule, flow: &FlowSpec, ctx: &TagContext) -> Mat
 /// The verdict of one evaluation step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum StepVerdict {
     /// The flow passes.
     Allow,
     /// The flow is dropped.
@@ -272,22 +269,22 @@ pub enum Verdict {
     Unknown,
 }
 
-impl Verdict {
+impl StepVerdict {
     /// `allow` / `deny` / `unknown`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Allow => "allow",
-            Verdict::Deny => "deny",
-            Verdict::Unknown => "unknown",
+            StepVerdict::Allow => "allow",
+            StepVerdict::Deny => "deny",
+            StepVerdict::Unknown => "unknown",
         }
     }
 
     /// Combine the steps of one flow: any deny denies, else any unknown.
-    pub fn then(self, other: Verdict) -> Verdict {
+    pub fn then(self, other: StepVerdict) -> StepVerdict {
         match (self, other) {
-            (Verdict::Deny, _) | (_, Verdict::Deny) => Verdict::Deny,
-            (Verdict::Unknown, _) | (_, Verdict::Unknown) => Verdict::Unknown,
-            _ => Verdict::Allow,
+            (StepVerdict::Deny, _) | (_, StepVerdict::Deny) => StepVerdict::Deny,
+            (StepVerdict::Unknown, _) | (_, StepVerdict::Unknown) => StepVerdict::Unknown,
+            _ => StepVerdict::Allow,
         }
     }
 }
@@ -369,7 +366,7 @@ pub fn summarise(rule: &SecurityRule) -> String {
 #[derive(Debug, Clone)]
 pub struct NsgOutcome {
     /// Allow, deny or unknown.
-    pub verdict: Verdict,
+    pub verdict: StepVerdict,
     /// The deciding rule (for `unknown`: the first rule that may match and
     /// would change the outcome).
     pub rule: Option<RuleRef>,
@@ -484,8 +481,8 @@ pub fn evaluate_nsg(
             (Match::No, _) => {}
             (Match::Yes, Some(access)) => {
                 let verdict = match access {
-                    Access::Allow => Verdict::Allow,
-                    Access::Deny => Verdict::Deny,
+                    Access::Allow => StepVerdict::Allow,
+                    Access::Deny => StepVerdict::Deny,
                 };
                 let floor = pending
                     .iter()
@@ -497,7 +494,7 @@ pub fn evaluate_nsg(
                 // access differs from the one that surely matches.
                 if let Some((first, _, why)) = pending.iter().find(|(_, a, _)| *a != Some(access)) {
                     return NsgOutcome {
-                        verdict: Verdict::Unknown,
+                        verdict: StepVerdict::Unknown,
                         rule: Some(first.clone()),
                         reason: Some(format!(
                             "{} (priority {}) may match first: {why}; otherwise {} (priority {}) decides: {}",
@@ -530,7 +527,7 @@ pub fn evaluate_nsg(
     }
     if flow.platform_dns && pending.is_empty() {
         return NsgOutcome {
-            verdict: Verdict::Allow,
+            verdict: StepVerdict::Allow,
             rule: None,
             reason: Some(
                 "traffic to Azure DNS (168.63.129.16) is platform traffic: only rules naming AzurePlatformDNS filter it"
@@ -541,7 +538,7 @@ pub fn evaluate_nsg(
     }
     let first = pending.first();
     NsgOutcome {
-        verdict: Verdict::Unknown,
+        verdict: StepVerdict::Unknown,
         rule: first.map(|(r, _, _)| r.clone()),
         reason: Some(match first {
             Some((r, _, why)) => format!("{} may match: {why}", r.name),
@@ -581,7 +578,7 @@ mod tests {
         Endpoint {
             label: "probe".into(),
             place: Place::AzureHost,
-            range: Some(Ipv4Net::host(AZURE_HOST)),
+            range: Some(Ipv4Net::host(AZURE_HOST_V4)),
         }
     }
 

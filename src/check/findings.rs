@@ -2,12 +2,13 @@
 //! `az` command that fixes it; rules that could not be evaluated) and from the
 //! configuration itself (subnet policies, region, size, delegation, outbound).
 
-use super::eval::Verdict;
+use super::eval::StepVerdict;
 use super::flows::{At, FlowRow, THROUGH_APPLIANCE, outbound_gap};
 use super::model::*;
 use super::scene::{NsgSlot, RouteSlot, Scene};
 use crate::aib::TopologyKind;
-use crate::aib::{FindingId, Hop, Severity};
+use crate::aib::{AZURE_HOST_V4, FindingId, Hop, Severity};
+use crate::az::{self, PortRange, Protocol, quote};
 use crate::findings::Finding;
 use std::collections::BTreeMap;
 
@@ -21,17 +22,6 @@ fn rg_or_placeholder(rg: Option<&str>) -> String {
     match rg {
         Some(rg) if !is_placeholder(rg) => rg.to_string(),
         _ => "<resource-group>".to_string(),
-    }
-}
-
-/// Quote a value for a POSIX shell when it needs it (`*`).
-fn sh(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{s}'")
     }
 }
 
@@ -87,7 +77,7 @@ fn fix_prefixes(hop: Hop, rows: &[&FlowRow], scene: &Scene) -> (String, String) 
             let mut dst: Vec<String> = rows
                 .iter()
                 .map(|r| {
-                    if r.dst == "168.63.129.16" {
+                    if r.dst.parse() == Ok(AZURE_HOST_V4) {
                         "AzurePlatformDNS".to_string()
                     } else {
                         r.dst.clone()
@@ -138,35 +128,41 @@ pub fn fix_command(
     let mut ports: Vec<u16> = rows.iter().map(|r| r.port).collect();
     ports.sort_unstable();
     ports.dedup();
-    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    let ports: Vec<PortRange> = ports.into_iter().map(PortRange::one).collect();
     let protos: Vec<Proto> = rows.iter().map(|r| r.proto).collect();
-    let proto = match protos.split_first() {
-        Some((first, rest)) if rest.iter().all(|p| p == first) => first.as_str(),
-        _ => "*",
+    let protocol = match protos.split_first() {
+        Some((first, rest)) if rest.iter().all(|p| p == first) => Protocol::from(*first),
+        _ => Protocol::Any,
     };
     let (src, dst) = fix_prefixes(hop, rows, scene);
     let rg = rg_or_placeholder(nsg.resource_group.as_deref());
     match winning_priority(nsg, floor, taken) {
         Some(prio) => {
             taken.push(prio);
-            format!(
-                "az network nsg rule create --resource-group {rg} --nsg-name {} --name {} --priority {prio} \
-             --direction {} --access Allow --protocol {} --source-address-prefixes {src} --source-port-ranges '*' \
-             --destination-address-prefixes {dst} --destination-port-ranges {}",
-                sh(&nsg.name),
-                unique_rule_name(nsg, &rule_base_name(hop, dir)),
-                dir.as_str(),
-                sh(proto),
-                ports.join(" ")
-            )
+            az::NsgAllow {
+                resource_group: &rg,
+                nsg: &quote(&nsg.name),
+                name: &unique_rule_name(nsg, &rule_base_name(hop, dir)),
+                priority: &prio.to_string(),
+                direction: dir.as_str(),
+                protocol,
+                sources: &src,
+                source_ports: Some("'*'"),
+                destinations: &dst,
+                ports: &ports,
+            }
+            .to_string()
         }
         None => {
             let blocker = rows.iter().find_map(|r| r.rule.clone()).unwrap_or_default();
             format!(
-                "# no free priority above {floor}: move the blocking rule down first, then add the allow rule\n\
-                 az network nsg rule update --resource-group {rg} --nsg-name {} --name {} --priority 200",
-                sh(&nsg.name),
-                sh(&blocker)
+                "# no free priority above {floor}: move the blocking rule down first, then add the allow rule\n{}",
+                az::NsgRulePriority {
+                    resource_group: &rg,
+                    nsg: &quote(&nsg.name),
+                    name: &quote(&blocker),
+                    priority: 200,
+                }
             )
         }
     }
@@ -257,15 +253,15 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
     let mut appliance: BTreeMap<(String, String), Vec<&FlowRow>> = BTreeMap::new();
     for r in rows {
         match (r.verdict, r.at) {
-            (Verdict::Deny, At::RouteTable) => {
+            (StepVerdict::Deny, At::RouteTable) => {
                 let key = (
                     r.nsg.clone().unwrap_or_default(),
                     r.rule.clone().unwrap_or_default(),
                 );
                 routes.entry(key).or_default().push(r);
             }
-            (Verdict::Deny, At::OutboundPath) => {} // reported as no_outbound_path
-            (Verdict::Deny, at) => {
+            (StepVerdict::Deny, At::OutboundPath) => {} // reported as no_outbound_path
+            (StepVerdict::Deny, at) => {
                 let key = (
                     r.hop,
                     at as u8,
@@ -275,21 +271,21 @@ pub fn flow_findings(rows: &[FlowRow], scene: &Scene) -> Vec<Finding> {
                 );
                 denied.entry(key).or_default().push(r);
             }
-            (Verdict::Unknown, At::RouteTable) if appliance_between_vms(r, scene) => {
+            (StepVerdict::Unknown, At::RouteTable) if appliance_between_vms(r, scene) => {
                 let key = (
                     r.nsg.clone().unwrap_or_default(),
                     r.rule.clone().unwrap_or_default(),
                 );
                 appliance.entry(key).or_default().push(r);
             }
-            (Verdict::Unknown, _) => {
+            (StepVerdict::Unknown, _) => {
                 let key = (
                     r.nsg.clone().unwrap_or_default(),
                     r.rule.clone().unwrap_or_else(|| r.at.label().to_string()),
                 );
                 unknown.entry(key).or_default().push(r);
             }
-            (Verdict::Allow, _) => {}
+            (StepVerdict::Allow, _) => {}
         }
     }
     let mut taken: BTreeMap<String, Vec<u32>> = BTreeMap::new();
@@ -448,18 +444,24 @@ fn appliance_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
     ports.dedup();
     // Keep the destination's own prefix local: a longer route wins; at the
     // same prefix the route itself has to change.
+    let table = quote(&t.name);
     let keep_local = if route.prefix_text == r.dst {
-        format!(
-            "az network route-table route update --resource-group {rg} --route-table-name {} --name {} --next-hop-type VnetLocal",
-            sh(&t.name),
-            sh(&route.name)
-        )
+        az::Route {
+            resource_group: &rg,
+            table: &table,
+            name: &quote(&route.name),
+            change: az::RouteChange::SetNextHop("VnetLocal"),
+        }
     } else {
-        format!(
-            "az network route-table route create --resource-group {rg} --route-table-name {} --name aib-local --address-prefix {} --next-hop-type VnetLocal",
-            sh(&t.name),
-            r.dst
-        )
+        az::Route {
+            resource_group: &rg,
+            table: &table,
+            name: "aib-local",
+            change: az::RouteChange::Create {
+                prefix: &r.dst,
+                next_hop: "VnetLocal",
+            },
+        }
     };
     Some(Finding {
         id: FindingId::RuleNotEvaluated,
@@ -526,10 +528,13 @@ fn route_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
                 hop_cause(r.hop)
             ),
             fix: format!(
-                "Delete the route (or send its prefix to the firewall that allows this traffic):\n\
-                 az network route-table route delete --resource-group {rg} --route-table-name {} --name {}",
-                sh(&table_name),
-                sh(r.rule.as_deref().unwrap_or("<route>"))
+                "Delete the route (or send its prefix to the firewall that allows this traffic):\n{}",
+                az::Route {
+                    resource_group: &rg,
+                    table: &quote(&table_name),
+                    name: &quote(r.rule.as_deref().unwrap_or("<route>")),
+                    change: az::RouteChange::Delete,
+                }
             ),
         });
     }
@@ -546,10 +551,13 @@ fn route_finding(group: &[&FlowRow], scene: &Scene) -> Option<Finding> {
         evidence: group.iter().map(|r| row_line(r)).collect(),
         cause: r.reason.clone().unwrap_or_default(),
         fix: format!(
-            "Send 0.0.0.0/0 to a firewall that allows the build's egress, or to the Internet:\n\
-             az network route-table route update --resource-group {rg} --route-table-name {} --name {} --next-hop-type Internet",
-            sh(&table_name),
-            sh(r.rule.as_deref().unwrap_or("<route>"))
+            "Send 0.0.0.0/0 to a firewall that allows the build's egress, or to the Internet:\n{}",
+            az::Route {
+                resource_group: &rg,
+                table: &quote(&table_name),
+                name: &quote(r.rule.as_deref().unwrap_or("<route>")),
+                change: az::RouteChange::SetNextHop("Internet"),
+            }
         ),
     })
 }
@@ -611,11 +619,19 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
                         policies are enabled (PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled), \
                         so no proxy, load balancer or traffic ever appears."
                     .into(),
-                fix: format!(
-                    "az network vnet subnet update --resource-group {rg} --vnet-name {vnet} --name {} --private-link-service-network-policies Disabled\n\
-                     (older CLI: az network vnet subnet update --resource-group {rg} --vnet-name {vnet} --name {} --disable-private-link-service-network-policies true)",
-                    s.name, s.name
-                ),
+                fix: {
+                    let update = |change| az::SubnetUpdate {
+                        resource_group: &rg,
+                        vnet: &vnet,
+                        subnet: &s.name,
+                        change,
+                    };
+                    format!(
+                        "{}\n(older CLI: {})",
+                        update(az::SubnetChange::DisablePlsPolicies),
+                        update(az::SubnetChange::DisablePlsPoliciesOldCli)
+                    )
+                },
             });
         }
         check_size(
@@ -653,11 +669,13 @@ pub fn config_findings(scene: &Scene, notes: &mut Vec<String>) -> Vec<Finding> {
                         cause: "Isolated builds deploy an Azure Container Instance into containerInstanceSubnetId, which \
                                 needs the subnet delegated to container groups."
                             .into(),
-                        fix: format!(
-                            "az network vnet subnet update --resource-group {rg} --vnet-name {} --name {} --delegations Microsoft.ContainerInstance/containerGroups",
-                            a.vnet.clone().unwrap_or_else(|| "<vnet>".into()),
-                            a.name
-                        ),
+                        fix: az::SubnetUpdate {
+                            resource_group: &rg,
+                            vnet: a.vnet.as_deref().unwrap_or("<vnet>"),
+                            subnet: &a.name,
+                            change: az::SubnetChange::DelegateToAci,
+                        }
+                        .to_string(),
                     });
                 }
                 check_size(a, 1, "ACI", &mut out);
@@ -783,10 +801,13 @@ fn no_outbound(s: &Subnet, gap: String, hop: Hop) -> Finding {
                 the build needs an explicit outbound method for its downloads."
             .into(),
         fix: format!(
-            "Attach a NAT gateway (or route 0.0.0.0/0 to a firewall that allows the build's egress):\n\
-             az network vnet subnet update --resource-group {rg} --vnet-name {} --name {} --nat-gateway <nat-gateway-name>",
-            s.vnet.clone().unwrap_or_else(|| "<vnet>".into()),
-            s.name
+            "Attach a NAT gateway (or route 0.0.0.0/0 to a firewall that allows the build's egress):\n{}",
+            az::SubnetUpdate {
+                resource_group: &rg,
+                vnet: s.vnet.as_deref().unwrap_or("<vnet>"),
+                subnet: &s.name,
+                change: az::SubnetChange::NatGateway("<nat-gateway-name>"),
+            }
         ),
     }
 }

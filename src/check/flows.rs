@@ -5,11 +5,11 @@
 
 use super::Options;
 use super::addr::Ipv4Net;
-use super::eval::{AZURE_HOST, Endpoint, FlowSpec, NsgOutcome, Place, Verdict, evaluate_nsg};
+use super::eval::{Endpoint, FlowSpec, NsgOutcome, Place, StepVerdict, evaluate_nsg};
 use super::model::*;
 use super::scene::{NsgSlot, RouteSlot, Scene};
 use crate::aib::Hop;
-use crate::aib::{KMS_PORT, Os, TopologyKind};
+use crate::aib::{AZURE_HOST_V4, DNS_PORT, KMS_PORT, Os, TopologyKind};
 use serde::Serialize;
 
 /// Where along the path a step is evaluated.
@@ -64,7 +64,7 @@ pub struct FlowRow {
     /// Where the step is.
     pub at: At,
     /// The step's verdict.
-    pub verdict: Verdict,
+    pub verdict: StepVerdict,
     /// NSG (or route table) name, when there is one.
     pub nsg: Option<String>,
     /// The deciding rule (or route), when there is one.
@@ -143,7 +143,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
     let probe = Endpoint {
         label: "health probe".into(),
         place: Place::AzureHost,
-        range: Some(Ipv4Net::host(AZURE_HOST)),
+        range: Some(Ipv4Net::host(AZURE_HOST_V4)),
     };
     let internet = Endpoint {
         label: "Internet".into(),
@@ -194,8 +194,8 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
     if scene.topology == TopologyKind::Proxy {
         // Both arrive at the proxy VM: inbound at the build subnet, then its NIC.
         for (hop, from, src) in [
-            (Hop::ProbeToProxy, "168.63.129.16", &probe),
-            (Hop::AlbToProxy, "Private Link NAT", &nat),
+            (Hop::ProbeToProxy, AZURE_HOST_V4.to_string(), &probe),
+            (Hop::AlbToProxy, "Private Link NAT".to_string(), &nat),
         ] {
             for &os in &oses {
                 let p = os.proxy_port();
@@ -298,15 +298,15 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
         let dst = Endpoint {
             label: "Azure DNS".into(),
             place: Place::AzureHost,
-            range: Some(Ipv4Net::host(AZURE_HOST)),
+            range: Some(Ipv4Net::host(AZURE_HOST_V4)),
         };
         push(
             Hop::BuildVmDns,
-            "build VM → Azure DNS 168.63.129.16 :53".into(),
+            format!("build VM → Azure DNS {AZURE_HOST_V4} :{DNS_PORT}"),
             &build,
             &dst,
             Proto::Udp,
-            53,
+            DNS_PORT,
             true,
             dns_steps(false),
         );
@@ -325,11 +325,11 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
             };
             push(
                 Hop::BuildVmDns,
-                format!("build VM → DNS {ip} :53"),
+                format!("build VM → DNS {ip} :{DNS_PORT}"),
                 &build,
                 &dst,
                 Proto::Udp,
-                53,
+                DNS_PORT,
                 true,
                 dns_steps(true),
             );
@@ -376,7 +376,7 @@ pub fn required_flows(scene: &Scene, opts: &Options, notes: &mut Vec<String>) ->
 
 /// One evaluated step, before it becomes a row.
 struct Step {
-    verdict: Verdict,
+    verdict: StepVerdict,
     nsg: Option<String>,
     rule: Option<String>,
     priority: Option<u32>,
@@ -386,7 +386,12 @@ struct Step {
 }
 
 impl Step {
-    fn plain(verdict: Verdict, nsg: Option<String>, rule: &str, reason: Option<String>) -> Step {
+    fn plain(
+        verdict: StepVerdict,
+        nsg: Option<String>,
+        rule: &str,
+        reason: Option<String>,
+    ) -> Step {
         Step {
             verdict,
             nsg,
@@ -403,7 +408,7 @@ impl Step {
             verdict: o.verdict,
             nsg: Some(nsg.name.clone()),
             rule: o.rule.as_ref().map(|r| r.name.clone()).or_else(|| {
-                (o.verdict == Verdict::Allow).then(|| "(platform traffic)".to_string())
+                (o.verdict == StepVerdict::Allow).then(|| "(platform traffic)".to_string())
             }),
             priority: o.rule.as_ref().map(|r| r.priority),
             rule_text: o.rule.as_ref().map(|r| r.summary.clone()),
@@ -416,14 +421,14 @@ impl Step {
 fn nsg_step(slot: &NsgSlot, what: &str, dir: Direction, spec: &FlowSpec, scene: &Scene) -> Step {
     match slot {
         NsgSlot::Absent => Step::plain(
-            Verdict::Allow,
+            StepVerdict::Allow,
             None,
             &format!("(no NSG on the {what})"),
             None,
         ),
         NsgSlot::Known(n) => Step::from_outcome(n, evaluate_nsg(n, dir, spec, &scene.tags)),
         NsgSlot::NotGiven(name) => Step {
-            verdict: Verdict::Unknown,
+            verdict: StepVerdict::Unknown,
             nsg: Some(name.clone()),
             rule: None,
             priority: None,
@@ -434,7 +439,7 @@ fn nsg_step(slot: &NsgSlot, what: &str, dir: Direction, spec: &FlowSpec, scene: 
             deny_floor: None,
         },
         NsgSlot::Unknown => Step {
-            verdict: Verdict::Unknown,
+            verdict: StepVerdict::Unknown,
             nsg: None,
             rule: None,
             priority: None,
@@ -451,7 +456,7 @@ fn route_step(slot: &RouteSlot, what: &str) -> Option<Step> {
     match slot {
         RouteSlot::Absent => None,
         RouteSlot::Unknown => Some(Step::plain(
-            Verdict::Unknown,
+            StepVerdict::Unknown,
             None,
             "(route table not known)",
             Some(format!(
@@ -459,7 +464,7 @@ fn route_step(slot: &RouteSlot, what: &str) -> Option<Step> {
             )),
         )),
         RouteSlot::NotGiven(name) => Some(Step::plain(
-            Verdict::Unknown,
+            StepVerdict::Unknown,
             Some(name.clone()),
             "(not given)",
             Some(format!(
@@ -470,7 +475,7 @@ fn route_step(slot: &RouteSlot, what: &str) -> Option<Step> {
             let table = Some(format!("route table {}", t.name));
             let Some(r) = t.default_route() else {
                 return Some(Step::plain(
-                    Verdict::Allow,
+                    StepVerdict::Allow,
                     table,
                     "(no 0.0.0.0/0 route: system route to the Internet)",
                     None,
@@ -483,15 +488,15 @@ fn route_step(slot: &RouteSlot, what: &str) -> Option<Step> {
                 .map(|ip| format!(" {ip}"))
                 .unwrap_or_default();
             let (verdict, reason) = match hop.as_str() {
-                "internet" => (Verdict::Allow, None),
-                "none" => (Verdict::Deny, Some("0.0.0.0/0 → None drops all Internet-bound traffic".to_string())),
-                "vnetlocal" => (Verdict::Deny, Some("0.0.0.0/0 → VnetLocal keeps Internet-bound traffic in the VNET, where it is dropped".to_string())),
+                "internet" => (StepVerdict::Allow, None),
+                "none" => (StepVerdict::Deny, Some("0.0.0.0/0 → None drops all Internet-bound traffic".to_string())),
+                "vnetlocal" => (StepVerdict::Deny, Some("0.0.0.0/0 → VnetLocal keeps Internet-bound traffic in the VNET, where it is dropped".to_string())),
                 "virtualappliance" => (
-                    Verdict::Unknown,
+                    StepVerdict::Unknown,
                     Some(format!("0.0.0.0/0 → VirtualAppliance{via}: the appliance's (firewall's) rules are not in the input")),
                 ),
                 _ => (
-                    Verdict::Unknown,
+                    StepVerdict::Unknown,
                     Some(format!("0.0.0.0/0 → {}{via}: where it leads is not in the input", r.next_hop_type)),
                 ),
             };
@@ -572,7 +577,7 @@ fn route_to(slot: &RouteSlot, dst: &Endpoint, scene: &Scene) -> Option<Step> {
         // more specific than 0.0.0.0/0: only a gateway route, which the
         // input cannot show, reaches it.
         Some(None) if len < reserved_len(range) => (
-            Verdict::Unknown,
+            StepVerdict::Unknown,
             Some(format!(
                 "the {} is outside the VNET and its peerings: Azure's system route for its private range (next hop None) is more specific than {rule_text}, so only a gateway route (not in the input) reaches it",
                 dst.label
@@ -580,37 +585,37 @@ fn route_to(slot: &RouteSlot, dst: &Endpoint, scene: &Scene) -> Option<Step> {
         ),
         None if len == 0 => return None,
         None => (
-            Verdict::Unknown,
+            StepVerdict::Unknown,
             Some(format!(
                 "route {} ({rule_text}) covers the {}; it takes effect only if it is at least as specific as the VNET's address space, which was not given (`az network vnet show`)",
                 r.name, dst.label
             )),
         ),
         _ => match r.next_hop_type.to_ascii_lowercase().as_str() {
-            "vnetlocal" => (Verdict::Allow, None),
+            "vnetlocal" => (StepVerdict::Allow, None),
             "none" => (
-                Verdict::Deny,
+                StepVerdict::Deny,
                 Some(format!(
                     "{rule_text} drops the traffic to the {}",
                     dst.label
                 )),
             ),
             "internet" => (
-                Verdict::Deny,
+                StepVerdict::Deny,
                 Some(format!(
                     "{rule_text} sends traffic for the private address of the {} to the Internet, where it is dropped",
                     dst.label
                 )),
             ),
             "virtualappliance" => (
-                Verdict::Unknown,
+                StepVerdict::Unknown,
                 Some(format!(
                     "{rule_text} sends the traffic to the {} {THROUGH_APPLIANCE}: its rules, and whether the replies come back through it (asymmetric routing drops them), are not in the input",
                     dst.label
                 )),
             ),
             _ => (
-                Verdict::Unknown,
+                StepVerdict::Unknown,
                 Some(format!("{rule_text}: where it leads is not in the input")),
             ),
         },
@@ -672,7 +677,7 @@ fn outbound_step(subnet: Option<&Subnet>, routes: &RouteSlot) -> Option<Step> {
     let s = subnet?;
     let gap = outbound_gap(s, routes)?;
     Some(Step::plain(
-        Verdict::Deny,
+        StepVerdict::Deny,
         None,
         "(no outbound path)",
         Some(gap),

@@ -48,12 +48,13 @@ mod report;
 mod scene;
 
 use crate::aib::{Os, TopologyKind};
+use crate::ingest::Skipped;
 pub use addr::Ipv4Net;
-pub use eval::Verdict;
+pub use eval::StepVerdict;
 pub use flows::{At, FlowRow};
 pub use model::{Direction, Proto};
 pub use read::{ReadError, Resource, read_json};
-pub use report::{CheckReport, HopRow, ReportVerdict, SCHEMA_VERSION};
+pub use report::{CheckReport, CheckVerdict, HopRow, SCHEMA_VERSION};
 
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -101,15 +102,6 @@ pub struct InputRecord {
     pub path: String,
     /// What it held.
     pub what: String,
-}
-
-/// One input that could not be used.
-#[derive(Debug, Clone, Serialize)]
-pub struct Skipped {
-    /// The file.
-    pub path: String,
-    /// Why.
-    pub reason: String,
 }
 
 /// Everything read from the inputs, plus the options.
@@ -223,6 +215,7 @@ impl Config {
                     Err(e) => {
                         cfg.skipped.push(Skipped {
                             path: p.display().to_string(),
+                            offset: None,
                             reason: e.to_string(),
                         });
                         continue;
@@ -248,6 +241,7 @@ impl Config {
                     };
                     cfg.skipped.push(Skipped {
                         path: f.display().to_string(),
+                        offset: None,
                         reason,
                     });
                 }
@@ -285,19 +279,19 @@ pub fn evaluate(cfg: &Config) -> CheckReport {
     let hops = CheckReport::hops_of(&rows);
     let required_denied = rows
         .iter()
-        .any(|r| r.required && r.verdict == Verdict::Deny);
+        .any(|r| r.required && r.verdict == StepVerdict::Deny);
     let error = found
         .iter()
         .any(|f| f.severity == crate::aib::Severity::Error);
     let undecided = rows
         .iter()
-        .any(|r| r.required && r.verdict == Verdict::Unknown);
+        .any(|r| r.required && r.verdict == StepVerdict::Unknown);
     let verdict = if required_denied || error {
-        ReportVerdict::Blocked
+        CheckVerdict::Blocked
     } else if undecided {
-        ReportVerdict::Unknown
+        CheckVerdict::Unknown
     } else {
-        ReportVerdict::Ok
+        CheckVerdict::Ok
     };
     notes.dedup();
     CheckReport {

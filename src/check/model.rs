@@ -220,6 +220,15 @@ impl Proto {
     }
 }
 
+impl From<Proto> for crate::az::Protocol {
+    fn from(p: Proto) -> Self {
+        match p {
+            Proto::Tcp => crate::az::Protocol::Tcp,
+            Proto::Udp => crate::az::Protocol::Udp,
+        }
+    }
+}
+
 /// A rule's `protocol`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleProto {

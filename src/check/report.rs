@@ -1,11 +1,12 @@
 //! The result of `check`: flows, hops, findings, inputs; and its renderings.
 
-use super::eval::Verdict;
+use super::InputRecord;
+use super::eval::StepVerdict;
 use super::flows::FlowRow;
-use super::{InputRecord, Skipped};
 use crate::aib::TopologyKind;
 use crate::aib::{Hop, HopStatus, Severity};
 use crate::findings::Finding;
+use crate::ingest::Skipped;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
@@ -15,7 +16,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ReportVerdict {
+pub enum CheckVerdict {
     /// Every required flow is allowed and no configuration error was found.
     Ok,
     /// A required flow is denied or a configuration finding is an error.
@@ -34,7 +35,7 @@ pub struct HopRow {
     /// `ok` (allowed), `blocked` (denied), `not_observed` (undecided).
     pub status: HopStatus,
     /// allow / deny / unknown over every step of its flows.
-    pub verdict: Verdict,
+    pub verdict: StepVerdict,
     /// The NSG (or route table) of the first denying or undecided step.
     pub nsg: Option<String>,
     /// Its rule.
@@ -51,7 +52,7 @@ pub struct CheckReport {
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// The overall verdict.
-    pub verdict: ReportVerdict,
+    pub verdict: CheckVerdict,
     /// The topology evaluated.
     pub topology: TopologyKind,
     /// The OS evaluated (`null`: both).
@@ -64,10 +65,27 @@ pub struct CheckReport {
     pub hops: Vec<HopRow>,
     /// What was read.
     pub inputs: Vec<InputRecord>,
-    /// What could not be read, and why.
+    /// What could not be read, and why. Serialised as `{path, reason}`:
+    /// configuration files are read whole, so there is no offset to give.
+    #[serde(serialize_with = "skipped_json")]
     pub skipped: Vec<Skipped>,
     /// Assumptions and gaps.
     pub notes: Vec<String>,
+}
+
+/// The JSON shape of a skipped configuration input (the check contract
+/// predates the crate's [`Skipped`] and has no `offset`).
+#[derive(Serialize)]
+struct SkippedJson<'a> {
+    path: &'a str,
+    reason: &'a str,
+}
+
+fn skipped_json<S: serde::Serializer>(skipped: &[Skipped], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(skipped.iter().map(|k| SkippedJson {
+        path: &k.path,
+        reason: &k.reason,
+    }))
 }
 
 impl CheckReport {
@@ -83,7 +101,7 @@ impl CheckReport {
                         hop: r.hop,
                         port: r.port,
                         status: HopStatus::Ok,
-                        verdict: Verdict::Allow,
+                        verdict: StepVerdict::Allow,
                         nsg: None,
                         rule: None,
                         priority: None,
@@ -98,15 +116,15 @@ impl CheckReport {
             h.required |= r.required;
             let before = h.verdict;
             h.verdict = h.verdict.then(r.verdict);
-            if h.verdict != before || (r.verdict == Verdict::Deny && h.rule.is_none()) {
+            if h.verdict != before || (r.verdict == StepVerdict::Deny && h.rule.is_none()) {
                 h.nsg = r.nsg.clone();
                 h.rule = r.rule.clone();
                 h.priority = r.priority;
             }
             h.status = match h.verdict {
-                Verdict::Allow => HopStatus::Ok,
-                Verdict::Deny => HopStatus::Blocked,
-                Verdict::Unknown => HopStatus::NotObserved,
+                StepVerdict::Allow => HopStatus::Ok,
+                StepVerdict::Deny => HopStatus::Blocked,
+                StepVerdict::Unknown => HopStatus::NotObserved,
             };
         }
         hops
@@ -117,7 +135,7 @@ impl CheckReport {
     /// blocked in traffic.
     pub fn blocking_rule(&self, hop: Hop, port: Option<u16>) -> Option<&FlowRow> {
         self.flows.iter().find(|r| {
-            r.hop == hop && port.is_none_or(|p| p == r.port) && r.verdict == Verdict::Deny
+            r.hop == hop && port.is_none_or(|p| p == r.port) && r.verdict == StepVerdict::Deny
         })
     }
 
@@ -131,7 +149,7 @@ impl CheckReport {
     /// The process exit code: 1 when a required flow is denied or a finding is
     /// an error, 0 otherwise.
     pub fn exit_code(&self) -> u8 {
-        u8::from(self.verdict == ReportVerdict::Blocked)
+        u8::from(self.verdict == CheckVerdict::Blocked)
     }
 
     /// Render as pretty JSON.
@@ -176,9 +194,9 @@ impl CheckReport {
                 let verdict = Cell::new(r.verdict.as_str());
                 let verdict = if color {
                     verdict.fg(match r.verdict {
-                        Verdict::Allow => Color::Green,
-                        Verdict::Deny => Color::Red,
-                        Verdict::Unknown => Color::Yellow,
+                        StepVerdict::Allow => Color::Green,
+                        StepVerdict::Deny => Color::Red,
+                        StepVerdict::Unknown => Color::Yellow,
                     })
                 } else {
                     verdict
@@ -323,11 +341,11 @@ impl CheckReport {
     }
 }
 
-fn verdict_text(v: ReportVerdict) -> &'static str {
+fn verdict_text(v: CheckVerdict) -> &'static str {
     match v {
-        ReportVerdict::Ok => "every required flow is allowed",
-        ReportVerdict::Blocked => "BLOCKED",
-        ReportVerdict::Unknown => "nothing blocked, but some flows could not be decided",
+        CheckVerdict::Ok => "every required flow is allowed",
+        CheckVerdict::Blocked => "BLOCKED",
+        CheckVerdict::Unknown => "nothing blocked, but some flows could not be decided",
     }
 }
 

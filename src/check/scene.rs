@@ -4,9 +4,9 @@
 
 use super::Config;
 use super::addr::Ipv4Net;
-use super::eval::{AZURE_HOST, TagContext};
+use super::eval::TagContext;
 use super::model::*;
-use crate::aib::{Os, TopologyKind};
+use crate::aib::{AZURE_HOST_V4, Os, TopologyKind};
 
 /// What is known about the NSG of a subnet or NIC.
 #[derive(Debug, Clone)]
@@ -330,7 +330,7 @@ pub fn resolve(cfg: &Config) -> Scene<'_> {
     if let Some(v) = vnet {
         let mut space = v.address_space.clone();
         space.extend(&v.peer_spaces);
-        space.push(Ipv4Net::host(AZURE_HOST));
+        space.push(Ipv4Net::host(AZURE_HOST_V4));
         for slot in [&build_routes, &aci_routes] {
             if let RouteSlot::Known(t) = slot {
                 space.extend(t.routes.iter().filter_map(|r| r.prefix));

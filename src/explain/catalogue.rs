@@ -11,7 +11,11 @@
 //! text the reference infers or that several causes share, ≤ 0.35 for generic
 //! texts (`Timeout waiting for SSH.`) that only narrow the field.
 
-use crate::aib::{FindingId, Hop};
+use crate::aib::{BUILD_PORT_LINUX, BUILD_PORT_WINDOWS, FindingId, Hop};
+use crate::az::{
+    BUILD_PORTS, Command, ImageBuilderRun, NsgAllow, PROXY_PORTS, PortRange, Protocol,
+    ProviderRegister, RoleAssignment, SubnetChange, SubnetUpdate,
+};
 use serde::Serialize;
 
 /// A failure class: one row (or half a row) of reference §4.
@@ -121,12 +125,67 @@ pub struct Info {
     pub finding_ids: &'static [FindingId],
     /// What it means and why (with the reference's confidence markers).
     pub explanation: &'static str,
-    /// The fix. `{NAME}` marks a value filled from the text or the flags.
-    pub fix: &'static str,
+    /// The fix, prose and `az` commands. `{NAME}` marks a value filled from
+    /// the text or the flags.
+    pub fix: &'static [FixPart],
     /// What flow logs / captures / config show when this is the cause.
     pub signature: &'static str,
     /// Words a near-miss text may share with this class (for "closest").
     pub keywords: &'static [&'static str],
+}
+
+/// A piece of a fix.
+#[derive(Debug)]
+pub enum FixPart {
+    /// Prose, written as is.
+    Text(&'static str),
+    /// An `az` command.
+    Az(Command<'static>),
+}
+
+impl Info {
+    /// The fix as one text, with its `{NAME}` markers.
+    pub fn fix_text(&self) -> String {
+        self.fix
+            .iter()
+            .map(|p| match p {
+                FixPart::Text(t) => (*t).to_string(),
+                FixPart::Az(c) => c.to_string(),
+            })
+            .collect()
+    }
+}
+
+/// A TCP allow rule into the VNET in the NSG of the text, at a priority that
+/// wins over the deny (which the text does not give).
+const fn nsg_allow(
+    name: &'static str,
+    direction: &'static str,
+    sources: &'static str,
+    ports: &'static [PortRange],
+) -> FixPart {
+    FixPart::Az(Command::NsgAllow(NsgAllow {
+        resource_group: "{NSG_RG}",
+        nsg: "{NSG}",
+        name,
+        priority: "{PRIORITY}",
+        direction,
+        protocol: Protocol::Tcp,
+        sources,
+        source_ports: None,
+        destinations: "VirtualNetwork",
+        ports,
+    }))
+}
+
+/// An update of a subnet of the VNET of the text.
+const fn subnet_update(subnet: &'static str, change: SubnetChange<'static>) -> FixPart {
+    FixPart::Az(Command::SubnetUpdate(SubnetUpdate {
+        resource_group: "{VNET_RG}",
+        vnet: "{VNET}",
+        subnet,
+        change,
+    }))
 }
 
 impl Class {
@@ -206,11 +265,22 @@ gets no answer. The traffic reaches the proxy VM from the Private Link NAT IP, a
 AllowVnetInBound or an explicit VirtualNetwork rule; a custom deny-all placed before it drops it. The \
 quickstart AzureLoadBalancer rule only admits the health probe, not this traffic. [field report + reference \
 implementation]",
-    fix: "Allow TCP 60000-60001 (and 22, 5986) VirtualNetwork → VirtualNetwork inbound with a priority number \
-lower than the deny rule (`aibnet check` computes one that wins):\n  az network nsg rule create \
---resource-group {NSG_RG} --nsg-name {NSG} --name AllowAibPrivateLinkToProxy --priority {PRIORITY} --direction \
-Inbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork --destination-address-prefixes \
-VirtualNetwork --destination-port-ranges 60000-60001 22 5986",
+    fix: &[
+        FixPart::Text(
+            "Allow TCP 60000-60001 (and 22, 5986) VirtualNetwork → VirtualNetwork inbound with a priority number \
+lower than the deny rule (`aibnet check` computes one that wins):\n  ",
+        ),
+        nsg_allow(
+            "AllowAibPrivateLinkToProxy",
+            "Inbound",
+            "VirtualNetwork",
+            &[
+                PROXY_PORTS,
+                PortRange::one(BUILD_PORT_LINUX),
+                PortRange::one(BUILD_PORT_WINDOWS),
+            ],
+        ),
+    ],
     signature: "NSG/VNet flow log of the proxy VM's NSG: src=<NAT IP in the build subnet> dst=<proxy IP> \
 dport 60000/60001 T I D (rule UserRule_<deny>), state B only; capture on the proxy VM: no SYN arrives",
     keywords: &[
@@ -236,10 +306,15 @@ static F2: Info = Info {
 allows AzureLoadBalancer above it, so the internal load balancer marks the only proxy VM down and forwards \
 no new flows. Ranked below F1 because the field reports of this message were F1; the flow logs tell the \
 two apart. [inferred from the load balancer docs]",
-    fix: "Keep or restore the quickstart rule above the deny: \
-az network nsg rule create --resource-group {NSG_RG} --nsg-name {NSG} --name AzureImageBuilderNsgRule \
---priority {PRIORITY} --direction Inbound --access Allow --protocol Tcp --source-address-prefixes \
-AzureLoadBalancer --destination-address-prefixes VirtualNetwork --destination-port-ranges 60000-60001",
+    fix: &[
+        FixPart::Text("Keep or restore the quickstart rule above the deny: "),
+        nsg_allow(
+            "AzureImageBuilderNsgRule",
+            "Inbound",
+            "AzureLoadBalancer",
+            &[PROXY_PORTS],
+        ),
+    ],
     signature: "flow log of the proxy VM's NSG: src=168.63.129.16 dport 60000/60001 I D about every 5 s, and no \
 tuples from the Private Link NAT IP at all",
     keywords: &[
@@ -267,13 +342,24 @@ static F3: Info = Info {
 WinRM-HTTPS (5986) to the build VM: an NSG rule such as Deny-All-Any-Any denies it, outbound at the proxy \
 or inbound at the build VM (or a user-defined route for the subnet drops it or sends it to a firewall). \
 [field report]",
-    fix: "Allow VirtualNetwork → VirtualNetwork TCP 22 and 5986 inbound and outbound above the deny:\n  \
-az network nsg rule create --resource-group {NSG_RG} --nsg-name {NSG} --name AllowAibProxyToBuildVmIn \
---priority {PRIORITY} --direction Inbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork \
---destination-address-prefixes VirtualNetwork --destination-port-ranges 22 5986\n  \
-az network nsg rule create --resource-group {NSG_RG} --nsg-name {NSG} --name AllowAibProxyToBuildVmOut \
---priority {PRIORITY} --direction Outbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork \
---destination-address-prefixes VirtualNetwork --destination-port-ranges 22 5986",
+    fix: &[
+        FixPart::Text(
+            "Allow VirtualNetwork → VirtualNetwork TCP 22 and 5986 inbound and outbound above the deny:\n  ",
+        ),
+        nsg_allow(
+            "AllowAibProxyToBuildVmIn",
+            "Inbound",
+            "VirtualNetwork",
+            &BUILD_PORTS,
+        ),
+        FixPart::Text("\n  "),
+        nsg_allow(
+            "AllowAibProxyToBuildVmOut",
+            "Outbound",
+            "VirtualNetwork",
+            &BUILD_PORTS,
+        ),
+    ],
     signature: "flow log of the build VM's NSG: src=<proxy IP> dst=<build VM IP> dport 22/5986 I D (or O D at \
 the proxy's NSG); capture on the proxy VM: SYN retransmits to the build VM while the 6000x session is up",
     keywords: &[
@@ -301,11 +387,18 @@ static F4: Info = Info {
     explanation: "Packer, in the ACI container of an isolated build, dials the build VM directly and gets no \
 answer: the build subnet's NSG lacks inbound 22/5986 from the ACI subnet, or the ACI subnet's NSG lacks \
 outbound to the build subnet. The ACI side is not in NSG flow logs. [inferred from the template reference]",
-    fix: "Allow TCP 22/5986 from the ACI subnet into the build subnet (inbound on the build subnet's NSG) and \
-out of the ACI subnet:\n  az network nsg rule create --resource-group {NSG_RG} --nsg-name {NSG} \
---name AllowAibAciToBuildVm --priority {PRIORITY} --direction Inbound --access Allow --protocol Tcp \
---source-address-prefixes {ACI_SUBNET_PREFIX} --destination-address-prefixes VirtualNetwork \
---destination-port-ranges 22 5986",
+    fix: &[
+        FixPart::Text(
+            "Allow TCP 22/5986 from the ACI subnet into the build subnet (inbound on the build subnet's NSG) and \
+out of the ACI subnet:\n  ",
+        ),
+        nsg_allow(
+            "AllowAibAciToBuildVm",
+            "Inbound",
+            "{ACI_SUBNET_PREFIX}",
+            &BUILD_PORTS,
+        ),
+    ],
     signature: "flow log of the build VM's NSG: src=<ACI subnet IP> dst=<build VM IP> dport 22/5986 I D; \
 capture on the build VM: no SYN arrives (denied at the NSG) or SYNs without answer",
     keywords: &[
@@ -328,9 +421,13 @@ static F5: Info = Info {
     explanation: "The isolated build's container needs outbound TCP 443 (image pull) and 445 (Azure Files) \
 from the ACI subnet, and an outbound method on private subnets. AIB's exact message for this is not \
 documented: this match rests on generic container start/mount wording. ACI traffic is not in NSG flow logs.",
-    fix: "Allow outbound 443 and 445 from the ACI subnet to Internet, give it a NAT gateway or firewall route, \
-and check its delegation:\n  az network vnet subnet update --resource-group {VNET_RG} --vnet-name {VNET} \
---name {ACI_SUBNET} --delegations Microsoft.ContainerInstance/containerGroups",
+    fix: &[
+        FixPart::Text(
+            "Allow outbound 443 and 445 from the ACI subnet to Internet, give it a NAT gateway or firewall route, \
+and check its delegation:\n  ",
+        ),
+        subnet_update("{ACI_SUBNET}", SubnetChange::DelegateToAci),
+    ],
     signature: "nothing in NSG flow logs (ACI is not supported); `check` on the ACI subnet and its NSG",
     keywords: &[
         "container",
@@ -351,8 +448,7 @@ static F6: Info = Info {
     explanation: "AIB creates a Private Link Service in the build subnet (proxy path); Azure refuses while the \
 subnet's privateLinkServiceNetworkPolicies is Enabled, so the proxy, load balancer and link are never \
 created and no build traffic exists.",
-    fix: "az network vnet subnet update --resource-group {VNET_RG} --vnet-name {VNET} --name {SUBNET} \
---private-link-service-network-policies Disabled",
+    fix: &[subnet_update("{SUBNET}", SubnetChange::DisablePlsPolicies)],
     signature: "no AIB traffic at all; subnet JSON shows \"privateLinkServiceNetworkPolicies\": \"Enabled\"",
     keywords: &[
         "privatelinkservice",
@@ -371,9 +467,17 @@ static F7: Info = Info {
     explanation: "AIB could not use the subnet (the staging Private Link NIC is then missing, hence the 404 on \
 networkInterfaces/aibpls…): the template's user-assigned identity needs \
 Microsoft.Network/virtualNetworks/read and …/subnets/join/action on the VNET's resource group.",
-    fix: "Assign a role with virtualNetworks/read and subnets/join/action (the documented custom \"Azure Image \
-Builder Service Networking Role\") to the identity on the VNET's group:\n  az role assignment create \
---assignee {PRINCIPAL_ID} --role \"{NETWORKING_ROLE}\" --scope /subscriptions/{SUB}/resourceGroups/{VNET_RG}",
+    fix: &[
+        FixPart::Text(
+            "Assign a role with virtualNetworks/read and subnets/join/action (the documented custom \"Azure Image \
+Builder Service Networking Role\") to the identity on the VNET's group:\n  ",
+        ),
+        FixPart::Az(Command::RoleAssignment(RoleAssignment {
+            assignee: "{PRINCIPAL_ID}",
+            role: "\"{NETWORKING_ROLE}\"",
+            scope: "/subscriptions/{SUB}/resourceGroups/{VNET_RG}",
+        })),
+    ],
     signature: "no data-plane traffic; role assignments of the identity on the VNET group lack the join action",
     keywords: &[
         "interfacesclient",
@@ -393,8 +497,14 @@ static F8: Info = Info {
     finding_ids: &[],
     explanation: "Windows builds into a pre-existing group and VNET: the first-party \"Azure Virtual Machine \
 Image Builder\" service principal must create the proxy VM disk (proxyVmDiskWin_…) there and lacks the right.",
-    fix: "Give the AIB service principal Contributor on that group:\n  az role assignment create --assignee \
-{AIB_SP_APP_ID} --role Contributor --scope /subscriptions/{SUB}/resourceGroups/{DENIED_RG}",
+    fix: &[
+        FixPart::Text("Give the AIB service principal Contributor on that group:\n  "),
+        FixPart::Az(Command::RoleAssignment(RoleAssignment {
+            assignee: "{AIB_SP_APP_ID}",
+            role: "Contributor",
+            scope: "/subscriptions/{SUB}/resourceGroups/{DENIED_RG}",
+        })),
+    ],
     signature: "no data-plane traffic (the proxy VM is never created)",
     keywords: &["authorization", "disks/write", "proxyvmdisk", "contributor"],
 };
@@ -407,9 +517,17 @@ static F9: Info = Info {
     finding_ids: &[],
     explanation: "The identity lacks a role it needs: subnet join, storage (artifacts), the gallery or image \
 destination. The resource is named in the message.",
-    fix: "Assign the missing role to the template identity on the named resource, e.g. Storage Blob Data Reader \
-on an artifact container or the networking role on the VNET group:\n  az role assignment create --assignee \
-{PRINCIPAL_ID} --role \"<ROLE>\" --scope {DENIED_SCOPE}",
+    fix: &[
+        FixPart::Text(
+            "Assign the missing role to the template identity on the named resource, e.g. Storage Blob Data Reader \
+on an artifact container or the networking role on the VNET group:\n  ",
+        ),
+        FixPart::Az(Command::RoleAssignment(RoleAssignment {
+            assignee: "{PRINCIPAL_ID}",
+            role: "\"<ROLE>\"",
+            scope: "{DENIED_SCOPE}",
+        })),
+    ],
     signature: "no data-plane traffic",
     keywords: &[
         "not authorized",
@@ -429,8 +547,10 @@ static F10: Info = Info {
     explanation: "A policy denies something AIB creates in the staging group (IT_… group, storage account \
 without firewall, ACI, VNET/NSG/private endpoint, Azure Files, DDoS plan join); with NoCustomizerScript the \
 build never got far enough to write customization.log.",
-    fix: "Exempt the staging resource group (or relax the policy) for the resources AIB creates, then rerun; the \
+    fix: &[FixPart::Text(
+        "Exempt the staging resource group (or relax the policy) for the resources AIB creates, then rerun; the \
 policy assignment is named in the ARM error details.",
+    )],
     signature: "no data-plane traffic; the activity log shows the denied write",
     keywords: &["policy", "disallowed", "violation", "nocustomizerscript"],
 };
@@ -443,8 +563,12 @@ static F11: Info = Info {
     finding_ids: &[],
     explanation: "Isolated builds run Packer in an Azure Container Instance: the subscription needs the \
 Microsoft.ContainerInstance provider and quota for one 4-core container per build.",
-    fix: "az provider register --namespace Microsoft.ContainerInstance ; request more ACI quota or run fewer \
-builds at once",
+    fix: &[
+        FixPart::Az(Command::ProviderRegister(ProviderRegister {
+            namespace: "Microsoft.ContainerInstance",
+        })),
+        FixPart::Text(" ; request more ACI quota or run fewer builds at once"),
+    ],
     signature: "no data-plane traffic",
     keywords: &["container instances", "quota", "provider", "registered"],
 };
@@ -458,8 +582,10 @@ static F12: Info = Info {
     explanation: "AIB (or its ACI) fetches scriptUri/sourceUri files at submission, not the build VM: a wrong \
 URL, a storage firewall (even with trusted Microsoft services) or unsupported cipher suites stop it. Nothing \
 shows in the build subnet's flow logs.",
-    fix: "Check the URL; host the file in Azure Storage readable by the template identity; for a firewalled \
+    fix: &[FixPart::Text(
+        "Check the URL; host the file in Azure Storage readable by the template identity; for a firewalled \
 account use an isolated build with your own ACI subnet and allow that subnet on the storage firewall.",
+    )],
     signature: "nothing in the build subnet's flow logs; storage account logs show the denied read",
     keywords: &[
         "download",
@@ -478,7 +604,9 @@ static F13: Info = Info {
     finding_ids: &[],
     explanation: "The generic AIB message around any Packer failure: F1–F4, F14–F17 all end like this. The cause \
 is in customization.log (search for `(telemetry)` and the last ERROR lines).",
-    fix: "Download customization.log (see the collection plan) and run `aibnet explain customization.log`.",
+    fix: &[FixPart::Text(
+        "Download customization.log (see the collection plan) and run `aibnet explain customization.log`.",
+    )],
     signature: "depends on the cause inside customization.log",
     keywords: &[
         "packerizer",
@@ -497,8 +625,10 @@ static F14_DNS: Info = Info {
     finding_ids: &[FindingId::DnsFailing],
     explanation: "Customizer scripts fail to resolve package mirrors or endpoints: the VNET's custom DNS servers \
 are unreachable from the build subnet (NSG, UDR to an appliance) or do not forward public names.",
-    fix: "Make the VNET's DNS servers reachable from the build subnet on UDP/TCP 53 and able to resolve public \
+    fix: &[FixPart::Text(
+        "Make the VNET's DNS servers reachable from the build subnet on UDP/TCP 53 and able to resolve public \
 names, or use Azure DNS (168.63.129.16) for the build VNET.",
+    )],
     signature: "capture on the build VM: DNS queries to the custom DNS server without reply; flow log of the \
 build VM's NSG: dport 53 O D",
     keywords: &[
@@ -524,8 +654,10 @@ static F14_EGRESS: Info = Info {
     explanation: "Customizer scripts cannot reach mirrors, Windows Update or storage: an NSG outbound deny, a \
 UDR to an appliance without rules, or no outbound method at all (private subnets, the default since \
 2026-03-31). The build VM's egress does not go through the proxy VM. [inferred]",
-    fix: "Allow the build subnet's egress (80/443 to the mirrors and endpoints the scripts use, 1688 for \
+    fix: &[FixPart::Text(
+        "Allow the build subnet's egress (80/443 to the mirrors and endpoints the scripts use, 1688 for \
 Windows activation) in the NSG and firewall, and give a private subnet an outbound method (NAT gateway).",
+    )],
     signature: "flow log of the build VM's NSG: src=<build VM IP> dst=<public IP> dport 80/443 O D; with a UDR, \
 NSG A but firewall deny logs; capture on the build VM: SYN retransmits, or RST/TLS alerts from an appliance",
     keywords: &[
@@ -552,8 +684,10 @@ static F15: Info = Info {
     ],
     explanation: "The build VM was reachable, then the established session ended without an exit status: a \
 script changed the guest firewall, SSH or WinRM on 22/5986 (or rebooted it). NSGs allowed the traffic.",
-    fix: "Keep 22/5986 open in the guest for the whole build: do not restart or reconfigure sshd/WinRM or the \
+    fix: &[FixPart::Text(
+        "Keep 22/5986 open in the guest for the whole build: do not restart or reconfigure sshd/WinRM or the \
 guest firewall in customizers; set errorHandling.onCustomizerError = abort to keep the VM for inspection.",
+    )],
     signature: "flows allowed (A); capture on the proxy (or ACI → build): the 22/5986 session gets RST or goes \
 silent, new SYNs get RST or no answer from the build VM",
     keywords: &[
@@ -573,7 +707,9 @@ static F16: Info = Info {
     finding_ids: &[FindingId::BuildVmPortRejected],
     explanation: "CIS-hardened Windows images disable or restrict WinRM, so Packer never gets a WinRM session \
 even though the network allows 5986.",
-    fix: "Use another source image, or one prepared for WinRM over HTTPS on 5986.",
+    fix: &[FixPart::Text(
+        "Use another source image, or one prepared for WinRM over HTTPS on 5986.",
+    )],
     signature: "capture on the build VM: TCP to 5986 completes but TLS/HTTP fails, or RST",
     keywords: &["winrm", "cis", "hardened", "5986"],
 };
@@ -587,7 +723,9 @@ static F17: Info = Info {
     explanation: "Resource exhaustion (Windows Update on a D1_v2) or slow restarts break the communication \
 between Packer and the build VM. Not a network policy problem: the sessions that break are expected during \
 reboots.",
-    fix: "Use a bigger vmSize (Standard_D2_v2 or larger for Windows) and restartTimeout \"30m\" on WindowsRestart.",
+    fix: &[FixPart::Text(
+        "Use a bigger vmSize (Standard_D2_v2 or larger for Windows) and restartTimeout \"30m\" on WindowsRestart.",
+    )],
     signature: "capture: WinRM sessions reset or time out around reboots; flows allowed",
     keywords: &[
         "unexpected eof",
@@ -604,7 +742,15 @@ static F18: Info = Info {
     kind: Kind::Deployment,
     finding_ids: &[],
     explanation: "AIB gave up waiting for an Azure deployment (VM, network) to finish; usually transient.",
-    fix: "Rerun the build: az image builder run --resource-group {RG} --name {TEMPLATE}",
+    fix: &[
+        FixPart::Text("Rerun the build: "),
+        FixPart::Az(Command::ImageBuilderRun(ImageBuilderRun {
+            resource_group: "{RG}",
+            template: "{TEMPLATE}",
+            subscription: None,
+            no_wait: false,
+        })),
+    ],
     signature: "none",
     keywords: &[
         "waitforcompletion",
@@ -621,8 +767,10 @@ static F19: Info = Info {
     finding_ids: &[],
     explanation: "The private endpoint was still attached when AIB deleted the NIC or NSG; mostly harmless and \
 retried. Not the reason a build failed.",
-    fix: "If it persists, delete in order: private endpoint connection → private link service → NIC and load \
+    fix: &[FixPart::Text(
+        "If it persists, delete in order: private endpoint connection → private link service → NIC and load \
 balancer → staging group → template.",
+    )],
     signature: "none",
     keywords: &[
         "cannotbedeleted",
@@ -641,7 +789,9 @@ static F20: Info = Info {
     finding_ids: &[FindingId::VnetRegionMismatch],
     explanation: "The build VNET must be in the template's region. AIB's own text for this is not documented; \
 this match rests on ARM's generic cross-region reference error.",
-    fix: "Use a VNET in the template's region ({LOCATION}), or create the template in the VNET's region.",
+    fix: &[FixPart::Text(
+        "Use a VNET in the template's region ({LOCATION}), or create the template in the VNET's region.",
+    )],
     signature: "no AIB traffic; `check` compares the VNET's and the template's location",
     keywords: &[
         "region",
@@ -659,7 +809,9 @@ static F21: Info = Info {
     finding_ids: &[FindingId::SubnetTooSmall],
     explanation: "The proxy path needs 4 free addresses in the build subnet (load balancer, proxy VM, Private \
 Link NIC, build VM), more for validation VMs and retries.",
-    fix: "Use a subnet of at least /28 with at least 4 free addresses.",
+    fix: &[FixPart::Text(
+        "Use a subnet of at least /28 with at least 4 free addresses.",
+    )],
     signature: "no AIB traffic; the subnet JSON shows its prefix and used IP configurations",
     keywords: &["subnet", "capacity", "address", "full"],
 };
@@ -672,8 +824,10 @@ static F22: Info = Info {
     finding_ids: &[FindingId::BuildVmEgressBlocked, FindingId::NsgRuleBlocksHop],
     explanation: "The build VM cannot reach azkms.core.windows.net:1688: an NSG or appliance blocks it, and a \
 0.0.0.0/0 UDR disables the platform's own KMS route.",
-    fix: "Allow outbound TCP 1688 to azkms.core.windows.net from the build subnet (and route it to Internet when \
+    fix: &[FixPart::Text(
+        "Allow outbound TCP 1688 to azkms.core.windows.net from the build subnet (and route it to Internet when \
 a 0.0.0.0/0 UDR exists).",
+    )],
     signature: "flow log of the build VM's NSG: dport 1688 O D, or the appliance's deny log",
     keywords: &["activation", "kms", "1688", "slmgr", "0x800705b4"],
 };
@@ -1015,7 +1169,7 @@ mod tests {
                 "{class} has no signal"
             );
             assert!(info.reference.starts_with('F'));
-            assert!(!info.explanation.is_empty() && !info.fix.is_empty());
+            assert!(!info.explanation.is_empty() && !info.fix_text().is_empty());
             assert!(!info.keywords.is_empty());
             assert_eq!(info.hop.is_none(), info.kind == Kind::Umbrella, "{class}");
         }

@@ -36,7 +36,7 @@ pub struct EvidenceSummary {
 /// The outcome for one suspected class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum ConfirmationVerdict {
     /// The evidence shows the suspected hop failing or reports an expected finding.
     Confirms,
     /// The evidence shows the suspected hop working, or the failure on another hop.
@@ -45,13 +45,13 @@ pub enum Verdict {
     CannotTell,
 }
 
-impl Verdict {
+impl ConfirmationVerdict {
     /// The serialised name.
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Confirms => "confirms",
-            Verdict::PointsElsewhere => "points_elsewhere",
-            Verdict::CannotTell => "cannot_tell",
+            ConfirmationVerdict::Confirms => "confirms",
+            ConfirmationVerdict::PointsElsewhere => "points_elsewhere",
+            ConfirmationVerdict::CannotTell => "cannot_tell",
         }
     }
 }
@@ -62,7 +62,7 @@ pub struct Confirmation {
     /// The suspected class.
     pub class: Class,
     /// The verdict.
-    pub verdict: Verdict,
+    pub verdict: ConfirmationVerdict,
     /// Expected finding ids the evidence reported.
     pub matched_finding_ids: Vec<FindingId>,
     /// Hops (other than the suspected one) the evidence shows failing.
@@ -123,7 +123,7 @@ pub fn confirm(
 
     if !matched.is_empty() {
         return done(
-            Verdict::Confirms,
+            ConfirmationVerdict::Confirms,
             format!(
                 "the evidence reports {}",
                 matched
@@ -137,7 +137,7 @@ pub fn confirm(
     if let (Some(h), Some(status)) = (data_hop, suspected_status) {
         if status.is_failure() {
             return done(
-                Verdict::Confirms,
+                ConfirmationVerdict::Confirms,
                 format!("the evidence shows {h} {status}"),
             );
         }
@@ -147,7 +147,7 @@ pub fn confirm(
             format!("; it shows {} instead", elsewhere_text())
         };
         return done(
-            Verdict::PointsElsewhere,
+            ConfirmationVerdict::PointsElsewhere,
             format!("the evidence shows {h} {status}{also}"),
         );
     }
@@ -160,34 +160,34 @@ pub fn confirm(
                 format!(" (it does show {})", elsewhere_text())
             };
             done(
-                Verdict::CannotTell,
+                ConfirmationVerdict::CannotTell,
                 format!("no capture point or flow log in the evidence could see {h}{also}"),
             )
         }
         Kind::Config if traffic_seen => done(
-            Verdict::PointsElsewhere,
+            ConfirmationVerdict::PointsElsewhere,
             "the evidence has AIB traffic, which this configuration error would have prevented".to_string(),
         ),
         Kind::Config => done(
-            Verdict::CannotTell,
+            ConfirmationVerdict::CannotTell,
             "no AIB traffic, as this class would cause; `aibnet check` on the subnet/VNET JSON decides"
                 .to_string(),
         ),
         Kind::Deployment => done(
-            Verdict::CannotTell,
+            ConfirmationVerdict::CannotTell,
             "traffic evidence cannot show permissions, policy or quota; use the role, policy and \
              activity-log commands of the plan"
                 .to_string(),
         ),
         Kind::Umbrella if !failing_elsewhere.is_empty() => done(
-            Verdict::CannotTell,
+            ConfirmationVerdict::CannotTell,
             format!(
                 "the wrapper names no hop; the evidence shows {}: explain customization.log to match it",
                 elsewhere_text()
             ),
         ),
         Kind::Umbrella => done(
-            Verdict::CannotTell,
+            ConfirmationVerdict::CannotTell,
             "the wrapper names no hop; explain customization.log first".to_string(),
         ),
     }
@@ -196,7 +196,7 @@ pub fn confirm(
 
 impl Confirmation {
     fn with_neutral_note(mut self, evidence: &EvidenceSummary) -> Confirmation {
-        if self.verdict == Verdict::CannotTell
+        if self.verdict == ConfirmationVerdict::CannotTell
             && evidence.finding_ids.contains(&FindingId::NoAibTraffic)
             && !self.reason.contains("no AIB traffic")
         {
@@ -254,14 +254,14 @@ mod tests {
             &[(Hop::AlbToProxy, HopStatus::Blocked)],
             &[FindingId::AlbToProxyBlocked],
         ));
-        assert_eq!(c.verdict, Verdict::Confirms);
+        assert_eq!(c.verdict, ConfirmationVerdict::Confirms);
         assert_eq!(c.matched_finding_ids, [FindingId::AlbToProxyBlocked]);
     }
 
     #[test]
     fn failing_hop_without_the_finding_still_confirms() {
         let c = f1(&ev(&[(Hop::AlbToProxy, HopStatus::Degraded)], &[]));
-        assert_eq!(c.verdict, Verdict::Confirms);
+        assert_eq!(c.verdict, ConfirmationVerdict::Confirms);
     }
 
     #[test]
@@ -274,7 +274,7 @@ mod tests {
             ],
             &[FindingId::ProxyToBuildVmBlocked],
         ));
-        assert_eq!(c.verdict, Verdict::PointsElsewhere);
+        assert_eq!(c.verdict, ConfirmationVerdict::PointsElsewhere);
         assert_eq!(c.failing_elsewhere.len(), 1);
         assert!(
             c.reason.contains("proxy_to_build_vm blocked"),
@@ -289,7 +289,7 @@ mod tests {
             &[(Hop::AlbToProxy, HopStatus::Ok)],
             &[FindingId::Healthy],
         ));
-        assert_eq!(c.verdict, Verdict::PointsElsewhere);
+        assert_eq!(c.verdict, ConfirmationVerdict::PointsElsewhere);
         assert!(c.reason.contains("may not cover"), "{}", c.reason);
     }
 
@@ -303,7 +303,7 @@ mod tests {
             ],
             &[FindingId::HopNotObservable, FindingId::BuildVmEgressBlocked],
         ));
-        assert_eq!(c.verdict, Verdict::CannotTell);
+        assert_eq!(c.verdict, ConfirmationVerdict::CannotTell);
         assert!(c.reason.contains("build_vm_egress blocked"), "{}", c.reason);
     }
 
@@ -316,7 +316,7 @@ mod tests {
             ],
             &[],
         ));
-        assert_eq!(c.verdict, Verdict::Confirms);
+        assert_eq!(c.verdict, ConfirmationVerdict::Confirms);
     }
 
     #[test]
@@ -332,14 +332,14 @@ mod tests {
         };
         assert_eq!(
             pls(&ev(&[], &[FindingId::PlsNetworkPoliciesEnabled])).verdict,
-            Verdict::Confirms
+            ConfirmationVerdict::Confirms
         );
         assert_eq!(
             pls(&ev(&[(Hop::AlbToProxy, HopStatus::Ok)], &[])).verdict,
-            Verdict::PointsElsewhere
+            ConfirmationVerdict::PointsElsewhere
         );
         let none = pls(&ev(&[], &[FindingId::NoAibTraffic]));
-        assert_eq!(none.verdict, Verdict::CannotTell);
+        assert_eq!(none.verdict, ConfirmationVerdict::CannotTell);
     }
 
     #[test]
@@ -354,7 +354,7 @@ mod tests {
                 &[FindingId::NoAibTraffic],
             ),
         );
-        assert_eq!(c.verdict, Verdict::CannotTell);
+        assert_eq!(c.verdict, ConfirmationVerdict::CannotTell);
         assert!(c.reason.contains("no AIB traffic at all"), "{}", c.reason);
     }
 
@@ -369,7 +369,7 @@ mod tests {
                 &[FindingId::DnsFailing],
             ),
         );
-        assert_eq!(c.verdict, Verdict::CannotTell);
+        assert_eq!(c.verdict, ConfirmationVerdict::CannotTell);
         assert!(c.reason.contains("build_vm_dns blocked"), "{}", c.reason);
     }
 }

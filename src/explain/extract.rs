@@ -13,8 +13,8 @@ use serde::Serialize;
 use std::sync::LazyLock;
 
 use crate::aib::{
-    BUILD_PORT_LINUX, BUILD_PORT_WINDOWS, Os, PROXY_PORT_LINUX, PROXY_PORT_WINDOWS, TopologyKind,
-    is_proxy_port,
+    BUILD_PORT_LINUX, BUILD_PORT_WINDOWS, KMS_PORT, Os, PROXY_PORT_LINUX, PROXY_PORT_WINDOWS,
+    TopologyKind, is_proxy_port,
 };
 
 /// WinRM over plain HTTP: not what AIB uses, but Packer texts name it.
@@ -362,7 +362,7 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
                     .to_string()
                 })
             })
-            .or_else(|| group(&c, "h7").map(|_| "1688".to_string()));
+            .or_else(|| group(&c, "h7").map(|_| KMS_PORT.to_string()));
         if let Some(host) = host {
             let host = host.trim_end_matches('.').to_ascii_lowercase();
             push_unique(
@@ -451,8 +451,10 @@ static LINUX_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 
 fn read_os(text: &str, x: &mut Extracted) {
     let by_build_port = match x.port {
-        Some(5986 | 5985) => Some((Os::Windows, "port 5986 (WinRM over HTTPS)")),
-        Some(22) => Some((Os::Linux, "port 22 (SSH)")),
+        Some(BUILD_PORT_WINDOWS | WINRM_HTTP_PORT) => {
+            Some((Os::Windows, "port 5986 (WinRM over HTTPS)"))
+        }
+        Some(BUILD_PORT_LINUX) => Some((Os::Linux, "port 22 (SSH)")),
         _ => None,
     };
     let by_words = if WINDOWS_WORDS.is_match(text) {

@@ -24,17 +24,23 @@
 
 pub mod catalogue;
 pub mod confirm;
+pub mod context;
 pub mod extract;
 pub mod input;
+pub mod placeholders;
 pub mod plan;
 pub mod rank;
 pub mod render;
+pub mod window;
 
 pub use catalogue::Class;
-pub use confirm::{Confirmation, EvidenceSummary, HopObservation, Verdict, confirm};
+pub use confirm::{Confirmation, ConfirmationVerdict, EvidenceSummary, HopObservation, confirm};
+pub use context::{Context, FlowLogKind};
 pub use extract::Extracted;
-pub use plan::{CollectStep, Context, FlowLogKind, Placeholder, Window};
+pub use placeholders::Placeholder;
+pub use plan::CollectStep;
 pub use rank::{Closest, EvidenceLine};
+pub use window::Window;
 
 use crate::aib::{FindingId, Hop, is_proxy_port};
 use serde::Serialize;
@@ -113,7 +119,7 @@ pub fn explain(raw: &[u8], ctx: &Context) -> Explanation {
     let x = extract::extract(&prepared.text, &prepared.hints);
     let os = ctx.os.or(x.os);
     let scored = rank::score(&prepared.text, prepared.from_json, &x, os);
-    let names = plan::Names::new(ctx, &x);
+    let names = context::Names::new(ctx, &x);
     let classes: Vec<Class> = scored.iter().map(|s| s.class).collect();
     let plan = plan::plan(&classes, ctx, &x);
     let mut placeholders = plan.placeholders;
@@ -122,8 +128,8 @@ pub fn explain(raw: &[u8], ctx: &Context) -> Explanation {
         .into_iter()
         .map(|s| {
             let info = s.class.info();
-            let fix = plan::fill(info.fix, &names);
-            plan::add_placeholders(&fix, &mut placeholders);
+            let fix = context::fill(&info.fix_text(), &names);
+            placeholders::add_placeholders(&fix, &mut placeholders);
             let explanation = match detail(s.class, &x) {
                 Some(d) => format!("{} Here: {d}", info.explanation),
                 None => info.explanation.to_string(),

@@ -8,72 +8,16 @@
 //! `aibnet check` and `aibnet diagnose` can read it afterwards.
 
 use super::catalogue::{Class, Kind};
+use super::context::{Context, FlowLogKind, Names, or_placeholder};
 use super::extract::Extracted;
-use crate::aib::Hop;
-use crate::aib::{Os, TopologyKind};
-use crate::time::{Utc, hours_between};
+use super::placeholders::{Placeholder, add_placeholders};
+use super::window::{Window, blob_time_prefixes, window};
+use crate::aib::{DNS_PORT, Hop, KMS_PORT, Os, TopologyKind};
+use crate::az::{
+    self, BUILD_PORTS, CAPTURE_CONTAINER, NSG_FLOW_CONTAINER, PROXY_PORTS, PortRange,
+    VNET_FLOW_CONTAINER, join_ports,
+};
 use serde::Serialize;
-
-/// Which flow-log family to download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FlowLogKind {
-    /// NSG flow logs (`insights-logs-networksecuritygroupflowevent`).
-    Nsg,
-    /// VNet flow logs (`insights-logs-flowlogflowevent`).
-    Vnet,
-    /// Both (the default: which one is enabled is not in the error text).
-    #[default]
-    Both,
-}
-
-/// The blob container of NSG flow logs.
-pub const NSG_FLOW_CONTAINER: &str = "insights-logs-networksecuritygroupflowevent";
-/// The blob container of VNet flow logs.
-pub const VNET_FLOW_CONTAINER: &str = "insights-logs-flowlogflowevent";
-
-/// What the user told on the command line; every field wins over the text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Context {
-    /// `--subscription`.
-    pub subscription: Option<String>,
-    /// `--resource-group`: the image template's group.
-    pub resource_group: Option<String>,
-    /// `--template`.
-    pub template: Option<String>,
-    /// `--vnet-resource-group`.
-    pub vnet_resource_group: Option<String>,
-    /// `--vnet`.
-    pub vnet: Option<String>,
-    /// `--subnet`.
-    pub subnet: Option<String>,
-    /// `--nsg`: a name or a full resource id.
-    pub nsg: Option<String>,
-    /// `--storage-account`: where flow logs are and captures go.
-    pub storage_account: Option<String>,
-    /// `--location`.
-    pub location: Option<String>,
-    /// `--container`: which flow logs.
-    pub flow_logs: FlowLogKind,
-    /// `--since`.
-    pub since: Option<Utc>,
-    /// `--until`.
-    pub until: Option<Utc>,
-    /// `--at`: one moment of the failure.
-    pub at: Option<Utc>,
-    /// `--os`.
-    pub os: Option<Os>,
-}
-
-/// The time window the evidence should cover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Window {
-    /// Start (UTC).
-    pub from: Utc,
-    /// End (UTC).
-    pub to: Utc,
-    /// Where the window came from.
-    pub basis: String,
-}
 
 /// One command to run, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,16 +27,6 @@ pub struct CollectStep {
     /// The command, ready to paste (bash quoting).
     pub command: String,
 }
-
-/// A value the plan could not fill.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Placeholder {
-    /// As written in the commands, e.g. `<NSG_NAME>`.
-    pub name: String,
-    /// How to find it.
-    pub how: String,
-}
-
 /// The whole plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -106,341 +40,33 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-/// Names merged from flags (first) and text (second).
-#[derive(Debug, Clone, Default)]
-pub struct Names {
-    sub: Option<String>,
-    rg: Option<String>,
-    template: Option<String>,
-    staging: Option<String>,
-    vnet_rg: Option<String>,
-    vnet: Option<String>,
-    subnet: Option<String>,
-    aci_subnet: Option<String>,
-    nsg: Option<String>,
-    nsg_rg: Option<String>,
-    location: Option<String>,
-    storage: Option<String>,
-    build_vm: Option<String>,
-    build_nic: Option<String>,
-    principal: Option<String>,
-    denied_scope: Option<String>,
-    os: Option<Os>,
-    topology: Option<TopologyKind>,
+/// Packet capture filters of the proxy VM: the command ports in, SSH/WinRM
+/// out to the build VM.
+fn proxy_filters() -> String {
+    format!(
+        r#"[{{"protocol":"TCP","localPort":"{}"}},{{"protocol":"TCP","remotePort":"{}"}}]"#,
+        PROXY_PORTS,
+        join_ports(&BUILD_PORTS, ";")
+    )
 }
 
-fn pick(flag: &Option<String>, text: &Option<String>) -> Option<String> {
-    flag.clone()
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| text.clone())
-}
-
-impl Names {
-    /// Merge the flags over what the text said.
-    pub fn new(ctx: &Context, x: &Extracted) -> Names {
-        let mut n = Names {
-            sub: pick(&ctx.subscription, &x.subscription),
-            rg: pick(&ctx.resource_group, &x.resource_group),
-            template: pick(&ctx.template, &x.template),
-            staging: x.staging_resource_group.clone(),
-            vnet_rg: pick(&ctx.vnet_resource_group, &x.vnet_resource_group),
-            vnet: pick(&ctx.vnet, &x.vnet),
-            subnet: pick(&ctx.subnet, &x.subnet),
-            aci_subnet: x.aci_subnet.clone(),
-            nsg: x.nsg.clone(),
-            nsg_rg: x.nsg_resource_group.clone(),
-            location: pick(&ctx.location, &x.location),
-            storage: ctx.storage_account.clone(),
-            build_vm: x.build_vm_name.clone(),
-            build_nic: x.build_vm_nic.clone(),
-            principal: x.principal_id.clone(),
-            denied_scope: x.denied_scope.clone(),
-            os: ctx.os.or(x.os),
-            topology: x.topology,
-        };
-        if let Some(flag) = ctx.nsg.as_deref().filter(|s| !s.trim().is_empty()) {
-            // A full id gives the group too; a bare name keeps the text's group.
-            let parts: Vec<&str> = flag.split('/').collect();
-            let at = |key: &str| {
-                parts
-                    .iter()
-                    .position(|p| p.eq_ignore_ascii_case(key))
-                    .and_then(|i| parts.get(i + 1))
-                    .map(|s| s.to_string())
-            };
-            match at("networkSecurityGroups") {
-                Some(name) => {
-                    n.nsg = Some(name);
-                    n.nsg_rg = at("resourceGroups");
-                    n.sub = n.sub.or_else(|| at("subscriptions"));
-                }
-                None => n.nsg = Some(flag.to_string()),
-            }
-        }
-        n
-    }
-
-    /// The NSG's group: its own, or the VNET's (where it usually is).
-    fn nsg_group(&self) -> Option<&String> {
-        self.nsg_rg.as_ref().or(self.vnet_rg.as_ref())
-    }
-}
-
-/// Placeholder text and how to find each value.
-const HOW: &[(&str, &str)] = &[
-    (
-        "<SUBSCRIPTION_ID>",
-        "az account show --query id --output tsv",
-    ),
-    (
-        "<RESOURCE_GROUP>",
-        "the image template's resource group (pass --resource-group)",
-    ),
-    (
-        "<TEMPLATE_NAME>",
-        "az image builder list --query \"[].{name:name, group:resourceGroup}\" --output table",
-    ),
-    (
-        "<STAGING_RESOURCE_GROUP>",
-        "the IT_… group of the run: az group list --query \"[?starts_with(name, 'IT_')].name\" --output tsv",
-    ),
-    (
-        "<VNET_RESOURCE_GROUP>",
-        "the group in vnetConfig.subnetId of the template (az image builder show … --query vmProfile.vnetConfig.subnetId)",
-    ),
-    (
-        "<VNET_NAME>",
-        "the virtualNetworks/<name> part of vnetConfig.subnetId",
-    ),
-    (
-        "<SUBNET_NAME>",
-        "the subnets/<name> part of vnetConfig.subnetId",
-    ),
-    (
-        "<NSG_RESOURCE_GROUP>",
-        "the group of the subnet's NSG: az network vnet subnet show … --query networkSecurityGroup.id",
-    ),
-    (
-        "<NSG_NAME>",
-        "the subnet's NSG: az network vnet subnet show … --query networkSecurityGroup.id --output tsv",
-    ),
-    (
-        "<LOCATION>",
-        "the template's region: az image builder show … --query location --output tsv",
-    ),
-    (
-        "<FLOWLOG_STORAGE_ACCOUNT>",
-        "the storage account of the flow log: az network watcher flow-log list --location <LOCATION> --output table",
-    ),
-    (
-        "<CAPTURE_STORAGE_ACCOUNT>",
-        "any storage account in the build's region you can write to (pass --storage-account)",
-    ),
-    (
-        "<PROXY_VM_NAME>",
-        "the VM in the staging group that is not pkrvm…: az vm list --resource-group <STAGING_RESOURCE_GROUP> --output table",
-    ),
-    (
-        "<PROXY_VM_NIC>",
-        "az network nic list --resource-group <STAGING_RESOURCE_GROUP> --output table (the proxy VM's NIC)",
-    ),
-    (
-        "<BUILD_VM_NAME>",
-        "the pkrvm… VM in the staging group: az vm list --resource-group <STAGING_RESOURCE_GROUP> --output table",
-    ),
-    (
-        "<BUILD_VM_NIC>",
-        "the pkrni… NIC in the staging group: az network nic list --resource-group <STAGING_RESOURCE_GROUP> --output table",
-    ),
-    (
-        "<IDENTITY_PRINCIPAL_ID>",
-        "az identity show --ids <IDENTITY_RESOURCE_ID> --query principalId --output tsv (the template's user-assigned identity)",
-    ),
-    (
-        "<IDENTITY_RESOURCE_ID>",
-        "az image builder show … --query \"keys(identity.userAssignedIdentities)\" --output tsv",
-    ),
-    (
-        "<PRIORITY>",
-        "a priority number lower than the denying rule's (`aibnet check` prints one that wins)",
-    ),
-    (
-        "<ACI_SUBNET_PREFIX>",
-        "the address prefix of vnetConfig.containerInstanceSubnetId's subnet",
-    ),
-    (
-        "<ACI_SUBNET_NAME>",
-        "the subnets/<name> part of vnetConfig.containerInstanceSubnetId",
-    ),
-    (
-        "<NETWORKING_ROLE>",
-        "a role with Microsoft.Network/virtualNetworks/read and …/subnets/join/action (the documented custom \"Azure Image Builder Service Networking Role\")",
-    ),
-    (
-        "<AIB_SP_APP_ID>",
-        "az ad sp list --display-name \"Azure Virtual Machine Image Builder\" --query \"[].appId\" --output tsv",
-    ),
-    (
-        "<YYYY>",
-        "the UTC year of the failed run (or pass --at TIME / --since and --until)",
-    ),
-    ("<MM>", "the UTC month of the failed run, two digits"),
-    ("<DD>", "the UTC day of the failed run, two digits"),
-    (
-        "<HH>",
-        "each UTC hour the run covered, two digits (one command per hour)",
-    ),
-    (
-        "<RUN_ID>",
-        "the folder in the packerlogs container: az storage blob list --account-name … --container-name packerlogs --output table",
-    ),
-    (
-        "<DENIED_SCOPE>",
-        "the scope quoted in the authorization error",
-    ),
-    (
-        "<DENIED_RESOURCE_GROUP>",
-        "the resource group in the scope the authorization error quotes",
-    ),
-];
-
-fn v(value: &Option<String>, placeholder: &str) -> String {
-    value.clone().unwrap_or_else(|| placeholder.to_string())
-}
-
-/// Fill a catalogue fix text (`{NAME}` markers) from the names.
-pub fn fill(template: &str, n: &Names) -> String {
-    let nsg_rg = n.nsg_group().cloned();
-    let denied_rg = n.denied_scope.as_deref().and_then(|s| {
-        let parts: Vec<&str> = s.split('/').collect();
-        parts
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case("resourceGroups"))
-            .and_then(|i| parts.get(i + 1))
-            .map(|s| s.to_string())
-    });
-    let pairs: [(&str, String); 15] = [
-        ("{NSG_RG}", v(&nsg_rg, "<NSG_RESOURCE_GROUP>")),
-        ("{NSG}", v(&n.nsg, "<NSG_NAME>")),
-        ("{VNET_RG}", v(&n.vnet_rg, "<VNET_RESOURCE_GROUP>")),
-        ("{VNET}", v(&n.vnet, "<VNET_NAME>")),
-        ("{SUBNET}", v(&n.subnet, "<SUBNET_NAME>")),
-        ("{ACI_SUBNET}", v(&n.aci_subnet, "<ACI_SUBNET_NAME>")),
-        ("{RG}", v(&n.rg, "<RESOURCE_GROUP>")),
-        ("{TEMPLATE}", v(&n.template, "<TEMPLATE_NAME>")),
-        ("{SUB}", v(&n.sub, "<SUBSCRIPTION_ID>")),
-        ("{LOCATION}", v(&n.location, "<LOCATION>")),
-        ("{PRINCIPAL_ID}", v(&n.principal, "<IDENTITY_PRINCIPAL_ID>")),
-        ("{DENIED_SCOPE}", v(&n.denied_scope, "<DENIED_SCOPE>")),
-        (
-            "{DENIED_RG}",
-            v(&denied_rg.or(n.rg.clone()), "<DENIED_RESOURCE_GROUP>"),
-        ),
-        ("{PRIORITY}", "<PRIORITY>".to_string()),
-        ("{ACI_SUBNET_PREFIX}", "<ACI_SUBNET_PREFIX>".to_string()),
+/// Packet capture filters of the build VM: SSH/WinRM in, and its usual
+/// egress (DNS, HTTP, HTTPS, KMS).
+fn build_filters() -> String {
+    let egress = [
+        PortRange::one(DNS_PORT),
+        PortRange::one(80),
+        PortRange::one(443),
+        PortRange::one(KMS_PORT),
     ];
-    let mut out = template.to_string();
-    for (key, value) in pairs {
-        out = out.replace(key, &value);
-    }
-    out.replace("{NETWORKING_ROLE}", "<NETWORKING_ROLE>")
-        .replace("{AIB_SP_APP_ID}", "<AIB_SP_APP_ID>")
+    format!(
+        r#"[{{"protocol":"TCP","localPort":"{}"}},{{"protocol":"TCP","remotePort":"{}"}},{{"protocol":"UDP","remotePort":"{DNS_PORT}"}}]"#,
+        join_ports(&BUILD_PORTS, ";"),
+        join_ports(&egress, ";")
+    )
 }
 
-/// Work out the time window of the evidence.
-pub fn window(ctx: &Context, x: &Extracted) -> Option<Window> {
-    const BUILD: i64 = 4 * 3600; // default buildTimeoutInMinutes: 240
-    const BEFORE: i64 = 3600; // a proxy-path timeout shows after ~30 min of retries
-    const AFTER: i64 = 300;
-    let w = |from: Utc, to: Utc, basis: &str| {
-        Some(Window {
-            from: from.min(to),
-            to: from.max(to),
-            basis: basis.to_string(),
-        })
-    };
-    match (ctx.since, ctx.until, ctx.at) {
-        (Some(s), Some(u), _) => w(s, u, "--since/--until"),
-        (Some(s), None, _) => w(
-            s,
-            s.add_secs(BUILD),
-            "--since plus the default 4 h build timeout",
-        ),
-        (None, Some(u), _) => w(
-            u.add_secs(-BUILD),
-            u,
-            "--until minus the default 4 h build timeout",
-        ),
-        (None, None, Some(t)) => w(
-            t.add_secs(-BEFORE),
-            t.add_secs(AFTER),
-            "--at, from 1 h before (the build retried for up to ~30 min) to 5 min after",
-        ),
-        _ => match (x.first_seen, x.last_seen) {
-            (Some(a), Some(b)) if a != b && x.time_source == Some("lastRunStatus") => w(
-                a.add_secs(-AFTER),
-                b.add_secs(AFTER),
-                "the run's lastRunStatus start and end, ±5 min",
-            ),
-            (Some(a), Some(b)) if a != b => w(
-                a.add_secs(-AFTER),
-                b.add_secs(AFTER),
-                "the first and last timestamps in the text, ±5 min",
-            ),
-            (Some(t), _) | (None, Some(t)) => w(
-                t.add_secs(-BEFORE),
-                t.add_secs(AFTER),
-                "the one timestamp in the text, from 1 h before to 5 min after",
-            ),
-            (None, None) => None,
-        },
-    }
-}
-
-fn blob_time_prefixes(w: Option<&Window>, notes: &mut Vec<String>) -> Vec<String> {
-    let Some(w) = w else {
-        notes.push(
-            "No time in the text or flags: the flow-log patterns carry <YYYY>/<MM>/<DD>/<HH>; pass \
-             --at TIME or --since/--until to fill them."
-                .to_string(),
-        );
-        return vec!["y=<YYYY>/m=<MM>/d=<DD>/h=<HH>".to_string()];
-    };
-    // Records are written up to ~1 min after their tuples' time, so a window
-    // ending at hh:59 also needs the next hour's blob.
-    let to = w.to.add_secs(120);
-    match hours_between(w.from, to, 24) {
-        Some(hours) => hours
-            .into_iter()
-            .map(|h| {
-                let c = h.civil();
-                format!(
-                    "y={:04}/m={:02}/d={:02}/h={:02}",
-                    c.year, c.month, c.day, c.hour
-                )
-            })
-            .collect(),
-        None => {
-            notes.push(
-                "The window spans more than 24 hours: the flow-log patterns are per day."
-                    .to_string(),
-            );
-            let mut days = Vec::new();
-            let mut d = Utc(w.from.0 - w.from.0.rem_euclid(86_400));
-            while d <= to && days.len() < 31 {
-                let c = d.civil();
-                days.push(format!("y={:04}/m={:02}/d={:02}", c.year, c.month, c.day));
-                d = d.add_secs(86_400);
-            }
-            days
-        }
-    }
-}
-
-/// Ports of the AIB path and of the build VM's usual egress, for capture filters.
-const PROXY_FILTERS: &str =
-    r#"[{"protocol":"TCP","localPort":"60000-60001"},{"protocol":"TCP","remotePort":"22;5986"}]"#;
-const BUILD_FILTERS: &str = r#"[{"protocol":"TCP","localPort":"22;5986"},{"protocol":"TCP","remotePort":"53;80;443;1688"},{"protocol":"UDP","remotePort":"53"}]"#;
+/// Where the plan saves the evidence.
 const EVIDENCE: &str = "./aib-evidence";
 
 struct Needs {
@@ -529,21 +155,29 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
         .as_ref()
         .map(|s| format!(" --subscription {s}"))
         .unwrap_or_default();
-    let rg = v(&names.rg, "<RESOURCE_GROUP>");
-    let template = v(&names.template, "<TEMPLATE_NAME>");
-    let staging = v(&names.staging, "<STAGING_RESOURCE_GROUP>");
-    let vnet_rg = v(&names.vnet_rg, "<VNET_RESOURCE_GROUP>");
-    let vnet = v(&names.vnet, "<VNET_NAME>");
-    let subnet = v(&names.subnet, "<SUBNET_NAME>");
-    let location = v(&names.location, "<LOCATION>");
+    let rg = or_placeholder(&names.rg, "<RESOURCE_GROUP>");
+    let template = or_placeholder(&names.template, "<TEMPLATE_NAME>");
+    let staging = or_placeholder(&names.staging, "<STAGING_RESOURCE_GROUP>");
+    let vnet_rg = or_placeholder(&names.vnet_rg, "<VNET_RESOURCE_GROUP>");
+    let vnet = or_placeholder(&names.vnet, "<VNET_NAME>");
+    let subnet = or_placeholder(&names.subnet, "<SUBNET_NAME>");
+    let location = or_placeholder(&names.location, "<LOCATION>");
     let os = names.os;
+    let show = |query, output| az::ImageBuilderShow {
+        resource_group: &rg,
+        template: &template,
+        subscription: names.sub.as_deref(),
+        query,
+        output: Some(output),
+        short_flags: false,
+    };
 
     step(
         "The template: vnetConfig, region, identity and lastRunStatus (input of `aibnet check`)."
             .to_string(),
         format!(
-            "mkdir -p {EVIDENCE}/config {EVIDENCE}/flowlogs {EVIDENCE}/pcap && az image builder show \
-             --resource-group {rg} --name {template}{sub} --output json > {EVIDENCE}/config/template.json"
+            "mkdir -p {EVIDENCE}/config {EVIDENCE}/flowlogs {EVIDENCE}/pcap && {} > {EVIDENCE}/config/template.json",
+            show(None, "json")
         ),
     );
     if let Some(acct) = &x.storage_account {
@@ -565,9 +199,7 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
         step(
             "Where the Packer log is: lastRunStatus.message ends with its URL (…/packerlogs/<run>/customization.log)."
                 .to_string(),
-            format!(
-                "az image builder show --resource-group {rg} --name {template}{sub} --query lastRunStatus.message --output tsv"
-            ),
+            show(Some("lastRunStatus.message"), "tsv").to_string(),
         );
     }
     if need.umbrella || classes.is_empty() {
@@ -639,7 +271,7 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
             );
         }
         if need.capture_build {
-            let nic = v(&names.build_nic, "<BUILD_VM_NIC>");
+            let nic = or_placeholder(&names.build_nic, "<BUILD_VM_NIC>");
             step(
                 "Effective NSG rules on the build VM's NIC.".to_string(),
                 format!(
@@ -676,11 +308,9 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
     if need.roles {
         step(
             "The template's identity (its principal id is what needs the role).".to_string(),
-            format!(
-                "az image builder show --resource-group {rg} --name {template}{sub} --query \"keys(identity.userAssignedIdentities)\" --output tsv"
-            ),
+            show(Some("\"keys(identity.userAssignedIdentities)\""), "tsv").to_string(),
         );
-        let principal = v(&names.principal, "<IDENTITY_PRINCIPAL_ID>");
+        let principal = or_placeholder(&names.principal, "<IDENTITY_PRINCIPAL_ID>");
         let scope = match (&names.sub, &names.vnet_rg) {
             (Some(s), Some(g)) => format!(" --scope /subscriptions/{s}/resourceGroups/{g}"),
             _ => " --all".to_string(),
@@ -751,7 +381,7 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
 
     let mut placeholders = Vec::new();
     for s in &steps {
-        collect_placeholders(&s.command, &mut placeholders);
+        add_placeholders(&s.command, &mut placeholders);
     }
     Plan {
         steps,
@@ -772,7 +402,7 @@ fn flow_log_steps(
     location: &str,
     notes: &mut Vec<String>,
 ) {
-    let account = v(&n.storage, "<FLOWLOG_STORAGE_ACCOUNT>");
+    let account = or_placeholder(&n.storage, "<FLOWLOG_STORAGE_ACCOUNT>");
     if n.storage.is_none() {
         step(
             "Which flow logs exist for the build VNET / NSG, and their storage account."
@@ -798,13 +428,16 @@ fn flow_log_steps(
         format!(" Look for: {}.", look_for.join("; or "))
     };
     let prefixes = blob_time_prefixes(win, notes);
-    let upper = |s: &Option<String>| s.as_ref().map(|s| s.to_ascii_uppercase());
-    let nsg_path = format!(
-        "resourceId=/SUBSCRIPTIONS/{}/RESOURCEGROUPS/{}/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/{}",
-        upper(&n.sub).unwrap_or_else(|| "*".to_string()),
-        upper(&n.nsg_group().cloned()).unwrap_or_else(|| "*".to_string()),
-        upper(&n.nsg).unwrap_or_else(|| "*".to_string()),
-    );
+    let download = |container, pattern: &str| {
+        az::BlobDownloadBatch {
+            account: &account,
+            container,
+            destination: &format!("{EVIDENCE}/flowlogs"),
+            pattern: Some(pattern),
+            subscription: n.sub.as_deref(),
+        }
+        .to_string()
+    };
     if n.nsg.is_none() {
         notes.push(
             "The NSG is not known: the NSG flow-log pattern uses `*` for it and downloads every NSG's \
@@ -821,9 +454,14 @@ fn flow_log_steps(
                 format!(
                     "NSG flow logs of the build subnet's NSG for {p} (window {window_text}).{look_for}"
                 ),
-                format!(
-                    "az storage blob download-batch --account-name {account} --source {NSG_FLOW_CONTAINER} \
-                     --destination {EVIDENCE}/flowlogs --pattern '{nsg_path}/{p}/*' --auth-mode login{sub}"
+                download(
+                    NSG_FLOW_CONTAINER,
+                    &az::nsg_flow_log_pattern(
+                        n.sub.as_deref(),
+                        n.nsg_group().map(String::as_str),
+                        n.nsg.as_deref(),
+                        p,
+                    ),
                 ),
             );
         }
@@ -835,10 +473,7 @@ fn flow_log_steps(
                     "VNet flow logs for {p} (every VNet flow log in the account: the blob path names the \
                      flow-log resource, not the VNET).{look_for}"
                 ),
-                format!(
-                    "az storage blob download-batch --account-name {account} --source {VNET_FLOW_CONTAINER} \
-                     --destination {EVIDENCE}/flowlogs --pattern 'flowLogResourceID=/*/{p}/*' --auth-mode login{sub}"
-                ),
+                download(VNET_FLOW_CONTAINER, &az::vnet_flow_log_pattern(p)),
             );
         }
     }
@@ -881,7 +516,13 @@ fn capture_steps(
     };
     step(
         "Rerun the build, so that the captures below see it.".to_string(),
-        format!("az image builder run --resource-group {rg} --name {template}{sub} --no-wait"),
+        az::ImageBuilderRun {
+            resource_group: rg,
+            template,
+            subscription: n.sub.as_deref(),
+            no_wait: true,
+        }
+        .to_string(),
     );
     step(
         "Wait until the staging group has the proxy VM and the pkrvm… build VM.".to_string(),
@@ -903,12 +544,13 @@ fn capture_steps(
                 .to_string(),
             format!(
                 "az network watcher packet-capture create --resource-group {staging} --vm <PROXY_VM_NAME> \
-                 --name aib-proxy --storage-account {storage} --time-limit 3600 --filters '{PROXY_FILTERS}'{sub}"
+                 --name aib-proxy --storage-account {storage} --time-limit 3600 --filters '{}'{sub}",
+                proxy_filters()
             ),
         );
     }
     if need.capture_build {
-        let vm = v(&n.build_vm, "<BUILD_VM_NAME>");
+        let vm = or_placeholder(&n.build_vm, "<BUILD_VM_NAME>");
         let agent = match os {
             Some(Os::Windows) => "NetworkWatcherAgentWindows",
             Some(Os::Linux) => "NetworkWatcherAgentLinux",
@@ -933,7 +575,8 @@ fn capture_steps(
                 .to_string(),
             format!(
                 "az network watcher packet-capture create --resource-group {staging} --vm {vm} \
-                 --name aib-build --storage-account {storage} --time-limit 3600 --filters '{BUILD_FILTERS}'{sub}"
+                 --name aib-build --storage-account {storage} --time-limit 3600 --filters '{}'{sub}",
+                build_filters()
             ),
         );
     }
@@ -956,141 +599,13 @@ fn capture_steps(
     }
     step(
         "Download the .cap files (Network Watcher writes them to the network-watcher-logs container).".to_string(),
-        format!(
-            "az storage blob download-batch --account-name {} --source network-watcher-logs --destination {EVIDENCE}/pcap --auth-mode login{sub}",
-            v(&n.storage, "<CAPTURE_STORAGE_ACCOUNT>")
-        ),
-    );
-}
-
-fn collect_placeholders(text: &str, out: &mut Vec<Placeholder>) {
-    let mut rest = text;
-    while let Some(start) = rest.find('<') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('>') else { break };
-        let name = &after[..end];
-        if !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        {
-            let full = format!("<{name}>");
-            if !out.iter().any(|p| p.name == full) {
-                let how = HOW
-                    .iter()
-                    .find(|(n, _)| *n == full)
-                    .map(|(_, h)| h.to_string())
-                    .unwrap_or_else(|| "see the step's purpose".to_string());
-                out.push(Placeholder { name: full, how });
-            }
+        az::BlobDownloadBatch {
+            account: &or_placeholder(&n.storage, "<CAPTURE_STORAGE_ACCOUNT>"),
+            container: CAPTURE_CONTAINER,
+            destination: &format!("{EVIDENCE}/pcap"),
+            pattern: None,
+            subscription: n.sub.as_deref(),
         }
-        rest = &after[end.min(after.len())..];
-    }
-}
-
-/// Add the placeholders a text uses (e.g. a filled fix) to a list.
-pub fn add_placeholders(text: &str, out: &mut Vec<Placeholder>) {
-    collect_placeholders(text, out);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: &str) -> Utc {
-        Utc::parse(s).unwrap()
-    }
-
-    #[test]
-    fn hour_prefixes_include_the_next_hour_near_the_boundary() {
-        let w = Window {
-            from: t("2024-05-14T09:10:00Z"),
-            to: t("2024-05-14T10:59:00Z"),
-            basis: String::new(),
-        };
-        let mut notes = Vec::new();
-        assert_eq!(
-            blob_time_prefixes(Some(&w), &mut notes),
-            [
-                "y=2024/m=05/d=14/h=09",
-                "y=2024/m=05/d=14/h=10",
-                "y=2024/m=05/d=14/h=11"
-            ]
-        );
-        assert!(notes.is_empty());
-    }
-
-    #[test]
-    fn long_windows_fall_back_to_days() {
-        let w = Window {
-            from: t("2024-05-30T22:00:00Z"),
-            to: t("2024-06-02T01:00:00Z"),
-            basis: String::new(),
-        };
-        let mut notes = Vec::new();
-        assert_eq!(
-            blob_time_prefixes(Some(&w), &mut notes),
-            [
-                "y=2024/m=05/d=30",
-                "y=2024/m=05/d=31",
-                "y=2024/m=06/d=01",
-                "y=2024/m=06/d=02"
-            ]
-        );
-        assert_eq!(notes.len(), 1);
-    }
-
-    #[test]
-    fn window_sources_in_order_of_precedence() {
-        let mut x = Extracted {
-            first_seen: Some(t("2024-05-14T10:00:00Z")),
-            last_seen: Some(t("2024-05-14T10:30:00Z")),
-            ..Extracted::default()
-        };
-        let w = window(&Context::default(), &x).unwrap();
-        assert_eq!(
-            (w.from, w.to),
-            (t("2024-05-14T09:55:00Z"), t("2024-05-14T10:35:00Z"))
-        );
-        let ctx = Context {
-            at: Some(t("2024-05-14T12:00:00Z")),
-            ..Context::default()
-        };
-        let w = window(&ctx, &x).unwrap();
-        assert_eq!(
-            (w.from, w.to),
-            (t("2024-05-14T11:00:00Z"), t("2024-05-14T12:05:00Z"))
-        );
-        x.last_seen = x.first_seen;
-        let w = window(&Context::default(), &x).unwrap();
-        assert_eq!(
-            (w.from, w.to),
-            (t("2024-05-14T09:00:00Z"), t("2024-05-14T10:05:00Z"))
-        );
-        assert_eq!(window(&Context::default(), &Extracted::default()), None);
-    }
-
-    #[test]
-    fn nsg_flag_as_full_id_gives_group_and_subscription() {
-        let ctx = Context {
-            nsg: Some("/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/sec-rg/providers/Microsoft.Network/networkSecurityGroups/nsg-aib".into()),
-            ..Context::default()
-        };
-        let n = Names::new(&ctx, &Extracted::default());
-        assert_eq!(n.nsg.as_deref(), Some("nsg-aib"));
-        assert_eq!(n.nsg_rg.as_deref(), Some("sec-rg"));
-        assert_eq!(
-            n.sub.as_deref(),
-            Some("0b1f6471-1bf0-4dda-aec3-cb9272f09590")
-        );
-    }
-
-    #[test]
-    fn placeholders_are_listed_once_with_a_hint() {
-        let mut out = Vec::new();
-        collect_placeholders("a <NSG_NAME> b <NSG_NAME> <x> <LOCATION> 1<2 >", &mut out);
-        let names: Vec<&str> = out.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["<NSG_NAME>", "<LOCATION>"]);
-        assert!(out.iter().all(|p| !p.how.is_empty()));
-    }
+        .to_string(),
+    );
 }

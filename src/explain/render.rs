@@ -238,9 +238,9 @@ fn confirmation_lines(e: &Explanation) -> Vec<String> {
         .iter()
         .map(|c| {
             let v = match c.verdict {
-                super::confirm::Verdict::Confirms => "CONFIRMS",
-                super::confirm::Verdict::PointsElsewhere => "POINTS ELSEWHERE",
-                super::confirm::Verdict::CannotTell => "CANNOT TELL",
+                super::confirm::ConfirmationVerdict::Confirms => "CONFIRMS",
+                super::confirm::ConfirmationVerdict::PointsElsewhere => "POINTS ELSEWHERE",
+                super::confirm::ConfirmationVerdict::CannotTell => "CANNOT TELL",
             };
             format!("{}: evidence {v} — {}", c.class.as_str(), c.reason)
         })

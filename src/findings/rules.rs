@@ -2,7 +2,8 @@
 //! problem, each with evidence, likely cause and fix.
 
 use super::Finding;
-use crate::aib::{FindingId, Hop, HopStatus, Severity};
+use crate::aib::{DNS_PORT, FindingId, Hop, HopStatus, KMS_PORT, Severity};
+use crate::az::{self, BUILD_PORTS, PROXY_PORTS, PortRange, Protocol};
 use crate::hops::{HopReport, Outcome, outcome};
 use crate::sessions::Endpoint;
 use crate::sessions::Session;
@@ -12,6 +13,14 @@ use std::collections::BTreeMap;
 
 /// How many example sessions a finding lists.
 const EXAMPLES: usize = 3;
+
+/// Rerun the build (names the evidence does not hold).
+const REBUILD: az::ImageBuilderRun<'static> = az::ImageBuilderRun {
+    resource_group: "<rg>",
+    template: "<template>",
+    subscription: None,
+    no_wait: false,
+};
 
 /// Names used in the `az` commands of fixes; placeholders unless known.
 #[derive(Debug, Clone)]
@@ -169,11 +178,28 @@ impl Ctx<'_> {
         ev
     }
 
-    fn nsg_allow(&self, name: &str, src: &str, dst: &str, ports: &str, dir: &str) -> String {
-        format!(
-            "az network nsg rule create --resource-group {} --nsg-name {} --name {name} --priority <lower than the deny rule> --direction {dir} --access Allow --protocol Tcp --source-address-prefixes {src} --destination-address-prefixes {dst} --destination-port-ranges {ports}",
-            self.names.resource_group, self.names.nsg
-        )
+    /// A TCP allow rule in the NSG of the evidence, above the deny (whose
+    /// priority traffic does not tell).
+    fn nsg_allow<'a>(
+        &'a self,
+        name: &'a str,
+        sources: &'a str,
+        destinations: &'a str,
+        ports: &'a [PortRange],
+        direction: &'a str,
+    ) -> az::NsgAllow<'a> {
+        az::NsgAllow {
+            resource_group: &self.names.resource_group,
+            nsg: &self.names.nsg,
+            name,
+            priority: "<lower than the deny rule>",
+            direction,
+            protocol: Protocol::Tcp,
+            sources,
+            source_ports: None,
+            destinations,
+            ports,
+        }
     }
 }
 
@@ -263,10 +289,24 @@ pub fn findings(
              Private Link service network policies still enabled on the build subnet (PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled), \
              the VNET in another region than the template, missing permissions of the build identity on the VNET, \
              or an Azure Policy denying the staging resources.",
-            "Check the configuration offline (`aibnet check` with the template, NSG and subnet JSON), and the build's \
-             lastRunStatus (`az image builder show -g <rg> -n <template> --query lastRunStatus`). To disable the policies: \
-             az network vnet subnet update --resource-group <vnet-resource-group> --vnet-name <vnet> --name <subnet> --private-link-service-network-policies Disabled"
-                .to_string(),
+            format!(
+                "Check the configuration offline (`aibnet check` with the template, NSG and subnet JSON), and the build's \
+                 lastRunStatus (`{}`). To disable the policies: {}",
+                az::ImageBuilderShow {
+                    resource_group: "<rg>",
+                    template: "<template>",
+                    subscription: None,
+                    query: Some("lastRunStatus"),
+                    output: None,
+                    short_flags: true,
+                },
+                az::SubnetUpdate {
+                    resource_group: "<vnet-resource-group>",
+                    vnet: "<vnet>",
+                    subnet: "<subnet>",
+                    change: az::SubnetChange::DisablePlsPolicies,
+                }
+            ),
         ));
         return out;
     }
@@ -291,7 +331,7 @@ pub fn findings(
              balancer marks the proxy unhealthy and forwards no build traffic at all.",
             format!(
                 "Allow the probe above the deny rule (the quickstart rule): {} --description \"Allow Image Builder Private Link Access to Proxy VM\"",
-                cx.nsg_allow("AzureImageBuilderNsgRule", "AzureLoadBalancer", "VirtualNetwork", "60000-60001", "Inbound")
+                cx.nsg_allow("AzureImageBuilderNsgRule", "AzureLoadBalancer", "VirtualNetwork", &[PROXY_PORTS], "Inbound")
             ),
         ));
     }
@@ -309,7 +349,7 @@ pub fn findings(
                 cx.evidence(r, &[Outcome::Rejected]),
                 "Nothing listens on the proxy's command port (the proxy service is down or the port is wrong for the OS), \
                  or a guest firewall on the proxy rejects it; the load balancer then marks the proxy down.",
-                format!("Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: az image builder run --resource-group <rg> --name <template>"),
+                format!("Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: {REBUILD}"),
             ));
         }
     }
@@ -337,7 +377,7 @@ pub fn findings(
                  or a guest firewall on the proxy rejects it.",
                 format!(
                     "Check the proxy VM in the staging resource group (IT_...): its service on :{pport} must run. Rebuild to get a fresh proxy: \
-                     az image builder run --resource-group <rg> --name <template>"
+                     {REBUILD}"
                 ),
             ));
         } else {
@@ -352,7 +392,7 @@ pub fn findings(
                  AzureLoadBalancer rule covers only the health probe, not this traffic.",
                 format!(
                     "Allow VirtualNetwork to the proxy ports above the deny: {}",
-                    cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", "60000-60001", "Inbound")
+                    cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", &[PROXY_PORTS], "Inbound")
                 ),
             ));
         }
@@ -374,7 +414,7 @@ pub fn findings(
                  before the capture point, a route, or the build VM was never created.",
                 format!(
                     "Allow the proxy to the build VM outbound and inbound: {}; and the same with --direction Outbound",
-                    cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", "22 5986", "Inbound")
+                    cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", &BUILD_PORTS, "Inbound")
                 ),
             )),
             HopStatus::Blocked | HopStatus::Rejected | HopStatus::Degraded => {
@@ -406,7 +446,7 @@ pub fn findings(
                          subnet/NIC NSG or outbound at the proxy's.",
                         format!(
                             "Allow VirtualNetwork → VirtualNetwork TCP 22/5986 inbound and outbound above the deny: {}; then the same with --direction Outbound",
-                            cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", "22 5986", "Inbound")
+                            cx.nsg_allow("AllowImageBuilderProxyToBuildVm", "VirtualNetwork", "VirtualNetwork", &BUILD_PORTS, "Inbound")
                         ),
                     ));
                 }
@@ -458,7 +498,7 @@ pub fn findings(
                      subnet, or the ACI subnet's NSG lacks outbound to the build subnet. ACI-side denies are not in flow logs.",
                     format!(
                         "Allow the ACI subnet to the build subnet on 22 and 5986: {}; and outbound on the ACI subnet's NSG",
-                        cx.nsg_allow("AllowImageBuilderAciToBuildVm", "<aci-subnet-prefix>", "<build-subnet-prefix>", "22 5986", "Inbound")
+                        cx.nsg_allow("AllowImageBuilderAciToBuildVm", "<aci-subnet-prefix>", "<build-subnet-prefix>", &BUILD_PORTS, "Inbound")
                     ),
                 ));
             }
@@ -504,7 +544,7 @@ pub fn findings(
              Customizer scripts then fail to download packages, and Windows cannot activate (KMS 1688).",
             format!(
                 "Allow the needed destinations outbound (80/443, 1688 for Windows), or add a NAT gateway / firewall rules: {}",
-                cx.nsg_allow("AllowImageBuilderBuildVmEgress", "VirtualNetwork", "Internet", "80 443 1688", "Outbound")
+                cx.nsg_allow("AllowImageBuilderBuildVmEgress", "VirtualNetwork", "Internet", &[PortRange::one(80), PortRange::one(443), PortRange::one(KMS_PORT)], "Outbound")
             ),
         ));
     }
@@ -531,7 +571,10 @@ pub fn findings(
              server is down). Package mirrors and storage then fail by name.",
             format!(
                 "Allow UDP and TCP 53 to the DNS servers, or use Azure DNS (168.63.129.16): {}",
-                cx.nsg_allow("AllowImageBuilderDns", "VirtualNetwork", &servers.join(" "), "53", "Outbound").replace("--protocol Tcp", "--protocol '*'")
+                az::NsgAllow {
+                    protocol: Protocol::Any,
+                    ..cx.nsg_allow("AllowImageBuilderDns", "VirtualNetwork", &servers.join(" "), &[PortRange::one(DNS_PORT)], "Outbound")
+                }
             ),
         ));
     }
@@ -558,7 +601,7 @@ pub fn findings(
              the proxy cannot see.",
             format!(
                 "Add the flow log of the proxy's NSG for the build's time window (`aibnet explain` prints the download command); if it shows denies: {}",
-                cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", "60000-60001", "Inbound")
+                cx.nsg_allow("AllowImageBuilderPrivateLinkToProxy", "VirtualNetwork", "VirtualNetwork", &[PROXY_PORTS], "Inbound")
             ),
         ));
     }

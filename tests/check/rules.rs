@@ -6,7 +6,7 @@
 
 use aibnet::aib::{FindingId, Hop, Os, Severity, TopologyKind as Topology};
 use aibnet::check::{
-    self, At, CheckReport, Config, Direction, FlowRow, Options, ReportVerdict, Verdict,
+    self, At, CheckReport, CheckVerdict, Config, Direction, FlowRow, Options, StepVerdict,
 };
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -46,7 +46,7 @@ fn row(r: &CheckReport, hop: Hop, port: u16, at: At, dir: Option<Direction>) -> 
     rows[0]
 }
 
-fn decided(f: &FlowRow) -> (Verdict, Option<&str>, Option<u32>) {
+fn decided(f: &FlowRow) -> (StepVerdict, Option<&str>, Option<u32>) {
     (f.verdict, f.rule.as_deref(), f.priority)
 }
 
@@ -72,22 +72,22 @@ fn with(extra: &[&'static str]) -> Vec<&'static str> {
 #[test]
 fn deny_all_at_1000_blocks_probe_private_link_and_ssh() {
     let r = linux(&with(&["nsg-denyall-1000.json"]));
-    assert_eq!(r.verdict, ReportVerdict::Blocked);
+    assert_eq!(r.verdict, CheckVerdict::Blocked);
     assert_eq!(r.exit_code(), 1);
     for hop in [Hop::ProbeToProxy, Hop::AlbToProxy] {
         assert_eq!(
             decided(row(&r, hop, 60001, At::BuildSubnet, IN)),
-            (Verdict::Deny, Some("DenyAll-Inbound"), Some(1000)),
+            (StepVerdict::Deny, Some("DenyAll-Inbound"), Some(1000)),
             "{hop}"
         );
     }
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 22, At::BuildSubnet, IN)).0,
-        Verdict::Deny
+        StepVerdict::Deny
     );
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 22, At::BuildSubnet, OUT)),
-        (Verdict::Allow, Some("AllowVnetOutBound"), Some(65000))
+        (StepVerdict::Allow, Some("AllowVnetOutBound"), Some(65000))
     );
     let probe = r
         .findings
@@ -111,15 +111,19 @@ fn quickstart_rule_fixes_the_probe_but_not_the_private_link_nat() {
     // The probe comes from 168.63.129.16 = AzureLoadBalancer: rule 400 lets it in.
     assert_eq!(
         decided(row(&r, Hop::ProbeToProxy, 60001, At::BuildSubnet, IN)),
-        (Verdict::Allow, Some("AzureImageBuilderNsgRule"), Some(400))
+        (
+            StepVerdict::Allow,
+            Some("AzureImageBuilderNsgRule"),
+            Some(400)
+        )
     );
     // The command channel comes from the PLS NAT IP (an address of the build
     // subnet), which AzureLoadBalancer does not cover: DenyAll at 1000 drops it.
     assert_eq!(
         decided(row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN)),
-        (Verdict::Deny, Some("DenyAll-Inbound"), Some(1000))
+        (StepVerdict::Deny, Some("DenyAll-Inbound"), Some(1000))
     );
-    assert_eq!(r.verdict, ReportVerdict::Blocked);
+    assert_eq!(r.verdict, CheckVerdict::Blocked);
     assert!(
         r.findings.iter().all(|f| f.hop != Hop::ProbeToProxy),
         "probe is fixed: {:#?}",
@@ -165,21 +169,25 @@ fn quickstart_rule_fixes_the_probe_but_not_the_private_link_nat() {
 #[test]
 fn default_rules_allow_every_flow() {
     let r = linux(&with(&["nsg-default-only.json"]));
-    assert_eq!(r.verdict, ReportVerdict::Ok, "{:#?}", r.findings);
+    assert_eq!(r.verdict, CheckVerdict::Ok, "{:#?}", r.findings);
     assert_eq!(r.exit_code(), 0);
     // VirtualNetwork includes the host address 168.63.129.16, so AllowVnetInBound
     // (65000) decides before AllowAzureLoadBalancerInBound (65001).
     assert_eq!(
         decided(row(&r, Hop::ProbeToProxy, 60001, At::BuildSubnet, IN)),
-        (Verdict::Allow, Some("AllowVnetInBound"), Some(65000))
+        (StepVerdict::Allow, Some("AllowVnetInBound"), Some(65000))
     );
     assert_eq!(
         decided(row(&r, Hop::BuildVmEgress, 443, At::BuildSubnet, OUT)),
-        (Verdict::Allow, Some("AllowInternetOutBound"), Some(65001))
+        (
+            StepVerdict::Allow,
+            Some("AllowInternetOutBound"),
+            Some(65001)
+        )
     );
     assert_eq!(
         decided(row(&r, Hop::BuildVmDns, 53, At::BuildSubnet, OUT)).0,
-        Verdict::Allow
+        StepVerdict::Allow
     );
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
     assert!(
@@ -222,7 +230,7 @@ fn reference_strict_nsg_allows_linux_and_blocks_windows() {
     for (hop, port, dir, rule, prio) in want {
         assert_eq!(
             decided(row(&r, hop, port, At::BuildSubnet, dir)),
-            (Verdict::Allow, Some(rule), Some(prio)),
+            (StepVerdict::Allow, Some(rule), Some(prio)),
             "{hop} :{port}"
         );
     }
@@ -230,9 +238,9 @@ fn reference_strict_nsg_allows_linux_and_blocks_windows() {
     let dns = row(&r, Hop::BuildVmDns, 53, At::BuildSubnet, OUT);
     assert_eq!(
         (dns.verdict, dns.rule.as_deref()),
-        (Verdict::Allow, Some("(platform traffic)"))
+        (StepVerdict::Allow, Some("(platform traffic)"))
     );
-    assert_eq!(r.verdict, ReportVerdict::Ok, "{:#?}", r.findings);
+    assert_eq!(r.verdict, CheckVerdict::Ok, "{:#?}", r.findings);
 
     // The same NSG does not open the Windows ports.
     let w = run(
@@ -244,20 +252,20 @@ fn reference_strict_nsg_allows_linux_and_blocks_windows() {
     );
     assert_eq!(
         decided(row(&w, Hop::AlbToProxy, 60000, At::BuildSubnet, IN)),
-        (Verdict::Deny, Some("DenyAllInBound"), Some(1000))
+        (StepVerdict::Deny, Some("DenyAllInBound"), Some(1000))
     );
     assert_eq!(
         decided(row(&w, Hop::ProxyToBuildVm, 5986, At::BuildSubnet, OUT)),
-        (Verdict::Deny, Some("DenyAllOutBound"), Some(1000))
+        (StepVerdict::Deny, Some("DenyAllOutBound"), Some(1000))
     );
     assert_eq!(
         decided(row(&w, Hop::BuildVmEgress, 1688, At::BuildSubnet, OUT)),
-        (Verdict::Deny, Some("DenyAllOutBound"), Some(1000))
+        (StepVerdict::Deny, Some("DenyAllOutBound"), Some(1000))
     );
     // The probe on 60000 is not covered by AllowAzureLoadBalancer60001InBound either.
     assert_eq!(
         decided(row(&w, Hop::ProbeToProxy, 60000, At::BuildSubnet, IN)),
-        (Verdict::Deny, Some("DenyAllInBound"), Some(1000))
+        (StepVerdict::Deny, Some("DenyAllInBound"), Some(1000))
     );
     // Five fixes in one NSG, all above the floor 1000, none colliding, in
     // path order: probe 990, ALB 989, proxy→build in 988 / out 987, egress 986.
@@ -302,7 +310,7 @@ fn application_security_groups_and_service_tags_stay_unknown() {
     let probe = row(&r, Hop::ProbeToProxy, 60001, At::BuildSubnet, IN);
     assert_eq!(
         decided(probe),
-        (Verdict::Unknown, Some("DenyFromWebAsg"), Some(200))
+        (StepVerdict::Unknown, Some("DenyFromWebAsg"), Some(200))
     );
     assert!(
         probe
@@ -315,7 +323,7 @@ fn application_security_groups_and_service_tags_stay_unknown() {
     let https = row(&r, Hop::BuildVmEgress, 443, At::BuildSubnet, OUT);
     assert_eq!(
         decided(https),
-        (Verdict::Unknown, Some("AllowStorageHttps"), Some(300))
+        (StepVerdict::Unknown, Some("AllowStorageHttps"), Some(300))
     );
     assert!(
         https
@@ -327,12 +335,12 @@ fn application_security_groups_and_service_tags_stay_unknown() {
     // 80 is not in the Storage rule: surely denied.
     assert_eq!(
         decided(row(&r, Hop::BuildVmEgress, 80, At::BuildSubnet, OUT)),
-        (Verdict::Deny, Some("DenyInternetOutbound"), Some(400))
+        (StepVerdict::Deny, Some("DenyInternetOutbound"), Some(400))
     );
     // Outbound SSH at the proxy is not affected by the inbound ASG rule.
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 22, At::BuildSubnet, OUT)).0,
-        Verdict::Allow
+        StepVerdict::Allow
     );
     let not_evaluated: Vec<_> = r
         .findings
@@ -353,10 +361,10 @@ fn part_of_the_subnet_needs_the_address() {
     let f = row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN);
     assert_eq!(
         decided(f),
-        (Verdict::Unknown, Some("DenyLowerHalf60001"), Some(500))
+        (StepVerdict::Unknown, Some("DenyLowerHalf60001"), Some(500))
     );
     assert!(f.reason.as_deref().unwrap_or("").contains("--proxy"));
-    assert_eq!(r.verdict, ReportVerdict::Unknown);
+    assert_eq!(r.verdict, CheckVerdict::Unknown);
     assert_eq!(r.exit_code(), 0);
 
     let low = Options {
@@ -366,7 +374,7 @@ fn part_of_the_subnet_needs_the_address() {
     let r = run(&with(&["nsg-partial-prefix.json"]), low);
     assert_eq!(
         decided(row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN)),
-        (Verdict::Deny, Some("DenyLowerHalf60001"), Some(500))
+        (StepVerdict::Deny, Some("DenyLowerHalf60001"), Some(500))
     );
     assert_eq!(
         row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN).dst,
@@ -380,9 +388,9 @@ fn part_of_the_subnet_needs_the_address() {
     let r = run(&with(&["nsg-partial-prefix.json"]), high);
     assert_eq!(
         decided(row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN)),
-        (Verdict::Allow, Some("AllowVnetInBound"), Some(65000))
+        (StepVerdict::Allow, Some("AllowVnetInBound"), Some(65000))
     );
-    assert_eq!(r.verdict, ReportVerdict::Ok);
+    assert_eq!(r.verdict, CheckVerdict::Ok);
 }
 
 #[test]
@@ -398,29 +406,29 @@ fn ports_port_lists_ranges_and_protocols() {
     // AllowAibPorts (230) lists 22 and 60000-60001.
     assert_eq!(
         decided(row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN)),
-        (Verdict::Allow, Some("AllowAibPorts"), Some(230))
+        (StepVerdict::Allow, Some("AllowAibPorts"), Some(230))
     );
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 22, At::BuildSubnet, IN)),
-        (Verdict::Allow, Some("AllowAibPorts"), Some(230))
+        (StepVerdict::Allow, Some("AllowAibPorts"), Some(230))
     );
     // Outbound SSH inside the VNET: AllowWebOut (310) is Internet only; DenyAllOut (320).
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 22, At::BuildSubnet, OUT)),
-        (Verdict::Deny, Some("DenyAllOut"), Some(320))
+        (StepVerdict::Deny, Some("DenyAllOut"), Some(320))
     );
     // Source 10.20.1.0/24 (CIDR) to Internet, ports [80, 443].
     for p in [80, 443] {
         assert_eq!(
             decided(row(&r, Hop::BuildVmEgress, p, At::BuildSubnet, OUT)),
-            (Verdict::Allow, Some("AllowWebOut"), Some(310))
+            (StepVerdict::Allow, Some("AllowWebOut"), Some(310))
         );
     }
     // The VNET names DNS server 10.0.0.4 (in the peered hub): UDP 53 denied by a Udp rule.
     let dns = row(&r, Hop::BuildVmDns, 53, At::BuildSubnet, OUT);
     assert_eq!(
         decided(dns),
-        (Verdict::Deny, Some("DenyDnsUdpOut"), Some(300))
+        (StepVerdict::Deny, Some("DenyDnsUdpOut"), Some(300))
     );
     assert_eq!(dns.dst, "10.0.0.4");
 
@@ -434,11 +442,11 @@ fn ports_port_lists_ranges_and_protocols() {
     // 5986 is not in AllowAibPorts; DenyTcpRest covers 1-65535.
     assert_eq!(
         decided(row(&w, Hop::ProxyToBuildVm, 5986, At::BuildSubnet, IN)),
-        (Verdict::Deny, Some("DenyTcpRest"), Some(240))
+        (StepVerdict::Deny, Some("DenyTcpRest"), Some(240))
     );
     assert_eq!(
         decided(row(&w, Hop::BuildVmEgress, 1688, At::BuildSubnet, OUT)),
-        (Verdict::Deny, Some("DenyAllOut"), Some(320))
+        (StepVerdict::Deny, Some("DenyAllOut"), Some(320))
     );
     assert!(
         w.notes.iter().any(|n| n.contains("--os windows overrides")),
@@ -454,7 +462,7 @@ fn effective_rules_expand_tags_and_add_the_nic_nsg() {
     // addresses or 168.63.129.16, so AllowVnetInBound decides, without unknowns.
     assert_eq!(
         decided(row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN)),
-        (Verdict::Allow, Some("AllowVnetInBound"), Some(65000))
+        (StepVerdict::Allow, Some("AllowVnetInBound"), Some(65000))
     );
     assert_eq!(
         row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN)
@@ -466,7 +474,7 @@ fn effective_rules_expand_tags_and_add_the_nic_nsg() {
     let nic = row(&r, Hop::ProxyToBuildVm, 22, At::BuildVmNic, IN);
     assert_eq!(
         decided(nic),
-        (Verdict::Deny, Some("DenySshFromSubnet"), Some(100))
+        (StepVerdict::Deny, Some("DenySshFromSubnet"), Some(100))
     );
     assert_eq!(nic.nsg.as_deref(), Some("aib-nic-nsg"));
     // Outbound from the build VM: NIC first, then subnet.
@@ -505,7 +513,7 @@ fn arm_export_names_and_child_rules_are_resolved() {
         let f = row(&r, hop, 60000, At::BuildSubnet, IN);
         assert_eq!(
             decided(f),
-            (Verdict::Deny, Some("DenyVnetProxyPorts"), Some(3000)),
+            (StepVerdict::Deny, Some("DenyVnetProxyPorts"), Some(3000)),
             "{hop}"
         );
         assert_eq!(f.nsg.as_deref(), Some("aib-build-nsg"));
@@ -513,7 +521,7 @@ fn arm_export_names_and_child_rules_are_resolved() {
     // DenyWinRmOut exists only as a child resource "[concat(..., '/DenyWinRmOut')]".
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 5986, At::BuildSubnet, OUT)),
-        (Verdict::Deny, Some("DenyWinRmOut"), Some(3100))
+        (StepVerdict::Deny, Some("DenyWinRmOut"), Some(3100))
     );
 }
 
@@ -522,7 +530,7 @@ fn azure_dns_is_filtered_only_by_azure_platform_dns_rules() {
     let r = linux(&with(&["nsg-platform-dns.json"]));
     assert_eq!(
         decided(row(&r, Hop::BuildVmDns, 53, At::BuildSubnet, OUT)),
-        (Verdict::Deny, Some("DenyAzureDns"), Some(150))
+        (StepVerdict::Deny, Some("DenyAzureDns"), Some(150))
     );
     let f = r.finding_for(Hop::BuildVmDns).expect("DNS finding");
     assert!(
@@ -549,7 +557,7 @@ fn route_to_none_drops_egress() {
     let f = row(&r, Hop::BuildVmEgress, 443, At::RouteTable, None);
     assert_eq!(
         (f.verdict, f.rule.as_deref()),
-        (Verdict::Deny, Some("default"))
+        (StepVerdict::Deny, Some("default"))
     );
     assert_eq!(f.nsg.as_deref(), Some("route table rt-blackhole"));
     let findings: Vec<_> = r
@@ -571,10 +579,10 @@ fn route_to_none_drops_egress() {
     let nsg = row(&r, Hop::BuildVmEgress, 443, At::BuildSubnet, OUT);
     assert_eq!(
         decided(nsg),
-        (Verdict::Allow, Some("AllowVnetOutBound"), Some(65000))
+        (StepVerdict::Allow, Some("AllowVnetOutBound"), Some(65000))
     );
     assert!(nsg.reason.as_deref().unwrap_or("").contains("0.0.0.0/0"));
-    assert_eq!(r.verdict, ReportVerdict::Blocked);
+    assert_eq!(r.verdict, CheckVerdict::Blocked);
 }
 
 #[test]
@@ -586,7 +594,7 @@ fn route_to_firewall_is_unknown_and_counts_as_outbound_path() {
         "nsg-default-only.json",
     ]);
     let f = row(&r, Hop::BuildVmEgress, 80, At::RouteTable, None);
-    assert_eq!(f.verdict, Verdict::Unknown);
+    assert_eq!(f.verdict, StepVerdict::Unknown);
     assert!(
         f.reason
             .as_deref()
@@ -600,7 +608,7 @@ fn route_to_firewall_is_unknown_and_counts_as_outbound_path() {
             .iter()
             .any(|n| n.contains("VirtualNetwork tag covers every address"))
     );
-    assert_eq!(r.verdict, ReportVerdict::Unknown);
+    assert_eq!(r.verdict, CheckVerdict::Unknown);
 }
 
 /// The route steps of one flow (hop and port), any direction.
@@ -628,7 +636,7 @@ fn a_route_for_the_build_subnet_to_none_cuts_the_proxy_off() {
         assert_eq!(
             (f.verdict, f.rule.as_deref(), f.nsg.as_deref()),
             (
-                Verdict::Deny,
+                StepVerdict::Deny,
                 Some("build-blackhole"),
                 Some("route table rt-isolate")
             ),
@@ -647,8 +655,8 @@ fn a_route_for_the_build_subnet_to_none_cuts_the_proxy_off() {
         ));
         // No 0.0.0.0/0 route: egress keeps the system route.
         let egress = row(&r, Hop::BuildVmEgress, 443, At::RouteTable, None);
-        assert_eq!(egress.verdict, Verdict::Allow);
-        assert_eq!(r.verdict, ReportVerdict::Blocked);
+        assert_eq!(egress.verdict, StepVerdict::Allow);
+        assert_eq!(r.verdict, CheckVerdict::Blocked);
     }
 }
 
@@ -670,7 +678,7 @@ fn the_aci_subnets_route_table_decides_aci_to_build_vm() {
     assert_eq!(
         (f.verdict, f.src.as_str(), f.nsg.as_deref()),
         (
-            Verdict::Deny,
+            StepVerdict::Deny,
             "10.20.2.0/27",
             Some("route table rt-isolate")
         )
@@ -681,7 +689,7 @@ fn the_aci_subnets_route_table_decides_aci_to_build_vm() {
         .find(|f| f.id == FindingId::RouteBlocksHop)
         .expect("route_blocks_hop");
     assert_eq!(found.hop, Hop::AciToBuildVm);
-    assert_eq!(r.verdict, ReportVerdict::Blocked);
+    assert_eq!(r.verdict, CheckVerdict::Blocked);
 }
 
 #[test]
@@ -697,7 +705,7 @@ fn a_route_for_the_vnet_through_a_firewall_is_undecided_with_a_fix() {
     let f = row(&r, Hop::ProxyToBuildVm, 22, At::RouteTable, None);
     assert_eq!(
         (f.verdict, f.rule.as_deref()),
-        (Verdict::Unknown, Some("spoke-via-firewall"))
+        (StepVerdict::Unknown, Some("spoke-via-firewall"))
     );
     assert!(f.reason.as_deref().unwrap().contains("asymmetric routing"));
     let found = r
@@ -720,7 +728,7 @@ fn a_route_for_the_vnet_through_a_firewall_is_undecided_with_a_fix() {
     assert!(found.fix.contains(
         "az network route-table route create --resource-group aib-net-rg --route-table-name rt-spoke-firewall --name aib-local --address-prefix 10.20.1.0/24 --next-hop-type VnetLocal"
     ));
-    assert_eq!(r.verdict, ReportVerdict::Unknown);
+    assert_eq!(r.verdict, CheckVerdict::Unknown);
 }
 
 #[test]
@@ -758,7 +766,7 @@ fn a_default_route_leaves_traffic_within_the_vnet_and_to_peers_alone() {
     assert_eq!(dns.len(), 1, "{dns:#?}");
     assert_eq!(
         (dns[0].verdict, dns[0].rule.as_deref()),
-        (Verdict::Unknown, Some("default"))
+        (StepVerdict::Unknown, Some("default"))
     );
     let why = dns[0].reason.as_deref().unwrap();
     assert!(why.contains("outside the VNET and its peerings"), "{why}");
@@ -781,7 +789,7 @@ fn private_subnet_without_nat_has_no_outbound_path() {
     assert!(f.fix.contains("--nat-gateway"), "{}", f.fix);
     assert_eq!(
         row(&r, Hop::BuildVmEgress, 443, At::OutboundPath, None).verdict,
-        Verdict::Deny
+        StepVerdict::Deny
     );
     // No NSG finding for what the outbound path explains.
     assert!(
@@ -796,7 +804,7 @@ fn private_subnet_without_nat_has_no_outbound_path() {
         "nsg-default-only.json",
     ]);
     assert!(!ids_of(&nat).contains(&FindingId::NoOutboundPath));
-    assert_eq!(nat.verdict, ReportVerdict::Ok);
+    assert_eq!(nat.verdict, CheckVerdict::Ok);
 }
 
 // ---- configuration findings -----------------------------------------------------
@@ -886,11 +894,11 @@ fn isolated_build_flows_and_aci_delegation() {
     )));
     assert_eq!(
         decided(row(&r, Hop::AciToBuildVm, 22, At::AciSubnet, OUT)).0,
-        Verdict::Allow
+        StepVerdict::Allow
     );
     assert_eq!(
         decided(row(&r, Hop::AciToBuildVm, 22, At::BuildSubnet, IN)).0,
-        Verdict::Allow
+        StepVerdict::Allow
     );
     assert_eq!(
         row(&r, Hop::AciToBuildVm, 22, At::AciSubnet, OUT).src,
@@ -899,11 +907,11 @@ fn isolated_build_flows_and_aci_delegation() {
     // ACI needs 445 out (Azure Files): DenySmbOut in the ACI subnet's NSG.
     assert_eq!(
         decided(row(&r, Hop::Deployment, 445, At::AciSubnet, OUT)),
-        (Verdict::Deny, Some("DenySmbOut"), Some(500))
+        (StepVerdict::Deny, Some("DenySmbOut"), Some(500))
     );
     assert_eq!(
         decided(row(&r, Hop::Deployment, 443, At::AciSubnet, OUT)).0,
-        Verdict::Allow
+        StepVerdict::Allow
     );
     let f = r
         .findings
@@ -974,7 +982,7 @@ fn missing_nsg_rules_are_reported_not_guessed() {
         r.flows
             .iter()
             .filter(|f| f.at == At::BuildSubnet)
-            .all(|f| f.verdict == Verdict::Unknown)
+            .all(|f| f.verdict == StepVerdict::Unknown)
     );
     let f = r
         .findings
@@ -987,10 +995,10 @@ fn missing_nsg_rules_are_reported_not_guessed() {
         "{}",
         f.title
     );
-    assert_eq!(r.verdict, ReportVerdict::Unknown);
+    assert_eq!(r.verdict, CheckVerdict::Unknown);
     // A subnet without NSG: nothing filters.
     let none = linux(&["template-linux.json", "subnet-build-no-nsg.json"]);
-    assert_eq!(none.verdict, ReportVerdict::Ok, "{:#?}", none.findings);
+    assert_eq!(none.verdict, CheckVerdict::Ok, "{:#?}", none.findings);
     assert_eq!(
         row(&none, Hop::AlbToProxy, 60001, At::BuildSubnet, IN)
             .rule
@@ -1023,7 +1031,7 @@ fn real_linux_template() {
         "{:?}",
         r.notes
     );
-    assert!(r.flows.iter().all(|f| f.verdict == Verdict::Unknown));
+    assert!(r.flows.iter().all(|f| f.verdict == StepVerdict::Unknown));
     assert_eq!(r.exit_code(), 0);
 }
 
@@ -1054,15 +1062,15 @@ fn real_windows_template_with_one_subnet_and_nsg() {
     );
     assert_eq!(
         decided(row(&r, Hop::AlbToProxy, 60000, At::BuildSubnet, IN)),
-        (Verdict::Deny, Some("DenyAll-Inbound"), Some(1000))
+        (StepVerdict::Deny, Some("DenyAll-Inbound"), Some(1000))
     );
     assert_eq!(
         decided(row(&r, Hop::ProxyToBuildVm, 5986, At::BuildSubnet, IN)),
-        (Verdict::Deny, Some("DenyAll-Inbound"), Some(1000))
+        (StepVerdict::Deny, Some("DenyAll-Inbound"), Some(1000))
     );
     assert_eq!(
         decided(row(&r, Hop::BuildVmEgress, 1688, At::BuildSubnet, OUT)).0,
-        Verdict::Allow
+        StepVerdict::Allow
     );
     assert!(
         r.notes
@@ -1086,7 +1094,7 @@ fn template_forms_across_api_versions() {
         row(&r, Hop::AlbToProxy, 60001, At::BuildSubnet, IN).dst,
         "10.20.1.0/24"
     );
-    assert_eq!(r.verdict, ReportVerdict::Ok);
+    assert_eq!(r.verdict, CheckVerdict::Ok);
     // `az image builder show` (flattened, osDiskSizeGb), Windows, proxyVmSize on the proxy path.
     let w = linux(&["template-az-show-windows.json", "subnet-build-no-nsg.json"]);
     assert_eq!((w.topology, w.os), (Topology::Proxy, Some(Os::Windows)));
