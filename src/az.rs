@@ -16,14 +16,32 @@ use std::fmt;
 
 /// Quote a value for a POSIX shell when it needs it (`*`, spaces, `$`, …):
 /// letters, digits and `-_./:,` stay bare; anything else goes in single
-/// quotes.
+/// quotes, a single quote inside written `'\''`, so a name read from the
+/// evidence is one word of a pasted command, never more.
 pub fn quote(s: &str) -> Cow<'_, str> {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:,".contains(c))
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:,".contains(c))
     {
         Cow::Borrowed(s)
     } else {
-        Cow::Owned(format!("'{s}'"))
+        Cow::Owned(format!("'{}'", s.replace('\'', "'\\''")))
+    }
+}
+
+/// Whether a value is a placeholder for the reader to fill in (`<nsg-name>`,
+/// `{NSG_RG}`), written as it is.
+pub fn is_placeholder(s: &str) -> bool {
+    (s.starts_with('<') && s.ends_with('>')) || (s.starts_with('{') && s.ends_with('}'))
+}
+
+/// A command argument: a placeholder as it is, any other value through
+/// [`quote`].
+pub fn arg(s: &str) -> Cow<'_, str> {
+    if is_placeholder(s) {
+        Cow::Borrowed(s)
+    } else {
+        quote(s)
     }
 }
 
@@ -474,6 +492,18 @@ impl fmt::Display for Command<'_> {
 
 #[cfg(test)]
 mod tests {
+    /// A name from the evidence is one shell word, whatever it holds.
+    #[test]
+    fn quoted_names_stay_one_word() {
+        assert_eq!(super::quote("nsg-aib_1.x"), "nsg-aib_1.x");
+        assert_eq!(super::quote("a b"), "'a b'");
+        assert_eq!(super::quote("x'; rm -rf ~; '"), r"'x'\''; rm -rf ~; '\'''");
+        assert_eq!(super::quote(""), "''");
+        assert_eq!(super::arg("<nsg-name>"), "<nsg-name>");
+        assert_eq!(super::arg("{NSG_RG}"), "{NSG_RG}");
+        assert_eq!(super::arg("$(id)"), "'$(id)'");
+    }
+
     use super::*;
 
     #[test]

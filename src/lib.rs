@@ -67,6 +67,7 @@ pub mod hops;
 pub mod ingest;
 pub mod phase;
 pub mod report;
+pub mod resource_id;
 pub mod sessions;
 pub mod time;
 pub mod topology;

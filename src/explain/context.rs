@@ -4,6 +4,7 @@
 
 use super::extract::Extracted;
 use crate::aib::{Os, TopologyKind};
+use crate::resource_id::ResourceId;
 use crate::time::Utc;
 
 /// Which flow-log family to download.
@@ -103,19 +104,12 @@ impl Names {
         };
         if let Some(flag) = ctx.nsg.as_deref().filter(|s| !s.trim().is_empty()) {
             // A full id gives the group too; a bare name keeps the text's group.
-            let parts: Vec<&str> = flag.split('/').collect();
-            let at = |key: &str| {
-                parts
-                    .iter()
-                    .position(|p| p.eq_ignore_ascii_case(key))
-                    .and_then(|i| parts.get(i + 1))
-                    .map(|s| s.to_string())
-            };
-            match at("networkSecurityGroups") {
+            let id = ResourceId::parse(flag);
+            match id.get("networkSecurityGroups") {
                 Some(name) => {
-                    n.nsg = Some(name);
-                    n.nsg_rg = at("resourceGroups");
-                    n.sub = n.sub.or_else(|| at("subscriptions"));
+                    n.nsg = Some(name.to_string());
+                    n.nsg_rg = id.resource_group.clone();
+                    n.sub = n.sub.or(id.subscription);
                 }
                 None => n.nsg = Some(flag.to_string()),
             }
@@ -129,22 +123,22 @@ impl Names {
     }
 }
 
-/// A name, or its placeholder when nobody gave it.
+/// A name as a word of a command (quoted when the shell needs it: names
+/// come from the error text), or its placeholder when nobody gave it.
 pub(super) fn or_placeholder(value: &Option<String>, placeholder: &str) -> String {
-    value.clone().unwrap_or_else(|| placeholder.to_string())
+    value.as_deref().map_or_else(
+        || placeholder.to_string(),
+        |v| crate::az::quote(v).into_owned(),
+    )
 }
 
 /// Fill a catalogue fix text (`{NAME}` markers) from the names.
 pub fn fill(template: &str, n: &Names) -> String {
     let nsg_rg = n.nsg_group().cloned();
-    let denied_rg = n.denied_scope.as_deref().and_then(|s| {
-        let parts: Vec<&str> = s.split('/').collect();
-        parts
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case("resourceGroups"))
-            .and_then(|i| parts.get(i + 1))
-            .map(|s| s.to_string())
-    });
+    let denied_rg = n
+        .denied_scope
+        .as_deref()
+        .and_then(|s| ResourceId::parse(s).resource_group);
     let pairs: [(&str, String); 15] = [
         ("{NSG_RG}", or_placeholder(&nsg_rg, "<NSG_RESOURCE_GROUP>")),
         ("{NSG}", or_placeholder(&n.nsg, "<NSG_NAME>")),

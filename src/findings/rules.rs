@@ -5,6 +5,7 @@ use super::Finding;
 use crate::aib::{DNS_PORT, FindingId, Hop, HopStatus, KMS_PORT, Severity};
 use crate::az::{self, BUILD_PORTS, PROXY_PORTS, PortRange, Protocol};
 use crate::hops::{HopReport, Outcome, outcome};
+use crate::resource_id::ResourceId;
 use crate::sessions::Endpoint;
 use crate::sessions::Session;
 use crate::time::rfc3339;
@@ -55,21 +56,14 @@ impl FixNames {
                     .as_deref()
                     .filter(|n| n.to_ascii_lowercase().contains("/networksecuritygroups/"))
             });
-        if let Some(id) = nsg_id {
-            let parts: Vec<&str> = id.split('/').collect();
-            let after = |k: &str| {
-                parts
-                    .iter()
-                    .position(|p| p.eq_ignore_ascii_case(k))
-                    .and_then(|i| parts.get(i + 1))
-            };
+        if let Some(id) = nsg_id.map(ResourceId::parse) {
             if self.resource_group == defaults.resource_group
-                && let Some(rg) = after("resourceGroups")
+                && let Some(rg) = &id.resource_group
             {
-                self.resource_group = rg.to_string();
+                self.resource_group = rg.clone();
             }
             if self.nsg == defaults.nsg
-                && let Some(n) = after("networkSecurityGroups")
+                && let Some(n) = id.get("networkSecurityGroups")
             {
                 self.nsg = n.to_string();
             }
@@ -81,7 +75,9 @@ impl FixNames {
 struct Ctx<'a> {
     sessions: &'a [Session],
     inputs: &'a [String],
-    names: FixNames,
+    /// The fix names as shell words: names read from the evidence quoted
+    /// when they need it, placeholders as they are.
+    shell: FixNames,
 }
 
 impl Ctx<'_> {
@@ -189,8 +185,8 @@ impl Ctx<'_> {
         direction: &'a str,
     ) -> az::NsgAllow<'a> {
         az::NsgAllow {
-            resource_group: &self.names.resource_group,
-            nsg: &self.names.nsg,
+            resource_group: &self.shell.resource_group,
+            nsg: &self.shell.nsg,
             name,
             priority: "<lower than the deny rule>",
             direction,
@@ -252,7 +248,10 @@ pub fn findings(
     let cx = Ctx {
         sessions,
         inputs,
-        names,
+        shell: FixNames {
+            resource_group: az::arg(&names.resource_group).into_owned(),
+            nsg: az::arg(&names.nsg).into_owned(),
+        },
     };
     let mut out = Vec::new();
     let get = |h: Hop| hops.iter().find(|r| r.hop == h);

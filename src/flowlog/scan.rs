@@ -221,6 +221,19 @@ fn scan_top_object(
     spans: &mut Vec<Span>,
     issues: &mut Vec<ScanIssue>,
 ) -> TopObject {
+    // Until its `records` array is met the object may be a bare record, and
+    // anything unexpected just means it is one; once it is a blob, the same
+    // thing stops the scan with an issue.
+    let stop = |blob: bool, issue: ScanIssue, issues: &mut Vec<ScanIssue>| {
+        if blob {
+            issues.push(issue);
+            TopObject::Blob(None)
+        } else {
+            TopObject::Bare
+        }
+    };
+    let unclosed = |offset| ScanIssue::Unclosed { offset };
+    let unexpected = |offset, expected| ScanIssue::Unexpected { offset, expected };
     let mut i = ws(b, open + 1);
     let mut blob = false;
     loop {
@@ -233,40 +246,16 @@ fn scan_top_object(
                 };
             }
             Some(b'"') => {}
-            None if blob => {
-                issues.push(ScanIssue::Unclosed { offset: i });
-                return TopObject::Blob(None);
-            }
-            None => return TopObject::Bare,
-            Some(_) if blob => {
-                issues.push(ScanIssue::Unexpected {
-                    offset: i,
-                    expected: "a key or `}`",
-                });
-                return TopObject::Blob(None);
-            }
-            Some(_) => return TopObject::Bare,
+            None => return stop(blob, unclosed(i), issues),
+            Some(_) => return stop(blob, unexpected(i, "a key or `}`"), issues),
         }
         let Some(key_end) = skip_string(b, i + 1) else {
-            return if blob {
-                issues.push(ScanIssue::Unclosed { offset: i });
-                TopObject::Blob(None)
-            } else {
-                TopObject::Bare
-            };
+            return stop(blob, unclosed(i), issues);
         };
         let key = b.get(i + 1..key_end - 1).unwrap_or_default();
         i = ws(b, key_end);
         if b.get(i) != Some(&b':') {
-            return if blob {
-                issues.push(ScanIssue::Unexpected {
-                    offset: i,
-                    expected: "`:`",
-                });
-                TopObject::Blob(None)
-            } else {
-                TopObject::Bare
-            };
+            return stop(blob, unexpected(i, "`:`"), issues);
         }
         i = ws(b, i + 1);
         if key == b"records" && b.get(i) == Some(&b'[') && !blob {
@@ -278,10 +267,7 @@ fn scan_top_object(
         } else {
             match skip_value(b, i) {
                 Skip::End(end) => i = end,
-                Skip::Eof if blob => {
-                    issues.push(ScanIssue::Unclosed { offset: i });
-                    return TopObject::Blob(None);
-                }
+                Skip::Eof => return stop(blob, unclosed(i), issues),
                 _ => return TopObject::Bare,
             }
         }
@@ -289,19 +275,8 @@ fn scan_top_object(
         match b.get(i) {
             Some(b',') => i = ws(b, i + 1),
             Some(b'}') => {}
-            None if blob => {
-                issues.push(ScanIssue::Unclosed { offset: i });
-                return TopObject::Blob(None);
-            }
-            None => return TopObject::Bare,
-            Some(_) if blob => {
-                issues.push(ScanIssue::Unexpected {
-                    offset: i,
-                    expected: "`,` or `}`",
-                });
-                return TopObject::Blob(None);
-            }
-            Some(_) => return TopObject::Bare,
+            None => return stop(blob, unclosed(i), issues),
+            Some(_) => return stop(blob, unexpected(i, "`,` or `}`"), issues),
         }
     }
 }

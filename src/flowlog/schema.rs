@@ -154,6 +154,70 @@ pub(crate) struct VnetFlowGroup<'a> {
     pub flow_tuples: Vec<Bytes<'a>>,
 }
 
+/// One list of `flowTuples` with what the record says about who logged it.
+/// NSG and VNet nest the same facts in other orders (NSG: rule, then MAC;
+/// VNet: ACL, then rule); [`RawRecord::groups`] flattens both.
+pub(crate) struct TupleGroup<'r, 'a> {
+    /// `true` for VNet (`flowRecords.flows[i].flowGroups[j]`).
+    pub vnet: bool,
+    /// Index into the outer `flows`.
+    pub flow: usize,
+    /// Index into `flowGroups` (VNet) or the inner `flows` (NSG).
+    pub group: usize,
+    /// The rule's name.
+    pub rule: Option<&'r Str<'a>>,
+    /// VNet `aclID`; `None` for NSG (the NSG is the record's `resourceId`).
+    pub acl: Option<&'r Str<'a>>,
+    /// NSG `mac`; `None` for VNet (the MAC is the record's `macAddress`).
+    pub mac: Option<&'r Str<'a>>,
+    /// The tuple strings.
+    pub tuples: &'r [Bytes<'a>],
+}
+
+impl<'a> RawRecord<'a> {
+    /// Every tuple list of the record, NSG ones then VNet ones (a record the
+    /// parser uses has only one of the two), in input order.
+    pub fn groups(&self) -> impl Iterator<Item = TupleGroup<'_, 'a>> {
+        let nsg = self
+            .properties
+            .iter()
+            .flat_map(|p| p.flows.iter().enumerate())
+            .flat_map(|(flow, rf)| {
+                rf.flows
+                    .iter()
+                    .enumerate()
+                    .map(move |(group, mf)| TupleGroup {
+                        vnet: false,
+                        flow,
+                        group,
+                        rule: rf.rule.as_ref(),
+                        acl: None,
+                        mac: mf.mac.as_ref(),
+                        tuples: &mf.flow_tuples,
+                    })
+            });
+        let vnet = self
+            .flow_records
+            .iter()
+            .flat_map(|r| r.flows.iter().enumerate())
+            .flat_map(|(flow, af)| {
+                af.flow_groups
+                    .iter()
+                    .enumerate()
+                    .map(move |(group, g)| TupleGroup {
+                        vnet: true,
+                        flow,
+                        group,
+                        rule: g.rule.as_ref(),
+                        acl: af.acl_id.as_ref(),
+                        mac: None,
+                        tuples: &g.flow_tuples,
+                    })
+            });
+        nsg.chain(vnet)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,9 +113,10 @@ pub fn fill_report(file: &FlowLogFile, report: &mut InputReport, skipped: &mut V
     report.first_ts = s.ts_range.map(|(a, _)| a.saturating_mul(1_000_000));
     report.last_ts = s.ts_range.map(|(_, b)| b.saturating_mul(1_000_000));
     report.ts_digits = digits;
+    // Reasons in snake_case, as captures' (`decode::SkipReason::as_str`).
     for (k, v) in [
-        ("duplicate tuple", s.tuples_duplicate),
-        ("bad tuple", s.tuples_skipped),
+        ("duplicate_tuple", s.tuples_duplicate),
+        ("bad_tuple", s.tuples_skipped),
     ] {
         if v > 0 {
             report.not_decoded.insert(k, v);

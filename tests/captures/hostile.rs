@@ -551,12 +551,22 @@ fn check_stats(stdout: &str, stderr: &str) {
         let path = i["path"].as_str().unwrap();
         let read = i["packets"].as_u64().unwrap();
         let decoded = i["decoded"].as_u64().unwrap();
-        let not: u64 = i["not_decoded"]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|n| n.as_u64().unwrap())
-            .sum();
+        let not_decoded = i["not_decoded"].as_object().unwrap();
+        let not: u64 = not_decoded.values().map(|n| n.as_u64().unwrap()).sum();
+        // One spelling for every reason, capture or flow log.
+        for k in not_decoded.keys() {
+            assert!(
+                !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{path}: reason {k:?} is not snake_case"
+            );
+        }
+        if path.ends_with("flowlog-12-and-14-fields.json") {
+            assert_eq!(
+                serde_json::Value::Object(not_decoded.clone()),
+                serde_json::json!({"bad_tuple": 2}),
+                "{path}"
+            );
+        }
         // Frames read = decoded + not decoded, whether or not reading
         // stopped early (a frame that could not be framed is not read).
         assert_eq!(read, decoded + not, "{path}");
@@ -827,6 +837,14 @@ fn hostile_names_are_text_in_every_format() {
                     };
                     if docs.iter().any(|d| holds_text(d, HOSTILE_RULE)) {
                         seen_rule_in.push(ctx.clone());
+                    }
+                    // The NSG's name reaches the fix command as one quoted word.
+                    if cmd == "diagnose" && *format == "json" {
+                        let quoted = format!("--nsg-name '{HOSTILE_NSG}'");
+                        assert!(
+                            docs.iter().any(|d| holds_text(d, &quoted)),
+                            "{ctx}: {stdout}"
+                        );
                     }
                 }
                 "markdown" => {
