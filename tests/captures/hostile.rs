@@ -141,7 +141,10 @@ fn each_bad_file_gives_its_error_or_counted_skips() {
             analysis: &a,
             filter: &Default::default(),
         };
-        for format in [aibnet::report::Format::Json, aibnet::report::Format::Table] {
+        for format in [
+            aibnet::report::OutputFormat::Json,
+            aibnet::report::OutputFormat::Table,
+        ] {
             use aibnet::report::Render;
             report
                 .render(format, &aibnet::report::Style::plain(), &mut out)
@@ -744,6 +747,8 @@ fn outside_code(md: &str) -> String {
     let mut out = String::new();
     let mut fence: Option<usize> = None;
     for line in md.lines() {
+        // Fences may be indented (code blocks inside list items).
+        let line = line.trim_start();
         let ticks = line.chars().take_while(|&c| c == '`').count();
         match fence {
             Some(n) if ticks >= n && line.trim_matches('`').is_empty() => fence = None,
@@ -889,5 +894,68 @@ fn hostile_names_are_text_in_every_format() {
             seen_rule_in.iter().any(|s| s == want),
             "{want}: {seen_rule_in:?}"
         );
+    }
+}
+
+/// `check` and `explain` on hostile names: an NSG rule named to clear the
+/// screen and inject HTML, and an error text quoting escape sequences and
+/// markup. No text format sends a control character, Markdown holds HTML
+/// only inside code, JSON reads back the exact names.
+#[test]
+fn hostile_names_in_check_and_explain_are_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo().join("captures/config");
+    let nsg = std::fs::read_to_string(config.join("nsg-denyall-quickstart.json"))
+        .unwrap()
+        .replace(
+            "\"DenyAll-Inbound\"",
+            &serde_json::to_string(HOSTILE_RULE).unwrap(),
+        );
+    assert!(nsg.contains("pwned"), "the fixture names the deny rule");
+    let nsg_path = dir.path().join("nsg.json");
+    std::fs::write(&nsg_path, nsg).unwrap();
+    let text = "==> azure-arm: Error connecting to bastion: dial tcp 10.1.0.4:60001: i/o timeout \
+                \u{1b}]0;owned\u{7}<script>alert(1)</script>|`x` in NSG nsg-\u{1b}[2Jaib";
+    let check_args = |format: &str| -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = vec!["check".into()];
+        for f in ["template-linux.json", "subnet-build.json", "vnet.json"] {
+            v.push(config.join(f).into());
+        }
+        v.push(nsg_path.clone().into());
+        v.extend(["--format".into(), format.into()]);
+        v
+    };
+    for format in ["table", "json", "markdown"] {
+        let runs = [
+            ("check", finish(aibnet().args(check_args(format)))),
+            (
+                "explain",
+                finish(aibnet().args(["explain", text, "--format", format])),
+            ),
+        ];
+        for (cmd, run) in runs {
+            let ctx = format!("{cmd} --format {format}");
+            for (name, out) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+                if let Some(c) = sends_controls(out) {
+                    panic!("{ctx}: {name} sends {c:?}:\n{out}");
+                }
+            }
+            match format {
+                "json" => {
+                    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+                    let want = if cmd == "check" {
+                        HOSTILE_RULE
+                    } else {
+                        "<script>"
+                    };
+                    assert!(holds_text(&doc, want), "{ctx}: {}", run.stdout);
+                }
+                "markdown" => {
+                    let prose = outside_code(&run.stdout);
+                    assert!(!prose.contains('<'), "{ctx}:\n{prose}");
+                }
+                _ => {}
+            }
+        }
     }
 }

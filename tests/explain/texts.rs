@@ -539,8 +539,14 @@ fn hostile_input_never_panics() {
     inputs.push("Timeout waiting for SSH. ".repeat(50_000).into_bytes());
     for raw in inputs {
         let e = explain(&raw, &Context::default());
-        let _ = aibnet::explain::render::table(&e, true);
-        let _ = aibnet::explain::render::markdown(&e);
-        let _ = aibnet::explain::render::json(&e);
+        use aibnet::report::{OutputFormat, Render, Style};
+        for format in [
+            OutputFormat::Table,
+            OutputFormat::Markdown,
+            OutputFormat::Json,
+        ] {
+            e.render(format, &Style { color: true }, &mut std::io::sink())
+                .unwrap();
+        }
     }
 }
