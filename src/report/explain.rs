@@ -336,7 +336,7 @@ fn markdown(e: &Explanation) -> String {
             let _ = writeln!(
                 out,
                 "**The evidence will show:** {}\n",
-                md_text(&m.signature)
+                md_text(m.signature)
             );
         }
     }
