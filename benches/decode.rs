@@ -1,7 +1,7 @@
 //! Framing and decoding throughput on real captures: `PacketIter` over the
 //! bytes of a pcap / pcapng file, then `decode` of every frame.
 //!
-//! Inputs are the reference traces in `../shared/reference/traces/` (SSH
+//! Inputs are the public traces in `tests/data/traces/` (SSH
 //! over Ethernet, pcap; a mixed office capture, pcapng). Each benchmark
 //! checks the number of frames and summaries it produced, so a bench of
 //! wrong output fails instead of reporting a speed.
@@ -14,12 +14,8 @@ use std::path::{Path, PathBuf};
 
 fn trace(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .skip(1)
-        .take(3)
-        .map(|a| a.join("shared/reference/traces").join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{rel} not found beside the clone"))
+        .join("tests/data/traces")
+        .join(rel)
 }
 
 /// (file, frames, decoded summaries)

@@ -98,12 +98,8 @@ fn synth_blob(vnet: bool, target: usize, seed: u64) -> Vec<u8> {
     format!("{{\"records\":[{}]}}", recs.join(",")).into_bytes()
 }
 
-fn samples_dir() -> Option<std::path::PathBuf> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    root.ancestors()
-        .skip(1)
-        .map(|a| a.join("shared/reference/flowlogs/samples"))
-        .find(|d| d.is_dir())
+fn samples_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/flowlogs/samples")
 }
 
 fn tuples(c: &mut Criterion) {
@@ -136,18 +132,16 @@ fn tuples(c: &mut Criterion) {
 
 fn files(c: &mut Criterion) {
     let mut g = c.benchmark_group("flowlog/file");
-    if let Some(dir) = samples_dir() {
-        let b =
-            std::fs::read(dir.join("nsg-v2_pt1h-8records-2024_sumologic.json")).unwrap_or_default();
-        assert_eq!(
-            flowlog::parse("s", &b).map(|f| f.tuple_count()).ok(),
-            Some(153)
-        );
-        g.throughput(Throughput::Bytes(b.len() as u64));
-        g.bench_function("sumologic_nsg_v2", |x| {
-            x.iter(|| flowlog::parse("s", black_box(&b)))
-        });
-    }
+    let b = std::fs::read(samples_dir().join("nsg-v2_pt1h-8records-2024_sumologic.json"))
+        .expect("the sumologic sample in tests/data");
+    assert_eq!(
+        flowlog::parse("s", &b).map(|f| f.tuple_count()).ok(),
+        Some(153)
+    );
+    g.throughput(Throughput::Bytes(b.len() as u64));
+    g.bench_function("sumologic_nsg_v2", |x| {
+        x.iter(|| flowlog::parse("s", black_box(&b)))
+    });
     for (name, vnet) in [
         ("synthetic_nsg_v2_8MB", false),
         ("synthetic_vnet_v4_8MB", true),

@@ -4,7 +4,7 @@
 //! cargo run --release --example gen_captures -- [OUT_DIR] [SIZE_MB]
 //! ```
 //!
-//! Seeds are the real traces in `../shared/reference/traces/` (Ethernet
+//! Seeds are the public traces in `tests/data/traces/` (Ethernet
 //! frames only). Their packets are grouped into flows, each flow's timeline
 //! is kept (gaps over 2 s shortened to 2 s), and the whole set is replayed
 //! again and again: replay `r` starts `r × step` later and maps every seed
@@ -55,13 +55,7 @@ impl Flow {
 const MAX_GAP_US: u64 = 2_000_000;
 
 fn traces() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .skip(1)
-        .take(3)
-        .map(|a| a.join("shared/reference/traces"))
-        .find(|p| p.is_dir())
-        .expect("shared/reference/traces beside the clone")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/traces")
 }
 
 /// Offset of the IP header of an Ethernet frame (VLAN tags allowed).

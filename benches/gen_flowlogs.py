@@ -13,7 +13,7 @@ gitignored):
     NETWORKWATCHER_EASTUS/FLOWLOGS/<NAME>/y=.../macAddress=<MAC>/PT1H.json
 
 Record and tuple structure follow the real samples in
-shared/reference/flowlogs/samples (sumologic NSG v2 and VNet v4 fixtures):
+tests/data/flowlogs/samples (sumologic NSG v2 and VNet v4 fixtures):
 60 records per hour ~60 s apart, tuples 1-63 s before their record's time
 (so the first record carries tuples from the previous hour), outbound HTTPS
 flows as B/E (and C every 5 minutes for long ones) with counters, NSG v2 `B`

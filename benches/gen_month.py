@@ -25,8 +25,8 @@ Two VNets of one subscription, each in the blob layout of a storage account:
   public IPs (Internet scans denied inbound, SSH scans among them; web traffic allowed
   inbound; egress; database and DNS traffic inside the VNet; PlatformRule probes).
 
-Structure as in real blobs (`shared/reference/flowlogs/FORMATS.md` and the samples next to
-it): minified `{"records":[...]}`, one record a minute per NIC stamped a few seconds after the
+Structure as in real blobs (the samples in `tests/data/flowlogs/samples/` and the format
+notes of the reference material): minified `{"records":[...]}`, one record a minute per NIC stamped a few seconds after the
 minute, tuples 1-63 s older than their record (so an hour's first record carries tuples of
 the previous hour), NSG v2 `B` tuples with empty counters and denies as `D,B,,,,`, inbound
 flows allowed by custom rules stateless in NSG v2 (a `B` and no `E`), VNet v4 millisecond

@@ -5,7 +5,7 @@
 #               with retransmissions, resets, UDP answered by ICMP errors ...)
 #   small.pcap  ≥ 520 MiB: the small-packet flows only, ~100 B a record,
 #               over 1.6 million flows.
-# See benches/gen_captures.rs for how. Needs ../shared/reference/traces.
+# See benches/gen_captures.rs for how. Seeds: tests/data/traces.
 # Usage: benches/make_captures.sh [SIZE_MB]   (about 1.1 GB of disk at 520)
 set -euo pipefail
 cd "$(dirname "$0")/.."

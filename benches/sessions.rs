@@ -16,12 +16,8 @@ use std::path::{Path, PathBuf};
 
 fn trace(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .skip(1)
-        .take(3)
-        .map(|a| a.join("shared/reference/traces").join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{rel} not found beside the clone"))
+        .join("tests/data/traces")
+        .join(rel)
 }
 
 /// (file, sessions)

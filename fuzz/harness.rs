@@ -1,5 +1,5 @@
 //! The fuzz targets' bodies, shared with the regression tests
-//! (`tests/hostile.rs` includes this file), so a crash input replays through
+//! (`tests/captures/hostile.rs` includes this file), so a crash input replays through
 //! exactly the code and assertions that found it. Depends only on `aibnet`.
 
 #![allow(dead_code)]
@@ -9,11 +9,11 @@ use aibnet::capture::{PacketIter, RawPacket, chunk_starts, linktype};
 use aibnet::check::{Config, evaluate};
 use aibnet::decode::decode;
 use aibnet::diagnose::{Diagnosis, diagnose, join_config};
-use aibnet::explain::{Context, explain, render};
+use aibnet::explain::{Context, explain};
 use aibnet::flowlog::{self, ParseOptions, TupleLayout, parse_tuple_bytes};
 use aibnet::ingest::InputReport;
 use aibnet::ingest::{Bytes, Format, Input, detect};
-use aibnet::report::Render;
+use aibnet::report::{OutputFormat, Render, Style};
 use aibnet::sessions::SessionTable;
 use std::path::Path;
 
@@ -83,7 +83,7 @@ pub fn capture(data: &[u8]) {
         filter: &aibnet::sessions::Filter::default(),
     }
     .render(
-        aibnet::report::Format::Json,
+        aibnet::report::OutputFormat::Json,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -174,7 +174,7 @@ pub fn decode_sessions(data: &[u8]) {
         filter: &f,
     }
     .render(
-        aibnet::report::Format::Json,
+        aibnet::report::OutputFormat::Json,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -184,7 +184,7 @@ pub fn decode_sessions(data: &[u8]) {
         filter: &f,
     }
     .render(
-        aibnet::report::Format::Ndjson,
+        aibnet::report::OutputFormat::Ndjson,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -194,7 +194,7 @@ pub fn decode_sessions(data: &[u8]) {
         filter: &f,
     }
     .render(
-        aibnet::report::Format::Table,
+        aibnet::report::OutputFormat::Table,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -204,7 +204,7 @@ pub fn decode_sessions(data: &[u8]) {
         filter: &f,
     }
     .render(
-        aibnet::report::Format::Markdown,
+        aibnet::report::OutputFormat::Markdown,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -225,7 +225,7 @@ fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
         analysis: a,
     }
     .render(
-        aibnet::report::Format::Json,
+        aibnet::report::OutputFormat::Json,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -235,7 +235,7 @@ fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
         analysis: a,
     }
     .render(
-        aibnet::report::Format::Ndjson,
+        aibnet::report::OutputFormat::Ndjson,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -245,7 +245,7 @@ fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
         analysis: a,
     }
     .render(
-        aibnet::report::Format::Table,
+        aibnet::report::OutputFormat::Table,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -255,7 +255,7 @@ fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
         analysis: a,
     }
     .render(
-        aibnet::report::Format::Markdown,
+        aibnet::report::OutputFormat::Markdown,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -336,7 +336,7 @@ pub fn shards(data: &[u8]) {
             filter: &aibnet::sessions::Filter::default(),
         }
         .render(
-            aibnet::report::Format::Json,
+            aibnet::report::OutputFormat::Json,
             &aibnet::report::Style::plain(),
             &mut out,
         )
@@ -384,12 +384,15 @@ pub fn check_json(data: &[u8]) {
         let _ = cfg.add_file(Path::new(&format!("fuzz{i}.json")), file);
     }
     let r = evaluate(&cfg);
-    let _ = (
-        r.to_json(),
-        r.to_table(false),
-        r.to_markdown(),
-        r.exit_code(),
+    render_all(
+        &r,
+        &[
+            OutputFormat::Json,
+            OutputFormat::Table,
+            OutputFormat::Markdown,
+        ],
     );
+    let _ = r.is_blocked();
     // `aibnet diagnose` given configuration and no traffic: the check's
     // findings joined to a diagnosis that saw nothing, and rendered.
     let a = Analysis::default();
@@ -403,9 +406,24 @@ pub fn check_json(data: &[u8]) {
 /// renderer.
 pub fn explain_text(data: &[u8]) {
     let e = explain(data, &Context::default());
-    let _ = render::json(&e);
-    let _ = render::table(&e, false);
-    let _ = render::markdown(&e);
+    render_all(
+        &e,
+        &[
+            OutputFormat::Json,
+            OutputFormat::Table,
+            OutputFormat::Markdown,
+        ],
+    );
+}
+
+/// Render a document in each format (to a sink), coloured and plain.
+fn render_all(doc: &dyn Render, formats: &[OutputFormat]) {
+    for f in formats {
+        for style in [Style::plain(), Style { color: true }] {
+            doc.render(*f, &style, &mut std::io::sink())
+                .expect("every listed format renders");
+        }
+    }
 }
 
 /// Target `flowlog`: the flow-log reader, sequential and chunked in parallel
@@ -507,7 +525,7 @@ pub fn flowlog(data: &[u8]) {
         filter: &aibnet::sessions::Filter::default(),
     }
     .render(
-        aibnet::report::Format::Json,
+        aibnet::report::OutputFormat::Json,
         &aibnet::report::Style::plain(),
         &mut out,
     )
@@ -517,7 +535,7 @@ pub fn flowlog(data: &[u8]) {
         filter: &aibnet::sessions::Filter::default(),
     }
     .render(
-        aibnet::report::Format::Table,
+        aibnet::report::OutputFormat::Table,
         &aibnet::report::Style::plain(),
         &mut out,
     )

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Build the fuzz corpora (gitignored, under fuzz/corpus/TARGET) from the
-# project's fixtures, the adversarial corpus and ../shared/reference.
+# project's fixtures, the adversarial corpus and the third-party inputs of
+# tests/data (public traces, flow-log samples, AIB templates).
 # Usage: fuzz/seed.sh [TARGET...]   (default: all)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-shared="${SHARED:-$root/../shared}"
-[ -d "$shared" ] || shared="$(cd "$root/../.." && pwd)/shared"
+data="$root/tests/data"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(capture decode_sessions shards check_json explain_text flowlog flow_tuple)
 
@@ -20,7 +20,7 @@ copy() { # dir, files...
     # Named after where it comes from and a hash of its path: flow-log blobs
     # are all PT1H.json, and the lab's scenarios share MAC addresses.
     local rel="${f#"$root"/}"
-    rel="${rel#"$shared"/}"
+    rel="${rel#tests/data/}"
     local h
     h=$(printf '%s' "$rel" | cksum | cut -d' ' -f1)
     cp -f "$f" "$d/$(printf '%s' "$rel" | cut -d/ -f1-2 | tr / _)_${h}_$(basename "$f")"
@@ -31,20 +31,20 @@ for t in "${targets[@]}"; do
   d="$here/corpus/$t"
   case "$t" in
     capture)
-      copy "$d" $(find "$root/captures" "$shared/reference/traces" "$here/regressions/capture" -type f \
+      copy "$d" $(find "$root/captures" "$data/traces" "$here/regressions/capture" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.bin' -o -name '*.cap' \) 2>/dev/null) ;;
     decode_sessions | shards)
       # (shards reads the same format.) The first 64 frames of every
       # classic pcap, in the target's format, and one input per lab scenario (both capture points merged, every
       # flow's first and last frames), so the diagnose rules are reached.
       mkdir -p "$d"
-      python3 "$here/pcap2frames.py" "$d" $(find "$root/captures" "$shared/reference/traces" -type f -name '*.pcap' 2>/dev/null)
+      python3 "$here/pcap2frames.py" "$d" $(find "$root/captures" "$data/traces" -type f -name '*.pcap' 2>/dev/null)
       python3 "$here/pcap2frames.py" --scenario "$d" $(find "$root/captures" -mindepth 2 -maxdepth 2 -name expected.json -printf '%h\n')
       copy "$d" $(find "$here/regressions/$t" -type f 2>/dev/null) ;;
     check_json)
-      copy "$d" $(find "$root/captures/config" "$shared/reference/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null)
+      copy "$d" $(find "$root/captures/config" "$data/aib" "$here/regressions/check_json" -type f -name '*.json' 2>/dev/null)
       # Whole configurations, files joined by NUL as the target splits
-      # them: the scenes of tests/check_rules.rs, so the evaluation and the
+      # them: the scenes of tests/check/rules.rs, so the evaluation and the
       # findings are reached, not only the readers. Minified, to stay under
       # run.sh's -max_len.
       c="$root/captures/config"
@@ -88,7 +88,7 @@ print(json.dumps(doc, indent=2))
 PY
       ;;
     flowlog)
-      copy "$d" $(find "$shared/reference/flowlogs/samples" "$root/captures" "$here/regressions/flowlog" -type f -name '*.json' 2>/dev/null)
+      copy "$d" $(find "$data/flowlogs/samples" "$root/captures" "$here/regressions/flowlog" -type f -name '*.json' 2>/dev/null)
       # Each lab scenario's blobs of one kind (NSG v2, VNet) at both NICs,
       # minified and joined by NUL as the target splits them, so the
       # diagnosis sees the proxy's and the build VM's side at once.
@@ -109,7 +109,7 @@ PY
       mkdir -p "$d"
       # One tuple per file, taken from the samples.
       i=0
-      { grep -rhoE '"[0-9]{9,13},[^"]{10,200}"' "$shared/reference/flowlogs/samples" 2>/dev/null || true; } |
+      { grep -rhoE '"[0-9]{9,13},[^"]{10,200}"' "$data/flowlogs/samples" 2>/dev/null || true; } |
         sort -u | sed -n 1,200p |
         while read -r line; do i=$((i+1)); printf '%s' "${line//\"/}" > "$d/tuple-$i"; done
       copy "$d" $(find "$here/regressions/flow_tuple" -type f 2>/dev/null) ;;

@@ -22,11 +22,9 @@ run() { # NAME ARGS...
     echo $? >"$out/$name.rc"
 }
 
-# The reference traces and flow-log samples: in tests/data once they move into
-# the repository, in ../shared/reference until then (tests/data/zeek alone
-# does not count: it is compare.py's set, not run here).
+# The public traces and flow-log samples (tests/data/SOURCES.md). tests/data/zeek
+# is compare.py's set and the busy-VNET fixtures are the benches': not run here.
 data=tests/data
-[ -d "$data/traces" ] || [ -d "$data/flowlogs" ] || data=../shared/reference
 
 for d in captures/*/; do
     s=$(basename "$d")

@@ -2,6 +2,9 @@
 //! CAP_NET_RAW). CI runs it as root; elsewhere it says why it did nothing.
 #![cfg(feature = "live")]
 
+mod common;
+
+use common::{aibnet, finish};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
@@ -33,7 +36,7 @@ fn captures_real_loopback_traffic_and_reads_it_back() {
             s.write_all(b"world").unwrap();
         }
     });
-    let mut cap = Command::new(env!("CARGO_BIN_EXE_aibnet"))
+    let mut cap = aibnet()
         .args([
             "capture",
             "-i",
@@ -58,13 +61,9 @@ fn captures_real_loopback_traffic_and_reads_it_back() {
     server.join().unwrap();
     assert!(cap.wait().unwrap().success());
 
-    let o = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["sessions", "--format", "json"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = finish(aibnet().args(["sessions", "--format", "json"]).arg(&out));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v = o.json();
     let sessions = v["sessions"].as_array().unwrap();
     let ours: Vec<_> = sessions.iter().filter(|s| s["resp_p"] == port).collect();
     assert_eq!(ours.len(), 3, "{sessions:#?}");
@@ -77,19 +76,16 @@ fn captures_real_loopback_traffic_and_reads_it_back() {
 
 #[test]
 fn unknown_interface_is_a_clear_error() {
-    let o = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args([
-            "capture",
-            "-i",
-            "no-such-if0",
-            "--duration",
-            "1s",
-            "-w",
-            "/tmp/aibnet-never.pcap",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let o = finish(aibnet().args([
+        "capture",
+        "-i",
+        "no-such-if0",
+        "--duration",
+        "1s",
+        "-w",
+        "/tmp/aibnet-never.pcap",
+    ]));
+    assert_eq!(o.code, 2);
+    let err = o.stderr;
     assert!(err.contains("no interface named \"no-such-if0\""), "{err}");
 }

@@ -2,16 +2,14 @@
 //! thread count or the order of the inputs; merging session tables is
 //! associative and commutative; the readers never panic on arbitrary bytes.
 
-mod hostile {
-    pub mod build;
-}
+mod common;
 
 use aibnet::analyze::{Analysis, IntraFile, analyze_paths};
 use aibnet::capture::{PacketIter, RawPacket, linktype};
 use aibnet::decode::{FiveTuple, PacketSummary, decode};
 use aibnet::ingest::Format;
 use aibnet::sessions::{Session, SessionTable};
-use hostile::build::*;
+use common::bytes::*;
 use proptest::prelude::*;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;

@@ -3,17 +3,15 @@
 //! against the scenario's hand-written `expected.json` (verdict, broken hop
 //! and its status, every hop's status, the finding ids).
 
+mod common;
+
+use common::{aibnet, finish, repo, run_at_root};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn captures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
-}
+use std::path::PathBuf;
 
 fn scenarios() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(captures())
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("captures"))
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("expected.json").is_file())
@@ -23,18 +21,13 @@ fn scenarios() -> Vec<PathBuf> {
 }
 
 fn diagnose(paths: &[PathBuf]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_aibnet"))
-        .args(["diagnose", "--format", "json", "--fail-on", "never"])
-        .args(paths)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{paths:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = finish(
+        aibnet()
+            .args(["diagnose", "--format", "json", "--fail-on", "never"])
+            .args(paths),
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    assert_eq!(out.code, 0, "{paths:?}: {}", out.stderr);
+    out.json()
 }
 
 /// The ids a reader acts on: warnings and errors, or the healthy verdict.
@@ -190,4 +183,37 @@ fn a_fresh_lab_recording_is_diagnosed_as_expected() {
         &exp,
     ));
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The Markdown report as a reader sees it, for a broken and a healthy
+/// scenario, against a snapshot reviewed line by line (path diagram, hop
+/// table, each finding's evidence, cause and fix, the inputs and what was not
+/// analysed). Markdown is not a contract like JSON: a deliberate change to
+/// it updates the snapshot after review (`INSTA_UPDATE=always cargo test
+/// --test scenarios`, then read the diff).
+fn markdown_report(scenario: &str, code: i32) -> String {
+    let out = run_at_root([
+        "diagnose",
+        "--format",
+        "markdown",
+        &format!("captures/{scenario}/"),
+    ]);
+    assert_eq!(out.code, code, "{}", out.stderr);
+    out.stdout
+}
+
+#[test]
+fn broken_scenario_markdown_report() {
+    insta::assert_snapshot!(
+        "diagnose_markdown_proxy_to_buildvm_dropped",
+        markdown_report("proxy-to-buildvm-dropped", 1)
+    );
+}
+
+#[test]
+fn healthy_scenario_markdown_report() {
+    insta::assert_snapshot!(
+        "diagnose_markdown_healthy_windows",
+        markdown_report("healthy-windows", 0)
+    );
 }

@@ -72,10 +72,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
     emit(
         &report,
         match args.format {
-            Format::Table => aibnet::report::Format::Table,
-            Format::Json => aibnet::report::Format::Json,
-            Format::Markdown => aibnet::report::Format::Markdown,
+            Format::Table => aibnet::report::OutputFormat::Table,
+            Format::Json => aibnet::report::OutputFormat::Json,
+            Format::Markdown => aibnet::report::OutputFormat::Markdown,
         },
     )?;
-    Ok(Exit::failing_if(report.exit_code() == 1))
+    Ok(Exit::failing_if(report.is_blocked()))
 }

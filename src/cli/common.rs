@@ -4,7 +4,7 @@ use aibnet::aib::Severity;
 use aibnet::aib::{Os, TopologyKind};
 use aibnet::analyze::Analysis;
 use aibnet::findings::rules::FixNames;
-use aibnet::report::Format;
+use aibnet::report::OutputFormat;
 use aibnet::report::escape::terminal;
 use aibnet::topology::Hints;
 use clap::ValueEnum;
@@ -230,13 +230,13 @@ impl InputArgs {
 
 impl FormatArg {
     /// The format, or the default for the output stream when not given.
-    pub fn or_default(f: Option<FormatArg>) -> Format {
+    pub fn or_default(f: Option<FormatArg>) -> OutputFormat {
         match f {
-            Some(FormatArg::Table) => Format::Table,
-            Some(FormatArg::Json) => Format::Json,
-            Some(FormatArg::Ndjson) => Format::Ndjson,
-            Some(FormatArg::Markdown) => Format::Markdown,
-            Some(FormatArg::Junit) => Format::Junit,
+            Some(FormatArg::Table) => OutputFormat::Table,
+            Some(FormatArg::Json) => OutputFormat::Json,
+            Some(FormatArg::Ndjson) => OutputFormat::Ndjson,
+            Some(FormatArg::Markdown) => OutputFormat::Markdown,
+            Some(FormatArg::Junit) => OutputFormat::Junit,
             None => super::output::default_format(),
         }
     }

@@ -3,7 +3,7 @@
 use super::common::{FormatArg, HintArgs, InputArgs, print_stats, print_summary};
 use super::output::{Exit, emit};
 use aibnet::aib::FindingId;
-use aibnet::report::{DiagnoseReport, Format};
+use aibnet::report::{DiagnoseReport, OutputFormat};
 use aibnet::topology::Hints;
 use std::net::IpAddr;
 
@@ -106,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     print_summary(
         &analysis,
         analysis.sessions.len(),
-        matches!(format, Format::Table | Format::Markdown),
+        matches!(format, OutputFormat::Table | OutputFormat::Markdown),
     );
     if args.input.stats {
         print_stats(&analysis);

@@ -254,9 +254,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     emit(
         &e,
         match args.format {
-            Format::Table => aibnet::report::Format::Table,
-            Format::Json => aibnet::report::Format::Json,
-            Format::Markdown => aibnet::report::Format::Markdown,
+            Format::Table => aibnet::report::OutputFormat::Table,
+            Format::Json => aibnet::report::OutputFormat::Json,
+            Format::Markdown => aibnet::report::OutputFormat::Markdown,
         },
     )?;
     Ok(Exit::failing_if(!e.recognised))

@@ -1,7 +1,7 @@
 //! Where every command's result goes: one document, one format, one style,
 //! to standard output; and the one exit-code type.
 
-use aibnet::report::{Format, Render, RenderError, Style};
+use aibnet::report::{OutputFormat, Render, RenderError, Style};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -46,16 +46,16 @@ pub fn style_for(is_terminal: bool) -> Style {
 
 /// The format a command writes when `--format` is not given: a table on a
 /// terminal, JSON for scripts.
-pub fn default_format() -> Format {
+pub fn default_format() -> OutputFormat {
     if std::io::stdout().is_terminal() {
-        Format::Table
+        OutputFormat::Table
     } else {
-        Format::Json
+        OutputFormat::Json
     }
 }
 
 /// Write a command's document to standard output.
-pub fn emit(doc: &dyn Render, format: Format) -> anyhow::Result<()> {
+pub fn emit(doc: &dyn Render, format: OutputFormat) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let style = style_for(stdout.is_terminal());
     let mut out = std::io::BufWriter::new(stdout.lock());

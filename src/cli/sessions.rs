@@ -2,7 +2,7 @@
 
 use super::common::{FormatArg, InputArgs, print_stats, print_summary};
 use super::output::{Exit, emit};
-use aibnet::report::{Format, SessionsReport};
+use aibnet::report::{OutputFormat, SessionsReport};
 use aibnet::sessions::{ConnState, Filter};
 use anyhow::anyhow;
 use std::net::IpAddr;
@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         filter: &filter,
     };
     aibnet::phase::timed("write", || emit(&report, format))?;
-    print_summary(&analysis, shown, format == Format::Markdown);
+    print_summary(&analysis, shown, format == OutputFormat::Markdown);
     if args.input.stats {
         print_stats(&analysis);
     }

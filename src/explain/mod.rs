@@ -30,7 +30,6 @@ pub mod input;
 pub mod placeholders;
 pub mod plan;
 pub mod rank;
-pub mod render;
 pub mod window;
 
 pub use catalogue::Class;

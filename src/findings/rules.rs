@@ -71,15 +71,64 @@ impl FixNames {
     }
 }
 
+/// What every rule reads: the sessions, the inputs, the topology and the
+/// hop reports, with the names the fixes and titles use.
 struct Ctx<'a> {
     sessions: &'a [Session],
     inputs: &'a [String],
+    topo: &'a Topology,
+    hops: &'a [HopReport],
     /// The fix names as shell words: names read from the evidence quoted
     /// when they need it, placeholders as they are.
     shell: FixNames,
+    /// The proxy addresses, for titles (`10.0.0.5, 10.0.0.6`).
+    proxy: String,
+    /// The build VM addresses, for titles.
+    build: String,
+    /// The proxy's command port for the build's OS.
+    pport: u16,
+    /// The build VM's port for the build's OS.
+    bport: u16,
 }
 
-impl Ctx<'_> {
+/// Addresses for a title: `10.0.0.5, 10.0.0.6`.
+fn addresses(v: &[std::net::IpAddr]) -> String {
+    v.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        sessions: &'a [Session],
+        inputs: &'a [String],
+        topo: &'a Topology,
+        hops: &'a [HopReport],
+        names: FixNames,
+    ) -> Self {
+        let names = names.or_from_flow_logs(sessions);
+        Ctx {
+            sessions,
+            inputs,
+            topo,
+            hops,
+            shell: FixNames {
+                resource_group: az::arg(&names.resource_group).into_owned(),
+                nsg: az::arg(&names.nsg).into_owned(),
+            },
+            proxy: addresses(&topo.roles.proxy),
+            build: addresses(&topo.roles.build_vm),
+            pport: topo.proxy_port(),
+            bport: topo.build_port(),
+        }
+    }
+
+    /// The report of a hop.
+    fn get(&self, h: Hop) -> Option<&'a HopReport> {
+        self.hops.iter().find(|r| r.hop == h)
+    }
+
     fn session_line(&self, s: &Session) -> String {
         let seen = crate::ingest::short_paths(
             s.seen_by
@@ -175,14 +224,14 @@ impl Ctx<'_> {
 
     /// A TCP allow rule in the NSG of the evidence, above the deny (whose
     /// priority traffic does not tell).
-    fn nsg_allow<'a>(
-        &'a self,
-        name: &'a str,
-        sources: &'a str,
-        destinations: &'a str,
-        ports: &'a [PortRange],
-        direction: &'a str,
-    ) -> az::NsgAllow<'a> {
+    fn nsg_allow<'b>(
+        &'b self,
+        name: &'b str,
+        sources: &'b str,
+        destinations: &'b str,
+        ports: &'b [PortRange],
+        direction: &'b str,
+    ) -> az::NsgAllow<'b> {
         az::NsgAllow {
             resource_group: &self.shell.resource_group,
             nsg: &self.shell.nsg,
@@ -235,7 +284,8 @@ fn failed(status: HopStatus) -> bool {
     )
 }
 
-/// Derive the findings for a diagnosed build.
+/// Derive the findings for a diagnosed build: one rule per part of the
+/// path, each adding what it finds, most severe first.
 pub fn findings(
     sessions: &[Session],
     inputs: &[String],
@@ -243,72 +293,80 @@ pub fn findings(
     hops: &[HopReport],
     names: FixNames,
 ) -> Vec<Finding> {
-    let names = names.or_from_flow_logs(sessions);
-    let cx = Ctx {
-        sessions,
-        inputs,
-        shell: FixNames {
-            resource_group: az::arg(&names.resource_group).into_owned(),
-            nsg: az::arg(&names.nsg).into_owned(),
-        },
-    };
+    let cx = Ctx::new(sessions, inputs, topo, hops, names);
     let mut out = Vec::new();
-    let get = |h: Hop| hops.iter().find(|r| r.hop == h);
-    let proxy = topo
-        .roles
-        .proxy
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let build = topo
-        .roles
-        .build_vm
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let pport = topo.proxy_port();
-    let bport = topo.build_port();
-
     if topo.roles.proxy.is_empty() && topo.roles.aci.is_empty() && topo.roles.build_vm.is_empty() {
-        out.push(finding(
-            FindingId::NoAibTraffic,
-            // Not proof of a failure: the evidence may come from the wrong
-            // host or hour. The verdict is "inconclusive".
-            Severity::Warning,
-            Hop::Deployment,
-            "No Image Builder traffic in the evidence".to_string(),
-            vec![
-                format!("{} session(s) in {} input(s), none to ports 60000/60001 (proxy) or 22/5986 (build VM)", sessions.len(), inputs.len()),
-                "no proxy VM, build VM or ACI could be identified".to_string(),
-            ],
-            "Either the evidence was collected on the wrong hosts or hours, or the build failed before any traffic: \
-             Private Link service network policies still enabled on the build subnet (PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled), \
-             the VNET in another region than the template, missing permissions of the build identity on the VNET, \
-             or an Azure Policy denying the staging resources.",
-            format!(
-                "Check the configuration offline (`aibnet check` with the template, NSG and subnet JSON), and the build's \
-                 lastRunStatus (`{}`). To disable the policies: {}",
-                az::ImageBuilderShow {
-                    resource_group: "<rg>",
-                    template: "<template>",
-                    subscription: None,
-                    query: Some("lastRunStatus"),
-                    output: None,
-                    short_flags: true,
-                },
-                az::SubnetUpdate {
-                    resource_group: "<vnet-resource-group>",
-                    vnet: "<vnet>",
-                    subnet: "<subnet>",
-                    change: az::SubnetChange::DisablePlsPolicies,
-                }
-            ),
-        ));
+        no_aib_traffic(&cx, &mut out);
         return out;
     }
+    for rule in [
+        probe_and_command_channel,
+        proxy_to_build_vm,
+        aci_to_build_vm,
+        egress,
+        dns,
+        no_command_sessions,
+        not_observable,
+        healthy,
+    ] {
+        rule(&cx, &mut out);
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.hop.cmp(&b.hop))
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
 
+/// No proxy, build VM or ACI at all: the evidence holds no AIB traffic
+/// (a warning, not proof of a failure: the verdict is inconclusive).
+fn no_aib_traffic(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let sessions = cx.sessions;
+    let inputs = cx.inputs;
+    out.push(finding(
+        FindingId::NoAibTraffic,
+        // Not proof of a failure: the evidence may come from the wrong
+        // host or hour. The verdict is "inconclusive".
+        Severity::Warning,
+        Hop::Deployment,
+        "No Image Builder traffic in the evidence".to_string(),
+        vec![
+            format!("{} session(s) in {} input(s), none to ports 60000/60001 (proxy) or 22/5986 (build VM)", sessions.len(), inputs.len()),
+            "no proxy VM, build VM or ACI could be identified".to_string(),
+        ],
+        "Either the evidence was collected on the wrong hosts or hours, or the build failed before any traffic: \
+         Private Link service network policies still enabled on the build subnet (PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled), \
+         the VNET in another region than the template, missing permissions of the build identity on the VNET, \
+         or an Azure Policy denying the staging resources.",
+        format!(
+            "Check the configuration offline (`aibnet check` with the template, NSG and subnet JSON), and the build's \
+             lastRunStatus (`{}`). To disable the policies: {}",
+            az::ImageBuilderShow {
+                resource_group: "<rg>",
+                template: "<template>",
+                subscription: None,
+                query: Some("lastRunStatus"),
+                output: None,
+                short_flags: true,
+            },
+            az::SubnetUpdate {
+                resource_group: "<vnet-resource-group>",
+                vnet: "<vnet>",
+                subnet: "<subnet>",
+                change: az::SubnetChange::DisablePlsPolicies,
+            }
+        ),
+    ));
+}
+
+/// The health probe and the command channel into the proxy: blocked,
+/// or refused by the proxy itself.
+fn probe_and_command_channel(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let get = |h: Hop| cx.get(h);
+    let proxy = &cx.proxy;
+    let pport = cx.pport;
     // The proxy answering the probe with a RST is not a blocked probe: the
     // port is closed, which the command sessions show too.
     let probe_refused = get(Hop::ProbeToProxy).is_some_and(|r| r.status == HopStatus::Rejected);
@@ -395,7 +453,14 @@ pub fn findings(
             ));
         }
     }
+}
 
+/// Proxy → build VM: never opened, blocked, refused or cut.
+fn proxy_to_build_vm(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let get = |h: Hop| cx.get(h);
+    let proxy = &cx.proxy;
+    let build = &cx.build;
+    let bport = cx.bport;
     if let Some(r) = get(Hop::ProxyToBuildVm) {
         let st = r.stitching.unwrap_or_default();
         match r.status {
@@ -449,11 +514,17 @@ pub fn findings(
                     ));
                 }
             }
-            HopStatus::Interrupted => out.push(interrupted(&cx, r)),
+            HopStatus::Interrupted => out.push(interrupted(cx, r)),
             _ => {}
         }
     }
+}
 
+/// ACI → build VM (isolated builds): blocked, refused or cut.
+fn aci_to_build_vm(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let get = |h: Hop| cx.get(h);
+    let build = &cx.build;
+    let topo = cx.topo;
     if let Some(r) = get(Hop::AciToBuildVm) {
         match r.status {
             HopStatus::Blocked | HopStatus::Rejected | HopStatus::Degraded => {
@@ -500,11 +571,17 @@ pub fn findings(
                     ),
                 ));
             }
-            HopStatus::Interrupted => out.push(interrupted(&cx, r)),
+            HopStatus::Interrupted => out.push(interrupted(cx, r)),
             _ => {}
         }
     }
+}
 
+/// The build VM's outbound connections outside the VNET.
+fn egress(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let get = |h: Hop| cx.get(h);
+    let build = &cx.build;
+    let sessions = cx.sessions;
     if let Some(r) = get(Hop::BuildVmEgress).filter(|r| failed(r.status)) {
         let mut dests: BTreeMap<String, usize> = BTreeMap::new();
         for s in r.sessions.iter().filter_map(|&i| sessions.get(i)) {
@@ -546,7 +623,13 @@ pub fn findings(
             ),
         ));
     }
+}
 
+/// The build VM's DNS queries.
+fn dns(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let get = |h: Hop| cx.get(h);
+    let build = &cx.build;
+    let sessions = cx.sessions;
     if let Some(r) = get(Hop::BuildVmDns).filter(|r| failed(r.status)) {
         let servers: Vec<String> = {
             let mut v: Vec<String> = r
@@ -576,10 +659,15 @@ pub fn findings(
             ),
         ));
     }
+}
 
-    // The proxy is alive (it answers probes) and its inbound is observed, yet
-    // no command session arrived: nothing ran, or the commands die before
-    // the proxy's NIC. Only a flow log of the proxy's NSG can tell.
+/// The proxy is alive (it answers probes) and its inbound is observed, yet
+/// no command session arrived: nothing ran, or the commands die before the
+/// proxy's NIC. Only a flow log of the proxy's NSG can tell.
+fn no_command_sessions(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let get = |h: Hop| cx.get(h);
+    let proxy = &cx.proxy;
+    let pport = cx.pport;
     if let (Some(p), Some(a)) = (get(Hop::ProbeToProxy), get(Hop::AlbToProxy))
         && p.status == HopStatus::Ok
         && a.attempts == 0
@@ -603,8 +691,12 @@ pub fn findings(
             ),
         ));
     }
+}
 
-    // Honesty: hops nobody could see.
+/// Honesty: the hops no input could see.
+fn not_observable(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let topo = cx.topo;
+    let hops = cx.hops;
     for r in hops
         .iter()
         .filter(|r| r.status == HopStatus::NotObserved && r.observed_by.is_empty())
@@ -633,7 +725,11 @@ pub fn findings(
             format!("Add {where_}."),
         ));
     }
+}
 
+/// Every observed hop works and the command path was seen working.
+fn healthy(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let hops = cx.hops;
     let broken = out.iter().any(|f| f.severity >= Severity::Warning);
     let commands_ok = hops
         .iter()
@@ -656,13 +752,6 @@ pub fn findings(
             ));
         }
     }
-    out.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.hop.cmp(&b.hop))
-            .then(a.id.cmp(&b.id))
-    });
-    out
 }
 
 fn interrupted(cx: &Ctx<'_>, r: &HopReport) -> Finding {

@@ -5,7 +5,7 @@
 //! and issues.
 
 use super::dedupe::{fingerprint, fingerprint_fields, same};
-use super::file::Issue;
+use super::error::Issue;
 use super::intern::Tables;
 use super::options::FastFilter;
 use super::schema::{RawRecord, Str, TupleGroup};

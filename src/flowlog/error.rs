@@ -53,6 +53,17 @@ pub enum Dropped {
     Rest,
 }
 
+/// An issue before the path is attached.
+#[derive(Debug)]
+pub(crate) struct Issue {
+    /// Byte offset in the input.
+    pub offset: u64,
+    /// Index of the record, if it is about one.
+    pub record: Option<u32>,
+    /// What is wrong.
+    pub kind: IssueKind,
+}
+
 /// What is wrong, in words a support engineer can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IssueKind {

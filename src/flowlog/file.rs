@@ -4,6 +4,7 @@
 
 use super::chunk::Partial;
 use super::dedupe::dedupe_records;
+use super::error::Issue;
 use super::{
     FlowLogBatch, FlowLogError, FlowLogFile, FlowLogIssue, FlowLogStats, IssueKind, MAX_ISSUES,
     ParseOptions, scan,
@@ -126,17 +127,6 @@ pub fn parse_with(
         stats.tuples_duplicate += n;
     }
     Ok(finish(path, partials, stats, issues))
-}
-
-/// An issue before the path is attached.
-#[derive(Debug)]
-pub(super) struct Issue {
-    /// Byte offset in the input.
-    pub offset: u64,
-    /// Index of the record, if it is about one.
-    pub record: Option<u32>,
-    /// What is wrong.
-    pub kind: IssueKind,
 }
 
 /// Turn the chunks into batches and attach the path to the issues.

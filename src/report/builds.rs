@@ -3,7 +3,7 @@
 
 use super::contract::InputJson;
 use super::escape::{md_code, md_text, terminal};
-use super::{Format, Render, RenderError, SCHEMA_VERSION, Style, new_table};
+use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
 use crate::builds::{Builds, Run, Summary};
 use crate::ingest::Skipped;
 use crate::time::rfc3339;
@@ -139,13 +139,18 @@ impl<'a> BuildsDoc<'a> {
 }
 
 impl Render for Builds {
-    fn render(&self, format: Format, style: &Style, w: &mut dyn Write) -> Result<(), RenderError> {
+    fn render(
+        &self,
+        format: OutputFormat,
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> Result<(), RenderError> {
         match format {
-            Format::Json => write_json(w, self)?,
-            Format::Ndjson => write_ndjson(w, self)?,
-            Format::Table => write_table(w, self, style)?,
-            Format::Markdown => write_markdown(w, self)?,
-            Format::Junit => super::junit::write_builds(w, self)?,
+            OutputFormat::Json => write_json(w, self)?,
+            OutputFormat::Ndjson => write_ndjson(w, self)?,
+            OutputFormat::Table => write_table(w, self, style)?,
+            OutputFormat::Markdown => write_markdown(w, self)?,
+            OutputFormat::Junit => super::junit::write_builds(w, self)?,
         }
         Ok(())
     }

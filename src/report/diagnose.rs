@@ -4,7 +4,7 @@
 use super::contract::InputJson;
 use super::diagram::{diagram, status_color, verdict_line};
 use super::escape::{md_block, md_code, md_text, terminal};
-use super::{Format, Render, RenderError, SCHEMA_VERSION, Style, new_table};
+use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
 use crate::aib::Severity;
 use crate::aib::{FindingId, Verdict, kind_name, os_name};
 use crate::analyze::Analysis;
@@ -65,14 +65,19 @@ pub struct DiagnoseReport<'a> {
 }
 
 impl Render for DiagnoseReport<'_> {
-    fn render(&self, format: Format, style: &Style, w: &mut dyn Write) -> Result<(), RenderError> {
+    fn render(
+        &self,
+        format: OutputFormat,
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> Result<(), RenderError> {
         let (d, a) = (self.diagnosis, self.analysis);
         match format {
-            Format::Json => write_json(w, d, a)?,
-            Format::Ndjson => write_ndjson(w, d)?,
-            Format::Table => write_table(w, d, a, style)?,
-            Format::Markdown => write_markdown(w, d, a)?,
-            Format::Junit => super::junit::write_diagnose(w, d, a)?,
+            OutputFormat::Json => write_json(w, d, a)?,
+            OutputFormat::Ndjson => write_ndjson(w, d)?,
+            OutputFormat::Table => write_table(w, d, a, style)?,
+            OutputFormat::Markdown => write_markdown(w, d, a)?,
+            OutputFormat::Junit => super::junit::write_diagnose(w, d, a)?,
         }
         Ok(())
     }

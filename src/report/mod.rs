@@ -4,7 +4,7 @@
 //!
 //! One interface for every command ([`Render`]): each command's result is a
 //! document ([`SessionsReport`], [`DiagnoseReport`], [`builds::BuildsReport`],
-//! the `check` and `explain` results) written in one [`Format`] with one
+//! the `check` and `explain` results) written in one [`OutputFormat`] with one
 //! [`Style`], much as hyperfine hands its results to one exporter per format.
 //! The caller decides the style once (colours only on a terminal and never
 //! with `NO_COLOR`: [`Style::for_stream`]); renderers escape every string
@@ -36,7 +36,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// An output format. Every command takes `--format`; each document says
 /// which formats it can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum OutputFormat {
     /// Aligned tables for a terminal.
     Table,
     /// One JSON document (the contract).
@@ -49,20 +49,20 @@ pub enum Format {
     Junit,
 }
 
-impl Format {
+impl OutputFormat {
     /// The name, as `--format` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::Table => "table",
-            Format::Json => "json",
-            Format::Ndjson => "ndjson",
-            Format::Markdown => "markdown",
-            Format::Junit => "junit",
+            OutputFormat::Table => "table",
+            OutputFormat::Json => "json",
+            OutputFormat::Ndjson => "ndjson",
+            OutputFormat::Markdown => "markdown",
+            OutputFormat::Junit => "junit",
         }
     }
 }
 
-impl std::fmt::Display for Format {
+impl std::fmt::Display for OutputFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -109,7 +109,7 @@ pub enum RenderError {
     #[error("--format {format} is not available for {what}")]
     Unsupported {
         /// The format asked for.
-        format: Format,
+        format: OutputFormat,
         /// What was to be written.
         what: &'static str,
     },
@@ -126,7 +126,12 @@ pub trait Render {
     /// # Errors
     /// [`RenderError::Unsupported`] for a format this document has not,
     /// [`RenderError::Io`] when writing fails.
-    fn render(&self, format: Format, style: &Style, w: &mut dyn Write) -> Result<(), RenderError>;
+    fn render(
+        &self,
+        format: OutputFormat,
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> Result<(), RenderError>;
 }
 
 /// A new comfy-table with the project's look.

@@ -205,11 +205,8 @@ mod tests {
     #[test]
     fn lines_match_serde_json_on_real_captures() {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut paths = vec![root.join("captures")];
-        let traces = root.join("../shared/reference/traces");
-        if traces.is_dir() {
-            paths.push(traces);
-        }
+        let paths = [root.join("captures"), root.join("tests/data/traces")];
+        assert!(paths.iter().all(|p| p.is_dir()), "{paths:?}");
         let a = analyze_paths(&paths, &Default::default());
         let n = check(&a.sessions, &a.inputs);
         assert!(n > 1000, "only {n} sessions");

@@ -3,7 +3,7 @@
 
 use super::contract::{InputJson, SessionJson, seen_by};
 use super::escape::{md_text, terminal};
-use super::{Format, Render, RenderError, SCHEMA_VERSION, Style, new_table};
+use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
 use crate::analyze::Analysis;
 use crate::ingest::{InputReport, Skipped, short_paths};
 use crate::sessions::{Endpoint, Filter, Session};
@@ -21,14 +21,19 @@ pub struct SessionsReport<'a> {
 }
 
 impl Render for SessionsReport<'_> {
-    fn render(&self, format: Format, style: &Style, w: &mut dyn Write) -> Result<(), RenderError> {
+    fn render(
+        &self,
+        format: OutputFormat,
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> Result<(), RenderError> {
         let (a, f) = (self.analysis, self.filter);
         match format {
-            Format::Json => write_json(w, a, f)?,
-            Format::Ndjson => write_ndjson(w, a, f)?,
-            Format::Table => write_table(w, a, f, style)?,
-            Format::Markdown => write_markdown(w, a, f)?,
-            Format::Junit => {
+            OutputFormat::Json => write_json(w, a, f)?,
+            OutputFormat::Ndjson => write_ndjson(w, a, f)?,
+            OutputFormat::Table => write_table(w, a, f, style)?,
+            OutputFormat::Markdown => write_markdown(w, a, f)?,
+            OutputFormat::Junit => {
                 return Err(RenderError::Unsupported {
                     format,
                     what: "sessions (JUnit is for diagnose and builds)",
