@@ -11,6 +11,9 @@ use crate::time::rfc3339;
 use crate::topology::Topology;
 use std::collections::BTreeMap;
 
+#[cfg(test)]
+mod tests;
+
 /// How many example sessions a finding lists.
 const EXAMPLES: usize = 3;
 

@@ -10,6 +10,9 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::net::IpAddr;
 
+#[cfg(test)]
+mod tests;
+
 /// How long after a command session reaches the proxy the proxy's own
 /// session to the build VM may start and still be its forwarding (clock skew
 /// between capture points included).

@@ -39,7 +39,7 @@ mod state;
 mod table;
 mod tcp;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use endpoint::Endpoint;
 pub use filter::Filter;
