@@ -15,6 +15,9 @@ use crate::hops::{HopReport, hops};
 use crate::ingest::{Format, InputReport, Skipped};
 use crate::topology::{Hints, Topology, infer};
 
+#[cfg(test)]
+mod tests;
+
 /// A diagnosed build.
 #[derive(Debug, Clone)]
 pub struct Diagnosis {
