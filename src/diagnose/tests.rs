@@ -37,7 +37,11 @@ fn analysis(formats: &[Format], v: Vec<Build>) -> Analysis {
 /// Diagnose a capture of these sessions and the build VM's DNS (which
 /// makes it a capture of the segment, that sees every hop).
 fn run(mut v: Vec<Build>) -> Diagnosis {
-    v.push(udp(&format!("{BUILD}:53000"), "10.1.0.4:53").pkts(1, 1).at(5));
+    v.push(
+        udp(&format!("{BUILD}:53000"), "10.1.0.4:53")
+            .pkts(1, 1)
+            .at(5),
+    );
     diagnose(&analysis(&[Format::Pcap], v), &Options::default())
 }
 
@@ -260,7 +264,10 @@ fn a_configuration_finding_of_a_hop_seen_working_is_a_warning() {
     assert_eq!(f.severity, Severity::Warning);
     assert_eq!(
         f.evidence,
-        ["from check", "but the traffic evidence shows this hop working"]
+        [
+            "from check",
+            "but the traffic evidence shows this hop working"
+        ]
     );
 }
 
@@ -335,7 +342,9 @@ fn diagnose_joins_a_configuration_evaluated_for_the_roles_seen() {
         .find(|f| f.id == FindingId::ProxyToBuildVmBlocked)
         .unwrap();
     assert!(
-        f.evidence.iter().any(|e| e.starts_with("configuration: aib-build-nsg rule DenySsh (priority 1000) denies 10.0.0.5")),
+        f.evidence.iter().any(|e| e.starts_with(
+            "configuration: aib-build-nsg rule DenySsh (priority 1000) denies 10.0.0.5"
+        )),
         "{:?}",
         f.evidence
     );

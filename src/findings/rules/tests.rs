@@ -631,6 +631,24 @@ fn findings_are_ordered_by_severity_then_path() {
     );
 }
 
+#[test]
+fn within_a_severity_path_order_comes_before_the_id() {
+    // A capture point that saw the command channel only: "healthy" is
+    // about ALB → proxy, after the probe hop nobody could see.
+    let t = topo::seen_by(linux(), vec![Vantage::Host { host: ip(NAT) }]);
+    let f = run(&t, vec![command(0).established()]);
+    assert_eq!(
+        f.iter().map(|f| (f.id, f.hop)).collect::<Vec<_>>(),
+        [
+            (FindingId::HopNotObservable, Hop::ProbeToProxy),
+            (FindingId::Healthy, Hop::AlbToProxy),
+            (FindingId::HopNotObservable, Hop::ProxyToBuildVm),
+            (FindingId::HopNotObservable, Hop::BuildVmEgress),
+            (FindingId::HopNotObservable, Hop::BuildVmDns),
+        ]
+    );
+}
+
 // ---- fix names ----------------------------------------------------------------
 
 fn names_from(v: Vec<Build>) -> (String, String) {
