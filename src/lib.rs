@@ -22,15 +22,21 @@
 //!   [`sessions::Session`]s with Zeek's `conn_state` and `history`.
 //! * [`topology`]: sessions → [`topology::Topology`] (roles, OS, vantage points).
 //! * [`hops`]: sessions + topology → [`hops::HopReport`]s (status, stitching).
-//! * [`findings`]: the shared vocabulary of hops, statuses and findings, and
-//!   the rules that turn hop reports into [`findings::Finding`]s.
-//! * [`report`]: tables, JSON, NDJSON and Markdown.
+//! * [`findings`]: the rules that turn hop reports into [`findings::Finding`]s.
+//! * [`report`]: every command's output behind one interface,
+//!   [`report::Render`]: tables, JSON, NDJSON, Markdown, JUnit.
+//!
+//! Leaves every layer may use: [`aib`] (the AIB vocabulary: hops, statuses,
+//! OS, topology kind, verdict, finding ids, ports and addresses), [`time`]
+//! (one calendar, one timestamp grammar), [`az`] (the `az` command lines of
+//! fixes and plans) and [`resource_id`] (Azure resource ids).
 //!
 //! Drivers tie the stages together: [`analyze`] (inputs → sessions, parallel),
-//! [`diagnose`] (sessions → verdict). Beside the traffic path, [`check`]
-//! evaluates the image template, NSGs, subnet, VNET and route table offline,
-//! and [`explain`] goes from an AIB / Packer error message to the failure
-//! class, the hop to suspect, the fix and the commands that collect evidence.
+//! [`diagnose`] (sessions and configuration → diagnosis). Beside the traffic
+//! path, [`check`] evaluates the image template, NSGs, subnet, VNET and route
+//! table offline, [`explain`] goes from an AIB / Packer error message to the
+//! failure class, the hop to suspect, the fix and the commands that collect
+//! evidence, and [`builds`] finds and diagnoses every run in days of evidence.
 
 // Input-derived data never panics the library: no unwrap, expect, panic or
 // indexing that can go out of bounds (use get, first_chunk, slice patterns).

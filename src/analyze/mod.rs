@@ -141,15 +141,7 @@ pub fn analyze_input(
     idx: u32,
     opts: &Options,
 ) -> (InputReport, SessionTable, Vec<Skipped>) {
-    let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
-    let mut skipped = Vec::new();
-    if let Some(w) = &input.warning {
-        skipped.push(Skipped {
-            path: input.path.clone(),
-            offset: None,
-            reason: w.clone(),
-        });
-    }
+    let (mut report, mut skipped) = input.start_report();
     let table = match input.format {
         Format::Pcap | Format::Pcapng => match PacketIter::new(&input.bytes, input.format) {
             Ok(iter) => {

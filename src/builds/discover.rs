@@ -60,6 +60,20 @@ struct Episode<'a> {
     server: bool,
 }
 
+impl<'a> Episode<'a> {
+    /// An episode that starts with this touch (its MAC and role are added
+    /// as touches join it).
+    fn starting(t: &Touch<'_>) -> Self {
+        Episode {
+            addr: t.addr,
+            start: t.first,
+            last: t.last,
+            mac: None,
+            server: false,
+        }
+    }
+}
+
 /// Split sessions (sorted, as a scan leaves them) into runs. `nics` gives,
 /// by input, the NIC a flow-log blob belongs to (see [`Nic`]): the MAC of
 /// an address in a session is the MAC of a blob that saw the session and
@@ -119,13 +133,7 @@ pub fn discover_with<'a>(
                 && !matches!((e.mac, t.mac), (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b))
         });
         if !cont {
-            episodes.push(Episode {
-                addr: t.addr,
-                start: t.first,
-                last: t.last,
-                mac: None,
-                server: false,
-            });
+            episodes.push(Episode::starting(t));
         }
         let k = episodes.len() - 1;
         if let Some(e) = episodes.last_mut() {
@@ -273,13 +281,7 @@ fn split_unbound(touches: &[Touch<'_>], touch_ep: &mut [usize], episodes: &mut V
         if piece > 0 {
             let next = episodes.len();
             *slot = *pieces.entry((*slot, piece)).or_insert_with(|| {
-                episodes.push(Episode {
-                    addr: t.addr,
-                    start: t.first,
-                    last: t.last,
-                    mac: None,
-                    server: false,
-                });
+                episodes.push(Episode::starting(t));
                 next
             });
         }

@@ -330,15 +330,7 @@ fn scan_flowlog(
     build_vm: Option<IpAddr>,
 ) -> Option<FileResult> {
     let mut file = flowlog::parse(input.path.as_str(), &input.bytes).ok()?;
-    let mut report = InputReport::new(input.path.clone(), input.format, input.gzip);
-    let mut skipped = Vec::new();
-    if let Some(w) = &input.warning {
-        skipped.push(Skipped {
-            path: input.path.clone(),
-            offset: None,
-            reason: w.clone(),
-        });
-    }
+    let (mut report, mut skipped) = input.start_report();
     flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
     let nic = nic_of_tuples(&file);
     let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);

@@ -183,7 +183,7 @@ impl<'a> Ctx<'a> {
             r.failed,
             r.attempts,
             r.hop.label(),
-            ports(&r.port),
+            ports(r),
             r.blocked,
             r.rejected,
             r.interrupted,
@@ -250,14 +250,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn ports(p: &[u16]) -> String {
-    if p.is_empty() {
-        return "-".to_string();
+/// A hop's ports for a title or evidence line, `-` when none.
+fn ports(r: &HopReport) -> String {
+    match r.ports_text() {
+        p if p.is_empty() => "-".to_string(),
+        p => p,
     }
-    p.iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 fn finding(
@@ -383,7 +381,7 @@ fn probe_and_command_channel(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
             FindingId::ProbeBlocked,
             sev,
             Hop::ProbeToProxy,
-            format!("Load balancer health probe to the proxy {proxy}:{} is {}", ports(&r.port), r.status),
+            format!("Load balancer health probe to the proxy {proxy}:{} is {}", ports(r), r.status),
             cx.evidence(r, &[Outcome::Blocked, Outcome::Rejected]),
             "An NSG rule (subnet or proxy NIC) denies the AzureLoadBalancer service tag (168.63.129.16) before \
              AllowAzureLoadBalancerInBound, or a guest firewall on the proxy drops it. With the probe down the load \
@@ -404,7 +402,7 @@ fn probe_and_command_channel(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 FindingId::ProxyPortRejected,
                 Severity::Error,
                 Hop::ProbeToProxy,
-                format!("The proxy {proxy} refuses the health probe on :{}", ports(&r.port)),
+                format!("The proxy {proxy} refuses the health probe on :{}", ports(r)),
                 cx.evidence(r, &[Outcome::Rejected]),
                 "Nothing listens on the proxy's command port (the proxy service is down or the port is wrong for the OS), \
                  or a guest firewall on the proxy rejects it; the load balancer then marks the proxy down.",
@@ -424,7 +422,7 @@ fn probe_and_command_channel(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 FindingId::ProxyPortRejected,
                 sev,
                 Hop::AlbToProxy,
-                format!("The proxy {proxy} refuses command sessions on :{}", ports(&r.port)),
+                format!("The proxy {proxy} refuses command sessions on :{}", ports(r)),
                 {
                     let mut ev = cx.evidence(r, &[Outcome::Rejected]);
                     if let Some(p) = get(Hop::ProbeToProxy).filter(|_| probe_refused) {
@@ -444,7 +442,7 @@ fn probe_and_command_channel(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 FindingId::AlbToProxyBlocked,
                 sev,
                 Hop::AlbToProxy,
-                format!("Command sessions from Private Link to the proxy {proxy}:{} are {}", ports(&r.port), r.status),
+                format!("Command sessions from Private Link to the proxy {proxy}:{} are {}", ports(r), r.status),
                 cx.evidence(r, &[Outcome::Blocked]),
                 "The Private Link NAT address (in the build subnet) reaches the proxy through AllowVnetInBound; a custom \
                  deny rule placed before it (e.g. DenyAll at priority < 65000) drops the commands. The quickstart \
@@ -495,7 +493,7 @@ fn proxy_to_build_vm(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         FindingId::BuildVmPortRejected,
                         sev,
                         Hop::ProxyToBuildVm,
-                        format!("The build VM {build} refuses :{} from the proxy", ports(&r.port)),
+                        format!("The build VM {build} refuses :{} from the proxy", ports(r)),
                         ev,
                         "Nothing listens on the build VM's SSH/WinRM port (service stopped, disabled by a customizer or the \
                          image), or its guest firewall rejects the proxy.",
@@ -506,7 +504,7 @@ fn proxy_to_build_vm(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         FindingId::ProxyToBuildVmBlocked,
                         sev,
                         Hop::ProxyToBuildVm,
-                        format!("The proxy {proxy} cannot reach the build VM {build} on :{}", ports(&r.port)),
+                        format!("The proxy {proxy} cannot reach the build VM {build} on :{}", ports(r)),
                         ev,
                         "An NSG rule (e.g. Deny-All-Any-Any) denies proxy → build VM on 22/5986: inbound at the build VM's \
                          subnet/NIC NSG or outbound at the proxy's.",
@@ -546,17 +544,14 @@ fn aci_to_build_vm(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 let (id, title) = if r.status == HopStatus::Rejected {
                     (
                         FindingId::BuildVmPortRejected,
-                        format!(
-                            "The build VM {build} refuses :{} from ACI {aci}",
-                            ports(&r.port)
-                        ),
+                        format!("The build VM {build} refuses :{} from ACI {aci}", ports(r)),
                     )
                 } else {
                     (
                         FindingId::AciToBuildVmBlocked,
                         format!(
                             "ACI {aci} cannot reach the build VM {build} on :{}",
-                            ports(&r.port)
+                            ports(r)
                         ),
                     )
                 };
@@ -774,7 +769,7 @@ fn interrupted(cx: &Ctx<'_>, r: &HopReport) -> Finding {
         FindingId::BuildSessionInterrupted,
         Severity::Error,
         r.hop,
-        format!("Build sessions to the build VM were cut mid-build on :{}", ports(&r.port)),
+        format!("Build sessions to the build VM were cut mid-build on :{}", ports(r)),
         ev,
         "Something on the build VM changed during the build: a customizer script enabled or changed the guest firewall, \
          stopped or reconfigured sshd/WinRM, or the VM rebooted without coming back on 22/5986.",

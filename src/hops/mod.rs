@@ -154,6 +154,16 @@ pub struct HopReport {
 }
 
 impl HopReport {
+    /// The destination ports for people: `22`, `60000,60001` (empty when
+    /// none).
+    pub fn ports_text(&self) -> String {
+        self.port
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     fn new(hop: Hop) -> Self {
         HopReport {
             hop,

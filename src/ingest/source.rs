@@ -71,6 +71,25 @@ pub struct Input {
     pub warning: Option<String>,
 }
 
+impl Input {
+    /// The accounting of this input before anything is read from it: its
+    /// report, and the warning of loading it (a gzip stream cut short…) as
+    /// its first skip.
+    pub fn start_report(&self) -> (super::InputReport, Vec<super::Skipped>) {
+        let report = super::InputReport::new(self.path.clone(), self.format, self.gzip);
+        let skipped = self
+            .warning
+            .iter()
+            .map(|w| super::Skipped {
+                path: self.path.clone(),
+                offset: None,
+                reason: w.clone(),
+            })
+            .collect();
+        (report, skipped)
+    }
+}
+
 /// A path that could not be walked.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{path}: {reason}")]

@@ -158,50 +158,19 @@ impl Render for Builds {
 
 /// The JSON document.
 fn write_json(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
-    super::json::to_writer_pretty(&mut *w, &BuildsDoc::new(b))?;
-    writeln!(w)
+    super::json::write_document(w, &BuildsDoc::new(b))
 }
 
 /// One line per run, per skipped input and the summary last, each tagged
 /// by `type` (`run`, `skipped`, `summary`).
 fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
-    #[derive(Serialize)]
-    struct Tagged<'a, T: Serialize> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        #[serde(flatten)]
-        item: &'a T,
-    }
     for r in &b.runs {
-        let item = RunJson::of(r);
-        super::json::to_writer(
-            &mut *w,
-            &Tagged {
-                kind: "run",
-                item: &item,
-            },
-        )?;
-        writeln!(w)?;
+        super::json::write_tagged_line(w, "run", &RunJson::of(r))?;
     }
     for s in &b.skipped {
-        super::json::to_writer(
-            &mut *w,
-            &Tagged {
-                kind: "skipped",
-                item: s,
-            },
-        )?;
-        writeln!(w)?;
+        super::json::write_tagged_line(w, "skipped", s)?;
     }
-    let item = SummaryJson::of(b);
-    super::json::to_writer(
-        &mut *w,
-        &Tagged {
-            kind: "summary",
-            item: &item,
-        },
-    )?;
-    writeln!(w)
+    super::json::write_tagged_line(w, "summary", &SummaryJson::of(b))
 }
 
 /// The cells of one run's row: start, end, OS, topology, proxy, build VM,

@@ -17,21 +17,14 @@ impl Render for CheckReport {
         style: &Style,
         w: &mut dyn Write,
     ) -> Result<(), RenderError> {
-        match format {
-            OutputFormat::Table => w.write_all(table(self, style).as_bytes())?,
-            OutputFormat::Json => {
-                super::json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::from)?;
-                w.write_all(b"\n")?;
-            }
-            OutputFormat::Markdown => w.write_all(markdown(self).as_bytes())?,
-            OutputFormat::Ndjson | OutputFormat::Junit => {
-                return Err(RenderError::Unsupported {
-                    format,
-                    what: "check (table, json, markdown)",
-                });
-            }
-        }
-        Ok(())
+        super::write_report_formats(
+            self,
+            format,
+            w,
+            "check (table, json, markdown)",
+            || table(self, style),
+            || markdown(self),
+        )
     }
 }
 

@@ -85,38 +85,16 @@ impl Render for DiagnoseReport<'_> {
 
 /// The JSON document.
 fn write_json(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Result<()> {
-    super::json::to_writer_pretty(&mut *w, &DiagnoseDoc::new(d, a))?;
-    writeln!(w)
+    super::json::write_document(w, &DiagnoseDoc::new(d, a))
 }
 
 /// One line per hop and per finding (NDJSON), tagged by `type`.
 fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
-    #[derive(Serialize)]
-    struct Tagged<'a, T: Serialize> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        #[serde(flatten)]
-        item: &'a T,
-    }
     for h in &d.hops {
-        super::json::to_writer(
-            &mut *w,
-            &Tagged {
-                kind: "hop",
-                item: h,
-            },
-        )?;
-        writeln!(w)?;
+        super::json::write_tagged_line(w, "hop", h)?;
     }
     for f in &d.findings {
-        super::json::to_writer(
-            &mut *w,
-            &Tagged {
-                kind: "finding",
-                item: f,
-            },
-        )?;
-        writeln!(w)?;
+        super::json::write_tagged_line(w, "finding", f)?;
     }
     Ok(())
 }
@@ -159,11 +137,7 @@ fn write_table(
     for h in &d.hops {
         t.add_row([
             h.hop.label().to_string(),
-            h.port
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
+            h.ports_text(),
             style.paint(h.status.as_str(), status_color(h.status)),
             h.attempts.to_string(),
             (h.attempts - h.failed).to_string(),
@@ -237,11 +211,7 @@ fn write_markdown(w: &mut dyn Write, d: &Diagnosis, a: &Analysis) -> std::io::Re
             w,
             "| {} | {} | **{}** | {} | {} | {} | {} |",
             h.hop.as_str(),
-            h.port
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
+            h.ports_text(),
             h.status,
             h.attempts,
             h.attempts - h.failed,

@@ -21,12 +21,7 @@ fn hop_cell(h: Option<&HopReport>, style: &Style) -> String {
     match h {
         None => "?".to_string(),
         Some(h) => {
-            let ports = h
-                .port
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
+            let ports = h.ports_text();
             let counts = if h.attempts > 0 {
                 format!(" {}/{}", h.attempts - h.failed, h.attempts)
             } else {

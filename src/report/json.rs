@@ -86,6 +86,29 @@ pub fn to_writer<W: Write, T: Serialize + ?Sized>(w: W, v: &T) -> serde_json::Re
     v.serialize(&mut Serializer::with_formatter(w, Safe(CompactFormatter)))
 }
 
+/// A whole JSON document: pretty, with a final newline.
+pub fn write_document<T: Serialize + ?Sized>(w: &mut dyn Write, v: &T) -> io::Result<()> {
+    to_writer_pretty(&mut *w, v).map_err(io::Error::from)?;
+    w.write_all(b"\n")
+}
+
+/// One NDJSON line: `item`'s fields with `"type": kind` first.
+pub fn write_tagged_line<T: Serialize + ?Sized>(
+    w: &mut dyn Write,
+    kind: &'static str,
+    item: &T,
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Tagged<'a, T: Serialize + ?Sized> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(flatten)]
+        item: &'a T,
+    }
+    to_writer(&mut *w, &Tagged { kind, item }).map_err(io::Error::from)?;
+    w.write_all(b"\n")
+}
+
 /// `v` as pretty JSON bytes.
 pub fn to_vec_pretty<T: Serialize + ?Sized>(v: &T) -> serde_json::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(128);

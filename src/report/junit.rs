@@ -148,11 +148,7 @@ fn hop_summary(h: &HopReport) -> String {
     format!(
         "{} :{} {}: {} of {} session(s) ok",
         h.hop.label(),
-        h.port
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
+        h.ports_text(),
         h.status,
         h.attempts - h.failed,
         h.attempts

@@ -134,6 +134,27 @@ pub trait Render {
     ) -> Result<(), RenderError>;
 }
 
+/// Write a document that has a terminal report, the JSON contract and
+/// Markdown, and no other format (`check`, `explain`).
+fn write_report_formats<T: serde::Serialize>(
+    doc: &T,
+    format: OutputFormat,
+    w: &mut dyn Write,
+    what: &'static str,
+    table: impl FnOnce() -> String,
+    markdown: impl FnOnce() -> String,
+) -> Result<(), RenderError> {
+    match format {
+        OutputFormat::Table => w.write_all(table().as_bytes())?,
+        OutputFormat::Json => json::write_document(w, doc)?,
+        OutputFormat::Markdown => w.write_all(markdown().as_bytes())?,
+        OutputFormat::Ndjson | OutputFormat::Junit => {
+            return Err(RenderError::Unsupported { format, what });
+        }
+    }
+    Ok(())
+}
+
 /// A new comfy-table with the project's look.
 pub fn new_table(style: &Style) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
