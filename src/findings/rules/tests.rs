@@ -44,41 +44,54 @@ fn dns(k: u16) -> Build {
     udp(&format!("{BUILD}:{}", 53000 + k), "10.1.0.4:53").at(190 + i64::from(k))
 }
 
+/// The probe and a command session reaching the proxy, then `more`.
+fn to_the_proxy(more: impl IntoIterator<Item = Build>) -> Vec<Build> {
+    with(vec![probe(0).established(), command(0).established()], more)
+}
+
 /// A healthy Linux proxy build, every hop once.
 fn healthy_proxy() -> Vec<Build> {
-    vec![
-        probe(0).established(),
-        command(0).established(),
+    to_the_proxy([
         ssh(0).established(),
         egress(0, "20.60.1.2:443").established(),
         dns(0).pkts(1, 1),
-    ]
+    ])
 }
 
+/// The findings of these sessions in this topology (its inputs named
+/// `0.pcap`, `1.pcap` ...), with placeholder fix names.
 fn run(t: &Topology, v: Vec<Build>) -> Vec<Finding> {
-    run_named(t, v, FixNames::default())
-}
-
-fn run_named(t: &Topology, v: Vec<Build>, names: FixNames) -> Vec<Finding> {
     let s = sessions(v);
     let inputs: Vec<String> = (0..t.vantage.len()).map(|i| format!("{i}.pcap")).collect();
     let h = hops(&s, t, &inputs);
-    findings(&s, &inputs, t, &h, names)
+    findings(&s, &inputs, t, &h, FixNames::default())
 }
 
 fn linux() -> Topology {
     proxy_build(Some(Os::Linux))
 }
 
+/// Only the build VM known, the topology not (the build VM's egress alone).
+fn build_vm_only(v: Vantage) -> Topology {
+    let t = Topology {
+        roles: Roles {
+            build_vm: vec![ip(BUILD)],
+            ..Roles::default()
+        },
+        kind: None,
+        ..linux()
+    };
+    topo::seen_by(t, vec![v])
+}
+
 fn ids(f: &[Finding]) -> Vec<FindingId> {
     f.iter().map(|f| f.id).collect()
 }
 
-/// The only finding with this id.
-fn the(f: &[Finding], id: FindingId) -> &Finding {
-    let v: Vec<&Finding> = f.iter().filter(|f| f.id == id).collect();
-    assert_eq!(v.len(), 1, "one {id} in {:?}", ids(f));
-    v[0]
+/// The id, severity and hop of the one finding there is.
+fn only(f: &[Finding]) -> (FindingId, Severity, Hop) {
+    assert_eq!(f.len(), 1, "one finding, not {:?}", ids(f));
+    (f[0].id, f[0].severity, f[0].hop)
 }
 
 fn has_line(f: &Finding, start: &str) -> bool {
@@ -109,24 +122,13 @@ fn no_aib_traffic_when_no_role_is_known() {
             udp("10.0.0.8:40001", "10.1.0.4:53").pkts(1, 1),
         ],
     );
-    assert_eq!(ids(&f), [FindingId::NoAibTraffic]);
     assert_eq!(
-        (f[0].severity, f[0].hop),
-        (Severity::Warning, Hop::Deployment)
+        only(&f),
+        (FindingId::NoAibTraffic, Severity::Warning, Hop::Deployment)
     );
     assert!(has_line(&f[0], "2 session(s) in 1 input(s), none to ports"));
     // A build VM alone is AIB traffic.
-    let t = topo::seen_by(
-        Topology {
-            roles: Roles {
-                build_vm: vec![ip(BUILD)],
-                ..Roles::default()
-            },
-            kind: None,
-            ..linux()
-        },
-        vec![Vantage::Segment],
-    );
+    let t = build_vm_only(Vantage::Segment);
     assert!(
         !ids(&run(&t, vec![egress(0, "20.60.1.2:443").established()]))
             .contains(&FindingId::NoAibTraffic)
@@ -138,10 +140,9 @@ fn no_aib_traffic_when_no_role_is_known() {
 #[test]
 fn healthy_when_the_command_path_works_and_nothing_is_broken() {
     let f = run(&linux(), healthy_proxy());
-    assert_eq!(ids(&f), [FindingId::Healthy]);
     assert_eq!(
-        (f[0].severity, f[0].hop),
-        (Severity::Info, Hop::ProbeToProxy)
+        only(&f),
+        (FindingId::Healthy, Severity::Info, Hop::ProbeToProxy)
     );
     assert_eq!(
         f[0].evidence,
@@ -170,21 +171,14 @@ fn not_healthy_with_a_warning() {
         &linux(),
         with(healthy_proxy(), [egress(1, "20.60.1.3:443").unanswered()]),
     );
-    assert_eq!(ids(&f), [FindingId::BuildVmEgressBlocked]);
+    assert!(!ids(&f).contains(&FindingId::Healthy), "{:?}", ids(&f));
 }
 
 #[test]
 fn healthy_beside_hops_no_input_could_see() {
     // A capture on the proxy: the build VM's egress and DNS are unseen.
     let t = topo::seen_by(linux(), vec![Vantage::Host { host: ip(PROXY) }]);
-    let f = run(
-        &t,
-        vec![
-            probe(0).established(),
-            command(0).established(),
-            ssh(0).established(),
-        ],
-    );
+    let f = run(&t, to_the_proxy([ssh(0).established()]));
     assert_eq!(
         ids(&f),
         [
@@ -214,9 +208,11 @@ fn probe_blocked() {
             ssh(0).established(),
         ],
     );
-    assert_eq!(ids(&f), [FindingId::ProbeBlocked]);
-    let p = the(&f, FindingId::ProbeBlocked);
-    assert_eq!((p.severity, p.hop), (Severity::Error, Hop::ProbeToProxy));
+    assert_eq!(
+        only(&f),
+        (FindingId::ProbeBlocked, Severity::Error, Hop::ProbeToProxy)
+    );
+    let p = &f[0];
     assert_eq!(
         p.evidence[0],
         "1 of 1 session(s) on probe → proxy port 60001: 1 blocked, 0 rejected, 0 interrupted; 3 SYN retransmits"
@@ -234,8 +230,14 @@ fn probe_blocked() {
 #[test]
 fn probe_partly_blocked_is_a_warning() {
     let f = run(&linux(), with(healthy_proxy(), [probe(1).unanswered()]));
-    assert_eq!(ids(&f), [FindingId::ProbeBlocked]);
-    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::ProbeBlocked,
+            Severity::Warning,
+            Hop::ProbeToProxy
+        )
+    );
 }
 
 #[test]
@@ -243,10 +245,13 @@ fn probe_refused_is_the_proxy_port() {
     let mut v = healthy_proxy();
     v[0] = probe(0).refused();
     let f = run(&linux(), v);
-    assert_eq!(ids(&f), [FindingId::ProxyPortRejected]);
     assert_eq!(
-        (f[0].severity, f[0].hop),
-        (Severity::Error, Hop::ProbeToProxy)
+        only(&f),
+        (
+            FindingId::ProxyPortRejected,
+            Severity::Error,
+            Hop::ProbeToProxy
+        )
     );
 }
 
@@ -263,9 +268,15 @@ fn commands_blocked_with_the_denying_rule() {
                 .lasting(21),
         ],
     );
-    assert_eq!(ids(&f), [FindingId::AlbToProxyBlocked]);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::AlbToProxyBlocked,
+            Severity::Error,
+            Hop::AlbToProxy
+        )
+    );
     let a = &f[0];
-    assert_eq!((a.severity, a.hop), (Severity::Error, Hop::AlbToProxy));
     assert_eq!(
         a.evidence[0],
         "2 of 2 session(s) on ALB → proxy port 60001: 2 blocked, 0 rejected, 0 interrupted"
@@ -293,10 +304,13 @@ fn commands_refused_is_the_proxy_port() {
             command(1).refused(),
         ],
     );
-    assert_eq!(ids(&f), [FindingId::ProxyPortRejected]);
     assert_eq!(
-        (f[0].severity, f[0].hop),
-        (Severity::Error, Hop::AlbToProxy)
+        only(&f),
+        (
+            FindingId::ProxyPortRejected,
+            Severity::Error,
+            Hop::AlbToProxy
+        )
     );
     assert!(!has_line(&f[0], "the health probe is refused too"));
 }
@@ -304,8 +318,14 @@ fn commands_refused_is_the_proxy_port() {
 #[test]
 fn probe_and_commands_refused_make_one_finding() {
     let f = run(&linux(), vec![probe(0).refused(), command(0).refused()]);
-    assert_eq!(ids(&f), [FindingId::ProxyPortRejected]);
-    assert_eq!(f[0].hop, Hop::AlbToProxy);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::ProxyPortRejected,
+            Severity::Error,
+            Hop::AlbToProxy
+        )
+    );
     assert!(has_line(
         &f[0],
         "the health probe is refused too: 1 of 1 probe session(s) answered with RST"
@@ -315,25 +335,30 @@ fn probe_and_commands_refused_make_one_finding() {
 #[test]
 fn commands_partly_blocked_is_a_warning() {
     let f = run(&linux(), with(healthy_proxy(), [command(1).unanswered()]));
-    assert_eq!(ids(&f), [FindingId::AlbToProxyBlocked]);
-    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::AlbToProxyBlocked,
+            Severity::Warning,
+            Hop::AlbToProxy
+        )
+    );
 }
 
 // ---- proxy → build VM ---------------------------------------------------------
 
 #[test]
 fn proxy_not_forwarding() {
-    let f = run(
-        &linux(),
-        vec![
-            probe(0).established(),
-            command(0).established(),
-            command(1).established(),
-        ],
+    let f = run(&linux(), to_the_proxy([command(1).established()]));
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::ProxyNotForwarding,
+            Severity::Error,
+            Hop::ProxyToBuildVm
+        )
     );
-    assert_eq!(ids(&f), [FindingId::ProxyNotForwarding]);
     let p = &f[0];
-    assert_eq!((p.severity, p.hop), (Severity::Error, Hop::ProxyToBuildVm));
     assert_eq!(
         p.evidence,
         [
@@ -347,15 +372,17 @@ fn proxy_not_forwarding() {
 fn proxy_to_build_vm_blocked() {
     let f = run(
         &linux(),
-        vec![
-            probe(0).established(),
-            command(0).established(),
-            ssh(0).unanswered().syn_retransmits(6),
-        ],
+        to_the_proxy([ssh(0).unanswered().syn_retransmits(6)]),
     );
-    assert_eq!(ids(&f), [FindingId::ProxyToBuildVmBlocked]);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::ProxyToBuildVmBlocked,
+            Severity::Error,
+            Hop::ProxyToBuildVm
+        )
+    );
     let p = &f[0];
-    assert_eq!((p.severity, p.hop), (Severity::Error, Hop::ProxyToBuildVm));
     assert_eq!(
         p.evidence[1],
         "1 command session(s) at the proxy, 1 forwarded, 0 answered by the build VM"
@@ -371,18 +398,14 @@ fn proxy_to_build_vm_blocked() {
 
 #[test]
 fn build_vm_port_rejected_from_the_proxy() {
-    let f = run(
-        &linux(),
-        vec![
-            probe(0).established(),
-            command(0).established(),
-            ssh(0).refused(),
-        ],
-    );
-    assert_eq!(ids(&f), [FindingId::BuildVmPortRejected]);
+    let f = run(&linux(), to_the_proxy([ssh(0).refused()]));
     assert_eq!(
-        (f[0].severity, f[0].hop),
-        (Severity::Error, Hop::ProxyToBuildVm)
+        only(&f),
+        (
+            FindingId::BuildVmPortRejected,
+            Severity::Error,
+            Hop::ProxyToBuildVm
+        )
     );
 }
 
@@ -395,8 +418,14 @@ fn proxy_to_build_vm_partly_blocked_is_a_warning() {
             [command(1).established(), ssh(1).unanswered()],
         ),
     );
-    assert_eq!(ids(&f), [FindingId::ProxyToBuildVmBlocked]);
-    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::ProxyToBuildVmBlocked,
+            Severity::Warning,
+            Hop::ProxyToBuildVm
+        )
+    );
 }
 
 #[test]
@@ -413,9 +442,15 @@ fn build_session_interrupted() {
             ],
         ),
     );
-    assert_eq!(ids(&f), [FindingId::BuildSessionInterrupted]);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::BuildSessionInterrupted,
+            Severity::Error,
+            Hop::ProxyToBuildVm
+        )
+    );
     let i = &f[0];
-    assert_eq!((i.severity, i.hop), (Severity::Error, Hop::ProxyToBuildVm));
     assert_eq!(
         i.evidence[1],
         "1 session(s) established then cut; 1 later attempt(s) failed"
@@ -427,11 +462,7 @@ fn build_session_interrupted() {
 #[test]
 fn aci_to_build_vm_blocked_refused_degraded_cut() {
     let t = isolated_build();
-    let one = |v: Vec<Build>| {
-        let f = run(&t, v);
-        assert_eq!(f.len(), 1, "{:?}", ids(&f));
-        (f[0].id, f[0].severity, f[0].hop)
-    };
+    let one = |v: Vec<Build>| only(&run(&t, v));
     use FindingId::*;
     assert_eq!(
         one(vec![aci_ssh(0).unanswered()]),
@@ -468,18 +499,22 @@ fn aci_to_build_vm_blocked_refused_degraded_cut() {
 fn egress_blocked_lists_the_destinations() {
     let f = run(
         &linux(),
-        vec![
-            probe(0).established(),
-            command(0).established(),
+        to_the_proxy([
             ssh(0).established(),
             egress(0, "20.60.1.2:443").unanswered(),
             egress(1, "20.60.1.2:443").unanswered(),
             egress(2, "13.107.4.50:80").refused(),
-        ],
+        ]),
     );
-    assert_eq!(ids(&f), [FindingId::BuildVmEgressBlocked]);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::BuildVmEgressBlocked,
+            Severity::Error,
+            Hop::BuildVmEgress
+        )
+    );
     let e = &f[0];
-    assert_eq!((e.severity, e.hop), (Severity::Error, Hop::BuildVmEgress));
     assert_eq!(
         e.evidence[1],
         "unreachable destinations: 13.107.4.50:80 (1x), 20.60.1.2:443 (2x)"
@@ -496,7 +531,14 @@ fn egress_partly_blocked_is_a_warning() {
         &linux(),
         with(healthy_proxy(), [egress(1, "20.60.1.3:443").unanswered()]),
     );
-    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::BuildVmEgressBlocked,
+            Severity::Warning,
+            Hop::BuildVmEgress
+        )
+    );
     assert_eq!(
         f[0].evidence[1],
         "unreachable destinations: 20.60.1.3:443 (1x)"
@@ -508,15 +550,19 @@ fn dns_failing() {
     let mut v = healthy_proxy();
     v[4] = dns(0).pkts(3, 0);
     let f = run(&linux(), v);
-    assert_eq!(ids(&f), [FindingId::DnsFailing]);
+    assert_eq!(
+        only(&f),
+        (FindingId::DnsFailing, Severity::Error, Hop::BuildVmDns)
+    );
     let d = &f[0];
-    assert_eq!((d.severity, d.hop), (Severity::Error, Hop::BuildVmDns));
     assert!(d.title.contains("to 10.1.0.4 go unanswered"), "{}", d.title);
     assert!(d.fix.contains("--protocol '*'"), "{}", d.fix);
     assert!(d.fix.contains("--destination-address-prefixes 10.1.0.4 "));
     let f = run(&linux(), with(healthy_proxy(), [dns(1).pkts(3, 0)]));
-    assert_eq!(ids(&f), [FindingId::DnsFailing]);
-    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        only(&f),
+        (FindingId::DnsFailing, Severity::Warning, Hop::BuildVmDns)
+    );
 }
 
 // ---- no command sessions, not observable --------------------------------------
@@ -527,9 +573,15 @@ fn probe_answered_and_no_command_session() {
         &linux(),
         vec![probe(0).established(), probe(1).established()],
     );
-    assert_eq!(ids(&f), [FindingId::NoCommandSessions]);
+    assert_eq!(
+        only(&f),
+        (
+            FindingId::NoCommandSessions,
+            Severity::Info,
+            Hop::AlbToProxy
+        )
+    );
     let n = &f[0];
-    assert_eq!((n.severity, n.hop), (Severity::Info, Hop::AlbToProxy));
     assert_eq!(
         n.evidence,
         [
@@ -563,17 +615,7 @@ fn hops_not_observable_except_the_other_topologys() {
             .collect()
     };
     // The topology unknown: the ACI hop is left out too.
-    let unknown = topo::seen_by(
-        Topology {
-            roles: Roles {
-                build_vm: vec![ip(BUILD)],
-                ..Roles::default()
-            },
-            kind: None,
-            ..linux()
-        },
-        vec![Vantage::Empty],
-    );
+    let unknown = build_vm_only(Vantage::Empty);
     assert_eq!(
         not_observable(&unknown),
         [
@@ -729,7 +771,8 @@ fn fix_quotes_names_read_from_the_evidence() {
             command(0).flow_deny("DenyAll").nsg(&id),
         ],
     );
-    let a = the(&f, FindingId::AlbToProxyBlocked);
+    assert_eq!(only(&f).0, FindingId::AlbToProxyBlocked);
+    let a = &f[0];
     assert!(
         a.fix
             .contains("--resource-group aib-net-rg --nsg-name 'aib nsg'\\''s' --name"),
