@@ -253,6 +253,23 @@ fn build_vm_hint_replaces_the_inferred_build_vm() {
 }
 
 #[test]
+fn build_vm_hint_keeps_aci_to_the_given_build_vm() {
+    let hints = Hints {
+        build_vm: ips(&[BUILD]),
+        ..Hints::default()
+    };
+    let t = infer_with(
+        vec![
+            open(ACI, BUILD, 22).established(),
+            open("10.0.1.5", "10.0.0.8", 22).established().at(1),
+        ],
+        &hints,
+    );
+    assert_eq!(t.roles.aci, ips(&[ACI]));
+    assert_eq!(t.roles.build_vm, ips(&[BUILD]));
+}
+
+#[test]
 fn os_hint_overrides_the_votes() {
     let hints = Hints {
         os: Some(Os::Windows),
