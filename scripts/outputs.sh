@@ -66,6 +66,7 @@ for f in captures/config/*.json; do
     run "check.$(basename "$f").json" check "$f" --format json
 done
 for f in captures/errors/*; do
+    [ -f "$f" ] || continue # logs/ is a folder of whole logs with its own spec
     for fmt in json markdown table; do
         run "explain.$(basename "$f").$fmt" explain "$f" --format "$fmt"
     done
