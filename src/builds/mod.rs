@@ -165,6 +165,10 @@ pub struct Builds {
     pub outside_window: usize,
     /// Sessions kept as AIB-relevant.
     pub sessions_kept: usize,
+    /// Groups of SSH/WinRM activity that looked like a run but whose
+    /// diagnosis found no AIB role (no command port, and the clients' own
+    /// NICs show none: admins' sessions): not reported as runs.
+    pub not_builds: usize,
     /// The window asked for.
     pub since: Option<i64>,
     /// The window asked for.
@@ -268,10 +272,20 @@ pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) 
 /// Discover and diagnose the runs of a finished scan.
 pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
     let found = crate::topology::runs::discover(&scan.sessions, &scan.nics, &opts.run_options());
-    let mut runs: Vec<Run> = found
+    let diagnosed: Vec<Run> = found
         .par_iter()
         .map(|rs| diagnose_run(&scan.sessions, &scan.inputs, rs, opts))
         .collect();
+    let total = diagnosed.len();
+    // A run is a build only if its diagnosis found AIB roles in it.
+    let mut runs: Vec<Run> = diagnosed
+        .into_iter()
+        .filter(|r| {
+            let roles = &r.diagnosis.topology.roles;
+            !roles.proxy.is_empty() || !roles.aci.is_empty()
+        })
+        .collect();
+    let not_builds = total - runs.len();
     runs.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
     // Two runs starting in the same second on the same address (different
     // VNets with overlapping address spaces): keep the ids unique.
@@ -286,6 +300,7 @@ pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
     Builds {
         runs,
         sessions_kept: scan.sessions.len(),
+        not_builds,
         inputs: scan.inputs,
         skipped: scan.skipped,
         outside_window: scan.outside_window,

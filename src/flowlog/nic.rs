@@ -48,3 +48,26 @@ pub fn nic_of_tuples(file: &FlowLogFile) -> Option<Nic> {
         .or_else(|| crate::ingest::blob_mac(&file.path))?;
     (k * 100 >= n * 95).then_some(Nic { addr, mac })
 }
+
+/// The addresses whose NICs logged a flow-log file's tuples (the local end
+/// of each: the destination of inbound tuples, the source of outbound
+/// ones), sorted and unique. One per blob in the storage layout; every NIC
+/// of a subnet or VNET in a blob that gathers them.
+pub fn logged_hosts(file: &FlowLogFile) -> Vec<IpAddr> {
+    let mut hosts: Vec<IpAddr> = Vec::new();
+    let mut last: Option<IpAddr> = None;
+    for (_, t) in file.tuples() {
+        let local = match t.direction {
+            Direction::Inbound => t.dst,
+            Direction::Outbound => t.src,
+        };
+        // Tuples come grouped by NIC: skip the run, not every tuple.
+        if last != Some(local) {
+            last = Some(local);
+            hosts.push(local);
+        }
+    }
+    hosts.sort_unstable();
+    hosts.dedup();
+    hosts
+}
