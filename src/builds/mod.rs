@@ -25,11 +25,10 @@
 
 use crate::aib::Severity;
 use crate::aib::Verdict;
-use crate::analyze::Analysis;
 use crate::diagnose::{Diagnosis, diagnose};
 use crate::ingest::{self, Format};
 use crate::ingest::{InputReport, Skipped};
-use crate::sessions::{SeenBy, Session};
+use crate::sessions::Session;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -312,34 +311,8 @@ pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
 /// Diagnose one run: its sessions (with `seen_by` renumbered to the inputs
 /// that saw them) as an analysis of their own.
 fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts: &Options) -> Run {
-    let mut used: Vec<u32> = rs
-        .sessions
-        .iter()
-        .filter_map(|&i| all.get(i))
-        .flat_map(|s| s.seen_by.iter())
-        .collect();
-    used.sort_unstable();
-    used.dedup();
-    let sub_inputs: Vec<InputReport> = used
-        .iter()
-        .filter_map(|&i| inputs.get(i as usize).cloned())
-        .collect();
-    let sessions: Vec<Session> = rs
-        .sessions
-        .iter()
-        .filter_map(|&i| all.get(i))
-        .map(|s| {
-            let mut s = s.clone();
-            let mut seen = SeenBy::default();
-            for i in s.seen_by.iter() {
-                if let Ok(k) = used.binary_search(&i) {
-                    seen.insert(k as u32);
-                }
-            }
-            s.seen_by = seen;
-            s
-        })
-        .collect();
+    let analysis = crate::diagnose::subset(all, inputs, &rs.sessions);
+    let sessions = &analysis.sessions;
     let start = sessions.iter().map(|s| s.first_ts).min().unwrap_or(0);
     let end = sessions.iter().map(|s| s.last_ts).max().unwrap_or(start);
     let mut nsgs: Vec<String> = sessions
@@ -352,11 +325,6 @@ fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts:
         .collect();
     nsgs.sort();
     nsgs.dedup();
-    let analysis = Analysis {
-        inputs: sub_inputs,
-        sessions,
-        skipped: Vec::new(),
-    };
     let diagnosis = diagnose(&analysis, &opts.diagnosis);
     let id = run_id(start, &diagnosis);
     Run {

@@ -325,7 +325,9 @@ pub(super) fn infer_roles(
             // not on the build path; without one, a client that could have
             // been the proxy and was not chosen is an admin's (named above).
             let could_be_proxy = forced == Some(TopologyKind::Proxy)
-                || c.servers.iter().any(|&(server, _)| same_subnet(*ip, server));
+                || c.servers
+                    .iter()
+                    .any(|&(server, _)| same_subnet(*ip, server));
             if forced != Some(TopologyKind::Isolated) && (!proxy.is_empty() || could_be_proxy) {
                 continue;
             }

@@ -668,4 +668,41 @@ mod tests {
         ]);
         assert!(discover(&v, &[], &opts()).is_empty());
     }
+
+    #[test]
+    fn a_jump_box_sweeping_the_subnet_makes_no_run_and_joins_no_build() {
+        // Every 5 minutes for an hour, the jump box opens SSH to six VMs, one
+        // of them the build VM of a real build in that hour.
+        let mut v = proxy_run(600, 900, "10.1.0.4", "10.1.0.6");
+        let n_build = v.len();
+        let mut port = 50000;
+        for round in 0..12 {
+            for vm in [
+                "10.1.0.6",
+                "10.1.0.20",
+                "10.1.0.21",
+                "10.1.0.22",
+                "10.1.0.23",
+                "10.1.0.24",
+            ] {
+                v.push(sess(proto::TCP, "10.1.0.9", port, vm, 22, round * 300, 2));
+                port += 1;
+            }
+        }
+        let v = sorted(v);
+        let runs = discover(&v, &[], &opts());
+        assert_eq!(runs.len(), 1, "only the build: {runs:?}");
+        // The run is the build's sessions: the jump box's, its visits to the
+        // build VM included, link nothing and belong to no run.
+        let jump = |i: &usize| v[*i].orig_h.to_string() == "10.1.0.9";
+        assert_eq!(runs[0].sessions.len(), n_build);
+        assert!(!runs[0].sessions.iter().any(jump));
+        // Without the build: no run at all.
+        let only_jump: Vec<Session> = v
+            .iter()
+            .filter(|s| s.orig_h.to_string() == "10.1.0.9")
+            .cloned()
+            .collect();
+        assert!(discover(&only_jump, &[], &opts()).is_empty());
+    }
 }
