@@ -50,6 +50,10 @@ pub struct ScanOptions {
     pub since: Option<i64>,
     /// Only evidence at or before this time.
     pub until: Option<i64>,
+    /// Keep a report (with its error) for inputs that cannot be loaded, as
+    /// the full read does: `diagnose` lists every input; `builds` lists
+    /// those that could be opened.
+    pub report_failed: bool,
 }
 
 impl Default for ScanOptions {
@@ -59,6 +63,7 @@ impl Default for ScanOptions {
             probe: AZURE_HOST_IP,
             since: None,
             until: None,
+            report_failed: false,
         }
     }
 }
@@ -154,8 +159,43 @@ enum FileResult {
     /// Report, kept sessions, problems, the blob's NIC, and whether the NIC
     /// received SSH/WinRM in this file.
     Read(InputReport, Vec<Session>, Vec<Skipped>, Option<Nic>, bool),
-    Failed(Skipped),
+    Failed(InputReport, Skipped),
     Outside,
+}
+
+/// Scan the user's paths (files, directories walked recursively, `-` for
+/// stdin), in path order: what could not be found is reported first among
+/// the skipped.
+pub fn scan_paths(
+    paths: &[std::path::PathBuf],
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Scan {
+    let (mut sources, errors) = ingest::discover(paths);
+    // Numbered in path order, so the output does not depend on the order
+    // the paths were named in.
+    sources.sort();
+    let mut scan = scan_sources(&sources, opts, progress);
+    scan.skipped.splice(
+        0..0,
+        errors.into_iter().map(|e| Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        }),
+    );
+    scan
+}
+
+impl Scan {
+    /// The scan as an analysis (its AIB-relevant sessions only).
+    pub fn into_analysis(self) -> super::Analysis {
+        super::Analysis {
+            inputs: self.inputs,
+            sessions: self.sessions,
+            skipped: self.skipped,
+        }
+    }
 }
 
 /// Scan sources in parallel, each reduced on its own worker.
@@ -227,7 +267,13 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
                     table.push(s);
                 }
             }
-            FileResult::Failed(s) => scan.skipped.push(s),
+            FileResult::Failed(report, s) => {
+                if opts.report_failed {
+                    scan.inputs.push(report);
+                    scan.nics.push(None);
+                }
+                scan.skipped.push(s);
+            }
             FileResult::Outside => scan.outside_window += 1,
         }
     }
@@ -294,11 +340,18 @@ fn scan_one(src: &Source, idx: u32, opts: &ScanOptions, build_vm: Option<IpAddr>
             let all = table.into_sessions();
             FileResult::Read(report, reduce(all, opts, build_vm), skipped, None, false)
         }
-        Err(e) => FileResult::Failed(Skipped {
-            path: e.path,
-            offset: None,
-            reason: e.reason,
-        }),
+        Err(e) => {
+            let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
+            report.error = Some(e.reason.clone());
+            FileResult::Failed(
+                report,
+                Skipped {
+                    path: e.path,
+                    offset: None,
+                    reason: e.reason,
+                },
+            )
+        }
     }
 }
 

@@ -26,7 +26,7 @@
 use crate::aib::Severity;
 use crate::aib::Verdict;
 use crate::diagnose::{Diagnosis, diagnose};
-use crate::ingest::{self, Format};
+use crate::ingest::Format;
 use crate::ingest::{InputReport, Skipped};
 use crate::sessions::Session;
 use rayon::prelude::*;
@@ -87,6 +87,7 @@ impl Options {
             probe: self.probe(),
             since: self.since,
             until: self.until,
+            report_failed: false,
         }
     }
 
@@ -249,16 +250,7 @@ impl Builds {
 
 /// Find and diagnose every run in the user's paths.
 pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) -> Builds {
-    let (sources, errors) = ingest::discover(paths);
-    let mut scan = crate::analyze::scan::scan_sources(&sources, &opts.scan_options(), progress);
-    scan.skipped.splice(
-        0..0,
-        errors.into_iter().map(|e| Skipped {
-            path: e.path,
-            offset: None,
-            reason: e.reason,
-        }),
-    );
+    let mut scan = crate::analyze::scan::scan_paths(paths, &opts.scan_options(), progress);
     let cfg = crate::diagnose::configuration(&mut [], &mut scan.skipped, &opts.config);
     if cfg.is_some() {
         let mut opts = opts.clone();
