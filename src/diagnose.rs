@@ -10,7 +10,7 @@ use crate::aib::{FindingId, HopStatus, Severity, Verdict};
 use crate::analyze::Analysis;
 use crate::check::Config;
 use crate::findings::Finding;
-use crate::findings::rules::{FixNames, findings};
+use crate::findings::rules::{FixNames, findings_of_read};
 use crate::hops::{HopReport, hops};
 use crate::ingest::{Format, InputReport, Skipped};
 use crate::sessions::{SeenBy, Session};
@@ -350,7 +350,9 @@ fn diagnose_traffic(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
     let topology = infer(&a.sessions, &a.inputs, hints);
     let paths: Vec<String> = a.inputs.iter().map(|i| i.path.clone()).collect();
     let hops = hops(&a.sessions, &topology, &paths);
-    let mut findings = findings(&a.sessions, &paths, &topology, &hops, names);
+    // What was read, in packets and flow tuples: a scan keeps only the
+    // AIB-relevant sessions, so their number says nothing of the evidence.
+    let mut findings = findings_of_read(&a.sessions, a.packets(), &paths, &topology, &hops, names);
     let traffic_inputs = a
         .inputs
         .iter()

@@ -58,7 +58,6 @@ fn parse_time(s: &str) -> Result<i64, aibnet::time::TimeError> {
     aibnet::time::parse(s)
 }
 
-
 fn print_summary(b: &Builds) {
     for s in &b.skipped {
         eprintln!(

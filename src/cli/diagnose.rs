@@ -98,8 +98,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let (analysis, diag) = args.input.in_pool(|| {
         // Reduced as it is read: each input keeps only what a diagnosis can
         // use (analyze::scan), so memory does not grow with the evidence.
-        let mut a =
-            aibnet::analyze::scan::scan_paths(&paths, &scan_opts, progress.as_ref()).into_analysis();
+        let mut a = aibnet::analyze::scan::scan_paths(&paths, &scan_opts, progress.as_ref())
+            .into_analysis();
         let opts = aibnet::diagnose::Options {
             hints,
             names,
@@ -119,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     )?;
     print_summary(
         &analysis,
-        analysis.sessions.len(),
+        None,
         matches!(format, OutputFormat::Table | OutputFormat::Markdown),
     );
     if args.input.stats {
