@@ -450,6 +450,7 @@ pub fn flowlog(data: &[u8]) {
             min_chunk_records: 1,
             dedupe: true,
             filter: None,
+            aib: None,
         },
     );
     match (seq, par) {

@@ -106,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             // Configuration: given with --config, or JSON among the inputs.
             config: aibnet::diagnose::configuration(&mut a.inputs, &mut a.skipped, &args.config),
         };
-        let d = aibnet::diagnose::diagnose(&a, &opts);
+        let d = aibnet::phase::timed("diagnose", || aibnet::diagnose::diagnose(&a, &opts));
         (a, d)
     })?;
     let format = FormatArg::or_default(args.format);
