@@ -136,8 +136,14 @@ fn diagnose_of_one_build_among_jump_boxes() {
     let doc = json("diagnose", &dir);
     let t = &truth_runs(&truth)[0];
     assert_eq!(doc["verdict"], "healthy");
-    assert_eq!(strs(&doc["topology"]["roles"]["proxy"]), [t.0.clone()]);
-    assert_eq!(strs(&doc["topology"]["roles"]["build_vm"]), [t.1.clone()]);
+    assert_eq!(
+        strs(&doc["topology"]["roles"]["proxy"]),
+        std::slice::from_ref(&t.0)
+    );
+    assert_eq!(
+        strs(&doc["topology"]["roles"]["build_vm"]),
+        std::slice::from_ref(&t.1)
+    );
     assert!(doc.get("builds").is_none(), "one build: no per-build list");
 }
 
@@ -178,4 +184,44 @@ fn diagnose_keeps_concurrent_builds_apart() {
     let other = r.json();
     assert_eq!(other["verdict"], "healthy", "{}", r.stderr);
     assert!(other.get("builds").is_none());
+}
+
+/// Every blob of a fixture, named one by one.
+fn blobs(dir: &str) -> Vec<String> {
+    fn walk(d: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(std::path::Path::new(dir), &mut v);
+    v.sort();
+    v
+}
+
+#[test]
+fn same_answers_for_any_thread_count_and_input_order() {
+    for name in ["one-build", "concurrent-builds"] {
+        let (dir, _) = fixture(name);
+        let files = blobs(&dir);
+        let mut reversed = files.clone();
+        reversed.reverse();
+        for cmd in ["diagnose", "builds"] {
+            let out = |threads: &str, paths: &[String]| {
+                let mut args = vec![cmd, "--format", "json", "--fail-on", "never", "-j", threads];
+                args.extend(paths.iter().map(String::as_str));
+                let r = run(args);
+                assert_eq!(r.code, 0, "{cmd} {name}: {}", r.stderr);
+                r.stdout
+            };
+            let base = out("1", &files);
+            assert_eq!(out("3", &files), base, "{cmd} {name}: -j 3");
+            assert_eq!(out("2", &reversed), base, "{cmd} {name}: reversed inputs");
+        }
+    }
 }
