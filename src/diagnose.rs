@@ -15,6 +15,7 @@ use crate::hops::{HopReport, hops};
 use crate::ingest::{Format, InputReport, Skipped};
 use crate::sessions::{SeenBy, Session};
 use crate::topology::{Hints, Topology, infer};
+use rayon::prelude::*;
 
 #[cfg(test)]
 mod tests;
@@ -106,18 +107,27 @@ pub fn diagnose(a: &Analysis, opts: &Options) -> Diagnosis {
     }
     // Several builds: each diagnosed on its own sessions, never one merged
     // verdict.
-    let mut each: Vec<Diagnosis> = groups
-        .iter()
-        .map(|addrs| {
-            let idx: Vec<usize> = a
-                .sessions
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| addrs.contains(&s.orig_h) || addrs.contains(&s.resp_h))
-                .map(|(i, _)| i)
-                .collect();
-            diagnose_one(&subset(&a.sessions, &a.inputs, &idx), opts)
-        })
+    // Each session goes to the builds of its ends, in one pass.
+    let mut group_of: rustc_hash::FxHashMap<std::net::IpAddr, usize> =
+        rustc_hash::FxHashMap::default();
+    for (g, addrs) in groups.iter().enumerate() {
+        for a in addrs {
+            group_of.insert(*a, g);
+        }
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (i, s) in a.sessions.iter().enumerate() {
+        let go = group_of.get(&s.orig_h).copied();
+        let gr = group_of.get(&s.resp_h).copied();
+        for g in [go, gr.filter(|g| Some(*g) != go)].into_iter().flatten() {
+            if let Some(m) = members.get_mut(g) {
+                m.push(i);
+            }
+        }
+    }
+    let mut each: Vec<Diagnosis> = members
+        .par_iter()
+        .map(|idx| diagnose_one(&subset(&a.sessions, &a.inputs, idx), opts))
         .collect();
     each.sort_by(|x, y| {
         let rank = |d: &Diagnosis| (std::cmp::Reverse(d.worst()), d.verdict != Verdict::Broken);
@@ -233,7 +243,16 @@ fn several_builds(each: &[Diagnosis]) -> Finding {
             "{} AIB builds in the evidence, each diagnosed on its own; this report is of the first",
             each.len()
         ),
-        evidence: each.iter().map(name).collect(),
+        evidence: {
+            // The most severe first; a long list ends with a count (the
+            // JSON's `builds` has them all).
+            const SHOWN: usize = 20;
+            let mut lines: Vec<String> = each.iter().take(SHOWN).map(name).collect();
+            if each.len() > SHOWN {
+                lines.push(format!("and {} more", each.len() - SHOWN));
+            }
+            lines
+        },
         cause: "Several image builds ran at once (pipelines build in parallel), each with its own proxy (or ACI) and build VM.".to_string(),
         fix: "Each build is diagnosed in `builds` of the JSON; pass --proxy or --build-vm to report on another one.".to_string(),
     }
