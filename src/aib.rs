@@ -17,6 +17,10 @@
 use serde::{Deserialize, Serialize, Serializer};
 use std::net::{IpAddr, Ipv4Addr};
 
+/// IP protocol numbers the vocabulary needs (TCP, UDP).
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+
 /// Command port on the proxy VM for Linux builds (AIB's SSH bastion).
 pub const PROXY_PORT_LINUX: u16 = 60001;
 /// Command port on the proxy VM for Windows builds (AIB's WinRM proxy).
@@ -44,6 +48,56 @@ pub fn is_proxy_port(p: u16) -> bool {
 /// Whether a port is a build VM management port (22 or 5986).
 pub fn is_build_port(p: u16) -> bool {
     p == BUILD_PORT_LINUX || p == BUILD_PORT_WINDOWS
+}
+
+/// How a session matters to an AIB build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowClass {
+    /// To a proxy command port: the proxy is the responder.
+    ProxyAnchor,
+    /// To SSH/WinRM of a VNet address from another: a client (proxy or ACI)
+    /// and a build VM.
+    BuildAnchor,
+    /// DNS or TCP opened by some host: egress, if that host is a build VM.
+    Egress,
+}
+
+/// Private (VNet-like) address space: RFC 1918, shared address space
+/// (100.64/10, which VNets may use) and IPv6 unique-local.
+pub fn is_vnet_addr(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(a) => (a.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// Classify a flow by its initiator, responder, IP protocol number and
+/// destination port (`None`: of no use to a diagnosis).
+pub fn classify_flow(
+    proto: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    dport: u16,
+    probe: IpAddr,
+) -> Option<FlowClass> {
+    if proto == TCP && is_proxy_port(dport) {
+        return (is_vnet_addr(dst) && (src == probe || is_vnet_addr(src)))
+            .then_some(FlowClass::ProxyAnchor);
+    }
+    if proto == TCP
+        && is_build_port(dport)
+        && src != probe
+        && src != dst
+        && is_vnet_addr(src)
+        && is_vnet_addr(dst)
+    {
+        return Some(FlowClass::BuildAnchor);
+    }
+    let dns = dport == 53 && (proto == TCP || proto == UDP);
+    (dns || proto == TCP).then_some(FlowClass::Egress)
 }
 
 /// A hop of the AIB build path, or a place outside the data path where a

@@ -8,6 +8,7 @@
 //! value, [`Options`]: nothing here reads the environment.
 
 mod capture_read;
+pub mod scan;
 
 use crate::capture::{CaptureError, PacketIter};
 use crate::flowlog;

@@ -5,7 +5,7 @@
 //! runs, each with its own short-lived proxy VM and build VM, at addresses
 //! the next run reuses. Three stages turn that into one answer per run:
 //!
-//! 1. **Scan** ([`scan`]): every input on a rayon worker — load, sessions,
+//! 1. **Scan** ([`crate::analyze::scan`]): every input on a rayon worker — load, sessions,
 //!    then *reduce* the file's sessions to the ones an AIB diagnosis can use
 //!    (command, probe and SSH/WinRM sessions between VNet addresses, plus
 //!    DNS and TCP egress of the hosts that receive SSH/WinRM in that same
@@ -13,7 +13,7 @@
 //!    worker takes the next file, so memory is bounded by the largest files
 //!    in flight plus what survives the reduction — a small fraction of the
 //!    input, since unrelated traffic is most of any flow log.
-//! 2. **Discover** ([`discover`]): split the surviving sessions into runs:
+//! 2. **Discover** ([`crate::topology::runs`]): split the surviving sessions into runs:
 //!    per address, episodes of activity in a role (proxy, build VM, client
 //!    of a build VM) cut by a quiet gap, the build timeout and a change of
 //!    NIC (MAC), joined when a session links two of them (proxy → build VM,
@@ -22,9 +22,6 @@
 //!    [`Analysis`](crate::analyze::Analysis) of their own, handed to
 //!    [`diagnose`](crate::diagnose::diagnose): the same roles, hops, findings
 //!    and verdict as `aibnet diagnose` on that run alone.
-
-pub mod discover;
-pub mod scan;
 
 use crate::aib::Severity;
 use crate::aib::Verdict;
@@ -38,13 +35,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-pub use discover::RunSessions;
-pub use scan::{Nic, NoProgress, Progress, Scan};
+pub use crate::analyze::scan::{NoProgress, Progress, Scan};
+pub use crate::topology::runs::RunSessions;
 
-/// Default quiet gap that separates two runs on the same addresses.
-pub const DEFAULT_GAP_NS: i64 = 10 * 60 * 1_000_000_000;
-/// Default longest run: AIB's default `buildTimeoutInMinutes` (240).
-pub const DEFAULT_TIMEOUT_NS: i64 = 4 * 3600 * 1_000_000_000;
+pub use crate::topology::runs::{DEFAULT_GAP_NS, DEFAULT_TIMEOUT_NS};
 
 /// How to find and diagnose runs.
 #[derive(Debug, Clone)]
@@ -87,9 +81,30 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Whether a session overlaps the `--since`/`--until` window.
-    pub fn in_window(&self, first_ts: i64, last_ts: i64) -> bool {
-        self.since.is_none_or(|s| last_ts >= s) && self.until.is_none_or(|u| first_ts <= u)
+    /// How the scan reads for these options.
+    pub fn scan_options(&self) -> crate::analyze::scan::ScanOptions {
+        crate::analyze::scan::ScanOptions {
+            read: self.read.clone(),
+            probe: self.probe(),
+            since: self.since,
+            until: self.until,
+        }
+    }
+
+    /// How runs are told apart for these options.
+    pub fn run_options(&self) -> crate::topology::runs::RunOptions {
+        crate::topology::runs::RunOptions {
+            gap_ns: self.gap_ns,
+            timeout_ns: self.timeout_ns,
+            probe: self.probe(),
+        }
+    }
+
+    fn probe(&self) -> IpAddr {
+        self.diagnosis
+            .hints
+            .probe_ip
+            .unwrap_or(crate::aib::AZURE_HOST_IP)
     }
 }
 
@@ -232,7 +247,7 @@ impl Builds {
 /// Find and diagnose every run in the user's paths.
 pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) -> Builds {
     let (sources, errors) = ingest::discover(paths);
-    let mut scan = scan::scan_sources(&sources, opts, progress);
+    let mut scan = crate::analyze::scan::scan_sources(&sources, &opts.scan_options(), progress);
     scan.skipped.splice(
         0..0,
         errors.into_iter().map(|e| Skipped {
@@ -252,7 +267,7 @@ pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) 
 
 /// Discover and diagnose the runs of a finished scan.
 pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
-    let found = discover::discover(&scan.sessions, &scan.nics, opts);
+    let found = crate::topology::runs::discover(&scan.sessions, &scan.nics, &opts.run_options());
     let mut runs: Vec<Run> = found
         .par_iter()
         .map(|rs| diagnose_run(&scan.sessions, &scan.inputs, rs, opts))

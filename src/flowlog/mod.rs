@@ -55,6 +55,7 @@
 //! | `error` | [`FlowLogIssue`]s and [`FlowLogError`] |
 //! | `continuation` | [`join_continuations`]: one flow's tuples across records |
 //! | [`stitch`] | tuples → sessions, and the input's report |
+//! | `nic` | [`Nic`]: which NIC a blob belongs to |
 
 mod batch;
 mod chunk;
@@ -63,6 +64,7 @@ mod dedupe;
 mod error;
 mod file;
 mod intern;
+mod nic;
 mod options;
 mod scan;
 mod schema;
@@ -74,6 +76,7 @@ pub use batch::{FlowLogBatch, FlowLogFile, RecordInfo, RecordKind, RuleEntry, Sy
 pub use continuation::join_continuations;
 pub use error::{Dropped, FlowLogError, FlowLogIssue, IssueKind, TupleLoc};
 pub use file::{parse, parse_file, parse_many, parse_with};
+pub use nic::{Nic, nic_of_tuples};
 pub use options::ParseOptions;
 pub use stats::{FlowLogStats, MAX_ISSUES};
 pub use stitch::{read_input, sessions, sessions_in_scope};

@@ -12,7 +12,7 @@ mod report;
 mod source;
 
 pub use detect::{Format, detect};
-pub use names::{short_path, short_paths};
+pub use names::{blob_hour, blob_mac, short_path, short_paths};
 pub use report::{InputReport, Skipped};
 pub use source::{Bytes, DiscoverError, Input, LoadError, Source, discover, load, load_all};
 

@@ -61,3 +61,48 @@ pub fn short_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> String {
     }
     v.join(", ")
 }
+
+/// The `macAddress=` folder of a blob path.
+pub fn blob_mac(path: &str) -> Option<String> {
+    let at = path.find("macAddress=")? + "macAddress=".len();
+    let mac: String = path
+        .get(at..)?
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == '-' || *c == ':')
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    (mac.len() == 12).then(|| mac.to_ascii_uppercase())
+}
+
+/// The hour a flow-log blob covers, from its storage path
+/// (`.../y=2024/m=08/d=19/h=18/m=00/...`), as ns since the epoch.
+pub fn blob_hour(path: &str) -> Option<i64> {
+    let field = |key: &str| -> Option<i64> {
+        let at = path.find(key)? + key.len();
+        let digits: String = path
+            .get(at..)?
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    let y = field("/y=")?;
+    // `m=` appears twice (month, then minute): the month follows `y=`.
+    let after_y = path.find("/y=")?;
+    let rest = path.get(after_y..)?;
+    let m_at = rest.find("/m=")? + 3;
+    let mo: u32 = rest
+        .get(m_at..)?
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    let d = u32::try_from(field("/d=")?).ok()?;
+    let h = field("/h=")?;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || !(0..24).contains(&h) {
+        return None;
+    }
+    let days = crate::time::days_from_civil(y, mo, d);
+    Some((days * 86_400 + h * 3600) * 1_000_000_000)
+}

@@ -285,6 +285,19 @@ pub struct Session {
 }
 
 impl Session {
+    /// How this session matters to an AIB build (`None`: of no use to a
+    /// diagnosis): the classification of its flow by initiator, responder,
+    /// protocol and destination port ([`crate::aib::classify_flow`]).
+    pub fn aib_class(&self, probe: IpAddr) -> Option<crate::aib::FlowClass> {
+        crate::aib::classify_flow(
+            self.ip_proto(),
+            self.orig_h,
+            self.resp_h,
+            self.resp_p,
+            probe,
+        )
+    }
+
     /// A new, empty session for a flow in the given direction.
     pub fn new(t: &FiveTuple, ts_ns: i64, ts_digits: u8, input: u32) -> Self {
         Session {

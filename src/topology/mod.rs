@@ -1,6 +1,7 @@
 //! Topology: which address plays which role in an AIB build, inferred from
 //! the sessions (denied and unanswered ones included), each role with the
-//! evidence that made it, and where each capture point sat.
+//! evidence that made it, and where each capture point sat; and, in
+//! evidence of many builds, which sessions belong to which run ([`runs`]).
 
 use crate::aib::{
     AZURE_HOST_IP, Os, PROXY_PORT_LINUX, PROXY_PORT_WINDOWS, TopologyKind, is_build_port,
@@ -14,6 +15,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+pub mod runs;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]

@@ -28,16 +28,47 @@
 //! are stitched into sessions (the same test on tuples, whose source is the
 //! flow's initiator), so unrelated flows never become sessions at all.
 
-use super::Options;
-use crate::aib::{AZURE_HOST_IP, is_build_port, is_proxy_port};
-use crate::analyze::analyze_input;
-use crate::flowlog;
-use crate::ingest::{self, Format, Input, Source};
-use crate::ingest::{InputReport, Skipped};
-use crate::sessions::{Proto, SeenBy, Session, SessionTable};
+use super::{Options, analyze_input};
+use crate::aib::{AZURE_HOST_IP, FlowClass, classify_flow};
+use crate::flowlog::{self, Nic, nic_of_tuples};
+use crate::ingest::{self, Format, Input, InputReport, Skipped, Source, blob_hour};
+use crate::sessions::{SeenBy, Session, SessionTable};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use std::net::IpAddr;
+
+/// How the AIB-relevant scan reads: the reading options, the health
+/// probe's address (its sessions are anchors), and the time window.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// How inputs are read (memory limits, capture splitting); its filter is
+    /// not used: the scan keeps what AIB builds need.
+    pub read: Options,
+    /// The health probe's source address (168.63.129.16 unless told).
+    pub probe: IpAddr,
+    /// Only evidence at or after this time (ns since the epoch).
+    pub since: Option<i64>,
+    /// Only evidence at or before this time.
+    pub until: Option<i64>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            read: Options::default(),
+            probe: AZURE_HOST_IP,
+            since: None,
+            until: None,
+        }
+    }
+}
+
+impl ScanOptions {
+    /// Whether a session overlaps the `--since`/`--until` window.
+    pub fn in_window(&self, first_ts: i64, last_ts: i64) -> bool {
+        self.since.is_none_or(|s| last_ts >= s) && self.until.is_none_or(|u| first_ts <= u)
+    }
+}
 
 /// Progress of the scan, for a progress bar. Called from worker threads.
 pub trait Progress: Sync {
@@ -71,108 +102,27 @@ pub struct Scan {
     pub nics: Vec<Option<Nic>>,
 }
 
-/// The NIC of a flow-log blob. Each blob of the storage layout holds one
-/// NIC's hour (`.../macAddress=<MAC>/PT1H.json`); its tuples name the MAC
-/// and have the NIC's address at the NIC's end: the destination of inbound
-/// tuples, the source of outbound ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nic {
-    /// The NIC's address.
-    pub addr: IpAddr,
-    /// Its MAC, upper-case hex without separators.
-    pub mac: String,
-}
-
-/// The `macAddress=` folder of a blob path.
-pub fn blob_mac(path: &str) -> Option<String> {
-    let at = path.find("macAddress=")? + "macAddress=".len();
-    let mac: String = path
-        .get(at..)?
-        .chars()
-        .take_while(|c| c.is_ascii_hexdigit() || *c == '-' || *c == ':')
-        .filter(char::is_ascii_hexdigit)
-        .collect();
-    (mac.len() == 12).then(|| mac.to_ascii_uppercase())
-}
-
-/// How a session matters to an AIB build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// To a proxy command port: the proxy is the responder.
-    ProxyAnchor,
-    /// To SSH/WinRM of a VNet address from another: a client (proxy or ACI)
-    /// and a build VM.
-    BuildAnchor,
-    /// DNS or TCP opened by some host: egress, if that host is a build VM.
-    Egress,
-}
-
-/// Private (VNet-like) address space: RFC 1918, shared address space
-/// (100.64/10, which VNets may use) and IPv6 unique-local.
-pub fn is_vnet_addr(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            a.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64)
-        }
-        IpAddr::V6(a) => (a.segments()[0] & 0xfe00) == 0xfc00,
-    }
-}
-
-/// Classify a flow by its initiator, responder, IP protocol number and
-/// destination port (`None`: of no use to a diagnosis).
-pub fn classify_flow(
-    proto: u8,
-    src: IpAddr,
-    dst: IpAddr,
-    dport: u16,
-    probe: IpAddr,
-) -> Option<Class> {
-    use crate::decode::proto::{TCP, UDP};
-    if proto == TCP && is_proxy_port(dport) {
-        return (is_vnet_addr(dst) && (src == probe || is_vnet_addr(src)))
-            .then_some(Class::ProxyAnchor);
-    }
-    if proto == TCP
-        && is_build_port(dport)
-        && src != probe
-        && src != dst
-        && is_vnet_addr(src)
-        && is_vnet_addr(dst)
-    {
-        return Some(Class::BuildAnchor);
-    }
-    let dns = dport == 53 && (proto == TCP || proto == UDP);
-    (dns || proto == TCP).then_some(Class::Egress)
-}
-
-/// Classify a session (`None`: of no use to a diagnosis).
-pub fn classify(s: &Session, probe: IpAddr) -> Option<Class> {
-    let proto = match s.proto {
-        Proto::Tcp => crate::decode::proto::TCP,
-        Proto::Udp => crate::decode::proto::UDP,
-        _ => 0,
-    };
-    classify_flow(proto, s.orig_h, s.resp_h, s.resp_p, probe)
-}
-
 /// Keep a file's AIB-relevant sessions (see the module docs) that overlap
 /// the window. `build_vm` is an address known to be a build VM from other
 /// files (its egress is kept too).
-pub fn reduce(sessions: Vec<Session>, opts: &Options, build_vm: Option<IpAddr>) -> Vec<Session> {
-    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+pub fn reduce(
+    sessions: Vec<Session>,
+    opts: &ScanOptions,
+    build_vm: Option<IpAddr>,
+) -> Vec<Session> {
+    let probe = opts.probe;
     let build_like: FxHashSet<IpAddr> = sessions
         .iter()
-        .filter(|s| classify(s, probe) == Some(Class::BuildAnchor))
+        .filter(|s| s.aib_class(probe) == Some(FlowClass::BuildAnchor))
         .map(|s| s.resp_h)
         .chain(build_vm)
         .collect();
     let mut kept = sessions
         .into_iter()
         .filter(|s| opts.in_window(s.first_ts, s.last_ts))
-        .filter(|s| match classify(s, probe) {
-            Some(Class::ProxyAnchor | Class::BuildAnchor) => true,
-            Some(Class::Egress) => build_like.contains(&s.orig_h),
+        .filter(|s| match s.aib_class(probe) {
+            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
+            Some(FlowClass::Egress) => build_like.contains(&s.orig_h),
             None => false,
         })
         .collect::<Vec<_>>();
@@ -182,46 +132,13 @@ pub fn reduce(sessions: Vec<Session>, opts: &Options, build_vm: Option<IpAddr>) 
     kept
 }
 
-/// The hour a flow-log blob covers, from its storage path
-/// (`.../y=2024/m=08/d=19/h=18/m=00/...`), as ns since the epoch.
-pub fn blob_hour(path: &str) -> Option<i64> {
-    let field = |key: &str| -> Option<i64> {
-        let at = path.find(key)? + key.len();
-        let digits: String = path
-            .get(at..)?
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
-        digits.parse().ok()
-    };
-    let y = field("/y=")?;
-    // `m=` appears twice (month, then minute): the month follows `y=`.
-    let after_y = path.find("/y=")?;
-    let rest = path.get(after_y..)?;
-    let m_at = rest.find("/m=")? + 3;
-    let mo: u32 = rest
-        .get(m_at..)?
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .ok()?;
-    let d = u32::try_from(field("/d=")?).ok()?;
-    let h = field("/h=")?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || !(0..24).contains(&h) {
-        return None;
-    }
-    let days = crate::time::days_from_civil(y, mo, d);
-    Some((days * 86_400 + h * 3600) * 1_000_000_000)
-}
-
 /// Slack around a blob's hour: its first record carries tuples from the
 /// previous hour's last minute, and records are written up to a few minutes
 /// late (`FORMATS.md` §1, §4).
 const BLOB_SLACK_NS: i64 = 15 * 60 * 1_000_000_000;
 
 /// Whether a blob path's hour lies wholly outside the window.
-fn outside_window(path: &str, opts: &Options) -> bool {
+fn outside_window(path: &str, opts: &ScanOptions) -> bool {
     if opts.since.is_none() && opts.until.is_none() {
         return false;
     }
@@ -242,7 +159,7 @@ enum FileResult {
 }
 
 /// Scan sources in parallel, each reduced on its own worker.
-pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress) -> Scan {
+pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progress) -> Scan {
     let sizes: Vec<u64> = sources
         .iter()
         .map(|s| match s {
@@ -326,26 +243,26 @@ pub fn scan_sources(sources: &[Source], opts: &Options, progress: &dyn Progress)
 fn scan_flowlog(
     input: &Input,
     idx: u32,
-    opts: &Options,
+    opts: &ScanOptions,
     build_vm: Option<IpAddr>,
 ) -> Option<FileResult> {
     let mut file = flowlog::parse(input.path.as_str(), &input.bytes).ok()?;
     let (mut report, mut skipped) = input.start_report();
     flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
     let nic = nic_of_tuples(&file);
-    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.probe;
     let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
     let build_like: FxHashSet<IpAddr> = file
         .tuples()
-        .filter(|(_, t)| class(t) == Some(Class::BuildAnchor))
+        .filter(|(_, t)| class(t) == Some(FlowClass::BuildAnchor))
         .map(|(_, t)| t.dst)
         .chain(build_vm)
         .collect();
     let served = nic.as_ref().is_some_and(|n| build_like.contains(&n.addr));
     for b in &mut file.batches {
         b.tuples.retain(|t| match class(t) {
-            Some(Class::ProxyAnchor | Class::BuildAnchor) => true,
-            Some(Class::Egress) => build_like.contains(&t.src),
+            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
+            Some(FlowClass::Egress) => build_like.contains(&t.src),
             None => false,
         });
     }
@@ -359,37 +276,7 @@ fn scan_flowlog(
     ))
 }
 
-/// The NIC a flow-log file belongs to: the MAC its tuples name most and the
-/// address at the NIC's end (destination of inbound tuples, source of
-/// outbound ones) of at least 95% of them.
-fn nic_of_tuples(file: &flowlog::FlowLogFile) -> Option<Nic> {
-    let mut addrs: FxHashMap<IpAddr, usize> = FxHashMap::default();
-    let mut macs: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut n = 0usize;
-    for (b, t) in file.tuples() {
-        n += 1;
-        let local = match t.direction {
-            flowlog::Direction::Inbound => t.dst,
-            flowlog::Direction::Outbound => t.src,
-        };
-        *addrs.entry(local).or_default() += 1;
-        let m = b.mac(t);
-        if !m.is_empty() {
-            *macs.entry(m).or_default() += 1;
-        }
-    }
-    let (addr, k) = addrs
-        .into_iter()
-        .max_by_key(|(a, k)| (*k, std::cmp::Reverse(*a)))?;
-    let mac = macs
-        .into_iter()
-        .max_by_key(|(m, k)| (*k, std::cmp::Reverse(*m)))
-        .map(|(m, _)| m.to_ascii_uppercase())
-        .or_else(|| blob_mac(&file.path))?;
-    (k * 100 >= n * 95).then_some(Nic { addr, mac })
-}
-
-fn scan_one(src: &Source, idx: u32, opts: &Options, build_vm: Option<IpAddr>) -> FileResult {
+fn scan_one(src: &Source, idx: u32, opts: &ScanOptions, build_vm: Option<IpAddr>) -> FileResult {
     if outside_window(&src.display(), opts) {
         return FileResult::Outside;
     }
@@ -419,6 +306,9 @@ fn scan_one(src: &Source, idx: u32, opts: &Options, build_vm: Option<IpAddr>) ->
 mod tests {
     use super::*;
 
+    use crate::aib::is_vnet_addr;
+    use crate::ingest::blob_mac;
+
     #[test]
     fn blob_hours_come_from_the_storage_layout() {
         let p = "x/resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG/y=2024/m=08/d=19/h=18/m=00/macAddress=6045BDEC2532/PT1H.json";
@@ -434,7 +324,7 @@ mod tests {
     fn window_skips_only_whole_hours_outside() {
         let p = "a/y=2024/m=08/d=19/h=18/m=00/macAddress=X/PT1H.json";
         let at = |s: &str| crate::time::parse(s).ok();
-        let mut o = Options::default();
+        let mut o = ScanOptions::default();
         assert!(!outside_window(p, &o));
         o.since = at("2024-08-19T19:10:00Z");
         assert!(

@@ -20,10 +20,36 @@
 //!    later of a gap after it ends and its start plus the timeout: a long
 //!    customization step can be silent on SSH).
 
-use super::Options;
-use super::scan::{Class, Nic, classify};
-use crate::aib::AZURE_HOST_IP;
+use crate::aib::{AZURE_HOST_IP, FlowClass};
+use crate::flowlog::Nic;
 use crate::sessions::Session;
+
+/// Default quiet gap that separates two runs on the same addresses.
+pub const DEFAULT_GAP_NS: i64 = 10 * 60 * 1_000_000_000;
+/// Default longest run: AIB's default `buildTimeoutInMinutes` (240).
+pub const DEFAULT_TIMEOUT_NS: i64 = 4 * 3600 * 1_000_000_000;
+
+/// How runs are told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Quiet time after which an address seen again starts a new run.
+    pub gap_ns: i64,
+    /// The longest a run lasts (the build timeout); activity beyond it on
+    /// the same addresses starts a new run.
+    pub timeout_ns: i64,
+    /// The health probe's source address.
+    pub probe: std::net::IpAddr,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            gap_ns: DEFAULT_GAP_NS,
+            timeout_ns: DEFAULT_TIMEOUT_NS,
+            probe: AZURE_HOST_IP,
+        }
+    }
+}
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
@@ -78,7 +104,7 @@ impl<'a> Episode<'a> {
 /// by input, the NIC a flow-log blob belongs to (see [`Nic`]): the MAC of
 /// an address in a session is the MAC of a blob that saw the session and
 /// belongs to that address.
-pub fn discover(sessions: &[Session], nics: &[Option<Nic>], opts: &Options) -> Vec<RunSessions> {
+pub fn discover(sessions: &[Session], nics: &[Option<Nic>], opts: &RunOptions) -> Vec<RunSessions> {
     discover_with(sessions, opts, |s: &Session, addr: IpAddr| {
         s.seen_by.iter().find_map(|i| {
             nics.get(i as usize)
@@ -92,10 +118,10 @@ pub fn discover(sessions: &[Session], nics: &[Option<Nic>], opts: &Options) -> V
 /// [`discover`] with the MAC lookup given (for tests and other evidence).
 pub fn discover_with<'a>(
     sessions: &'a [Session],
-    opts: &Options,
+    opts: &RunOptions,
     mac_of: impl Fn(&'a Session, IpAddr) -> Option<&'a str>,
 ) -> Vec<RunSessions> {
-    let probe = opts.diagnosis.hints.probe_ip.unwrap_or(AZURE_HOST_IP);
+    let probe = opts.probe;
     let gap = opts.gap_ns.max(0);
     let timeout = opts.timeout_ns.max(gap);
 
@@ -110,13 +136,13 @@ pub fn discover_with<'a>(
             role,
             mac: mac_of(s, addr),
         };
-        match classify(s, probe) {
-            Some(Class::ProxyAnchor) => touches.push(touch(s.resp_h, Role::Proxy)),
-            Some(Class::BuildAnchor) => {
+        match s.aib_class(probe) {
+            Some(FlowClass::ProxyAnchor) => touches.push(touch(s.resp_h, Role::Proxy)),
+            Some(FlowClass::BuildAnchor) => {
                 touches.push(touch(s.orig_h, Role::Client));
                 touches.push(touch(s.resp_h, Role::Server));
             }
-            Some(Class::Egress) => egress.push(i),
+            Some(FlowClass::Egress) => egress.push(i),
             None => {}
         }
     }
@@ -427,8 +453,8 @@ mod tests {
         v
     }
 
-    fn opts() -> Options {
-        Options::default()
+    fn opts() -> RunOptions {
+        RunOptions::default()
     }
 
     #[test]
