@@ -31,6 +31,11 @@ impl Render for Explanation {
     }
 }
 
+/// A class's row of the failure table, `—` for the classes outside it.
+fn reference(r: Option<&str>) -> &str {
+    r.unwrap_or("—")
+}
+
 fn pct(c: f64) -> String {
     format!("{:.0}%", c * 100.0)
 }
@@ -92,7 +97,7 @@ fn table(e: &Explanation, style: &Style) -> String {
             paint("aibnet explain:", "1"),
             e.matches.len(),
             if e.matches.len() == 1 { "" } else { "es" },
-            best.reference,
+            reference(best.reference),
             paint(best.class.as_str(), "1;36"),
             pct(best.confidence)
         );
@@ -123,7 +128,7 @@ fn table(e: &Explanation, style: &Style) -> String {
             });
             t.add_row(vec![
                 Cell::new(i + 1),
-                Cell::new(m.reference),
+                Cell::new(reference(m.reference)),
                 Cell::new(m.class.as_str()).fg(Color::Cyan),
                 Cell::new(m.hop.map_or("—", |h| h.as_str())),
                 conf,
@@ -153,7 +158,7 @@ fn table(e: &Explanation, style: &Style) -> String {
                 out,
                 "{}. {} {} — {} ({}, hop {})",
                 i + 1,
-                m.reference,
+                reference(m.reference),
                 paint(m.class.as_str(), "1;36"),
                 m.title,
                 pct(m.confidence),
@@ -195,7 +200,7 @@ fn table(e: &Explanation, style: &Style) -> String {
                 let _ = writeln!(
                     out,
                     "  {} {} — {}: {}",
-                    c.reference, c.class, c.title, c.why
+                    reference(c.reference), c.class, c.title, c.why
                 );
             }
             let _ = writeln!(out);
@@ -266,7 +271,7 @@ fn markdown(e: &Explanation) -> String {
                 let _ = writeln!(
                     out,
                     "- **{}** `{}` — {}: {}",
-                    c.reference, c.class, c.title, c.why
+                    reference(c.reference), c.class, c.title, c.why
                 );
             }
             out.push('\n');
@@ -280,7 +285,7 @@ fn markdown(e: &Explanation) -> String {
                 out,
                 "| {} | {} | `{}` | {} | {} | {} |",
                 i + 1,
-                m.reference,
+                reference(m.reference),
                 m.class,
                 m.hop.map_or("—", |h| h.as_str()),
                 pct(m.confidence),
@@ -303,7 +308,7 @@ fn markdown(e: &Explanation) -> String {
                 out,
                 "### {}. {} — {} ({})\n",
                 i + 1,
-                m.reference,
+                reference(m.reference),
                 m.title,
                 pct(m.confidence)
             );

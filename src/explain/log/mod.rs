@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! text ── line::read_lines ── scan::scan ── Scan (waits, customizers, ARM errors, ends …)
-//!                                             ├── failure::point_of_failure ── Outcome, PointOfFailure
+//!                                             ├── failure::point_of_failure ── BuildOutcome, Terminal
 //!                                             └── BuildLog::timeline ── Vec<Event>
 //! ```
 //!
@@ -16,13 +16,11 @@ pub mod failure;
 pub mod line;
 pub mod scan;
 
-pub use failure::{Outcome, PointOfFailure, QuotedLine, Rule};
+pub use failure::{PointOfFailure, QuotedLine, Rule, Terminal};
 pub use line::{Dialect, Line, Origin};
-pub use scan::{
-    ArmError, Attempt, BuildConfig, Communicator, Customizer, CustomizerType, RetryKind, Scan,
-    Wait,
-};
+pub use scan::{AibStep, At, Customizer, RetryKind, Scan, Wait};
 
+use crate::aib::{BuildOutcome, Communicator, CustomizerType};
 use crate::time::Utc;
 use serde::Serialize;
 
@@ -146,7 +144,7 @@ pub struct Event {
     pub elapsed_s: Option<i64>,
     /// The build's outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<BuildOutcome>,
     /// Packer's final error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -201,14 +199,10 @@ pub struct BuildLog<'a> {
     /// What the lines say about the build.
     pub scan: Scan,
     /// How the build ended.
-    pub outcome: Outcome,
-    /// The event that ended it (none when it succeeded or is incomplete).
-    pub failure: Option<PointOfFailure>,
+    pub outcome: BuildOutcome,
+    /// The event that ended it (none when it succeeded or the log is cut).
+    pub terminal: Option<Terminal>,
 }
-
-/// How many lines must be Packer's before a text is read as a log rather
-/// than as a pasted message.
-const MIN_PACKER_LINES: usize = 1;
 
 impl<'a> BuildLog<'a> {
     /// Read a text as a build log: `None` when no line is a Packer line or
@@ -216,25 +210,26 @@ impl<'a> BuildLog<'a> {
     /// words alone).
     pub fn read(text: &'a str) -> Option<BuildLog<'a>> {
         let (lines, dialect) = line::read_lines(text);
-        let packer_lines = lines
-            .iter()
-            .filter(|l| !matches!(l.origin, Origin::Other))
-            .count();
         let dialect = dialect?;
-        if packer_lines < MIN_PACKER_LINES {
-            return None;
-        }
-        let scan = scan::scan(&lines);
+        let mut scan = scan::scan(&lines);
         if !scan.has_build_events() {
             return None;
         }
-        let (outcome, failure) = failure::point_of_failure(&lines, &scan);
+        // AIB stops its container with SIGTERM; only a run by hand says
+        // which signal it got.
+        if dialect != Dialect::Direct
+            && let Some(c) = &mut scan.cancellation
+            && c.signal.is_none()
+        {
+            c.signal = Some("terminated".to_string());
+        }
+        let (outcome, terminal) = failure::point_of_failure(&scan);
         Some(BuildLog {
             dialect,
             lines,
             scan,
             outcome,
-            failure,
+            terminal,
         })
     }
 
@@ -248,25 +243,174 @@ impl<'a> BuildLog<'a> {
         self.lines.iter().find_map(|l| l.time)
     }
 
+    /// Whether AIB wrote the log (its prefix or its own markers), rather
+    /// than Packer run by hand.
+    pub fn by_aib(&self) -> bool {
+        self.dialect != Dialect::Direct || self.scan.aib_markers > 0
+    }
+
+    /// The label of a customizer: AIB's own steps by what they do, the
+    /// template's by type and rank (`PowerShell #2`), or by the name the
+    /// template gives that rank.
+    pub fn customizer_label(&self, c: &Customizer, names: &[String]) -> String {
+        match c.aib_step {
+            Some(AibStep::DeprovisionUpload) => "AIB: deprovisioning script upload".to_string(),
+            Some(AibStep::Deprovision) => "AIB: deprovision".to_string(),
+            None => {
+                let rank = self.rank(c);
+                match rank.and_then(|r| names.get(r.checked_sub(1)?)) {
+                    Some(name) => format!("{}: {name}", c.kind.template_name()),
+                    None => match rank {
+                        Some(r) => format!("{} #{r}", c.kind.template_name()),
+                        None => c.kind.template_name().to_string(),
+                    },
+                }
+            }
+        }
+    }
+
+    /// A customizer's rank among the template's own (AIB's steps excluded).
+    pub fn rank(&self, c: &Customizer) -> Option<usize> {
+        if c.aib_step.is_some() {
+            return None;
+        }
+        let mut rank = 0;
+        for other in &self.scan.customizers {
+            if other.aib_step.is_none() {
+                rank += 1;
+            }
+            if other.start.line == c.start.line {
+                return Some(rank);
+            }
+        }
+        None
+    }
+
     /// The build's timeline, in line order. `names` are the template's
     /// customizer names by rank (from `az image builder show`), when known.
-    pub fn timeline(&self, names: &[(String, String)]) -> Vec<Event> {
-        let mut out = self.scan.events(&self.lines, names, self.first_time());
-        if let Some(end) = failure::end_event(&self.scan, self.outcome) {
+    pub fn timeline(&self, names: &[String]) -> Vec<Event> {
+        let s = &self.scan;
+        let first = self.first_time();
+        let mut out = Vec::new();
+        if let Some(at) = s.build_start {
+            let mut e = Event::new(EventKind::BuildStart, at.line, at.time);
+            e.detail = build_detail(s);
+            out.push(e);
+        }
+        for w in &s.waits {
+            let mut e = Event::new(EventKind::CommunicatorWait, w.at.line, w.at.time);
+            e.communicator = Some(w.communicator);
+            e.timeout = w.timeout.clone();
+            out.push(e);
+            let transient = w.connected.is_some();
+            for group in w.attempts.chunk_by(|a, b| a.kind == b.kind) {
+                let (Some(a), Some(z)) = (group.first(), group.last()) else {
+                    continue;
+                };
+                let mut e = Event::new(EventKind::CommunicatorRetries, a.at.line, a.at.time);
+                e.kind = Some(a.kind);
+                e.count = Some(group.len());
+                e.last_line = Some(z.at.line);
+                e.last_time = z.at.time;
+                e.transient = Some(transient);
+                out.push(e);
+            }
+            if let Some(at) = w.connected {
+                let mut e = Event::new(EventKind::CommunicatorConnected, at.line, at.time);
+                e.communicator = Some(w.communicator);
+                e.after_s = seconds(w.at.time, at.time);
+                out.push(e);
+            }
+            if let Some(at) = w.timed_out {
+                let mut e = Event::new(EventKind::CommunicatorTimeout, at.line, at.time);
+                e.communicator = Some(w.communicator);
+                e.after_s = seconds(w.at.time, at.time);
+                out.push(e);
+            }
+        }
+        for c in &s.customizers {
+            let label = self.customizer_label(c, names);
+            let mut e = Event::new(EventKind::CustomizerStart, c.start.line, c.start.time);
+            e.customizer = Some(label.clone());
+            e.customizer_type = Some(c.kind);
+            e.rank = self.rank(c);
+            e.script = c.script.clone();
+            e.target = c.target.clone();
+            out.push(e);
+            if let Some(at) = c.end {
+                let mut e = Event::new(EventKind::CustomizerEnd, at.line, at.time);
+                e.customizer = Some(label);
+                e.customizer_type = Some(c.kind);
+                e.exit_code = c.exit_code;
+                out.push(e);
+            }
+        }
+        for (begin, end) in &s.restarts {
+            out.push(Event::new(EventKind::RestartBegin, begin.line, begin.time));
+            if let Some(at) = end {
+                out.push(Event::new(EventKind::RestartEnd, at.line, at.time));
+            }
+        }
+        for (at, what) in &s.captures {
+            let mut e = Event::new(EventKind::Capture, at.line, at.time);
+            e.what = Some((*what).to_string());
+            out.push(e);
+        }
+        if let Some(c) = &s.cancellation {
+            let mut e = Event::new(EventKind::Cancellation, c.at.line, c.at.time);
+            e.signal = c.signal.clone();
+            e.elapsed_s = seconds(first, c.at.time);
+            e.elapsed_since_first_line = e.elapsed_s.map(minutes_text);
+            out.push(e);
+        }
+        if let Some(end) = failure::end_event(s, self.outcome) {
             out.push(end);
         }
-        if let Some(f) = &self.failure
-            && let Some(no) = f.line
-            && !out.iter().any(|e| e.line == no)
+        if let Some(t) = &self.terminal
+            && !out.iter().any(|e| e.line == t.at.line)
         {
-            let mut e = Event::new(EventKind::Failure, no, f.time);
-            e.detail = Some(f.reason.clone());
+            let mut e = Event::new(EventKind::Failure, t.at.line, t.at.time);
+            e.detail = Some(t.reason.clone());
             out.push(e);
         }
         // Stable: events of one line keep the order they were made in.
         out.sort_by_key(|e| e.line);
         out
     }
+}
+
+/// Seconds from `a` to `b`, when both are known.
+pub fn seconds(a: Option<Utc>, b: Option<Utc>) -> Option<i64> {
+    Some(b?.0 - a?.0)
+}
+
+/// The versions, VM size, image and VNET of the configuration dump.
+fn build_detail(s: &Scan) -> Option<String> {
+    let c = &s.config;
+    let image = match (&c.image_publisher, &c.image_offer, &c.image_sku) {
+        (Some(p), Some(o), Some(k)) => Some(format!("image {p}/{o}/{k}")),
+        _ => None,
+    };
+    let vnet = c.vnet.as_ref().map(|v| match &c.subnet {
+        Some(sub) => format!("VNET {v}/{sub}"),
+        None => format!("VNET {v}"),
+    });
+    let parts: Vec<String> = [
+        c.packer_version.as_ref().map(|v| format!("Packer {v}")),
+        c.vm_size.as_ref().map(|v| format!("VM size {v}")),
+        image,
+        vnet,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+/// A duration to the minute (`1 hour 57 minutes`), as the log's clock is
+/// not AIB's (SPEC.md §6.4).
+pub fn minutes_text(secs: i64) -> String {
+    duration_text(secs.max(0) / 60 * 60)
 }
 
 /// A duration in Packer's words (`1 hour 57 minutes 50 seconds`).
