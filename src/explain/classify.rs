@@ -501,23 +501,19 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
 
     // The network, by the failing customizer's own output.
     let from = cust.command_started.unwrap_or(cust.start.line);
-    let network = score_lines(log, from, cust.last, x)
-        .into_iter()
-        .find(|s| {
-            matches!(
-                s.class,
-                Class::BuildVmDnsFailing | Class::BuildVmEgressBlocked | Class::KmsActivationBlocked
-            )
-        });
-    if let Some(s) = network {
+    let mut network = score_lines(log, from, cust.last, x).into_iter().filter(|s| {
+        matches!(
+            s.class,
+            Class::BuildVmDnsFailing | Class::BuildVmEgressBlocked | Class::KmsActivationBlocked
+        )
+    });
+    if let Some(s) = network.next() {
         let mut c = Classified::new(s.class, at_the_point(s.confidence));
         c.cause_lines.extend(s.evidence.iter().filter_map(|e| e.line).take(1));
         // The proximate error: the script's last error line before the exit.
         c.cause_lines.extend(last_error_before(&out, t.at.line));
         c.cause_lines.sort_unstable();
-        if s.class == Class::BuildVmDnsFailing {
-            c.alternatives.push((Class::BuildVmEgressBlocked, 0.4));
-        }
+        c.alternatives = network.map(|o| (o.class, at_the_point(o.confidence))).collect();
         c.detail.customizer = Some(label);
         c.detail.exit_code = cust.exit_code;
         return Some(c);

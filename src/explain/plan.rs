@@ -176,11 +176,17 @@ pub fn plan_with(classes: &[Class], ctx: &Context, x: &Extracted, opts: &Options
             ..Plan::default()
         };
     }
-    // A whole build asks for network evidence only for its network classes.
+    // A whole build asks for network evidence only when its best class is a
+    // network one, and then only for its network classes; the packerizer
+    // wrapper (a run status alone) still saves the configuration, as the
+    // cause is not known yet.
+    let best_network = classes
+        .first()
+        .is_some_and(|c| c.network() || c.info().kind == Kind::Umbrella);
     let network: Vec<Class> = classes
         .iter()
         .copied()
-        .filter(|c| !opts.build || c.network())
+        .filter(|c| !opts.build || (best_network && (c.network() || c.info().kind == Kind::Umbrella)))
         .collect();
     let need = needs(&network, names.topology);
     let mut steps = Vec::new();
