@@ -579,6 +579,15 @@ fn assemble(
     });
 
     let classes: Vec<Class> = list.iter().map(|(c, _)| *c).collect();
+    // How often each class's texts occur in the whole input.
+    let occurrences: Vec<(Class, usize)> = if classes.is_empty() {
+        Vec::new()
+    } else {
+        rank::score(&p.text, p.from_json, &x, ctx.os.or(x.os))
+            .into_iter()
+            .map(|s| (s.class, s.occurrences))
+            .collect()
+    };
     let opts = plan::Options {
         build: true,
         have_log: record.have_log,
@@ -624,7 +633,10 @@ fn assemble(
                 fix,
                 explanation,
                 signature: info.signature,
-                occurrences: evidence.len(),
+                occurrences: occurrences
+                    .iter()
+                    .find(|(c, _)| *c == class)
+                    .map_or(evidence.len(), |(_, n)| (*n).max(1)),
                 evidence,
                 network: Some(class.network()),
             }

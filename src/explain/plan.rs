@@ -188,7 +188,18 @@ pub fn plan_with(classes: &[Class], ctx: &Context, x: &Extracted, opts: &Options
         .copied()
         .filter(|c| !opts.build || (best_network && (c.network() || c.info().kind == Kind::Umbrella)))
         .collect();
-    let need = needs(&network, names.topology);
+    let mut need = needs(classes, names.topology);
+    if opts.build {
+        // Permissions, policy and providers are asked for any class; traffic
+        // and configuration only for the network ones.
+        let net = needs(&network, names.topology);
+        need.config = net.config;
+        need.traffic = net.traffic;
+        need.capture_proxy = net.capture_proxy;
+        need.capture_build = net.capture_build;
+        need.routes = net.routes;
+        need.umbrella = net.umbrella;
+    }
     let mut steps = Vec::new();
     let mut step = |purpose: String, command: String| steps.push(CollectStep { purpose, command });
 
