@@ -433,10 +433,15 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
         .captures_iter(&text)
         .filter_map(|c| c.name("acct").map(|m| m.as_str().to_ascii_lowercase()))
         .last();
+    // The last whole URL: PowerShell echoes the failing source line cut
+    // short with ` ...`, which is not one.
     let url = URL
         .find_iter(&text)
+        .filter(|m| {
+            let after = text.get(m.end()..).unwrap_or_default();
+            !after.starts_with(" ...") && !m.as_str().ends_with("...")
+        })
         .map(|m| m.as_str())
-        .filter(|u| !u.ends_with("..."))
         .last()
         .map(strip_query);
 
