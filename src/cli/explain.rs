@@ -157,9 +157,10 @@ struct Bounded<R> {
 impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
-            std::io::Error::other("it expands beyond the decompression limit")
-        })?;
+        self.left = self
+            .left
+            .checked_sub(n as u64)
+            .ok_or_else(|| std::io::Error::other("it expands beyond the decompression limit"))?;
         Ok(n)
     }
 }
@@ -189,11 +190,18 @@ fn read_tail_noted(r: impl Read, max: u64, name: &str) -> anyhow::Result<Vec<u8>
     };
     match error {
         Some(e) if bytes.is_empty() && dropped == 0 => {
-            bail!("cannot read {name}{}: {e}", if gzip { " (gzip)" } else { "" })
+            bail!(
+                "cannot read {name}{}: {e}",
+                if gzip { " (gzip)" } else { "" }
+            )
         }
         Some(e) => eprintln!(
             "aibnet: {name}: reading stopped{}: {e}; explaining the {} bytes read",
-            if gzip { " (gzip stream broken or cut)" } else { "" },
+            if gzip {
+                " (gzip stream broken or cut)"
+            } else {
+                ""
+            },
             bytes.len()
         ),
         None => {}
@@ -249,7 +257,11 @@ fn read_input(args: &[String], max: u64) -> anyhow::Result<Vec<Vec<u8>>> {
         if args.len() > 1 {
             bail!("`-` (stdin) must be the only input");
         }
-        return Ok(vec![read_tail_noted(std::io::stdin().lock(), max, "stdin")?]);
+        return Ok(vec![read_tail_noted(
+            std::io::stdin().lock(),
+            max,
+            "stdin",
+        )?]);
     }
     let mut inputs: Vec<Vec<u8>> = Vec::new();
     let mut words: Vec<&str> = Vec::new();

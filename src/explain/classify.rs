@@ -153,11 +153,7 @@ fn score_lines(log: &BuildLog<'_>, from: usize, to: usize, x: &Extracted) -> Vec
 
 /// Classify a build log's point of failure. `None`: the build succeeded,
 /// the log is cut, or nothing known explains the failure.
-pub fn classify(
-    log: &BuildLog<'_>,
-    run: Option<&JsonHints>,
-    x: &Extracted,
-) -> Option<Classified> {
+pub fn classify(log: &BuildLog<'_>, run: Option<&JsonHints>, x: &Extracted) -> Option<Classified> {
     let t = log.terminal.as_ref()?;
     let mut c = match t.rule {
         Rule::ArmError => arm_error(log, t, x),
@@ -248,7 +244,10 @@ fn communicator_timeout(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Opti
                 c.alternatives.push((SourceImageDefect, 0.2));
                 c
             };
-            c.detail.runner = log.scan.runner.or(Some("Packer outside AIB (no AIB markers)"));
+            c.detail.runner = log
+                .scan
+                .runner
+                .or(Some("Packer outside AIB (no AIB markers)"));
             c.detail.target = x
                 .build_vm_ip
                 .as_ref()
@@ -275,10 +274,7 @@ fn communicator_timeout(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Opti
             c
         }
         Some(
-            RetryKind::Unauthorized
-            | RetryKind::Refused
-            | RetryKind::Auth
-            | RetryKind::ChanRefused,
+            RetryKind::Unauthorized | RetryKind::Refused | RetryKind::Auth | RetryKind::ChanRefused,
         ) => {
             let hardened = hardened_image(log)
                 || (wait.communicator.os() == Os::Windows
@@ -352,8 +348,7 @@ static HTTP_STATUS: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)curl: \(22\) The requested URL returned error: (?P<a>\d{3})|\((?P<b>4\d\d)\) (?:Not Found|Forbidden|Unauthorized|Gone)|\bERROR (?P<c>4\d\d): |(?P<nf>Invoke-WebRequest : Not Found|BlobNotFound|ContainerNotFound)|(?P<af>AuthenticationFailed|Server failed to authenticate the request)",
     )
 });
-static URL: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"(?i)https?://[^\s'"<>`)]+"#));
+static URL: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)https?://[^\s'"<>`)]+"#));
 static STORAGE_HOST: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)https?://(?P<acct>[a-z0-9]{3,24})\.blob\.core\.windows"));
 static PS_AT: LazyLock<Regex> = LazyLock::new(|| re(r"^At (?:line:\d+|\S.*:\d+) char:\d+"));
@@ -423,12 +418,8 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
         .collect::<Vec<_>>()
         .join("\n");
     let label = log.customizer_label(cust, &[]);
-    let first_line = |pred: &dyn Fn(&str) -> bool| {
-        out.iter()
-            .filter(|o| o.2)
-            .find(|o| pred(o.1))
-            .map(|o| o.0)
-    };
+    let first_line =
+        |pred: &dyn Fn(&str) -> bool| out.iter().filter(|o| o.2).find(|o| pred(o.1)).map(|o| o.0);
     let mut storage = STORAGE_HOST
         .captures_iter(&text)
         .filter_map(|c| c.name("acct").map(|m| m.as_str().to_ascii_lowercase()))
@@ -449,21 +440,34 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
     let storage_class = if text.contains("PublicAccessNotPermitted")
         || text.contains("Public access is not permitted")
     {
-        Some((Class::StoragePublicAccessDisabled, "PublicAccessNotPermitted"))
+        Some((
+            Class::StoragePublicAccessDisabled,
+            "PublicAccessNotPermitted",
+        ))
     } else if text.contains("AuthorizationPermissionMismatch")
         || text.contains("using this permission")
     {
-        Some((Class::IdentityNotAuthorized, "AuthorizationPermissionMismatch"))
-    } else if text.contains("AuthorizationFailure") || text.contains("AuthorizationSourceIPMismatch") {
+        Some((
+            Class::IdentityNotAuthorized,
+            "AuthorizationPermissionMismatch",
+        ))
+    } else if text.contains("AuthorizationFailure")
+        || text.contains("AuthorizationSourceIPMismatch")
+    {
         Some((Class::StorageFirewallBlocked, "AuthorizationFailure"))
     } else {
         None
     };
     if let Some((class, code)) = storage_class {
         let mut c = Classified::new(class, 0.85);
-        c.cause_lines.extend(first_line(&|m: &str| m.contains(code)));
+        c.cause_lines
+            .extend(first_line(&|m: &str| m.contains(code)));
         c.detail.code = Some(code.to_string());
-        c.detail.http_status = Some(if code == "PublicAccessNotPermitted" { 409 } else { 403 });
+        c.detail.http_status = Some(if code == "PublicAccessNotPermitted" {
+            409
+        } else {
+            403
+        });
         c.detail.storage_account = storage.take();
         c.detail.caller = Some("build VM (customizer script)");
         c.detail.customizer = Some(label);
@@ -488,16 +492,19 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
         let mut c = Classified::new(Class::DownloadHttpError, 0.8);
         let sas = text.contains("Signature not valid in the specified time frame")
             || text.contains("Signed expiry time");
-        c.cause_lines
-            .extend(first_line(&|l: &str| l.contains("Signature not valid") || l.contains("Signed expiry")));
+        c.cause_lines.extend(first_line(&|l: &str| {
+            l.contains("Signature not valid") || l.contains("Signed expiry")
+        }));
         let whole = m.get(0).map_or("", |w| w.as_str());
-        c.cause_lines.extend(first_line(&|l: &str| l.contains(whole)));
+        c.cause_lines
+            .extend(first_line(&|l: &str| l.contains(whole)));
         c.cause_lines.sort_unstable();
         c.detail.http_status = status;
         c.detail.url = url;
         c.detail.storage_account = storage;
         if sas {
-            c.detail.reason = Some("the SAS is outside its validity (expired or not yet valid)".to_string());
+            c.detail.reason =
+                Some("the SAS is outside its validity (expired or not yet valid)".to_string());
         }
         c.detail.customizer = Some(label);
         c.detail.exit_code = cust.exit_code;
@@ -506,19 +513,26 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
 
     // The network, by the failing customizer's own output.
     let from = cust.command_started.unwrap_or(cust.start.line);
-    let mut network = score_lines(log, from, cust.last, x).into_iter().filter(|s| {
-        matches!(
-            s.class,
-            Class::BuildVmDnsFailing | Class::BuildVmEgressBlocked | Class::KmsActivationBlocked
-        )
-    });
+    let mut network = score_lines(log, from, cust.last, x)
+        .into_iter()
+        .filter(|s| {
+            matches!(
+                s.class,
+                Class::BuildVmDnsFailing
+                    | Class::BuildVmEgressBlocked
+                    | Class::KmsActivationBlocked
+            )
+        });
     if let Some(s) = network.next() {
         let mut c = Classified::new(s.class, at_the_point(s.confidence));
-        c.cause_lines.extend(s.evidence.iter().filter_map(|e| e.line).take(1));
+        c.cause_lines
+            .extend(s.evidence.iter().filter_map(|e| e.line).take(1));
         // The proximate error: the script's last error line before the exit.
         c.cause_lines.extend(last_error_before(&out, t.at.line));
         c.cause_lines.sort_unstable();
-        c.alternatives = network.map(|o| (o.class, at_the_point(o.confidence))).collect();
+        c.alternatives = network
+            .map(|o| (o.class, at_the_point(o.confidence)))
+            .collect();
         c.detail.customizer = Some(label);
         c.detail.exit_code = cust.exit_code;
         return Some(c);
@@ -534,10 +548,13 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
         c.cause_lines.push(cmd);
         c.cause_lines.extend(
             out.iter()
-                .filter(|o| o.2 && o.0 > cmd && (o.1.starts_with("npm error") || o.1.starts_with("npm ERR!")))
+                .filter(|o| {
+                    o.2 && o.0 > cmd
+                        && (o.1.starts_with("npm error") || o.1.starts_with("npm ERR!"))
+                })
                 .filter(|o| !o.1.contains("A complete log"))
                 .map(|o| o.0)
-                .last(),
+                .next_back(),
         );
     } else {
         c.cause_lines.extend(last_error_before(&out, t.at.line));
@@ -551,11 +568,7 @@ fn customizer_exit(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Cl
     c.detail.failing_command = out
         .iter()
         .find_map(|o| npm_command(o.1))
-        .map(|cmd| {
-            cmd.rsplit_once(" /c ")
-                .map_or(cmd, |(_, c)| c)
-                .to_string()
-        });
+        .map(|cmd| cmd.rsplit_once(" /c ").map_or(cmd, |(_, c)| c).to_string());
     c.detail.customizer = Some(label);
     c.detail.exit_code = cust.exit_code;
     Some(c)
@@ -607,7 +620,7 @@ fn session_lost(log: &BuildLog<'_>, t: &Terminal) -> Classified {
                 .iter()
                 .filter(|o| o.2 && o.0 < t.at.line && !o.1.trim().is_empty())
                 .map(|o| o.0)
-                .last(),
+                .next_back(),
         );
         c.detail.customizer = Some(log.customizer_label(cust, &[]));
     }
@@ -626,12 +639,31 @@ fn session_lost(log: &BuildLog<'_>, t: &Terminal) -> Classified {
 fn restart_failed(log: &BuildLog<'_>, t: &Terminal) -> Classified {
     let mut c = Classified::new(Class::BuildVmResourceExhaustion, 0.85);
     c.alternatives.push((Class::BuildSessionInterrupted, 0.3));
-    c.cause_lines
-        .extend(log.scan.not_available.iter().rev().find(|a| a.line < t.at.line).map(|a| a.line));
-    c.cause_lines
-        .extend(log.scan.saturated.iter().rev().find(|a| a.line < t.at.line).map(|a| a.line));
-    if log.scan.end.as_ref().is_some_and(|e| e.at.line == t.at.line) {
-        c.reason = Some("the plugin process died (RPC unexpected EOF) while waiting for the restart".into());
+    c.cause_lines.extend(
+        log.scan
+            .not_available
+            .iter()
+            .rev()
+            .find(|a| a.line < t.at.line)
+            .map(|a| a.line),
+    );
+    c.cause_lines.extend(
+        log.scan
+            .saturated
+            .iter()
+            .rev()
+            .find(|a| a.line < t.at.line)
+            .map(|a| a.line),
+    );
+    if log
+        .scan
+        .end
+        .as_ref()
+        .is_some_and(|e| e.at.line == t.at.line)
+    {
+        c.reason = Some(
+            "the plugin process died (RPC unexpected EOF) while waiting for the restart".into(),
+        );
     }
     c
 }
@@ -654,9 +686,13 @@ fn cancellation(log: &BuildLog<'_>, t: &Terminal, run: Option<&JsonHints>) -> Cl
     let elapsed_aib = run
         .and_then(|r| seconds(r.start_time, t.at.time))
         .or(elapsed.map(|e| e + AIB_HEAD_START_S));
-    let setting = run
-        .and_then(|r| r.build_timeout_minutes)
-        .map(|m| if m == 0 { u64::from(DEFAULT_BUILD_TIMEOUT_MINUTES) } else { m });
+    let setting = run.and_then(|r| r.build_timeout_minutes).map(|m| {
+        if m == 0 {
+            u64::from(DEFAULT_BUILD_TIMEOUT_MINUTES)
+        } else {
+            m
+        }
+    });
     let limit = setting.and_then(|m| i64::try_from(m * 60).ok());
     let by_user = signal == Some("interrupt");
     let (class, confidence) = match (limit, elapsed_aib) {
@@ -672,13 +708,15 @@ fn cancellation(log: &BuildLog<'_>, t: &Terminal, run: Option<&JsonHints>) -> Cl
     c.detail.elapsed = elapsed.map(|e| format!("{} since the log's first line", minutes_text(e)));
     if let Some(cust) = log.scan.customizer_at(t.at.line.saturating_sub(1)) {
         c.cause_lines.push(cust.start.line);
-        c.detail.customizer = Some(log.customizer_label(cust, run.map_or(&[], |r| &r.customizer_names)));
+        c.detail.customizer =
+            Some(log.customizer_label(cust, run.map_or(&[], |r| &r.customizer_names)));
         // Its last output before the cancellation, and how long ago.
         let last_out = log
             .lines
             .iter()
-            .filter(|l| l.no > cust.start.line && l.no < t.at.line && l.is_ui() && !l.msg.trim().is_empty())
-            .next_back();
+            .rfind(|l| {
+                l.no > cust.start.line && l.no < t.at.line && l.is_ui() && !l.msg.trim().is_empty()
+            });
         if let Some(l) = last_out {
             c.detail.silent_for = seconds(l.time, t.at.time).map(minutes_text);
         }
@@ -692,7 +730,11 @@ fn cancellation(log: &BuildLog<'_>, t: &Terminal, run: Option<&JsonHints>) -> Cl
     c.reason = Some(match class {
         Class::BuildTimeout => format!(
             "cancelled by AIB ({}) after the build timeout",
-            signal.map_or("SIGTERM".to_string(), |s| if s == "terminated" { "SIGTERM".to_string() } else { s.to_string() })
+            signal.map_or("SIGTERM".to_string(), |s| if s == "terminated" {
+                "SIGTERM".to_string()
+            } else {
+                s.to_string()
+            })
         ),
         _ => "cancelled before the build timeout".to_string(),
     });
@@ -714,21 +756,30 @@ fn packer_error(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Option<Class
 pub fn run_status(h: &JsonHints, text: &str, x: &Extracted) -> Option<Classified> {
     let msg = h.run_message.as_deref().unwrap_or_default();
     let state = h.run_state.as_deref().unwrap_or_default();
-    let setting = h
-        .build_timeout_minutes
-        .map(|m| if m == 0 { u64::from(DEFAULT_BUILD_TIMEOUT_MINUTES) } else { m });
+    let setting = h.build_timeout_minutes.map(|m| {
+        if m == 0 {
+            u64::from(DEFAULT_BUILD_TIMEOUT_MINUTES)
+        } else {
+            m
+        }
+    });
     let elapsed = seconds(h.start_time, h.end_time);
     if state.eq_ignore_ascii_case("Canceled") || state.eq_ignore_ascii_case("Canceling") {
         let mut c = Classified::new(Class::BuildCancelled, 0.8);
         c.detail.elapsed_s = elapsed;
-        c.detail.elapsed = elapsed.map(|e| format!("{} (startTime → endTime)", super::log::duration_text(e)));
+        c.detail.elapsed =
+            elapsed.map(|e| format!("{} (startTime → endTime)", super::log::duration_text(e)));
         return Some(c);
     }
     if msg.contains("Timeout waiting for microservice to complete") {
-        let mut c = Classified::new(Class::BuildTimeout, if setting.is_some() { 0.9 } else { 0.75 });
+        let mut c = Classified::new(
+            Class::BuildTimeout,
+            if setting.is_some() { 0.9 } else { 0.75 },
+        );
         c.detail.build_timeout_minutes = setting;
         c.detail.elapsed_s = elapsed;
-        c.detail.elapsed = elapsed.map(|e| format!("{} (startTime → endTime)", super::log::duration_text(e)));
+        c.detail.elapsed =
+            elapsed.map(|e| format!("{} (startTime → endTime)", super::log::duration_text(e)));
         c.notes.push(
             "customization.log shows which step was running when the timeout struck (see the collection plan)."
                 .to_string(),
@@ -740,14 +791,21 @@ pub fn run_status(h: &JsonHints, text: &str, x: &Extracted) -> Option<Classified
         .captures(msg)
         .and_then(|c| c.name("acct"))
         .map(|m| m.as_str().to_ascii_lowercase());
-    let code = ["PublicAccessNotPermitted", "AuthorizationFailure", "AuthorizationPermissionMismatch"]
-        .into_iter()
-        .find(|c| msg.contains(c));
+    let code = [
+        "PublicAccessNotPermitted",
+        "AuthorizationFailure",
+        "AuthorizationPermissionMismatch",
+    ]
+    .into_iter()
+    .find(|c| msg.contains(c));
     // AIB's own download failed with a storage answer that names the cause:
     // the generic download class (F12) is the alternative.
-    let specific = scored
-        .iter()
-        .position(|s| matches!(s.class, Class::StorageFirewallBlocked | Class::StoragePublicAccessDisabled));
+    let specific = scored.iter().position(|s| {
+        matches!(
+            s.class,
+            Class::StorageFirewallBlocked | Class::StoragePublicAccessDisabled
+        )
+    });
     if let Some(i) = specific {
         let s = scored.remove(i);
         scored.insert(0, s);
@@ -756,7 +814,10 @@ pub fn run_status(h: &JsonHints, text: &str, x: &Extracted) -> Option<Classified
     let best = it.next()?;
     let mut c = Classified::new(best.class, best.confidence);
     c.alternatives = it
-        .filter(|s| s.class.info().kind != super::catalogue::Kind::Umbrella || best.class.info().kind == super::catalogue::Kind::Umbrella)
+        .filter(|s| {
+            s.class.info().kind != super::catalogue::Kind::Umbrella
+                || best.class.info().kind == super::catalogue::Kind::Umbrella
+        })
         .take(2)
         .map(|s| (s.class, s.confidence))
         .collect();
@@ -764,7 +825,9 @@ pub fn run_status(h: &JsonHints, text: &str, x: &Extracted) -> Option<Classified
     c.detail.code = code.map(str::to_string);
     if msg.contains("Downloading external file") {
         c.detail.caller = Some("AIB (its container), before the build VM exists");
-        c.detail.url = URL.find(msg).map(|m| strip_query(m.as_str().trim_end_matches(')')));
+        c.detail.url = URL
+            .find(msg)
+            .map(|m| strip_query(m.as_str().trim_end_matches(')')));
     }
     if c.detail.code.as_deref() == Some("PublicAccessNotPermitted") {
         c.detail.http_status = Some(409);

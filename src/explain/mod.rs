@@ -42,10 +42,10 @@ pub mod window;
 
 pub use catalogue::Class;
 pub use classify::{Classified, Detail};
-pub use log::{BuildLog, Dialect, Event, EventKind, QuotedLine, Rule};
 pub use confirm::{Confirmation, ConfirmationVerdict, EvidenceSummary, HopObservation, confirm};
 pub use context::{Context, FlowLogKind};
 pub use extract::Extracted;
+pub use log::{BuildLog, Dialect, Event, EventKind, QuotedLine, Rule};
 pub use placeholders::Placeholder;
 pub use plan::CollectStep;
 pub use rank::{Closest, EvidenceLine};
@@ -359,18 +359,24 @@ fn explain_log(
 ) -> Explanation {
     let hints = run.cloned().unwrap_or_default();
     let x = extract::extract(&p.text, &hints);
-    let names = run.map(|r| r.customizer_names.as_slice()).unwrap_or_default();
+    let names = run
+        .map(|r| r.customizer_names.as_slice())
+        .unwrap_or_default();
     let mut classified = classify::classify(log, run, &x);
     let mut notes = Vec::new();
     let mut at = log.terminal.as_ref().map(|t| {
-        let text = log.line(t.at.line).map_or_else(String::new, |l| log::failure::quote(l.raw));
+        let text = log
+            .line(t.at.line)
+            .map_or_else(String::new, |l| log::failure::quote(l.raw));
         (t.at.line, t.at.time, text, t.rule, t.reason.clone())
     });
     // A build that worked, then a run that failed: the failure is after
     // Packer (distribution), and only the run status shows it.
     if log.outcome == BuildOutcome::Succeeded
         && let Some(r) = run
-        && r.run_state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
+        && r.run_state
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
         && let Some(msg) = &r.run_message
     {
         classified = classify::run_status(r, msg, &x);
@@ -379,7 +385,8 @@ fn explain_log(
             r.end_time,
             log::failure::quote(msg),
             Rule::RunStatus,
-            "the run failed after Packer's build succeeded (line of the run status document)".to_string(),
+            "the run failed after Packer's build succeeded (line of the run status document)"
+                .to_string(),
         ));
         notes.push(
             "Packer's build succeeded; the run failed afterwards (the point of failure is the run status \
@@ -452,7 +459,9 @@ fn explain_run_status(p: &Prepared, ctx: &Context) -> Explanation {
         Some(BuildOutcome::Succeeded)
     } else if state.eq_ignore_ascii_case("Canceled") || state.eq_ignore_ascii_case("Canceling") {
         Some(BuildOutcome::Cancelled)
-    } else if state.eq_ignore_ascii_case("Failed") || state.eq_ignore_ascii_case("PartiallySucceeded") {
+    } else if state.eq_ignore_ascii_case("Failed")
+        || state.eq_ignore_ascii_case("PartiallySucceeded")
+    {
         Some(BuildOutcome::Failed)
     } else if state.eq_ignore_ascii_case("Running") {
         Some(BuildOutcome::Incomplete)
@@ -548,7 +557,10 @@ fn assemble(
             }
         }
     }
-    let detail = classified.as_ref().map(|c| c.detail.clone()).unwrap_or_default();
+    let detail = classified
+        .as_ref()
+        .map(|c| c.detail.clone())
+        .unwrap_or_default();
     let quote_line = |no: usize| -> Option<QuotedLine> {
         let raw = record.lines.get(no.checked_sub(1)?)?;
         Some(QuotedLine {
@@ -558,20 +570,29 @@ fn assemble(
     };
     let cause_lines: Vec<QuotedLine> = classified
         .as_ref()
-        .map(|c| c.cause_lines.iter().filter_map(|&l| quote_line(l)).collect())
+        .map(|c| {
+            c.cause_lines
+                .iter()
+                .filter_map(|&l| quote_line(l))
+                .collect()
+        })
         .unwrap_or_default();
-    let point_of_failure = record.at.as_ref().map(|(line, time, text, rule, reason)| PointOfFailure {
-        line: *line,
-        time: *time,
-        text: text.clone(),
-        rule: *rule,
-        reason: classified
+    let point_of_failure =
+        record
+            .at
             .as_ref()
-            .and_then(|c| c.reason.clone())
-            .unwrap_or_else(|| reason.clone()),
-        cause_lines: cause_lines.clone(),
-        detail: detail.clone(),
-    });
+            .map(|(line, time, text, rule, reason)| PointOfFailure {
+                line: *line,
+                time: *time,
+                text: text.clone(),
+                rule: *rule,
+                reason: classified
+                    .as_ref()
+                    .and_then(|c| c.reason.clone())
+                    .unwrap_or_else(|| reason.clone()),
+                cause_lines: cause_lines.clone(),
+                detail: detail.clone(),
+            });
     let pof_evidence = point_of_failure.as_ref().map(|f| EvidenceLine {
         signal: "point_of_failure",
         line: Some(f.line),
@@ -701,10 +722,15 @@ fn build_detail(class: Class, d: &Detail) -> Option<String> {
             } else {
                 "the run was cancelled"
             };
-            Some(format!("{verb} after {elapsed} ({setting}){running}{silent}."))
+            Some(format!(
+                "{verb} after {elapsed} ({setting}){running}{silent}."
+            ))
         }
         Class::CustomizerFailed => {
-            let code = d.exit_code.map(|c| format!(" exited with {c}")).unwrap_or_default();
+            let code = d
+                .exit_code
+                .map(|c| format!(" exited with {c}"))
+                .unwrap_or_default();
             let error = d
                 .error
                 .as_deref()
@@ -718,9 +744,20 @@ fn build_detail(class: Class, d: &Detail) -> Option<String> {
             Some(format!("{customizer}{code}{error}{cmd}."))
         }
         Class::DownloadHttpError => {
-            let status = d.http_status.map(|s| s.to_string()).unwrap_or_else(|| "an error".into());
-            let url = d.url.as_deref().map(|u| format!(" for {u}")).unwrap_or_default();
-            let why = d.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+            let status = d
+                .http_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "an error".into());
+            let url = d
+                .url
+                .as_deref()
+                .map(|u| format!(" for {u}"))
+                .unwrap_or_default();
+            let why = d
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             Some(format!(
                 "the server answered {status}{url}{why} in {customizer}: the build VM reaches it."
             ))

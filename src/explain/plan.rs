@@ -186,7 +186,9 @@ pub fn plan_with(classes: &[Class], ctx: &Context, x: &Extracted, opts: &Options
     let network: Vec<Class> = classes
         .iter()
         .copied()
-        .filter(|c| !opts.build || (best_network && (c.network() || c.info().kind == Kind::Umbrella)))
+        .filter(|c| {
+            !opts.build || (best_network && (c.network() || c.info().kind == Kind::Umbrella))
+        })
         .collect();
     let mut need = needs(classes, names.topology);
     if opts.build {
@@ -714,10 +716,10 @@ fn build_steps(
         .to_string()
     };
     let sub = b.sub;
-    let account = opts
-        .storage_account
-        .as_deref()
-        .map_or_else(|| "<STORAGE_ACCOUNT>".to_string(), |a| az::quote(a).into_owned());
+    let account = opts.storage_account.as_deref().map_or_else(
+        || "<STORAGE_ACCOUNT>".to_string(),
+        |a| az::quote(a).into_owned(),
+    );
     let mut done: Vec<&str> = Vec::new();
     let mut once = |key: &'static str, purpose: String, command: String| {
         if !done.contains(&key) {
@@ -761,7 +763,8 @@ fn build_steps(
             }
             Class::CustomizerFailed => once(
                 "customize",
-                "The template's customizers: the failing one's script or inline commands.".to_string(),
+                "The template's customizers: the failing one's script or inline commands."
+                    .to_string(),
                 show("customize", "json"),
             ),
             Class::DownloadHttpError => {
@@ -819,7 +822,8 @@ fn build_steps(
                 );
                 once(
                     "identity",
-                    "The template's identity (it needs Storage Blob Data Reader on the container).".to_string(),
+                    "The template's identity (it needs Storage Blob Data Reader on the container)."
+                        .to_string(),
                     show("\"keys(identity.userAssignedIdentities)\"", "tsv"),
                 );
             }
@@ -858,7 +862,8 @@ fn build_steps(
                 );
                 once(
                     "nsg",
-                    "The build subnet's NSG: is the runner's address allowed in on 22/5986?".to_string(),
+                    "The build subnet's NSG: is the runner's address allowed in on 22/5986?"
+                        .to_string(),
                     format!(
                         "az network nsg show --ids \"$(az network vnet subnet show --resource-group {} --vnet-name {} --name {}{sub} --query networkSecurityGroup.id --output tsv)\" --output json",
                         b.vnet_rg, b.vnet, b.subnet

@@ -122,7 +122,12 @@ fn failure_lines(e: &Explanation) -> Vec<String> {
     };
     let time = f.time.map(|t| format!(", {t}")).unwrap_or_default();
     let mut out = vec![
-        format!("Point of failure (line {}{time}, {}): {}", f.line, f.rule.as_str(), f.reason),
+        format!(
+            "Point of failure (line {}{time}, {}): {}",
+            f.line,
+            f.rule.as_str(),
+            f.reason
+        ),
         format!("  {}", f.text),
     ];
     for c in &f.cause_lines {
@@ -153,7 +158,10 @@ fn event_text(ev: &Event) -> String {
             } else {
                 ""
             };
-            format!("{n} failed attempt{} ({kind}){until}{transient}", if n == 1 { "" } else { "s" })
+            format!(
+                "{n} failed attempt{} ({kind}){until}{transient}",
+                if n == 1 { "" } else { "s" }
+            )
         }
         EventKind::CommunicatorConnected => match ev.after_s {
             Some(s) => format!("{comm} connected after {s} s"),
@@ -167,7 +175,10 @@ fn event_text(ev: &Event) -> String {
                 .or(ev.target.as_deref())
                 .map(|w| format!(" ({w})"))
                 .unwrap_or_default();
-            format!("{} starts{what}", ev.customizer.as_deref().unwrap_or("customizer"))
+            format!(
+                "{} starts{what}",
+                ev.customizer.as_deref().unwrap_or("customizer")
+            )
         }
         EventKind::CustomizerEnd => format!(
             "{} ends, exit {}",
@@ -362,7 +373,10 @@ fn table(e: &Explanation, style: &Style) -> String {
                 let _ = writeln!(
                     out,
                     "  {} {} — {}: {}",
-                    reference(c.reference), c.class, c.title, c.why
+                    reference(c.reference),
+                    c.class,
+                    c.title,
+                    c.why
                 );
             }
             let _ = writeln!(out);
@@ -463,7 +477,10 @@ fn markdown(e: &Explanation) -> String {
                 let _ = writeln!(
                     out,
                     "- **{}** `{}` — {}: {}",
-                    reference(c.reference), c.class, c.title, c.why
+                    reference(c.reference),
+                    c.class,
+                    c.title,
+                    c.why
                 );
             }
             out.push('\n');

@@ -219,7 +219,11 @@ fn az_show_json_fills_the_plan() {
     assert_eq!(v["network"], false);
     let pof_line = v["point_of_failure"]["line"].as_u64().expect("line");
     let doc = std::fs::read_to_string(fixture("f13-az-image-builder-show.json")).expect("fixture");
-    assert!(doc.lines().nth(pof_line as usize - 1).is_some_and(|l| l.contains("\"message\"")));
+    assert!(
+        doc.lines()
+            .nth(pof_line as usize - 1)
+            .is_some_and(|l| l.contains("\"message\""))
+    );
     assert_eq!(m["evidence"][0]["line"], pof_line);
     let x = &m["extracted"];
     assert_eq!(x["template"], "ubuntu2204-base");

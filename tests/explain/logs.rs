@@ -69,10 +69,7 @@ fn every_fixture_gives_the_expected_answer() {
 
         // `network`: in the JSON of a whole build, and for every input in
         // the library.
-        let lib = explain(
-            &std::fs::read(&path).expect("fixture"),
-            &Context::default(),
-        );
+        let lib = explain(&std::fs::read(&path).expect("fixture"), &Context::default());
         let lib_network = lib.matches.first().is_some_and(|m| m.class.network());
         assert_eq!(Value::Bool(lib_network), exp["network"], "{name}: network");
         if let Some(n) = v.get("network") {
@@ -84,15 +81,22 @@ fn every_fixture_gives_the_expected_answer() {
                 c.contains("packet-capture") || c.contains("insights-logs-")
             });
             if exp["network"] == false {
-                assert!(!asks_traffic, "{name}: network evidence for a non-network class");
+                assert!(
+                    !asks_traffic,
+                    "{name}: network evidence for a non-network class"
+                );
             }
         }
         if let Some(d) = f["dialect"].as_str() {
             assert_eq!(v["dialect"], d, "{name}: dialect");
         }
         // How the build ended, for every whole build (a pasted text has none).
-        let whole_build = ["customization.log", "packer log (run directly)", "az image builder show"]
-            .contains(&f["kind"].as_str().unwrap_or_default());
+        let whole_build = [
+            "customization.log",
+            "packer log (run directly)",
+            "az image builder show",
+        ]
+        .contains(&f["kind"].as_str().unwrap_or_default());
         if whole_build {
             assert_eq!(v["outcome"], exp["outcome"], "{name}: outcome");
         }
@@ -100,7 +104,10 @@ fn every_fixture_gives_the_expected_answer() {
         // The point of failure: its line, its time, the lines that show why.
         let pof = &f["point_of_failure"];
         if pof.is_null() {
-            assert!(v.get("point_of_failure").is_none(), "{name}: no point of failure");
+            assert!(
+                v.get("point_of_failure").is_none(),
+                "{name}: no point of failure"
+            );
         } else {
             let want = pof["line"].as_u64().expect("line");
             let got = v["point_of_failure"]["line"]
@@ -122,7 +129,10 @@ fn every_fixture_gives_the_expected_answer() {
                 .unwrap_or_default();
             for c in f["cause_lines"].as_array().expect("cause_lines") {
                 let l = c["line"].as_u64().expect("line");
-                assert!(causes.contains(&l), "{name}: cause line {l} not in {causes:?}");
+                assert!(
+                    causes.contains(&l),
+                    "{name}: cause line {l} not in {causes:?}"
+                );
             }
         }
 
@@ -152,13 +162,24 @@ fn every_fixture_gives_the_expected_answer() {
             args.extend(companions.iter().map(String::as_str));
             args.extend(["--format", "json"]);
             let w = explain_cli(&args).json();
-            assert_eq!(w["matches"][0]["class"], exp["class"], "{name} with its companions");
+            assert_eq!(
+                w["matches"][0]["class"], exp["class"],
+                "{name} with its companions"
+            );
             w
         } else {
             v.clone()
         };
         let detail = &with_companions["point_of_failure"]["detail"];
-        for key in ["kind", "exit_code", "http_status", "build_timeout_minutes", "storage_account", "code", "url"] {
+        for key in [
+            "kind",
+            "exit_code",
+            "http_status",
+            "build_timeout_minutes",
+            "storage_account",
+            "code",
+            "url",
+        ] {
             if let Some(want) = exp["detail"].get(key)
                 && !want.is_null()
             {
@@ -175,7 +196,19 @@ fn every_fixture_gives_the_expected_answer() {
                 .iter()
                 .find(|e| &e["line"] == line && &e["event"] == event)
                 .unwrap_or_else(|| panic!("{name}: no {event} at line {line}"));
-            for key in ["communicator", "kind", "count", "last_line", "exit_code", "type", "outcome", "signal", "target", "script", "elapsed_since_first_line"] {
+            for key in [
+                "communicator",
+                "kind",
+                "count",
+                "last_line",
+                "exit_code",
+                "type",
+                "outcome",
+                "signal",
+                "target",
+                "script",
+                "elapsed_since_first_line",
+            ] {
                 if let Some(w) = want.get(key) {
                     assert_eq!(&got[key], w, "{name}: {event} at {line}: {key}");
                 }
@@ -183,18 +216,35 @@ fn every_fixture_gives_the_expected_answer() {
             checked_timelines += 1;
         }
     }
-    assert!(checked_timelines >= 200, "{checked_timelines} timeline events checked");
+    assert!(
+        checked_timelines >= 200,
+        "{checked_timelines} timeline events checked"
+    );
 }
 
 #[test]
 fn the_same_f15_lines_read_in_order() {
     // A cancellation first, then the lost session: the timeout's
     // consequence. The lost session first: the guest firewall.
-    let timeout = explain_cli(&[&logs("timeout-linux-download.customization.log"), "--format", "json"]).json();
-    let f15 = explain_cli(&[&logs("net-f15-guest-firewall.customization.log"), "--format", "json"]).json();
+    let timeout = explain_cli(&[
+        &logs("timeout-linux-download.customization.log"),
+        "--format",
+        "json",
+    ])
+    .json();
+    let f15 = explain_cli(&[
+        &logs("net-f15-guest-firewall.customization.log"),
+        "--format",
+        "json",
+    ])
+    .json();
     for v in [&timeout, &f15] {
         assert!(
-            v["timeline"].as_array().unwrap().iter().any(|e| e["event"] == "build_end"),
+            v["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"] == "build_end"),
             "{v}"
         );
     }
@@ -215,12 +265,21 @@ fn the_same_f15_lines_read_in_order() {
 
 #[test]
 fn the_template_json_gives_the_timeout_and_the_names() {
-    let alone = explain_cli(&[&logs("timeout-windows-script.customization.log"), "--format", "json"]).json();
+    let alone = explain_cli(&[
+        &logs("timeout-windows-script.customization.log"),
+        "--format",
+        "json",
+    ])
+    .json();
     let d = &alone["point_of_failure"]["detail"];
     assert!(d.get("build_timeout_minutes").is_none());
     assert_eq!(alone["matches"][0]["confidence"], 0.6);
     assert!(
-        alone["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("buildTimeoutInMinutes")),
+        alone["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("buildTimeoutInMinutes")),
         "the setting is asked for"
     );
     assert_eq!(d["elapsed"], "1 hour 57 minutes since the log's first line");
@@ -238,7 +297,13 @@ fn the_template_json_gives_the_timeout_and_the_names() {
     assert_eq!(d["build_timeout_minutes"], 120);
     // The template's names of its customizers, by rank.
     assert_eq!(d["customizer"], "PowerShell: install model runtime");
-    assert!(both["timeline"].as_array().unwrap().iter().any(|e| e["customizer"] == "PowerShell: refresh winget sources"));
+    assert!(
+        both["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["customizer"] == "PowerShell: refresh winget sources")
+    );
     // The point of failure is still the log's.
     assert_eq!(both["point_of_failure"]["line"], 208);
 }
@@ -272,19 +337,30 @@ fn successes_are_not_findings_in_any_format() {
         let v = explain_cli(&[&logs(name), "--format", "json"]).json();
         assert_eq!(v["recognised"], true, "{name}");
         assert_eq!(v["matches"], serde_json::json!([]), "{name}");
-        assert_eq!(v["collect"], serde_json::json!([]), "{name}: nothing to collect");
+        assert_eq!(
+            v["collect"],
+            serde_json::json!([]),
+            "{name}: nothing to collect"
+        );
         let retries: Vec<&Value> = v["timeline"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|e| e["event"] == "communicator_retries")
             .collect();
-        assert!(!retries.is_empty() && retries.iter().all(|e| e["transient"] == true), "{name}");
+        assert!(
+            !retries.is_empty() && retries.iter().all(|e| e["transient"] == true),
+            "{name}"
+        );
         for format in ["table", "markdown"] {
             let out = explain_cli(&[&logs(name), "--format", format]);
             assert_eq!(out.code, 0, "{name} {format}");
             assert!(out.stdout.contains("succeeded"), "{name} {format}");
-            assert!(out.stdout.contains("transient"), "{name} {format}: {}", out.stdout);
+            assert!(
+                out.stdout.contains("transient"),
+                "{name} {format}: {}",
+                out.stdout
+            );
         }
     }
 }
@@ -301,17 +377,38 @@ fn every_format_shows_the_point_of_failure_and_the_timeline() {
         "Timeline:",
         "ends, exit 1",
     ] {
-        assert!(table.stdout.contains(want), "table lacks {want:?}:\n{}", table.stdout);
+        assert!(
+            table.stdout.contains(want),
+            "table lacks {want:?}:\n{}",
+            table.stdout
+        );
     }
     let md = explain_cli(&[&path, "--format", "markdown"]);
-    for want in ["### Build", "**Point of failure** (line 173", "### Timeline", "| 173 |"] {
-        assert!(md.stdout.contains(want), "markdown lacks {want:?}:\n{}", md.stdout);
+    for want in [
+        "### Build",
+        "**Point of failure** (line 173",
+        "### Timeline",
+        "| 173 |",
+    ] {
+        assert!(
+            md.stdout.contains(want),
+            "markdown lacks {want:?}:\n{}",
+            md.stdout
+        );
     }
     let v = explain_cli(&[&path, "--format", "json"]).json();
     assert_eq!(v["read_as"], "customization_log");
     assert_eq!(v["matches"][0]["network"], false);
-    assert_eq!(v["point_of_failure"]["detail"]["kind"], "powershell_parse_error");
-    assert_eq!(v["point_of_failure"]["detail"]["error"].as_str().map(|e| e.contains("Missing closing ')'")), Some(true));
+    assert_eq!(
+        v["point_of_failure"]["detail"]["kind"],
+        "powershell_parse_error"
+    );
+    assert_eq!(
+        v["point_of_failure"]["detail"]["error"]
+            .as_str()
+            .map(|e| e.contains("Missing closing ')'")),
+        Some(true)
+    );
 }
 
 #[test]
@@ -338,10 +435,22 @@ fn reviewed_reports_of_whole_logs() {
         ]);
         out.stdout
     };
-    insta::assert_snapshot!("explain_table_timeout_windows_script", table("timeout-windows-script.customization.log"));
-    insta::assert_snapshot!("explain_table_success_windows", table("success-windows.customization.log"));
-    insta::assert_snapshot!("explain_markdown_download_404", markdown("download-404-windows.customization.log"));
-    insta::assert_snapshot!("explain_markdown_net_f1_windows", markdown("net-f1-windows-proxy-timeout.customization.log"));
+    insta::assert_snapshot!(
+        "explain_table_timeout_windows_script",
+        table("timeout-windows-script.customization.log")
+    );
+    insta::assert_snapshot!(
+        "explain_table_success_windows",
+        table("success-windows.customization.log")
+    );
+    insta::assert_snapshot!(
+        "explain_markdown_download_404",
+        markdown("download-404-windows.customization.log")
+    );
+    insta::assert_snapshot!(
+        "explain_markdown_net_f1_windows",
+        markdown("net-f1-windows-proxy-timeout.customization.log")
+    );
 }
 
 // ---- hostile input -------------------------------------------------------------
@@ -364,7 +473,12 @@ fn gzip_logs_read_as_the_plain_ones_and_a_cut_one_is_said() {
     let plain = std::fs::read(logs("download-403-expired-sas.customization.log")).unwrap();
     let gz = gzip(&plain);
     let file = temp_file("log.gz", &gz);
-    let a = explain_cli(&[&logs("download-403-expired-sas.customization.log"), "--format", "json"]).json();
+    let a = explain_cli(&[
+        &logs("download-403-expired-sas.customization.log"),
+        "--format",
+        "json",
+    ])
+    .json();
     let b = explain_cli(&[file.to_str().unwrap(), "--format", "json"]).json();
     assert_eq!(a, b);
 
@@ -372,7 +486,11 @@ fn gzip_logs_read_as_the_plain_ones_and_a_cut_one_is_said() {
     let cut = temp_file("cut.gz", gz.get(..gz.len() / 2).unwrap());
     let out = explain_cli(&[cut.to_str().unwrap(), "--format", "json"]);
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
-    assert!(out.stderr.contains("gzip stream broken or cut"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("gzip stream broken or cut"),
+        "{}",
+        out.stderr
+    );
     let v = out.json();
     assert_eq!(v["read_as"], "customization_log");
     assert_eq!(v["outcome"], "incomplete");
@@ -390,7 +508,11 @@ fn binary_input_is_refused_with_a_reason() {
     let file = temp_file("capture.log", &pcap);
     let out = explain_cli(&[file.to_str().unwrap()]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("is binary") && out.stderr.contains("aibnet diagnose"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is binary") && out.stderr.contains("aibnet diagnose"),
+        "{}",
+        out.stderr
+    );
     let out = common::run_stdin(["explain", "-"], &[0u8, 1, 2, 3, 0xff, 0xfe, 0, 0]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("stdin is binary"), "{}", out.stderr);
@@ -408,12 +530,20 @@ fn non_utf8_and_huge_lines_are_read() {
 
     // A 20 MB line before the failure: the tail is read, the quote is cut,
     // the line numbers of the tail are the tail's.
-    let mut huge = b"[7df94d38-918a-4564-b7b3-252f64e8278d] PACKER 2026/03/03 07:18:49 ui: ==> azure-arm: ".to_vec();
+    let mut huge =
+        b"[7df94d38-918a-4564-b7b3-252f64e8278d] PACKER 2026/03/03 07:18:49 ui: ==> azure-arm: "
+            .to_vec();
     huge.extend(std::iter::repeat_n(b'A', 20 << 20));
     huge.push(b'\n');
     huge.extend_from_slice(&std::fs::read(logs("bash-script-failure.customization.log")).unwrap());
     let file = temp_file("huge.log", &huge);
-    let out = explain_cli(&[file.to_str().unwrap(), "--format", "json", "--max-input", "32M"]);
+    let out = explain_cli(&[
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        "--max-input",
+        "32M",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v = out.json();
     assert_eq!(v["point_of_failure"]["line"], 166);
@@ -422,7 +552,11 @@ fn non_utf8_and_huge_lines_are_read() {
     let v = out.json();
     assert_eq!(v["matches"][0]["class"], "customizer_failed");
     for e in v["timeline"].as_array().unwrap() {
-        assert!(e.to_string().len() < 2000, "an event quotes the huge line: {}", e.to_string().len());
+        assert!(
+            e.to_string().len() < 2000,
+            "an event quotes the huge line: {}",
+            e.to_string().len()
+        );
     }
 }
 
@@ -446,18 +580,29 @@ fn hostile_logs_never_panic() {
         "{\"lastRunStatus\": {\"message\": \"Timeout waiting for microservice to complete\", \"startTime\": \"9999-99-99\", \"endTime\": \"1970-01-01T00:00:00Z\"}, \"buildTimeoutInMinutes\": 18446744073709551615}".to_string(),
         "{\"privateLinkServiceNetworkPolicies\": \"Enabled\"}".to_string(),
     ];
-    inputs.push(format!("{op} 2026/01/12 13:05:46 ui: ==> azure-arm: At {} char:1", "x".repeat(100_000)));
+    inputs.push(format!(
+        "{op} 2026/01/12 13:05:46 ui: ==> azure-arm: At {} char:1",
+        "x".repeat(100_000)
+    ));
     for raw in &inputs {
         let e = explain(raw.as_bytes(), &Context::default());
         use aibnet::report::{OutputFormat, Render, Style};
-        for format in [OutputFormat::Table, OutputFormat::Markdown, OutputFormat::Json] {
+        for format in [
+            OutputFormat::Table,
+            OutputFormat::Markdown,
+            OutputFormat::Json,
+        ] {
             e.render(format, &Style { color: true }, &mut std::io::sink())
                 .expect("renders");
         }
     }
     // Several inputs, in any mix.
     let e = aibnet::explain::explain_inputs(
-        &[inputs[0].as_bytes(), b"{\"lastRunStatus\": {\"runState\": \"Failed\"}}", b"\xff\xfe"],
+        &[
+            inputs[0].as_bytes(),
+            b"{\"lastRunStatus\": {\"runState\": \"Failed\"}}",
+            b"\xff\xfe",
+        ],
         &Context::default(),
     );
     assert_eq!(e.schema_version, 1);

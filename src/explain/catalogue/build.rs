@@ -24,7 +24,12 @@ this is not a network failure. The lines after the cancellation (a lost session,
 downloads, or raise buildTimeoutInMinutes (templates cannot be updated: recreate it).",
     )],
     signature: "no network evidence: the communicator connected and customizers ran until the cancellation",
-    keywords: &["cancelling build", "terminated", "buildtimeoutinminutes", "context canceled"],
+    keywords: &[
+        "cancelling build",
+        "terminated",
+        "buildtimeoutinminutes",
+        "context canceled",
+    ],
 };
 
 pub(super) static BUILD_CANCELLED: Info = Info {
@@ -56,7 +61,11 @@ fix is in the script or the source image.",
 keep the build VM for inspection.",
     )],
     signature: "no network evidence: the script's own error output before its exit",
-    keywords: &["exited with code", "remote command exited", "non-zero exit status"],
+    keywords: &[
+        "exited with code",
+        "remote command exited",
+        "non-zero exit status",
+    ],
 };
 
 pub(super) static DOWNLOAD_HTTP_ERROR: Info = Info {
@@ -73,7 +82,13 @@ URL, or a credential that is no longer valid.",
 read the blob instead of a SAS).",
     )],
     signature: "no network evidence: an HTTP answer is proof of reachability",
-    keywords: &["404", "403", "not found", "forbidden", "authenticationfailed"],
+    keywords: &[
+        "404",
+        "403",
+        "not found",
+        "forbidden",
+        "authenticationfailed",
+    ],
 };
 
 pub(super) static STORAGE_FIREWALL_BLOCKED: Info = Info {
@@ -92,7 +107,11 @@ whose addresses cannot be allow-listed. The build subnet's NSG is not involved."
 private endpoint. AIB's own download: give the template a containerInstanceSubnetId and admit that subnet.",
     )],
     signature: "the storage account's networkRuleSet (defaultAction Deny) without the caller's subnet",
-    keywords: &["authorizationfailure", "not authorized to perform this operation", "storage"],
+    keywords: &[
+        "authorizationfailure",
+        "not authorized to perform this operation",
+        "storage",
+    ],
 };
 
 pub(super) static STORAGE_PUBLIC_ACCESS_DISABLED: Info = Info {

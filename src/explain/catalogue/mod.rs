@@ -1299,6 +1299,52 @@ mod tests {
     }
 
     #[test]
+    fn network_is_where_the_fix_is() {
+        // SPEC.md §4.2 of captures/errors/logs: the fix is in the network's
+        // configuration and flow logs or captures can show it.
+        let network: Vec<Class> = ALL
+            .into_iter()
+            .chain(BUILD_CLASSES)
+            .filter(|c| c.network())
+            .collect();
+        assert_eq!(
+            network,
+            [
+                ProxyCommandChannelBlocked,
+                HealthProbeBlocked,
+                ProxyToBuildVmBlocked,
+                AciToBuildVmBlocked,
+                AciEgressBlocked,
+                PlsNetworkPoliciesEnabled,
+                BuildVmDnsFailing,
+                BuildVmEgressBlocked,
+                BuildSessionInterrupted,
+                VnetRegionMismatch,
+                SubnetTooSmall,
+                KmsActivationBlocked,
+                PackerRunDirectly,
+            ]
+        );
+    }
+
+    #[test]
+    fn build_classes_are_outside_the_table_and_no_hop() {
+        let mut names = HashSet::new();
+        for class in ALL.into_iter().chain(BUILD_CLASSES) {
+            assert!(names.insert(class.as_str()), "{class} named twice");
+        }
+        for class in BUILD_CLASSES {
+            let info = class.info();
+            assert_eq!(info.reference, None, "{class}");
+            assert_eq!(info.hop, None, "{class}");
+            assert!(matches!(info.kind, Kind::Build | Kind::Runner), "{class}");
+            assert!(info.finding_ids.is_empty(), "{class}");
+            assert!(!info.explanation.is_empty() && !info.fix_text().is_empty());
+            assert!(!info.keywords.is_empty());
+        }
+    }
+
+    #[test]
     fn non_network_classes_sit_on_the_deployment_hop_without_traffic_findings() {
         for class in ALL {
             let info = class.info();

@@ -124,7 +124,11 @@ pub fn point_of_failure(scan: &Scan) -> (BuildOutcome, Option<Terminal>) {
     }
     let mut candidates: Vec<(At, Rule, String)> = Vec::new();
     if let Some(at) = scan.prepare_error {
-        candidates.push((at, Rule::PrepareError, "Packer could not prepare the build".into()));
+        candidates.push((
+            at,
+            Rule::PrepareError,
+            "Packer could not prepare the build".into(),
+        ));
     }
     if let Some(e) = deepest_arm_error(scan) {
         candidates.push((e, Rule::ArmError, "an Azure deployment step failed".into()));
@@ -138,13 +142,16 @@ pub fn point_of_failure(scan: &Scan) -> (BuildOutcome, Option<Terminal>) {
             format!("Timeout waiting for {}.", w.communicator.label()),
         ));
     }
-    if let Some(c) = scan
-        .customizers
-        .iter()
-        .find(|c| c.exit_code.is_some_and(|x| x != 0 && x != SESSION_LOST_STATUS))
-        && let (Some(at), Some(code)) = (c.end, c.exit_code)
+    if let Some(c) = scan.customizers.iter().find(|c| {
+        c.exit_code
+            .is_some_and(|x| x != 0 && x != SESSION_LOST_STATUS)
+    }) && let (Some(at), Some(code)) = (c.end, c.exit_code)
     {
-        candidates.push((at, Rule::CustomizerExit, format!("provisioner exit status {code}")));
+        candidates.push((
+            at,
+            Rule::CustomizerExit,
+            format!("provisioner exit status {code}"),
+        ));
     }
     let cancelled_at = scan.cancellation.as_ref().map(|c| c.at.line);
     if let Some(at) = scan
@@ -159,7 +166,11 @@ pub fn point_of_failure(scan: &Scan) -> (BuildOutcome, Option<Terminal>) {
         ));
     }
     if let Some(at) = scan.restart_timeouts.first() {
-        candidates.push((*at, Rule::RestartFailed, "the restart did not complete in time".into()));
+        candidates.push((
+            *at,
+            Rule::RestartFailed,
+            "the restart did not complete in time".into(),
+        ));
     }
     if let Some(e) = errored
         && e.error
@@ -251,5 +262,85 @@ pub fn end_event(scan: &Scan, outcome: BuildOutcome) -> Option<Event> {
             e.error = end.error.clone();
             Some(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::BuildLog;
+    use super::*;
+
+    const OP: &str = "[77e1f3a9-2b4c-4d6e-8f0a-1b3c5d7e9f11] PACKER";
+
+    fn read(lines: &[&str]) -> (BuildOutcome, Option<Terminal>) {
+        let text: Vec<String> = lines.iter().map(|l| format!("{OP} {l}")).collect();
+        let text = text.join("\n");
+        let log = BuildLog::read(&text).expect("a log");
+        (log.outcome, log.terminal)
+    }
+
+    const START: &str = "2024/12/01 03:00:00 [INFO] Packer version: 1.10.3";
+    const SCRIPT: &str = "2024/12/01 03:10:00 ui: ==> azure-arm: Provisioning with shell script: /tmp/s";
+    const LOST: &str = "2024/12/01 03:14:15 packer-plugin-azure plugin: [ERROR] Remote command exited without exit status or exit signal.";
+    const CANCEL: &str = "2024/12/01 03:14:16 Cancelling builder after context cancellation context canceled";
+
+    #[test]
+    fn a_lost_session_before_the_cancellation_is_the_failure() {
+        let (outcome, t) = read(&[START, SCRIPT, LOST, CANCEL]);
+        assert_eq!(outcome, BuildOutcome::Errored);
+        let t = t.expect("a point of failure");
+        assert_eq!((t.rule, t.at.line), (Rule::SessionLost, 3));
+    }
+
+    #[test]
+    fn a_lost_session_after_the_cancellation_is_its_consequence() {
+        let (outcome, t) = read(&[START, SCRIPT, CANCEL, LOST]);
+        assert_eq!(outcome, BuildOutcome::Cancelled);
+        let t = t.expect("a point of failure");
+        assert_eq!((t.rule, t.at.line), (Rule::Cancellation, 3));
+    }
+
+    #[test]
+    fn the_earliest_terminal_event_wins_and_a_finished_build_has_none() {
+        let (outcome, t) = read(&[
+            START,
+            "2024/12/01 03:01:00 ui: ==> azure-arm: Waiting for SSH to become available...",
+            "2024/12/01 03:21:00 ui error: ==> azure-arm: Timeout waiting for SSH.",
+            "2024/12/01 03:21:01 ui: ==> azure-arm: ERROR: -> ResourceDeletionFailure : x",
+            "2024/12/01 03:22:00 ui error: Build 'azure-arm' errored after 22 minutes: Timeout waiting for SSH.",
+        ]);
+        assert_eq!(outcome, BuildOutcome::Errored);
+        let t = t.expect("a point of failure");
+        assert_eq!((t.rule, t.at.line), (Rule::CommunicatorTimeout, 3));
+
+        let (outcome, t) = read(&[
+            START,
+            "2024/12/01 03:22:00 ui: Build 'azure-arm' finished after 22 minutes.",
+        ]);
+        assert_eq!((outcome, t), (BuildOutcome::Succeeded, None));
+
+        // No end, no failure: cut (still running, or fetched while it ran).
+        let (outcome, t) = read(&[START, SCRIPT]);
+        assert_eq!((outcome, t), (BuildOutcome::Incomplete, None));
+    }
+
+    #[test]
+    fn the_deepest_arm_error_names_the_cause() {
+        let (_, t) = read(&[
+            START,
+            "2025/09/23 04:31:43 ui: ==> azure-arm: ERROR: -> DeploymentFailed : At least one resource deployment operation failed.",
+            "==> azure-arm: ERROR:   -> SubnetIsFull : Subnet s with address prefix 10.0.0.0/29 does not have enough capacity for 1 IP addresses.",
+        ]);
+        let t = t.expect("a point of failure");
+        assert_eq!((t.rule, t.at.line), (Rule::ArmError, 3));
+    }
+
+    #[test]
+    fn quotes_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(400);
+        let q = quote(&long);
+        assert_eq!(q.chars().count(), MAX_QUOTE + 1);
+        assert!(q.ends_with('…'));
+        assert_eq!(quote("  short  "), "short");
     }
 }

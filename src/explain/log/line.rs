@@ -122,13 +122,10 @@ fn leading_time(s: &str) -> Option<(Utc, &str)> {
 fn aib_prefix(s: &str) -> Option<&str> {
     let inner = s.strip_prefix('[')?;
     let (id, rest) = inner.split_at_checked(36)?;
-    let ok = id
-        .bytes()
-        .enumerate()
-        .all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        });
+    let ok = id.bytes().enumerate().all(|(i, c)| match i {
+        8 | 13 | 18 | 23 => c == b'-',
+        _ => c.is_ascii_hexdigit(),
+    });
     if !ok {
         return None;
     }
@@ -174,7 +171,11 @@ fn builder_prefix(s: &str) -> Option<&str> {
 /// Packer core's.
 fn timed_body(body: &str) -> (Origin, Option<&str>, &str) {
     if let Some(rest) = body.strip_prefix("ui error:") {
-        return (Origin::UiError, None, rest.strip_prefix(' ').unwrap_or(rest));
+        return (
+            Origin::UiError,
+            None,
+            rest.strip_prefix(' ').unwrap_or(rest),
+        );
     }
     if let Some(rest) = body.strip_prefix("ui:") {
         return (Origin::Ui, None, rest.strip_prefix(' ').unwrap_or(rest));
@@ -205,7 +206,11 @@ fn strip_ci_time(s: &str) -> &str {
 
 /// Read one line. `previous` is the time of the line above (inherited by
 /// lines without one).
-pub fn read_line<'a>(no: usize, raw: &'a str, previous: Option<Utc>) -> (Line<'a>, Option<Dialect>) {
+pub fn read_line<'a>(
+    no: usize,
+    raw: &'a str,
+    previous: Option<Utc>,
+) -> (Line<'a>, Option<Dialect>) {
     let s = strip_ci_time(raw.trim_end_matches('\r'));
     let (dialect, time, origin, plugin, body) = if let Some(rest) = aib_prefix(s) {
         if let Some(out) = rest.strip_prefix("OUT") {
@@ -309,13 +314,19 @@ mod tests {
         assert_eq!(l.origin, Origin::Ui);
         assert_eq!(l.msg, "Connected to WinRM!");
         assert!(l.builder_said);
-        assert_eq!(l.time.map(|t| t.to_string()).as_deref(), Some("2026-02-09T11:53:53Z"));
+        assert_eq!(
+            l.time.map(|t| t.to_string()).as_deref(),
+            Some("2026-02-09T11:53:53Z")
+        );
 
         let (l, _) = one(
             "[f0f1826f-bde9-4e8f-a58b-fb29ba54d212] PACKER 2026/02/09 11:54:13 packer-plugin-azure_v2.5.1_x5.0_linux_amd64 plugin: 2026/02/09 11:54:13 [INFO] command 'x' exited with code: 1",
         );
         assert_eq!(l.origin, Origin::Plugin);
-        assert_eq!(l.plugin, Some("packer-plugin-azure_v2.5.1_x5.0_linux_amd64"));
+        assert_eq!(
+            l.plugin,
+            Some("packer-plugin-azure_v2.5.1_x5.0_linux_amd64")
+        );
         assert_eq!(l.msg, "[INFO] command 'x' exited with code: 1");
 
         let (l, d) = read_line(
@@ -326,7 +337,10 @@ mod tests {
         assert_eq!(d, None);
         assert_eq!(l.origin, Origin::Continuation);
         assert_eq!(l.msg, "ERROR:   -> SubnetIsFull : x");
-        assert_eq!(l.time.map(|t| t.to_string()).as_deref(), Some("2025-09-23T04:31:43Z"));
+        assert_eq!(
+            l.time.map(|t| t.to_string()).as_deref(),
+            Some("2025-09-23T04:31:43Z")
+        );
     }
 
     #[test]
@@ -335,7 +349,10 @@ mod tests {
             "[2ad09af8-eff4-4176-b093-785f02d9f39b] PACKER OUT ==> azure-arm: Timeout waiting for WinRM.",
         );
         assert_eq!(d, Some(Dialect::AibOld));
-        assert_eq!((l.origin, l.msg, l.time), (Origin::Ui, "Timeout waiting for WinRM.", None));
+        assert_eq!(
+            (l.origin, l.msg, l.time),
+            (Origin::Ui, "Timeout waiting for WinRM.", None)
+        );
         let (l, _) = one(
             "[2ad09af8-eff4-4176-b093-785f02d9f39b] PACKER OUT     azure-arm: + sudo apt-get update",
         );
@@ -343,13 +360,19 @@ mod tests {
         let (l, _) = one(
             "[c0c50971-43f3-4e4d-9a22-98a291a08700] PACKER ERR 2020/11/03 23:38:53 packer-provisioner-windows-update: 2020/11/03 23:38:53 Retryable error: x",
         );
-        assert_eq!((l.origin, l.plugin), (Origin::Plugin, Some("packer-provisioner-windows-update")));
+        assert_eq!(
+            (l.origin, l.plugin),
+            (Origin::Plugin, Some("packer-provisioner-windows-update"))
+        );
         assert_eq!(l.msg, "Retryable error: x");
         let (l, _) = one(
             "[a07e5b12-93cd-4f01-8b3e-5e2f7c9d1a64] PACKER ERR 2025-02-03T14:05:09Z packer-plugin-azure plugin: [INFO] Waiting for SSH",
         );
         assert_eq!(l.msg, "[INFO] Waiting for SSH");
-        assert_eq!(l.time.map(|t| t.to_string()).as_deref(), Some("2025-02-03T14:05:09Z"));
+        assert_eq!(
+            l.time.map(|t| t.to_string()).as_deref(),
+            Some("2025-02-03T14:05:09Z")
+        );
         let (l, _) = one(
             "[b309a95b-543c-45dc-bf75-981a3b5cfc93] PACKER ERR 2024/02/06 15:49:48 Cancelling builder after context cancellation context canceled",
         );
@@ -360,13 +383,23 @@ mod tests {
     fn direct_runs_ci_prefixes_and_noise() {
         let (l, d) = one("2025/11/18 09:33:26 ui error: ==> azure-arm: Timeout waiting for SSH.");
         assert_eq!(d, Some(Dialect::Direct));
-        assert_eq!((l.origin, l.msg), (Origin::UiError, "Timeout waiting for SSH."));
+        assert_eq!(
+            (l.origin, l.msg),
+            (Origin::UiError, "Timeout waiting for SSH.")
+        );
         let (l, d) = one(
             "2025-02-17T15:30:10.8905154Z [0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b] PACKER OUT ==> azure-arm: Connected to SSH!",
         );
         assert_eq!(d, Some(Dialect::AibOld));
         assert_eq!(l.msg, "Connected to SSH!");
-        for raw in ["", "hello", "[not-a-uuid] PACKER x", "2024/13/99 99:99:99 x", "==>", "    : x"] {
+        for raw in [
+            "",
+            "hello",
+            "[not-a-uuid] PACKER x",
+            "2024/13/99 99:99:99 x",
+            "==>",
+            "    : x",
+        ] {
             let (l, _) = one(raw);
             assert!(l.time.is_none(), "{raw}");
         }
@@ -380,7 +413,10 @@ mod tests {
         ));
         assert_eq!(d, Some(Dialect::AibOld));
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines.get(1).and_then(|l| l.time), lines.first().and_then(|l| l.time));
+        assert_eq!(
+            lines.get(1).and_then(|l| l.time),
+            lines.first().and_then(|l| l.time)
+        );
         assert_eq!(read_lines("just text").1, None);
     }
 }

@@ -85,9 +85,14 @@ impl RetryKind {
     /// Read the error text of one attempt.
     pub fn of(err: &str) -> RetryKind {
         let lower = err.to_ascii_lowercase();
-        let timed_out = ["i/o timeout", "timed out", "no route to host", "unreachable"]
-            .iter()
-            .any(|t| lower.contains(t));
+        let timed_out = [
+            "i/o timeout",
+            "timed out",
+            "no route to host",
+            "unreachable",
+        ]
+        .iter()
+        .any(|t| lower.contains(t));
         let refused = lower.contains("connection refused");
         if lower.contains("401") && lower.contains("invalid content type") {
             RetryKind::Unauthorized
@@ -428,10 +433,8 @@ pub fn scan(lines: &[Line<'_>]) -> Scan {
         if matches!(l.origin, Origin::Other) {
             continue;
         }
-        if l.builder_said || l.is_ui() {
-            if file_closing_open && !msg.is_empty() {
-                file_closing_open = false;
-            }
+        if (l.builder_said || l.is_ui()) && file_closing_open && !msg.is_empty() {
+            file_closing_open = false;
         }
 
         // Packer's first line and its configuration dump.
@@ -540,7 +543,12 @@ pub fn scan(lines: &[Line<'_>]) -> Scan {
             if let Some(t) = rest.split_once("up to timeout: ").map(|(_, t)| t.trim()) {
                 // Packer's log line (before or after the UI's).
                 match s.waits.last_mut() {
-                    Some(w) if w.communicator == c && w.timeout.is_none() && w.connected.is_none() && w.timed_out.is_none() => {
+                    Some(w)
+                        if w.communicator == c
+                            && w.timeout.is_none()
+                            && w.connected.is_none()
+                            && w.timed_out.is_none() =>
+                    {
                         w.timeout = Some(t.to_string());
                     }
                     _ => pending_timeout = Some(t.to_string()),
@@ -792,7 +800,9 @@ fn customizer_start(l: &Line<'_>, open: Option<&Customizer>) -> Option<Start> {
         let path = path.trim().to_string();
         return match open {
             Some(c)
-                if c.kind == CustomizerType::Powershell && c.script.is_none() && c.end.is_none() =>
+                if c.kind == CustomizerType::Powershell
+                    && c.script.is_none()
+                    && c.end.is_none() =>
             {
                 Some(Start::Script(path))
             }
@@ -839,7 +849,10 @@ mod tests {
     #[test]
     fn attempt_kinds() {
         for (text, kind) in [
-            ("http response error: 401 - invalid content type", RetryKind::Unauthorized),
+            (
+                "http response error: 401 - invalid content type",
+                RetryKind::Unauthorized,
+            ),
             (
                 r#"unknown error Post "https://10.1.0.6:5986/wsman": proxyconnect tcp: dial tcp 10.2.0.5:60000: i/o timeout"#,
                 RetryKind::ProxyTimeout,
@@ -860,8 +873,14 @@ mod tests {
                 r#"unknown error Post "https://10.1.0.6:5986/wsman": context deadline exceeded"#,
                 RetryKind::Deadline,
             ),
-            ("dial tcp 10.1.0.6:22: i/o timeout", RetryKind::DirectTimeout),
-            ("dial tcp 10.1.0.6:22: connect: connection refused", RetryKind::Refused),
+            (
+                "dial tcp 10.1.0.6:22: i/o timeout",
+                RetryKind::DirectTimeout,
+            ),
+            (
+                "dial tcp 10.1.0.6:22: connect: connection refused",
+                RetryKind::Refused,
+            ),
             (
                 "ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey]",
                 RetryKind::Auth,
@@ -876,7 +895,9 @@ mod tests {
     #[test]
     fn end_lines_and_arm_errors() {
         assert_eq!(
-            build_end("Build 'azure-arm' errored after 6 minutes 1 second: Script disconnected unexpectedly."),
+            build_end(
+                "Build 'azure-arm' errored after 6 minutes 1 second: Script disconnected unexpectedly."
+            ),
             Some((
                 false,
                 Some("6 minutes 1 second".to_string()),
@@ -891,16 +912,24 @@ mod tests {
             build_end("Build 'azure-arm' errored: unexpected EOF"),
             Some((false, None, Some("unexpected EOF".to_string())))
         );
-        assert_eq!(build_end("Builds finished but no artifacts were created."), None);
+        assert_eq!(
+            build_end("Builds finished but no artifacts were created."),
+            None
+        );
         assert_eq!(
             arm_error("ERROR:   -> SubnetIsFull : Subnet x"),
             Some((3, "SubnetIsFull".to_string()))
         );
         assert_eq!(arm_error("ERROR: nothing"), None);
         assert_eq!(
-            command_exit("[INFO] command 'powershell -executionpolicy bypass -file \"C:/x.ps1\"' exited with code: 1"),
+            command_exit(
+                "[INFO] command 'powershell -executionpolicy bypass -file \"C:/x.ps1\"' exited with code: 1"
+            ),
             Some(("powershell -executionpolicy bypass -file \"C:/x.ps1\"", 1))
         );
-        assert_eq!(communicator_ended("[INFO] RPC endpoint: Communicator ended with: 100"), Some(100));
+        assert_eq!(
+            communicator_ended("[INFO] RPC endpoint: Communicator ended with: 100"),
+            Some(100)
+        );
     }
 }
