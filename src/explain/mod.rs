@@ -336,6 +336,10 @@ fn log_link_refused(text: &str, scored: &[rank::Scored]) -> bool {
         && !text.contains("Downloading external file")
 }
 
+/// How far below the point of failure's class an alternative reading ranks
+/// at most.
+const ALTERNATIVE_GAP: f64 = 0.05;
+
 /// What a whole build's explanation is made of, besides its matches.
 struct Record {
     read_as: ReadAs,
@@ -358,7 +362,15 @@ fn explain_log(
     ctx: &Context,
 ) -> Explanation {
     let hints = run.cloned().unwrap_or_default();
-    let x = extract::extract(&p.text, &hints);
+    let mut x = extract::extract(&p.text, &hints);
+    // Packer run by hand builds in the user's own VNET: its configuration
+    // dump names it (AIB's names its own temporary one).
+    if !log.by_aib() && x.vnet.is_none() {
+        x.vnet.clone_from(&log.scan.config.vnet);
+        x.subnet.clone_from(&log.scan.config.subnet);
+        x.vnet_resource_group
+            .clone_from(&log.scan.config.vnet_resource_group);
+    }
     let names = run
         .map(|r| r.customizer_names.as_slice())
         .unwrap_or_default();
@@ -552,8 +564,9 @@ fn assemble(
         list.push((c.class, c.confidence));
         for &(alt, conf) in &c.alternatives {
             if !list.iter().any(|(k, _)| *k == alt) {
-                // An alternative never outranks the point of failure's class.
-                list.push((alt, conf.min(c.confidence)));
+                // An alternative ranks below the point of failure's class.
+                let below = ((c.confidence - ALTERNATIVE_GAP) * 100.0).round() / 100.0;
+                list.push((alt, conf.min(below).max(ALTERNATIVE_GAP)));
             }
         }
     }

@@ -227,14 +227,18 @@ pub fn plan_with(classes: &[Class], ctx: &Context, x: &Extracted, opts: &Options
         short_flags: false,
     };
 
-    step(
-        "The template: vnetConfig, region, identity and lastRunStatus (input of `aibnet check`)."
-            .to_string(),
-        format!(
-            "mkdir -p {EVIDENCE}/config {EVIDENCE}/flowlogs {EVIDENCE}/pcap && {} > {EVIDENCE}/config/template.json",
-            show(None, "json")
-        ),
-    );
+    // Packer run outside AIB has no image template to show.
+    let outside_aib = classes.first() == Some(&Class::PackerRunDirectly);
+    if !outside_aib {
+        step(
+            "The template: vnetConfig, region, identity and lastRunStatus (input of `aibnet check`)."
+                .to_string(),
+            format!(
+                "mkdir -p {EVIDENCE}/config {EVIDENCE}/flowlogs {EVIDENCE}/pcap && {} > {EVIDENCE}/config/template.json",
+                show(None, "json")
+            ),
+        );
+    }
     if let Some(acct) = &x.storage_account {
         let blob = x
             .packer_log_blob
@@ -727,7 +731,14 @@ fn build_steps(
             step(purpose, command);
         }
     };
-    for class in classes {
+    // Outside AIB, the other readings' steps (the template, the staging
+    // group) do not exist.
+    let own = if classes.first() == Some(&Class::PackerRunDirectly) {
+        classes.get(..1).unwrap_or_default()
+    } else {
+        classes
+    };
+    for class in own {
         match class {
             Class::BuildTimeout | Class::BuildCancelled => {
                 once(

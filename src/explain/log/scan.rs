@@ -251,6 +251,8 @@ pub struct BuildConfig {
     pub vnet: Option<String>,
     /// `VirtualNetworkSubnetName=`.
     pub subnet: Option<String>,
+    /// `VirtualNetworkResourceGroupName=`.
+    pub vnet_resource_group: Option<String>,
     /// `-> Network Connection : '…'` (`PrivateEndpoint`: no public IP).
     pub network_connection: Option<String>,
     /// `-> IP Address : '…'`.
@@ -417,12 +419,11 @@ pub fn scan(lines: &[Line<'_>]) -> Scan {
         if msg.contains("/aib/packerInput") {
             s.aib_markers += 1;
         }
-        if s.runner.is_none() {
-            if msg.contains("packer.exe") {
-                s.runner = Some("packer.exe on a Windows host");
-            } else if l.plugin.is_some_and(|p| p.ends_with("_windows_amd64.exe")) {
-                s.runner = Some("a Windows Packer plugin (Packer on a Windows host)");
-            }
+        // `packer.exe` says more than a plugin's Windows binary.
+        if msg.contains("packer.exe") {
+            s.runner = Some("packer.exe on a Windows host");
+        } else if s.runner.is_none() && l.plugin.is_some_and(|p| p.ends_with("_windows_amd64.exe")) {
+            s.runner = Some("Packer on a Windows host (a Windows plugin binary)");
         }
         if msg.starts_with("Error: Failed to prepare build")
             || msg.starts_with("Error: Failed to initialize build")
@@ -460,9 +461,14 @@ pub fn scan(lines: &[Line<'_>]) -> Scan {
                     hit = true;
                 }
             }
-            if let Some(v) = value_after(msg, "VirtualNetworkSubnetName=") {
-                s.config.subnet.get_or_insert_with(|| v.to_string());
-                hit = true;
+            for (key, slot) in [
+                ("VirtualNetworkSubnetName=", &mut s.config.subnet),
+                ("VirtualNetworkResourceGroupName=", &mut s.config.vnet_resource_group),
+            ] {
+                if let Some(v) = value_after(msg, key) {
+                    slot.get_or_insert_with(|| v.to_string());
+                    hit = true;
+                }
             }
             if hit {
                 continue;
