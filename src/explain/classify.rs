@@ -711,12 +711,9 @@ fn cancellation(log: &BuildLog<'_>, t: &Terminal, run: Option<&JsonHints>) -> Cl
         c.detail.customizer =
             Some(log.customizer_label(cust, run.map_or(&[], |r| &r.customizer_names)));
         // Its last output before the cancellation, and how long ago.
-        let last_out = log
-            .lines
-            .iter()
-            .rfind(|l| {
-                l.no > cust.start.line && l.no < t.at.line && l.is_ui() && !l.msg.trim().is_empty()
-            });
+        let last_out = log.lines.iter().rfind(|l| {
+            l.no > cust.start.line && l.no < t.at.line && l.is_ui() && !l.msg.trim().is_empty()
+        });
         if let Some(l) = last_out {
             c.detail.silent_for = seconds(l.time, t.at.time).map(minutes_text);
         }

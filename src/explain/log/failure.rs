@@ -280,9 +280,11 @@ mod tests {
     }
 
     const START: &str = "2024/12/01 03:00:00 [INFO] Packer version: 1.10.3";
-    const SCRIPT: &str = "2024/12/01 03:10:00 ui: ==> azure-arm: Provisioning with shell script: /tmp/s";
+    const SCRIPT: &str =
+        "2024/12/01 03:10:00 ui: ==> azure-arm: Provisioning with shell script: /tmp/s";
     const LOST: &str = "2024/12/01 03:14:15 packer-plugin-azure plugin: [ERROR] Remote command exited without exit status or exit signal.";
-    const CANCEL: &str = "2024/12/01 03:14:16 Cancelling builder after context cancellation context canceled";
+    const CANCEL: &str =
+        "2024/12/01 03:14:16 Cancelling builder after context cancellation context canceled";
 
     #[test]
     fn a_lost_session_before_the_cancellation_is_the_failure() {

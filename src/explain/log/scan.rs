@@ -422,7 +422,8 @@ pub fn scan(lines: &[Line<'_>]) -> Scan {
         // `packer.exe` says more than a plugin's Windows binary.
         if msg.contains("packer.exe") {
             s.runner = Some("packer.exe on a Windows host");
-        } else if s.runner.is_none() && l.plugin.is_some_and(|p| p.ends_with("_windows_amd64.exe")) {
+        } else if s.runner.is_none() && l.plugin.is_some_and(|p| p.ends_with("_windows_amd64.exe"))
+        {
             s.runner = Some("Packer on a Windows host (a Windows plugin binary)");
         }
         if msg.starts_with("Error: Failed to prepare build")
@@ -463,7 +464,10 @@ pub fn scan(lines: &[Line<'_>]) -> Scan {
             }
             for (key, slot) in [
                 ("VirtualNetworkSubnetName=", &mut s.config.subnet),
-                ("VirtualNetworkResourceGroupName=", &mut s.config.vnet_resource_group),
+                (
+                    "VirtualNetworkResourceGroupName=",
+                    &mut s.config.vnet_resource_group,
+                ),
             ] {
                 if let Some(v) = value_after(msg, key) {
                     slot.get_or_insert_with(|| v.to_string());
