@@ -141,9 +141,10 @@ fn str_ci(v: &Value, key: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn read_hints(doc: &Value, h: &mut JsonHints) {
-    // `az image builder show` prints the properties flattened; ARM JSON keeps
-    // them under `properties`. Look in both places.
+/// The document's resource (a one-element array is its element) and where
+/// its properties are: `az image builder show` prints them flattened, ARM
+/// JSON keeps them under `properties`, so both places are looked in.
+fn resource(doc: &Value) -> (&Value, &Value) {
     let root = match doc {
         Value::Array(items) => match items.as_slice() {
             [only] => only,
@@ -151,7 +152,11 @@ fn read_hints(doc: &Value, h: &mut JsonHints) {
         },
         other => other,
     };
-    let props = get_ci(root, "properties").unwrap_or(root);
+    (root, get_ci(root, "properties").unwrap_or(root))
+}
+
+fn read_hints(doc: &Value, h: &mut JsonHints) {
+    let (root, props) = resource(doc);
     let is_template = str_ci(root, "type")
         .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.VirtualMachineImages/imageTemplates"));
     if is_template {
@@ -196,14 +201,7 @@ fn line_of(text: &str, needle: &str, from: usize) -> Option<usize> {
 /// a subnet's private link service policies. Line numbers are the
 /// document's own, so a point of failure can cite them.
 fn read_run_hints(doc: &Value, text: &str, h: &mut JsonHints) {
-    let root = match doc {
-        Value::Array(items) => match items.as_slice() {
-            [only] => only,
-            _ => doc,
-        },
-        other => other,
-    };
-    let props = get_ci(root, "properties").unwrap_or(root);
+    let (root, props) = resource(doc);
     for scope in [props, root] {
         if let Some(run) = get_ci(scope, "lastRunStatus") {
             h.run_state = h.run_state.take().or_else(|| str_ci(run, "runState"));

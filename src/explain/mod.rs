@@ -707,6 +707,11 @@ fn assemble(
     }
 }
 
+/// `before VALUE after`, or nothing without a value.
+fn around(before: &str, value: Option<&str>, after: &str) -> String {
+    value.map_or_else(String::new, |v| format!("{before}{v}{after}"))
+}
+
 /// The sentence a whole build's values make for its best class.
 fn build_detail(class: Class, d: &Detail) -> Option<String> {
     let customizer = d.customizer.as_deref().unwrap_or("a customizer");
@@ -720,16 +725,8 @@ fn build_detail(class: Class, d: &Detail) -> Option<String> {
                     crate::aib::DEFAULT_BUILD_TIMEOUT_MINUTES
                 ),
             };
-            let running = d
-                .customizer
-                .as_deref()
-                .map(|c| format!(" while {c} was running"))
-                .unwrap_or_default();
-            let silent = d
-                .silent_for
-                .as_deref()
-                .map(|s| format!("; its last output was {s} before"))
-                .unwrap_or_default();
+            let running = around(" while ", d.customizer.as_deref(), " was running");
+            let silent = around("; its last output was ", d.silent_for.as_deref(), " before");
             let verb = if class == Class::BuildTimeout {
                 "AIB stopped the build"
             } else {
@@ -740,64 +737,41 @@ fn build_detail(class: Class, d: &Detail) -> Option<String> {
             ))
         }
         Class::CustomizerFailed => {
-            let code = d
-                .exit_code
-                .map(|c| format!(" exited with {c}"))
-                .unwrap_or_default();
-            let error = d
-                .error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default();
-            let cmd = d
-                .failing_command
-                .as_deref()
-                .map(|c| format!(" (failing command: {c})"))
-                .unwrap_or_default();
-            Some(format!("{customizer}{code}{error}{cmd}."))
-        }
-        Class::DownloadHttpError => {
-            let status = d
-                .http_status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "an error".into());
-            let url = d
-                .url
-                .as_deref()
-                .map(|u| format!(" for {u}"))
-                .unwrap_or_default();
-            let why = d
-                .reason
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
+            let code = d.exit_code.map(|c| c.to_string());
             Some(format!(
-                "the server answered {status}{url}{why} in {customizer}: the build VM reaches it."
+                "{customizer}{}{}{}.",
+                around(" exited with ", code.as_deref(), ""),
+                around(": ", d.error.as_deref(), ""),
+                around(" (failing command: ", d.failing_command.as_deref(), ")")
             ))
         }
-        Class::StorageFirewallBlocked | Class::StoragePublicAccessDisabled => {
-            let acct = d
-                .storage_account
-                .as_deref()
-                .map(|a| format!("storage account {a}"))
-                .unwrap_or_else(|| "the storage account".into());
-            let code = d.code.as_deref().unwrap_or("an error");
-            let caller = d.caller.map(|c| format!(" to {c}")).unwrap_or_default();
-            Some(format!("{acct} answered {code}{caller}."))
+        Class::DownloadHttpError => {
+            let status = d.http_status.map(|s| s.to_string());
+            Some(format!(
+                "the server answered {}{}{} in {customizer}: the build VM reaches it.",
+                status.as_deref().unwrap_or("an error"),
+                around(" for ", d.url.as_deref(), ""),
+                around(" (", d.reason.as_deref(), ")")
+            ))
         }
+        Class::StorageFirewallBlocked | Class::StoragePublicAccessDisabled => Some(format!(
+            "{} answered {}{}.",
+            d.storage_account.as_deref().map_or_else(
+                || "the storage account".to_string(),
+                |a| format!("storage account {a}")
+            ),
+            d.code.as_deref().unwrap_or("an error"),
+            around(" to ", d.caller, "")
+        )),
         Class::SourceImageDefect | Class::WinrmBrokenByHardening => d
             .attempts
             .as_deref()
             .map(|a| format!("{a}, until the timeout: every attempt was answered.")),
-        Class::PackerRunDirectly => {
-            let runner = d.runner.unwrap_or("a runner outside AIB");
-            let target = d
-                .target
-                .as_deref()
-                .map(|t| format!(" and dialled {t} itself"))
-                .unwrap_or_default();
-            Some(format!("Packer ran on {runner}{target}."))
-        }
+        Class::PackerRunDirectly => Some(format!(
+            "Packer ran on {}{}.",
+            d.runner.unwrap_or("a runner outside AIB"),
+            around(" and dialled ", d.target.as_deref(), " itself")
+        )),
         _ => d.phase.map(|p| format!("the run failed in {p}.")),
     }
 }
