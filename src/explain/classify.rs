@@ -309,6 +309,12 @@ fn communicator_timeout(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Opti
             let best = it.next()?;
             let mut c = Classified::new(best.class, best.confidence);
             c.alternatives = it.take(3).map(|s| (s.class, s.confidence)).collect();
+            if wait.attempts.is_empty() {
+                // Nothing says a hop dropped anything: a VM that never
+                // booted or never started its listener is as likely.
+                c.alternatives.push((SourceImageDefect, 0.2));
+                c.alternatives.push((BuildVmResourceExhaustion, 0.15));
+            }
             c
         }
     };
@@ -833,4 +839,88 @@ pub fn run_status(h: &JsonHints, text: &str, x: &Extracted) -> Option<Classified
         c.detail.phase = Some("distribution (after a successful Packer build)");
     }
     Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::input::JsonHints;
+
+    const OP: &str = "[0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b] PACKER";
+
+    fn classified(lines: &[&str]) -> Option<Classified> {
+        let text: Vec<String> = lines.iter().map(|l| format!("{OP} {l}")).collect();
+        let text = text.join("\n");
+        let log = BuildLog::read(&text).expect("a log");
+        let x = super::super::extract::extract(&text, &JsonHints::default());
+        classify(&log, None, &x)
+    }
+
+    const WAIT: &str =
+        "2025/06/30 07:10:53 ui: ==> azure-arm: Waiting for SSH to become available...";
+    const TIMEOUT: &str = "2025/06/30 07:30:53 ui error: ==> azure-arm: Timeout waiting for SSH.";
+
+    #[test]
+    fn unanswered_dials_are_the_network_answered_ones_the_image() {
+        let dropped = "2025/06/30 07:12:59 packer-plugin-azure plugin: [DEBUG] TCP connection to SSH ip/port failed: dial tcp 10.128.4.20:22: i/o timeout";
+        let c = classified(&[WAIT, dropped, dropped, TIMEOUT]).expect("a class");
+        assert_eq!(c.class, Class::AciToBuildVmBlocked);
+        assert_eq!(c.cause_lines, [3]);
+        let refused = "2025/06/30 07:12:59 packer-plugin-azure plugin: [DEBUG] TCP connection to SSH ip/port failed: dial tcp 10.128.4.20:22: connect: connection refused";
+        let c = classified(&[WAIT, refused, refused, TIMEOUT]).expect("a class");
+        assert_eq!(c.class, Class::SourceImageDefect);
+        assert!(c.confidence < 0.5);
+        assert!(
+            c.alternatives
+                .iter()
+                .any(|(k, _)| *k == Class::AciToBuildVmBlocked)
+        );
+    }
+
+    #[test]
+    fn a_timeout_without_attempts_offers_the_image_and_the_vm_size() {
+        let c = classified(&[WAIT, TIMEOUT]).expect("a class");
+        assert!(c.class.network());
+        for alt in [Class::SourceImageDefect, Class::BuildVmResourceExhaustion] {
+            assert!(c.alternatives.iter().any(|(k, _)| *k == alt), "{alt}");
+        }
+    }
+
+    #[test]
+    fn a_short_cancellation_without_the_template_is_not_the_timeout() {
+        let c = classified(&[
+            "2025/06/30 07:00:00 [INFO] Packer version: 1.12.0",
+            "2025/06/30 07:05:00 ui: ==> azure-arm: Provisioning with shell script: /tmp/s",
+            "2025/06/30 07:20:00 ui error: Cancelling build after receiving terminated",
+        ])
+        .expect("a class");
+        assert_eq!(c.class, Class::BuildCancelled);
+        assert_eq!(c.cause_lines, [2]);
+        let mut run = JsonHints {
+            build_timeout_minutes: Some(20),
+            ..JsonHints::default()
+        };
+        let text = [
+            "2025/06/30 07:00:00 [INFO] Packer version: 1.12.0",
+            "2025/06/30 07:05:00 ui: ==> azure-arm: Provisioning with shell script: /tmp/s",
+            "2025/06/30 07:20:00 ui error: Cancelling build after receiving terminated",
+        ]
+        .map(|l| format!("{OP} {l}"))
+        .join("\n");
+        let log = BuildLog::read(&text).expect("a log");
+        let x = super::super::extract::extract(&text, &JsonHints::default());
+        let c = classify(&log, Some(&run), &x).expect("a class");
+        assert_eq!((c.class, c.confidence), (Class::BuildTimeout, 0.9));
+        run.build_timeout_minutes = Some(0);
+        let c = classify(&log, Some(&run), &x).expect("a class");
+        assert_eq!(c.class, Class::BuildCancelled, "0 means 240 minutes");
+    }
+
+    #[test]
+    fn urls_lose_their_query() {
+        assert_eq!(
+            strip_query("https://st.blob.core.windows.net/c/a.tgz?sv=1&sig=SECRET."),
+            "https://st.blob.core.windows.net/c/a.tgz"
+        );
+    }
 }
