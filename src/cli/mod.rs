@@ -8,6 +8,7 @@ mod common;
 mod diagnose;
 mod explain;
 mod output;
+mod progress;
 mod sessions;
 
 use clap::{Parser, Subcommand};

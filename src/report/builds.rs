@@ -92,6 +92,7 @@ pub struct SummaryJson {
     skipped: usize,
     packets: u64,
     sessions_kept: usize,
+    not_builds: usize,
 }
 
 impl SummaryJson {
@@ -111,6 +112,7 @@ impl SummaryJson {
             skipped: b.skipped.len(),
             packets: b.packets(),
             sessions_kept: b.sessions_kept,
+            not_builds: b.not_builds,
         }
     }
 }
