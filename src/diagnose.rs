@@ -164,20 +164,7 @@ fn build_groups(
     let nodes: Vec<std::net::IpAddr> = clients.iter().chain(&vms).copied().collect();
     let at: BTreeMap<std::net::IpAddr, usize> =
         nodes.iter().enumerate().map(|(i, a)| (*a, i)).collect();
-    let mut parent: Vec<usize> = (0..nodes.len()).collect();
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while let Some(&p) = parent.get(x) {
-            if p == x {
-                break;
-            }
-            let gp = parent.get(p).copied().unwrap_or(p);
-            if let Some(slot) = parent.get_mut(x) {
-                *slot = gp;
-            }
-            x = gp;
-        }
-        x
-    }
+    let mut uf = crate::topology::runs::UnionFind::new(nodes.len());
     for s in sessions
         .iter()
         .filter(|s| s.aib_class(probe) == Some(FlowClass::BuildAnchor))
@@ -186,16 +173,12 @@ fn build_groups(
             continue;
         }
         if let (Some(&a), Some(&b)) = (at.get(&s.orig_h), at.get(&s.resp_h)) {
-            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-            if let Some(p) = parent.get_mut(ra.max(rb)) {
-                *p = ra.min(rb);
-            }
+            uf.union(a, b);
         }
     }
     let mut groups: BTreeMap<usize, BTreeSet<std::net::IpAddr>> = BTreeMap::new();
     for (i, a) in nodes.iter().enumerate() {
-        let r = root(&mut parent, i);
-        groups.entry(r).or_default().insert(*a);
+        groups.entry(uf.find(i)).or_default().insert(*a);
     }
     // A group is a build when it has its proxy or ACI (a build VM given by
     // --build-vm with no client in the evidence is not a build of its own).
