@@ -76,6 +76,7 @@ pub fn capture(data: &[u8]) {
         inputs: vec![report],
         sessions: table.finish(),
         skipped,
+        sweepers: Vec::new(),
     };
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {
@@ -164,6 +165,7 @@ pub fn decode_sessions(data: &[u8]) {
         inputs: vec![input("a"), input("b")],
         sessions,
         skipped: Vec::new(),
+        sweepers: Vec::new(),
     };
     // The reports' text is not checked, only that rendering never fails or
     // panics: a sink spares growing a buffer of seven reports per input
@@ -330,6 +332,7 @@ pub fn shards(data: &[u8]) {
             inputs: vec![report],
             sessions: table.finish(),
             skipped,
+            sweepers: Vec::new(),
         };
         let mut out = Vec::new();
         aibnet::report::SessionsReport {
@@ -520,6 +523,7 @@ pub fn flowlog(data: &[u8]) {
         inputs,
         sessions,
         skipped,
+        sweepers: Vec::new(),
     };
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {

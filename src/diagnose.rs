@@ -274,6 +274,7 @@ pub fn subset(all: &[Session], inputs: &[InputReport], idx: &[usize]) -> Analysi
         inputs: sub_inputs,
         sessions,
         skipped: Vec::new(),
+        sweepers: Vec::new(),
     }
 }
 
@@ -349,7 +350,13 @@ pub fn configuration(
 
 /// Diagnose the traffic of an analysis alone.
 fn diagnose_traffic(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
-    let topology = infer(&a.sessions, &a.inputs, hints);
+    let mut topology = infer(&a.sessions, &a.inputs, hints);
+    // The clients a scan left out: why they are no proxies.
+    topology
+        .evidence
+        .extend(crate::topology::roles::sweepers_line(
+            &mut a.sweepers.clone(),
+        ));
     let paths: Vec<String> = a.inputs.iter().map(|i| i.path.clone()).collect();
     let hops = hops(&a.sessions, &topology, &paths);
     // What was read, in packets and flow tuples: a scan keeps only the
