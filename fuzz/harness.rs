@@ -419,7 +419,13 @@ pub fn explain_text(data: &[u8]) {
 /// Render a document in each format (to a sink), coloured and plain.
 fn render_all(doc: &dyn Render, formats: &[OutputFormat]) {
     for f in formats {
-        for style in [Style::plain(), Style { color: true }] {
+        for style in [
+            Style::plain(),
+            Style {
+                color: true,
+                ..Style::plain()
+            },
+        ] {
             doc.render(*f, &style, &mut std::io::sink())
                 .expect("every listed format renders");
         }

@@ -149,6 +149,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         },
         config: args.config.clone(),
         read: args.input.read_options(),
+        // Only the HTML report draws each run's sessions.
+        keep_sessions: args.format == Some(FormatArg::Html),
     };
     let show_bar = !args.no_progress && std::io::stderr().is_terminal();
     let paths = args.input.paths.clone();

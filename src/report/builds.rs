@@ -151,6 +151,7 @@ impl Render for Builds {
             OutputFormat::Table => write_table(w, self, style)?,
             OutputFormat::Markdown => write_markdown(w, self)?,
             OutputFormat::Junit => super::junit::write_builds(w, self)?,
+            OutputFormat::Html => super::html::write_builds(w, self)?,
         }
         Ok(())
     }
@@ -175,7 +176,7 @@ fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
 
 /// The cells of one run's row: start, end, OS, topology, proxy, build VM,
 /// verdict, first broken hop, finding.
-fn row(r: &Run) -> [String; 9] {
+pub(super) fn row(r: &Run) -> [String; 9] {
     let d = &r.diagnosis;
     let start = rfc3339(r.start, 0);
     let end = rfc3339(r.end, 0);
@@ -225,7 +226,7 @@ fn row(r: &Run) -> [String; 9] {
     ]
 }
 
-const HEADER: [&str; 9] = [
+pub(super) const HEADER: [&str; 9] = [
     "start",
     "end",
     "os",
@@ -246,7 +247,7 @@ fn verdict_code(v: Verdict) -> &'static str {
 }
 
 /// The summary lines (shared by the table and Markdown).
-fn summary_lines(b: &Builds) -> Vec<String> {
+pub(super) fn summary_lines(b: &Builds) -> Vec<String> {
     let s = b.summary();
     let verdicts = s
         .by_verdict

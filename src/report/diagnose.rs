@@ -78,6 +78,7 @@ impl Render for DiagnoseReport<'_> {
             OutputFormat::Table => write_table(w, d, a, style)?,
             OutputFormat::Markdown => write_markdown(w, d, a)?,
             OutputFormat::Junit => super::junit::write_diagnose(w, d, a)?,
+            OutputFormat::Html => super::html::write_diagnose(w, d, a)?,
         }
         Ok(())
     }

@@ -16,6 +16,10 @@
 //!   name cannot break a table, open a code span, inject HTML or a link.
 //! * [`xml`]: the same visible form of control characters (XML 1.0 cannot
 //!   carry most of them even as references), then XML's entities.
+//! * [`html`]: the same visible form of control characters and
+//!   bidirectional overrides, then HTML's five special characters as
+//!   entities, for text and for quoted attribute values alike: a name
+//!   holding `<script>` or `"` is shown, never parsed as markup.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -162,6 +166,31 @@ pub fn xml(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text for HTML (element content or a double- or single-quoted attribute
+/// value, SVG included): control characters (line feeds kept) and
+/// bidirectional overrides shown as escapes, then `&`, `<`, `>`, `"` and
+/// `'` as entities. Borrows when nothing needs escaping.
+pub fn html(s: &str) -> Cow<'_, str> {
+    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
+    let shown = |c: char| c != '\n' && is_hostile(c);
+    if !s.chars().any(|c| special(c) || shown(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if shown(c) => push_visible(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +239,20 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;\\x1b\\x00\\u{ffff}"
         );
         assert_eq!(xml("two\nlines\tok"), "two\nlines\tok");
+    }
+
+    #[test]
+    fn html_shows_markup_and_controls_as_text() {
+        assert_eq!(
+            html("<script>alert('x')</script>\"&\x1b[2J\u{202e}"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;\\x1b[2J\\u{202e}"
+        );
+        assert_eq!(html("two\nlines\tx"), "two\nlines\\x09x");
+        assert!(matches!(
+            html("UserRule_Deny-22 → 10.1.0.6"),
+            Cow::Borrowed(_)
+        ));
+        let h = html(HOSTILE);
+        assert!(!h.chars().any(|c| c.is_control() || is_hostile(c)), "{h}");
     }
 }
