@@ -219,47 +219,19 @@ fn diagnose_and_render(a: &Analysis) {
 }
 
 fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
-    let mut out = std::io::sink();
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Json,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Ndjson,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Table,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Markdown,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
+    render_all(
+        &aibnet::report::DiagnoseReport {
+            diagnosis: d,
+            analysis: a,
+        },
+        &[
+            OutputFormat::Json,
+            OutputFormat::Ndjson,
+            OutputFormat::Table,
+            OutputFormat::Markdown,
+            OutputFormat::Html,
+        ],
+    );
 }
 
 /// The link type and the timed frames of a `decode_sessions` input.

@@ -195,6 +195,16 @@ pub fn fitted_table(style: &Style) -> comfy_table::Table {
     t
 }
 
+/// Keep the cells of these columns whole in a [`fitted_table`] (statuses,
+/// ids and counts, which read wrongly when split); the other columns wrap.
+pub fn keep_whole(t: &mut comfy_table::Table, columns: &[usize]) {
+    for &k in columns {
+        if let Some(c) = t.column_mut(k) {
+            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
 /// A new comfy-table with the project's look.
 pub fn new_table(style: &Style) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();

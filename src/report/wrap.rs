@@ -2,21 +2,44 @@
 //! hanging indent, so evidence lines and causes read as paragraphs instead
 //! of running past the terminal's edge.
 
+/// The columns `s` takes on a terminal: its characters, not counting the
+/// ANSI colour sequences our own painting adds (`\x1b[1;31m`; the
+/// evidence's escape characters are shown, never sent, so every ESC here is
+/// ours).
+pub fn visible_width(s: &str) -> usize {
+    let mut n = 0;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) && c != '[' {
+                    break;
+                }
+            }
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
 /// Wrap `text` into lines of at most `width` characters: the first line
-/// starts with `first`, the others with `rest`. Lines break at spaces; a
+/// starts with `first`, the others with `rest` (widths as
+/// [`visible_width`] counts them). Lines break at spaces; a
 /// word longer than a line (an address, a resource id, a command word) is
 /// never split and stands on a line of its own. No trailing line feed.
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut at_start = true;
     out.push_str(first);
-    let mut line_len = first.chars().count();
+    let mut line_len = visible_width(first);
     for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let n = word.chars().count();
+        let n = visible_width(word);
         if !at_start && line_len + 1 + n > width {
             out.push('\n');
             out.push_str(rest);
-            line_len = rest.chars().count();
+            line_len = visible_width(rest);
             at_start = true;
         }
         if !at_start {
@@ -57,5 +80,13 @@ mod tests {
         let w = wrap(&format!("denied by {id} here"), 20, "", "  ");
         assert_eq!(w, format!("denied by\n  {id}\n  here"));
         assert_eq!(wrap("", 10, "- ", "  "), "- ");
+    }
+
+    #[test]
+    fn colours_take_no_columns() {
+        use super::visible_width;
+        assert_eq!(visible_width("\x1b[1;31mBROKEN\x1b[0m: x"), 9);
+        let w = wrap("\x1b[1;31mBROKEN\x1b[0m a b", 10, "", "");
+        assert_eq!(w, "\x1b[1;31mBROKEN\x1b[0m a b");
     }
 }
