@@ -429,3 +429,17 @@ fn write_markdown(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::finding_count;
+
+    #[test]
+    fn findings_are_counted_for_the_terminal() {
+        assert_eq!(finding_count("healthy"), "healthy");
+        assert_eq!(
+            finding_count("probe_blocked, dns_failing, build_vm_egress_blocked"),
+            "probe_blocked (+2 more)"
+        );
+    }
+}

@@ -43,7 +43,7 @@ fn node(out: &mut String, n: &Node<'_>) {
         "<g><title>{name}{sep}{all}</title>\
          <rect x=\"{x}\" y=\"{y}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"6\" fill=\"#ffffff\" stroke=\"#333333\" stroke-width=\"1.5\"/>\
          <text x=\"{cx}\" y=\"{ty}\" text-anchor=\"middle\" font-size=\"13.5\" font-weight=\"700\">{name}</text>\
-         <text x=\"{cx}\" y=\"{ay}\" text-anchor=\"middle\" font-size=\"12.5\" font-family=\"monospace\">{addr}</text></g>",
+         <text x=\"{cx}\" y=\"{ay}\" text-anchor=\"middle\" font-size=\"12.5\" font-family=\"monospace\">{addr}</text></g>\n",
         name = esc(n.name),
         sep = if all.is_empty() { "" } else { ": " },
         all = esc(&all),
@@ -130,7 +130,7 @@ fn arrow(
             esc(line)
         );
     }
-    out.push_str("</g>");
+    out.push_str("</g>\n");
 }
 
 /// The diagram of a diagnosis as one `<svg>` element; `id` makes its
@@ -296,7 +296,7 @@ pub(super) fn svg(d: &Diagnosis, id: &str) -> String {
     for tone in [Tone::Ok, Tone::Bad, Tone::Warn, Tone::None] {
         let _ = write!(
             heads,
-            "<marker id=\"{id}-head-{}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"12\" markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{}\"/></marker>",
+            "<marker id=\"{id}-head-{}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"12\" markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{}\"/></marker>\n",
             tone.class(),
             tone.stroke()
         );
@@ -308,8 +308,8 @@ pub(super) fn svg(d: &Diagnosis, id: &str) -> String {
         .map(|h| format!("{}: {}", h.hop.label(), h.status))
         .collect();
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-t\" font-family=\"system-ui, 'Segoe UI', 'Liberation Sans', Arial, sans-serif\">\
-         <title id=\"{id}-t\">Build path: {}</title><defs>{heads}</defs>{body}</svg>",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" style=\"max-width:{width}px\" role=\"img\" aria-labelledby=\"{id}-t\" font-family=\"system-ui, 'Segoe UI', 'Liberation Sans', Arial, sans-serif\">\
+         <title id=\"{id}-t\">Build path: {}</title>\n<defs>\n{heads}</defs>\n{body}</svg>",
         esc(&desc.join("; "))
     )
 }

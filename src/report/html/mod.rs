@@ -536,31 +536,29 @@ pub(crate) fn write_builds(w: &mut dyn Write, b: &Builds) -> std::io::Result<()>
     }
     p.push("</ul>\n");
     if !b.runs.is_empty() {
-        p.push("<h2 id=\"runs\">Runs</h2>\n<table class=\"small\"><thead><tr><th>run</th>");
-        for h in super::builds::HEADER {
-            let _ = write!(p.out, "<th>{}</th>", esc(h));
-        }
-        p.push("</tr></thead><tbody>\n");
+        p.push(
+            "<h2 id=\"runs\">Runs</h2>\n<table class=\"small\"><thead><tr><th>run</th><th>start (UTC)</th>\
+             <th>build</th><th>proxy / ACI → build VM</th><th>verdict</th><th>first broken hop</th>\
+             <th>findings</th></tr></thead><tbody>\n",
+        );
         for r in &b.runs {
-            let anchor = run_anchor(&r.id);
-            let _ = write!(
+            let [start, end, os, topo, client, vm, verdict, hop, finding] = super::builds::row(r);
+            let _ = writeln!(
                 p.out,
-                "<tr><td><a href=\"#{}\"><code>{}</code></a></td>",
-                esc(&anchor),
-                esc(&r.id)
+                "<tr><td><a href=\"#{}\"><code>{}</code></a></td><td class=\"mono\">{}<br>to {}</td>\
+                 <td>{} {}</td><td class=\"mono\">{}<br>→ {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&run_anchor(&r.id)),
+                esc(&r.id),
+                esc(&start),
+                esc(&end),
+                esc(&os),
+                esc(&topo),
+                esc(&client),
+                esc(&vm),
+                tagged(Tone::of_verdict(r.diagnosis.verdict), &verdict),
+                esc(&hop),
+                esc(&finding).replace(", ", ",<br>")
             );
-            for (k, cell) in super::builds::row(r).iter().enumerate() {
-                if k == 6 {
-                    let _ = write!(
-                        p.out,
-                        "<td>{}</td>",
-                        tagged(Tone::of_verdict(r.diagnosis.verdict), cell)
-                    );
-                } else {
-                    let _ = write!(p.out, "<td>{}</td>", esc(cell));
-                }
-            }
-            p.push("</tr>\n");
         }
         p.push("</tbody></table>\n");
     }

@@ -244,7 +244,7 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
         let _ = write!(
             body,
             "<text x=\"8\" y=\"{:.1}\" font-size=\"13\" font-weight=\"700\">{}</text>\
-             <text x=\"8\" y=\"{:.1}\" font-size=\"11\" fill=\"#444444\">{}</text>",
+             <text x=\"8\" y=\"{:.1}\" font-size=\"11\" fill=\"#444444\">{}</text>\n",
             y + 18.0,
             esc(hop.label()),
             y + 33.0,
@@ -282,7 +282,7 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
                     by + BAR_H + 3.0
                 );
             }
-            body.push_str("</g>");
+            body.push_str("</g>\n");
             for (t, (n, what)) in &b.denies {
                 let x = *t as f64 / 2.0;
                 let more = if *n > 1 {
@@ -292,7 +292,7 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
                 };
                 let _ = write!(
                     body,
-                    "<path d=\"M{:.1},{:.1} h9 l-4.5,6 z\" fill=\"#000000\"><title>{}{}</title></path>",
+                    "<path d=\"M{:.1},{:.1} h9 l-4.5,6 z\" fill=\"#000000\"><title>{}{}</title></path>\n",
                     x - 4.5,
                     by - 7.0,
                     esc(what),
@@ -303,14 +303,14 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
         y += lane_h;
         let _ = write!(
             grid,
-            "<line x1=\"4\" x2=\"{X1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#DDDDDD\"/>"
+            "<line x1=\"4\" x2=\"{X1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#DDDDDD\"/>\n"
         );
     }
     // The axis, with grid lines behind the lanes.
     let step = step_ns(span);
     let days = t1 / 86_400_000_000_000 != t0 / 86_400_000_000_000;
     let mut axis =
-        format!("<line x1=\"{X0}\" x2=\"{X1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#333333\"/>");
+        format!("<line x1=\"{X0}\" x2=\"{X1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#333333\"/>\n");
     let mut t = t0.div_euclid(step) * step;
     if t < t0 {
         t += step;
@@ -319,16 +319,23 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
         let x = x_of(t);
         let _ = write!(
             grid,
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{lanes_top:.1}\" y2=\"{y:.1}\" stroke=\"#EEEEEE\"/>"
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{lanes_top:.1}\" y2=\"{y:.1}\" stroke=\"#EEEEEE\"/>\n"
         );
         let _ = write!(
             axis,
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y:.1}\" y2=\"{:.1}\" stroke=\"#333333\"/>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y:.1}\" y2=\"{:.1}\" stroke=\"#333333\"/>\n",
             y + 4.0,
-            y + 16.0,
-            esc(&tick_label(t, step, days))
         );
+        // A label too near the right edge would be cut: its tick stays
+        // (the caption gives the exact end).
+        if x <= WIDTH - 45.0 {
+            let _ = write!(
+                axis,
+                "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
+                y + 16.0,
+                esc(&tick_label(t, step, days))
+            );
+        }
         t += step;
     }
     // The legend.
@@ -346,7 +353,7 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
         let _ = write!(
             legend,
             "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"22\" height=\"{BAR_H}\" fill=\"{fill}\" stroke=\"{stroke}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{word}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{word}</text>\n",
             ly - 9.0,
             lx + 27.0,
             ly
@@ -358,7 +365,7 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
         "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000000\" stroke-width=\"1.5\"/>\
          <text x=\"{:.1}\" y=\"{ly:.1}\" font-size=\"11\">SYN retransmit</text>\
          <path d=\"M{:.1},{:.1} h9 l-4.5,6 z\" fill=\"#000000\"/>\
-         <text x=\"{:.1}\" y=\"{ly:.1}\" font-size=\"11\">flow-log deny</text>",
+         <text x=\"{:.1}\" y=\"{ly:.1}\" font-size=\"11\">flow-log deny</text>\n",
         lx + 4.0,
         lx + 4.0,
         ly - 12.0,
@@ -373,7 +380,7 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-labelledby=\"{id}-t\" font-family=\"system-ui, 'Segoe UI', 'Liberation Sans', Arial, sans-serif\">\
          <title id=\"{id}-t\">Sessions of each hop over time</title>\
          <defs><pattern id=\"{id}-hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
-         <rect width=\"6\" height=\"6\" fill=\"#FBE3D3\"/><rect width=\"3\" height=\"6\" fill=\"#D55E00\"/></pattern></defs>\
+         <rect width=\"6\" height=\"6\" fill=\"#FBE3D3\"/><rect width=\"3\" height=\"6\" fill=\"#D55E00\"/></pattern></defs>\n\
          {grid}{axis}{body}{legend}</svg>"
     );
     let caption = format!(
