@@ -131,7 +131,7 @@ def check_diagnose(truth, doc, jumps):
     if isinstance(per_build, list):
         found = []
         for r in per_build:
-            rr = r.get("roles", {})
+            rr = r.get("roles") or r.get("topology", {}).get("roles", {})
             found.append({"id": r.get("id", ""), "start": r.get("start") or truth[0]["start"], "end": r.get("end", ""),
                           "proxy": r.get("proxy") or (rr.get("proxy") or [None])[0],
                           "build_vm": r.get("build_vm") or (rr.get("build_vm") or [None])[0],

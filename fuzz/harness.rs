@@ -158,6 +158,7 @@ pub fn decode_sessions(data: &[u8]) {
         ts_digits: 9,
         not_decoded: Default::default(),
         error: None,
+        logged_hosts: Vec::new(),
     };
     let a = Analysis {
         inputs: vec![input("a"), input("b")],
@@ -427,6 +428,7 @@ pub fn flowlog(data: &[u8]) {
             min_chunk_records: 1,
             dedupe: true,
             filter: None,
+            aib: None,
         },
     );
     match (seq, par) {

@@ -499,6 +499,8 @@ finding_ids! {
     NoOutboundPath = "no_outbound_path",
     /// A rule could not be evaluated (ASG, unknown service tag).
     RuleNotEvaluated = "rule_not_evaluated",
+    /// The evidence holds several AIB builds; each is diagnosed on its own.
+    SeveralBuilds = "several_builds",
 }
 
 impl std::fmt::Display for FindingId {

@@ -10,9 +10,10 @@ use crate::aib::{FindingId, HopStatus, Severity, Verdict};
 use crate::analyze::Analysis;
 use crate::check::Config;
 use crate::findings::Finding;
-use crate::findings::rules::{FixNames, findings};
+use crate::findings::rules::{FixNames, findings_of_read};
 use crate::hops::{HopReport, hops};
 use crate::ingest::{Format, InputReport, Skipped};
+use crate::sessions::{SeenBy, Session};
 use crate::topology::{Hints, Topology, infer};
 
 #[cfg(test)]
@@ -29,6 +30,11 @@ pub struct Diagnosis {
     pub hops: Vec<HopReport>,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
+    /// When the evidence holds several builds: the diagnosis of each, most
+    /// severe first (this diagnosis is of the first). Empty otherwise.
+    pub builds: Vec<Diagnosis>,
+    /// First and last time (ns since the epoch) of the sessions diagnosed.
+    pub span: Option<(i64, i64)>,
 }
 
 impl Diagnosis {
@@ -89,6 +95,188 @@ pub struct Options {
 /// there is one: it is evaluated for the proxy, build VM and OS the traffic
 /// shows.
 pub fn diagnose(a: &Analysis, opts: &Options) -> Diagnosis {
+    let d = diagnose_one(a, opts);
+    // The user chose the build: diagnose that one.
+    if !opts.hints.proxy.is_empty() || !opts.hints.build_vm.is_empty() {
+        return d;
+    }
+    let groups = build_groups(&a.sessions, &d.topology, opts);
+    if groups.len() < 2 {
+        return d;
+    }
+    // Several builds: each diagnosed on its own sessions, never one merged
+    // verdict.
+    let mut each: Vec<Diagnosis> = groups
+        .iter()
+        .map(|addrs| {
+            let idx: Vec<usize> = a
+                .sessions
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| addrs.contains(&s.orig_h) || addrs.contains(&s.resp_h))
+                .map(|(i, _)| i)
+                .collect();
+            diagnose_one(&subset(&a.sessions, &a.inputs, &idx), opts)
+        })
+        .collect();
+    each.sort_by(|x, y| {
+        let rank = |d: &Diagnosis| (std::cmp::Reverse(d.worst()), d.verdict != Verdict::Broken);
+        rank(x)
+            .cmp(&rank(y))
+            .then_with(|| x.topology.roles.proxy.cmp(&y.topology.roles.proxy))
+            .then_with(|| x.topology.roles.build_vm.cmp(&y.topology.roles.build_vm))
+    });
+    let Some(first) = each.first() else {
+        return d;
+    };
+    let mut top = first.clone();
+    top.findings.push(several_builds(&each));
+    top.builds = each;
+    top
+}
+
+/// The builds in the evidence: groups of addresses (proxy or ACI and the
+/// build VMs it opens 22/5986 to), one per build. Two proxies are two
+/// builds (AIB gives every build its own).
+fn build_groups(
+    sessions: &[Session],
+    t: &Topology,
+    opts: &Options,
+) -> Vec<std::collections::BTreeSet<std::net::IpAddr>> {
+    use crate::aib::FlowClass;
+    use std::collections::{BTreeMap, BTreeSet};
+    let roles = &t.roles;
+    let probe = opts.hints.probe_ip.unwrap_or(crate::aib::AZURE_HOST_IP);
+    let clients: BTreeSet<std::net::IpAddr> =
+        roles.proxy.iter().chain(&roles.aci).copied().collect();
+    let vms: BTreeSet<std::net::IpAddr> = roles.build_vm.iter().copied().collect();
+    // Union-find over the role addresses, by BuildAnchor sessions.
+    let nodes: Vec<std::net::IpAddr> = clients.iter().chain(&vms).copied().collect();
+    let at: BTreeMap<std::net::IpAddr, usize> =
+        nodes.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+    let mut parent: Vec<usize> = (0..nodes.len()).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while let Some(&p) = parent.get(x) {
+            if p == x {
+                break;
+            }
+            let gp = parent.get(p).copied().unwrap_or(p);
+            if let Some(slot) = parent.get_mut(x) {
+                *slot = gp;
+            }
+            x = gp;
+        }
+        x
+    }
+    for s in sessions
+        .iter()
+        .filter(|s| s.aib_class(probe) == Some(FlowClass::BuildAnchor))
+    {
+        if !clients.contains(&s.orig_h) || !vms.contains(&s.resp_h) {
+            continue;
+        }
+        if let (Some(&a), Some(&b)) = (at.get(&s.orig_h), at.get(&s.resp_h)) {
+            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+            if let Some(p) = parent.get_mut(ra.max(rb)) {
+                *p = ra.min(rb);
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, BTreeSet<std::net::IpAddr>> = BTreeMap::new();
+    for (i, a) in nodes.iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().insert(*a);
+    }
+    // A group is a build when it has its proxy or ACI (a build VM given by
+    // --build-vm with no client in the evidence is not a build of its own).
+    groups
+        .into_values()
+        .filter(|g| g.iter().any(|a| clients.contains(a)))
+        .collect()
+}
+
+/// The note that the evidence holds several builds.
+fn several_builds(each: &[Diagnosis]) -> Finding {
+    use crate::aib::Hop;
+    let name = |d: &Diagnosis| {
+        let r = &d.topology.roles;
+        let list = |v: &[std::net::IpAddr]| {
+            if v.is_empty() {
+                "?".to_string()
+            } else {
+                v.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let client = if r.proxy.is_empty() {
+            format!("ACI {}", list(&r.aci))
+        } else {
+            format!("proxy {}", list(&r.proxy))
+        };
+        let broken = d
+            .first_broken_hop()
+            .map(|h| format!(" at {}", h.hop.as_str()))
+            .unwrap_or_default();
+        format!(
+            "{client} → build VM {}: {}{broken}",
+            list(&r.build_vm),
+            d.verdict.as_str()
+        )
+    };
+    Finding {
+        id: FindingId::SeveralBuilds,
+        severity: Severity::Info,
+        hop: Hop::Deployment,
+        title: format!(
+            "{} AIB builds in the evidence, each diagnosed on its own; this report is of the first",
+            each.len()
+        ),
+        evidence: each.iter().map(name).collect(),
+        cause: "Several image builds ran at once (pipelines build in parallel), each with its own proxy (or ACI) and build VM.".to_string(),
+        fix: "Each build is diagnosed in `builds` of the JSON; pass --proxy or --build-vm to report on another one.".to_string(),
+    }
+}
+
+/// The sessions at `idx` (indices into `all`) as an analysis of their own,
+/// with the inputs that saw them (`seen_by` renumbered).
+pub fn subset(all: &[Session], inputs: &[InputReport], idx: &[usize]) -> Analysis {
+    let mut used: Vec<u32> = idx
+        .iter()
+        .filter_map(|&i| all.get(i))
+        .flat_map(|s| s.seen_by.iter())
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let sub_inputs: Vec<InputReport> = used
+        .iter()
+        .filter_map(|&i| inputs.get(i as usize).cloned())
+        .collect();
+    let sessions: Vec<Session> = idx
+        .iter()
+        .filter_map(|&i| all.get(i))
+        .map(|s| {
+            let mut s = s.clone();
+            let mut seen = SeenBy::default();
+            for i in s.seen_by.iter() {
+                if let Ok(k) = used.binary_search(&i) {
+                    seen.insert(k as u32);
+                }
+            }
+            s.seen_by = seen;
+            s
+        })
+        .collect();
+    Analysis {
+        inputs: sub_inputs,
+        sessions,
+        skipped: Vec::new(),
+    }
+}
+
+/// Diagnose one build: the traffic, then the configuration joined.
+fn diagnose_one(a: &Analysis, opts: &Options) -> Diagnosis {
     let mut d = diagnose_traffic(a, &opts.hints, opts.names.clone());
     if let Some(cfg) = opts.config.as_ref().filter(|c| !c.is_empty()) {
         let mut cfg = cfg.clone();
@@ -162,7 +350,9 @@ fn diagnose_traffic(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
     let topology = infer(&a.sessions, &a.inputs, hints);
     let paths: Vec<String> = a.inputs.iter().map(|i| i.path.clone()).collect();
     let hops = hops(&a.sessions, &topology, &paths);
-    let mut findings = findings(&a.sessions, &paths, &topology, &hops, names);
+    // What was read, in packets and flow tuples: a scan keeps only the
+    // AIB-relevant sessions, so their number says nothing of the evidence.
+    let mut findings = findings_of_read(&a.sessions, a.packets(), &paths, &topology, &hops, names);
     let traffic_inputs = a
         .inputs
         .iter()
@@ -178,6 +368,12 @@ fn diagnose_traffic(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
         topology,
         hops,
         findings,
+        builds: Vec::new(),
+        span: a
+            .sessions
+            .iter()
+            .map(|s| (s.first_ts, s.last_ts))
+            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d))),
     }
 }
 

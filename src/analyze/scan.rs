@@ -1,26 +1,26 @@
 //! The streaming pass: every input on a rayon worker, reduced to its
 //! AIB-relevant sessions before the next one is read.
 //!
-//! What a file keeps ([`reduce`]), decided from that file alone so the result
-//! does not depend on the order files are read in:
+//! What is kept, decided so that the result does not depend on the order
+//! files are read in:
 //!
 //! * **anchors** — TCP to a proxy port (60000/60001) of a VNet address, from
 //!   a VNet address or the health-probe address; TCP to a build port
 //!   (22/5986) between two VNet addresses. Internet scanners knocking on
 //!   22 of a VM with a public IP are not anchors: their source is public.
-//! * **egress and DNS** of the hosts that receive an anchor on 22/5986 in the
-//!   same file: every TCP session they open and their DNS queries. In flow
-//!   logs, a NIC's blob for an hour carries both its inbound SSH/WinRM and
-//!   its outbound flows; in a capture on the build VM, likewise.
-//!
-//! One case needs a second look: a build VM's later hours can hold no
-//! SSH/WinRM tuple at all (NSG flow logs log an inbound flow allowed by a
-//! custom rule statelessly — a `B` and nothing after — so a long SSH session
-//! shows only in the hour it began). A NIC is a build VM's for its whole
-//! life (every run gets new NICs), so once the scan is over, the blobs of
-//! NICs that received SSH/WinRM in some hour but not in theirs are read
-//! again, keeping the NIC's own egress and DNS. They are few: the build VMs'
-//! quiet hours.
+//! * **egress and DNS** (every TCP session and DNS query they open) of the
+//!   hosts that can be build VMs. A capture keeps those of the hosts that
+//!   receive an anchor on 22/5986 in it. Flow logs take two passes: the
+//!   first keeps every blob's anchors only; from them, the hosts that can be
+//!   build VMs are the servers of SSH/WinRM opened by a proxy (a host
+//!   receiving the command port) or by a client opening it to at most
+//!   [`MAX_FAN_OUT`] hosts in an hour — not the dozens of VMs a jump box
+//!   sweeps, whose egress is most of a busy VNET's traffic; the second pass
+//!   reads again only the blobs those hosts' NICs logged (a handful: the
+//!   build VMs' hours, quiet ones included — NSG flow logs log an inbound
+//!   flow allowed by a custom rule only once, so a build VM's later hours
+//!   can hold no SSH at all) and keeps their egress and DNS. Standard input
+//!   cannot be read twice: it keeps the egress of its own SSH/WinRM servers.
 //!
 //! Everything else — the bulk of any flow log: other VMs' egress, web
 //! traffic, scans denied inbound — is dropped with the file's bytes. Flow
@@ -33,6 +33,7 @@ use crate::aib::{AZURE_HOST_IP, FlowClass, classify_flow};
 use crate::flowlog::{self, Nic, nic_of_tuples};
 use crate::ingest::{self, Format, Input, InputReport, Skipped, Source, blob_hour};
 use crate::sessions::{SeenBy, Session, SessionTable};
+use crate::topology::roles::MAX_FAN_OUT;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use std::net::IpAddr;
@@ -50,6 +51,10 @@ pub struct ScanOptions {
     pub since: Option<i64>,
     /// Only evidence at or before this time.
     pub until: Option<i64>,
+    /// Keep a report (with its error) for inputs that cannot be loaded, as
+    /// the full read does: `diagnose` lists every input; `builds` lists
+    /// those that could be opened.
+    pub report_failed: bool,
 }
 
 impl Default for ScanOptions {
@@ -59,6 +64,7 @@ impl Default for ScanOptions {
             probe: AZURE_HOST_IP,
             since: None,
             until: None,
+            report_failed: false,
         }
     }
 }
@@ -102,27 +108,65 @@ pub struct Scan {
     pub nics: Vec<Option<Nic>>,
 }
 
+/// Whose egress and DNS a file keeps.
+#[derive(Debug, Clone, Copy)]
+pub enum EgressOf<'a> {
+    /// The hosts receiving SSH/WinRM in this file (a capture; stdin).
+    InFile,
+    /// These hosts (the build VM candidates of the whole evidence).
+    Hosts(&'a FxHashSet<IpAddr>),
+    /// Nobody: a flow log's first pass keeps its anchors only.
+    Nobody,
+}
+
+impl<'a> EgressOf<'a> {
+    /// The test on a flow's initiator, for a file whose flows (class,
+    /// initiator, responder) are `flows`.
+    fn test(self, flows: impl Iterator<Item = (Option<FlowClass>, IpAddr, IpAddr)>) -> Keeps<'a> {
+        Keeps {
+            in_file: match self {
+                EgressOf::InFile => flows
+                    .filter(|(c, _, _)| *c == Some(FlowClass::BuildAnchor))
+                    .map(|(_, _, dst)| dst)
+                    .collect(),
+                _ => FxHashSet::default(),
+            },
+            hosts: match self {
+                EgressOf::Hosts(h) => Some(h),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Whose egress a file keeps, decided ([`EgressOf::test`]).
+struct Keeps<'a> {
+    in_file: FxHashSet<IpAddr>,
+    hosts: Option<&'a FxHashSet<IpAddr>>,
+}
+
+impl Keeps<'_> {
+    fn keeps(&self, src: IpAddr) -> bool {
+        self.in_file.contains(&src) || self.hosts.is_some_and(|h| h.contains(&src))
+    }
+}
+
 /// Keep a file's AIB-relevant sessions (see the module docs) that overlap
-/// the window. `build_vm` is an address known to be a build VM from other
-/// files (its egress is kept too).
-pub fn reduce(
-    sessions: Vec<Session>,
-    opts: &ScanOptions,
-    build_vm: Option<IpAddr>,
-) -> Vec<Session> {
+/// the window: the anchors, and the egress and DNS of the hosts `egress`
+/// names.
+pub fn reduce(sessions: Vec<Session>, opts: &ScanOptions, egress: EgressOf<'_>) -> Vec<Session> {
     let probe = opts.probe;
-    let build_like: FxHashSet<IpAddr> = sessions
-        .iter()
-        .filter(|s| s.aib_class(probe) == Some(FlowClass::BuildAnchor))
-        .map(|s| s.resp_h)
-        .chain(build_vm)
-        .collect();
+    let keeps = egress.test(
+        sessions
+            .iter()
+            .map(|s| (s.aib_class(probe), s.orig_h, s.resp_h)),
+    );
     let mut kept = sessions
         .into_iter()
         .filter(|s| opts.in_window(s.first_ts, s.last_ts))
         .filter(|s| match s.aib_class(probe) {
             Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
-            Some(FlowClass::Egress) => build_like.contains(&s.orig_h),
+            Some(FlowClass::Egress) => keeps.keeps(s.orig_h),
             None => false,
         })
         .collect::<Vec<_>>();
@@ -151,11 +195,83 @@ fn outside_window(path: &str, opts: &ScanOptions) -> bool {
 }
 
 enum FileResult {
-    /// Report, kept sessions, problems, the blob's NIC, and whether the NIC
-    /// received SSH/WinRM in this file.
+    /// Report, kept sessions, problems, the blob's NIC, and whether the
+    /// egress and DNS of the file's hosts were left for a second look (a
+    /// flow log's first pass keeps its anchors only).
     Read(InputReport, Vec<Session>, Vec<Skipped>, Option<Nic>, bool),
-    Failed(Skipped),
+    Failed(InputReport, Skipped),
     Outside,
+}
+
+/// Scan the user's paths (files, directories walked recursively, `-` for
+/// stdin), in path order: what could not be found is reported first among
+/// the skipped.
+pub fn scan_paths(
+    paths: &[std::path::PathBuf],
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Scan {
+    let (mut sources, errors) = ingest::discover(paths);
+    // Numbered in path order, so the output does not depend on the order
+    // the paths were named in.
+    sources.sort();
+    let mut scan = scan_sources(&sources, opts, progress);
+    scan.skipped.splice(
+        0..0,
+        errors.into_iter().map(|e| Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        }),
+    );
+    scan
+}
+
+impl Scan {
+    /// The scan as an analysis (its AIB-relevant sessions only).
+    pub fn into_analysis(self) -> super::Analysis {
+        super::Analysis {
+            inputs: self.inputs,
+            sessions: self.sessions,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// The hosts that can be build VMs, from the anchors of the first pass: the
+/// servers of SSH/WinRM opened by a proxy (a host receiving the command
+/// port anywhere in the evidence), or by a client that opens it to at most
+/// [`MAX_FAN_OUT`] hosts in an hour (a jump box sweeping the subnet opens
+/// it to dozens: their egress is none of a build's business).
+fn build_vm_candidates(results: &[FileResult], probe: IpAddr) -> FxHashSet<IpAddr> {
+    const HOUR_NS: i64 = 3600 * 1_000_000_000;
+    let sessions = || {
+        results.iter().flat_map(|r| match r {
+            FileResult::Read(_, s, _, _, _) => s.as_slice(),
+            _ => &[],
+        })
+    };
+    let proxies: FxHashSet<IpAddr> = sessions()
+        .filter(|s| s.aib_class(probe) == Some(FlowClass::ProxyAnchor))
+        .map(|s| s.resp_h)
+        .collect();
+    let mut out: FxHashSet<IpAddr> = FxHashSet::default();
+    let mut by_client_hour: Vec<(IpAddr, i64, IpAddr)> = Vec::new();
+    for s in sessions().filter(|s| s.aib_class(probe) == Some(FlowClass::BuildAnchor)) {
+        if proxies.contains(&s.orig_h) {
+            out.insert(s.resp_h);
+        } else {
+            by_client_hour.push((s.orig_h, s.first_ts.div_euclid(HOUR_NS), s.resp_h));
+        }
+    }
+    by_client_hour.sort_unstable();
+    by_client_hour.dedup();
+    for group in by_client_hour.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        if group.len() <= MAX_FAN_OUT {
+            out.extend(group.iter().map(|g| g.2));
+        }
+    }
+    out
 }
 
 /// Scan sources in parallel, each reduced on its own worker.
@@ -168,43 +284,44 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
         })
         .collect();
     progress.begin(sources.len(), sizes.iter().sum());
-    let mut results: Vec<FileResult> = sources
-        .par_iter()
-        .zip(sizes.par_iter())
-        .enumerate()
-        .map(|(idx, (src, &size))| {
-            let r = scan_one(src, idx as u32, opts, None);
-            progress.file_done(size);
-            r
-        })
-        .collect();
+    let mut results: Vec<FileResult> = crate::phase::timed("scan: first pass", || {
+        sources
+            .par_iter()
+            .zip(sizes.par_iter())
+            .enumerate()
+            .map(|(idx, (src, &size))| {
+                let r = scan_one(src, idx as u32, opts, None);
+                progress.file_done(size);
+                r
+            })
+            .collect()
+    });
     progress.finish();
 
-    // The quiet hours of build VMs' NICs, read again (see the module docs).
-    let build_macs: FxHashSet<&str> = results
-        .iter()
-        .filter_map(|r| match r {
-            FileResult::Read(_, _, _, Some(n), true) => Some(n.mac.as_str()),
-            _ => None,
-        })
-        .collect();
-    let again: Vec<(usize, IpAddr)> = results
+    // Second look: the flow logs that hold the egress and DNS of a host
+    // that can be a build VM, read again for it (see the module docs).
+    let build_vms = build_vm_candidates(&results, opts.probe);
+    let again: Vec<usize> = results
         .iter()
         .enumerate()
         .filter_map(|(i, r)| match r {
-            FileResult::Read(_, _, _, Some(n), false) if build_macs.contains(n.mac.as_str()) => {
-                Some((i, n.addr))
+            FileResult::Read(report, _, _, _, true)
+                if report.logged_hosts.iter().any(|h| build_vms.contains(h)) =>
+            {
+                Some(i)
             }
             _ => None,
         })
         .collect();
-    let reread: Vec<(usize, FileResult)> = again
-        .par_iter()
-        .filter_map(|&(i, addr)| {
-            let src = sources.get(i)?;
-            Some((i, scan_one(src, i as u32, opts, Some(addr))))
-        })
-        .collect();
+    let reread: Vec<(usize, FileResult)> = crate::phase::timed("scan: second pass", || {
+        again
+            .par_iter()
+            .filter_map(|&i| {
+                let src = sources.get(i)?;
+                Some((i, scan_one(src, i as u32, opts, Some(&build_vms))))
+            })
+            .collect()
+    });
     for (i, r) in reread {
         if let Some(slot) = results.get_mut(i) {
             *slot = r;
@@ -227,12 +344,20 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
                     table.push(s);
                 }
             }
-            FileResult::Failed(s) => scan.skipped.push(s),
+            FileResult::Failed(report, s) => {
+                if opts.report_failed {
+                    scan.inputs.push(report);
+                    scan.nics.push(None);
+                }
+                scan.skipped.push(s);
+            }
             FileResult::Outside => scan.outside_window += 1,
         }
     }
-    scan.sessions = table.finish();
-    flowlog::join_continuations(&mut scan.sessions, &scan.inputs);
+    scan.sessions = crate::phase::timed("scan: finish", || table.finish());
+    crate::phase::timed("scan: join flows across blobs", || {
+        flowlog::join_continuations(&mut scan.sessions, &scan.inputs)
+    });
     scan
 }
 
@@ -244,46 +369,74 @@ fn scan_flowlog(
     input: &Input,
     idx: u32,
     opts: &ScanOptions,
-    build_vm: Option<IpAddr>,
+    egress: EgressOf<'_>,
 ) -> Option<FileResult> {
-    let mut file = flowlog::parse(input.path.as_str(), &input.bytes).ok()?;
+    let probe = opts.probe;
+    // Anchors and named hosts' egress are decided as each tuple is decoded:
+    // the rest is never stored. Standard input keeps the egress of its own
+    // SSH/WinRM servers, which needs the whole file first.
+    let aib = match egress {
+        EgressOf::InFile => None,
+        EgressOf::Hosts(h) => Some(flowlog::AibKeep {
+            probe,
+            egress_of: std::sync::Arc::new(h.clone()),
+        }),
+        EgressOf::Nobody => Some(flowlog::AibKeep {
+            probe,
+            egress_of: std::sync::Arc::default(),
+        }),
+    };
+    let parse_opts = flowlog::ParseOptions {
+        aib,
+        ..flowlog::ParseOptions::default()
+    };
+    let mut file = flowlog::parse_with(input.path.as_str(), &input.bytes, &parse_opts).ok()?;
     let (mut report, mut skipped) = input.start_report();
     flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
     let nic = nic_of_tuples(&file);
-    let probe = opts.probe;
-    let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
-    let build_like: FxHashSet<IpAddr> = file
-        .tuples()
-        .filter(|(_, t)| class(t) == Some(FlowClass::BuildAnchor))
-        .map(|(_, t)| t.dst)
-        .chain(build_vm)
-        .collect();
-    let served = nic.as_ref().is_some_and(|n| build_like.contains(&n.addr));
-    for b in &mut file.batches {
-        b.tuples.retain(|t| match class(t) {
-            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
-            Some(FlowClass::Egress) => build_like.contains(&t.src),
-            None => false,
-        });
+    if matches!(egress, EgressOf::InFile) {
+        let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
+        let keeps = egress.test(file.tuples().map(|(_, t)| (class(t), t.src, t.dst)));
+        for b in &mut file.batches {
+            b.tuples.retain(|t| match class(t) {
+                Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
+                Some(FlowClass::Egress) => keeps.keeps(t.src),
+                None => false,
+            });
+        }
     }
     let sessions = flowlog::sessions(&file, idx).into_sessions();
     Some(FileResult::Read(
         report,
-        reduce(sessions, opts, build_vm),
+        reduce(sessions, opts, egress),
         skipped,
         nic,
-        served,
+        matches!(egress, EgressOf::Nobody),
     ))
 }
 
-fn scan_one(src: &Source, idx: u32, opts: &ScanOptions, build_vm: Option<IpAddr>) -> FileResult {
+/// Read one source: a flow log's anchors only on the first pass (`hosts`
+/// none; stdin, which cannot be read twice, keeps its own hosts' egress),
+/// with the egress of `hosts` on the second; a capture with the egress of
+/// the hosts receiving SSH/WinRM in it.
+fn scan_one(
+    src: &Source,
+    idx: u32,
+    opts: &ScanOptions,
+    hosts: Option<&FxHashSet<IpAddr>>,
+) -> FileResult {
     if outside_window(&src.display(), opts) {
         return FileResult::Outside;
     }
     match ingest::load(src, &opts.read.limits) {
         Ok(input) => {
+            let egress = match (hosts, src) {
+                (Some(h), _) => EgressOf::Hosts(h),
+                (None, Source::Stdin) => EgressOf::InFile,
+                (None, Source::File(_)) => EgressOf::Nobody,
+            };
             if input.format == Format::FlowLog
-                && let Some(r) = scan_flowlog(&input, idx, opts, build_vm)
+                && let Some(r) = scan_flowlog(&input, idx, opts, egress)
             {
                 return r;
             }
@@ -292,13 +445,26 @@ fn scan_one(src: &Source, idx: u32, opts: &ScanOptions, build_vm: Option<IpAddr>
             // Reduced before it is settled and sorted: only what is kept is
             // worth finishing (in the scan's table, with the other inputs').
             let all = table.into_sessions();
-            FileResult::Read(report, reduce(all, opts, build_vm), skipped, None, false)
+            FileResult::Read(
+                report,
+                reduce(all, opts, EgressOf::InFile),
+                skipped,
+                None,
+                false,
+            )
         }
-        Err(e) => FileResult::Failed(Skipped {
-            path: e.path,
-            offset: None,
-            reason: e.reason,
-        }),
+        Err(e) => {
+            let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
+            report.error = Some(e.reason.clone());
+            FileResult::Failed(
+                report,
+                Skipped {
+                    path: e.path,
+                    offset: None,
+                    reason: e.reason,
+                },
+            )
+        }
     }
 }
 

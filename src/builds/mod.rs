@@ -25,11 +25,10 @@
 
 use crate::aib::Severity;
 use crate::aib::Verdict;
-use crate::analyze::Analysis;
 use crate::diagnose::{Diagnosis, diagnose};
-use crate::ingest::{self, Format};
+use crate::ingest::Format;
 use crate::ingest::{InputReport, Skipped};
-use crate::sessions::{SeenBy, Session};
+use crate::sessions::Session;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -93,6 +92,7 @@ impl Options {
             probe: self.probe(),
             since: self.since,
             until: self.until,
+            report_failed: false,
         }
     }
 
@@ -174,6 +174,10 @@ pub struct Builds {
     pub outside_window: usize,
     /// Sessions kept as AIB-relevant.
     pub sessions_kept: usize,
+    /// Groups of SSH/WinRM activity that looked like a run but whose
+    /// diagnosis found no AIB role (no command port, and the clients' own
+    /// NICs show none: admins' sessions): not reported as runs.
+    pub not_builds: usize,
     /// The window asked for.
     pub since: Option<i64>,
     /// The window asked for.
@@ -255,16 +259,7 @@ impl Builds {
 
 /// Find and diagnose every run in the user's paths.
 pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) -> Builds {
-    let (sources, errors) = ingest::discover(paths);
-    let mut scan = crate::analyze::scan::scan_sources(&sources, &opts.scan_options(), progress);
-    scan.skipped.splice(
-        0..0,
-        errors.into_iter().map(|e| Skipped {
-            path: e.path,
-            offset: None,
-            reason: e.reason,
-        }),
-    );
+    let mut scan = crate::analyze::scan::scan_paths(paths, &opts.scan_options(), progress);
     let cfg = crate::diagnose::configuration(&mut [], &mut scan.skipped, &opts.config);
     if cfg.is_some() {
         let mut opts = opts.clone();
@@ -277,10 +272,20 @@ pub fn builds_paths(paths: &[PathBuf], opts: &Options, progress: &dyn Progress) 
 /// Discover and diagnose the runs of a finished scan.
 pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
     let found = crate::topology::runs::discover(&scan.sessions, &scan.nics, &opts.run_options());
-    let mut runs: Vec<Run> = found
+    let diagnosed: Vec<Run> = found
         .par_iter()
         .map(|rs| diagnose_run(&scan.sessions, &scan.inputs, rs, opts))
         .collect();
+    let total = diagnosed.len();
+    // A run is a build only if its diagnosis found AIB roles in it.
+    let mut runs: Vec<Run> = diagnosed
+        .into_iter()
+        .filter(|r| {
+            let roles = &r.diagnosis.topology.roles;
+            !roles.proxy.is_empty() || !roles.aci.is_empty()
+        })
+        .collect();
+    let not_builds = total - runs.len();
     runs.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
     // Two runs starting in the same second on the same address (different
     // VNets with overlapping address spaces): keep the ids unique.
@@ -295,6 +300,7 @@ pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
     Builds {
         runs,
         sessions_kept: scan.sessions.len(),
+        not_builds,
         inputs: scan.inputs,
         skipped: scan.skipped,
         outside_window: scan.outside_window,
@@ -306,34 +312,8 @@ pub fn from_scan(scan: Scan, opts: &Options) -> Builds {
 /// Diagnose one run: its sessions (with `seen_by` renumbered to the inputs
 /// that saw them) as an analysis of their own.
 fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts: &Options) -> Run {
-    let mut used: Vec<u32> = rs
-        .sessions
-        .iter()
-        .filter_map(|&i| all.get(i))
-        .flat_map(|s| s.seen_by.iter())
-        .collect();
-    used.sort_unstable();
-    used.dedup();
-    let sub_inputs: Vec<InputReport> = used
-        .iter()
-        .filter_map(|&i| inputs.get(i as usize).cloned())
-        .collect();
-    let sessions: Vec<Session> = rs
-        .sessions
-        .iter()
-        .filter_map(|&i| all.get(i))
-        .map(|s| {
-            let mut s = s.clone();
-            let mut seen = SeenBy::default();
-            for i in s.seen_by.iter() {
-                if let Ok(k) = used.binary_search(&i) {
-                    seen.insert(k as u32);
-                }
-            }
-            s.seen_by = seen;
-            s
-        })
-        .collect();
+    let analysis = crate::diagnose::subset(all, inputs, &rs.sessions);
+    let sessions = &analysis.sessions;
     let start = sessions.iter().map(|s| s.first_ts).min().unwrap_or(0);
     let end = sessions.iter().map(|s| s.last_ts).max().unwrap_or(start);
     let mut nsgs: Vec<String> = sessions
@@ -346,11 +326,6 @@ fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts:
         .collect();
     nsgs.sort();
     nsgs.dedup();
-    let analysis = Analysis {
-        inputs: sub_inputs,
-        sessions,
-        skipped: Vec::new(),
-    };
     let diagnosis = diagnose(&analysis, &opts.diagnosis);
     let id = run_id(start, &diagnosis);
     Run {

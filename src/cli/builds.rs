@@ -3,10 +3,7 @@
 
 use super::common::{FormatArg, HintArgs, InputArgs, parse_duration};
 use super::output::{Exit, emit};
-use aibnet::builds::{Builds, NoProgress, Options, Progress, builds_paths};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use aibnet::builds::{Builds, Options, builds_paths};
 
 /// Flags of `aibnet builds`.
 #[derive(Debug, clap::Args)]
@@ -61,48 +58,6 @@ fn parse_time(s: &str) -> Result<i64, aibnet::time::TimeError> {
     aibnet::time::parse(s)
 }
 
-/// A progress bar on stderr: bytes and files done, rate, time left.
-struct Bar {
-    bar: ProgressBar,
-    files: AtomicUsize,
-    done: AtomicUsize,
-}
-
-impl Bar {
-    fn new() -> Self {
-        let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        Bar {
-            bar,
-            files: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn begin(&self, files: usize, bytes: u64) {
-        self.files.store(files, Ordering::Relaxed);
-        self.bar.set_length(bytes);
-        self.bar.set_message(format!("0/{files} files"));
-    }
-
-    fn file_done(&self, bytes: u64) {
-        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        self.bar.inc(bytes);
-        self.bar
-            .set_message(format!("{n}/{} files", self.files.load(Ordering::Relaxed)));
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
 fn print_summary(b: &Builds) {
     for s in &b.skipped {
         eprintln!(
@@ -152,15 +107,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         // Only the HTML report draws each run's sessions.
         keep_sessions: args.format == Some(FormatArg::Html),
     };
-    let show_bar = !args.no_progress && std::io::stderr().is_terminal();
+    let progress = super::progress::bar(args.no_progress);
     let paths = args.input.paths.clone();
-    let builds = args.input.in_pool(|| {
-        if show_bar {
-            builds_paths(&paths, &opts, &Bar::new())
-        } else {
-            builds_paths(&paths, &opts, &NoProgress as &dyn Progress)
-        }
-    })?;
+    let builds = args
+        .input
+        .in_pool(|| builds_paths(&paths, &opts, progress.as_ref()))?;
     emit(&builds, FormatArg::or_default(args.format))?;
     print_summary(&builds);
     if !builds.anything_read() {

@@ -249,19 +249,23 @@ impl FormatArg {
 /// The one-line summary on stderr, and every skipped input.
 /// Skipped inputs are listed unless the report on stdout (table, Markdown)
 /// already lists them.
-pub fn print_summary(a: &Analysis, shown: usize, report_lists_skipped: bool) {
+pub fn print_summary(a: &Analysis, shown: Option<usize>, report_lists_skipped: bool) {
     if !report_lists_skipped {
         for s in &a.skipped {
             eprintln!("aibnet: skipped {}", terminal(&s.to_string()));
         }
     }
+    // `shown`: of all sessions (`sessions`); none: the sessions are the
+    // AIB-relevant ones a scan kept (`diagnose`).
+    let sessions = match shown {
+        Some(n) => format!("{} sessions ({n} shown)", a.sessions.len()),
+        None => format!("{} AIB-relevant sessions", a.sessions.len()),
+    };
     eprintln!(
-        "aibnet: {} input{}, {} packets/tuples, {} sessions ({} shown), {} skipped",
+        "aibnet: {} input{}, {} packets/tuples, {sessions}, {} skipped",
         a.inputs.len(),
         if a.inputs.len() == 1 { "" } else { "s" },
         a.packets(),
-        a.sessions.len(),
-        shown,
         a.skipped.len()
     );
 }

@@ -34,6 +34,10 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     config: Vec<std::path::PathBuf>,
 
+    /// No progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    no_progress: bool,
+
     /// Capture live on this interface first, then diagnose what was captured
     /// (feature `live`).
     #[cfg(feature = "live")]
@@ -84,15 +88,25 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     #[cfg(not(feature = "live"))]
     let paths = args.input.require_paths()?;
+    let scan_opts = aibnet::analyze::scan::ScanOptions {
+        read: args.input.read_options(),
+        probe: hints.probe_ip.unwrap_or(aibnet::aib::AZURE_HOST_IP),
+        report_failed: true,
+        ..Default::default()
+    };
+    let progress = super::progress::bar(args.no_progress);
     let (analysis, diag) = args.input.in_pool(|| {
-        let mut a = aibnet::analyze::analyze_paths(&paths, &args.input.read_options());
+        // Reduced as it is read: each input keeps only what a diagnosis can
+        // use (analyze::scan), so memory does not grow with the evidence.
+        let mut a = aibnet::analyze::scan::scan_paths(&paths, &scan_opts, progress.as_ref())
+            .into_analysis();
         let opts = aibnet::diagnose::Options {
             hints,
             names,
             // Configuration: given with --config, or JSON among the inputs.
             config: aibnet::diagnose::configuration(&mut a.inputs, &mut a.skipped, &args.config),
         };
-        let d = aibnet::diagnose::diagnose(&a, &opts);
+        let d = aibnet::phase::timed("diagnose", || aibnet::diagnose::diagnose(&a, &opts));
         (a, d)
     })?;
     let format = FormatArg::or_default(args.format);
@@ -105,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     )?;
     print_summary(
         &analysis,
-        analysis.sessions.len(),
+        None,
         matches!(format, OutputFormat::Table | OutputFormat::Markdown),
     );
     if args.input.stats {

@@ -9,6 +9,7 @@ mod completions;
 mod diagnose;
 mod explain;
 mod output;
+mod progress;
 mod sessions;
 
 use clap::{Parser, Subcommand};

@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         filter: &filter,
     };
     aibnet::phase::timed("write", || emit(&report, format))?;
-    print_summary(&analysis, shown, format == OutputFormat::Markdown);
+    print_summary(&analysis, Some(shown), format == OutputFormat::Markdown);
     if args.input.stats {
         print_stats(&analysis);
     }

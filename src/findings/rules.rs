@@ -78,6 +78,8 @@ impl FixNames {
 /// hop reports, with the names the fixes and titles use.
 struct Ctx<'a> {
     sessions: &'a [Session],
+    /// Packets and flow tuples read.
+    read: u64,
     inputs: &'a [String],
     topo: &'a Topology,
     hops: &'a [HopReport],
@@ -113,6 +115,7 @@ impl<'a> Ctx<'a> {
         let names = names.or_from_flow_logs(sessions);
         Ctx {
             sessions,
+            read: 0,
             inputs,
             topo,
             hops,
@@ -294,7 +297,23 @@ pub fn findings(
     hops: &[HopReport],
     names: FixNames,
 ) -> Vec<Finding> {
-    let cx = Ctx::new(sessions, inputs, topo, hops, names);
+    let packets = sessions.iter().map(|s| s.orig.pkts + s.resp.pkts).sum();
+    findings_of_read(sessions, packets, inputs, topo, hops, names)
+}
+
+/// [`findings`] of the AIB-relevant sessions of evidence of `read` packets
+/// and flow tuples (a scan keeps only those sessions; "no AIB traffic" says
+/// how much was read).
+pub fn findings_of_read(
+    sessions: &[Session],
+    read: u64,
+    inputs: &[String],
+    topo: &Topology,
+    hops: &[HopReport],
+    names: FixNames,
+) -> Vec<Finding> {
+    let mut cx = Ctx::new(sessions, inputs, topo, hops, names);
+    cx.read = read;
     let mut out = Vec::new();
     if topo.roles.proxy.is_empty() && topo.roles.aci.is_empty() && topo.roles.build_vm.is_empty() {
         no_aib_traffic(&cx, &mut out);
@@ -324,7 +343,6 @@ pub fn findings(
 /// No proxy, build VM or ACI at all: the evidence holds no AIB traffic
 /// (a warning, not proof of a failure: the verdict is inconclusive).
 fn no_aib_traffic(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let sessions = cx.sessions;
     let inputs = cx.inputs;
     out.push(finding(
         FindingId::NoAibTraffic,
@@ -334,7 +352,7 @@ fn no_aib_traffic(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
         Hop::Deployment,
         "No Image Builder traffic in the evidence".to_string(),
         vec![
-            format!("{} session(s) in {} input(s), none to ports 60000/60001 (proxy) or 22/5986 (build VM)", sessions.len(), inputs.len()),
+            format!("{} packet(s) or flow tuple(s) in {} input(s), none to ports 60000/60001 (proxy) or 22/5986 (build VM) from a host that can be AIB's (see the roles' evidence)", cx.read, inputs.len()),
             "no proxy VM, build VM or ACI could be identified".to_string(),
         ],
         "Either the evidence was collected on the wrong hosts or hours, or the build failed before any traffic: \

@@ -76,6 +76,12 @@ pub struct FlowLogBatch {
     pub records: Vec<RecordInfo>,
     /// Decoded, de-duplicated tuples in input order.
     pub tuples: Vec<FlowTuple>,
+    /// The NIC end of every tuple read from a used record, kept or not by
+    /// the pre-filters (the destination of inbound tuples, the source of
+    /// outbound ones), with the rule entry that names its MAC, in runs:
+    /// (address, rule entry, tuples). Which NIC a blob belongs to and which
+    /// hosts it logs come from here ([`crate::flowlog::nic_of_tuples`]).
+    pub locals: Vec<(std::net::IpAddr, RuleRef, u64)>,
 }
 
 impl FlowLogBatch {

@@ -14,8 +14,9 @@ use super::{
     FlowLogStats, FlowTuple, IssueKind, ParseOptions, RecordInfo, RecordKind, RuleEntry, RuleRef,
     Sym, TupleLoc, scan,
 };
-use crate::sessions::Filter;
+use crate::sessions::{Direction, Filter};
 use rustc_hash::FxHashMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The records of one chunk, with their own string tables.
 #[derive(Default)]
@@ -46,6 +47,10 @@ pub(super) struct Partial {
     warming: bool,
     /// Whether to drop repeated tuples at all.
     dedupe: bool,
+    /// The AIB-relevant scan's pre-filter.
+    aib: Option<super::AibKeep>,
+    /// NIC ends of the tuples read, in runs (see `FlowLogBatch::locals`).
+    pub locals: Vec<(IpAddr, RuleRef, u64)>,
 }
 
 /// Window indices with this bit set point into `Partial::warm`.
@@ -72,6 +77,7 @@ impl Partial {
             .filter(|f| !f.all_ends());
         let mut p = Partial {
             dedupe: opts.dedupe,
+            aib: opts.aib.clone(),
             filter: FastFilter::of(full_filter.as_ref()),
             full_filter,
             ..Partial::default()
@@ -97,11 +103,13 @@ impl Partial {
     /// else about it (its counts and issues belong to the previous chunk).
     fn warm_up(&mut self, bytes: &[u8], span: scan::Span) {
         let (issues, records, counts) = (self.issues.len(), self.records.len(), self.counts);
+        let locals = self.locals.len();
         self.warming = true;
         self.record(bytes, span);
         self.warming = false;
         self.issues.truncate(issues);
         self.records.truncate(records);
+        self.locals.truncate(locals);
         self.counts = counts;
     }
 
@@ -332,6 +340,20 @@ impl Partial {
         }
     }
 
+    /// Note a tuple's NIC end (the destination of an inbound tuple, the
+    /// source of an outbound one), extending the current run.
+    #[inline(always)]
+    fn saw_local(&mut self, direction: Direction, src: IpAddr, dst: IpAddr, rule: RuleRef) {
+        let local = match direction {
+            Direction::Inbound => dst,
+            Direction::Outbound => src,
+        };
+        match self.locals.last_mut() {
+            Some((a, r, n)) if *a == local && *r == rule => *n += 1,
+            _ => self.locals.push((local, rule, 1)),
+        }
+    }
+
     fn tuples(&mut self, ctx: &TupleCtx<'_>, g: &TupleGroup<'_, '_>, rule: RuleRef) {
         // Copied into locals: read through `ctx` in the loop, they cost the
         // fast path register spills (about 1% of a VNet run's instructions).
@@ -345,7 +367,17 @@ impl Partial {
                     continue;
                 }
                 self.counts.saw_time(f.ts_ms);
-                if !self.filter.accepts(&f) {
+                let (src, dst) = (
+                    IpAddr::V4(Ipv4Addr::from(f.src)),
+                    IpAddr::V4(Ipv4Addr::from(f.dst)),
+                );
+                self.saw_local(f.direction, src, dst, rule);
+                if !self.filter.accepts(&f)
+                    || self
+                        .aib
+                        .as_ref()
+                        .is_some_and(|k| !k.keeps(f.proto.0, src, dst, f.dport))
+                {
                     self.counts.tuples_filtered += 1;
                 } else {
                     let fp = fingerprint_fields(&f, rule);
@@ -358,14 +390,19 @@ impl Partial {
                 && keep
             {
                 self.counts.saw_time(t.ts_ms);
+                self.saw_local(t.direction, t.src, t.dst, rule);
             }
             match parsed {
                 Ok(t)
                     if keep
-                        && self
+                        && (self
                             .full_filter
                             .as_ref()
-                            .is_some_and(|f| !f.admits_ends(t.src, t.sport, t.dst, t.dport)) =>
+                            .is_some_and(|f| !f.admits_ends(t.src, t.sport, t.dst, t.dport))
+                            || self
+                                .aib
+                                .as_ref()
+                                .is_some_and(|k| !k.keeps(t.proto.0, t.src, t.dst, t.dport))) =>
                 {
                     self.counts.tuples_filtered += 1;
                 }

@@ -146,6 +146,7 @@ fn finish(
                 rules: p.tables.rules,
                 records: p.records,
                 tuples: p.tuples,
+                locals: p.locals,
             });
         }
     }

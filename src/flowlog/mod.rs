@@ -76,8 +76,8 @@ pub use batch::{FlowLogBatch, FlowLogFile, RecordInfo, RecordKind, RuleEntry, Sy
 pub use continuation::join_continuations;
 pub use error::{Dropped, FlowLogError, FlowLogIssue, IssueKind, TupleLoc};
 pub use file::{parse, parse_file, parse_many, parse_with};
-pub use nic::{Nic, nic_of_tuples};
-pub use options::ParseOptions;
+pub use nic::{Nic, logged_hosts, nic_of_tuples};
+pub use options::{AibKeep, ParseOptions};
 pub use stats::{FlowLogStats, MAX_ISSUES};
 pub use stitch::{read_input, sessions, sessions_in_scope};
 pub use tuple::{

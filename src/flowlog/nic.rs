@@ -3,7 +3,6 @@
 //! the MAC and have the NIC's address at the NIC's end.
 
 use super::FlowLogFile;
-use crate::sessions::Direction;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
@@ -23,19 +22,17 @@ pub struct Nic {
 /// address at the NIC's end (destination of inbound tuples, source of
 /// outbound ones) of at least 95% of them.
 pub fn nic_of_tuples(file: &FlowLogFile) -> Option<Nic> {
-    let mut addrs: FxHashMap<IpAddr, usize> = FxHashMap::default();
-    let mut macs: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut n = 0usize;
-    for (b, t) in file.tuples() {
-        n += 1;
-        let local = match t.direction {
-            Direction::Inbound => t.dst,
-            Direction::Outbound => t.src,
-        };
-        *addrs.entry(local).or_default() += 1;
-        let m = b.mac(t);
-        if !m.is_empty() {
-            *macs.entry(m).or_default() += 1;
+    let mut addrs: FxHashMap<IpAddr, u64> = FxHashMap::default();
+    let mut macs: FxHashMap<&str, u64> = FxHashMap::default();
+    let mut n = 0u64;
+    for b in &file.batches {
+        for &(local, rule, k) in &b.locals {
+            n += k;
+            *addrs.entry(local).or_default() += k;
+            let m = b.rule(rule).map_or("", |e| b.str(e.mac));
+            if !m.is_empty() {
+                *macs.entry(m).or_default() += k;
+            }
         }
     }
     let (addr, k) = addrs
@@ -47,4 +44,20 @@ pub fn nic_of_tuples(file: &FlowLogFile) -> Option<Nic> {
         .map(|(m, _)| m.to_ascii_uppercase())
         .or_else(|| crate::ingest::blob_mac(&file.path))?;
     (k * 100 >= n * 95).then_some(Nic { addr, mac })
+}
+
+/// The addresses whose NICs logged a flow-log file's tuples (the local end
+/// of each: the destination of inbound tuples, the source of outbound
+/// ones), sorted and unique: one per blob in the storage layout; every NIC
+/// of a subnet or VNET in a blob that gathers them. Every tuple read
+/// counts, whether the pre-filters kept it or not.
+pub fn logged_hosts(file: &FlowLogFile) -> Vec<IpAddr> {
+    let mut hosts: Vec<IpAddr> = file
+        .batches
+        .iter()
+        .flat_map(|b| b.locals.iter().map(|l| l.0))
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    hosts
 }

@@ -2,8 +2,11 @@
 //! fast path tests (`FastFilter`).
 
 use super::tuple;
+use crate::aib::{FlowClass, classify_flow};
 use crate::sessions::Filter;
+use rustc_hash::FxHashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// How to parse.
 #[derive(Debug, Clone)]
@@ -26,6 +29,33 @@ pub struct ParseOptions {
     /// session's tuples share its ends, so it keeps or drops whole
     /// sessions, never parts of one).
     pub filter: Option<Filter>,
+    /// Keep only the tuples an AIB diagnosis can use (the AIB-relevant
+    /// scan's pre-filter); applied like `filter`, after it.
+    pub aib: Option<AibKeep>,
+}
+
+/// The AIB-relevant scan's test on a tuple: its anchors (command port,
+/// SSH/WinRM between VNet addresses: [`classify_flow`]) and the egress and
+/// DNS that `egress_of`'s hosts open.
+#[derive(Debug, Clone)]
+pub struct AibKeep {
+    /// The health probe's source address.
+    pub probe: IpAddr,
+    /// Hosts whose egress and DNS are kept.
+    pub egress_of: Arc<FxHashSet<IpAddr>>,
+}
+
+impl AibKeep {
+    /// Whether a tuple of this protocol number, initiator, responder and
+    /// destination port is kept.
+    #[inline]
+    pub fn keeps(&self, proto: u8, src: IpAddr, dst: IpAddr, dport: u16) -> bool {
+        match classify_flow(proto, src, dst, dport, self.probe) {
+            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
+            Some(FlowClass::Egress) => self.egress_of.contains(&src),
+            None => false,
+        }
+    }
 }
 
 /// [`Filter`] for the IPv4 fast path: addresses as integers.
@@ -76,6 +106,7 @@ impl Default for ParseOptions {
             min_chunk_records: 8,
             dedupe: true,
             filter: None,
+            aib: None,
         }
     }
 }

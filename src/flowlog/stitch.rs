@@ -100,6 +100,7 @@ pub fn fill_report(file: &FlowLogFile, report: &mut InputReport, skipped: &mut V
     // Tuples the pre-filter dropped were decoded, just not used.
     report.decoded = file.tuple_count() as u64 + s.tuples_filtered;
     report.used = file.tuple_count() as u64;
+    report.logged_hosts = super::logged_hosts(file);
     let mut digits = 0u8;
     for b in &file.batches {
         for r in &b.records {

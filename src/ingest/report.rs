@@ -36,6 +36,12 @@ pub struct InputReport {
     pub not_decoded: BTreeMap<&'static str, u64>,
     /// Why reading stopped early (with the byte offset), if it did.
     pub error: Option<String>,
+    /// Flow logs: the addresses whose NIC logged the flows read (the local
+    /// end of each tuple), sorted. A host in this list would show its
+    /// command-port sessions in this input if it had any, so it can be told
+    /// apart from a proxy ([`crate::topology`]).
+    #[serde(skip)]
+    pub logged_hosts: Vec<std::net::IpAddr>,
 }
 
 impl InputReport {
@@ -53,6 +59,7 @@ impl InputReport {
             ts_digits: 6,
             not_decoded: BTreeMap::new(),
             error: None,
+            logged_hosts: Vec::new(),
         }
     }
 }

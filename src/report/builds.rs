@@ -93,6 +93,7 @@ pub struct SummaryJson {
     skipped: usize,
     packets: u64,
     sessions_kept: usize,
+    not_builds: usize,
 }
 
 impl SummaryJson {
@@ -112,6 +113,7 @@ impl SummaryJson {
             skipped: b.skipped.len(),
             packets: b.packets(),
             sessions_kept: b.sessions_kept,
+            not_builds: b.not_builds,
         }
     }
 }

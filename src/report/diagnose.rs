@@ -36,6 +36,52 @@ pub struct DiagnoseDoc<'a> {
     findings: &'a [Finding],
     inputs: Vec<InputJson<'a>>,
     skipped: &'a [Skipped],
+    /// Present when the evidence holds several builds: each diagnosed on
+    /// its own (the document's top level is the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    builds: Vec<BuildJson<'a>>,
+}
+
+/// One of several builds in the evidence, diagnosed on its own sessions.
+#[derive(Serialize)]
+pub struct BuildJson<'a> {
+    start: Option<String>,
+    end: Option<String>,
+    proxy: Option<std::net::IpAddr>,
+    build_vm: Option<std::net::IpAddr>,
+    verdict: Verdict,
+    first_broken_hop: Option<crate::aib::Hop>,
+    topology: TopologyJson<'a>,
+    hops: &'a [HopReport],
+    findings: &'a [Finding],
+}
+
+impl<'a> BuildJson<'a> {
+    fn of(d: &'a Diagnosis) -> Self {
+        let t = |ns: i64| crate::time::rfc3339(ns, 3);
+        BuildJson {
+            start: d.span.map(|(a, _)| t(a)),
+            end: d.span.map(|(_, b)| t(b)),
+            proxy: d.topology.roles.proxy.first().copied(),
+            build_vm: d.topology.roles.build_vm.first().copied(),
+            verdict: d.verdict,
+            first_broken_hop: d.first_broken_hop().map(|h| h.hop),
+            topology: TopologyJson::of(d),
+            hops: &d.hops,
+            findings: &d.findings,
+        }
+    }
+}
+
+impl<'a> TopologyJson<'a> {
+    fn of(d: &'a Diagnosis) -> Self {
+        TopologyJson {
+            kind: kind_name(d.topology.kind),
+            os: os_name(d.topology.os),
+            roles: &d.topology.roles,
+            evidence: &d.topology.evidence,
+        }
+    }
 }
 
 impl<'a> DiagnoseDoc<'a> {
@@ -44,16 +90,12 @@ impl<'a> DiagnoseDoc<'a> {
         DiagnoseDoc {
             schema_version: SCHEMA_VERSION,
             verdict: d.verdict,
-            topology: TopologyJson {
-                kind: kind_name(d.topology.kind),
-                os: os_name(d.topology.os),
-                roles: &d.topology.roles,
-                evidence: &d.topology.evidence,
-            },
+            topology: TopologyJson::of(d),
             hops: &d.hops,
             findings: &d.findings,
             inputs: a.inputs.iter().map(InputJson::of).collect(),
             skipped: &a.skipped,
+            builds: d.builds.iter().map(BuildJson::of).collect(),
         }
     }
 }
@@ -98,6 +140,9 @@ fn write_ndjson(w: &mut dyn Write, d: &Diagnosis) -> std::io::Result<()> {
     }
     for f in &d.findings {
         super::json::write_tagged_line(w, "finding", f)?;
+    }
+    for b in &d.builds {
+        super::json::write_tagged_line(w, "build", &BuildJson::of(b))?;
     }
     Ok(())
 }

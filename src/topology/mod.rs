@@ -3,18 +3,16 @@
 //! evidence that made it, and where each capture point sat; and, in
 //! evidence of many builds, which sessions belong to which run ([`runs`]).
 
-use crate::aib::{
-    AZURE_HOST_IP, Os, PROXY_PORT_LINUX, PROXY_PORT_WINDOWS, TopologyKind, is_build_port,
-    is_proxy_port, or_unknown,
-};
+use crate::aib::{AZURE_HOST_IP, Os, TopologyKind, or_unknown};
 use crate::ingest::Format;
 use crate::ingest::InputReport;
-use crate::sessions::{Proto, Session};
+use crate::sessions::Session;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+pub mod roles;
 pub mod runs;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -128,162 +126,10 @@ fn same_subnet(a: IpAddr, b: IpAddr) -> bool {
     }
 }
 
-fn push_unique(v: &mut Vec<IpAddr>, ip: IpAddr) {
-    if !v.contains(&ip) {
-        v.push(ip);
-    }
-}
-
-/// Sessions on each OS's ports: the OS with more wins, a tie tells nothing.
-#[derive(Default)]
-struct OsVotes {
-    linux: usize,
-    windows: usize,
-}
-
-impl OsVotes {
-    /// A session to this proxy or build VM port.
-    fn port(&mut self, port: u16) {
-        match Os::of_port(port) {
-            Some(Os::Linux) => self.linux += 1,
-            Some(Os::Windows) => self.windows += 1,
-            None => {}
-        }
-    }
-
-    fn winner(&self) -> Option<Os> {
-        match self.linux.cmp(&self.windows) {
-            std::cmp::Ordering::Greater => Some(Os::Linux),
-            std::cmp::Ordering::Less => Some(Os::Windows),
-            std::cmp::Ordering::Equal => None,
-        }
-    }
-}
-
 /// Infer roles, OS, topology and capture vantage points.
 pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Topology {
-    let probe_ip = hints.probe_ip.unwrap_or(AZURE_HOST_IP);
-    let mut roles = Roles::default();
-    let mut evidence = Vec::new();
-    let mut os_votes = OsVotes::default();
-
-    for ip in &hints.proxy {
-        push_unique(&mut roles.proxy, *ip);
-    }
-    for ip in &hints.build_vm {
-        push_unique(&mut roles.build_vm, *ip);
-    }
-    if !hints.proxy.is_empty() {
-        evidence.push("proxy given by --proxy".to_string());
-    }
-    if !hints.build_vm.is_empty() {
-        evidence.push("build VM given by --build-vm".to_string());
-    }
-
-    // Proxy: responder on 60000/60001 (attempts and denies count too).
-    let mut proxy_seen: BTreeMap<IpAddr, usize> = BTreeMap::new();
-    for s in sessions
-        .iter()
-        .filter(|s| s.proto == Proto::Tcp && is_proxy_port(s.resp_p))
-    {
-        *proxy_seen.entry(s.resp_h).or_default() += 1;
-        os_votes.port(s.resp_p);
-    }
-    if hints.proxy.is_empty() {
-        for (ip, n) in &proxy_seen {
-            push_unique(&mut roles.proxy, *ip);
-            evidence.push(format!(
-                "proxy {ip}: receives {n} session(s) on {PROXY_PORT_WINDOWS}/{PROXY_PORT_LINUX}"
-            ));
-        }
-    }
-    // Probe and Private Link NAT: who talks to the proxy's command port.
-    for s in sessions
-        .iter()
-        .filter(|s| is_proxy_port(s.resp_p) && roles.proxy.contains(&s.resp_h))
-    {
-        if s.orig_h == probe_ip {
-            if !roles.probe.contains(&s.orig_h) {
-                evidence.push(format!(
-                    "probe {}: health-probe source (Azure host IP) to the proxy",
-                    s.orig_h
-                ));
-            }
-            push_unique(&mut roles.probe, s.orig_h);
-        } else {
-            if !roles.private_link_nat.contains(&s.orig_h) {
-                evidence.push(format!(
-                    "private link NAT {}: opens command sessions to the proxy :{}",
-                    s.orig_h, s.resp_p
-                ));
-            }
-            push_unique(&mut roles.private_link_nat, s.orig_h);
-        }
-    }
-    // Build VMs and ACI: responders on 22/5986 and who opened them.
-    let mut aci_candidates: Vec<(IpAddr, IpAddr)> = Vec::new();
-    for s in sessions
-        .iter()
-        .filter(|s| s.proto == Proto::Tcp && is_build_port(s.resp_p))
-    {
-        let from_proxy = roles.proxy.contains(&s.orig_h);
-        let to_known_build = roles.build_vm.contains(&s.resp_h);
-        if from_proxy {
-            if !roles.build_vm.contains(&s.resp_h) && hints.build_vm.is_empty() {
-                evidence.push(format!(
-                    "build VM {}: the proxy {} opens :{} to it",
-                    s.resp_h, s.orig_h, s.resp_p
-                ));
-                push_unique(&mut roles.build_vm, s.resp_h);
-            }
-            os_votes.port(s.resp_p);
-        } else if to_known_build || hints.build_vm.is_empty() || hints.build_vm.contains(&s.resp_h)
-        {
-            aci_candidates.push((s.orig_h, s.resp_h));
-            os_votes.port(s.resp_p);
-        }
-    }
-    // Without a proxy in the evidence, a client opening 22/5986 is either
-    // the proxy seen only from the build VM (same subnet) or ACI (its own
-    // subnet): AIB puts the proxy in the build subnet and ACI in another.
-    let forced = hints.kind;
-    // First pass: a same-subnet client stands for a proxy seen only from
-    // the build VM (unless the user said the build is isolated).
-    if roles.proxy.is_empty() && forced != Some(TopologyKind::Isolated) {
-        for (client, server) in &aci_candidates {
-            if (forced == Some(TopologyKind::Proxy) || same_subnet(*client, *server))
-                && !roles.proxy.contains(client)
-            {
-                evidence.push(format!(
-                    "proxy {client}: opens :22/:5986 to {server} from the same subnet (assumed proxy; pass --topology isolated if it is ACI)"
-                ));
-                push_unique(&mut roles.proxy, *client);
-            }
-        }
-    }
-    for (client, server) in aci_candidates {
-        let is_proxy = roles.proxy.contains(&client);
-        // With a proxy in the evidence, other clients of 22/5986 are not
-        // part of the build path.
-        if !is_proxy && !roles.proxy.is_empty() && forced != Some(TopologyKind::Isolated) {
-            continue;
-        }
-        if !is_proxy {
-            if !roles.aci.contains(&client) {
-                evidence.push(format!(
-                    "ACI {client}: opens :22/:5986 to {server} directly, from another subnet"
-                ));
-            }
-            push_unique(&mut roles.aci, client);
-        }
-        if !roles.build_vm.contains(&server) {
-            evidence.push(format!(
-                "build VM {server}: receives :22/:5986 from {client}"
-            ));
-            push_unique(&mut roles.build_vm, server);
-        }
-    }
-
+    let (vantage, seen_hosts) = vantages(sessions, inputs);
+    let (mut roles, evidence, votes) = roles::infer_roles(sessions, inputs, &vantage, hints);
     let kind = hints.kind.or(if !roles.proxy.is_empty() {
         Some(TopologyKind::Proxy)
     } else if !roles.aci.is_empty() {
@@ -291,21 +137,11 @@ pub fn infer(sessions: &[Session], inputs: &[InputReport], hints: &Hints) -> Top
     } else {
         None
     });
-    let os = hints.os.or_else(|| os_votes.winner());
+    let os = hints.os.or_else(|| votes.winner());
     if roles.probe.is_empty() && kind == Some(TopologyKind::Proxy) {
-        roles.probe.push(probe_ip);
+        // No probe in the evidence: every proxy build has one.
+        roles.probe.push(hints.probe_ip.unwrap_or(AZURE_HOST_IP));
     }
-    for r in [
-        &mut roles.proxy,
-        &mut roles.build_vm,
-        &mut roles.probe,
-        &mut roles.private_link_nat,
-        &mut roles.aci,
-    ] {
-        r.sort();
-    }
-
-    let (vantage, seen_hosts) = vantages(sessions, inputs);
     Topology {
         kind,
         os,

@@ -50,7 +50,7 @@ impl Default for RunOptions {
         }
     }
 }
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 
 /// The sessions of one run (indices into the scanned sessions, in order).
@@ -170,6 +170,7 @@ pub fn discover_with<'a>(
         touch_ep.push(k);
     }
 
+    drop_sweepers(sessions, &mut touches, &mut touch_ep, &mut episodes);
     split_unbound(&touches, &mut touch_ep, &mut episodes);
 
     // Join the client's and the server's episodes of each SSH/WinRM session.
@@ -214,10 +215,18 @@ pub fn discover_with<'a>(
         }
     }
 
-    // Gather each group's sessions.
+    // Gather each group's sessions. A group is a run only with AIB's own
+    // evidence in it: a proxy's command port or an SSH/WinRM client that is
+    // not sweeping the subnet; a server's episode alone (a VM receiving
+    // SSH from a jump box) is not.
     let mut groups: FxHashMap<usize, RunSessions> = FxHashMap::default();
+    let mut anchored: FxHashSet<usize> = FxHashSet::default();
     for (t, &k) in touches.iter().zip(&touch_ep) {
-        groups.entry(uf.find(k)).or_default().sessions.push(t.sess);
+        let g = uf.find(k);
+        if t.role != Role::Server {
+            anchored.insert(g);
+        }
+        groups.entry(g).or_default().sessions.push(t.sess);
     }
     for (k, i) in attached {
         groups.entry(uf.find(k)).or_default().sessions.push(i);
@@ -229,8 +238,9 @@ pub fn discover_with<'a>(
         }
     }
     let mut runs: Vec<RunSessions> = groups
-        .into_values()
-        .map(|mut g| {
+        .into_iter()
+        .filter(|(k, _)| anchored.contains(k))
+        .map(|(_, mut g)| {
             g.sessions.sort_unstable();
             g.sessions.dedup();
             g.macs.sort();
@@ -312,7 +322,11 @@ fn split_unbound(touches: &[Touch<'_>], touch_ep: &mut [usize], episodes: &mut V
             });
         }
     }
-    // Recompute every episode from its touches.
+    recompute(touches, touch_ep, episodes);
+}
+
+/// Recompute every episode's span and server flag from its touches.
+fn recompute(touches: &[Touch<'_>], touch_ep: &[usize], episodes: &mut [Episode<'_>]) {
     for e in episodes.iter_mut() {
         e.start = i64::MAX;
         e.last = i64::MIN;
@@ -325,6 +339,50 @@ fn split_unbound(touches: &[Touch<'_>], touch_ep: &mut [usize], episodes: &mut V
             e.server |= t.role == Role::Server;
         }
     }
+}
+
+/// Take out the SSH/WinRM sessions of clients that sweep the subnet: a
+/// client episode opening 22/5986 to more than
+/// [`MAX_FAN_OUT`](super::roles::MAX_FAN_OUT) hosts is a jump box or a
+/// management host, and linking its servers would make one phantom build of
+/// every VM it visits (and pull a real build VM it visits into it).
+fn drop_sweepers(
+    sessions: &[Session],
+    touches: &mut Vec<Touch<'_>>,
+    touch_ep: &mut Vec<usize>,
+    episodes: &mut [Episode<'_>],
+) {
+    let mut fan: Vec<(usize, IpAddr)> = touches
+        .iter()
+        .zip(touch_ep.iter())
+        .filter(|(t, _)| t.role == Role::Client)
+        .filter_map(|(t, &k)| sessions.get(t.sess).map(|s| (k, s.resp_h)))
+        .collect();
+    fan.sort_unstable();
+    fan.dedup();
+    let mut sweepers: FxHashSet<usize> = FxHashSet::default();
+    for w in fan.chunk_by(|a, b| a.0 == b.0) {
+        if w.len() > super::roles::MAX_FAN_OUT
+            && let Some(&(k, _)) = w.first()
+        {
+            sweepers.insert(k);
+        }
+    }
+    if sweepers.is_empty() {
+        return;
+    }
+    let swept: FxHashSet<usize> = touches
+        .iter()
+        .zip(touch_ep.iter())
+        .filter(|(t, k)| t.role == Role::Client && sweepers.contains(k))
+        .map(|(t, _)| t.sess)
+        .collect();
+    let keep: Vec<bool> = touches.iter().map(|t| !swept.contains(&t.sess)).collect();
+    let mut k1 = keep.iter();
+    touches.retain(|_| k1.next().copied().unwrap_or(true));
+    let mut k2 = keep.iter();
+    touch_ep.retain(|_| k2.next().copied().unwrap_or(true));
+    recompute(touches, touch_ep, episodes);
 }
 
 /// Union-find with path halving and union by size.
@@ -609,5 +667,42 @@ mod tests {
             sess(proto::TCP, "203.0.113.9", 40002, "10.2.0.9", 22, 2, 0),
         ]);
         assert!(discover(&v, &[], &opts()).is_empty());
+    }
+
+    #[test]
+    fn a_jump_box_sweeping_the_subnet_makes_no_run_and_joins_no_build() {
+        // Every 5 minutes for an hour, the jump box opens SSH to six VMs, one
+        // of them the build VM of a real build in that hour.
+        let mut v = proxy_run(600, 900, "10.1.0.4", "10.1.0.6");
+        let n_build = v.len();
+        let mut port = 50000;
+        for round in 0..12 {
+            for vm in [
+                "10.1.0.6",
+                "10.1.0.20",
+                "10.1.0.21",
+                "10.1.0.22",
+                "10.1.0.23",
+                "10.1.0.24",
+            ] {
+                v.push(sess(proto::TCP, "10.1.0.9", port, vm, 22, round * 300, 2));
+                port += 1;
+            }
+        }
+        let v = sorted(v);
+        let runs = discover(&v, &[], &opts());
+        assert_eq!(runs.len(), 1, "only the build: {runs:?}");
+        // The run is the build's sessions: the jump box's, its visits to the
+        // build VM included, link nothing and belong to no run.
+        let jump = |i: &usize| v[*i].orig_h.to_string() == "10.1.0.9";
+        assert_eq!(runs[0].sessions.len(), n_build);
+        assert!(!runs[0].sessions.iter().any(jump));
+        // Without the build: no run at all.
+        let only_jump: Vec<Session> = v
+            .iter()
+            .filter(|s| s.orig_h.to_string() == "10.1.0.9")
+            .cloned()
+            .collect();
+        assert!(discover(&only_jump, &[], &opts()).is_empty());
     }
 }

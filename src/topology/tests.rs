@@ -196,6 +196,117 @@ fn a_same_subnet_client_without_a_proxy_is_an_assumed_proxy() {
     assert_eq!(t.kind, Some(TopologyKind::Isolated));
 }
 
+// ---- noise: jump boxes, admins, several clients --------------------------------
+
+/// `from` opening :22 on `to` `n` times (source ports apart).
+fn opens(from: &str, to: &str, n: u16, at: i64) -> Vec<Build> {
+    (0..n)
+        .map(|k| {
+            tcp(&format!("{from}:{}", 42000 + k), &format!("{to}:22"))
+                .unanswered()
+                .at(at + i64::from(k))
+        })
+        .collect()
+}
+
+#[test]
+fn a_jump_box_sweeping_the_subnet_is_no_proxy_and_no_aci() {
+    // SSH to five VMs of its own subnet and of another: no AIB client.
+    let mut v = Vec::new();
+    for (k, vm) in [
+        "10.0.0.20",
+        "10.0.0.21",
+        "10.0.0.22",
+        "10.0.0.23",
+        "10.0.2.9",
+    ]
+    .iter()
+    .enumerate()
+    {
+        v.push(open("10.0.0.9", vm, 22).established().at(k as i64));
+    }
+    let t = inferred(v.clone());
+    assert!(t.roles.proxy.is_empty() && t.roles.aci.is_empty() && t.roles.build_vm.is_empty());
+    assert_eq!(t.kind, None);
+    assert!(
+        has(
+            &t,
+            "not AIB clients: 10.0.0.9 (5 hosts) open :22/:5986 to more than 3 hosts each (jump or management hosts)"
+        ),
+        "{:?}",
+        t.evidence
+    );
+    // From another subnet, the same: not ACI.
+    let v: Vec<Build> = (20..25)
+        .map(|k| {
+            open("10.0.9.4", &format!("10.0.0.{k}"), 22)
+                .established()
+                .at(k)
+        })
+        .collect();
+    let t = inferred(v);
+    assert!(t.roles.aci.is_empty() && t.roles.build_vm.is_empty());
+}
+
+#[test]
+fn of_several_clients_of_the_build_vm_the_busiest_is_the_assumed_proxy() {
+    // A capture on the build VM: the proxy retries SSH that never gets an
+    // answer while an admin's session from a jump box works.
+    let mut v = opens(PROXY, BUILD, 12, 0);
+    v.push(open("10.0.0.9", BUILD, 22).established().at(3));
+    let t = inferred(v);
+    assert_eq!(t.roles.proxy, ips(&[PROXY]));
+    assert_eq!(t.roles.build_vm, ips(&[BUILD]));
+    assert!(t.roles.aci.is_empty());
+    assert!(
+        has(
+            &t,
+            "10.0.0.9 also opens :22/:5986 to 10.0.0.6 (1 session(s), the assumed proxy 12): not taken as the proxy; --proxy chooses"
+        ),
+        "{:?}",
+        t.evidence
+    );
+}
+
+#[test]
+fn a_client_whose_own_flows_are_logged_without_the_command_port_is_no_proxy() {
+    // Flow logs of the client's NIC are in the evidence and show no
+    // command-port session: an admin, not the proxy.
+    let mut inputs = segment();
+    if let Some(i) = inputs.first_mut() {
+        i.format = Format::FlowLog;
+        i.logged_hosts = ips(&["10.0.0.9", BUILD]);
+    }
+    let t = infer(
+        &sessions(vec![open("10.0.0.9", BUILD, 22).established()]),
+        &inputs,
+        &Hints::default(),
+    );
+    assert!(
+        t.roles.proxy.is_empty() && t.roles.build_vm.is_empty(),
+        "{:?}",
+        t.roles
+    );
+    assert!(
+        t.evidence
+            .iter()
+            .any(|e| e
+                .starts_with("10.0.0.9 opens :22/:5986 in the build subnet but receives nothing")),
+        "{:?}",
+        t.evidence
+    );
+    // Only the build VM's NIC logged: the client is unseen, an assumed proxy.
+    if let Some(i) = inputs.first_mut() {
+        i.logged_hosts = ips(&[BUILD]);
+    }
+    let t = infer(
+        &sessions(vec![open("10.0.0.9", BUILD, 22).established()]),
+        &inputs,
+        &Hints::default(),
+    );
+    assert_eq!(t.roles.proxy, ips(&["10.0.0.9"]));
+}
+
 // ---- hints --------------------------------------------------------------------
 
 #[test]

@@ -112,6 +112,7 @@ fn flowlog_chunked_and_sequential_parses_agree_around_a_skipped_record() {
             min_chunk_records: 1,
             dedupe: true,
             filter: None,
+            aib: None,
         },
     )
     .unwrap();
@@ -145,6 +146,7 @@ fn flowlog_a_tuple_repeated_in_three_records_is_one_tuple_either_way() {
                 min_chunk_records: 1,
                 dedupe: true,
                 filter: None,
+                aib: None,
             },
         )
         .unwrap()

@@ -6,5 +6,6 @@ mod common;
 
 mod across_blobs;
 mod bad_input;
+mod busy_vnet;
 mod samples;
 mod sessions;

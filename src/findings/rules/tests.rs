@@ -126,7 +126,11 @@ fn no_aib_traffic_when_no_role_is_known() {
         only(&f),
         (FindingId::NoAibTraffic, Severity::Warning, Hop::Deployment)
     );
-    assert!(has_line(&f[0], "2 session(s) in 1 input(s), none to ports"));
+    // 6 + 5 packets and 1 + 1.
+    assert!(has_line(
+        &f[0],
+        "13 packet(s) or flow tuple(s) in 1 input(s), none to ports"
+    ));
     // A build VM alone is AIB traffic.
     let t = build_vm_only(Vantage::Segment);
     assert!(
