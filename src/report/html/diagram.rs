@@ -38,12 +38,12 @@ fn node(out: &mut String, n: &Node<'_>) {
         .collect::<Vec<_>>()
         .join(", ");
     let cx = n.x + BOX_W / 2;
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<g><title>{name}{sep}{all}</title>\
          <rect x=\"{x}\" y=\"{y}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"6\" fill=\"#ffffff\" stroke=\"#333333\" stroke-width=\"1.5\"/>\
          <text x=\"{cx}\" y=\"{ty}\" text-anchor=\"middle\" font-size=\"13.5\" font-weight=\"700\">{name}</text>\
-         <text x=\"{cx}\" y=\"{ay}\" text-anchor=\"middle\" font-size=\"12.5\" font-family=\"monospace\">{addr}</text></g>\n",
+         <text x=\"{cx}\" y=\"{ay}\" text-anchor=\"middle\" font-size=\"12.5\" font-family=\"monospace\">{addr}</text></g>",
         name = esc(n.name),
         sep = if all.is_empty() { "" } else { ": " },
         all = esc(&all),
@@ -294,9 +294,9 @@ pub(super) fn svg(d: &Diagnosis, id: &str) -> String {
     );
     let mut heads = String::new();
     for tone in [Tone::Ok, Tone::Bad, Tone::Warn, Tone::None] {
-        let _ = write!(
+        let _ = writeln!(
             heads,
-            "<marker id=\"{id}-head-{}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"12\" markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{}\"/></marker>\n",
+            "<marker id=\"{id}-head-{}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"12\" markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{}\"/></marker>",
             tone.class(),
             tone.stroke()
         );

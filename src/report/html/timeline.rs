@@ -241,10 +241,10 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
             (n, 0) => format!("{n} session{}", if n == 1 { "" } else { "s" }),
             (n, f) => format!("{n} session{}, {f} failed", if n == 1 { "" } else { "s" }),
         };
-        let _ = write!(
+        let _ = writeln!(
             body,
             "<text x=\"8\" y=\"{:.1}\" font-size=\"13\" font-weight=\"700\">{}</text>\
-             <text x=\"8\" y=\"{:.1}\" font-size=\"11\" fill=\"#444444\">{}</text>\n",
+             <text x=\"8\" y=\"{:.1}\" font-size=\"11\" fill=\"#444444\">{}</text>",
             y + 18.0,
             esc(hop.label()),
             y + 33.0,
@@ -290,9 +290,9 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
                 } else {
                     String::new()
                 };
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<path d=\"M{:.1},{:.1} h9 l-4.5,6 z\" fill=\"#000000\"><title>{}{}</title></path>\n",
+                    "<path d=\"M{:.1},{:.1} h9 l-4.5,6 z\" fill=\"#000000\"><title>{}{}</title></path>",
                     x - 4.5,
                     by - 7.0,
                     esc(what),
@@ -301,9 +301,9 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
             }
         }
         y += lane_h;
-        let _ = write!(
+        let _ = writeln!(
             grid,
-            "<line x1=\"4\" x2=\"{X1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#DDDDDD\"/>\n"
+            "<line x1=\"4\" x2=\"{X1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#DDDDDD\"/>"
         );
     }
     // The axis, with grid lines behind the lanes.
@@ -317,21 +317,21 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
     }
     while t <= t0 + span {
         let x = x_of(t);
-        let _ = write!(
+        let _ = writeln!(
             grid,
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{lanes_top:.1}\" y2=\"{y:.1}\" stroke=\"#EEEEEE\"/>\n"
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{lanes_top:.1}\" y2=\"{y:.1}\" stroke=\"#EEEEEE\"/>"
         );
-        let _ = write!(
+        let _ = writeln!(
             axis,
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y:.1}\" y2=\"{:.1}\" stroke=\"#333333\"/>\n",
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y:.1}\" y2=\"{:.1}\" stroke=\"#333333\"/>",
             y + 4.0,
         );
         // A label too near the right edge would be cut: its tick stays
         // (the caption gives the exact end).
         if x <= WIDTH - 45.0 {
-            let _ = write!(
+            let _ = writeln!(
                 axis,
-                "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
+                "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
                 y + 16.0,
                 esc(&tick_label(t, step, days))
             );
@@ -350,22 +350,22 @@ pub(super) fn svg(d: &Diagnosis, sessions: &[Session], id: &str) -> Option<(Stri
         Outcome::Unknown,
     ] {
         let (fill, stroke, word) = look(o, id);
-        let _ = write!(
+        let _ = writeln!(
             legend,
             "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"22\" height=\"{BAR_H}\" fill=\"{fill}\" stroke=\"{stroke}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{word}</text>\n",
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{word}</text>",
             ly - 9.0,
             lx + 27.0,
             ly
         );
         lx += 27.0 + word.len() as f64 * 6.0 + 14.0;
     }
-    let _ = write!(
+    let _ = writeln!(
         legend,
         "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000000\" stroke-width=\"1.5\"/>\
          <text x=\"{:.1}\" y=\"{ly:.1}\" font-size=\"11\">SYN retransmit</text>\
          <path d=\"M{:.1},{:.1} h9 l-4.5,6 z\" fill=\"#000000\"/>\
-         <text x=\"{:.1}\" y=\"{ly:.1}\" font-size=\"11\">flow-log deny</text>\n",
+         <text x=\"{:.1}\" y=\"{ly:.1}\" font-size=\"11\">flow-log deny</text>",
         lx + 4.0,
         lx + 4.0,
         ly - 12.0,
