@@ -192,10 +192,16 @@ fn a_fresh_lab_recording_is_diagnosed_as_expected() {
 /// it updates the snapshot after review (`INSTA_UPDATE=always cargo test
 /// --test scenarios`, then read the diff).
 fn markdown_report(scenario: &str, code: i32) -> String {
+    report("markdown", scenario, code)
+}
+
+/// `aibnet diagnose --format FORMAT captures/SCENARIO/`, run at the
+/// repository's root, exiting with `code`.
+fn report(format: &str, scenario: &str, code: i32) -> String {
     let out = run_at_root([
         "diagnose",
         "--format",
-        "markdown",
+        format,
         &format!("captures/{scenario}/"),
     ]);
     assert_eq!(out.code, code, "{}", out.stderr);
@@ -225,14 +231,7 @@ fn healthy_scenario_markdown_report() {
 /// deliberate change updates the snapshot after review. How the page looks
 /// is checked in Chromium (`tests/reports/chromium.rs`).
 fn html_report(scenario: &str, code: i32) -> String {
-    let out = run_at_root([
-        "diagnose",
-        "--format",
-        "html",
-        &format!("captures/{scenario}/"),
-    ]);
-    assert_eq!(out.code, code, "{}", out.stderr);
-    out.stdout
+    report("html", scenario, code)
 }
 
 #[test]

@@ -143,11 +143,21 @@ fn terminal_keep_lines(s: &str) -> Cow<'_, str> {
 /// and JUnit viewers show attributes on one line), then `&`, `<`, `>`, `"`
 /// and `'` as entities.
 pub fn xml(s: &str) -> Cow<'_, str> {
-    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
     let allowed = |c: char| matches!(c, '\n' | '\t');
     // Not XML characters at all, though not controls.
     let not_xml = |c: char| matches!(c, '\u{fffe}' | '\u{ffff}');
-    let shown = |c: char| (is_hostile(c) && !allowed(c)) || not_xml(c);
+    with_entities(
+        s,
+        |c| (is_hostile(c) && !allowed(c)) || not_xml(c),
+        "&apos;",
+    )
+}
+
+/// `s` with the characters `shown` picks in their visible escaped form and
+/// `&`, `<`, `>`, `"` and `'` as entities (`'` as `apos`, which XML and
+/// HTML spell differently). Borrows when nothing needs escaping.
+fn with_entities<'a>(s: &'a str, shown: impl Fn(char) -> bool, apos: &str) -> Cow<'a, str> {
+    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
     if !s.chars().any(|c| special(c) || shown(c)) {
         return Cow::Borrowed(s);
     }
@@ -158,7 +168,7 @@ pub fn xml(s: &str) -> Cow<'_, str> {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '\'' => out.push_str(apos),
             c if shown(c) => push_visible(&mut out, c),
             c => out.push(c),
         }
@@ -171,24 +181,8 @@ pub fn xml(s: &str) -> Cow<'_, str> {
 /// bidirectional overrides shown as escapes, then `&`, `<`, `>`, `"` and
 /// `'` as entities. Borrows when nothing needs escaping.
 pub fn html(s: &str) -> Cow<'_, str> {
-    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
-    let shown = |c: char| c != '\n' && is_hostile(c);
-    if !s.chars().any(|c| special(c) || shown(c)) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if shown(c) => push_visible(&mut out, c),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
+    // `&apos;` is not HTML 4's; the numeric reference is every version's.
+    with_entities(s, |c| c != '\n' && is_hostile(c), "&#39;")
 }
 
 #[cfg(test)]

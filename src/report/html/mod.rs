@@ -396,20 +396,17 @@ fn hop_sessions(p: &mut Page, d: &Diagnosis, sessions: &[Session], inputs: &[&st
                 esc(&seen_summary(&seen))
             );
             let first = rfc3339(s.first_ts, 3);
+            let (from, to) = endpoints(s);
             let _ = writeln!(
                 p.out,
                 "<tr><td class=\"mono nw\" title=\"{}\">{}</td><td class=\"n\">{:.3} s</td>\
-                 <td class=\"mono\">{} <span class=\"nw\">{}:{}</span> → <span class=\"nw\">{}:{}</span></td>\
+                 <td class=\"mono\">{} <span class=\"nw\">{from}</span> → <span class=\"nw\">{to}</span></td>\
                  <td class=\"mono nw\">{}<br>{}</td><td>{}</td>\
                  <td class=\"n\">{}</td><td class=\"n\">{}/{}</td><td>{flow}</td><td>{seen}</td></tr>",
                 esc(&first),
                 esc(first.get(11..23).unwrap_or(&first)),
                 (s.last_ts - s.first_ts) as f64 / 1e9,
                 s.proto.as_str(),
-                s.orig_h,
-                s.orig_p,
-                s.resp_h,
-                s.resp_p,
                 s.state.as_str(),
                 esc(s.history.as_str()),
                 outcome_cell(shown_outcome(s)),
@@ -427,6 +424,14 @@ fn hop_sessions(p: &mut Page, d: &Diagnosis, sessions: &[Session], inputs: &[&st
             );
         }
     }
+}
+
+/// A session's two ends, `10.1.0.4:60908` and `10.1.0.6:22`.
+fn endpoints(s: &Session) -> (String, String) {
+    (
+        format!("{}:{}", s.orig_h, s.orig_p),
+        format!("{}:{}", s.resp_h, s.resp_p),
+    )
 }
 
 /// The inputs that saw a session, short: capture files by name, flow-log

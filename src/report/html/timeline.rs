@@ -9,7 +9,7 @@
 //! captures of many builds; the sessions table and the JSON keep each one.
 
 use super::page::esc;
-use super::shown_outcome;
+use super::{endpoints, shown_outcome};
 use crate::aib::Hop;
 use crate::diagnose::Diagnosis;
 use crate::hops::Outcome;
@@ -63,13 +63,10 @@ struct Bar {
 
 /// One session for a tooltip.
 fn describe(s: &Session, o: Outcome) -> String {
+    let (from, to) = endpoints(s);
     let mut t = format!(
-        "{} {}:{} → {}:{} {} ({}), {} to {}",
+        "{} {from} → {to} {} ({}), {} to {}",
         s.proto.as_str(),
-        s.orig_h,
-        s.orig_p,
-        s.resp_h,
-        s.resp_p,
         s.state.as_str(),
         look(o, "").2,
         rfc3339(s.first_ts, 3),
