@@ -357,7 +357,7 @@ fn hop_sessions(p: &mut Page, d: &Diagnosis, sessions: &[Session], inputs: &[&st
             h.sessions.len()
         );
         p.push(
-            "<table class=\"small\"><thead><tr><th>first packet</th><th class=\"n\">duration</th>\
+            "<table class=\"small\"><thead><tr><th>first packet, duration</th>\
              <th>session</th><th>state, history</th><th>outcome</th><th class=\"n\">SYN rx</th>\
              <th class=\"n\">packets out/back</th><th>flow log</th><th>seen by</th></tr></thead><tbody>\n",
         );
@@ -399,7 +399,7 @@ fn hop_sessions(p: &mut Page, d: &Diagnosis, sessions: &[Session], inputs: &[&st
             let (from, to) = endpoints(s);
             let _ = writeln!(
                 p.out,
-                "<tr><td class=\"mono nw\" title=\"{}\">{}</td><td class=\"n\">{:.3} s</td>\
+                "<tr><td class=\"mono nw\" title=\"{}\">{}<br>{:.3} s</td>\
                  <td class=\"mono\">{} <span class=\"nw\">{from}</span> → <span class=\"nw\">{to}</span></td>\
                  <td class=\"mono nw\">{}<br>{}</td><td>{}</td>\
                  <td class=\"n\">{}</td><td class=\"n\">{}/{}</td><td>{flow}</td><td>{seen}</td></tr>",
@@ -461,7 +461,7 @@ fn inputs_table(p: &mut Page, inputs: &[InputReport]) {
         let ts = |t: Option<i64>| t.map_or_else(String::new, |t| rfc3339(t, 3));
         let _ = writeln!(
             p.out,
-            "<tr><td><code>{}</code></td><td>{}{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+            "<tr><td class=\"path\"><code>{}</code></td><td>{}{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
             esc(&i.path),
             i.format.as_str(),
@@ -481,7 +481,7 @@ fn skipped_list(p: &mut Page, skipped: &[Skipped]) {
     if skipped.is_empty() {
         return;
     }
-    p.push("<h3>Not analysed</h3><ul class=\"small\">");
+    p.push("<h3>Not analysed</h3><ul class=\"small path\">");
     for s in skipped {
         let at = s
             .offset

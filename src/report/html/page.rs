@@ -144,7 +144,7 @@ code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberatio
 pre{background:#f5f5f5;border:1px solid #ccc;border-radius:4px;padding:8px 10px;margin:6px 0;white-space:pre-wrap;overflow-wrap:anywhere}
 pre.cmd{border-left:5px solid #444;user-select:all;-webkit-user-select:all}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#eee}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .banner{border:2px solid #888;border-left-width:14px;border-radius:6px;padding:10px 14px;margin:8px 0 14px}
@@ -162,6 +162,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .label{font-weight:700}
 .muted{color:#555}
 .nw{white-space:nowrap}
+.path{overflow-wrap:anywhere}
 .small{font-size:12px}
 svg{display:block;width:100%;height:auto}
 figure{margin:8px 0}
@@ -176,8 +177,9 @@ body{max-width:none;padding:0;font-size:10pt}
 nav{display:none}
 h2,h3{break-after:avoid}
 figure,.finding,tr,pre{break-inside:avoid}
-pre,code{font-size:8.5pt}
-th,td{padding:2px 4px}
+pre,code,.mono{font-size:8pt}
+table.small{font-size:8pt}
+th,td{padding:2px 3px}
 }
 "#;
 
