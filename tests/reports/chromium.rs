@@ -25,6 +25,31 @@ const WINDOW: (usize, usize) = (1100, 1600);
 
 /// Render `page` to `png` with headless Chromium; its log (stderr).
 fn render(page: &Path, png: &Path, profile: &Path) -> String {
+    chromium(
+        page,
+        profile,
+        &[
+            format!("--window-size={},{}", WINDOW.0, WINDOW.1),
+            format!("--screenshot={}", png.display()),
+        ],
+    )
+}
+
+/// Print `page` to `pdf` as Chromium prints it (the page's `@page` size);
+/// its log.
+fn print(page: &Path, pdf: &Path, profile: &Path) -> String {
+    chromium(
+        page,
+        profile,
+        &[
+            "--no-pdf-header-footer".to_string(),
+            format!("--print-to-pdf={}", pdf.display()),
+        ],
+    )
+}
+
+/// Run headless Chromium on `page` with `args`; its log (stderr).
+fn chromium(page: &Path, profile: &Path, args: &[String]) -> String {
     let bin = std::env::var("AIBNET_CHROMIUM_BIN").unwrap_or_else(|_| "chromium".into());
     let mut child = Command::new(&bin)
         .args([
@@ -39,8 +64,7 @@ fn render(page: &Path, png: &Path, profile: &Path) -> String {
             "--v=0",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--window-size={},{}", WINDOW.0, WINDOW.1))
-        .arg(format!("--screenshot={}", png.display()))
+        .args(args)
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -223,6 +247,28 @@ fn html_reports_render_in_chromium() {
             page.display()
         );
     }
+    // Printed, the broken build's report is a few A4 pages (595 × 842 pt).
+    let (page, _) = &reports[0];
+    let pdf = page.with_extension("pdf");
+    let log = print(page, &pdf, &profile);
+    assert!(page_errors(&log).is_empty(), "{log}");
+    let pdf = std::fs::read(&pdf).unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    let media = text
+        .split("/MediaBox [")
+        .nth(1)
+        .and_then(|m| m.split(']').next())
+        .unwrap_or_default();
+    let size: Vec<f64> = media
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        matches!(size.as_slice(), [0.0, 0.0, w, h] if (w - 595.0).abs() < 1.0 && (h - 842.0).abs() < 1.0),
+        "A4 pages: {media}"
+    );
+    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+    assert!((1..=6).contains(&pages), "{pages} pages");
     if let Some(keep) = std::env::var_os("AIBNET_SCREENSHOTS") {
         let keep = PathBuf::from(keep);
         std::fs::create_dir_all(&keep).unwrap();
