@@ -222,47 +222,19 @@ fn diagnose_and_render(a: &Analysis) {
 }
 
 fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
-    let mut out = std::io::sink();
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Json,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Ndjson,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Table,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Markdown,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
+    render_all(
+        &aibnet::report::DiagnoseReport {
+            diagnosis: d,
+            analysis: a,
+        },
+        &[
+            OutputFormat::Json,
+            OutputFormat::Ndjson,
+            OutputFormat::Table,
+            OutputFormat::Markdown,
+            OutputFormat::Html,
+        ],
+    );
 }
 
 /// The link type and the timed frames of a `decode_sessions` input.
@@ -423,7 +395,13 @@ pub fn explain_text(data: &[u8]) {
 /// Render a document in each format (to a sink), coloured and plain.
 fn render_all(doc: &dyn Render, formats: &[OutputFormat]) {
     for f in formats {
-        for style in [Style::plain(), Style { color: true }] {
+        for style in [
+            Style::plain(),
+            Style {
+                color: true,
+                ..Style::plain()
+            },
+        ] {
             doc.render(*f, &style, &mut std::io::sink())
                 .expect("every listed format renders");
         }

@@ -592,8 +592,15 @@ fn hostile_logs_never_panic() {
             OutputFormat::Markdown,
             OutputFormat::Json,
         ] {
-            e.render(format, &Style { color: true }, &mut std::io::sink())
-                .expect("renders");
+            e.render(
+                format,
+                &Style {
+                    color: true,
+                    ..Style::plain()
+                },
+                &mut std::io::sink(),
+            )
+            .expect("renders");
         }
     }
     // Several inputs, in any mix.

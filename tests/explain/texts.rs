@@ -545,8 +545,15 @@ fn hostile_input_never_panics() {
             OutputFormat::Markdown,
             OutputFormat::Json,
         ] {
-            e.render(format, &Style { color: true }, &mut std::io::sink())
-                .unwrap();
+            e.render(
+                format,
+                &Style {
+                    color: true,
+                    ..Style::plain()
+                },
+                &mut std::io::sink(),
+            )
+            .unwrap();
         }
     }
 }
