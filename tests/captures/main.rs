@@ -10,3 +10,4 @@ mod hostile;
 mod hostile_regressions;
 mod sessions_cli;
 mod traces;
+mod zeek_suite;
