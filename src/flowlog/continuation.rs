@@ -8,7 +8,7 @@
 //! hours is one session again, not one per hour (each an "attempt", and a
 //! quiet hour's part with no reply packets would look blocked).
 
-use super::stitch::{IDLE_MS, counted_note, counted_state};
+use super::stitch::{IDLE_MS, counted_note, counted_state, next_state};
 use super::tuple::Counters;
 use crate::ingest::InputReport;
 use crate::sessions::{Decision, FlowInfo, FlowKey, Session};
@@ -73,9 +73,10 @@ pub fn join_continuations(v: &mut Vec<Session>, inputs: &[InputReport]) -> usize
 
 /// Whether an allowed flow-log session lacks its beginning or its end.
 struct Ends {
-    /// No `B` among its flow states, a `C` or `E`.
+    /// Its flow states do not start with `B` (a `C` or `E`, or the `E` of a
+    /// rollover, first).
     began_before: bool,
-    /// No `E` among its flow states.
+    /// Its flow states do not end with `E`.
     open_at_end: bool,
 }
 
@@ -102,8 +103,8 @@ impl Ends {
             })
         };
         let e = Ends {
-            began_before: !states.contains('B') && near(|r| r.first_ts, s.first_ts),
-            open_at_end: !states.contains('E') && near(|r| r.last_ts, s.last_ts),
+            began_before: !states.starts_with('B') && near(|r| r.first_ts, s.first_ts),
+            open_at_end: !states.ends_with('E') && near(|r| r.last_ts, s.last_ts),
         };
         (e.began_before || e.open_at_end).then_some(e)
     }
@@ -138,7 +139,7 @@ fn extend(g: &mut Session, s: &Session) {
         .unwrap_or("")
         .chars()
     {
-        if !states.contains(c) {
+        if c.is_ascii() && next_state(states.as_bytes(), c as u8) {
             states.push(c);
         }
     }
@@ -148,8 +149,8 @@ fn extend(g: &mut Session, s: &Session) {
         pkts_dst_to_src: g.resp.pkts,
         bytes_dst_to_src: g.resp.ip_bytes,
     };
-    g.state = counted_state(g.ip_proto(), g.orig_h, c, states.contains('E'));
-    let note = counted_note(g.ip_proto(), g.orig_h, c, states.contains('B'))
+    g.state = counted_state(g.ip_proto(), g.orig_h, c, states.ends_with('E'));
+    let note = counted_note(g.ip_proto(), g.orig_h, c, states.starts_with('B'))
         .text()
         .map(|t| Arc::from(t.as_ref()));
     g.flow = Some(Arc::new(FlowInfo {

@@ -7,6 +7,9 @@
 //!
 //! * `B` opens a session; `C` adds to the open one; `E` adds and closes it (a
 //!   `C` or `E` with no open session opens one that began before the log).
+//!   Azure rolls long-lived flows over: an `E` and a `B` in the same
+//!   millisecond, the `E` first, are one flow going on, and so is a `C` or
+//!   `E` after the `E` (its rollover `B` unlogged or a duplicate).
 //!   Counters are deltas since the previous tuple, so a session's counts are
 //!   their sum; bytes include headers, so they go to `ip_bytes`.
 //! * A denied tuple (NSG decision `D`, VNet state `D`) is a denied attempt:
@@ -224,8 +227,9 @@ struct Acc {
     first_ms: i64,
     last_ms: i64,
     counters: Option<super::Counters>,
-    /// States in order of first appearance (`B`, `C`, `E`, `D`).
-    states: [u8; 4],
+    /// States in order of first appearance (`B`, `C`, `E`, `D`), per
+    /// rollover (see [`next_state`]).
+    states: [u8; STATES],
     n_states: u8,
     ended: bool,
     decision: Decision,
@@ -245,7 +249,7 @@ impl Acc {
             first_ms: t.ts_ms,
             last_ms: t.ts_ms,
             counters: None,
-            states: [0; 4],
+            states: [0; STATES],
             n_states: 0,
             ended: false,
             decision: t.decision,
@@ -267,15 +271,19 @@ impl Acc {
         if let Some(s) = t.state {
             let l = s.letter() as u8;
             let n = usize::from(self.n_states);
-            if !self.states.get(..n).is_some_and(|v| v.contains(&l))
-                && let Some(slot) = self.states.get_mut(n)
-            {
-                *slot = l;
-                self.n_states += 1;
+            if next_state(self.states.get(..n).unwrap_or_default(), l) {
+                if let Some(slot) = self.states.get_mut(n) {
+                    *slot = l;
+                    self.n_states += 1;
+                } else if l == b'E'
+                    && let Some(last) = self.states.last_mut()
+                {
+                    // Full (many rollovers): still end with the `E`.
+                    *last = l;
+                }
             }
-            if s == FlowState::End {
-                self.ended = true;
-            }
+            // A `B` after the `E` is a rollover: the flow goes on.
+            self.ended = s == FlowState::End || (self.ended && s != FlowState::Begin);
         }
         if t.decision == Decision::Deny {
             self.denies += 1;
@@ -292,9 +300,25 @@ impl Acc {
         }
         match t.state {
             None => true,
-            Some(FlowState::Begin) => !self.ended && !self.has(b'C') && !self.has(b'E'),
-            Some(_) => !self.ended,
+            Some(FlowState::Begin) => {
+                (!self.ended && !self.has(b'C') && !self.has(b'E')) || self.rolls_over(t)
+            }
+            // After an `E`, a `C` or `E` of the same 5-tuple within the idle
+            // gap is the flow going on after a rollover whose `B` was not
+            // logged or was dropped as a byte-identical duplicate of the
+            // flow's first (the sumologic subnet sample: B, E, B, E of one
+            // connection, the two `B`s equal): a new flow would begin with
+            // its own `B`.
+            Some(_) => true,
         }
+    }
+
+    /// Whether Begin tuple `t` is this ended flow rolling over: Azure ends a
+    /// long-lived flow (NTP, HTTPS) and begins it again in the same
+    /// millisecond, the `E` listed first. One flow, not two sessions
+    /// (issue 20; the sumologic NIC and subnet samples have such pairs).
+    fn rolls_over(&self, t: &FlowTuple) -> bool {
+        self.ended && t.ts_ms == self.last_ms
     }
 
     fn has(&self, l: u8) -> bool {
@@ -302,6 +326,26 @@ impl Acc {
             .get(..usize::from(self.n_states))
             .is_some_and(|v| v.contains(&l))
     }
+}
+
+/// Room for a session's flow-state letters: `BCE` and two rollovers.
+const STATES: usize = 8;
+
+/// Whether flow-state letter `l` is added to a session's `letters`: a letter
+/// is listed once, in order of first appearance, since the last rollover (a
+/// `B` after an `E`, which starts the list again). So the letters start
+/// with `B` exactly when the flow began in the log, and end with `E` exactly
+/// when it ended (`EB`: began before the log, rolled over, still open).
+/// Stitching and the join of continuations across blobs list them alike.
+pub(super) fn next_state(letters: &[u8], l: u8) -> bool {
+    if l == b'B' && letters.last() == Some(&b'E') {
+        return true;
+    }
+    let since = letters
+        .windows(2)
+        .rposition(|w| w == b"EB")
+        .map_or(0, |i| i + 1);
+    !letters.get(since..).is_some_and(|v| v.contains(&l))
 }
 
 /// Per batch: whether its records are VNet (millisecond times) and, for
@@ -465,7 +509,7 @@ struct Shared {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct InfoKey {
     texts: [usize; 3],
-    states: [u8; 4],
+    states: [u8; STATES],
     deny: bool,
     inbound: bool,
     note: Note,
@@ -670,7 +714,7 @@ fn note(a: &Acc, rule: &str, vnet: bool, has_counters: bool, c: super::Counters)
             Note::BeginOpen
         };
     }
-    counted_note(a.key.proto, a.key.src(), c, a.has(b'B'))
+    counted_note(a.key.proto, a.key.src(), c, a.states.first() == Some(&b'B'))
 }
 
 /// The note of an allowed flow with counters (`c`, summed over its tuples)
