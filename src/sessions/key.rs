@@ -122,11 +122,51 @@ pub fn likely_server_port(port: u16) -> bool {
         )
 }
 
+/// UDP ports that identify a server, exactly Zeek's default
+/// `likely_server_ports` for UDP: the server ports its analyzers register
+/// (`scripts/base`, loaded by `zeek -r`; `tests/data/zeek/ZEEK_RULES.md`
+/// lists where each comes from). Not every port below 1024: 68 (a DHCP
+/// client) and 138 are not servers, and a DHCP reply to a client, 67 → 68,
+/// is the client's connection with the server as responder, as in Zeek.
+pub fn likely_udp_server_port(port: u16) -> bool {
+    matches!(
+        port,
+        53 | 67
+            | 88
+            | 123
+            | 137
+            | 161
+            | 162
+            | 389
+            | 443
+            | 514
+            | 1812
+            | 2123
+            | 2152
+            | 3389
+            | 3544
+            | 4011
+            | 4754
+            | 4789
+            | 5060
+            | 5072
+            | 5353
+            | 5355
+            | 6081
+            | 20000
+    )
+}
+
 /// Whether a new flow should start with its roles flipped (Zeek's
 /// `WantConnection`): a TCP flow first seen without a pure SYN, or a UDP flow,
 /// whose source port looks like a server's and destination port does not.
+/// Never towards the IPv4 limited broadcast 255.255.255.255 (Zeek's
+/// `NewConn`: a broadcast is not an originator).
 pub(super) fn starts_flipped(p: &PacketSummary) -> bool {
     let (sp, dp) = (p.tuple.sport, p.tuple.dport);
+    if p.tuple.dst == IpAddr::V4(std::net::Ipv4Addr::BROADCAST) {
+        return false;
+    }
     match p.tuple.proto {
         proto::TCP => {
             let syn = p.flags & tcp_flags::SYN != 0;
@@ -143,7 +183,7 @@ pub(super) fn starts_flipped(p: &PacketSummary) -> bool {
                 true
             }
         }
-        proto::UDP => likely_server_port(sp) && !likely_server_port(dp),
+        proto::UDP => likely_udp_server_port(sp) && !likely_udp_server_port(dp),
         _ => false,
     }
 }

@@ -45,7 +45,7 @@ pub use endpoint::Endpoint;
 pub use filter::Filter;
 pub use finish::COALESCE_SKEW_NS;
 pub use flow_record::FlowRecord;
-pub use key::{FlowKey, likely_server_port, shard};
+pub use key::{FlowKey, likely_server_port, likely_udp_server_port, shard};
 pub use model::{Decision, Direction, FlowInfo, IcmpNote, Proto, SeenBy, Session, Side};
 pub use state::{ConnState, History};
 pub use table::{

@@ -440,10 +440,12 @@ mod tests {
         ack: u32,
     ) -> PacketSummary {
         let (c, s): (IpAddr, IpAddr) = ("10.0.0.4".parse().unwrap(), "10.0.1.5".parse().unwrap());
+        // A server port for the protocol (SSH; DNS for UDP, where 22 is none).
+        let server = if ip_proto == proto::UDP { 53 } else { 22 };
         let (src, dst, sport, dport) = if from_client {
-            (c, s, 40000, 22)
+            (c, s, 40000, server)
         } else {
-            (s, c, 22, 40000)
+            (s, c, server, 40000)
         };
         PacketSummary {
             ts_ns,
@@ -549,5 +551,28 @@ mod tests {
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].state, ConnState::S0);
         assert_eq!(v[0].seen_by, SeenBy::one(3));
+    }
+
+    /// UDP orientation by Zeek's UDP server ports: a DHCP reply from 67 to a
+    /// unicast client's 68 is the client's connection (flipped, `^d`), one
+    /// to the limited broadcast is not flipped (issue 20).
+    #[test]
+    fn dhcp_reply_is_the_clients_unless_broadcast() {
+        let server: IpAddr = "128.2.6.152".parse().unwrap();
+        for (dst, want) in [("128.2.6.189", "^d"), ("255.255.255.255", "D")] {
+            let mut p = pkt(proto::UDP, false, 0, 0, 0, 0);
+            p.tuple = FiveTuple {
+                proto: proto::UDP,
+                src: server,
+                dst: dst.parse().unwrap(),
+                sport: 67,
+                dport: 68,
+            };
+            let mut t = SessionTable::new();
+            t.add_packet(&p, 0);
+            let v = t.finish();
+            assert_eq!(v[0].history.as_str(), want, "{dst}");
+            assert_eq!(v[0].resp_p, if want == "D" { 68 } else { 67 }, "{dst}");
+        }
     }
 }
