@@ -84,7 +84,9 @@ pub struct PacketSummary {
     /// TCP acknowledgment number.
     pub ack: u32,
     /// Transport payload length as the IP header declares it (not what was
-    /// captured: snaplen-truncated packets count in full).
+    /// captured: snaplen-truncated packets count in full); for a TCP
+    /// segment whose IPv4 total length is 0 (segmentation offload), what
+    /// was captured, as Zeek reads it.
     pub payload_len: u32,
     /// IP datagram length (header included) as declared.
     pub ip_len: u32,
@@ -332,6 +334,12 @@ struct Net {
     payload_declared: u32,
     fragmented: bool,
     ip_number: u8,
+    /// The IP payload as captured when an IPv4 header declares a total
+    /// length of 0 (written so by TCP segmentation offload on the capturing
+    /// host): Zeek's TCP analyzer then takes everything captured after the
+    /// TCP header as the segment's payload (`TCPAnalyzer::DeliverPacket`),
+    /// so such a segment is data (`D`), not a pure ACK (`A`).
+    offloaded: Option<u32>,
 }
 
 impl Net {
@@ -347,6 +355,7 @@ impl Net {
             payload_declared: total.saturating_sub(hl),
             fragmented: pl.fragmented,
             ip_number: pl.ip_number.0,
+            offloaded: (total == 0).then(|| u32::try_from(pl.payload.len()).unwrap_or(u32::MAX)),
         }
     }
 
@@ -362,6 +371,7 @@ impl Net {
             payload_declared: declared.saturating_sub(ext_len),
             fragmented: pl.fragmented,
             ip_number: pl.ip_number.0,
+            offloaded: None,
         }
     }
 }
@@ -392,6 +402,7 @@ fn summarize_net(
         payload_declared,
         fragmented,
         ip_number,
+        offloaded,
     } = net;
     let mut s = PacketSummary {
         ts_ns: 0,
@@ -418,7 +429,9 @@ fn summarize_net(
             s.flags = hdr.get(13).copied().unwrap_or(0) & 0x1f;
             s.seq = t.sequence_number();
             s.ack = t.acknowledgment_number();
-            s.payload_len = payload_declared.saturating_sub(u32::from(t.data_offset()) * 4);
+            s.payload_len = offloaded
+                .unwrap_or(payload_declared)
+                .saturating_sub(u32::from(t.data_offset()) * 4);
         }
         Some(TransportSlice::Udp(u)) => {
             s.tuple.sport = u.source_port();
@@ -583,5 +596,43 @@ mod tests {
         v4.extend_from_slice(&[0x13, 0x88, 0x00, 0x35]);
         let t = embedded(&v4).unwrap();
         assert_eq!((t.proto, t.sport, t.dport), (17, 5000, 53));
+    }
+
+    /// A TCP segment in an IPv4 packet of total length 0 (segmentation
+    /// offload on the capturing host) carries what was captured after its
+    /// TCP header, as Zeek reads it, by both decoders; a normal header's
+    /// length is still what counts.
+    #[test]
+    fn offloaded_segment_payload_is_what_was_captured() {
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        let mut ip = vec![
+            0x45u8, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        // TCP 50000 → 389, data offset 5, ACK|PSH.
+        ip.extend_from_slice(&[
+            0xc3, 0x50, 0x01, 0x85, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x18, 1, 0, 0, 0, 0, 0,
+        ]);
+        ip.extend_from_slice(&[7u8; 100]);
+        for (total, want) in [(0u16, 100u32), (40 + 30, 30)] {
+            let mut ip = ip.clone();
+            ip[2..4].copy_from_slice(&total.to_be_bytes());
+            let mut data = frame.clone();
+            data.extend_from_slice(&ip);
+            let pkt = RawPacket {
+                ts_ns: 0,
+                ts_digits: 6,
+                linktype: crate::capture::linktype::ETHERNET,
+                orig_len: data.len() as u32,
+                data: &data,
+                offset: 0,
+            };
+            for s in [decode(&pkt).unwrap(), decode_sliced(&pkt).unwrap()] {
+                assert_eq!(
+                    (s.tuple.dport, s.payload_len, s.ip_len),
+                    (389, want, u32::from(total))
+                );
+            }
+        }
     }
 }
