@@ -119,6 +119,14 @@ impl History {
         }
     }
 
+    /// Replace the letters (Zeek's `ReplaceHistory`).
+    pub fn set(&mut self, letters: &[u8]) {
+        *self = History::new();
+        for &c in letters {
+            self.push(c);
+        }
+    }
+
     /// The letters.
     pub fn as_str(&self) -> &str {
         // Only ASCII letters and '^' are ever pushed.

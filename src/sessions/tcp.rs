@@ -126,7 +126,8 @@ const HIST_MULTI: u32 = 1 << 6;
 pub(crate) struct Effect {
     /// The packet was a retransmitted SYN of an unanswered attempt.
     pub syn_retransmit: bool,
-    /// The roles were flipped (SYN / SYN-ACK reversal).
+    /// The roles were flipped (SYN / SYN-ACK reversal, or a connection
+    /// first seen at its SYN-ACK at its first data or pure ACK).
     pub flipped: bool,
 }
 
@@ -165,7 +166,7 @@ impl TcpTrack {
     pub fn packet(
         &mut self,
         hist: &mut History,
-        is_orig: bool,
+        mut is_orig: bool,
         flags: u8,
         seq: u32,
         ack: u32,
@@ -252,10 +253,24 @@ impl TcpTrack {
                 }
                 self.side(is_orig).set_last(LAST_RST, rel_seq);
             }
-        } else if len > 0 {
-            self.check_history(hist, is_orig, HIST_DATA, b'D');
-        } else if ackf {
-            self.check_history(hist, is_orig, HIST_ACK, b'A');
+        } else if len > 0 || ackf {
+            if hist.as_str() == "H" {
+                // Zeek's `TCP_Endpoint::CheckHistory`: a connection first
+                // seen at a SYN-ACK that no port rule flipped is flipped at
+                // its first data or pure ACK (from either side), its history
+                // rewritten to `^h`; the packet's letter then follows in the
+                // new orientation.
+                self.flip();
+                hist.set(b"^h");
+                effect.flipped = true;
+                is_orig = !is_orig;
+            }
+            let (mask, code) = if len > 0 {
+                (HIST_DATA, b'D')
+            } else {
+                (HIST_ACK, b'A')
+            };
+            self.check_history(hist, is_orig, mask, code);
         }
 
         if fin {
@@ -529,6 +544,31 @@ mod tests {
             (true, ACK, 112, 522, 0),
         ]);
         assert_eq!((st, h.as_str()), (ConnState::SF, "ShADdFf"));
+    }
+
+    /// First seen at a SYN-ACK between two ports no port rule flips: Zeek
+    /// flips at the first ACK or data (`^h`, the client now the
+    /// originator; `http-zeek-image-post-1080-8000-x`), not at a RST (a
+    /// scan's reply keeps `H`).
+    #[test]
+    fn syn_ack_first_flips_at_first_ack_or_data() {
+        let mut t = TcpTrack::default();
+        let mut h = History::new();
+        assert!(!t.packet(&mut h, true, SYN | ACK, 500, 101, 0).flipped);
+        assert!(t.packet(&mut h, false, ACK, 101, 501, 0).flipped);
+        // From here the client is the originator.
+        for (o, f, s, a, l) in [
+            (true, ACK, 101, 501, 10),
+            (false, ACK, 501, 111, 20),
+            (false, FIN | ACK, 521, 111, 0),
+            (true, FIN | ACK, 111, 522, 0),
+            (false, ACK, 522, 112, 0),
+        ] {
+            assert!(!t.packet(&mut h, o, f, s, a, l).flipped);
+        }
+        assert_eq!((t.conn_state(&h), h.as_str()), (ConnState::SF, "^hADdfFa"));
+        let (_, h) = run(&[(true, SYN | ACK, 500, 101, 0), (false, RST, 101, 0, 0)]);
+        assert!(h.starts_with('H'), "{h}");
     }
 
     #[test]

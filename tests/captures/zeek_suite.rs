@@ -21,9 +21,9 @@ use crate::common::data;
 /// TCP and UDP. Raise these as classes of `ZEEK_RULES.md` are fixed.
 /// (Issue 20 began at 65/75, 60/79, 64/79, 68/74.)
 const PIN_STATE: (usize, usize) = (68, 75);
-const PIN_HIST: (usize, usize) = (66, 79);
-const PIN_HIST_NO_GAP: (usize, usize) = (70, 79);
-const PIN_ORIENT: (usize, usize) = (71, 74);
+const PIN_HIST: (usize, usize) = (68, 79);
+const PIN_HIST_NO_GAP: (usize, usize) = (72, 79);
+const PIN_ORIENT: (usize, usize) = (73, 74);
 
 /// One baseline row: Zeek field name to value (`None` for the unset `-`).
 type Row = HashMap<String, Option<String>>;
