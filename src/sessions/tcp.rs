@@ -111,6 +111,10 @@ pub(crate) struct TcpTrack {
     pub resp: Endpoint,
     /// Which history kinds were already recorded (resp bits shifted by 16).
     hist_seen: u32,
+    /// A FIN or RST completed the close (Zeek's `close_complete` in
+    /// `TCPSessionAdapter::ConnectionClosed`): after a RST, after the second
+    /// FIN, or after a FIN or RST while the peer had sent nothing at all.
+    close_complete: bool,
 }
 
 const HIST_SYN: u32 = 1 << 0;
@@ -152,7 +156,8 @@ impl TcpTrack {
     /// Whether the connection is over, so that a new SYN on the same ports
     /// starts a new session (port reuse).
     pub fn terminated(&self) -> bool {
-        self.orig.state == Ep::Reset
+        self.close_complete
+            || self.orig.state == Ep::Reset
             || self.resp.state == Ep::Reset
             || (self.orig.state == Ep::Closed && self.resp.state == Ep::Closed)
     }
@@ -439,6 +444,14 @@ impl TcpTrack {
             Ep::Reset => {}
         }
         if do_close {
+            // Zeek's ConnectionClosed: a peer still INACTIVE (not PARTIAL)
+            // completes the close too; its connection then ends
+            // `tcp_close_delay` later and later packets start a new one.
+            let peer = self.side(!is_orig);
+            let complete = peer.did_close
+                || peer.state == Ep::Inactive
+                || self.side(is_orig).state == Ep::Reset;
+            self.close_complete |= complete;
             self.side(is_orig).did_close = true;
         }
     }
@@ -569,6 +582,21 @@ mod tests {
         assert_eq!((t.conn_state(&h), h.as_str()), (ConnState::SF, "^hADdfFa"));
         let (_, h) = run(&[(true, SYN | ACK, 500, 101, 0), (false, RST, 101, 0, 0)]);
         assert!(h.starts_with('H'), "{h}");
+    }
+
+    /// A FIN whose peer has sent nothing completes the close (the
+    /// connection ends after the close delay, `tunnels-Teredo`'s `^fA` then
+    /// `Fa`); a peer seen mid-stream (PARTIAL) does not.
+    #[test]
+    fn fin_with_silent_peer_completes_the_close() {
+        let mut t = TcpTrack::default();
+        let mut h = History::new();
+        t.packet(&mut h, true, FIN | ACK, 100, 500, 0);
+        assert!(t.terminated());
+        let mut t = TcpTrack::default();
+        t.packet(&mut h, false, ACK, 500, 100, 10);
+        t.packet(&mut h, true, FIN | ACK, 100, 510, 0);
+        assert!(!t.terminated());
     }
 
     #[test]
