@@ -161,6 +161,23 @@ impl Session {
     }
 }
 
+/// Zeek's `dns_session_timeout` (10 s): the DNS analyzer's timer checks a
+/// UDP DNS connection every 10 s from its start.
+const DNS_SESSION_TIMEOUT_NS: i64 = 10 * 1_000_000_000;
+
+/// When Zeek removes a UDP connection with the DNS analyzer (responder port
+/// 53, 137, 5353 or 5355) whose first packet was at `first` and last at
+/// `last`: the first of its timer's checks (`first` + 10 s, + 20 s, ...)
+/// that finds at least 9 s of silence (`DNS_Analyzer::ExpireTimer`), not
+/// after UDP's 60 s. A later packet starts a new connection.
+fn dns_expiry(first: i64, last: i64) -> i64 {
+    let due = last.saturating_add(DNS_SESSION_TIMEOUT_NS - 1_000_000_000);
+    let k = (due.saturating_sub(first) + DNS_SESSION_TIMEOUT_NS - 1)
+        .div_euclid(DNS_SESSION_TIMEOUT_NS)
+        .max(1);
+    first.saturating_add(k.saturating_mul(DNS_SESSION_TIMEOUT_NS))
+}
+
 impl SessionTable {
     /// An empty table.
     pub fn new() -> Self {
@@ -365,6 +382,12 @@ impl SessionTable {
             UDP_INACTIVITY_NS
         };
         if idle >= timeout {
+            return false;
+        }
+        if s.proto == Proto::Udp
+            && matches!(s.resp_p, 53 | 137 | 5353 | 5355)
+            && p.ts_ns >= dns_expiry(s.first_ts, s.last_ts)
+        {
             return false;
         }
         if s.proto == Proto::Tcp && tcp.is_some_and(TcpTrack::terminated) {
@@ -574,5 +597,20 @@ mod tests {
             assert_eq!(v[0].history.as_str(), want, "{dst}");
             assert_eq!(v[0].resp_p, if want == "D" { 68 } else { 67 }, "{dst}");
         }
+    }
+
+    /// A UDP DNS connection ends at the first 10 s check from its start
+    /// that finds 9 s of silence (`tunnels-Teredo`: queries at 0.0–0.2 s
+    /// and 15.9–16.2 s are two connections), other UDP after 60 s.
+    #[test]
+    fn dns_over_udp_expires_by_zeeks_dns_timer() {
+        assert_eq!(dns_expiry(0, S / 5), 10 * S);
+        assert_eq!(dns_expiry(0, 3 * S / 2), 20 * S);
+        assert_eq!(dns_expiry(0, 15 * S), 30 * S);
+        let mut t = SessionTable::new();
+        for ts in [0, S / 5, 16 * S, 16 * S + S / 5] {
+            t.add_packet(&pkt(proto::UDP, true, ts, 0, 0, 0), 0);
+        }
+        assert_eq!(t.finish().len(), 2);
     }
 }
