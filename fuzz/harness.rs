@@ -226,6 +226,7 @@ fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
         &aibnet::report::DiagnoseReport {
             diagnosis: d,
             analysis: a,
+            sum_up_not_evidence: Some(&[]),
         },
         &[
             OutputFormat::Json,

@@ -169,13 +169,7 @@ pub fn analyze_input(
         Format::FlowLog => flowlog::read_input(input, idx, &opts.filter, &mut report, &mut skipped)
             .unwrap_or_default(),
         Format::Json | Format::Unknown => {
-            let reason = if input.bytes.is_empty() {
-                "empty file".to_string()
-            } else if input.format == Format::Json {
-                "JSON that is neither a flow log nor a capture (configuration files go to `aibnet check`)".to_string()
-            } else {
-                "not a packet capture or flow log (unknown format)".to_string()
-            };
+            let reason = not_evidence_reason(input);
             report.error = Some(reason.clone());
             skipped.push(Skipped {
                 path: input.path.clone(),
@@ -187,6 +181,45 @@ pub fn analyze_input(
     };
     (report, table, skipped)
 }
+
+/// Why an input that is neither a capture nor a flow log is skipped: says
+/// what it is. Content that starts like JSON but does not parse (a log whose
+/// lines start with `[`) is text, not "JSON".
+fn not_evidence_reason(input: &Input) -> String {
+    let bytes: &[u8] = &input.bytes;
+    if bytes.is_empty() {
+        return "empty file".to_string();
+    }
+    // JSON whether or not its strings are valid UTF-8 (a configuration
+    // file with a stray byte is still configuration).
+    if input.format == Format::Json
+        && serde_json::from_str::<serde::de::IgnoredAny>(&String::from_utf8_lossy(bytes)).is_ok()
+    {
+        return ingest::not_evidence::JSON.to_string();
+    }
+    if looks_like_text(bytes) {
+        let text = if input.gzip {
+            ingest::not_evidence::GZIP_TEXT
+        } else {
+            ingest::not_evidence::TEXT
+        };
+        return text.to_string();
+    }
+    "not a packet capture or flow log (unknown format)".to_string()
+}
+
+/// Whether the start of `bytes` is text, in UTF-8 or a legacy 8-bit
+/// encoding: no NUL or other control byte but tab, newline, carriage return
+/// and form feed (captures and other binary data have them within bytes).
+fn looks_like_text(bytes: &[u8]) -> bool {
+    let head = bytes.get(..TEXT_SNIFF_LEN).unwrap_or(bytes);
+    !head
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)) || b == 0x7f)
+}
+
+/// How much of an input [`looks_like_text`] reads.
+const TEXT_SNIFF_LEN: usize = 64 * 1024;
 
 /// A capture fault as a skip. Offsets of gzip-compressed inputs count
 /// decompressed bytes, which the reason says.

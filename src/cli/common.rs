@@ -160,6 +160,20 @@ pub struct InputArgs {
     /// decoded, used, and not decoded by reason.
     #[arg(long)]
     pub stats: bool,
+
+    /// List every skipped input: on a terminal, the files found by walking
+    /// folders that are plainly not evidence (logs, text, notes, other JSON)
+    /// are otherwise summed up in one line.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+impl InputArgs {
+    /// The named paths when skipped files that are plainly not evidence
+    /// are summed up on `stream_is_terminal` (not with `--verbose`).
+    pub fn sum_up_not_evidence(&self, stream_is_terminal: bool) -> Option<&[PathBuf]> {
+        (stream_is_terminal && !self.verbose).then_some(self.paths.as_slice())
+    }
 }
 
 /// A byte count with an optional K, M or G (binary) suffix.
@@ -249,10 +263,27 @@ impl FormatArg {
 /// The one-line summary on stderr, and every skipped input.
 /// Skipped inputs are listed unless the report on stdout (table, Markdown)
 /// already lists them.
-pub fn print_summary(a: &Analysis, shown: Option<usize>, report_lists_skipped: bool) {
+/// `sum_up`: the named paths, when the files found by walking folders that
+/// are plainly not evidence are summed up in one line.
+pub fn print_summary(
+    a: &Analysis,
+    shown: Option<usize>,
+    report_lists_skipped: bool,
+    sum_up: Option<&[PathBuf]>,
+) {
     if !report_lists_skipped {
-        for s in &a.skipped {
+        let (listed, aside) = match sum_up {
+            Some(named) => aibnet::ingest::Skipped::set_aside(&a.skipped, named),
+            None => (a.skipped.iter().collect(), Vec::new()),
+        };
+        for s in listed {
             eprintln!("aibnet: skipped {}", terminal(&s.to_string()));
+        }
+        if !aside.is_empty() {
+            eprintln!(
+                "aibnet: skipped {}",
+                aibnet::ingest::not_evidence::summary(aside.len())
+            );
         }
     }
     // `shown`: of all sessions (`sessions`); none: the sessions are the

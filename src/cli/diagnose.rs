@@ -5,6 +5,7 @@ use super::output::{Exit, emit};
 use aibnet::aib::FindingId;
 use aibnet::report::{DiagnoseReport, OutputFormat};
 use aibnet::topology::Hints;
+use std::io::IsTerminal;
 use std::net::IpAddr;
 
 /// Flags of `aibnet diagnose`.
@@ -114,6 +115,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         &DiagnoseReport {
             diagnosis: &diag,
             analysis: &analysis,
+            sum_up_not_evidence: args
+                .input
+                .sum_up_not_evidence(std::io::stdout().is_terminal()),
         },
         format,
     )?;
@@ -121,6 +125,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         &analysis,
         None,
         matches!(format, OutputFormat::Table | OutputFormat::Markdown),
+        args.input
+            .sum_up_not_evidence(std::io::stderr().is_terminal()),
     );
     if args.input.stats {
         print_stats(&analysis);

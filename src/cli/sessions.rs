@@ -5,6 +5,7 @@ use super::output::{Exit, emit};
 use aibnet::report::{OutputFormat, SessionsReport};
 use aibnet::sessions::{ConnState, Filter};
 use anyhow::anyhow;
+use std::io::IsTerminal;
 use std::net::IpAddr;
 
 /// Flags of `aibnet sessions`.
@@ -64,7 +65,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         filter: &filter,
     };
     aibnet::phase::timed("write", || emit(&report, format))?;
-    print_summary(&analysis, Some(shown), format == OutputFormat::Markdown);
+    print_summary(
+        &analysis,
+        Some(shown),
+        format == OutputFormat::Markdown,
+        args.input
+            .sum_up_not_evidence(std::io::stderr().is_terminal()),
+    );
     if args.input.stats {
         print_stats(&analysis);
     }

@@ -13,7 +13,7 @@ mod source;
 
 pub use detect::{Format, detect};
 pub use names::{blob_hour, blob_mac, short_path, short_paths};
-pub use report::{InputReport, Skipped};
+pub use report::{InputReport, Skipped, not_evidence};
 pub use source::{Bytes, DiscoverError, Input, LoadError, Source, discover, load, load_all};
 
 /// The most a gzip stream may ever be allowed to expand to, whatever the

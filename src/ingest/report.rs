@@ -75,6 +75,55 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Reasons of [`Skipped`] inputs that are plainly not evidence: text (a
+/// log, notes, a rules file), or JSON that is neither a flow log nor a
+/// capture. Found by walking a folder, they are summed up on a terminal.
+pub mod not_evidence {
+    /// Other JSON (configuration goes to `aibnet check`; `diagnose` takes it).
+    pub const JSON: &str =
+        "JSON that is neither a flow log nor a capture (configuration files go to `aibnet check`)";
+    /// Text, not JSON.
+    pub const TEXT: &str = "text (a log or notes), not a packet capture or flow log";
+    /// Text in a gzip stream.
+    pub const GZIP_TEXT: &str =
+        "gzip-compressed text (a log or notes), not a packet capture or flow log";
+
+    /// The one line that sums up `n` such files found by walking folders.
+    pub fn summary(n: usize) -> String {
+        let files = if n == 1 { "file" } else { "files" };
+        format!(
+            "{n} {files} found in folders not analysed: plainly not evidence (logs, text, notes, \
+             other JSON); --verbose lists them, JSON output always does"
+        )
+    }
+}
+
+impl Skipped {
+    /// Whether the input was skipped as plainly not evidence (text or other
+    /// JSON, see [`not_evidence`]), not for a fault in a capture or log.
+    pub fn plainly_not_evidence(&self) -> bool {
+        self.offset == Some(0)
+            && [
+                not_evidence::JSON,
+                not_evidence::TEXT,
+                not_evidence::GZIP_TEXT,
+            ]
+            .contains(&self.reason.as_str())
+    }
+
+    /// Split `skipped` into those to list and those found by walking a
+    /// folder (not among the `named` paths) that are plainly not evidence,
+    /// which a terminal sums up in one line.
+    pub fn set_aside<'a>(
+        skipped: &'a [Skipped],
+        named: &[std::path::PathBuf],
+    ) -> (Vec<&'a Skipped>, Vec<&'a Skipped>) {
+        skipped.iter().partition(|s| {
+            !s.plainly_not_evidence() || named.iter().any(|n| n.display().to_string() == s.path)
+        })
+    }
+}
+
 impl std::fmt::Display for Skipped {
     /// `path at byte N: reason`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

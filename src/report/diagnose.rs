@@ -106,6 +106,10 @@ pub struct DiagnoseReport<'a> {
     pub diagnosis: &'a Diagnosis,
     /// The inputs, sessions and skipped inputs behind it.
     pub analysis: &'a Analysis,
+    /// The paths the user named, when the table sums up the skipped files
+    /// found by walking folders that are plainly not evidence in one line
+    /// (on a terminal without `--verbose`); `None` lists every one.
+    pub sum_up_not_evidence: Option<&'a [std::path::PathBuf]>,
 }
 
 impl Render for DiagnoseReport<'_> {
@@ -119,7 +123,7 @@ impl Render for DiagnoseReport<'_> {
         match format {
             OutputFormat::Json => write_json(w, d, a)?,
             OutputFormat::Ndjson => write_ndjson(w, d)?,
-            OutputFormat::Table => write_table(w, d, a, style)?,
+            OutputFormat::Table => write_table(w, d, a, style, self.sum_up_not_evidence)?,
             OutputFormat::Markdown => write_markdown(w, d, a)?,
             OutputFormat::Junit => super::junit::write_diagnose(w, d, a)?,
             OutputFormat::Html => super::html::write_diagnose(w, d, a)?,
@@ -191,6 +195,7 @@ fn write_table(
     d: &Diagnosis,
     a: &Analysis,
     style: &Style,
+    sum_up: Option<&[std::path::PathBuf]>,
 ) -> std::io::Result<()> {
     let width = usize::from(style.columns());
     writeln!(
@@ -277,12 +282,20 @@ fn write_table(
     }
     if !a.skipped.is_empty() {
         writeln!(w, "\nNot analysed:")?;
-        for s in &a.skipped {
+        let (listed, aside) = match sum_up {
+            Some(named) => Skipped::set_aside(&a.skipped, named),
+            None => (a.skipped.iter().collect(), Vec::new()),
+        };
+        for s in listed {
             writeln!(
                 w,
                 "{}",
                 wrap(&terminal(&s.to_string()), width, "  - ", "    ")
             )?;
+        }
+        if !aside.is_empty() {
+            let line = crate::ingest::not_evidence::summary(aside.len());
+            writeln!(w, "{}", wrap(&line, width, "  - ", "    "))?;
         }
     }
     writeln!(w, "\n{}", wrap(&verdict_line(d, style), width, "", "  "))

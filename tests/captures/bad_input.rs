@@ -339,6 +339,95 @@ fn not_a_capture_and_empty_files() {
     assert!(run.stderr.contains("2 skipped"), "{}", run.stderr);
 }
 
+/// Files found by walking a folder that are not evidence say what they
+/// are (issue 20): a gzip-compressed log whose lines start with `[` is
+/// text, not "JSON"; configuration JSON is JSON; binary junk is unknown.
+/// The plainly-not-evidence ones found by walking are the ones a terminal
+/// sums up in one line (JSON lists them all).
+#[test]
+fn walked_files_that_are_not_evidence_say_what_they_are() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("lab");
+    std::fs::create_dir(&lab).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        b"[1733550000.1] NEW tcp src=10.1.0.4 dst=10.1.0.5 dport=22\n[1733550000.2] DESTROY\n",
+    )
+    .unwrap();
+    std::fs::write(lab.join("conntrack-events.txt.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(
+        lab.join("client.log"),
+        "2026-12-07 04:00:01 ssh: connect to 10.1.0.5 port 22: timed out\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lab.join("recording.json"),
+        r#"{"scenario": "dropped", "captures": []}"#,
+    )
+    .unwrap();
+    std::fs::write(lab.join("junk.bin"), [0u8, 1, 2, 3, 0xff, 0xfe, 0, 0]).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let named = elsewhere.path().join("notes.txt");
+    std::fs::write(&named, "named on the command line\n").unwrap();
+    let a = aibnet::analyze::analyze_paths(
+        &[dir.path().to_path_buf(), named.clone()],
+        &Default::default(),
+    );
+    let reason = |name: &str| {
+        a.skipped
+            .iter()
+            .find(|s| s.path.ends_with(name))
+            .map(|s| s.reason.as_str())
+            .unwrap()
+    };
+    assert_eq!(
+        reason("conntrack-events.txt.gz"),
+        "gzip-compressed text (a log or notes), not a packet capture or flow log"
+    );
+    assert_eq!(
+        reason("client.log"),
+        "text (a log or notes), not a packet capture or flow log"
+    );
+    assert!(reason("recording.json").starts_with("JSON that is neither"));
+    assert_eq!(
+        reason("junk.bin"),
+        "not a packet capture or flow log (unknown format)"
+    );
+    // The named text file is listed although plainly not evidence; the
+    // walked ones are set aside, the junk is listed.
+    let (listed, aside) =
+        aibnet::ingest::Skipped::set_aside(&a.skipped, &[dir.path().to_path_buf(), named.clone()]);
+    let names = |v: &[&aibnet::ingest::Skipped]| {
+        let mut n: Vec<String> = v
+            .iter()
+            .map(|s| {
+                Path::new(&s.path)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&listed), ["junk.bin", "notes.txt"]);
+    assert_eq!(
+        names(&aside),
+        ["client.log", "conntrack-events.txt.gz", "recording.json"]
+    );
+    // Without a terminal (here) every one is listed on stderr.
+    let (v, run) = sessions_json(&[dir.path()]);
+    assert_eq!(skipped(&v).len(), 4);
+    assert_eq!(
+        run.stderr.matches("aibnet: skipped ").count(),
+        4,
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn missing_path_is_reported_and_the_rest_analysed() {
     let missing = PathBuf::from("/nonexistent/aibnet/capture.pcap");

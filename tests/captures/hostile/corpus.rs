@@ -362,7 +362,7 @@ pub fn files() -> Vec<BadFile> {
         b"Packer: dial tcp 10.1.0.4:22: i/o timeout \xe9\xe8\xff\n".to_vec(),
         0,
         0,
-        Some("unknown format"),
+        Some("text (a log or notes)"),
     );
 
     // Flow tuples with 12 and 14 fields among good ones (NSG v2 has 13),
