@@ -170,6 +170,11 @@ pub fn analyze_input(
             .unwrap_or_default(),
         Format::Json | Format::Unknown => {
             let reason = not_evidence_reason(input);
+            if reason != ingest::not_evidence::JSON {
+                // Started like JSON but is not (a log whose lines start with
+                // `[`): not "json" in the input's accounting either.
+                report.format = Format::Unknown;
+            }
             report.error = Some(reason.clone());
             skipped.push(Skipped {
                 path: input.path.clone(),

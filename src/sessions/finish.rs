@@ -120,6 +120,7 @@ fn finish_with_flows(mut sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Sessi
     let order = sorted_items(&sessions, flows);
     let mut out: Vec<Session> = Vec::with_capacity(order.len());
     let mut open = OpenGroups::default();
+    let mut later = false;
     for id in order {
         let flow = if id & FLOW_BIT != 0 {
             flows.get((id & !FLOW_BIT) as usize)
@@ -149,14 +150,14 @@ fn finish_with_flows(mut sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Sessi
             },
         };
         match joins.and_then(|i| out.get_mut(i)) {
-            Some(g) => combine(g, &mut s),
+            Some(g) => later |= combine(g, &mut s),
             None => {
                 open.insert(key, out.len(), &out);
                 out.push(s);
             }
         }
     }
-    out
+    in_order(out, later)
 }
 
 /// The items of a table in finished order: by [`order_key`], ties in
@@ -262,6 +263,7 @@ fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
     // Open groups by flow key: index into the kept prefix `v[..w]`.
     let mut open: FxHashMap<FlowKey, usize> = FxHashMap::default();
     let mut w = 0;
+    let mut later = false;
     for r in 0..v.len() {
         let Some(s) = v.get(r) else { break };
         let key = s.key();
@@ -278,7 +280,7 @@ fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
                 if let Some((kept, rest)) = v.split_at_mut_checked(r)
                     && let (Some(g), Some(s)) = (kept.get_mut(i), rest.first_mut())
                 {
-                    combine(g, s);
+                    later |= combine(g, s);
                 }
             }
             None => {
@@ -289,27 +291,60 @@ fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
         }
     }
     v.truncate(w);
+    in_order(v, later)
+}
+
+/// `v` in [`order_key`] order again (a stable sort) when a combined
+/// session's first time moved later; as it is otherwise.
+fn in_order(mut v: Vec<Session>, moved: bool) -> Vec<Session> {
+    if moved {
+        v.sort_by_cached_key(order_key);
+    }
     v
 }
 
-/// Fold view `s` of a connection into `g`. The view with more packets (then
-/// the earlier input) speaks for state and history; counts take the larger
-/// view of each direction, since both capture points saw the same packets.
-/// `s` is left holding what remains of the view that did not lead, to be
-/// dropped.
-fn combine(g: &mut Session, s: &mut Session) {
+/// Whether a session (or a combined one) has a capture's view: a history,
+/// which flow-log sessions never have.
+fn has_capture_view(s: &Session) -> bool {
+    !s.history.as_str().is_empty()
+}
+
+/// Fold view `s` of a connection into `g`. A capture's view leads over a
+/// flow log's (issue 20: the capture's history, state and microsecond
+/// times, with the flow log's decision and rule added); between views of
+/// one kind, the one with more packets (then the earlier input) speaks for
+/// state and history. Counts take the larger view of each direction, since
+/// both points saw the same packets. `s` is left holding what remains of
+/// the view that did not lead, to be dropped. Returns whether `g`'s first
+/// time moved later (a capture's time replacing a flow log's whole
+/// second), which can put it out of order.
+fn combine(g: &mut Session, s: &mut Session) -> bool {
     let g_pk = g.orig.pkts + g.resp.pkts;
     let s_pk = s.orig.pkts + s.resp.pkts;
-    let s_leads = s_pk > g_pk || (s_pk == g_pk && s.seen_by.first() < g.seen_by.first());
+    let (g_cap, s_cap) = (has_capture_view(g), has_capture_view(s));
+    let s_leads = if g_cap != s_cap {
+        s_cap
+    } else {
+        s_pk > g_pk || (s_pk == g_pk && s.seen_by.first() < g.seen_by.first())
+    };
     let mut seen = g.seen_by.clone();
     seen.union(&s.seen_by);
-    let first = g.first_ts.min(s.first_ts);
-    let last = g.last_ts.max(s.last_ts);
+    let before = g.first_ts;
+    // Times: a capture's alone when only one view is a capture's (a flow
+    // log's are whole seconds or milliseconds, and aggregated).
+    let (first, last, digits) = match (g_cap, s_cap) {
+        (true, false) => (g.first_ts, g.last_ts, g.ts_digits),
+        (false, true) => (s.first_ts, s.last_ts, s.ts_digits),
+        _ => (
+            g.first_ts.min(s.first_ts),
+            g.last_ts.max(s.last_ts),
+            g.ts_digits.max(s.ts_digits),
+        ),
+    };
     let orig = max_side(g.orig, s.orig);
     let resp = max_side(g.resp, s.resp);
     let syn_rx = g.syn_retransmits.max(s.syn_retransmits);
     let icmp = g.icmp_error.or(s.icmp_error);
-    let digits = g.ts_digits.max(s.ts_digits);
     // A deny logged by one NSG (the build VM's) explains the flow better
     // than the allow logged by another (the proxy's outbound).
     let flow = match (g.flow.take(), s.flow.take()) {
@@ -332,6 +367,7 @@ fn combine(g: &mut Session, s: &mut Session) {
     g.icmp_error = icmp;
     g.ts_digits = digits;
     g.flow = flow;
+    first > before
 }
 
 fn max_side(a: Side, b: Side) -> Side {

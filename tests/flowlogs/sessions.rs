@@ -251,6 +251,37 @@ fn sessions_are_the_distinct_five_tuples_of_real_samples() {
     }
 }
 
+/// A capture and a flow log of one connection (issue 20): the coalesced
+/// session keeps the capture's history, state, microsecond times and SYN
+/// retransmits, and adds the flow log's decision and rule (it was `S0`,
+/// history `-`, at the flow log's whole second).
+#[test]
+fn capture_and_flow_log_of_one_connection_keep_the_captures_view() {
+    let a = analyze_paths(
+        &[crate::common::captures("proxy-to-buildvm-dropped")],
+        &Default::default(),
+    );
+    let s = one(&a.sessions, |s| s.orig_p == 60908 && s.resp_p == 22);
+    let fl = s.flow.as_ref().unwrap();
+    assert_eq!(
+        (s.state, s.history.as_str(), s.syn_retransmits, fl.decision),
+        (ConnState::S0, "S", 3, Some(Decision::Deny))
+    );
+    assert_eq!(fl.rule.as_deref(), Some("UserRule_Deny-All-Any-Any"));
+    assert_eq!(s.ts_digits, 6);
+    assert_eq!(
+        aibnet::time::rfc3339(s.first_ts, s.ts_digits),
+        "2026-11-27T04:38:25.528751Z"
+    );
+    assert!(s.seen_by.iter().count() > 2, "captures and flow logs");
+    // Still in order of first time.
+    assert!(
+        a.sessions
+            .windows(2)
+            .all(|w| w[0].first_ts <= w[1].first_ts)
+    );
+}
+
 /// A copy of a one-record VNet blob as logged by another flow log (the
 /// subnet's instead of the NIC's).
 fn as_other_observer(text: &str) -> String {
