@@ -90,6 +90,9 @@ pub struct PacketSummary {
     pub payload_len: u32,
     /// IP datagram length (header included) as declared.
     pub ip_len: u32,
+    /// The first byte of a UDP payload as captured, 0 when there is none
+    /// (NTP's mode is in it: Zeek's NTP analyzer orients by it).
+    pub udp_first_byte: u8,
     /// Set for ICMP error messages.
     pub icmp_error: Option<IcmpError>,
 }
@@ -419,6 +422,7 @@ fn summarize_net(
         ack: 0,
         payload_len: 0,
         ip_len,
+        udp_first_byte: 0,
         icmp_error: None,
     };
     match transport {
@@ -437,6 +441,7 @@ fn summarize_net(
             s.tuple.sport = u.source_port();
             s.tuple.dport = u.destination_port();
             s.payload_len = payload_declared.saturating_sub(8);
+            s.udp_first_byte = u.payload().first().copied().unwrap_or(0);
         }
         Some(TransportSlice::Icmpv4(i)) => {
             let (t, c) = (i.type_u8(), i.code_u8());

@@ -132,6 +132,16 @@ impl Session {
                 side.pkts += 1;
                 side.bytes += u64::from(p.payload_len);
                 side.ip_bytes += u64::from(p.ip_len);
+                if self.proto == Proto::Udp && ntp_flips(self, is_orig, p) {
+                    // Zeek's NTP analyzer flips the connection in the middle
+                    // of the packet (`proc_ntp_message`) and its UDP
+                    // bookkeeping does not follow: the counters and the
+                    // `D`/`d` already written keep their labels, so only
+                    // the endpoints swap (`ntp-misordered-ntp`: `D^`, S0).
+                    std::mem::swap(&mut self.orig_h, &mut self.resp_h);
+                    std::mem::swap(&mut self.orig_p, &mut self.resp_p);
+                    self.history.push(b'^');
+                }
             }
         }
     }
@@ -176,6 +186,21 @@ fn dns_expiry(first: i64, last: i64) -> i64 {
         .div_euclid(DNS_SESSION_TIMEOUT_NS)
         .max(1);
     first.saturating_add(k.saturating_mul(DNS_SESSION_TIMEOUT_NS))
+}
+
+/// Whether NTP packet `p` flips its session, as Zeek's NTP analyzer does
+/// (attached to UDP connections whose responder port is 123): a server's
+/// message (mode 4) from the originator, or a client's (mode 3) from the
+/// responder, once per connection (never after a flip, `^`).
+fn ntp_flips(s: &Session, is_orig: bool, p: &PacketSummary) -> bool {
+    if s.resp_p != 123 || p.payload_len == 0 || s.history.as_str().contains('^') {
+        return false;
+    }
+    match p.udp_first_byte & 0x07 {
+        4 => is_orig,
+        3 => !is_orig,
+        _ => false,
+    }
 }
 
 impl SessionTable {
@@ -485,6 +510,7 @@ mod tests {
             ack,
             payload_len: 0,
             ip_len: 40,
+            udp_first_byte: 0,
             icmp_error: None,
         }
     }
@@ -612,5 +638,51 @@ mod tests {
             t.add_packet(&pkt(proto::UDP, true, ts, 0, 0, 0), 0);
         }
         assert_eq!(t.finish().len(), 2);
+    }
+
+    /// Symmetric NTP (123 ↔ 123) whose server reply is seen before the
+    /// request: Zeek's NTP analyzer flips at the reply (mode 4 from the
+    /// originator) and keeps its counters' labels: `D^`, S0, the client
+    /// the originator (`ntp-misordered-ntp`). A request first is not flipped.
+    #[test]
+    fn ntp_reply_before_request_flips_like_zeek() {
+        let (client, server): (IpAddr, IpAddr) = (
+            "192.168.1.95".parse().unwrap(),
+            "17.253.4.253".parse().unwrap(),
+        );
+        let ntp = |from_server: bool, ts: i64| {
+            let mut p = pkt(proto::UDP, true, ts, 0, 0, 0);
+            let (src, dst) = if from_server {
+                (server, client)
+            } else {
+                (client, server)
+            };
+            p.tuple = FiveTuple {
+                proto: proto::UDP,
+                src,
+                dst,
+                sport: 123,
+                dport: 123,
+            };
+            p.payload_len = 48;
+            p.udp_first_byte = if from_server { 0x24 } else { 0x23 };
+            p
+        };
+        for (first_server, want) in [
+            (true, ("D^", ConnState::S0, 2, 0)),
+            (false, ("Dd", ConnState::SF, 1, 1)),
+        ] {
+            let mut t = SessionTable::new();
+            t.add_packet(&ntp(first_server, 0), 0);
+            t.add_packet(&ntp(!first_server, S), 0);
+            let v = t.finish();
+            assert_eq!(v.len(), 1);
+            let s = &v[0];
+            assert_eq!(
+                (s.history.as_str(), s.state, s.orig.pkts, s.resp.pkts),
+                want
+            );
+            assert_eq!(s.orig_h, client, "the client is the originator");
+        }
     }
 }
