@@ -122,6 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         None,
         matches!(format, OutputFormat::Table | OutputFormat::Markdown),
     );
+    super::common::print_remote(&scan_opts.read);
     if args.input.stats {
         print_stats(&analysis);
     }

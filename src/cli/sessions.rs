@@ -65,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     aibnet::phase::timed("write", || emit(&report, format))?;
     print_summary(&analysis, Some(shown), format == OutputFormat::Markdown);
+    super::common::print_remote(&opts);
     if args.input.stats {
         print_stats(&analysis);
     }
