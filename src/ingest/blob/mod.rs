@@ -77,6 +77,9 @@ pub struct RemoteStats {
     pub bytes: AtomicU64,
     /// Blobs read from the cache instead.
     pub cached: AtomicU64,
+    /// Blobs read a second time (the scan's second pass: downloaded again,
+    /// or from the cache), not counted above.
+    pub again: AtomicU64,
     /// Downloads that failed.
     pub failed: AtomicU64,
 }
@@ -89,13 +92,14 @@ impl RemoteStats {
             return None;
         }
         Some(format!(
-            "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({:.1} MiB), {} from the cache, {} failed",
+            "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({:.1} MiB), {} from the cache, {} read again, {} failed",
             get(&self.listed),
             get(&self.list_requests),
             get(&self.pruned),
             get(&self.downloaded),
             get(&self.bytes) as f64 / (1024.0 * 1024.0),
             get(&self.cached),
+            get(&self.again),
             get(&self.failed),
         ))
     }
@@ -286,18 +290,38 @@ fn open_store(
 
 /// The emulator's published account key (not a secret).
 const EMULATOR_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tlKBBVWp2S5ZhYbFEJ40GyXgzm==";
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// An error of a storage request, for people: what failed, on which blob or
 /// container, and with which credential (never a secret).
 fn describe(e: &object_store::Error, what: &str, credential: &str) -> String {
-    use object_store::Error as E;
-    match e {
-        E::PermissionDenied { .. } | E::Unauthenticated { .. } => format!(
+    match status(e) {
+        Some(403 | 401) => format!(
             "access denied (403) to {what} with {credential}: the credential is wrong or expired, or lacks read and list permission"
         ),
-        E::NotFound { .. } => format!("not found (404): {what}"),
-        other => redact(&format!("{what}: {other}")),
+        Some(404) => format!("not found (404): {what}"),
+        _ => redact(&format!("{what}: {e}")),
+    }
+}
+
+/// The HTTP status an error stands for: from its kind, or (list requests
+/// wrap theirs in a generic error) from the status line it quotes.
+fn status(e: &object_store::Error) -> Option<u16> {
+    use object_store::Error as E;
+    match e {
+        E::PermissionDenied { .. } | E::Unauthenticated { .. } => Some(403),
+        E::NotFound { .. } => Some(404),
+        other => {
+            let text = other.to_string();
+            [
+                (403, "403 Forbidden"),
+                (401, "401 Unauthorized"),
+                (404, "404 Not Found"),
+            ]
+            .into_iter()
+            .find(|(_, s)| text.contains(s))
+            .map(|(c, _)| c)
+        }
     }
 }
 
@@ -344,16 +368,21 @@ pub fn discover(
             "container {} of account {} ({shown})",
             loc.container, loc.account
         );
-        match e {
-            object_store::Error::NotFound { .. } => {
-                format!(
-                    "{shown}: container {} not found in account {} (404)",
-                    loc.container, loc.account
-                )
-            }
-            e => format!("listing {}", describe(&e, &what, &credential)),
+        match status(&e) {
+            Some(404) => format!(
+                "container {} not found in account {} (404)",
+                loc.container, loc.account
+            ),
+            _ => format!("listing {}", describe(&e, &what, &credential)),
         }
     })?;
+    if metas.is_empty() {
+        return Err(if window == Window::default() {
+            "no blobs there".to_string()
+        } else {
+            "no blobs in time folders of the --since/--until window".to_string()
+        });
+    }
     opts.stats
         .listed
         .fetch_add(metas.len() as u64, Ordering::Relaxed);
@@ -406,12 +435,12 @@ impl BlobSet {
         for j in i..(i + 1 + ahead).min(slots.len()) {
             if let Some(s @ Slot::Idle) = slots.get_mut(j) {
                 *s = Slot::InFlight;
-                self.start(j);
+                self.start(j, false);
             }
         }
         if let Some(s @ Slot::Taken) = slots.get_mut(i) {
             *s = Slot::InFlight;
-            self.start(i);
+            self.start(i, true);
         }
         loop {
             let slot = slots.get_mut(i).ok_or("no such blob")?;
@@ -427,13 +456,14 @@ impl BlobSet {
         }
     }
 
-    /// Start downloading blob `i` on the runtime.
-    fn start(self: &Arc<Self>, i: usize) {
+    /// Start downloading blob `i` on the runtime (`again`: it was read
+    /// before).
+    fn start(self: &Arc<Self>, i: usize, again: bool) {
         let Some(rt) = &self.runtime else { return };
         let set = Arc::clone(self);
         rt.spawn(async move {
             let result = match Arc::clone(&set.permits).acquire_owned().await {
-                Ok(_permit) => set.download(i).await,
+                Ok(_permit) => set.download(i, again).await,
                 Err(_) => Err("downloads stopped".to_string()),
             };
             if result.is_err() {
@@ -451,15 +481,22 @@ impl BlobSet {
     /// Download blob `i`: into the cache when there is one (streamed to a
     /// temporary file, renamed when complete), else into memory (at most
     /// `max_bytes`).
-    async fn download(&self, i: usize) -> Result<Fetched, String> {
+    async fn download(&self, i: usize, again: bool) -> Result<Fetched, String> {
         let blob = self.blobs.get(i).ok_or("no such blob")?;
         let stats = &self.opts.stats;
+        // What a download counts as: a first read from the network or the
+        // cache, or a read again.
+        let (downloaded, cached) = if again {
+            (&stats.again, &stats.again)
+        } else {
+            (&stats.downloaded, &stats.cached)
+        };
         if let Some(dir) = &self.opts.cache
             && let Some(etag) = &blob.etag
         {
-            let entry = cache::entry(dir, &blob.display, etag);
+            let entry = cache::entry(dir, &blob.display, etag.trim_matches('"'));
             if entry.is_file() {
-                stats.cached.fetch_add(1, Ordering::Relaxed);
+                cached.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fetched::File(entry));
             }
         }
@@ -480,9 +517,10 @@ impl BlobSet {
                     n += chunk.len() as u64;
                     w.write(&chunk).map_err(|e| format!("cache: {e}"))?;
                 }
-                let entry = cache::entry(dir, &blob.display, &etag);
+                // Listings and downloads quote ETags differently.
+                let entry = cache::entry(dir, &blob.display, etag.trim_matches('"'));
                 w.commit(&entry).map_err(|e| format!("cache: {e}"))?;
-                stats.downloaded.fetch_add(1, Ordering::Relaxed);
+                downloaded.fetch_add(1, Ordering::Relaxed);
                 stats.bytes.fetch_add(n, Ordering::Relaxed);
                 Ok(Fetched::File(entry))
             }
@@ -499,7 +537,7 @@ impl BlobSet {
                     }
                     v.extend_from_slice(&chunk);
                 }
-                stats.downloaded.fetch_add(1, Ordering::Relaxed);
+                downloaded.fetch_add(1, Ordering::Relaxed);
                 stats.bytes.fetch_add(v.len() as u64, Ordering::Relaxed);
                 Ok(Fetched::Memory(v))
             }
