@@ -217,6 +217,7 @@ impl InputArgs {
             remote: aibnet::ingest::blob::RemoteOptions {
                 concurrency: self.concurrency.max(1),
                 cache: self.cache.clone(),
+                env: aibnet::ingest::blob::azure_env(std::env::vars()),
                 ..Default::default()
             },
             ..Default::default()

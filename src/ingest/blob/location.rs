@@ -109,9 +109,7 @@ impl Location {
             return format!("az://{}", self.container);
         }
         match &self.endpoint {
-            Some(e) if e.ends_with(&format!("/{}", self.account)) => {
-                format!("{e}/{}", self.container)
-            }
+            // Path style: the endpoint ends with the account.
             Some(e) => format!("{e}/{}", self.container),
             None => format!(
                 "https://{}.blob.core.windows.net/{}",
@@ -208,11 +206,27 @@ impl Credential {
 /// tests need not touch the process environment).
 pub type Env = HashMap<String, String>;
 
-/// The `AZURE_*` variables of the process environment.
-pub fn process_env() -> Env {
-    std::env::vars()
-        .filter(|(k, _)| k.starts_with("AZURE") || k == "AZURITE_BLOB_STORAGE_URL")
-        .collect()
+/// The variables of an environment that choose and configure credentials
+/// (`AZURE*`, `AZURITE_BLOB_STORAGE_URL`); the CLI passes its process's.
+pub fn azure_env(vars: impl IntoIterator<Item = (String, String)>) -> AzureEnv {
+    AzureEnv(
+        vars.into_iter()
+            .filter(|(k, _)| k.starts_with("AZURE") || k == "AZURITE_BLOB_STORAGE_URL")
+            .collect(),
+    )
+}
+
+/// The credential settings of an environment (secrets: its debug print
+/// shows the names only).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AzureEnv(pub Env);
+
+impl std::fmt::Debug for AzureEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<&String> = self.0.keys().collect();
+        keys.sort();
+        f.debug_tuple("AzureEnv").field(&keys).finish()
+    }
 }
 
 fn env_true(env: &Env, key: &str) -> bool {

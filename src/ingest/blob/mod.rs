@@ -16,7 +16,8 @@ mod location;
 
 pub use list::{Window, folder_span};
 pub use location::{
-    Credential, EMULATOR_ACCOUNT, Env, Location, choose_credential, is_remote, process_env, redact,
+    AzureEnv, Credential, EMULATOR_ACCOUNT, Env, Location, azure_env, choose_credential, is_remote,
+    redact,
 };
 
 use futures::StreamExt;
@@ -43,6 +44,9 @@ pub struct RemoteOptions {
     pub retries: usize,
     /// The timeout of one request.
     pub timeout: Duration,
+    /// The environment's credential settings (the library reads no
+    /// environment: the CLI passes [`azure_env`] of its own).
+    pub env: AzureEnv,
 }
 
 /// The default number of downloads in flight.
@@ -56,6 +60,7 @@ impl Default for RemoteOptions {
             stats: Arc::default(),
             retries: 5,
             timeout: Duration::from_secs(60),
+            env: AzureEnv::default(),
         }
     }
 }
@@ -333,15 +338,15 @@ pub fn discover(
     opts: &RemoteOptions,
     max_bytes: u64,
 ) -> Result<Vec<super::Source>, String> {
-    let env = process_env();
+    let env = &opts.env.0;
     let loc = Location::parse(
         url,
         env.get("AZURE_STORAGE_ACCOUNT_NAME").map(String::as_str),
     )?;
     opts.stats.locations.fetch_add(1, Ordering::Relaxed);
-    let cred = choose_credential(&loc, &env);
+    let cred = choose_credential(&loc, env);
     let shown = loc.display();
-    let store = open_store(&loc, &cred, &env, opts).map_err(|e| format!("{shown}: {e}"))?;
+    let store = open_store(&loc, &cred, env, opts).map_err(|e| format!("{shown}: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("aibnet-storage")
