@@ -445,3 +445,71 @@ fn az_urls_reach_the_emulator_from_the_environment() {
         normalized(&want.stdout, &[&local])
     );
 }
+
+/// A measurement, not a check (`--ignored`): `builds` over the tree in
+/// `AIBNET_MEASURE_DIR` (e.g. one made by `benches/gen_month.py`), read
+/// locally and through Azurite on loopback, timed. The two outputs must
+/// still agree.
+#[test]
+#[ignore = "a measurement: AIBNET_MEASURE_DIR=TREE cargo test --release --test azurite -- --ignored --nocapture"]
+fn measure_builds_through_azurite() {
+    let Ok(dir) = std::env::var("AIBNET_MEASURE_DIR") else {
+        eprintln!("NOTICE: AIBNET_MEASURE_DIR not set: nothing measured");
+        return;
+    };
+    let Some(az) = Azurite::start() else { return };
+    az.create_container(NSG);
+    let root = std::path::Path::new(&dir);
+    let t = std::time::Instant::now();
+    let files: Vec<_> = support::files(root)
+        .into_iter()
+        .filter(|f| f.file_name().is_some_and(|n| n == "PT1H.json"))
+        .collect();
+    let bytes: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
+    for f in &files {
+        let rel = f.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        az.put(NSG, &rel, std::fs::read(f).unwrap());
+    }
+    eprintln!(
+        "uploaded {} blobs, {:.1} MB in {:.1?}",
+        files.len(),
+        bytes as f64 / 1e6,
+        t.elapsed()
+    );
+    let url = az.url(NSG);
+    let timed = |p: &str, extra: &[&str]| {
+        let mut args = vec!["builds", "--format", "json", "--fail-on", "never"];
+        args.extend(extra);
+        args.push(p);
+        let t = std::time::Instant::now();
+        let r = run_env(&args, &[]);
+        (t.elapsed(), r)
+    };
+    let (local_t, local) = timed(&dir, &[]);
+    let (phases_t, _) = timed(&url, &["--concurrency", "1"]);
+    let (blob_t, blob) = timed(&url, &[]);
+    assert_eq!(
+        normalized(&blob.stdout, &[&url]),
+        normalized(&local.stdout, &[dir.trim_end_matches('/')])
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path().to_str().unwrap();
+    let (fill_t, _) = timed(&url, &["--cache", c]);
+    let (warm_t, warm) = timed(&url, &["--cache", c]);
+    let mb = bytes as f64 / 1e6;
+    for (what, t) in [
+        ("local", local_t),
+        ("azurite, --concurrency 1", phases_t),
+        ("azurite, --concurrency 16", blob_t),
+        ("azurite, filling --cache", fill_t),
+        ("azurite, warm --cache", warm_t),
+    ] {
+        eprintln!(
+            "{what}: {:.2} s, {:.0} MB/s",
+            t.as_secs_f64(),
+            mb / t.as_secs_f64()
+        );
+    }
+    eprintln!("{}", storage_line(&blob));
+    eprintln!("{}", storage_line(&warm));
+}
