@@ -76,6 +76,7 @@ pub fn capture(data: &[u8]) {
         inputs: vec![report],
         sessions: table.finish(),
         skipped,
+        sweepers: Vec::new(),
     };
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {
@@ -164,6 +165,7 @@ pub fn decode_sessions(data: &[u8]) {
         inputs: vec![input("a"), input("b")],
         sessions,
         skipped: Vec::new(),
+        sweepers: Vec::new(),
     };
     // The reports' text is not checked, only that rendering never fails or
     // panics: a sink spares growing a buffer of seven reports per input
@@ -220,47 +222,19 @@ fn diagnose_and_render(a: &Analysis) {
 }
 
 fn render_diagnosis(d: &Diagnosis, a: &Analysis) {
-    let mut out = std::io::sink();
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Json,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Ndjson,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Table,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
-    aibnet::report::DiagnoseReport {
-        diagnosis: d,
-        analysis: a,
-    }
-    .render(
-        aibnet::report::OutputFormat::Markdown,
-        &aibnet::report::Style::plain(),
-        &mut out,
-    )
-    .expect("to a sink");
+    render_all(
+        &aibnet::report::DiagnoseReport {
+            diagnosis: d,
+            analysis: a,
+        },
+        &[
+            OutputFormat::Json,
+            OutputFormat::Ndjson,
+            OutputFormat::Table,
+            OutputFormat::Markdown,
+            OutputFormat::Html,
+        ],
+    );
 }
 
 /// The link type and the timed frames of a `decode_sessions` input.
@@ -330,6 +304,7 @@ pub fn shards(data: &[u8]) {
             inputs: vec![report],
             sessions: table.finish(),
             skipped,
+            sweepers: Vec::new(),
         };
         let mut out = Vec::new();
         aibnet::report::SessionsReport {
@@ -420,7 +395,13 @@ pub fn explain_text(data: &[u8]) {
 /// Render a document in each format (to a sink), coloured and plain.
 fn render_all(doc: &dyn Render, formats: &[OutputFormat]) {
     for f in formats {
-        for style in [Style::plain(), Style { color: true }] {
+        for style in [
+            Style::plain(),
+            Style {
+                color: true,
+                ..Style::plain()
+            },
+        ] {
             doc.render(*f, &style, &mut std::io::sink())
                 .expect("every listed format renders");
         }
@@ -520,6 +501,7 @@ pub fn flowlog(data: &[u8]) {
         inputs,
         sessions,
         skipped,
+        sweepers: Vec::new(),
     };
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {

@@ -29,7 +29,7 @@ data=tests/data
 for d in captures/*/; do
     s=$(basename "$d")
     [ -f "$d/expected.json" ] || continue
-    for f in json ndjson markdown table junit; do
+    for f in json ndjson markdown table junit html; do
         run "diagnose.$s.$f" diagnose "$d" --format "$f"
     done
     run "diagnose.$s.flowlogs.json" diagnose "$d/flowlogs" --format json
@@ -42,7 +42,7 @@ for d in captures/*/; do
     done
     run "diagnose.$s.config.json" diagnose "$d" captures/config/nsg-denyall-quickstart.json captures/config/subnet-build.json --format json
 done
-for f in json ndjson markdown table junit; do
+for f in json ndjson markdown table junit html; do
     run "builds.captures.$f" builds captures/ --format "$f"
 done
 for f in captures/bad/*; do

@@ -407,6 +407,138 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// How Packer talks to the build VM: SSH (Linux) or WinRM over HTTPS
+/// (Windows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Communicator {
+    /// SSH on [`BUILD_PORT_LINUX`].
+    Ssh,
+    /// WinRM over HTTPS on [`BUILD_PORT_WINDOWS`].
+    Winrm,
+}
+
+impl Communicator {
+    /// `ssh` / `winrm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Communicator::Ssh => "ssh",
+            Communicator::Winrm => "winrm",
+        }
+    }
+
+    /// How Packer writes it (`SSH`, `WinRM`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Communicator::Ssh => "SSH",
+            Communicator::Winrm => "WinRM",
+        }
+    }
+
+    /// The OS it serves.
+    pub fn os(self) -> Os {
+        match self {
+            Communicator::Ssh => Os::Linux,
+            Communicator::Winrm => Os::Windows,
+        }
+    }
+
+    /// The build VM port it connects to.
+    pub fn port(self) -> u16 {
+        self.os().build_port()
+    }
+}
+
+impl std::fmt::Display for Communicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one AIB build (one Packer run, or one `lastRunStatus`) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildOutcome {
+    /// Packer's `Build '…' finished`, or `runState` Succeeded.
+    Succeeded,
+    /// Packer's `Build '…' errored`, or an error that ended the run before it.
+    Errored,
+    /// Cancelled (AIB's build timeout, a user, a pipeline) before any error.
+    Cancelled,
+    /// `runState` Failed (the run status alone: Packer's own end not seen).
+    Failed,
+    /// The log has no end: still running, or fetched while it ran.
+    Incomplete,
+}
+
+impl BuildOutcome {
+    /// Name as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildOutcome::Succeeded => "succeeded",
+            BuildOutcome::Errored => "errored",
+            BuildOutcome::Cancelled => "cancelled",
+            BuildOutcome::Failed => "failed",
+            BuildOutcome::Incomplete => "incomplete",
+        }
+    }
+}
+
+impl std::fmt::Display for BuildOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A customizer of an image template, as Packer runs it (a provisioner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CustomizerType {
+    /// `File`: an upload.
+    File,
+    /// `Shell` (Linux).
+    Shell,
+    /// `PowerShell` (Windows).
+    Powershell,
+    /// `WindowsRestart`.
+    WindowsRestart,
+    /// `WindowsUpdate`.
+    WindowsUpdate,
+}
+
+impl CustomizerType {
+    /// Name as in JSON (Packer's provisioner type).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomizerType::File => "file",
+            CustomizerType::Shell => "shell",
+            CustomizerType::Powershell => "powershell",
+            CustomizerType::WindowsRestart => "windows-restart",
+            CustomizerType::WindowsUpdate => "windows-update",
+        }
+    }
+
+    /// The template's name of the type (`customize[].type`).
+    pub fn template_name(self) -> &'static str {
+        match self {
+            CustomizerType::File => "File",
+            CustomizerType::Shell => "Shell",
+            CustomizerType::Powershell => "PowerShell",
+            CustomizerType::WindowsRestart => "WindowsRestart",
+            CustomizerType::WindowsUpdate => "WindowsUpdate",
+        }
+    }
+}
+
+impl std::fmt::Display for CustomizerType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The template's `buildTimeoutInMinutes` when it says 0 or nothing.
+pub const DEFAULT_BUILD_TIMEOUT_MINUTES: u32 = 240;
+
 /// Serialise an optional name as the name, or `unknown` when absent (how the
 /// JSON contract writes an OS or topology the evidence could not tell).
 pub fn or_unknown<T: Serialize, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {

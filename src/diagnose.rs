@@ -15,6 +15,7 @@ use crate::hops::{HopReport, hops};
 use crate::ingest::{Format, InputReport, Skipped};
 use crate::sessions::{SeenBy, Session};
 use crate::topology::{Hints, Topology, infer};
+use rayon::prelude::*;
 
 #[cfg(test)]
 mod tests;
@@ -106,18 +107,27 @@ pub fn diagnose(a: &Analysis, opts: &Options) -> Diagnosis {
     }
     // Several builds: each diagnosed on its own sessions, never one merged
     // verdict.
-    let mut each: Vec<Diagnosis> = groups
-        .iter()
-        .map(|addrs| {
-            let idx: Vec<usize> = a
-                .sessions
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| addrs.contains(&s.orig_h) || addrs.contains(&s.resp_h))
-                .map(|(i, _)| i)
-                .collect();
-            diagnose_one(&subset(&a.sessions, &a.inputs, &idx), opts)
-        })
+    // Each session goes to the builds of its ends, in one pass.
+    let mut group_of: rustc_hash::FxHashMap<std::net::IpAddr, usize> =
+        rustc_hash::FxHashMap::default();
+    for (g, addrs) in groups.iter().enumerate() {
+        for a in addrs {
+            group_of.insert(*a, g);
+        }
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (i, s) in a.sessions.iter().enumerate() {
+        let go = group_of.get(&s.orig_h).copied();
+        let gr = group_of.get(&s.resp_h).copied();
+        for g in [go, gr.filter(|g| Some(*g) != go)].into_iter().flatten() {
+            if let Some(m) = members.get_mut(g) {
+                m.push(i);
+            }
+        }
+    }
+    let mut each: Vec<Diagnosis> = members
+        .par_iter()
+        .map(|idx| diagnose_one(&subset(&a.sessions, &a.inputs, idx), opts))
         .collect();
     each.sort_by(|x, y| {
         let rank = |d: &Diagnosis| (std::cmp::Reverse(d.worst()), d.verdict != Verdict::Broken);
@@ -154,20 +164,7 @@ fn build_groups(
     let nodes: Vec<std::net::IpAddr> = clients.iter().chain(&vms).copied().collect();
     let at: BTreeMap<std::net::IpAddr, usize> =
         nodes.iter().enumerate().map(|(i, a)| (*a, i)).collect();
-    let mut parent: Vec<usize> = (0..nodes.len()).collect();
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while let Some(&p) = parent.get(x) {
-            if p == x {
-                break;
-            }
-            let gp = parent.get(p).copied().unwrap_or(p);
-            if let Some(slot) = parent.get_mut(x) {
-                *slot = gp;
-            }
-            x = gp;
-        }
-        x
-    }
+    let mut uf = crate::topology::runs::UnionFind::new(nodes.len());
     for s in sessions
         .iter()
         .filter(|s| s.aib_class(probe) == Some(FlowClass::BuildAnchor))
@@ -176,16 +173,12 @@ fn build_groups(
             continue;
         }
         if let (Some(&a), Some(&b)) = (at.get(&s.orig_h), at.get(&s.resp_h)) {
-            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-            if let Some(p) = parent.get_mut(ra.max(rb)) {
-                *p = ra.min(rb);
-            }
+            uf.union(a, b);
         }
     }
     let mut groups: BTreeMap<usize, BTreeSet<std::net::IpAddr>> = BTreeMap::new();
     for (i, a) in nodes.iter().enumerate() {
-        let r = root(&mut parent, i);
-        groups.entry(r).or_default().insert(*a);
+        groups.entry(uf.find(i)).or_default().insert(*a);
     }
     // A group is a build when it has its proxy or ACI (a build VM given by
     // --build-vm with no client in the evidence is not a build of its own).
@@ -233,7 +226,16 @@ fn several_builds(each: &[Diagnosis]) -> Finding {
             "{} AIB builds in the evidence, each diagnosed on its own; this report is of the first",
             each.len()
         ),
-        evidence: each.iter().map(name).collect(),
+        evidence: {
+            // The most severe first; a long list ends with a count (the
+            // JSON's `builds` has them all).
+            const SHOWN: usize = 20;
+            let mut lines: Vec<String> = each.iter().take(SHOWN).map(name).collect();
+            if each.len() > SHOWN {
+                lines.push(format!("and {} more", each.len() - SHOWN));
+            }
+            lines
+        },
         cause: "Several image builds ran at once (pipelines build in parallel), each with its own proxy (or ACI) and build VM.".to_string(),
         fix: "Each build is diagnosed in `builds` of the JSON; pass --proxy or --build-vm to report on another one.".to_string(),
     }
@@ -272,6 +274,7 @@ pub fn subset(all: &[Session], inputs: &[InputReport], idx: &[usize]) -> Analysi
         inputs: sub_inputs,
         sessions,
         skipped: Vec::new(),
+        sweepers: Vec::new(),
     }
 }
 
@@ -347,7 +350,13 @@ pub fn configuration(
 
 /// Diagnose the traffic of an analysis alone.
 fn diagnose_traffic(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
-    let topology = infer(&a.sessions, &a.inputs, hints);
+    let mut topology = infer(&a.sessions, &a.inputs, hints);
+    // The clients a scan left out: why they are no proxies.
+    topology
+        .evidence
+        .extend(crate::topology::roles::sweepers_line(
+            &mut a.sweepers.clone(),
+        ));
     let paths: Vec<String> = a.inputs.iter().map(|i| i.path.clone()).collect();
     let hops = hops(&a.sessions, &topology, &paths);
     // What was read, in packets and flow tuples: a scan keeps only the

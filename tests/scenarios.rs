@@ -192,10 +192,16 @@ fn a_fresh_lab_recording_is_diagnosed_as_expected() {
 /// it updates the snapshot after review (`INSTA_UPDATE=always cargo test
 /// --test scenarios`, then read the diff).
 fn markdown_report(scenario: &str, code: i32) -> String {
+    report("markdown", scenario, code)
+}
+
+/// `aibnet diagnose --format FORMAT captures/SCENARIO/`, run at the
+/// repository's root, exiting with `code`.
+fn report(format: &str, scenario: &str, code: i32) -> String {
     let out = run_at_root([
         "diagnose",
         "--format",
-        "markdown",
+        format,
         &format!("captures/{scenario}/"),
     ]);
     assert_eq!(out.code, code, "{}", out.stderr);
@@ -216,4 +222,79 @@ fn healthy_scenario_markdown_report() {
         "diagnose_markdown_healthy_windows",
         markdown_report("healthy-windows", 0)
     );
+}
+
+/// The HTML report as a reader's browser gets it, for a broken proxy build
+/// and a healthy isolated one, against a reviewed snapshot: the banner, the
+/// path diagram and timeline (SVG), hops, findings with their fix commands,
+/// roles, sessions and inputs. Like Markdown it is not a contract; a
+/// deliberate change updates the snapshot after review. How the page looks
+/// is checked in Chromium (`tests/reports/chromium.rs`).
+fn html_report(scenario: &str, code: i32) -> String {
+    report("html", scenario, code)
+}
+
+#[test]
+fn broken_scenario_html_report() {
+    insta::assert_snapshot!(
+        "diagnose_html_proxy_to_buildvm_dropped",
+        html_report("proxy-to-buildvm-dropped", 1)
+    );
+}
+
+#[test]
+fn healthy_isolated_scenario_html_report() {
+    insta::assert_snapshot!(
+        "diagnose_html_isolated_healthy",
+        html_report("isolated-healthy", 0)
+    );
+}
+
+/// Every line of `diagnose --format table` fits the terminal, on every
+/// scenario at 80 and 120 columns (`COLUMNS`), but the fix commands, which
+/// stand whole on lines of their own so that they paste; at 120 the path
+/// diagram keeps its one-line chain, at 80 it is one hop a line.
+#[test]
+fn diagnose_tables_fit_80_and_120_columns() {
+    for dir in scenarios() {
+        for width in [80usize, 120] {
+            let out = finish(
+                aibnet()
+                    .current_dir(repo())
+                    .env("COLUMNS", width.to_string())
+                    .args(["diagnose", "--format", "table"])
+                    .arg(&dir),
+            );
+            assert!(out.code < 2, "{}", out.stderr);
+            let mut commands = 0;
+            for line in out.stdout.lines() {
+                let t = line.trim_start();
+                if line.starts_with("              ")
+                    && (t.starts_with("az ") || t.starts_with("# "))
+                {
+                    commands += 1;
+                    continue;
+                }
+                assert!(
+                    line.chars().count() <= width,
+                    "{} at {width}: {} columns:\n{line}\n\n{}",
+                    dir.display(),
+                    line.chars().count(),
+                    out.stdout
+                );
+            }
+            // The commands that were exempt are the fixes' `az` lines.
+            let has_fix_command =
+                out.stdout.contains("  az network") || out.stdout.contains("  az image");
+            assert_eq!(commands > 0, has_fix_command, "{}", out.stdout);
+            assert!(out.stdout.contains("Verdict:"), "{}", out.stdout);
+            if out.stdout.contains("(proxy topology") {
+                let chain = out
+                    .stdout
+                    .lines()
+                    .any(|l| l.contains("──▶ proxy ") && l.contains("──▶ build VM"));
+                assert_eq!(chain, width == 120, "{width}:\n{}", out.stdout);
+            }
+        }
+    }
 }

@@ -29,6 +29,10 @@ pub struct Analysis {
     pub sessions: Vec<Session>,
     /// What could not be read.
     pub skipped: Vec<Skipped>,
+    /// SSH/WinRM clients a scan left out as sweepers of the subnet (the
+    /// most hosts they opened 22/5986 to in an hour), for the roles'
+    /// evidence: their sessions are not among `sessions`.
+    pub sweepers: Vec<(std::net::IpAddr, usize)>,
 }
 
 impl Analysis {

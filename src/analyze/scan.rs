@@ -10,16 +10,21 @@
 //!   22 of a VM with a public IP are not anchors: their source is public.
 //! * **egress and DNS** (every TCP session and DNS query they open) of the
 //!   hosts that can be build VMs. A capture keeps those of the hosts that
-//!   receive an anchor on 22/5986 in it. Flow logs take two passes: the
-//!   first keeps every blob's anchors only; from them, the hosts that can be
-//!   build VMs are the servers of SSH/WinRM opened by a proxy (a host
-//!   receiving the command port) or by a client opening it to at most
-//!   [`MAX_FAN_OUT`] hosts in an hour — not the dozens of VMs a jump box
-//!   sweeps, whose egress is most of a busy VNET's traffic; the second pass
-//!   reads again only the blobs those hosts' NICs logged (a handful: the
-//!   build VMs' hours, quiet ones included — NSG flow logs log an inbound
-//!   flow allowed by a custom rule only once, so a build VM's later hours
-//!   can hold no SSH at all) and keeps their egress and DNS. Standard input
+//!   receive an anchor on 22/5986 in it. Flow logs take two passes. The
+//!   first builds no session at all: each blob's anchors are decoded and
+//!   noted as facts (who receives the command port; who opens SSH/WinRM to
+//!   whom in which hour) with the NIC ends it logs. From the facts, the
+//!   AIB hosts are the proxies, the build VM candidates — servers of
+//!   SSH/WinRM opened by a proxy or by a client opening it to at most
+//!   [`MAX_FAN_OUT`] hosts in an hour — and those clients; not the jump
+//!   boxes sweeping the subnet, whose sessions are most of a busy VNET's
+//!   anchors. The second pass reads again only the blobs an AIB host's NIC
+//!   logged (a handful: the build's VMs' hours, quiet ones included — NSG
+//!   flow logs log an inbound flow allowed by a custom rule only once, so a
+//!   build VM's later hours can hold no SSH at all) and keeps the anchors
+//!   with an AIB host at one end and the build VM candidates' egress and
+//!   DNS. Memory is the facts (a few entries a blob) plus the build's own
+//!   sessions, whatever the noise. Standard input
 //!   cannot be read twice: it keeps the egress of its own SSH/WinRM servers.
 //!
 //! Everything else — the bulk of any flow log: other VMs' egress, web
@@ -35,7 +40,7 @@ use crate::ingest::{self, Format, Input, InputReport, Skipped, Source, blob_hour
 use crate::sessions::{SeenBy, Session, SessionTable};
 use crate::topology::roles::MAX_FAN_OUT;
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 
 /// How the AIB-relevant scan reads: the reading options, the health
@@ -106,16 +111,33 @@ pub struct Scan {
     pub outside_window: usize,
     /// By input: the NIC a flow-log blob belongs to, when known.
     pub nics: Vec<Option<Nic>>,
+    /// SSH/WinRM clients left out as sweepers of the subnet, with the most
+    /// hosts they reached in an hour (a client that is also an AIB host in
+    /// another hour is not one).
+    pub sweepers: Vec<(IpAddr, usize)>,
 }
 
-/// Whose egress and DNS a file keeps.
+/// What the first pass of flow logs learnt: the hosts an AIB build can
+/// involve, for the second look.
+#[derive(Debug, Default)]
+pub struct SecondLook {
+    /// Hosts that can be build VMs: their egress and DNS are kept.
+    build_vms: FxHashSet<IpAddr>,
+    /// Proxies, build VM candidates and the SSH/WinRM clients that do not
+    /// sweep the subnet: anchors are kept only with an end among them.
+    aib_hosts: FxHashSet<IpAddr>,
+    /// The clients that sweep it, with the most hosts they reach in an hour.
+    sweepers: FxHashMap<IpAddr, usize>,
+}
+
+/// Whose egress and DNS (and anchors) a file keeps.
 #[derive(Debug, Clone, Copy)]
 pub enum EgressOf<'a> {
     /// The hosts receiving SSH/WinRM in this file (a capture; stdin).
     InFile,
-    /// These hosts (the build VM candidates of the whole evidence).
-    Hosts(&'a FxHashSet<IpAddr>),
-    /// Nobody: a flow log's first pass keeps its anchors only.
+    /// The second look's hosts.
+    Hosts(&'a SecondLook),
+    /// Nobody: a flow log's first pass notes its anchors' facts only.
     Nobody,
 }
 
@@ -131,7 +153,7 @@ impl<'a> EgressOf<'a> {
                     .collect(),
                 _ => FxHashSet::default(),
             },
-            hosts: match self {
+            look: match self {
                 EgressOf::Hosts(h) => Some(h),
                 _ => None,
             },
@@ -142,12 +164,17 @@ impl<'a> EgressOf<'a> {
 /// Whose egress a file keeps, decided ([`EgressOf::test`]).
 struct Keeps<'a> {
     in_file: FxHashSet<IpAddr>,
-    hosts: Option<&'a FxHashSet<IpAddr>>,
+    look: Option<&'a SecondLook>,
 }
 
 impl Keeps<'_> {
     fn keeps(&self, src: IpAddr) -> bool {
-        self.in_file.contains(&src) || self.hosts.is_some_and(|h| h.contains(&src))
+        self.in_file.contains(&src) || self.look.is_some_and(|h| h.build_vms.contains(&src))
+    }
+
+    fn anchor(&self, a: IpAddr, b: IpAddr) -> bool {
+        self.look
+            .is_none_or(|h| h.aib_hosts.contains(&a) || h.aib_hosts.contains(&b))
     }
 }
 
@@ -165,7 +192,9 @@ pub fn reduce(sessions: Vec<Session>, opts: &ScanOptions, egress: EgressOf<'_>) 
         .into_iter()
         .filter(|s| opts.in_window(s.first_ts, s.last_ts))
         .filter(|s| match s.aib_class(probe) {
-            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
+            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => {
+                keeps.anchor(s.orig_h, s.resp_h)
+            }
             Some(FlowClass::Egress) => keeps.keeps(s.orig_h),
             None => false,
         })
@@ -195,10 +224,16 @@ fn outside_window(path: &str, opts: &ScanOptions) -> bool {
 }
 
 enum FileResult {
-    /// Report, kept sessions, problems, the blob's NIC, and whether the
-    /// egress and DNS of the file's hosts were left for a second look (a
-    /// flow log's first pass keeps its anchors only).
-    Read(InputReport, Vec<Session>, Vec<Skipped>, Option<Nic>, bool),
+    /// Report, kept sessions, problems, the blob's NIC, and, on a flow
+    /// log's first pass, the facts of its anchors (its sessions are left for
+    /// the second look).
+    Read(
+        InputReport,
+        Vec<Session>,
+        Vec<Skipped>,
+        Option<Nic>,
+        Option<Facts>,
+    ),
     Failed(InputReport, Skipped),
     Outside,
 }
@@ -243,44 +278,84 @@ impl Scan {
             inputs: self.inputs,
             sessions: self.sessions,
             skipped: self.skipped,
+            sweepers: self.sweepers,
         }
     }
 }
 
-/// The hosts that can be build VMs, from the anchors of the first pass: the
-/// servers of SSH/WinRM opened by a proxy (a host receiving the command
+/// A flow log's anchors as the first pass notes them: no sessions, only
+/// who receives the command port and who opens SSH/WinRM to whom in which
+/// hour (a few hundred entries for a blob of tens of thousands of tuples).
+#[derive(Debug, Default)]
+struct Facts {
+    /// Responders of the command port.
+    proxies: Vec<IpAddr>,
+    /// (client, hour, server) of SSH/WinRM, unique.
+    pairs: Vec<(IpAddr, i64, IpAddr)>,
+}
+
+const HOUR_NS: i64 = 3600 * 1_000_000_000;
+
+impl Facts {
+    fn of(file: &flowlog::FlowLogFile, opts: &ScanOptions) -> Facts {
+        let mut f = Facts::default();
+        for (_, t) in file.tuples() {
+            let ts = t.ts_ms.saturating_mul(1_000_000);
+            if !opts.in_window(ts, ts) {
+                continue;
+            }
+            match classify_flow(t.proto.0, t.src, t.dst, t.dport, opts.probe) {
+                Some(FlowClass::ProxyAnchor) => f.proxies.push(t.dst),
+                Some(FlowClass::BuildAnchor) => {
+                    f.pairs.push((t.src, ts.div_euclid(HOUR_NS), t.dst));
+                }
+                _ => {}
+            }
+        }
+        f.proxies.sort_unstable();
+        f.proxies.dedup();
+        f.pairs.sort_unstable();
+        f.pairs.dedup();
+        f
+    }
+}
+
+/// The second look, from the first pass's facts: build VM candidates are
+/// the servers of SSH/WinRM opened by a proxy (a host receiving the command
 /// port anywhere in the evidence), or by a client that opens it to at most
-/// [`MAX_FAN_OUT`] hosts in an hour (a jump box sweeping the subnet opens
-/// it to dozens: their egress is none of a build's business).
-fn build_vm_candidates(results: &[FileResult], probe: IpAddr) -> FxHashSet<IpAddr> {
-    const HOUR_NS: i64 = 3600 * 1_000_000_000;
-    let sessions = || {
-        results.iter().flat_map(|r| match r {
-            FileResult::Read(_, s, _, _, _) => s.as_slice(),
-            _ => &[],
+/// [`MAX_FAN_OUT`] hosts in an hour (a jump box sweeping the subnet opens it
+/// to dozens: neither its sessions nor its targets' egress are a build's).
+fn second_look(results: &[FileResult]) -> SecondLook {
+    let facts = || {
+        results.iter().filter_map(|r| match r {
+            FileResult::Read(_, _, _, _, Some(f)) => Some(f),
+            _ => None,
         })
     };
-    let proxies: FxHashSet<IpAddr> = sessions()
-        .filter(|s| s.aib_class(probe) == Some(FlowClass::ProxyAnchor))
-        .map(|s| s.resp_h)
-        .collect();
-    let mut out: FxHashSet<IpAddr> = FxHashSet::default();
+    let proxies: FxHashSet<IpAddr> = facts().flat_map(|f| f.proxies.iter().copied()).collect();
+    let mut look = SecondLook::default();
     let mut by_client_hour: Vec<(IpAddr, i64, IpAddr)> = Vec::new();
-    for s in sessions().filter(|s| s.aib_class(probe) == Some(FlowClass::BuildAnchor)) {
-        if proxies.contains(&s.orig_h) {
-            out.insert(s.resp_h);
+    for &(client, hour, server) in facts().flat_map(|f| f.pairs.iter()) {
+        if proxies.contains(&client) {
+            look.build_vms.insert(server);
         } else {
-            by_client_hour.push((s.orig_h, s.first_ts.div_euclid(HOUR_NS), s.resp_h));
+            by_client_hour.push((client, hour, server));
         }
     }
     by_client_hour.sort_unstable();
     by_client_hour.dedup();
     for group in by_client_hour.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
         if group.len() <= MAX_FAN_OUT {
-            out.extend(group.iter().map(|g| g.2));
+            look.build_vms.extend(group.iter().map(|g| g.2));
+            look.aib_hosts.extend(group.iter().map(|g| g.0));
+        } else if let Some(&(client, _, _)) = group.first() {
+            let n = look.sweepers.entry(client).or_default();
+            *n = (*n).max(group.len());
         }
     }
-    out
+    look.aib_hosts.extend(proxies);
+    look.aib_hosts.extend(look.build_vms.iter().copied());
+    look
 }
 
 /// Scan sources in parallel, each reduced on its own worker.
@@ -301,15 +376,19 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
     });
     progress.finish();
 
-    // Second look: the flow logs that hold the egress and DNS of a host
-    // that can be a build VM, read again for it (see the module docs).
-    let build_vms = build_vm_candidates(&results, opts.probe);
+    // Second look: the flow logs that an AIB host's NIC logged, read again
+    // for its sessions and the build VMs' egress and DNS (see the module
+    // docs). The others keep their report only.
+    let look = second_look(&results);
     let again: Vec<usize> = results
         .iter()
         .enumerate()
         .filter_map(|(i, r)| match r {
-            FileResult::Read(report, _, _, _, true)
-                if report.logged_hosts.iter().any(|h| build_vms.contains(h)) =>
+            FileResult::Read(report, _, _, _, Some(_))
+                if report
+                    .logged_hosts
+                    .iter()
+                    .any(|h| look.aib_hosts.contains(h)) =>
             {
                 Some(i)
             }
@@ -321,7 +400,7 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
             .par_iter()
             .filter_map(|&i| {
                 let src = sources.get(i)?;
-                Some((i, scan_one(src, i as u32, opts, Some(&build_vms))))
+                Some((i, scan_one(src, i as u32, opts, Some(&look))))
             })
             .collect()
     });
@@ -331,7 +410,16 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
         }
     }
 
-    let mut scan = Scan::default();
+    let mut scan = Scan {
+        sweepers: look
+            .sweepers
+            .iter()
+            .filter(|(ip, _)| !look.aib_hosts.contains(ip))
+            .map(|(ip, n)| (*ip, *n))
+            .collect(),
+        ..Scan::default()
+    };
+    scan.sweepers.sort_unstable();
     let mut table = SessionTable::new();
     for r in results {
         match r {
@@ -382,11 +470,13 @@ fn scan_flowlog(
         EgressOf::InFile => None,
         EgressOf::Hosts(h) => Some(flowlog::AibKeep {
             probe,
-            egress_of: std::sync::Arc::new(h.clone()),
+            egress_of: std::sync::Arc::new(h.build_vms.clone()),
+            anchors_of: Some(std::sync::Arc::new(h.aib_hosts.clone())),
         }),
         EgressOf::Nobody => Some(flowlog::AibKeep {
             probe,
             egress_of: std::sync::Arc::default(),
+            anchors_of: None,
         }),
     };
     let parse_opts = flowlog::ParseOptions {
@@ -397,6 +487,17 @@ fn scan_flowlog(
     let (mut report, mut skipped) = input.start_report();
     flowlog::stitch::fill_report(&file, &mut report, &mut skipped);
     let nic = nic_of_tuples(&file);
+    if matches!(egress, EgressOf::Nobody) {
+        // The first pass: facts, no sessions.
+        let facts = Facts::of(&file, opts);
+        return Some(FileResult::Read(
+            report,
+            Vec::new(),
+            skipped,
+            nic,
+            Some(facts),
+        ));
+    }
     if matches!(egress, EgressOf::InFile) {
         let class = |t: &flowlog::FlowTuple| classify_flow(t.proto.0, t.src, t.dst, t.dport, probe);
         let keeps = egress.test(file.tuples().map(|(_, t)| (class(t), t.src, t.dst)));
@@ -414,7 +515,7 @@ fn scan_flowlog(
         reduce(sessions, opts, egress),
         skipped,
         nic,
-        matches!(egress, EgressOf::Nobody),
+        None,
     ))
 }
 
@@ -422,12 +523,7 @@ fn scan_flowlog(
 /// none; stdin, which cannot be read twice, keeps its own hosts' egress),
 /// with the egress of `hosts` on the second; a capture with the egress of
 /// the hosts receiving SSH/WinRM in it.
-fn scan_one(
-    src: &Source,
-    idx: u32,
-    opts: &ScanOptions,
-    hosts: Option<&FxHashSet<IpAddr>>,
-) -> FileResult {
+fn scan_one(src: &Source, idx: u32, opts: &ScanOptions, hosts: Option<&SecondLook>) -> FileResult {
     if outside_window(&src.display(), opts) {
         return FileResult::Outside;
     }
@@ -453,7 +549,7 @@ fn scan_one(
                 reduce(all, opts, EgressOf::InFile),
                 skipped,
                 None,
-                false,
+                None,
             )
         }
         Err(e) => {

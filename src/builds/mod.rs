@@ -63,6 +63,10 @@ pub struct Options {
     /// How inputs are read (memory limits, capture splitting); its filter
     /// is not used: `builds` keeps what AIB runs need.
     pub read: crate::analyze::Options,
+    /// Keep each run's sessions in [`Run::session_detail`] (for the HTML
+    /// report's timelines and session tables); off, a run keeps its
+    /// diagnosis and counts only, which is what a month of runs can afford.
+    pub keep_sessions: bool,
 }
 
 impl Default for Options {
@@ -75,6 +79,7 @@ impl Default for Options {
             diagnosis: crate::diagnose::Options::default(),
             config: Vec::new(),
             read: crate::analyze::Options::default(),
+            keep_sessions: false,
         }
     }
 }
@@ -128,6 +133,10 @@ pub struct Run {
     pub nsgs: Vec<String>,
     /// NIC MACs of the run's VMs, from flow logs.
     pub macs: Vec<String>,
+    /// The run's sessions, which its diagnosis' hop session indices point
+    /// into (`seen_by` numbering [`Run::inputs`]), when
+    /// [`Options::keep_sessions`] asked for them; empty otherwise.
+    pub session_detail: Vec<Session>,
 }
 
 impl Run {
@@ -328,6 +337,11 @@ fn diagnose_run(all: &[Session], inputs: &[InputReport], rs: &RunSessions, opts:
         nsgs,
         macs: rs.macs.clone(),
         diagnosis,
+        session_detail: if opts.keep_sessions {
+            analysis.sessions
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -104,6 +104,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         },
         config: args.config.clone(),
         read: args.input.read_options(),
+        // Only the HTML report draws each run's sessions.
+        keep_sessions: args.format == Some(FormatArg::Html),
     };
     let progress = super::progress::bar(args.no_progress);
     let paths = args.input.paths.clone();

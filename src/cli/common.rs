@@ -24,6 +24,9 @@ pub enum FormatArg {
     Markdown,
     /// JUnit XML for CI test reporters (diagnose and builds).
     Junit,
+    /// One self-contained HTML page: path diagram, timeline, findings
+    /// (diagnose and builds).
+    Html,
 }
 
 /// `--os` values: the build VM's OS.
@@ -255,6 +258,7 @@ impl FormatArg {
             Some(FormatArg::Ndjson) => OutputFormat::Ndjson,
             Some(FormatArg::Markdown) => OutputFormat::Markdown,
             Some(FormatArg::Junit) => OutputFormat::Junit,
+            Some(FormatArg::Html) => OutputFormat::Html,
             None => super::output::default_format(),
         }
     }

@@ -1,5 +1,6 @@
-//! `aibnet explain TEXT|FILE|-`: exit 0 when a failure class was recognised,
-//! 1 when not, 2 on a usage error or an unreadable file.
+//! `aibnet explain TEXT|FILE|-`: exit 0 when a failure class was recognised
+//! (or a whole build log shows a build that succeeded), 1 when not, 2 on a
+//! usage error or an unreadable or binary file.
 
 use super::common::OsArg;
 use super::output::{Exit, emit};
@@ -42,13 +43,15 @@ fn parse_time(s: &str) -> Result<Utc, TimeError> {
 /// Flags of `aibnet explain`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit status: 0 recognised, 1 not recognised, 2 usage error or unreadable file.\n\
-Examples:\n  aibnet explain 'Timeout waiting for WinRM.'\n  aibnet explain customization.log --nsg nsg-aib --storage-account stflowlogs\n  \
+    after_help = "Exit status: 0 recognised (or a log of a build that succeeded), 1 not recognised, 2 usage error, unreadable or binary file.\n\
+Examples:\n  aibnet explain 'Timeout waiting for WinRM.'\n  aibnet explain customization.log --nsg nsg-aib --storage-account stflowlogs\n  aibnet explain customization.log template.json    # the template gives the timeout and customizer names\n  \
 az image builder show -g rg-img -n win-tpl | aibnet explain - --format json"
 )]
 pub struct Args {
-    /// The error text; or a file (customization.log, `az image builder show`
-    /// JSON); or `-` for stdin. Several words are joined into one text.
+    /// The error text; or a file (a whole customization.log or Packer log,
+    /// `az image builder show` JSON, gzip welcome); or `-` for stdin.
+    /// Several words are joined into one text; a log and the template's
+    /// JSON are read together (its timeout, customizer names, run status).
     #[arg(required = true, value_name = "TEXT|FILE|-")]
     input: Vec<String>,
     /// Output format.
@@ -110,18 +113,23 @@ pub struct Args {
 }
 
 /// Read everything from `r`, keeping only the last `max` bytes. Returns the
-/// bytes and how many were dropped from the front.
-fn read_tail(mut r: impl Read, max: u64) -> std::io::Result<(Vec<u8>, u64)> {
+/// bytes, how many were dropped from the front, and the read error that
+/// ended it early (a gzip stream cut short), if any.
+fn read_tail(mut r: impl Read, max: u64) -> (Vec<u8>, u64, Option<std::io::Error>) {
     let max = usize::try_from(max).unwrap_or(usize::MAX);
     let mut buf = Vec::new();
     let mut dropped = 0u64;
     let mut chunk = vec![0u8; 1 << 16];
+    let mut error = None;
     loop {
         let n = match r.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
         };
         buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         // Drop the front in large steps, so memory stays under 2 × max.
@@ -136,18 +144,94 @@ fn read_tail(mut r: impl Read, max: u64) -> std::io::Result<(Vec<u8>, u64)> {
         buf.drain(..cut);
         dropped += cut as u64;
     }
-    Ok((buf, dropped))
+    (buf, dropped, error)
 }
 
-/// [`read_tail`], saying on stderr what was left out.
+/// A reader that fails once more than `limit` bytes came through (a gzip
+/// bomb stops there instead of running for hours).
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self
+            .left
+            .checked_sub(n as u64)
+            .ok_or_else(|| std::io::Error::other("it expands beyond the decompression limit"))?;
+        Ok(n)
+    }
+}
+
+/// What one gzip input may expand to: the text kept is `--max-input`, but
+/// the whole stream has to be read to reach its end.
+const MAX_GUNZIP: u64 = 4 << 30;
+
+/// [`read_tail`] of a file or stdin, gzip or not, saying on stderr what was
+/// left out. A read error before anything was read is an error; after, the
+/// text read so far is explained and the error is said.
 fn read_tail_noted(r: impl Read, max: u64, name: &str) -> anyhow::Result<Vec<u8>> {
-    let (bytes, dropped) = read_tail(r, max).with_context(|| format!("cannot read {name}"))?;
+    let mut r = std::io::BufReader::new(r);
+    let gzip = std::io::BufRead::fill_buf(&mut r)
+        .with_context(|| format!("cannot read {name}"))?
+        .starts_with(&[0x1f, 0x8b]);
+    let (bytes, dropped, error) = if gzip {
+        read_tail(
+            Bounded {
+                inner: flate2::read::MultiGzDecoder::new(r),
+                left: MAX_GUNZIP,
+            },
+            max,
+        )
+    } else {
+        read_tail(r, max)
+    };
+    match error {
+        Some(e) if bytes.is_empty() && dropped == 0 => {
+            bail!(
+                "cannot read {name}{}: {e}",
+                if gzip { " (gzip)" } else { "" }
+            )
+        }
+        Some(e) => eprintln!(
+            "aibnet: {name}: reading stopped{}: {e}; explaining the {} bytes read",
+            if gzip {
+                " (gzip stream broken or cut)"
+            } else {
+                ""
+            },
+            bytes.len()
+        ),
+        None => {}
+    }
     if dropped > 0 {
         eprintln!(
             "aibnet: {name} is longer than {max} bytes: explaining its last {max} (the first {dropped} were skipped; --max-input changes this)"
         );
     }
+    if looks_binary(&bytes) {
+        bail!(
+            "{name} is binary, not a log or an error text (a capture or flow log? use `aibnet diagnose`)"
+        );
+    }
     Ok(bytes)
+}
+
+/// Whether bytes are binary data rather than text: NUL bytes, or mostly
+/// bytes that are neither UTF-8 text nor a line end. Non-UTF-8 text (a log
+/// in Windows-1252) is still text.
+fn looks_binary(bytes: &[u8]) -> bool {
+    let head = bytes.get(..bytes.len().min(64 << 10)).unwrap_or(bytes);
+    if head.contains(&0) {
+        return true;
+    }
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c))
+        .count();
+    control * 10 > head.len().max(1)
 }
 
 const FILE_EXTENSIONS: [&str; 6] = [".log", ".txt", ".json", ".out", ".err", ".md"];
@@ -166,24 +250,26 @@ fn looks_like_path(arg: &str) -> bool {
         || (arg.starts_with('/') && !lower.starts_with("/subscriptions/"))
 }
 
-fn read_input(args: &[String], max: u64) -> anyhow::Result<Vec<u8>> {
+/// The inputs: each file on its own (a log and the template's JSON are read
+/// together), the words joined into one text.
+fn read_input(args: &[String], max: u64) -> anyhow::Result<Vec<Vec<u8>>> {
     if args.iter().any(|a| a == "-") {
         if args.len() > 1 {
             bail!("`-` (stdin) must be the only input");
         }
-        return read_tail_noted(std::io::stdin().lock(), max, "stdin");
+        return Ok(vec![read_tail_noted(
+            std::io::stdin().lock(),
+            max,
+            "stdin",
+        )?]);
     }
-    let mut files: Vec<u8> = Vec::new();
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
     let mut words: Vec<&str> = Vec::new();
     for arg in args {
         let path = Path::new(arg);
         if path.is_file() {
             let file = std::fs::File::open(path).with_context(|| format!("cannot read {arg}"))?;
-            let bytes = read_tail_noted(file, max, arg)?;
-            if !files.is_empty() {
-                files.push(b'\n');
-            }
-            files.extend_from_slice(&bytes);
+            inputs.push(read_tail_noted(file, max, arg)?);
         } else if path.exists() {
             bail!("{arg} is not a regular file");
         } else if looks_like_path(arg) {
@@ -193,18 +279,15 @@ fn read_input(args: &[String], max: u64) -> anyhow::Result<Vec<u8>> {
         }
     }
     if !words.is_empty() {
-        if !files.is_empty() {
-            files.push(b'\n');
-        }
-        files.extend_from_slice(words.join(" ").as_bytes());
+        inputs.push(words.join(" ").into_bytes());
     }
-    Ok(files)
+    Ok(inputs)
 }
 
 /// Run `aibnet explain`.
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let raw = read_input(&args.input, args.max_input)?;
-    if raw.iter().all(u8::is_ascii_whitespace) {
+    if raw.iter().flatten().all(u8::is_ascii_whitespace) {
         bail!("nothing to explain: the input is empty");
     }
     let ctx = Context {
@@ -227,7 +310,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         at: args.at,
         os: args.os.map(Into::into),
     };
-    let mut e = explain::explain(&raw, &ctx);
+    let inputs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+    let mut e = explain::explain_inputs(&inputs, &ctx);
     if !args.evidence.is_empty() {
         // Evidence may be in storage: credentials from the environment.
         let read = aibnet::analyze::Options {

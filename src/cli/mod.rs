@@ -5,6 +5,7 @@ mod builds;
 mod capture;
 mod check;
 mod common;
+mod completions;
 mod diagnose;
 mod explain;
 mod output;
@@ -43,6 +44,11 @@ enum Command {
     Explain(explain::Args),
     /// Every AIB run in days of flow logs and captures, each diagnosed; CI output.
     Builds(builds::Args),
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish,
+    /// powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -59,5 +65,7 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Builds(a) => builds::run(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }

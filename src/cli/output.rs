@@ -38,10 +38,21 @@ impl Exit {
     }
 }
 
-/// The style of a stream: colours on a terminal unless `NO_COLOR` is set.
-/// The one place the colour decision is made.
+/// The style of a stream: colours on a terminal unless `NO_COLOR` is set,
+/// and the width to fit: the terminal's, else `COLUMNS`, else the report's
+/// default. The one place the colour and width decisions are made.
 pub fn style_for(is_terminal: bool) -> Style {
+    let terminal = if is_terminal {
+        console::Term::stdout().size_checked().map(|(_, cols)| cols)
+    } else {
+        None
+    };
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&c| c > 0);
     Style::for_stream(is_terminal, std::env::var_os("NO_COLOR").as_deref())
+        .with_width(terminal.or(columns))
 }
 
 /// The format a command writes when `--format` is not given: a table on a

@@ -31,6 +31,7 @@ fn analysis(formats: &[Format], v: Vec<Build>) -> Analysis {
             .collect(),
         sessions: sessions(v),
         skipped: vec![],
+        sweepers: vec![],
     }
 }
 

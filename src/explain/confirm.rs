@@ -190,6 +190,23 @@ pub fn confirm(
             ConfirmationVerdict::CannotTell,
             "the wrapper names no hop; explain customization.log first".to_string(),
         ),
+        Kind::Build if !failing_elsewhere.is_empty() => done(
+            ConfirmationVerdict::PointsElsewhere,
+            format!(
+                "the log shows a failure of the build itself, but the evidence shows {}",
+                elsewhere_text()
+            ),
+        ),
+        Kind::Build => done(
+            ConfirmationVerdict::CannotTell,
+            "not a network failure: the build log is the evidence, and the traffic shows nothing against it"
+                .to_string(),
+        ),
+        Kind::Runner => done(
+            ConfirmationVerdict::CannotTell,
+            "Packer ran outside AIB: captures of AIB's proxy or ACI hops cannot show the runner's path"
+                .to_string(),
+        ),
     }
     .with_neutral_note(evidence)
 }

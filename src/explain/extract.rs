@@ -133,7 +133,7 @@ pub struct Extracted {
 // Justified exception: the patterns are constants, not input; every one is
 // compiled by the unit tests, so a bad pattern fails the build's tests.
 #[allow(clippy::expect_used)]
-fn re(pattern: &str) -> Regex {
+pub(super) fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("static regex compiles")
 }
 

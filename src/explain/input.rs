@@ -36,6 +36,31 @@ pub struct JsonHints {
     pub aci_subnet_id: Option<String>,
     /// `stagingResourceGroup`.
     pub staging_resource_group: Option<String>,
+    /// `lastRunStatus.runState` (Running, Canceling, Succeeded,
+    /// PartiallySucceeded, Failed, Canceled).
+    pub run_state: Option<String>,
+    /// `lastRunStatus.runSubState` (Queued, Building, Customizing,
+    /// Optimizing, Validating, Distributing).
+    pub run_sub_state: Option<String>,
+    /// `lastRunStatus.message`.
+    pub run_message: Option<String>,
+    /// The 1-based line of `lastRunStatus.message` in the document.
+    pub message_line: Option<usize>,
+    /// `buildTimeoutInMinutes` as written (0 means AIB's default).
+    pub build_timeout_minutes: Option<u64>,
+    /// `vmProfile.vmSize`.
+    pub vm_size: Option<String>,
+    /// `customize[].name`, in rank order (empty names kept, as `""`).
+    pub customizer_names: Vec<String>,
+    /// `privateLinkServiceNetworkPolicies` of a subnet document, and its line.
+    pub pls_policies: Option<(String, usize)>,
+}
+
+impl JsonHints {
+    /// Whether the document carries a run of an image template.
+    pub fn is_run_status(&self) -> bool {
+        self.run_state.is_some() || self.run_message.is_some()
+    }
 }
 
 /// The text to search, and what the input's structure told.
@@ -69,6 +94,7 @@ pub fn prepare(raw: &[u8]) -> Prepared {
         collect_strings(&doc, &mut strings, 0);
         let mut hints = JsonHints::default();
         read_hints(&doc, &mut hints);
+        read_run_hints(&doc, &text, &mut hints);
         return Prepared {
             text: strings.join("\n"),
             from_json: true,
@@ -115,9 +141,10 @@ fn str_ci(v: &Value, key: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn read_hints(doc: &Value, h: &mut JsonHints) {
-    // `az image builder show` prints the properties flattened; ARM JSON keeps
-    // them under `properties`. Look in both places.
+/// The document's resource (a one-element array is its element) and where
+/// its properties are: `az image builder show` prints them flattened, ARM
+/// JSON keeps them under `properties`, so both places are looked in.
+fn resource(doc: &Value) -> (&Value, &Value) {
     let root = match doc {
         Value::Array(items) => match items.as_slice() {
             [only] => only,
@@ -125,7 +152,11 @@ fn read_hints(doc: &Value, h: &mut JsonHints) {
         },
         other => other,
     };
-    let props = get_ci(root, "properties").unwrap_or(root);
+    (root, get_ci(root, "properties").unwrap_or(root))
+}
+
+fn read_hints(doc: &Value, h: &mut JsonHints) {
+    let (root, props) = resource(doc);
     let is_template = str_ci(root, "type")
         .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.VirtualMachineImages/imageTemplates"));
     if is_template {
@@ -153,6 +184,60 @@ fn read_hints(doc: &Value, h: &mut JsonHints) {
             .staging_resource_group
             .take()
             .or_else(|| str_ci(scope, "stagingResourceGroup"));
+    }
+}
+
+/// The 1-based line of the first line at or after `from` (1-based) that
+/// contains `needle`.
+fn line_of(text: &str, needle: &str, from: usize) -> Option<usize> {
+    text.split('\n')
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+}
+
+/// Run status, timeout, VM size and customizer names of an image template;
+/// a subnet's private link service policies. Line numbers are the
+/// document's own, so a point of failure can cite them.
+fn read_run_hints(doc: &Value, text: &str, h: &mut JsonHints) {
+    let (root, props) = resource(doc);
+    for scope in [props, root] {
+        if let Some(run) = get_ci(scope, "lastRunStatus") {
+            h.run_state = h.run_state.take().or_else(|| str_ci(run, "runState"));
+            h.run_sub_state = h
+                .run_sub_state
+                .take()
+                .or_else(|| str_ci(run, "runSubState"));
+            if h.run_message.is_none()
+                && let Some(m) = str_ci(run, "message")
+            {
+                h.run_message = Some(m);
+                let from = line_of(text, "\"lastRunStatus\"", 1).unwrap_or(1);
+                h.message_line = line_of(text, "\"message\"", from);
+            }
+        }
+        if h.build_timeout_minutes.is_none() {
+            h.build_timeout_minutes =
+                get_ci(scope, "buildTimeoutInMinutes").and_then(Value::as_u64);
+        }
+        if h.vm_size.is_none() {
+            h.vm_size = get_ci(scope, "vmProfile").and_then(|p| str_ci(p, "vmSize"));
+        }
+        if h.customizer_names.is_empty()
+            && let Some(list) = get_ci(scope, "customize").and_then(Value::as_array)
+        {
+            h.customizer_names = list
+                .iter()
+                .map(|c| str_ci(c, "name").unwrap_or_default())
+                .collect();
+        }
+        if h.pls_policies.is_none()
+            && let Some(v) = str_ci(scope, "privateLinkServiceNetworkPolicies")
+        {
+            let line = line_of(text, "\"privateLinkServiceNetworkPolicies\"", 1).unwrap_or(1);
+            h.pls_policies = Some((v, line));
+        }
     }
 }
 

@@ -124,6 +124,23 @@ const HOW: &[(&str, &str)] = &[
         "the scope quoted in the authorization error",
     ),
     (
+        "<BUILD_CONTAINER>",
+        "the vmimagebuilder-build-container-… group while the build runs: az container list --resource-group <STAGING_RESOURCE_GROUP> --output table",
+    ),
+    (
+        "<STORAGE_ACCOUNT>",
+        "the account in the failing URL (https://<account>.blob.core.windows.net/…)",
+    ),
+    (
+        "<RUNNER_VM_ID>",
+        "the resource id of the VM Packer ran on (a self-hosted agent): az vm show --resource-group … --name … --query id --output tsv",
+    ),
+    (
+        "<BUILD_VM_IP>",
+        "the `-> IP Address` Packer printed before `Waiting for SSH/WinRM`",
+    ),
+    ("<PORT>", "22 (SSH) or 5986 (WinRM)"),
+    (
         "<DENIED_RESOURCE_GROUP>",
         "the resource group in the scope the authorization error quotes",
     ),

@@ -109,7 +109,7 @@ fn needs(classes: &[Class], topology: Option<TopologyKind>) -> Needs {
                 n.umbrella = true;
                 n.config = true;
             }
-            Kind::Deployment => {}
+            Kind::Deployment | Kind::Build | Kind::Runner => {}
         }
         match info.hop {
             Some(Hop::ProbeToProxy | Hop::AlbToProxy) => n.capture_proxy = true,
@@ -143,10 +143,65 @@ fn needs(classes: &[Class], topology: Option<TopologyKind>) -> Needs {
 /// plan only gathers what makes a text recognisable: the template's
 /// `lastRunStatus` and `customization.log`.
 pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
+    plan_with(classes, ctx, x, &Options::default())
+}
+
+/// What a whole build's reading adds to the plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The classes come from a whole build (a log or a run status): network
+    /// evidence only for network classes (SPEC.md §4.4), and nothing to
+    /// collect for a build that succeeded.
+    pub build: bool,
+    /// The input was the build log itself (no step fetches it again).
+    pub have_log: bool,
+    /// The storage account a failed download named.
+    pub storage_account: Option<String>,
+    /// The URL a failed download named (its SAS signature removed).
+    pub url: Option<String>,
+    /// The address and port Packer dialled (Packer run directly).
+    pub target: Option<String>,
+    /// The failed download was AIB's own (scriptUri/sourceUri), not the build VM's.
+    pub aib_download: bool,
+}
+
+/// [`plan`] for the classes of a whole build (see [`Options`]).
+pub fn plan_with(classes: &[Class], ctx: &Context, x: &Extracted, opts: &Options) -> Plan {
     let names = Names::new(ctx, x);
     let mut notes = Vec::new();
     let win = window(ctx, x);
-    let need = needs(classes, names.topology);
+    if opts.build && classes.is_empty() {
+        return Plan {
+            window: win,
+            ..Plan::default()
+        };
+    }
+    // A whole build asks for network evidence only when its best class is a
+    // network one, and then only for its network classes; the packerizer
+    // wrapper (a run status alone) still saves the configuration, as the
+    // cause is not known yet.
+    let best_network = classes
+        .first()
+        .is_some_and(|c| c.network() || c.info().kind == Kind::Umbrella);
+    let network: Vec<Class> = classes
+        .iter()
+        .copied()
+        .filter(|c| {
+            !opts.build || (best_network && (c.network() || c.info().kind == Kind::Umbrella))
+        })
+        .collect();
+    let mut need = needs(classes, names.topology);
+    if opts.build {
+        // Permissions, policy and providers are asked for any class; traffic
+        // and configuration only for the network ones.
+        let net = needs(&network, names.topology);
+        need.config = net.config;
+        need.traffic = net.traffic;
+        need.capture_proxy = net.capture_proxy;
+        need.capture_build = net.capture_build;
+        need.routes = net.routes;
+        need.umbrella = net.umbrella;
+    }
     let mut steps = Vec::new();
     let mut step = |purpose: String, command: String| steps.push(CollectStep { purpose, command });
 
@@ -172,14 +227,18 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
         short_flags: false,
     };
 
-    step(
-        "The template: vnetConfig, region, identity and lastRunStatus (input of `aibnet check`)."
-            .to_string(),
-        format!(
-            "mkdir -p {EVIDENCE}/config {EVIDENCE}/flowlogs {EVIDENCE}/pcap && {} > {EVIDENCE}/config/template.json",
-            show(None, "json")
-        ),
-    );
+    // Packer run outside AIB has no image template to show.
+    let outside_aib = classes.first() == Some(&Class::PackerRunDirectly);
+    if !outside_aib {
+        step(
+            "The template: vnetConfig, region, identity and lastRunStatus (input of `aibnet check`)."
+                .to_string(),
+            format!(
+                "mkdir -p {EVIDENCE}/config {EVIDENCE}/flowlogs {EVIDENCE}/pcap && {} > {EVIDENCE}/config/template.json",
+                show(None, "json")
+            ),
+        );
+    }
     if let Some(acct) = &x.storage_account {
         let blob = x
             .packer_log_blob
@@ -195,14 +254,14 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
                  --file {EVIDENCE}/customization.log --auth-mode login{sub}"
             ),
         );
-    } else if need.umbrella || classes.is_empty() {
+    } else if (need.umbrella || classes.is_empty()) && !opts.have_log {
         step(
             "Where the Packer log is: lastRunStatus.message ends with its URL (…/packerlogs/<run>/customization.log)."
                 .to_string(),
             show(Some("lastRunStatus.message"), "tsv").to_string(),
         );
     }
-    if need.umbrella || classes.is_empty() {
+    if (need.umbrella || classes.is_empty()) && !opts.have_log {
         step(
             "Explain the real error from the log.".to_string(),
             format!("aibnet explain {EVIDENCE}/customization.log"),
@@ -362,6 +421,22 @@ pub fn plan(classes: &[Class], ctx: &Context, x: &Extracted) -> Plan {
             ),
         );
     }
+
+    build_steps(
+        &mut step,
+        classes,
+        opts,
+        &names,
+        &BuildNames {
+            rg: &rg,
+            template: &template,
+            staging: &staging,
+            vnet_rg: &vnet_rg,
+            vnet: &vnet,
+            subnet: &subnet,
+            sub: &sub,
+        },
+    );
 
     if need.config {
         step(
@@ -608,4 +683,205 @@ fn capture_steps(
         }
         .to_string(),
     );
+}
+
+/// The names [`build_steps`] writes into its commands.
+struct BuildNames<'a> {
+    rg: &'a str,
+    template: &'a str,
+    staging: &'a str,
+    vnet_rg: &'a str,
+    vnet: &'a str,
+    subnet: &'a str,
+    sub: &'a str,
+}
+
+/// The steps of the classes a whole build log finds (SPEC.md §4.3): each
+/// asks for what decides it, never for flow logs or captures.
+fn build_steps(
+    step: &mut impl FnMut(String, String),
+    classes: &[Class],
+    opts: &Options,
+    n: &Names,
+    b: &BuildNames<'_>,
+) {
+    if !opts.build {
+        return;
+    }
+    let show = |query: &str, output: &str| {
+        az::ImageBuilderShow {
+            resource_group: b.rg,
+            template: b.template,
+            subscription: n.sub.as_deref(),
+            query: Some(query),
+            output: Some(output),
+            short_flags: false,
+        }
+        .to_string()
+    };
+    let sub = b.sub;
+    let account = opts.storage_account.as_deref().map_or_else(
+        || "<STORAGE_ACCOUNT>".to_string(),
+        |a| az::quote(a).into_owned(),
+    );
+    let mut done: Vec<&str> = Vec::new();
+    let mut once = |key: &'static str, purpose: String, command: String| {
+        if !done.contains(&key) {
+            done.push(key);
+            step(purpose, command);
+        }
+    };
+    // Outside AIB, the other readings' steps (the template, the staging
+    // group) do not exist.
+    let own = if classes.first() == Some(&Class::PackerRunDirectly) {
+        classes.get(..1).unwrap_or_default()
+    } else {
+        classes
+    };
+    for class in own {
+        match class {
+            Class::BuildTimeout | Class::BuildCancelled => {
+                once(
+                    "timeout",
+                    "The template's build timeout (0 means 240 minutes), the run's status and its customizers."
+                        .to_string(),
+                    show(
+                        "\"{timeout:buildTimeoutInMinutes, status:lastRunStatus, customize:customize}\"",
+                        "json",
+                    ),
+                );
+                if *class == Class::BuildTimeout {
+                    once(
+                        "container",
+                        "Rerun, and follow the build container's live log to see which step hangs (the \
+                         vmimagebuilder-build-container-… group in the staging group)."
+                            .to_string(),
+                        format!(
+                            "az container logs --resource-group {} --name <BUILD_CONTAINER>{sub} --follow",
+                            b.staging
+                        ),
+                    );
+                } else {
+                    once(
+                        "activity",
+                        "Who cancelled the run: the template's activity log.".to_string(),
+                        format!(
+                            "az monitor activity-log list --resource-group {} --offset 1d{sub} --query \"[?contains(operationName.value, 'imageTemplates')].{{time:eventTimestamp, op:operationName.value, caller:caller}}\" --output table",
+                            b.rg
+                        ),
+                    );
+                }
+            }
+            Class::CustomizerFailed => once(
+                "customize",
+                "The template's customizers: the failing one's script or inline commands."
+                    .to_string(),
+                show("customize", "json"),
+            ),
+            Class::DownloadHttpError => {
+                if let Some(url) = &opts.url {
+                    once(
+                        "curl",
+                        "Ask the server yourself, from anywhere: its status line decides (the SAS \
+                         signature is left out; add it back to test the SAS)."
+                            .to_string(),
+                        format!("curl -sSI {}", az::quote(url)),
+                    );
+                }
+                once(
+                    "customize",
+                    "The template's customizers: the URL the failing one downloads.".to_string(),
+                    show("customize", "json"),
+                );
+            }
+            Class::StorageFirewallBlocked => {
+                once(
+                    "storage",
+                    "The storage account's network rules (defaultAction, virtualNetworkRules, ipRules)."
+                        .to_string(),
+                    format!(
+                        "az storage account show --name {account}{sub} --query \"{{publicNetworkAccess:publicNetworkAccess, rules:networkRuleSet}}\" --output json"
+                    ),
+                );
+                if opts.aib_download {
+                    once(
+                        "vnetconfig",
+                        "The template's vnetConfig: AIB downloads scriptUri/sourceUri from its container \
+                         (containerInstanceSubnetId, when set, is the subnet to admit)."
+                            .to_string(),
+                        show("vmProfile.vnetConfig", "json"),
+                    );
+                } else {
+                    once(
+                        "endpoints",
+                        "The build subnet's service endpoints (Microsoft.Storage is needed for a network rule)."
+                            .to_string(),
+                        format!(
+                            "az network vnet subnet show --resource-group {} --vnet-name {} --name {}{sub} --query serviceEndpoints --output json",
+                            b.vnet_rg, b.vnet, b.subnet
+                        ),
+                    );
+                }
+            }
+            Class::StoragePublicAccessDisabled => {
+                once(
+                    "public",
+                    "Whether the storage account allows anonymous blob access.".to_string(),
+                    format!(
+                        "az storage account show --name {account}{sub} --query allowBlobPublicAccess --output tsv"
+                    ),
+                );
+                once(
+                    "identity",
+                    "The template's identity (it needs Storage Blob Data Reader on the container)."
+                        .to_string(),
+                    show("\"keys(identity.userAssignedIdentities)\"", "tsv"),
+                );
+            }
+            Class::SourceImageDefect
+            | Class::WinrmBrokenByHardening
+            | Class::BuildVmResourceExhaustion => {
+                once(
+                    "source",
+                    "The template's source image and VM size.".to_string(),
+                    show("\"{source:source, vmSize:vmProfile.vmSize}\"", "json"),
+                );
+                if *class == Class::SourceImageDefect {
+                    let vm = or_placeholder(&n.build_vm, "<BUILD_VM_NAME>");
+                    once(
+                        "bootlog",
+                        "The build VM's boot log (only while it exists: rerun with \
+                         errorHandling.onCustomizerError = abort to keep it): did sshd/WinRM start?"
+                            .to_string(),
+                        format!(
+                            "az vm boot-diagnostics get-boot-log --resource-group {} --name {vm}{sub}",
+                            b.staging
+                        ),
+                    );
+                }
+            }
+            Class::PackerRunDirectly => {
+                let target = opts.target.as_deref().unwrap_or("<BUILD_VM_IP>:<PORT>");
+                let (ip, port) = target.rsplit_once(':').unwrap_or((target, "<PORT>"));
+                once(
+                    "connectivity",
+                    "From the runner (when it is an Azure VM): can it reach the build VM's address and port?"
+                        .to_string(),
+                    format!(
+                        "az network watcher test-connectivity --source-resource <RUNNER_VM_ID> --dest-address {ip} --dest-port {port}{sub}"
+                    ),
+                );
+                once(
+                    "nsg",
+                    "The build subnet's NSG: is the runner's address allowed in on 22/5986?"
+                        .to_string(),
+                    format!(
+                        "az network nsg show --ids \"$(az network vnet subnet show --resource-group {} --vnet-name {} --name {}{sub} --query networkSecurityGroup.id --output tsv)\" --output json",
+                        b.vnet_rg, b.vnet, b.subnet
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
 }

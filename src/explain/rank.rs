@@ -46,7 +46,7 @@ pub struct Closest {
     pub class: Class,
     /// Row of reference §4.
     #[serde(rename = "ref")]
-    pub reference: &'static str,
+    pub reference: Option<&'static str>,
     /// The class's title.
     pub title: &'static str,
     /// Share of the class's keywords found in the text (0–1).
@@ -158,7 +158,7 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
         });
     }
     out.sort_by(|a, b| {
-        let umbrella = |s: &Scored| s.class.info().hop.is_none();
+        let umbrella = |s: &Scored| s.class.info().kind == super::catalogue::Kind::Umbrella;
         umbrella(a)
             .cmp(&umbrella(b))
             .then(b.confidence.total_cmp(&a.confidence))
@@ -182,7 +182,7 @@ fn topology_factor(class: Class, topology: Option<TopologyKind>) -> f64 {
     }
 }
 
-fn hop_for(class: Class, topology: Option<TopologyKind>) -> Option<Hop> {
+pub(super) fn hop_for(class: Class, topology: Option<TopologyKind>) -> Option<Hop> {
     let hop = class.info().hop;
     match (hop, topology) {
         (Some(Hop::ProxyToBuildVm), Some(TopologyKind::Isolated))
@@ -199,7 +199,7 @@ fn hop_for(class: Class, topology: Option<TopologyKind>) -> Option<Hop> {
     }
 }
 
-fn finding_ids_for(class: Class, x: &Extracted) -> Vec<FindingId> {
+pub(super) fn finding_ids_for(class: Class, x: &Extracted) -> Vec<FindingId> {
     let refused = x
         .dial_error
         .as_deref()
@@ -342,7 +342,7 @@ pub fn closest(text: &str, x: &Extracted) -> Vec<Closest> {
                     .map(|s| format!("\"{s}\""))
                     .collect::<Vec<_>>()
                     .join(", "),
-                info.reference
+                info.reference.unwrap_or(info.title)
             ));
         }
         why.extend(port_hint.map(str::to_string));

@@ -43,6 +43,9 @@ pub struct AibKeep {
     pub probe: IpAddr,
     /// Hosts whose egress and DNS are kept.
     pub egress_of: Arc<FxHashSet<IpAddr>>,
+    /// When given, anchors are kept only with an end among these hosts (a
+    /// second look keeps AIB's hosts' anchors, not a jump box's sweep).
+    pub anchors_of: Option<Arc<FxHashSet<IpAddr>>>,
 }
 
 impl AibKeep {
@@ -51,7 +54,10 @@ impl AibKeep {
     #[inline]
     pub fn keeps(&self, proto: u8, src: IpAddr, dst: IpAddr, dport: u16) -> bool {
         match classify_flow(proto, src, dst, dport, self.probe) {
-            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => true,
+            Some(FlowClass::ProxyAnchor | FlowClass::BuildAnchor) => self
+                .anchors_of
+                .as_ref()
+                .is_none_or(|h| h.contains(&src) || h.contains(&dst)),
             Some(FlowClass::Egress) => self.egress_of.contains(&src),
             None => false,
         }

@@ -370,7 +370,19 @@ fn stitch(sessions: &[Session], reports: &mut [HopReport]) {
     else {
         return;
     };
-    let mut used = vec![false; down.len()];
+    // The proxy's sessions by proxy, each list in session (time) order,
+    // with a "next unpaired" pointer per position: each command finds its
+    // session by a binary search and a few pointer hops, not a scan of all
+    // of them (millions, on adversarial flow logs).
+    let mut by_proxy: FxHashMap<IpAddr, Downs> = FxHashMap::default();
+    for (k, &di) in down.iter().enumerate() {
+        if let Some(d) = sessions.get(di) {
+            by_proxy.entry(d.orig_h).or_default().push(d.first_ts, k);
+        }
+    }
+    for g in by_proxy.values_mut() {
+        g.sort();
+    }
     let mut st = Stitching {
         commands: cmd.len(),
         ..Stitching::default()
@@ -379,25 +391,24 @@ fn stitch(sessions: &[Session], reports: &mut [HopReport]) {
         let Some(c) = sessions.get(ci) else { continue };
         let lo = c.first_ts.saturating_sub(STITCH_SKEW_NS);
         let hi = c.first_ts.saturating_add(STITCH_WINDOW_NS);
-        let found = down.iter().enumerate().find(|&(k, &di)| {
-            !used.get(k).copied().unwrap_or(true)
-                && sessions
-                    .get(di)
-                    .is_some_and(|d| d.orig_h == c.resp_h && d.first_ts >= lo && d.first_ts <= hi)
-        });
-        if let Some((k, &di)) = found {
-            if let Some(u) = used.get_mut(k) {
-                *u = true;
-            }
-            st.forwarded += 1;
-            if sessions.get(di).is_some_and(|d| {
+        let Some(k) = by_proxy
+            .get_mut(&c.resp_h)
+            .and_then(|g| g.take_first(lo, hi))
+        else {
+            continue;
+        };
+        st.forwarded += 1;
+        if down
+            .get(k)
+            .and_then(|&di| sessions.get(di))
+            .is_some_and(|d| {
                 matches!(
                     outcome(d),
                     Outcome::Ok | Outcome::Interrupted | Outcome::Unknown
                 )
-            }) {
-                st.answered += 1;
-            }
+            })
+        {
+            st.answered += 1;
         }
     }
     if let Some(r) = reports.iter_mut().find(|r| r.hop == Hop::ProxyToBuildVm) {
@@ -409,5 +420,65 @@ fn stitch(sessions: &[Session], reports: &mut [HopReport]) {
         if st.commands > 0 && r.attempts == 0 && !r.observed_by.is_empty() {
             r.status = HopStatus::Missing;
         }
+    }
+}
+
+/// One proxy's sessions to the build VM, in time order, for stitching.
+#[derive(Default)]
+struct Downs {
+    /// (first time, index into the hop's sessions), in session order.
+    items: Vec<(i64, usize)>,
+    /// Per position: the first position at or after it not yet paired
+    /// (`items.len()` when none), compressed as it is followed.
+    next: Vec<usize>,
+}
+
+impl Downs {
+    fn push(&mut self, first_ts: i64, k: usize) {
+        self.next.push(self.items.len());
+        self.items.push((first_ts, k));
+    }
+
+    /// In time order (sessions already are; ties keep session order).
+    fn sort(&mut self) {
+        self.items.sort_unstable();
+    }
+
+    /// The first unpaired position at or after `i`.
+    fn free_from(&mut self, i: usize) -> usize {
+        let mut root = i;
+        while let Some(&n) = self.next.get(root) {
+            if n == root {
+                break;
+            }
+            root = n;
+        }
+        // Path compression.
+        let mut j = i;
+        while let Some(&n) = self.next.get(j) {
+            if n == j || j == root {
+                break;
+            }
+            if let Some(slot) = self.next.get_mut(j) {
+                *slot = root;
+            }
+            j = n;
+        }
+        root
+    }
+
+    /// Pair the first unpaired session starting in `[lo, hi]`: its index
+    /// into the hop's sessions.
+    fn take_first(&mut self, lo: i64, hi: i64) -> Option<usize> {
+        let start = self.items.partition_point(|&(t, _)| t < lo);
+        let i = self.free_from(start);
+        let &(t, k) = self.items.get(i)?;
+        if t > hi {
+            return None;
+        }
+        if let Some(slot) = self.next.get_mut(i) {
+            *slot = i + 1;
+        }
+        Some(k)
     }
 }

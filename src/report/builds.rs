@@ -3,7 +3,8 @@
 
 use super::contract::InputJson;
 use super::escape::{md_code, md_text, terminal};
-use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
+use super::wrap::wrap;
+use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, fitted_table, keep_whole};
 use crate::builds::{Builds, Run, Summary};
 use crate::ingest::Skipped;
 use crate::time::rfc3339;
@@ -153,6 +154,7 @@ impl Render for Builds {
             OutputFormat::Table => write_table(w, self, style)?,
             OutputFormat::Markdown => write_markdown(w, self)?,
             OutputFormat::Junit => super::junit::write_builds(w, self)?,
+            OutputFormat::Html => super::html::write_builds(w, self)?,
         }
         Ok(())
     }
@@ -177,7 +179,7 @@ fn write_ndjson(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
 
 /// The cells of one run's row: start, end, OS, topology, proxy, build VM,
 /// verdict, first broken hop, finding.
-fn row(r: &Run) -> [String; 9] {
+pub(super) fn row(r: &Run) -> [String; 9] {
     let d = &r.diagnosis;
     let start = rfc3339(r.start, 0);
     let end = rfc3339(r.end, 0);
@@ -227,7 +229,7 @@ fn row(r: &Run) -> [String; 9] {
     ]
 }
 
-const HEADER: [&str; 9] = [
+pub(super) const HEADER: [&str; 9] = [
     "start",
     "end",
     "os",
@@ -248,7 +250,7 @@ fn verdict_code(v: Verdict) -> &'static str {
 }
 
 /// The summary lines (shared by the table and Markdown).
-fn summary_lines(b: &Builds) -> Vec<String> {
+pub(super) fn summary_lines(b: &Builds) -> Vec<String> {
     let s = b.summary();
     let verdicts = s
         .by_verdict
@@ -294,31 +296,92 @@ fn summary_lines(b: &Builds) -> Vec<String> {
     lines
 }
 
-/// The terminal report: a row per run, then the summary.
+/// Below this many columns the runs are listed one below the other, not
+/// as a table: five columns of times, addresses and finding ids cannot be
+/// narrower without splitting the ids.
+const TABLE_MIN_WIDTH: u16 = 100;
+
+/// The findings of a row for a terminal: the most severe, and how many
+/// more (every one is in the JSON, Markdown and HTML).
+fn finding_count(cell: &str) -> String {
+    let mut ids = cell.split(", ");
+    let first = ids.next().unwrap_or("-");
+    match ids.count() {
+        0 => first.to_string(),
+        n => format!("{first} (+{n} more)"),
+    }
+}
+
+/// The terminal report, fitting [`Style::columns`]: a table of the runs
+/// (cells wrapped, findings counted) on a wide terminal, one short block
+/// per run on a narrow one; then the summary.
 fn write_table(w: &mut dyn Write, b: &Builds, style: &Style) -> std::io::Result<()> {
+    let width = style.columns();
     if b.runs.is_empty() {
         writeln!(
             w,
-            "No Image Builder run found (no proxy port 60000/60001 or SSH/WinRM 22/5986 between VNet addresses)."
+            "{}",
+            wrap(
+                "No Image Builder run found (no proxy port 60000/60001 or SSH/WinRM 22/5986 between VNet addresses).",
+                usize::from(width),
+                "",
+                ""
+            )
         )?;
-    } else {
-        let mut t = new_table(style);
-        t.set_header(HEADER);
+    } else if width >= TABLE_MIN_WIDTH {
+        let mut t = fitted_table(style);
+        t.set_header([
+            "start (UTC)",
+            "build",
+            "verdict",
+            "first broken hop",
+            "finding",
+        ]);
         for r in &b.runs {
-            let mut cells = row(r);
-            if let Some(v) = cells.get_mut(6) {
-                *v = style.paint(v, verdict_code(r.diagnosis.verdict));
-            }
-            t.add_row(cells);
+            let [start, end, os, topo, client, vm, verdict, hop, finding] = row(r);
+            t.add_row([
+                format!("{start}\nto {end}"),
+                format!("{os} {topo}\n{client}\n→ {vm}"),
+                style.paint(&verdict, verdict_code(r.diagnosis.verdict)),
+                hop,
+                finding_count(&finding),
+            ]);
         }
+        keep_whole(&mut t, &[0, 2]);
         writeln!(w, "{t}")?;
+    } else {
+        let width = usize::from(width);
+        for (k, r) in b.runs.iter().enumerate() {
+            let [start, end, os, topo, client, vm, verdict, hop, finding] = row(r);
+            if k > 0 {
+                writeln!(w)?;
+            }
+            let head = format!(
+                "{start} to {end} · {os} {topo} · {}",
+                style.paint(&verdict.to_uppercase(), verdict_code(r.diagnosis.verdict))
+            );
+            writeln!(w, "{}", wrap(&head, width, "", "  "))?;
+            let lines = [
+                format!("proxy / ACI {client} → build VM {vm}"),
+                format!("first broken hop: {hop}"),
+                format!("finding: {}", finding_count(&finding)),
+            ];
+            for l in lines {
+                writeln!(w, "{}", wrap(&l, width, "  ", "    "))?;
+            }
+        }
     }
     writeln!(w)?;
+    let width = usize::from(width);
     for l in summary_lines(b) {
-        writeln!(w, "{l}")?;
+        writeln!(w, "{}", wrap(&l, width, "", "  "))?;
     }
     for s in &b.skipped {
-        writeln!(w, "not analysed: {}", terminal(&s.to_string()))?;
+        writeln!(
+            w,
+            "{}",
+            wrap(&terminal(&s.to_string()), width, "not analysed: ", "  ")
+        )?;
     }
     Ok(())
 }
@@ -367,4 +430,18 @@ fn write_markdown(w: &mut dyn Write, b: &Builds) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::finding_count;
+
+    #[test]
+    fn findings_are_counted_for_the_terminal() {
+        assert_eq!(finding_count("healthy"), "healthy");
+        assert_eq!(
+            finding_count("probe_blocked, dns_failing, build_vm_egress_blocked"),
+            "probe_blocked (+2 more)"
+        );
+    }
 }

@@ -2,16 +2,18 @@
 //! verdict; Markdown for tickets; the JSON contract.
 
 use super::contract::InputJson;
-use super::diagram::{diagram, status_color, verdict_line};
+use super::diagram::{diagram, diagram_fitted, status_color, verdict_line};
 use super::escape::{md_block, md_code, md_text, terminal};
-use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
+use super::fix::{FixPart, parts};
+use super::wrap::wrap;
+use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, fitted_table, keep_whole};
 use crate::aib::Severity;
 use crate::aib::{FindingId, Verdict, kind_name, os_name};
 use crate::analyze::Analysis;
 use crate::diagnose::Diagnosis;
 use crate::findings::Finding;
 use crate::hops::HopReport;
-use crate::ingest::Skipped;
+use crate::ingest::{Format, Skipped};
 use crate::topology::Roles;
 use serde::Serialize;
 use std::io::Write;
@@ -120,6 +122,7 @@ impl Render for DiagnoseReport<'_> {
             OutputFormat::Table => write_table(w, d, a, style)?,
             OutputFormat::Markdown => write_markdown(w, d, a)?,
             OutputFormat::Junit => super::junit::write_diagnose(w, d, a)?,
+            OutputFormat::Html => super::html::write_diagnose(w, d, a)?,
         }
         Ok(())
     }
@@ -153,92 +156,136 @@ fn sev_paint(s: Severity, style: &Style) -> String {
     style.paint(s.as_str(), code)
 }
 
-/// The terminal report.
+/// The inputs that could observe a hop, counted for a table cell: `2
+/// captures, 4 flow logs` (the full list is in the JSON and HTML).
+fn observed_count(observed_by: &[String], a: &Analysis) -> String {
+    if observed_by.is_empty() {
+        return "-".to_string();
+    }
+    let is_flowlog = |p: &String| {
+        a.inputs
+            .iter()
+            .find(|i| &i.path == p)
+            .is_some_and(|i| i.format == Format::FlowLog)
+    };
+    let logs = observed_by.iter().filter(|p| is_flowlog(p)).count();
+    let captures = observed_by.len() - logs;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    match (captures, logs) {
+        (c, 0) => plural(c, "capture", "captures"),
+        (0, l) => plural(l, "flow log", "flow logs"),
+        (c, l) => format!(
+            "{}, {}",
+            plural(c, "capture", "captures"),
+            plural(l, "flow log", "flow logs")
+        ),
+    }
+}
+
+/// The terminal report, fitting [`Style::columns`]: the tables wrap their
+/// cells, prose wraps at spaces with a hanging indent, and fix commands
+/// stand whole on lines of their own (so that they paste).
 fn write_table(
     w: &mut dyn Write,
     d: &Diagnosis,
     a: &Analysis,
     style: &Style,
 ) -> std::io::Result<()> {
+    let width = usize::from(style.columns());
     writeln!(
         w,
         "AIB build path ({} topology, {})",
         kind_name(d.topology.kind),
         os_name(d.topology.os)
     )?;
-    write!(w, "{}", diagram(d, style))?;
+    write!(w, "{}", diagram_fitted(d, style, width))?;
     writeln!(w)?;
-    let mut t = new_table(style);
-    t.set_header([
-        "hop",
-        "port",
-        "status",
-        "attempts",
-        "ok",
-        "failed",
-        "SYN rx",
-        "observed by",
-    ]);
+    let mut t = fitted_table(style);
+    // Answered out of tried says what failed; the inputs are counted.
+    t.set_header(["hop", "port", "status", "ok/tries", "SYN rx", "seen by"]);
     for h in &d.hops {
         t.add_row([
             h.hop.label().to_string(),
-            h.ports_text(),
+            h.ports_text().replace(',', ", "),
             style.paint(h.status.as_str(), status_color(h.status)),
-            h.attempts.to_string(),
-            (h.attempts - h.failed).to_string(),
-            h.failed.to_string(),
+            format!("{}/{}", h.attempts - h.failed, h.attempts),
             h.syn_retransmits.to_string(),
-            terminal(&crate::ingest::short_paths(
-                h.observed_by.iter().map(String::as_str),
-            ))
-            .into_owned(),
+            observed_count(&h.observed_by, a),
         ]);
     }
+    keep_whole(&mut t, &[2, 3, 4]);
     writeln!(w, "{t}")?;
     if !d.findings.is_empty() {
-        let mut ft = new_table(style);
+        let mut ft = fitted_table(style);
         ft.set_header(["severity", "finding", "hop", "title"]);
         for f in &d.findings {
             ft.add_row([
                 sev_paint(f.severity, style),
                 f.id.to_string(),
-                f.hop.as_str().to_string(),
+                f.hop.label().to_string(),
                 terminal(&f.title).into_owned(),
             ]);
         }
+        keep_whole(&mut ft, &[0, 1]);
         writeln!(w, "\n{ft}")?;
+        const INDENT: &str = "            ";
         for f in d
             .findings
             .iter()
             .filter(|f| f.severity >= Severity::Warning || f.id != FindingId::Healthy)
         {
-            writeln!(
-                w,
-                "\n{} [{}] {}",
+            let head = format!(
+                "{} [{}] {}",
                 sev_paint(f.severity, style),
                 f.id,
                 terminal(&f.title)
-            )?;
+            );
+            writeln!(w, "\n{}", wrap(&head, width, "", "  "))?;
             for e in &f.evidence {
-                writeln!(w, "  evidence: {}", terminal(e))?;
+                writeln!(w, "{}", wrap(&terminal(e), width, "  evidence: ", INDENT))?;
             }
-            writeln!(w, "  cause:    {}", terminal(&f.cause))?;
-            writeln!(w, "  fix:      {}", terminal(&f.fix))?;
+            writeln!(
+                w,
+                "{}",
+                wrap(&terminal(&f.cause), width, "  cause:    ", INDENT)
+            )?;
+            let mut first = "  fix:      ";
+            for part in parts(&f.fix) {
+                match part {
+                    FixPart::Text(t) => {
+                        writeln!(w, "{}", wrap(&terminal(&t), width, first, INDENT))?
+                    }
+                    FixPart::Command(c) => {
+                        if first != INDENT {
+                            writeln!(w, "{}", first.trim_end())?;
+                        }
+                        for line in c.lines() {
+                            writeln!(w, "{INDENT}  {}", terminal(line))?;
+                        }
+                    }
+                }
+                first = INDENT;
+            }
         }
     }
     if !d.topology.evidence.is_empty() {
         writeln!(w, "\nRoles:")?;
         for e in &d.topology.evidence {
-            writeln!(w, "  - {}", terminal(e))?;
+            writeln!(w, "{}", wrap(&terminal(e), width, "  - ", "    "))?;
         }
     }
     if !a.skipped.is_empty() {
         writeln!(w, "\nNot analysed:")?;
         for s in &a.skipped {
-            writeln!(w, "  - {}", terminal(&s.to_string()))?;
+            writeln!(
+                w,
+                "{}",
+                wrap(&terminal(&s.to_string()), width, "  - ", "    ")
+            )?;
         }
     }
-    writeln!(w, "\n{}", verdict_line(d, style))
+    writeln!(w, "\n{}", wrap(&verdict_line(d, style), width, "", "  "))
 }
 
 /// Markdown for a support ticket.

@@ -3,6 +3,7 @@
 //! verdict line.
 
 use super::Style;
+use super::wrap::{visible_width, wrap};
 use crate::aib::{Hop, HopStatus, Severity, TopologyKind, Verdict, kind_name, os_name};
 use crate::diagnose::Diagnosis;
 use crate::hops::HopReport;
@@ -93,6 +94,70 @@ pub fn diagram(d: &Diagnosis, style: &Style) -> String {
         ips(&r.build_vm),
         hop_cell(get(Hop::BuildVmEgress), style),
         hop_cell(get(Hop::BuildVmDns), style)
+    ));
+    out
+}
+
+/// A list of addresses for a narrow line: the first, and how many more.
+fn ips_short(v: &[std::net::IpAddr]) -> String {
+    match v {
+        [] => "?".to_string(),
+        [one] => one.to_string(),
+        [one, rest @ ..] => format!("{one} +{}", rest.len()),
+    }
+}
+
+/// The path diagram for a terminal `width` columns wide: [`diagram`] when
+/// each of its lines fits, else one hop a line (the command chain split at
+/// the proxy), addresses shortened to the first and a count.
+pub fn diagram_fitted(d: &Diagnosis, style: &Style, width: usize) -> String {
+    let full = diagram(d, style);
+    if full.lines().all(|l| visible_width(l) <= width) {
+        return full;
+    }
+    let r = &d.topology.roles;
+    let get = |h: Hop| d.hops.iter().find(|x| x.hop == h);
+    let line = |from: String, h: Hop, to: String| {
+        format!("  {from} ──{}──▶ {to}\n", hop_cell(get(h), style))
+    };
+    let mut out = String::new();
+    let vm = format!("build VM {}", ips_short(&r.build_vm));
+    match d.topology.kind {
+        Some(TopologyKind::Isolated) => {
+            out.push_str(&line(
+                format!("ACI {}", ips_short(&r.aci)),
+                Hop::AciToBuildVm,
+                vm.clone(),
+            ));
+        }
+        _ => {
+            let proxy = format!("proxy {}", ips_short(&r.proxy));
+            out.push_str(&line(
+                format!("probe {}", ips_short(&r.probe)),
+                Hop::ProbeToProxy,
+                "proxy".to_string(),
+            ));
+            out.push_str(&line(
+                format!("Private Link NAT {}", ips_short(&r.private_link_nat)),
+                Hop::AlbToProxy,
+                proxy.clone(),
+            ));
+            out.push_str(&line(proxy, Hop::ProxyToBuildVm, vm.clone()));
+            if let Some(st) = get(Hop::ProxyToBuildVm).and_then(|h| h.stitching) {
+                let text = format!(
+                    "stitched: {} command session(s) at the proxy, {} forwarded, {} answered",
+                    st.commands, st.forwarded, st.answered
+                );
+                out.push_str(&wrap(&text, width, "  ", "    "));
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str(&line(vm, Hop::BuildVmEgress, "internet".to_string()));
+    out.push_str(&line(
+        "build VM".to_string(),
+        Hop::BuildVmDns,
+        "DNS".to_string(),
     ));
     out
 }

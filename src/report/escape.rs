@@ -16,6 +16,10 @@
 //!   name cannot break a table, open a code span, inject HTML or a link.
 //! * [`xml`]: the same visible form of control characters (XML 1.0 cannot
 //!   carry most of them even as references), then XML's entities.
+//! * [`html`]: the same visible form of control characters and
+//!   bidirectional overrides, then HTML's five special characters as
+//!   entities, for text and for quoted attribute values alike: a name
+//!   holding `<script>` or `"` is shown, never parsed as markup.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -139,11 +143,21 @@ fn terminal_keep_lines(s: &str) -> Cow<'_, str> {
 /// and JUnit viewers show attributes on one line), then `&`, `<`, `>`, `"`
 /// and `'` as entities.
 pub fn xml(s: &str) -> Cow<'_, str> {
-    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
     let allowed = |c: char| matches!(c, '\n' | '\t');
     // Not XML characters at all, though not controls.
     let not_xml = |c: char| matches!(c, '\u{fffe}' | '\u{ffff}');
-    let shown = |c: char| (is_hostile(c) && !allowed(c)) || not_xml(c);
+    with_entities(
+        s,
+        |c| (is_hostile(c) && !allowed(c)) || not_xml(c),
+        "&apos;",
+    )
+}
+
+/// `s` with the characters `shown` picks in their visible escaped form and
+/// `&`, `<`, `>`, `"` and `'` as entities (`'` as `apos`, which XML and
+/// HTML spell differently). Borrows when nothing needs escaping.
+fn with_entities<'a>(s: &'a str, shown: impl Fn(char) -> bool, apos: &str) -> Cow<'a, str> {
+    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
     if !s.chars().any(|c| special(c) || shown(c)) {
         return Cow::Borrowed(s);
     }
@@ -154,12 +168,21 @@ pub fn xml(s: &str) -> Cow<'_, str> {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '\'' => out.push_str(apos),
             c if shown(c) => push_visible(&mut out, c),
             c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// Text for HTML (element content or a double- or single-quoted attribute
+/// value, SVG included): control characters (line feeds kept) and
+/// bidirectional overrides shown as escapes, then `&`, `<`, `>`, `"` and
+/// `'` as entities. Borrows when nothing needs escaping.
+pub fn html(s: &str) -> Cow<'_, str> {
+    // `&apos;` is not HTML 4's; the numeric reference is every version's.
+    with_entities(s, |c| c != '\n' && is_hostile(c), "&#39;")
 }
 
 #[cfg(test)]
@@ -210,5 +233,20 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;\\x1b\\x00\\u{ffff}"
         );
         assert_eq!(xml("two\nlines\tok"), "two\nlines\tok");
+    }
+
+    #[test]
+    fn html_shows_markup_and_controls_as_text() {
+        assert_eq!(
+            html("<script>alert('x')</script>\"&\x1b[2J\u{202e}"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;\\x1b[2J\\u{202e}"
+        );
+        assert_eq!(html("two\nlines\tx"), "two\nlines\\x09x");
+        assert!(matches!(
+            html("UserRule_Deny-22 → 10.1.0.6"),
+            Cow::Borrowed(_)
+        ));
+        let h = html(HOSTILE);
+        assert!(!h.chars().any(|c| c.is_control() || is_hostile(c)), "{h}");
     }
 }

@@ -7,7 +7,8 @@
 
 use super::escape::{md_block, md_code, md_text, terminal};
 use super::{OutputFormat, Render, RenderError, Style};
-use crate::explain::{ConfirmationVerdict, Explanation, Match};
+use crate::aib::BuildOutcome;
+use crate::explain::{ConfirmationVerdict, Event, EventKind, Explanation, Match, ReadAs};
 use comfy_table::{
     Attribute, Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
 };
@@ -29,6 +30,16 @@ impl Render for Explanation {
             || markdown(self),
         )
     }
+}
+
+/// A class's row of the failure table, `—` for the classes outside it.
+fn reference(r: Option<&str>) -> &str {
+    r.unwrap_or("—")
+}
+
+/// `F1 ` before a class of the failure table, nothing before the others.
+fn ref_prefix(r: Option<&str>) -> String {
+    r.map(|r| format!("{r} ")).unwrap_or_default()
 }
 
 fn pct(c: f64) -> String {
@@ -73,6 +84,154 @@ fn extracted_line(m: &Match) -> Vec<String> {
     .collect()
 }
 
+/// What a whole-build input was read as, in words.
+fn read_as(r: ReadAs) -> &'static str {
+    match r {
+        ReadAs::CustomizationLog => "customization.log",
+        ReadAs::PackerLog => "Packer log (run outside AIB)",
+        ReadAs::RunStatus => "az image builder show (lastRunStatus)",
+        ReadAs::Subnet => "subnet JSON",
+    }
+}
+
+/// One line about a whole build: what was read, how it ended, whether the
+/// network is to blame.
+fn build_line(e: &Explanation) -> Option<String> {
+    let what = e.read_as?;
+    let dialect = e
+        .dialect
+        .map(|d| format!(" ({})", d.as_str()))
+        .unwrap_or_default();
+    let outcome = e
+        .outcome
+        .map(|o| format!(" · outcome {o}"))
+        .unwrap_or_default();
+    let network = match (e.network, e.matches.is_empty()) {
+        (_, true) => String::new(),
+        (Some(true), _) => " · network: yes — a network class".to_string(),
+        (Some(false), _) => " · network: no — not a network failure".to_string(),
+        (None, _) => String::new(),
+    };
+    Some(format!("{}{dialect}{outcome}{network}", read_as(what)))
+}
+
+/// The point of failure as plain lines (escaped by the caller).
+fn failure_lines(e: &Explanation) -> Vec<String> {
+    let Some(f) = &e.point_of_failure else {
+        return Vec::new();
+    };
+    let time = f.time.map(|t| format!(", {t}")).unwrap_or_default();
+    let mut out = vec![
+        format!(
+            "Point of failure (line {}{time}, {}): {}",
+            f.line,
+            f.rule.as_str(),
+            f.reason
+        ),
+        format!("  {}", f.text),
+    ];
+    for c in &f.cause_lines {
+        out.push(format!("  because (line {}): {}", c.line, c.text));
+    }
+    out
+}
+
+/// One timeline event, in words.
+fn event_text(ev: &Event) -> String {
+    let comm = ev.communicator.map(|c| c.label()).unwrap_or("communicator");
+    let mut t = match ev.event {
+        EventKind::BuildStart => "build start".to_string(),
+        EventKind::CommunicatorWait => match &ev.timeout {
+            Some(to) => format!("waiting for {comm} (timeout {to})"),
+            None => format!("waiting for {comm}"),
+        },
+        EventKind::CommunicatorRetries => {
+            let kind = ev.kind.map_or("?", |k| k.as_str());
+            let n = ev.count.unwrap_or(0);
+            let until = ev
+                .last_line
+                .filter(|l| *l != ev.line)
+                .map(|l| format!(" until line {l}"))
+                .unwrap_or_default();
+            let transient = if ev.transient == Some(true) {
+                " — transient, before the connection: not a finding"
+            } else {
+                ""
+            };
+            format!(
+                "{n} failed attempt{} ({kind}){until}{transient}",
+                if n == 1 { "" } else { "s" }
+            )
+        }
+        EventKind::CommunicatorConnected => match ev.after_s {
+            Some(s) => format!("{comm} connected after {s} s"),
+            None => format!("{comm} connected"),
+        },
+        EventKind::CommunicatorTimeout => format!("timeout waiting for {comm}"),
+        EventKind::CustomizerStart => {
+            let what = ev
+                .script
+                .as_deref()
+                .or(ev.target.as_deref())
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            format!(
+                "{} starts{what}",
+                ev.customizer.as_deref().unwrap_or("customizer")
+            )
+        }
+        EventKind::CustomizerEnd => format!(
+            "{} ends, exit {}",
+            ev.customizer.as_deref().unwrap_or("customizer"),
+            ev.exit_code.map_or("?".to_string(), |c| c.to_string())
+        ),
+        EventKind::RestartBegin => "restart begins".to_string(),
+        EventKind::RestartEnd => "restart done".to_string(),
+        EventKind::Capture => ev.what.clone().unwrap_or_else(|| "capture".to_string()),
+        EventKind::Cancellation => {
+            let sig = ev
+                .signal
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            let after = ev
+                .elapsed_since_first_line
+                .as_deref()
+                .map(|a| format!(", {a} after the first line"))
+                .unwrap_or_default();
+            format!("cancellation{sig}{after}")
+        }
+        EventKind::BuildEnd => {
+            let outcome = ev.outcome.map_or("ended", |o| o.as_str());
+            match &ev.error {
+                Some(err) => format!("build {outcome}: {err}"),
+                None => format!("build {outcome}"),
+            }
+        }
+        EventKind::Failure => "point of failure".to_string(),
+    };
+    if let Some(d) = &ev.detail {
+        t.push_str(" — ");
+        t.push_str(d);
+    }
+    t
+}
+
+/// The timeline as rows: line, time, event.
+fn timeline_rows(e: &Explanation) -> Vec<(usize, String, String)> {
+    e.timeline
+        .iter()
+        .flatten()
+        .map(|ev| {
+            (
+                ev.line,
+                ev.time.map(|t| t.to_string()).unwrap_or_default(),
+                event_text(ev),
+            )
+        })
+        .collect()
+}
+
 /// The terminal report.
 fn table(e: &Explanation, style: &Style) -> String {
     let color = style.color;
@@ -85,17 +244,27 @@ fn table(e: &Explanation, style: &Style) -> String {
         }
         out.push('\n');
     }
+    // What was read and where it failed come first: the rest explains it.
+    let mut build_block = String::new();
+    if let Some(line) = build_line(e) {
+        let _ = writeln!(build_block, "{} {}", paint("Build:", "1"), terminal(&line));
+        for l in failure_lines(e) {
+            let _ = writeln!(build_block, "{}", terminal(&l));
+        }
+        build_block.push('\n');
+    }
     if let Some(best) = e.matches.first() {
         let _ = writeln!(
             out,
-            "{} {} failure class{} recognised; best: {} {} ({})\n",
+            "{} {} failure class{} recognised; best: {}{} ({})\n",
             paint("aibnet explain:", "1"),
             e.matches.len(),
             if e.matches.len() == 1 { "" } else { "es" },
-            best.reference,
+            ref_prefix(best.reference),
             paint(best.class.as_str(), "1;36"),
             pct(best.confidence)
         );
+        out.push_str(&build_block);
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
@@ -123,7 +292,7 @@ fn table(e: &Explanation, style: &Style) -> String {
             });
             t.add_row(vec![
                 Cell::new(i + 1),
-                Cell::new(m.reference),
+                Cell::new(reference(m.reference)),
                 Cell::new(m.class.as_str()).fg(Color::Cyan),
                 Cell::new(m.hop.map_or("—", |h| h.as_str())),
                 conf,
@@ -151,9 +320,9 @@ fn table(e: &Explanation, style: &Style) -> String {
         for (i, m) in e.matches.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{}. {} {} — {} ({}, hop {})",
+                "{}. {}{} — {} ({}, hop {})",
                 i + 1,
-                m.reference,
+                ref_prefix(m.reference),
                 paint(m.class.as_str(), "1;36"),
                 m.title,
                 pct(m.confidence),
@@ -171,6 +340,14 @@ fn table(e: &Explanation, style: &Style) -> String {
             let _ = writeln!(out, "   Fix: {}", fix.join("\n   "));
             let _ = writeln!(out, "   The evidence will show: {}\n", m.signature);
         }
+    } else if e.outcome == Some(BuildOutcome::Succeeded) {
+        let _ = writeln!(
+            out,
+            "{} {}\n",
+            paint("aibnet explain:", "1"),
+            paint("the build succeeded: nothing to explain.", "1;32")
+        );
+        out.push_str(&build_block);
     } else {
         let _ = writeln!(
             out,
@@ -181,6 +358,7 @@ fn table(e: &Explanation, style: &Style) -> String {
                 "1;33"
             )
         );
+        out.push_str(&build_block);
         if e.closest.is_empty() {
             let _ = writeln!(
                 out,
@@ -195,13 +373,24 @@ fn table(e: &Explanation, style: &Style) -> String {
                 let _ = writeln!(
                     out,
                     "  {} {} — {}: {}",
-                    c.reference, c.class, c.title, c.why
+                    reference(c.reference),
+                    c.class,
+                    c.title,
+                    c.why
                 );
             }
             let _ = writeln!(out);
         }
     }
 
+    let rows = timeline_rows(e);
+    if !rows.is_empty() {
+        let _ = writeln!(out, "{}", paint("Timeline:", "1"));
+        for (line, time, text) in rows {
+            let _ = writeln!(out, "  {line:>6}  {time:<20}  {}", terminal(&text));
+        }
+        out.push('\n');
+    }
     if !e.collect.is_empty() {
         let window = e
             .window
@@ -256,7 +445,29 @@ fn markdown(e: &Explanation) -> String {
         }
         out.push('\n');
     }
-    if e.matches.is_empty() {
+    if let Some(line) = build_line(e) {
+        let _ = writeln!(out, "### Build\n\n{}\n", md_text(&line));
+        if let Some(f) = &e.point_of_failure {
+            let time = f.time.map(|t| format!(", {t}")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "**Point of failure** (line {}{time}, `{}`): {}\n",
+                f.line,
+                f.rule.as_str(),
+                md_text(&f.reason)
+            );
+            let mut quoted = vec![f.text.as_str()];
+            quoted.extend(f.cause_lines.iter().map(|c| c.text.as_str()));
+            let _ = writeln!(out, "{}\n", md_block(&quoted.join("\n"), "text"));
+            if !f.cause_lines.is_empty() {
+                let lines: Vec<String> = f.cause_lines.iter().map(|c| c.line.to_string()).collect();
+                let _ = writeln!(out, "Cause lines: {}.\n", lines.join(", "));
+            }
+        }
+    }
+    if e.matches.is_empty() && e.outcome == Some(BuildOutcome::Succeeded) {
+        out.push_str("**The build succeeded**: nothing to explain.\n\n");
+    } else if e.matches.is_empty() {
         out.push_str(
             "**Not recognised**: no AIB or Packer error pattern of the failure table (F1–F22) matched.\n\n",
         );
@@ -266,7 +477,10 @@ fn markdown(e: &Explanation) -> String {
                 let _ = writeln!(
                     out,
                     "- **{}** `{}` — {}: {}",
-                    c.reference, c.class, c.title, c.why
+                    reference(c.reference),
+                    c.class,
+                    c.title,
+                    c.why
                 );
             }
             out.push('\n');
@@ -280,7 +494,7 @@ fn markdown(e: &Explanation) -> String {
                 out,
                 "| {} | {} | `{}` | {} | {} | {} |",
                 i + 1,
-                m.reference,
+                reference(m.reference),
                 m.class,
                 m.hop.map_or("—", |h| h.as_str()),
                 pct(m.confidence),
@@ -303,7 +517,7 @@ fn markdown(e: &Explanation) -> String {
                 out,
                 "### {}. {} — {} ({})\n",
                 i + 1,
-                m.reference,
+                m.reference.unwrap_or(m.class.as_str()),
                 m.title,
                 pct(m.confidence)
             );
@@ -332,6 +546,14 @@ fn markdown(e: &Explanation) -> String {
                 md_text(m.signature)
             );
         }
+    }
+    let rows = timeline_rows(e);
+    if !rows.is_empty() {
+        out.push_str("### Timeline\n\n| line | time | event |\n|---:|---|---|\n");
+        for (line, time, text) in rows {
+            let _ = writeln!(out, "| {line} | {time} | {} |", md_text(&text));
+        }
+        out.push('\n');
     }
     if !e.collect.is_empty() {
         out.push_str("### Collect the evidence\n\n");

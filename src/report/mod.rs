@@ -1,6 +1,7 @@
 //! Report: render results for their reader — aligned tables on a terminal,
 //! stable JSON and NDJSON for scripts, Markdown to paste into a ticket,
-//! JUnit XML for CI.
+//! JUnit XML for CI, and one self-contained HTML page (inline CSS and SVG,
+//! no script, nothing loaded) to attach to a ticket ([`html`]).
 //!
 //! One interface for every command ([`Render`]): each command's result is a
 //! document ([`SessionsReport`], [`DiagnoseReport`], [`builds::BuildsReport`],
@@ -20,10 +21,13 @@ pub mod diagnose;
 pub mod diagram;
 pub mod escape;
 pub mod explain;
+pub mod fix;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod ndjson;
 pub mod sessions;
+pub mod wrap;
 
 pub use diagnose::DiagnoseReport;
 pub use sessions::SessionsReport;
@@ -47,6 +51,8 @@ pub enum OutputFormat {
     Markdown,
     /// JUnit XML for CI test reporters (`diagnose`, `builds`).
     Junit,
+    /// One self-contained HTML page (`diagnose`, `builds`).
+    Html,
 }
 
 impl OutputFormat {
@@ -58,6 +64,7 @@ impl OutputFormat {
             OutputFormat::Ndjson => "ndjson",
             OutputFormat::Markdown => "markdown",
             OutputFormat::Junit => "junit",
+            OutputFormat::Html => "html",
         }
     }
 }
@@ -68,16 +75,27 @@ impl std::fmt::Display for OutputFormat {
     }
 }
 
+/// The width the `diagnose` and `builds` terminal reports fit when the
+/// caller knows none (not a terminal, no `COLUMNS`): the classic terminal.
+pub const DEFAULT_WIDTH: u16 = 80;
+
+/// The narrowest width a report is laid out for: below it, tables would
+/// break every word, so they are laid out for this and the terminal wraps.
+pub const MIN_WIDTH: u16 = 40;
+
 /// How text output looks: decided once by the caller, for the stream the
 /// output goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Style {
     /// ANSI colours (only on a terminal, never with `NO_COLOR`).
     pub color: bool,
+    /// The columns the `diagnose` and `builds` terminal reports fit (tables
+    /// wrap their cells, prose its lines); [`DEFAULT_WIDTH`] when `None`.
+    pub width: Option<u16>,
 }
 
 impl Style {
-    /// Plain text: no colours.
+    /// Plain text: no colours, the default width.
     pub fn plain() -> Style {
         Style::default()
     }
@@ -88,7 +106,19 @@ impl Style {
     pub fn for_stream(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
         Style {
             color: is_terminal && no_color.is_none_or(|v| v.is_empty()),
+            width: None,
         }
+    }
+
+    /// This style, fitting `width` columns.
+    pub fn with_width(self, width: Option<u16>) -> Style {
+        Style { width, ..self }
+    }
+
+    /// The columns to fit: the width asked for, [`DEFAULT_WIDTH`] when none,
+    /// never less than [`MIN_WIDTH`].
+    pub fn columns(&self) -> u16 {
+        self.width.unwrap_or(DEFAULT_WIDTH).max(MIN_WIDTH)
     }
 
     /// Wrap our own text (never the evidence's) in an ANSI colour when
@@ -148,11 +178,31 @@ fn write_report_formats<T: serde::Serialize>(
         OutputFormat::Table => w.write_all(table().as_bytes())?,
         OutputFormat::Json => json::write_document(w, doc)?,
         OutputFormat::Markdown => w.write_all(markdown().as_bytes())?,
-        OutputFormat::Ndjson | OutputFormat::Junit => {
+        OutputFormat::Ndjson | OutputFormat::Junit | OutputFormat::Html => {
             return Err(RenderError::Unsupported { format, what });
         }
     }
     Ok(())
+}
+
+/// A new comfy-table with the project's look that fits the style's width:
+/// cells wrap (at spaces where they can) so that no line is wider than
+/// [`Style::columns`].
+pub fn fitted_table(style: &Style) -> comfy_table::Table {
+    let mut t = new_table(style);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(style.columns());
+    t
+}
+
+/// Keep the cells of these columns whole in a [`fitted_table`] (statuses,
+/// ids and counts, which read wrongly when split); the other columns wrap.
+pub fn keep_whole(t: &mut comfy_table::Table, columns: &[usize]) {
+    for &k in columns {
+        if let Some(c) = t.column_mut(k) {
+            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
 }
 
 /// A new comfy-table with the project's look.

@@ -33,10 +33,10 @@ impl Render for SessionsReport<'_> {
             OutputFormat::Ndjson => write_ndjson(w, a, f)?,
             OutputFormat::Table => write_table(w, a, f, style)?,
             OutputFormat::Markdown => write_markdown(w, a, f)?,
-            OutputFormat::Junit => {
+            OutputFormat::Junit | OutputFormat::Html => {
                 return Err(RenderError::Unsupported {
                     format,
-                    what: "sessions (JUnit is for diagnose and builds)",
+                    what: "sessions (JUnit and HTML are for diagnose and builds)",
                 });
             }
         }

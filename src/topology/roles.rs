@@ -233,24 +233,7 @@ pub(super) fn infer_roles(
             others.push(*ip);
         }
     }
-    if !sweepers.is_empty() {
-        sweepers.sort_by_key(|(ip, n)| (std::cmp::Reverse(*n), *ip));
-        let named: Vec<String> = sweepers
-            .iter()
-            .take(NAMED)
-            .map(|(ip, n)| format!("{ip} ({n} hosts)"))
-            .collect();
-        let more = sweepers.len().saturating_sub(NAMED);
-        evidence.push(format!(
-            "not AIB clients: {}{} open :22/:5986 to more than {MAX_FAN_OUT} hosts each (jump or management hosts)",
-            named.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ));
-    }
+    evidence.extend(sweepers_line(&mut sweepers));
 
     let forced = hints.kind;
     // Clients of the servers this diagnosis may use: the given build VMs,
@@ -381,4 +364,29 @@ fn observed_hosts(inputs: &[InputReport], vantage: &[Vantage]) -> FxHashSet<IpAd
         _ => None,
     }));
     seen
+}
+
+/// The evidence line naming the SSH/WinRM clients that are not AIB's
+/// (client, hosts it opens 22/5986 to), the busiest first; `None` when
+/// there are none.
+pub fn sweepers_line(sweepers: &mut [(IpAddr, usize)]) -> Option<String> {
+    if sweepers.is_empty() {
+        return None;
+    }
+    sweepers.sort_by_key(|(ip, n)| (std::cmp::Reverse(*n), *ip));
+    let named: Vec<String> = sweepers
+        .iter()
+        .take(NAMED)
+        .map(|(ip, n)| format!("{ip} ({n} hosts)"))
+        .collect();
+    let more = sweepers.len().saturating_sub(NAMED);
+    Some(format!(
+        "not AIB clients: {}{} open :22/:5986 to more than {MAX_FAN_OUT} hosts each (jump or management hosts)",
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
 }

@@ -385,21 +385,22 @@ fn drop_sweepers(
     recompute(touches, touch_ep, episodes);
 }
 
-/// Union-find with path halving and union by size.
-struct UnionFind {
+/// Union-find with path halving and union by size (also groups a
+/// diagnosis' addresses into builds).
+pub(crate) struct UnionFind {
     parent: Vec<usize>,
     size: Vec<usize>,
 }
 
 impl UnionFind {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         UnionFind {
             parent: (0..n).collect(),
             size: vec![1; n],
         }
     }
 
-    fn find(&mut self, mut x: usize) -> usize {
+    pub(crate) fn find(&mut self, mut x: usize) -> usize {
         while let Some(&p) = self.parent.get(x) {
             if p == x {
                 break;
@@ -413,7 +414,7 @@ impl UnionFind {
         x
     }
 
-    fn union(&mut self, a: usize, b: usize) {
+    pub(crate) fn union(&mut self, a: usize, b: usize) {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return;

@@ -472,6 +472,70 @@ fn table_and_markdown_show_every_run_and_the_summary() {
     assert!(md.contains("### Not analysed"), "{md}");
 }
 
+/// The terminal report fits 80 and 120 columns (`COLUMNS`): a table of
+/// five wrapped columns with the findings counted at 120, a short block per
+/// run at 80; every run is there either way, and the full finding lists stay
+/// in the other formats.
+#[test]
+fn builds_tables_fit_80_and_120_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let d = dir.path().to_str().unwrap();
+    for width in [80usize, 120] {
+        let out = common::finish(
+            common::aibnet()
+                .env("COLUMNS", width.to_string())
+                .args(["builds", "--format", "table", d]),
+        );
+        let table = out.stdout;
+        for line in table.lines() {
+            assert!(
+                line.chars().count() <= width,
+                "{width}: {} columns:\n{line}\n\n{table}",
+                line.chars().count()
+            );
+        }
+        assert_eq!(table.contains("start (UTC)"), width == 120, "{table}");
+        for start in ["2024-08-19T10:00:00Z", "2024-08-21T08:00:00Z"] {
+            assert!(table.contains(start), "{width}: {start}\n{table}");
+        }
+        assert!(
+            table.contains("proxy_to_build_vm (blocked)"),
+            "{width}:\n{table}"
+        );
+    }
+}
+
+/// `builds --format html`: the runs table links every run to its section,
+/// and each section has its own path diagram and timeline (the sessions are
+/// kept for this format only).
+#[test]
+fn html_links_every_run_to_its_section_with_its_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let html = run(["builds", "--format", "html", d]).stdout;
+    let json = run(["builds", "--format", "json", d]).json();
+    let ids: Vec<&str> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 10);
+    for id in &ids {
+        assert!(html.contains(&format!("<a href=\"#run-{id}\">")), "{id}");
+        assert!(html.contains(&format!("<section id=\"run-{id}\">")), "{id}");
+    }
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert_eq!(html.matches("Build path: ").count(), ids.len());
+    assert_eq!(
+        html.matches("Sessions of each hop over time").count(),
+        ids.len(),
+        "a timeline per run"
+    );
+}
+
 fn check_junit_doc(doc: &str) -> super::support::Element {
     let root = check_junit(doc).unwrap_or_else(|e| panic!("{e}\n{doc}"));
     xmllint(doc);

@@ -808,10 +808,125 @@ fn sends_controls(out: &str) -> Option<char> {
     })
 }
 
+/// The elements an HTML report is made of: any other tag in a report
+/// would have come from the evidence.
+const HTML_TAGS: &[&str] = &[
+    "!DOCTYPE",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "div",
+    "span",
+    "b",
+    "br",
+    "nav",
+    "a",
+    "section",
+    "figure",
+    "figcaption",
+    "svg",
+    "defs",
+    "marker",
+    "pattern",
+    "path",
+    "rect",
+    "line",
+    "text",
+    "g",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "article",
+    "ul",
+    "li",
+    "p",
+    "code",
+    "pre",
+    "details",
+    "summary",
+    "footer",
+];
+
+/// An HTML report holds only our own markup: every tag is one of ours, no
+/// element runs script or loads anything, and the hostile rule is there as
+/// escaped text. Returns whether the rule was seen.
+fn check_html(ctx: &str, html: &str) -> bool {
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        let tail = &rest[at + 1..];
+        let name: String = tail
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+            .collect();
+        assert!(
+            HTML_TAGS.contains(&name.as_str()),
+            "{ctx}: a <{name}> that is not ours: {}",
+            tail.chars().take(80).collect::<String>()
+        );
+        rest = tail;
+    }
+    let lower = html.to_ascii_lowercase();
+    for bad in [
+        "<script",
+        "javascript:",
+        " src=",
+        "@import",
+        "<iframe",
+        "<object",
+    ] {
+        assert!(!lower.contains(bad), "{ctx}: holds {bad:?}");
+    }
+    // Event handler attributes (onload=, onerror= …) and links or
+    // references out of the page.
+    for (i, _) in lower.match_indices(" on") {
+        let attr: String = lower[i + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        assert!(
+            !lower[i + 1 + attr.len()..].starts_with('='),
+            "{ctx}: an event attribute {attr}="
+        );
+    }
+    for (i, _) in lower.match_indices("href=\"") {
+        assert!(
+            lower[i + 6..].starts_with('#'),
+            "{ctx}: a link out of the page"
+        );
+    }
+    for (i, _) in lower.match_indices("url(") {
+        assert!(
+            lower[i + 4..].starts_with('#'),
+            "{ctx}: a url() out of the page"
+        );
+    }
+    assert!(
+        html.contains("default-src 'none'"),
+        "{ctx}: the page forbids loads and scripts"
+    );
+    let seen = html.contains("UserRule_Deny\\x1b[2J\\x1b]0;pwned\\x07|x`y`&lt;script&gt;alert(1)&lt;/script&gt;\\u{202e}\\u{9b}31m");
+    if html.contains("UserRule_Deny") {
+        assert!(seen, "{ctx}: the rule as escaped text:\n{html}");
+    }
+    seen
+}
+
 /// Every format of `sessions`, `diagnose` and `builds` on hostile names:
 /// text formats show the control characters and never send them, Markdown
-/// escapes its punctuation and HTML, JSON carries the names exactly, JUnit
-/// is well-formed XML.
+/// escapes its punctuation and HTML, HTML holds only our markup with the
+/// names as escaped text, JSON carries the names exactly, JUnit is
+/// well-formed XML.
 #[test]
 fn hostile_names_are_text_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
@@ -821,11 +936,11 @@ fn hostile_names_are_text_in_every_format() {
         ("sessions", &["table", "json", "ndjson", "markdown"][..]),
         (
             "diagnose",
-            &["table", "json", "ndjson", "markdown", "junit"][..],
+            &["table", "json", "ndjson", "markdown", "junit", "html"][..],
         ),
         (
             "builds",
-            &["table", "json", "ndjson", "markdown", "junit"][..],
+            &["table", "json", "ndjson", "markdown", "junit", "html"][..],
         ),
     ] {
         for format in formats {
@@ -872,6 +987,11 @@ fn hostile_names_are_text_in_every_format() {
                         );
                     }
                 }
+                "html" => {
+                    if check_html(&ctx, &stdout) {
+                        seen_rule_in.push(ctx.clone());
+                    }
+                }
                 "junit" => {
                     let doc = roxmltree::Document::parse(&stdout)
                         .unwrap_or_else(|e| panic!("{ctx}: not well-formed XML: {e}\n{stdout}"));
@@ -898,6 +1018,8 @@ fn hostile_names_are_text_in_every_format() {
         "sessions --format json",
         "diagnose --format json",
         "builds --format json",
+        "diagnose --format html",
+        "builds --format html",
     ] {
         assert!(
             seen_rule_in.iter().any(|s| s == want),

@@ -73,12 +73,12 @@ pub fn aib_template(name: &str) -> PathBuf {
 /// The `aibnet` binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_aibnet");
 
-/// `aibnet` as a command. `NO_COLOR` is removed from the caller's
-/// environment, so plain output is what a pipe gets, not what the variable
-/// asks for.
+/// `aibnet` as a command. `NO_COLOR` and `COLUMNS` are removed from the
+/// caller's environment, so plain output at the default width is what a
+/// pipe gets, not what the variables ask for.
 pub fn aibnet() -> Command {
     let mut c = Command::new(BIN);
-    c.env_remove("NO_COLOR");
+    c.env_remove("NO_COLOR").env_remove("COLUMNS");
     c
 }
 

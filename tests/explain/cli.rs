@@ -62,10 +62,16 @@ fn windows_proxy_log_in_noise() {
     assert_eq!(x["operation_id"], "3f2c9a71-5d4e-4b8a-9e61-0c7d2b4a1f90");
     assert_eq!(x["first_seen"], "2024-05-14T09:58:02Z");
     assert_eq!(x["last_seen"], "2024-05-14T10:31:40Z");
-    // The proxyconnect line is cited with its line number in the file.
-    let ev = &m["evidence"][0];
-    assert_eq!(ev["line"], 13);
-    assert!(ev["text"].as_str().unwrap().contains("proxyconnect tcp"));
+    // The excerpt is read as a build: the timeout is the point of failure,
+    // the last proxyconnect attempt its cause, each cited by its line.
+    assert_eq!(v["point_of_failure"]["line"], 16);
+    assert_eq!(v["point_of_failure"]["rule"], "communicator_timeout");
+    assert_eq!(v["network"], true);
+    let ev = &m["evidence"];
+    assert_eq!(ev[0]["line"], 16);
+    assert_eq!(ev[0]["signal"], "point_of_failure");
+    assert_eq!(ev[1]["line"], 15);
+    assert!(ev[1]["text"].as_str().unwrap().contains("proxyconnect tcp"));
     assert_eq!(m["occurrences"].as_u64().map(|n| n >= 3), Some(true));
 
     let cmds = commands(&v);
@@ -206,10 +212,19 @@ fn az_show_json_fills_the_plan() {
     let m = &v["matches"][0];
     assert_eq!(m["class"], "packer_build_failed");
     assert_eq!(m["hop"], Value::Null);
+    // A run status: the message is the point of failure, cited by its line
+    // in the document.
+    assert_eq!(v["read_as"], "run_status");
+    assert_eq!(v["outcome"], "failed");
+    assert_eq!(v["network"], false);
+    let pof_line = v["point_of_failure"]["line"].as_u64().expect("line");
+    let doc = std::fs::read_to_string(fixture("f13-az-image-builder-show.json")).expect("fixture");
     assert!(
-        m.get("evidence").and_then(|e| e[0].get("line")).is_none(),
-        "no line numbers for JSON input"
+        doc.lines()
+            .nth(pof_line as usize - 1)
+            .is_some_and(|l| l.contains("\"message\""))
     );
+    assert_eq!(m["evidence"][0]["line"], pof_line);
     let x = &m["extracted"];
     assert_eq!(x["template"], "ubuntu2204-base");
     assert_eq!(x["resource_group"], "rg-golden");

@@ -32,7 +32,7 @@ fn f1_windows_proxyconnect_with_other_addresses() {
         [Class::ProxyCommandChannelBlocked, Class::HealthProbeBlocked]
     );
     let m = &e.matches[0];
-    assert_eq!(m.reference, "F1");
+    assert_eq!(m.reference, Some("F1"));
     assert_eq!(m.hop, Some(Hop::AlbToProxy));
     assert_eq!(
         m.finding_ids,
@@ -87,7 +87,7 @@ fn f3_context_deadline_to_wsman() {
     );
     let m = &e.matches[0];
     assert_eq!(m.class, Class::ProxyToBuildVmBlocked);
-    assert_eq!(m.reference, "F3");
+    assert_eq!(m.reference, Some("F3"));
     assert_eq!(m.hop, Some(Hop::ProxyToBuildVm));
     assert_eq!(m.finding_ids[0], FindingId::ProxyToBuildVmBlocked);
     assert_eq!(m.extracted.build_vm_ip.as_deref(), Some("10.77.1.200"));
@@ -545,8 +545,15 @@ fn hostile_input_never_panics() {
             OutputFormat::Markdown,
             OutputFormat::Json,
         ] {
-            e.render(format, &Style { color: true }, &mut std::io::sink())
-                .unwrap();
+            e.render(
+                format,
+                &Style {
+                    color: true,
+                    ..Style::plain()
+                },
+                &mut std::io::sink(),
+            )
+            .unwrap();
         }
     }
 }

@@ -18,6 +18,8 @@ use crate::az::{
 };
 use serde::Serialize;
 
+mod build;
+
 /// A failure class: one row (or half a row) of reference §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,9 +70,25 @@ pub enum Class {
     SubnetTooSmall,
     /// F22: Windows activation cannot reach KMS on TCP 1688.
     KmsActivationBlocked,
+    /// AIB cancelled the build at `buildTimeoutInMinutes`.
+    BuildTimeout,
+    /// The run was cancelled well before the timeout.
+    BuildCancelled,
+    /// A customizer's script failed for a reason of its own.
+    CustomizerFailed,
+    /// A download got an HTTP error answer: the server was reached.
+    DownloadHttpError,
+    /// A storage account's firewall refuses the caller (403 AuthorizationFailure).
+    StorageFirewallBlocked,
+    /// A storage account forbids anonymous access (409 PublicAccessNotPermitted).
+    StoragePublicAccessDisabled,
+    /// The build VM answers but never accepts Packer: the source image.
+    SourceImageDefect,
+    /// Packer ran outside AIB and cannot reach the build VM.
+    PackerRunDirectly,
 }
 
-/// Every class, in reference order.
+/// Every class of the failure table (F1–F22), in reference order.
 pub const ALL: [Class; 23] = [
     Class::ProxyCommandChannelBlocked,
     Class::HealthProbeBlocked,
@@ -97,6 +115,19 @@ pub const ALL: [Class; 23] = [
     Class::KmsActivationBlocked,
 ];
 
+/// The classes outside the failure table, found by reading a whole build
+/// log or run status (SPEC.md §4.3 of `captures/errors/logs/`).
+pub const BUILD_CLASSES: [Class; 8] = [
+    Class::BuildTimeout,
+    Class::BuildCancelled,
+    Class::CustomizerFailed,
+    Class::DownloadHttpError,
+    Class::StorageFirewallBlocked,
+    Class::StoragePublicAccessDisabled,
+    Class::SourceImageDefect,
+    Class::PackerRunDirectly,
+];
+
 /// Where a class sits, which evidence can show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -108,16 +139,22 @@ pub enum Kind {
     Deployment,
     /// The packerizer wrapper: the cause is in `customization.log`.
     Umbrella,
+    /// The build itself (a script, a download, the timeout, the image): the
+    /// log is the evidence, no hop is suspected.
+    Build,
+    /// Packer run outside AIB: the path is the runner's, not AIB's hops.
+    Runner,
 }
 
 /// The static description of a class.
 #[derive(Debug)]
 pub struct Info {
-    /// Row of reference §4 (`F1` …).
-    pub reference: &'static str,
+    /// Row of reference §4 (`F1` …); `None` outside the failure table.
+    pub reference: Option<&'static str>,
     /// One-line title.
     pub title: &'static str,
-    /// The hop to suspect; `None` for the umbrella class.
+    /// The hop to suspect; `None` for the umbrella class and the classes
+    /// that are not a hop's ([`Kind::Build`], [`Kind::Runner`]).
     pub hop: Option<Hop>,
     /// Which evidence can show it.
     pub kind: Kind,
@@ -215,6 +252,25 @@ impl Class {
             Class::VnetRegionMismatch => "vnet_region_mismatch",
             Class::SubnetTooSmall => "subnet_too_small",
             Class::KmsActivationBlocked => "kms_activation_blocked",
+            Class::BuildTimeout => "build_timeout",
+            Class::BuildCancelled => "build_cancelled",
+            Class::CustomizerFailed => "customizer_failed",
+            Class::DownloadHttpError => "download_http_error",
+            Class::StorageFirewallBlocked => "storage_firewall_blocked",
+            Class::StoragePublicAccessDisabled => "storage_public_access_disabled",
+            Class::SourceImageDefect => "source_image_defect",
+            Class::PackerRunDirectly => "packer_run_directly",
+        }
+    }
+
+    /// Whether the fix is in the network's configuration (NSG, routes, DNS,
+    /// subnet, VNET, private link policies) and flow logs or captures can
+    /// show it (SPEC.md §4.2). F16 and F17 sit on a traffic hop for display,
+    /// but a hardened image and an undersized VM are fixed in the template.
+    pub fn network(self) -> bool {
+        match self {
+            Class::WinrmBrokenByHardening | Class::BuildVmResourceExhaustion => false,
+            c => matches!(c.info().kind, Kind::Traffic | Kind::Config | Kind::Runner),
         }
     }
 
@@ -244,6 +300,14 @@ impl Class {
             Class::VnetRegionMismatch => &F20,
             Class::SubnetTooSmall => &F21,
             Class::KmsActivationBlocked => &F22,
+            Class::BuildTimeout => &build::BUILD_TIMEOUT,
+            Class::BuildCancelled => &build::BUILD_CANCELLED,
+            Class::CustomizerFailed => &build::CUSTOMIZER_FAILED,
+            Class::DownloadHttpError => &build::DOWNLOAD_HTTP_ERROR,
+            Class::StorageFirewallBlocked => &build::STORAGE_FIREWALL_BLOCKED,
+            Class::StoragePublicAccessDisabled => &build::STORAGE_PUBLIC_ACCESS_DISABLED,
+            Class::SourceImageDefect => &build::SOURCE_IMAGE_DEFECT,
+            Class::PackerRunDirectly => &build::PACKER_RUN_DIRECTLY,
         }
     }
 }
@@ -255,7 +319,7 @@ impl std::fmt::Display for Class {
 }
 
 static F1: Info = Info {
-    reference: "F1",
+    reference: Some("F1"),
     title: "Private Link → proxy VM command channel (:60000/:60001) is blocked",
     hop: Some(Hop::AlbToProxy),
     kind: Kind::Traffic,
@@ -297,7 +361,7 @@ dport 60000/60001 T I D (rule UserRule_<deny>), state B only; capture on the pro
 };
 
 static F2: Info = Info {
-    reference: "F2",
+    reference: Some("F2"),
     title: "Load balancer health probe to the proxy VM is blocked",
     hop: Some(Hop::ProbeToProxy),
     kind: Kind::Traffic,
@@ -329,7 +393,7 @@ tuples from the Private Link NAT IP at all",
 };
 
 static F3: Info = Info {
-    reference: "F3",
+    reference: Some("F3"),
     title: "Proxy VM → build VM (:22/:5986) is blocked",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
@@ -375,7 +439,7 @@ the proxy's NSG); capture on the proxy VM: SYN retransmits to the build VM while
 };
 
 static F4: Info = Info {
-    reference: "F4",
+    reference: Some("F4"),
     title: "ACI → build VM (:22/:5986) is blocked (isolated build)",
     hop: Some(Hop::AciToBuildVm),
     kind: Kind::Traffic,
@@ -413,7 +477,7 @@ capture on the build VM: no SYN arrives (denied at the NSG) or SYNs without answ
 };
 
 static F5: Info = Info {
-    reference: "F5",
+    reference: Some("F5"),
     title: "ACI subnet has no outbound 443/445 (isolated build never starts)",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
@@ -440,7 +504,7 @@ and check its delegation:\n  ",
 };
 
 static F6: Info = Info {
-    reference: "F6",
+    reference: Some("F6"),
     title: "Private link service network policies are enabled on the build subnet",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
@@ -459,7 +523,7 @@ created and no build traffic exists.",
 };
 
 static F7: Info = Info {
-    reference: "F7",
+    reference: Some("F7"),
     title: "The template identity lacks networking permissions on the VNET",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -490,7 +554,7 @@ Builder Service Networking Role\") to the identity on the VNET's group:\n  ",
 };
 
 static F8: Info = Info {
-    reference: "F8",
+    reference: Some("F8"),
     title: "The AIB service principal is not Contributor on the pre-existing resource group",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -510,7 +574,7 @@ Image Builder\" service principal must create the proxy VM disk (proxyVmDiskWin_
 };
 
 static F9: Info = Info {
-    reference: "F9",
+    reference: Some("F9"),
     title: "The template's user-assigned identity is not authorised on a resource",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -539,7 +603,7 @@ on an artifact container or the networking role on the VNET group:\n  ",
 };
 
 static F10: Info = Info {
-    reference: "F10",
+    reference: Some("F10"),
     title: "Azure Policy denied a staging resource",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -556,7 +620,7 @@ policy assignment is named in the ARM error details.",
 };
 
 static F11: Info = Info {
-    reference: "F11",
+    reference: Some("F11"),
     title: "Isolated-build prerequisites missing (ACI provider, quota, rate)",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -574,7 +638,7 @@ Microsoft.ContainerInstance provider and quota for one 4-core container per buil
 };
 
 static F12: Info = Info {
-    reference: "F12",
+    reference: Some("F12"),
     title: "A customizer artifact could not be downloaded",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -597,7 +661,7 @@ account use an isolated build with your own ACI subnet and allow that subnet on 
 };
 
 static F13: Info = Info {
-    reference: "F13",
+    reference: Some("F13"),
     title: "Packer build failed (packerizer wrapper)",
     hop: None,
     kind: Kind::Umbrella,
@@ -618,7 +682,7 @@ is in customization.log (search for `(telemetry)` and the last ERROR lines).",
 };
 
 static F14_DNS: Info = Info {
-    reference: "F14",
+    reference: Some("F14"),
     title: "The build VM cannot resolve names (DNS)",
     hop: Some(Hop::BuildVmDns),
     kind: Kind::Traffic,
@@ -642,7 +706,7 @@ build VM's NSG: dport 53 O D",
 };
 
 static F14_EGRESS: Info = Info {
-    reference: "F14",
+    reference: Some("F14"),
     title: "The build VM cannot reach the Internet (egress blocked)",
     hop: Some(Hop::BuildVmEgress),
     kind: Kind::Traffic,
@@ -674,7 +738,7 @@ NSG A but firewall deny logs; capture on the build VM: SYN retransmits, or RST/T
 };
 
 static F15: Info = Info {
-    reference: "F15",
+    reference: Some("F15"),
     title: "The SSH/WinRM session to the build VM broke mid-build",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
@@ -700,7 +764,7 @@ silent, new SYNs get RST or no answer from the build VM",
 };
 
 static F16: Info = Info {
-    reference: "F16",
+    reference: Some("F16"),
     title: "WinRM broken by a hardened (CIS) Windows source image",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
@@ -715,7 +779,7 @@ even though the network allows 5986.",
 };
 
 static F17: Info = Info {
-    reference: "F17",
+    reference: Some("F17"),
     title: "The build VM is too small or restarts too slowly",
     hop: Some(Hop::ProxyToBuildVm),
     kind: Kind::Traffic,
@@ -736,7 +800,7 @@ reboots.",
 };
 
 static F18: Info = Info {
-    reference: "F18",
+    reference: Some("F18"),
     title: "Timed out waiting for Azure to deploy the build resources",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -760,7 +824,7 @@ static F18: Info = Info {
 };
 
 static F19: Info = Info {
-    reference: "F19",
+    reference: Some("F19"),
     title: "Cleanup of staging resources failed",
     hop: Some(Hop::Deployment),
     kind: Kind::Deployment,
@@ -782,7 +846,7 @@ balancer → staging group → template.",
 };
 
 static F20: Info = Info {
-    reference: "F20",
+    reference: Some("F20"),
     title: "The VNET is in another region than the image template",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
@@ -802,7 +866,7 @@ this match rests on ARM's generic cross-region reference error.",
 };
 
 static F21: Info = Info {
-    reference: "F21",
+    reference: Some("F21"),
     title: "The build subnet has too few free addresses",
     hop: Some(Hop::Deployment),
     kind: Kind::Config,
@@ -817,7 +881,7 @@ Link NIC, build VM), more for validation VMs and retries.",
 };
 
 static F22: Info = Info {
-    reference: "F22",
+    reference: Some("F22"),
     title: "Windows activation cannot reach KMS (TCP 1688)",
     hop: Some(Hop::BuildVmEgress),
     kind: Kind::Traffic,
@@ -948,6 +1012,27 @@ pub static SIGNALS: &[Signal] = &[
         pattern: r"(?i)cannot be created in a subnet[^\n]{0,400}since it has private link service network policies enabled",
         scores: &[(PlsNetworkPoliciesEnabled, 0.9)],
     },
+    // --- F6 as people paste it: the az flags, the property, Terraform. ---
+    Signal {
+        id: "pls_az_flag_rejected",
+        pattern: r"(?i)is not a valid value for '--(?:disable-)?private-link-service-network-policies'",
+        scores: &[(PlsNetworkPoliciesEnabled, 0.6)],
+    },
+    Signal {
+        id: "pls_az_flag_enables",
+        pattern: r"(?i)--disable-private-link-service-network-policies[ =]+false\b|--private-link-service-network-policies[ =]+enabled\b",
+        scores: &[(PlsNetworkPoliciesEnabled, 0.6)],
+    },
+    Signal {
+        id: "pls_property_enabled",
+        pattern: r#"(?i)privateLinkServiceNetworkPolicies(?:Flag)?["']?\s*[:=]\s*["']?Enabled"#,
+        scores: &[(PlsNetworkPoliciesEnabled, 0.9)],
+    },
+    Signal {
+        id: "pls_terraform_enabled",
+        pattern: r"(?i)\bprivate_link_service_network_policies_enabled\s*=\s*(?:\S+\s*->\s*)?true\b|\benforce_private_link_service_network_policies\s*=\s*(?:\S+\s*->\s*)?false\b",
+        scores: &[(PlsNetworkPoliciesEnabled, 0.85)],
+    },
     // --- F7–F9: permissions. ---
     Signal {
         id: "update_tags_404_pls_nic",
@@ -1022,6 +1107,28 @@ pub static SIGNALS: &[Signal] = &[
         id: "internal_error_generic",
         pattern: r"(?i)Internal error occurred\. This is a generic error",
         scores: &[(ArtifactDownloadFailed, 0.4)],
+    },
+    // --- Storage answers that name their cause (issue 20 item 6). ---
+    Signal {
+        id: "storage_public_access_not_permitted",
+        pattern: r"PublicAccessNotPermitted|(?i:Public access is not permitted on this storage account)",
+        scores: &[(StoragePublicAccessDisabled, 0.85)],
+    },
+    Signal {
+        id: "storage_firewall_authorization_failure",
+        pattern: r"AuthorizationFailure|AuthorizationSourceIPMismatch",
+        scores: &[(StorageFirewallBlocked, 0.85)],
+    },
+    Signal {
+        id: "storage_rbac_permission_mismatch",
+        pattern: r"AuthorizationPermissionMismatch|(?i:not authorized to perform this operation using this permission)",
+        scores: &[(IdentityNotAuthorized, 0.8)],
+    },
+    // --- A download the server answered: not a reachability problem. ---
+    Signal {
+        id: "download_http_answer",
+        pattern: r"(?i)WebCmdletWebResponseException|curl: \(22\) The requested URL returned error: 4\d\d|\bERROR 4\d\d: |\(40[34]\) (?:Not Found|Forbidden)|Signature not valid in the specified time frame|\bBlobNotFound\b",
+        scores: &[(DownloadHttpError, 0.7)],
     },
     // --- F13. ---
     Signal {
@@ -1168,7 +1275,7 @@ mod tests {
                     .any(|s| s.scores.iter().any(|(c, _)| *c == class)),
                 "{class} has no signal"
             );
-            assert!(info.reference.starts_with('F'));
+            assert!(info.reference.is_some_and(|r| r.starts_with('F')));
             assert!(!info.explanation.is_empty() && !info.fix_text().is_empty());
             assert!(!info.keywords.is_empty());
             assert_eq!(info.hop.is_none(), info.kind == Kind::Umbrella, "{class}");
@@ -1188,6 +1295,52 @@ mod tests {
             for (_, w) in s.scores {
                 assert!(*w > 0.0 && *w < 1.0, "{}: weight {w}", s.id);
             }
+        }
+    }
+
+    #[test]
+    fn network_is_where_the_fix_is() {
+        // SPEC.md §4.2 of captures/errors/logs: the fix is in the network's
+        // configuration and flow logs or captures can show it.
+        let network: Vec<Class> = ALL
+            .into_iter()
+            .chain(BUILD_CLASSES)
+            .filter(|c| c.network())
+            .collect();
+        assert_eq!(
+            network,
+            [
+                ProxyCommandChannelBlocked,
+                HealthProbeBlocked,
+                ProxyToBuildVmBlocked,
+                AciToBuildVmBlocked,
+                AciEgressBlocked,
+                PlsNetworkPoliciesEnabled,
+                BuildVmDnsFailing,
+                BuildVmEgressBlocked,
+                BuildSessionInterrupted,
+                VnetRegionMismatch,
+                SubnetTooSmall,
+                KmsActivationBlocked,
+                PackerRunDirectly,
+            ]
+        );
+    }
+
+    #[test]
+    fn build_classes_are_outside_the_table_and_no_hop() {
+        let mut names = HashSet::new();
+        for class in ALL.into_iter().chain(BUILD_CLASSES) {
+            assert!(names.insert(class.as_str()), "{class} named twice");
+        }
+        for class in BUILD_CLASSES {
+            let info = class.info();
+            assert_eq!(info.reference, None, "{class}");
+            assert_eq!(info.hop, None, "{class}");
+            assert!(matches!(info.kind, Kind::Build | Kind::Runner), "{class}");
+            assert!(info.finding_ids.is_empty(), "{class}");
+            assert!(!info.explanation.is_empty() && !info.fix_text().is_empty());
+            assert!(!info.keywords.is_empty());
         }
     }
 
