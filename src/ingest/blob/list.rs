@@ -126,7 +126,13 @@ pub async fn list(
             .await?;
         out.extend(lists.into_iter().flatten());
     }
-    out.sort_by(|a, b| a.location.cmp(&b.location));
+    // By path component, as local paths sort.
+    out.sort_by(|a, b| {
+        a.location
+            .as_ref()
+            .split('/')
+            .cmp(b.location.as_ref().split('/'))
+    });
     out.dedup_by(|a, b| a.location == b.location);
     Ok(out)
 }

@@ -207,8 +207,10 @@ impl PartialOrd for BlobSource {
     }
 }
 impl Ord for BlobSource {
+    /// By path component, as local paths sort (`a/b` before `a-2/b`), so
+    /// that inputs are numbered as for the same tree on disk.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.display().cmp(other.display())
+        self.display().split('/').cmp(other.display().split('/'))
     }
 }
 
