@@ -15,6 +15,7 @@
 //! renamed ([`contract`]).
 
 pub mod builds;
+pub mod builds_view;
 pub mod check;
 pub mod contract;
 pub mod diagnose;

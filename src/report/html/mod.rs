@@ -536,7 +536,7 @@ pub(crate) fn write_builds(w: &mut dyn Write, b: &Builds) -> std::io::Result<()>
         c = tone.class()
     );
     p.push("<ul>");
-    for l in super::builds::summary_lines(b) {
+    for l in super::builds_view::summary_lines(b) {
         let _ = write!(p.out, "<li>{}</li>", esc(&l));
     }
     p.push("</ul>\n");
@@ -547,7 +547,8 @@ pub(crate) fn write_builds(w: &mut dyn Write, b: &Builds) -> std::io::Result<()>
              <th>findings</th></tr></thead><tbody>\n",
         );
         for r in &b.runs {
-            let [start, end, os, topo, client, vm, verdict, hop, finding] = super::builds::row(r);
+            let [start, end, os, topo, client, vm, verdict, hop, finding] =
+                super::builds_view::row(r);
             let _ = writeln!(
                 p.out,
                 "<tr><td><a href=\"#{}\"><code>{}</code></a></td><td class=\"mono\">{}<br>to {}</td>\
