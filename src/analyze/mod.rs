@@ -80,12 +80,19 @@ pub struct Options {
     pub split_small: bool,
     /// Bounds on what loading one input may hold in memory.
     pub limits: Limits,
+    /// How storage locations are downloaded (concurrency, cache).
+    pub remote: ingest::blob::RemoteOptions,
 }
 
 /// Run the pipeline over the user's paths (files, directories walked
 /// recursively, `-` for stdin).
 pub fn analyze_paths(paths: &[PathBuf], opts: &Options) -> Analysis {
-    let (mut sources, errors) = ingest::discover(paths);
+    let discovery = ingest::Discovery {
+        remote: opts.remote.clone(),
+        limits: opts.limits,
+        ..Default::default()
+    };
+    let (mut sources, errors) = ingest::discover_with(paths, &discovery);
     // Inputs are numbered in path order, so the output does not depend on
     // the order the paths were named in.
     sources.sort();

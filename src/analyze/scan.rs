@@ -246,7 +246,16 @@ pub fn scan_paths(
     opts: &ScanOptions,
     progress: &dyn Progress,
 ) -> Scan {
-    let (mut sources, errors) = ingest::discover(paths);
+    // Storage locations list only the time folders of the window.
+    let discovery = ingest::Discovery {
+        window: ingest::blob::Window {
+            since: opts.since,
+            until: opts.until,
+        },
+        remote: opts.read.remote.clone(),
+        limits: opts.read.limits,
+    };
+    let (mut sources, errors) = ingest::discover_with(paths, &discovery);
     // Numbered in path order, so the output does not depend on the order
     // the paths were named in.
     sources.sort();
@@ -351,13 +360,7 @@ fn second_look(results: &[FileResult]) -> SecondLook {
 
 /// Scan sources in parallel, each reduced on its own worker.
 pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progress) -> Scan {
-    let sizes: Vec<u64> = sources
-        .iter()
-        .map(|s| match s {
-            Source::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-            Source::Stdin => 0,
-        })
-        .collect();
+    let sizes: Vec<u64> = sources.iter().map(Source::size).collect();
     progress.begin(sources.len(), sizes.iter().sum());
     let mut results: Vec<FileResult> = crate::phase::timed("scan: first pass", || {
         sources
@@ -528,8 +531,8 @@ fn scan_one(src: &Source, idx: u32, opts: &ScanOptions, hosts: Option<&SecondLoo
         Ok(input) => {
             let egress = match (hosts, src) {
                 (Some(h), _) => EgressOf::Hosts(h),
-                (None, Source::Stdin) => EgressOf::InFile,
-                (None, Source::File(_)) => EgressOf::Nobody,
+                (None, s) if !s.rereadable() => EgressOf::InFile,
+                (None, _) => EgressOf::Nobody,
             };
             if input.format == Format::FlowLog
                 && let Some(r) = scan_flowlog(&input, idx, opts, egress)

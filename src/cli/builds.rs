@@ -114,6 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .in_pool(|| builds_paths(&paths, &opts, progress.as_ref()))?;
     emit(&builds, FormatArg::or_default(args.format))?;
     print_summary(&builds);
+    super::common::print_remote(&opts.read);
     if !builds.anything_read() {
         return Ok(Exit::Unusable);
     }

@@ -143,8 +143,20 @@ impl HintArgs {
 pub struct InputArgs {
     /// Captures (pcap/pcapng, gzip ok), flow-log blobs, or directories of them
     /// (walked recursively); `-` reads stdin. Formats are detected by content.
+    /// Azure Blob Storage: `az://CONTAINER/PREFIX` (account in
+    /// AZURE_STORAGE_ACCOUNT_NAME), `https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX[?SAS]`,
+    /// or `http(s)://HOST[:PORT]/ACCOUNT/CONTAINER/PREFIX[?SAS]` (emulator).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Blobs downloaded at once from storage locations.
+    #[arg(long, value_name = "N", default_value_t = aibnet::ingest::blob::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+
+    /// Keep downloaded blobs in DIR (by path and ETag, readable by the user
+    /// only): a second run over the same blobs downloads nothing.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
 
     /// Worker threads (default: one per core). Output is the same for any value.
     #[arg(short = 'j', long = "threads", value_name = "N")]
@@ -219,6 +231,12 @@ impl InputArgs {
             limits: self
                 .max_gunzip
                 .map_or_else(Default::default, aibnet::ingest::Limits::max_gunzip),
+            remote: aibnet::ingest::blob::RemoteOptions {
+                concurrency: self.concurrency.max(1),
+                cache: self.cache.clone(),
+                env: aibnet::ingest::blob::azure_env(std::env::vars()),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -257,6 +275,14 @@ impl FormatArg {
             Some(FormatArg::Html) => OutputFormat::Html,
             None => super::output::default_format(),
         }
+    }
+}
+
+/// The storage line on stderr (blobs listed, skipped by the window,
+/// downloaded, bytes), when storage locations were read.
+pub fn print_remote(opts: &aibnet::analyze::Options) {
+    if let Some(line) = opts.remote.stats.summary() {
+        eprintln!("aibnet: {line}");
     }
 }
 

@@ -313,8 +313,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let inputs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
     let mut e = explain::explain_inputs(&inputs, &ctx);
     if !args.evidence.is_empty() {
-        let mut analysis =
-            aibnet::analyze::analyze_paths(&args.evidence, &aibnet::analyze::Options::default());
+        // Evidence may be in storage: credentials from the environment.
+        let read = aibnet::analyze::Options {
+            remote: aibnet::ingest::blob::RemoteOptions {
+                env: aibnet::ingest::blob::azure_env(std::env::vars()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut analysis = aibnet::analyze::analyze_paths(&args.evidence, &read);
         for sk in &analysis.skipped {
             eprintln!("aibnet: evidence skipped {}", terminal(&sk.to_string()));
         }

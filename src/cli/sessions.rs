@@ -72,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         args.input
             .sum_up_not_evidence(std::io::stderr().is_terminal()),
     );
+    super::common::print_remote(&opts);
     if args.input.stats {
         print_stats(&analysis);
     }

@@ -1,11 +1,12 @@
 //! Ingest: turn the paths a user names (files, directories walked
-//! recursively, `-` for stdin) into [`Input`]s: bytes in memory (memory-mapped
+//! recursively, `-` for stdin, storage locations: [`blob`]) into [`Input`]s: bytes in memory (memory-mapped
 //! when possible, gunzipped when compressed) with their [`Format`] detected by
 //! content, never by file name.
 //!
 //! Errors name the path (and the offset where one applies); one bad input
 //! never stops the others.
 
+pub mod blob;
 mod detect;
 mod names;
 mod report;
@@ -14,7 +15,10 @@ mod source;
 pub use detect::{Format, detect};
 pub use names::{blob_hour, blob_mac, short_path, short_paths};
 pub use report::{InputReport, Skipped, not_evidence};
-pub use source::{Bytes, DiscoverError, Input, LoadError, Source, discover, load, load_all};
+pub use source::{
+    Bytes, DiscoverError, Discovery, Input, LoadError, Source, discover, discover_with, load,
+    load_all,
+};
 
 /// The most a gzip stream may ever be allowed to expand to, whatever the
 /// configured limit. Larger inputs are cut there and reported, keeping what

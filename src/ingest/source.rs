@@ -17,6 +17,8 @@ pub enum Source {
     File(PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// A blob of a storage location (downloaded when loaded).
+    Blob(super::blob::BlobSource),
 }
 
 impl Source {
@@ -25,7 +27,22 @@ impl Source {
         match self {
             Source::File(p) => p.display().to_string(),
             Source::Stdin => "-".to_string(),
+            Source::Blob(b) => b.display().to_string(),
         }
+    }
+
+    /// The input's size before reading (on disk, or as listed); 0 for stdin.
+    pub fn size(&self) -> u64 {
+        match self {
+            Source::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            Source::Stdin => 0,
+            Source::Blob(b) => b.size(),
+        }
+    }
+
+    /// Whether the input can be read a second time (stdin cannot).
+    pub fn rereadable(&self) -> bool {
+        !matches!(self, Source::Stdin)
     }
 }
 
@@ -114,12 +131,47 @@ pub struct LoadError {
 /// recursively in sorted order (symlink loops are detected and skipped), `-`
 /// as stdin. Returns the sources and the paths that could not be walked.
 pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<DiscoverError>) {
+    discover_with(paths, &Discovery::default())
+}
+
+/// How [`discover_with`] finds inputs in storage locations.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Only the blobs whose time folders can hold evidence of this window.
+    pub window: super::blob::Window,
+    /// Downloads and cache.
+    pub remote: super::blob::RemoteOptions,
+    /// What one input may hold in memory.
+    pub limits: Limits,
+}
+
+/// [`discover`], with storage locations (`az://…`, `https://…`) listed as
+/// `discovery` says.
+pub fn discover_with(
+    paths: &[PathBuf],
+    discovery: &Discovery,
+) -> (Vec<Source>, Vec<DiscoverError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let mut seen_dirs = HashSet::new();
     for p in paths {
         if p.as_os_str() == "-" {
             out.push(Source::Stdin);
+            continue;
+        }
+        if let Some(url) = p.to_str().filter(|s| super::blob::is_remote(s)) {
+            match super::blob::discover(
+                url,
+                discovery.window,
+                &discovery.remote,
+                discovery.limits.max_gunzip,
+            ) {
+                Ok(v) => out.extend(v),
+                Err(reason) => errors.push(DiscoverError {
+                    path: super::blob::redact(url),
+                    reason: super::blob::redact(&reason),
+                }),
+            }
             continue;
         }
         walk(p, &mut out, &mut errors, &mut seen_dirs, 0);
@@ -219,28 +271,8 @@ pub fn load(source: &Source, limits: &Limits) -> Result<Input, LoadError> {
             }
             Bytes::Owned(v)
         }
-        Source::File(p) => {
-            let file = File::open(p).map_err(|e| fail(e.to_string()))?;
-            let len = file.metadata().map_err(|e| fail(e.to_string()))?.len();
-            if len == 0 {
-                Bytes::Owned(Vec::new())
-            } else {
-                // SAFETY: the mapping is read-only. A file truncated by another
-                // process while mapped can raise SIGBUS; captures and flow logs
-                // handed to aibnet are finished downloads, and reading them
-                // without copying is what makes large files fast.
-                match unsafe { Mmap::map(&file) } {
-                    Ok(m) => Bytes::Mapped(m),
-                    Err(_) => {
-                        let mut v = Vec::new();
-                        (&file)
-                            .read_to_end(&mut v)
-                            .map_err(|e| fail(e.to_string()))?;
-                        Bytes::Owned(v)
-                    }
-                }
-            }
-        }
+        Source::File(p) => map_file(p).map_err(|e| fail(e.to_string()))?,
+        Source::Blob(b) => b.fetch().map_err(|e| fail(super::blob::redact(&e)))?,
     };
     let (bytes, gzip, warning) = if is_gzip(&raw) {
         let (v, warn) = gunzip(&raw, gunzip_limit);
@@ -260,6 +292,28 @@ pub fn load(source: &Source, limits: &Limits) -> Result<Input, LoadError> {
         gzip,
         warning,
     })
+}
+
+/// A file's bytes: mapped, or read when it cannot be mapped.
+pub(super) fn map_file(p: &Path) -> std::io::Result<Bytes> {
+    let file = File::open(p)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(Bytes::Owned(Vec::new()));
+    }
+    // SAFETY: the mapping is read-only. A file truncated by another
+    // process while mapped can raise SIGBUS; captures and flow logs
+    // handed to aibnet are finished downloads (cache entries are written
+    // whole, then renamed), and reading them without copying is what makes
+    // large files fast.
+    match unsafe { Mmap::map(&file) } {
+        Ok(m) => Ok(Bytes::Mapped(m)),
+        Err(_) => {
+            let mut v = Vec::new();
+            (&file).read_to_end(&mut v)?;
+            Ok(Bytes::Owned(v))
+        }
+    }
 }
 
 /// Load many sources in parallel, keeping their order.

@@ -1,0 +1,241 @@
+//! Azurite, the Azure Storage emulator, for the storage tests: started on a
+//! free loopback port with a temporary workspace and a debug log, stopped
+//! (killed) when dropped; containers made and blobs uploaded with the
+//! emulator's account key, and account SAS tokens signed with it.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, Mac};
+use object_store::ObjectStoreExt;
+use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
+use object_store::path::Path as BlobPath;
+use sha2::Sha256;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The emulator's account and its published key.
+pub const ACCOUNT: &str = "devstoreaccount1";
+pub const KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// A running Azurite blob service.
+pub struct Azurite {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its workspace and debug log.
+    pub dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn on_path(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+}
+
+impl Azurite {
+    /// Start Azurite, or `None` (with a notice) when `azurite-blob` is not
+    /// installed. With `AIBNET_AZURITE=1` (CI) a missing Azurite fails.
+    pub fn start() -> Option<Azurite> {
+        if !on_path("azurite-blob") {
+            assert!(
+                std::env::var("AIBNET_AZURITE").as_deref() != Ok("1"),
+                "AIBNET_AZURITE=1 but azurite-blob is not on PATH (npm install -g azurite)"
+            );
+            eprintln!(
+                "NOTICE: azurite-blob not found: storage tests skipped (npm install -g azurite to run them)"
+            );
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = Command::new("azurite-blob")
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .arg("--location")
+            .arg(dir.path())
+            .arg("--debug")
+            .arg(dir.path().join("debug.log"))
+            .args([
+                "--silent",
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--loose",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start azurite-blob");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let a = Azurite {
+            child,
+            port,
+            dir,
+            rt,
+        };
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "azurite did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(a)
+    }
+
+    /// `http://127.0.0.1:PORT/devstoreaccount1`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/{ACCOUNT}", self.port)
+    }
+
+    /// The URL of a container (and prefix), path style.
+    pub fn url(&self, container_and_prefix: &str) -> String {
+        format!("{}/{container_and_prefix}", self.endpoint())
+    }
+
+    /// Azurite's debug log so far.
+    pub fn debug_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("debug.log")).unwrap_or_default()
+    }
+
+    /// Create a container (Create Container, signed with the account key).
+    pub fn create_container(&self, name: &str) {
+        let date = httpdate();
+        let version = "2021-08-06";
+        let resource = format!("/{ACCOUNT}/{ACCOUNT}/{name}\nrestype:container");
+        let to_sign = format!(
+            "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n{resource}"
+        );
+        let sig = B64.encode(hmac(&to_sign));
+        let req = format!(
+            "PUT /{ACCOUNT}/{name}?restype=container HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nx-ms-date: {date}\r\nx-ms-version: {version}\r\nAuthorization: SharedKey {ACCOUNT}:{sig}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.write_all(req.as_bytes()).expect("send");
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        assert!(
+            resp.starts_with("HTTP/1.1 201"),
+            "create container {name}: {}",
+            resp.lines().next().unwrap_or_default()
+        );
+    }
+
+    fn store(&self, container: &str) -> MicrosoftAzure {
+        MicrosoftAzureBuilder::new()
+            .with_account(ACCOUNT)
+            .with_access_key(KEY)
+            .with_container_name(container)
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .build()
+            .expect("client")
+    }
+
+    /// Upload bytes as a blob.
+    pub fn put(&self, container: &str, name: &str, bytes: Vec<u8>) {
+        let store = self.store(container);
+        self.rt
+            .block_on(store.put(&BlobPath::from(name), bytes.into()))
+            .unwrap_or_else(|e| panic!("upload {name}: {e}"));
+    }
+
+    /// Upload every file under `dir` as `prefix` + its path relative to `dir`
+    /// (`/`-separated), mapped by `rename`. Returns how many.
+    pub fn put_tree(&self, container: &str, dir: &Path, rename: impl Fn(&str) -> String) -> usize {
+        let mut n = 0;
+        for f in files(dir) {
+            let rel = f
+                .strip_prefix(dir)
+                .expect("under dir")
+                .to_string_lossy()
+                .replace('\\', "/");
+            self.put(container, &rename(&rel), std::fs::read(&f).expect("read"));
+            n += 1;
+        }
+        n
+    }
+
+    /// An account SAS for blobs (`ss=b`, `srt=sco`) with these permissions
+    /// (`rl`: read and list), valid for a day.
+    pub fn sas(&self, permissions: &str) -> String {
+        let version = "2019-12-12";
+        let expiry = "2099-01-01T00:00:00Z";
+        let to_sign =
+            format!("{ACCOUNT}\n{permissions}\nb\nsco\n\n{expiry}\n\nhttps,http\n{version}\n");
+        let sig = B64.encode(hmac(&to_sign));
+        let sig: String = sig
+            .chars()
+            .map(|c| match c {
+                '+' => "%2B".to_string(),
+                '/' => "%2F".to_string(),
+                '=' => "%3D".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        format!("sv={version}&ss=b&srt=sco&sp={permissions}&se={expiry}&spr=https,http&sig={sig}")
+    }
+}
+
+fn hmac(text: &str) -> Vec<u8> {
+    let key = B64.decode(KEY).expect("key");
+    let mut m = Hmac::<Sha256>::new_from_slice(&key).expect("hmac");
+    m.update(text.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+/// Now as an HTTP date (RFC 1123).
+fn httpdate() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = aibnet::time::civil_from_days(days);
+    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(m - 1) as usize];
+    format!(
+        "{wd}, {d:02} {mon} {y} {:02}:{:02}:{:02} GMT",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Every file under `dir`, sorted.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
