@@ -7,6 +7,7 @@
 //! never stops the others.
 
 pub mod blob;
+mod bytes;
 mod detect;
 mod names;
 mod report;

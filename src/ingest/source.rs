@@ -1,13 +1,12 @@
 //! Finding inputs on disk (or stdin) and loading their bytes.
 
 use super::Limits;
+pub use super::bytes::Bytes;
+use super::bytes::map_file;
 use super::detect::{Format, detect, is_gzip};
-use memmap2::Mmap;
 use rayon::prelude::*;
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::Read;
-use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 /// Where an input comes from.
@@ -43,31 +42,6 @@ impl Source {
     /// Whether the input can be read a second time (stdin cannot).
     pub fn rereadable(&self) -> bool {
         !matches!(self, Source::Stdin)
-    }
-}
-
-/// The bytes of one input: memory-mapped, or owned when they had to be read
-/// (stdin, gunzipped data, files that cannot be mapped).
-pub enum Bytes {
-    /// A read-only mapping of the file.
-    Mapped(Mmap),
-    /// Bytes read into memory.
-    Owned(Vec<u8>),
-}
-
-impl Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-}
-
-impl std::fmt::Debug for Bytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Bytes({} bytes)", self.len())
     }
 }
 
@@ -292,28 +266,6 @@ pub fn load(source: &Source, limits: &Limits) -> Result<Input, LoadError> {
         gzip,
         warning,
     })
-}
-
-/// A file's bytes: mapped, or read when it cannot be mapped.
-pub(super) fn map_file(p: &Path) -> std::io::Result<Bytes> {
-    let file = File::open(p)?;
-    let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(Bytes::Owned(Vec::new()));
-    }
-    // SAFETY: the mapping is read-only. A file truncated by another
-    // process while mapped can raise SIGBUS; captures and flow logs
-    // handed to aibnet are finished downloads (cache entries are written
-    // whole, then renamed), and reading them without copying is what makes
-    // large files fast.
-    match unsafe { Mmap::map(&file) } {
-        Ok(m) => Ok(Bytes::Mapped(m)),
-        Err(_) => {
-            let mut v = Vec::new();
-            (&file).read_to_end(&mut v)?;
-            Ok(Bytes::Owned(v))
-        }
-    }
 }
 
 /// Load many sources in parallel, keeping their order.

@@ -189,7 +189,7 @@ impl BlobSource {
         match self.set.take(self.index)? {
             Fetched::Memory(v) => Ok(super::Bytes::Owned(v)),
             Fetched::File(p) => {
-                super::source::map_file(&p).map_err(|e| format!("cached copy {}: {e}", p.display()))
+                super::bytes::map_file(&p).map_err(|e| format!("cached copy {}: {e}", p.display()))
             }
         }
     }
