@@ -42,6 +42,7 @@ use crate::topology::roles::MAX_FAN_OUT;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// How the AIB-relevant scan reads: the reading options, the health
 /// probe's address (its sessions are anchors), and the time window.
@@ -121,11 +122,12 @@ pub struct Scan {
 /// involve, for the second look.
 #[derive(Debug, Default)]
 pub struct SecondLook {
-    /// Hosts that can be build VMs: their egress and DNS are kept.
-    build_vms: FxHashSet<IpAddr>,
+    /// Hosts that can be build VMs: their egress and DNS are kept. Shared
+    /// with every second-look parse (`flowlog::AibKeep`), not copied.
+    build_vms: Arc<FxHashSet<IpAddr>>,
     /// Proxies, build VM candidates and the SSH/WinRM clients that do not
     /// sweep the subnet: anchors are kept only with an end among them.
-    aib_hosts: FxHashSet<IpAddr>,
+    aib_hosts: Arc<FxHashSet<IpAddr>>,
     /// The clients that sweep it, with the most hosts they reach in an hour.
     sweepers: FxHashMap<IpAddr, usize>,
 }
@@ -333,11 +335,13 @@ fn second_look(results: &[FileResult]) -> SecondLook {
         })
     };
     let proxies: FxHashSet<IpAddr> = facts().flat_map(|f| f.proxies.iter().copied()).collect();
-    let mut look = SecondLook::default();
+    let mut build_vms: FxHashSet<IpAddr> = FxHashSet::default();
+    let mut aib_hosts: FxHashSet<IpAddr> = FxHashSet::default();
+    let mut sweepers: FxHashMap<IpAddr, usize> = FxHashMap::default();
     let mut by_client_hour: Vec<(IpAddr, i64, IpAddr)> = Vec::new();
     for &(client, hour, server) in facts().flat_map(|f| f.pairs.iter()) {
         if proxies.contains(&client) {
-            look.build_vms.insert(server);
+            build_vms.insert(server);
         } else {
             by_client_hour.push((client, hour, server));
         }
@@ -346,16 +350,20 @@ fn second_look(results: &[FileResult]) -> SecondLook {
     by_client_hour.dedup();
     for group in by_client_hour.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
         if group.len() <= MAX_FAN_OUT {
-            look.build_vms.extend(group.iter().map(|g| g.2));
-            look.aib_hosts.extend(group.iter().map(|g| g.0));
+            build_vms.extend(group.iter().map(|g| g.2));
+            aib_hosts.extend(group.iter().map(|g| g.0));
         } else if let Some(&(client, _, _)) = group.first() {
-            let n = look.sweepers.entry(client).or_default();
+            let n = sweepers.entry(client).or_default();
             *n = (*n).max(group.len());
         }
     }
-    look.aib_hosts.extend(proxies);
-    look.aib_hosts.extend(look.build_vms.iter().copied());
-    look
+    aib_hosts.extend(proxies);
+    aib_hosts.extend(build_vms.iter().copied());
+    SecondLook {
+        build_vms: Arc::new(build_vms),
+        aib_hosts: Arc::new(aib_hosts),
+        sweepers,
+    }
 }
 
 /// Scan sources in parallel, each reduced on its own worker.
@@ -470,8 +478,8 @@ fn scan_flowlog(
         EgressOf::InFile => None,
         EgressOf::Hosts(h) => Some(flowlog::AibKeep {
             probe,
-            egress_of: std::sync::Arc::new(h.build_vms.clone()),
-            anchors_of: Some(std::sync::Arc::new(h.aib_hosts.clone())),
+            egress_of: Arc::clone(&h.build_vms),
+            anchors_of: Some(Arc::clone(&h.aib_hosts)),
         }),
         EgressOf::Nobody => Some(flowlog::AibKeep {
             probe,
