@@ -298,3 +298,129 @@ fn diagnose_tables_fit_80_and_120_columns() {
         }
     }
 }
+
+/// A lab capture with data segments of one TCP direction taken out, as a
+/// capture that could not keep up loses them: the frames numbered in
+/// `remove` (counting from one) among the IPv4 TCP segments with payload to
+/// `dport` (Ethernet, classic pcap) are dropped. Returns the copy and the
+/// payload bytes taken out.
+fn lossy_copy(src: &str, dport: u16, remove: &[usize], dir: &std::path::Path) -> (PathBuf, u64) {
+    let b = std::fs::read(repo().join(src)).unwrap();
+    assert_eq!(
+        &b[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "{src}: little-endian pcap"
+    );
+    assert_eq!(
+        u32::from_le_bytes(b[20..24].try_into().unwrap()),
+        1,
+        "{src}: Ethernet"
+    );
+    let mut out = b[..24].to_vec();
+    let (mut at, mut nth, mut dropped, mut bytes) = (24, 0, 0, 0u64);
+    while at + 16 <= b.len() {
+        let caplen = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
+        let rec = &b[at..at + 16 + caplen];
+        let f = &rec[16..];
+        let payload = if f.len() > 34 && f[12..14] == [0x08, 0x00] && f[23] == 6 {
+            let ihl = usize::from(f[14] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
+            let t = &f[14 + ihl..];
+            let doff = usize::from(t[12] >> 4) * 4;
+            if u16::from_be_bytes([t[2], t[3]]) == dport {
+                total.saturating_sub(ihl + doff)
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        if payload > 0 {
+            nth += 1;
+        }
+        if payload > 0 && remove.contains(&nth) {
+            dropped += 1;
+            bytes += payload as u64;
+        } else {
+            out.extend_from_slice(rec);
+        }
+        at += 16 + caplen;
+    }
+    assert_eq!(dropped, remove.len(), "{src}: segments to :{dport}");
+    let path = dir.join(std::path::Path::new(src).file_name().unwrap());
+    std::fs::write(&path, out).unwrap();
+    (path, bytes)
+}
+
+fn finding<'a>(d: &'a Value, id: &str) -> Option<&'a Value> {
+    d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+}
+
+/// Issue 20: a capture point that dropped packets is said so, with the
+/// sessions and bytes it missed — as information beside a healthy build,
+/// as a warning when a hop's "no answer" rests on that capture alone. A
+/// snap length that cuts payloads (`healthy-linux-long`, 96 bytes) is not
+/// a loss.
+#[test]
+fn a_capture_that_dropped_packets_is_said_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (p, _) = lossy_copy("captures/healthy-linux/proxy.pcap", 22, &[], tmp.path());
+    let clean = diagnose(&[p]);
+    assert!(finding(&clean, "capture_lost_packets").is_none());
+    // The proxy's capture of a healthy build, two of the proxy's SSH
+    // segments to the build VM missing (the build VM acknowledged them).
+    let (p, lost) = lossy_copy("captures/healthy-linux/proxy.pcap", 22, &[3, 4], tmp.path());
+    let d = diagnose(&[p]);
+    assert_eq!(d["verdict"], "healthy", "{d:#}");
+    let f = finding(&d, "capture_lost_packets").expect("capture_lost_packets");
+    assert_eq!(
+        (&f["severity"], &f["hop"]),
+        (&"info".into(), &"proxy_to_build_vm".into())
+    );
+    let ev: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(ev.len(), 2, "{ev:#?}");
+    assert!(
+        ev[0].ends_with(&format!(
+            "proxy.pcap: 1 TCP session(s) with data acknowledged but never captured, {lost} byte(s) missed"
+        )),
+        "{ev:#?}"
+    );
+    // The gap is the originator's (the proxy's) data: `G`.
+    assert!(
+        ev[1].contains("→ 10.1.0.6:22 SF history ShAdDaGFf")
+            && ev[1].ends_with(&format!(", {lost} byte(s) missed")),
+        "{ev:#?}"
+    );
+
+    // The proxy's capture of a build whose proxy → build VM SSH is dropped,
+    // a command session's segment lost: the unanswered SYNs to the build VM
+    // rest on a capture that loses packets.
+    let (p, _) = lossy_copy(
+        "captures/proxy-to-buildvm-dropped/proxy.pcap",
+        60001,
+        &[2],
+        tmp.path(),
+    );
+    let d = diagnose(&[p]);
+    let f = finding(&d, "capture_lost_packets").expect("capture_lost_packets");
+    assert_eq!(
+        (&f["severity"], &f["hop"]),
+        (&"warning".into(), &"proxy_to_build_vm".into()),
+        "{f:#}"
+    );
+    assert_eq!(d["verdict"], "broken");
+    assert!(finding(&d, "proxy_to_build_vm_blocked").is_some());
+
+    // Snap length 96: every payload cut, gaps everywhere, no loss.
+    let d = diagnose(&[repo().join("captures/healthy-linux-long/proxy.pcap")]);
+    assert!(finding(&d, "capture_lost_packets").is_none());
+}

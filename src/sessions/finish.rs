@@ -361,8 +361,15 @@ fn combine(g: &mut Session, s: &mut Session) -> bool {
     g.seen_by = seen;
     g.first_ts = first;
     g.last_ts = last;
-    g.orig = orig;
-    g.resp = resp;
+    // The leading view's gaps, as its history's `g`/`G` letters are.
+    g.orig = Side {
+        missed: g.orig.missed,
+        ..orig
+    };
+    g.resp = Side {
+        missed: g.resp.missed,
+        ..resp
+    };
     g.syn_retransmits = syn_rx;
     g.icmp_error = icmp;
     g.ts_digits = digits;
@@ -375,6 +382,7 @@ fn max_side(a: Side, b: Side) -> Side {
         pkts: a.pkts.max(b.pkts),
         bytes: a.bytes.max(b.bytes),
         ip_bytes: a.ip_bytes.max(b.ip_bytes),
+        missed: a.missed,
     }
 }
 

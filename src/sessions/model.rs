@@ -59,6 +59,10 @@ pub struct Side {
     pub bytes: u64,
     /// IP bytes (headers included), as the IP headers declare them.
     pub ip_bytes: u64,
+    /// TCP: bytes of this direction the capture did not show although the
+    /// peer acknowledged them (content gaps, Zeek's `missed_bytes` split by
+    /// direction); 0 otherwise.
+    pub missed: u64,
 }
 
 /// Set of inputs (by index into the run's input list) that saw a session.
@@ -282,6 +286,9 @@ pub struct Session {
     pub flow: Option<Arc<FlowInfo>>,
     /// The IP protocol number ([`Session::ip_proto`]).
     pub(super) ip_proto: u8,
+    /// TCP: some payload was cut by the capture's snap length, so the
+    /// session's gaps (`missed`) may come from that, not from lost packets.
+    pub payload_cut: bool,
 }
 
 impl Session {
@@ -318,7 +325,13 @@ impl Session {
             seen_by: SeenBy::one(input),
             flow: None,
             ip_proto: t.proto,
+            payload_cut: false,
         }
+    }
+
+    /// Bytes the capture missed in both directions (Zeek's `missed_bytes`).
+    pub fn missed_bytes(&self) -> u64 {
+        self.orig.missed.saturating_add(self.resp.missed)
     }
 
     /// The IP protocol number (`proto` names the common ones only).

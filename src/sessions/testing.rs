@@ -132,6 +132,13 @@ impl Build {
         self
     }
 
+    /// Bytes each way the capture missed (content gaps).
+    pub(crate) fn missed(mut self, orig: u64, resp: u64) -> Self {
+        self.0.orig.missed = orig;
+        self.0.resp.missed = resp;
+        self
+    }
+
     /// IP bytes each way (flow logs count them, headers included).
     pub(crate) fn ip_bytes(mut self, orig: u64, resp: u64) -> Self {
         self.0.orig.ip_bytes = orig;
