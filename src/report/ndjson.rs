@@ -119,18 +119,20 @@ pub struct LineTimes {
 impl LineTimes {
     /// The JSON fields of `info` as they follow `seen_by` in a line.
     fn flow_fields(&mut self, info: &Arc<FlowInfo>) -> std::io::Result<&[u8]> {
-        let at = Arc::as_ptr(info) as usize;
-        if !self.flows.contains_key(&at) {
-            // serde_json's own object for the details, braces cut: the
-            // same bytes the flattened fields of `SessionJson` give.
-            let mut obj = super::json::to_vec(&**info)?;
-            obj.pop();
-            if let Some(open) = obj.first_mut() {
-                *open = b',';
+        use std::collections::hash_map::Entry;
+        match self.flows.entry(Arc::as_ptr(info) as usize) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                // serde_json's own object for the details, braces cut: the
+                // same bytes the flattened fields of `SessionJson` give.
+                let mut obj = super::json::to_vec(&**info)?;
+                obj.pop();
+                if let Some(open) = obj.first_mut() {
+                    *open = b',';
+                }
+                Ok(e.insert(obj))
             }
-            self.flows.insert(at, obj);
         }
-        Ok(self.flows.get(&at).map_or(&[][..], Vec::as_slice))
     }
 }
 
