@@ -839,3 +839,19 @@ fn capture_lost_packets_warns_when_only_a_lossy_capture_saw_no_answer() {
     let f = run(&linux(), to_the_proxy([ssh(0).unanswered()]));
     assert!(!ids(&f).contains(&FindingId::CaptureLostPackets));
 }
+
+/// A title names a few addresses and counts the rest (the adversarial
+/// bench's 4 000 "proxies" made a 70 KB title); up to the limit, all.
+#[test]
+fn titles_name_a_few_addresses_and_count_the_rest() {
+    let v: Vec<std::net::IpAddr> = (1..=5u8)
+        .map(|i| std::net::IpAddr::from([10, 0, 0, i]))
+        .collect();
+    assert_eq!(
+        super::addresses(&v),
+        "10.0.0.1, 10.0.0.2, 10.0.0.3 and 2 more"
+    );
+    assert_eq!(super::addresses(&v[..3]), "10.0.0.1, 10.0.0.2, 10.0.0.3");
+    assert_eq!(super::addresses(&v[..1]), "10.0.0.1");
+    assert_eq!(super::addresses(&[]), "");
+}
