@@ -314,7 +314,9 @@ fn has_capture_view(s: &Session) -> bool {
 /// times, with the flow log's decision and rule added); between views of
 /// one kind, the one with more packets (then the earlier input) speaks for
 /// state and history. Counts take the larger view of each direction, since
-/// both points saw the same packets. `s` is left holding what remains of
+/// both points saw the same packets; the missed bytes (and whether the
+/// snap length cut payloads) stay the leading view's, as its gap letters
+/// do. `s` is left holding what remains of
 /// the view that did not lead, to be dropped. Returns whether `g`'s first
 /// time moved later (a capture's time replacing a flow log's whole
 /// second), which can put it out of order.
@@ -361,15 +363,8 @@ fn combine(g: &mut Session, s: &mut Session) -> bool {
     g.seen_by = seen;
     g.first_ts = first;
     g.last_ts = last;
-    // The leading view's gaps, as its history's `g`/`G` letters are.
-    g.orig = Side {
-        missed: g.orig.missed,
-        ..orig
-    };
-    g.resp = Side {
-        missed: g.resp.missed,
-        ..resp
-    };
+    g.orig = orig;
+    g.resp = resp;
     g.syn_retransmits = syn_rx;
     g.icmp_error = icmp;
     g.ts_digits = digits;
@@ -382,7 +377,6 @@ fn max_side(a: Side, b: Side) -> Side {
         pkts: a.pkts.max(b.pkts),
         bytes: a.bytes.max(b.bytes),
         ip_bytes: a.ip_bytes.max(b.ip_bytes),
-        missed: a.missed,
     }
 }
 

@@ -65,13 +65,11 @@ impl FlowRecord {
             pkts: self.orig_pkts,
             bytes: 0,
             ip_bytes: self.orig_ip_bytes,
-            missed: 0,
         };
         s.resp = Side {
             pkts: self.resp_pkts,
             bytes: 0,
             ip_bytes: self.resp_ip_bytes,
-            missed: 0,
         };
         s.state = self.state;
         s.flow = infos.get(self.info as usize).cloned();

@@ -59,10 +59,6 @@ pub struct Side {
     pub bytes: u64,
     /// IP bytes (headers included), as the IP headers declare them.
     pub ip_bytes: u64,
-    /// TCP: bytes of this direction the capture did not show although the
-    /// peer acknowledged them (content gaps, Zeek's `missed_bytes` split by
-    /// direction); 0 otherwise.
-    pub missed: u64,
 }
 
 /// Set of inputs (by index into the run's input list) that saw a session.
@@ -289,6 +285,11 @@ pub struct Session {
     /// TCP: some payload was cut by the capture's snap length, so the
     /// session's gaps (`missed`) may come from that, not from lost packets.
     pub payload_cut: bool,
+    /// TCP: bytes of both directions the capture did not show although the
+    /// peer acknowledged them (content gaps, counted per direction: Zeek's
+    /// `missed_bytes`; which direction lost data is in the history, `G` or
+    /// `g`); 0 otherwise.
+    pub missed: u64,
 }
 
 impl Session {
@@ -326,12 +327,13 @@ impl Session {
             flow: None,
             ip_proto: t.proto,
             payload_cut: false,
+            missed: 0,
         }
     }
 
     /// Bytes the capture missed in both directions (Zeek's `missed_bytes`).
     pub fn missed_bytes(&self) -> u64 {
-        self.orig.missed.saturating_add(self.resp.missed)
+        self.missed
     }
 
     /// The IP protocol number (`proto` names the common ones only).

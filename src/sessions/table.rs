@@ -156,8 +156,7 @@ impl Session {
                 let tcp = tcp.unwrap_or(&empty);
                 self.orig.bytes = tcp.orig.size();
                 self.resp.bytes = tcp.resp.size();
-                self.orig.missed = tcp.orig.gap.missed;
-                self.resp.missed = tcp.resp.gap.missed;
+                self.missed = tcp.orig.gap.missed.saturating_add(tcp.resp.gap.missed);
                 self.payload_cut = tcp.payload_cut;
                 self.state = tcp.conn_state(&self.history);
             }

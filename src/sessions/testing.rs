@@ -132,10 +132,9 @@ impl Build {
         self
     }
 
-    /// Bytes each way the capture missed (content gaps).
-    pub(crate) fn missed(mut self, orig: u64, resp: u64) -> Self {
-        self.0.orig.missed = orig;
-        self.0.resp.missed = resp;
+    /// Bytes the capture missed (content gaps).
+    pub(crate) fn missed(mut self, bytes: u64) -> Self {
+        self.0.missed = bytes;
         self
     }
 

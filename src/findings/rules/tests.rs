@@ -792,7 +792,7 @@ fn fix_quotes_names_read_from_the_evidence() {
 #[test]
 fn capture_lost_packets_is_info_beside_a_healthy_build() {
     let mut v = healthy_proxy();
-    v[2] = ssh(0).established().history("ShADadgFf").missed(0, 1448);
+    v[2] = ssh(0).established().history("ShADadgFf").missed(1448);
     let f = run(&linux(), v);
     assert_eq!(ids(&f), [FindingId::Healthy, FindingId::CaptureLostPackets]);
     let lost = &f[1];
@@ -818,7 +818,7 @@ fn capture_lost_packets_warns_when_only_a_lossy_capture_saw_no_answer() {
         &linux(),
         to_the_proxy([
             ssh(0).unanswered(),
-            egress(0, "20.60.1.2:443").established().missed(0, 2902),
+            egress(0, "20.60.1.2:443").established().missed(2902),
         ]),
     );
     let lost = f
