@@ -320,6 +320,10 @@ impl Facts {
         f.proxies.dedup();
         f.pairs.sort_unstable();
         f.pairs.dedup();
+        // Kept until the last blob is read: without the room the repeats
+        // took (a tuple each), the facts of a blob are a few entries.
+        f.proxies.shrink_to_fit();
+        f.pairs.shrink_to_fit();
         f
     }
 }
