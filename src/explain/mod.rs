@@ -266,7 +266,18 @@ fn explain_text(prepared: &Prepared, ctx: &Context) -> Explanation {
     }
     let names = context::Names::new(ctx, &x);
     let classes: Vec<Class> = scored.iter().map(|s| s.class).collect();
-    let plan = plan::plan(&classes, ctx, &x);
+    let plan = if x.runner.is_some() {
+        // Packer run by hand: planned as a whole log run by hand is (no
+        // template, no staging group, the runner's own path).
+        let opts = plan::Options {
+            build: true,
+            target: dialled(&x),
+            ..Default::default()
+        };
+        plan::plan_with(&classes, ctx, &x, &opts)
+    } else {
+        plan::plan(&classes, ctx, &x)
+    };
     let mut placeholders = plan.placeholders;
 
     let matches: Vec<Match> = scored
@@ -776,6 +787,15 @@ fn build_detail(class: Class, d: &Detail) -> Option<String> {
     }
 }
 
+/// The build VM's address and port a text says Packer dialled.
+fn dialled(x: &Extracted) -> Option<String> {
+    let ip = x.build_vm_ip.as_deref()?;
+    Some(match x.port {
+        Some(p) => format!("{ip}:{p}"),
+        None => format!("{ip}:<PORT>"),
+    })
+}
+
 /// A sentence with this text's own values, for the explanation.
 fn detail(class: Class, x: &Extracted) -> Option<String> {
     let how = x
@@ -828,6 +848,24 @@ fn detail(class: Class, x: &Extracted) -> Option<String> {
             let scope = x.denied_scope.as_deref().unwrap_or("?");
             Some(format!("denied action {action} on {scope}."))
         }
+        // Offered beside a timeout whose attempts the text does not show.
+        Class::SourceImageDefect if x.dial_error.is_none() => Some(
+            "the text shows none of Packer's attempts, so whether the build VM answered is unknown: \
+             its boot diagnostics (sshd or WinRM started?) and a capture on it (answers, or silence \
+             as behind an NSG deny) tell the image from the network."
+                .to_string(),
+        ),
+        Class::BuildVmResourceExhaustion if x.dial_error.is_none() => Some(
+            "the template's vmSize against what the image needs (Windows Update on a D1_v2), and the \
+             boot diagnostics at the timeout (still booting or updating), tell a VM too small from \
+             the network."
+                .to_string(),
+        ),
+        Class::PackerRunDirectly => Some(format!(
+            "Packer ran on {}{}{how}.",
+            x.runner?,
+            around(" and dialled ", dialled(x).as_deref(), " itself")
+        )),
         Class::PackerBuildFailed => {
             let acct = x.storage_account.as_deref()?;
             let blob = x
