@@ -138,7 +138,7 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
             weights.entry(class).or_default().push(w);
             *counts.entry(class).or_default() += 1;
             evidence.entry(class).or_default().push(EvidenceLine {
-                signal: "timeout_without_attempts",
+                signal: TIMEOUT_WITHOUT_ATTEMPTS_SIGNAL,
                 line,
                 text: line_text.clone(),
             });
@@ -220,6 +220,9 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
     });
     out
 }
+
+/// The evidence signal of the readings a timeout without attempts adds.
+pub const TIMEOUT_WITHOUT_ATTEMPTS_SIGNAL: &str = "timeout_without_attempts";
 
 /// The classes of AIB's own path to the build VM (proxy VM, its private
 /// endpoint and load balancer, ACI): none exists when Packer runs by hand.
