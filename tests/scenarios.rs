@@ -305,22 +305,9 @@ fn diagnose_tables_fit_80_and_120_columns() {
 /// `dport` (Ethernet, classic pcap) are dropped. Returns the copy and the
 /// payload bytes taken out.
 fn lossy_copy(src: &str, dport: u16, remove: &[usize], dir: &std::path::Path) -> (PathBuf, u64) {
-    let b = std::fs::read(repo().join(src)).unwrap();
-    assert_eq!(
-        &b[..4],
-        &[0xd4, 0xc3, 0xb2, 0xa1],
-        "{src}: little-endian pcap"
-    );
-    assert_eq!(
-        u32::from_le_bytes(b[20..24].try_into().unwrap()),
-        1,
-        "{src}: Ethernet"
-    );
-    let mut out = b[..24].to_vec();
-    let (mut at, mut nth, mut dropped, mut bytes) = (24, 0, 0, 0u64);
-    while at + 16 <= b.len() {
-        let caplen = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
-        let rec = &b[at..at + 16 + caplen];
+    let (mut out, recs) = pcap_records(&repo().join(src));
+    let (mut nth, mut dropped, mut bytes) = (0, 0, 0u64);
+    for rec in &recs {
         let f = &rec[16..];
         let payload = if f.len() > 34 && f[12..14] == [0x08, 0x00] && f[23] == 6 {
             let ihl = usize::from(f[14] & 0x0f) * 4;
@@ -344,7 +331,6 @@ fn lossy_copy(src: &str, dport: u16, remove: &[usize], dir: &std::path::Path) ->
         } else {
             out.extend_from_slice(rec);
         }
-        at += 16 + caplen;
     }
     assert_eq!(dropped, remove.len(), "{src}: segments to :{dport}");
     let path = dir.join(std::path::Path::new(src).file_name().unwrap());
@@ -439,15 +425,10 @@ fn relabelled_into(
 fn a_capture_with_real_loss_is_named_with_its_hop_cause_and_fix() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = repo().join("captures/healthy-linux");
-    let others = || {
-        ["proxy.pcap", "segment.pcap", "flowlogs"]
-            .iter()
-            .map(|n| lab.join(n))
-            .collect::<Vec<_>>()
-    };
-    let as_download = |src: &str, port: u16, name: &str| {
+    // The lab build with `src` in its build-VM capture: the diagnosis.
+    let with_download = |src: &str, port: u16, name: &str| {
         std::fs::create_dir_all(tmp.path().join(name)).unwrap();
-        relabelled_into(
+        let buildvm = relabelled_into(
             src,
             &[
                 ([192, 168, 122, 230], [10, 1, 0, 6]),
@@ -461,17 +442,21 @@ fn a_capture_with_real_loss_is_named_with_its_hop_cause_and_fix() {
             1_795_754_035,
             "captures/healthy-linux/buildvm.pcap",
             &tmp.path().join(name).join("buildvm.pcap"),
-        )
+        );
+        let mut inputs: Vec<PathBuf> = ["proxy.pcap", "segment.pcap", "flowlogs"]
+            .iter()
+            .map(|n| lab.join(n))
+            .collect();
+        inputs.push(buildvm);
+        let d = diagnose(&inputs);
+        assert_eq!(d["verdict"], "healthy", "{d:#}");
+        d
     };
-    let lossy = as_download(
+    let d = with_download(
         "tests/data/zeek/tcp-miss_end_data/miss_end_data.pcap",
         60648,
         "lost",
     );
-    let mut inputs = others();
-    inputs.push(lossy);
-    let d = diagnose(&inputs);
-    assert_eq!(d["verdict"], "healthy", "{d:#}");
     let f = finding(&d, "capture_lost_packets").expect("capture_lost_packets");
     assert_eq!(
         (&f["severity"], &f["hop"]),
@@ -485,12 +470,7 @@ fn a_capture_with_real_loss_is_named_with_its_hop_cause_and_fix() {
             .contains("lost/buildvm.pcap dropped packets"),
         "{f:#}"
     );
-    let ev: Vec<&str> = f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e.as_str().unwrap())
-        .collect();
+    let ev = evidence(f);
     assert_eq!(ev.len(), 2, "{ev:#?}");
     assert!(
         ev[0].ends_with(
@@ -520,16 +500,22 @@ fn a_capture_with_real_loss_is_named_with_its_hop_cause_and_fix() {
     );
 
     // Payloads cut by the snap length: gaps, not losses.
-    let cut = as_download(
+    let d = with_download(
         "tests/data/traces/zeek-rxmit-history/retransmit-fast009.pcap",
         50368,
         "cut",
     );
-    let mut inputs = others();
-    inputs.push(cut);
-    let d = diagnose(&inputs);
-    assert_eq!(d["verdict"], "healthy", "{d:#}");
     assert!(finding(&d, "capture_lost_packets").is_none(), "{d:#}");
+}
+
+/// A finding's evidence lines.
+fn evidence(f: &Value) -> Vec<&str> {
+    f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect()
 }
 
 fn finding<'a>(d: &'a Value, id: &str) -> Option<&'a Value> {
@@ -561,12 +547,7 @@ fn a_capture_that_dropped_packets_is_said_so() {
         (&f["severity"], &f["hop"]),
         (&"info".into(), &"proxy_to_build_vm".into())
     );
-    let ev: Vec<&str> = f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e.as_str().unwrap())
-        .collect();
+    let ev = evidence(f);
     assert_eq!(ev.len(), 2, "{ev:#?}");
     assert!(
         ev[0].ends_with(&format!(
