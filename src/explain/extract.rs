@@ -325,6 +325,7 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
             .map(|s| s.rsplit('/').next().unwrap_or(s)),
     );
     read_resource_ids(text, &mut x);
+    read_subnet_command(text, &mut x);
     if x.staging_resource_group.is_none() {
         set(
             &mut x.staging_resource_group,
@@ -441,6 +442,29 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
 fn push_unique(list: &mut Vec<String>, item: String) {
     if !list.contains(&item) {
         list.push(item);
+    }
+}
+
+/// The VNET, its resource group and the subnet an `az network vnet subnet
+/// …` command names (a pasted command, or the CLI's error quoting it), when
+/// no resource id said them: its flags in any order, long or short.
+fn read_subnet_command(text: &str, x: &mut Extracted) {
+    let Some(line) = text.lines().find(|l| l.contains("az network vnet subnet ")) else {
+        return;
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    for pair in words.windows(2) {
+        let [flag, value] = pair else { continue };
+        let value = value.trim_matches(|c| c == '\'' || c == '"');
+        if value.starts_with('-') || value.is_empty() {
+            continue;
+        }
+        match *flag {
+            "--resource-group" | "-g" => set(&mut x.vnet_resource_group, Some(value)),
+            "--vnet-name" => set(&mut x.vnet, Some(value)),
+            "--name" | "-n" => set(&mut x.subnet, Some(value)),
+            _ => {}
+        }
     }
 }
 
@@ -574,6 +598,25 @@ mod tests {
         assert_eq!(x.dial_error.as_deref(), Some("connection timed out"));
         assert_eq!(x.os, Some(Os::Linux));
         assert_eq!(x.build_vm_ip, None);
+    }
+
+    #[test]
+    fn a_subnet_command_names_the_vnet_and_subnet() {
+        for text in [
+            "az network vnet subnet update --resource-group rg-net --vnet-name vnet-aib --name snet-build --disable-private-link-service-network-policies false",
+            "$ az network vnet subnet update -n snet-build -g rg-net --vnet-name 'vnet-aib' --private-link-service-network-policies Enabled",
+        ] {
+            let x = ex(text);
+            assert_eq!(
+                (
+                    x.vnet_resource_group.as_deref(),
+                    x.vnet.as_deref(),
+                    x.subnet.as_deref()
+                ),
+                (Some("rg-net"), Some("vnet-aib"), Some("snet-build")),
+                "{text}"
+            );
+        }
     }
 
     #[test]
