@@ -445,3 +445,349 @@ fn az_urls_reach_the_emulator_from_the_environment() {
         normalized(&want.stdout, &[&local])
     );
 }
+
+/// Requests Azurite logged since `from` (its debug log's length then), as
+/// URLs with `/` and `=` unescaped.
+fn requests_since(az: &Azurite, from: usize) -> Vec<String> {
+    az.debug_log()
+        .get(from..)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            l.split_once("RequestURL=")
+                .map(|(_, u)| u.replace("%2F", "/").replace("%3D", "="))
+        })
+        .collect()
+}
+
+#[test]
+fn nsg_mac_and_vnet_prune_the_listing() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "proxy-to-buildvm-dropped";
+    let lab = captures(&format!("{s}/flowlogs"));
+    const VNET: &str = "insights-logs-flowlogflowevent";
+    az.create_container(NSG);
+    az.create_container(VNET);
+    let nsg_real = az.put_tree(NSG, &lab.join("nsg-v2"), |rel| rel.to_string());
+    az.put_tree(NSG, &lab.join("nsg-v2"), |rel| {
+        rel.replace("/AIB-BUILD-SUBNET-NSG/", "/OTHER-NSG/")
+    });
+    let vnet_real = az.put_tree(VNET, &lab.join("vnet"), |rel| rel.to_string());
+    // Another VNET's flow log: its target is only in its records.
+    for f in support::files(&lab.join("vnet")) {
+        let rel = f
+            .strip_prefix(lab.join("vnet"))
+            .unwrap()
+            .to_string_lossy()
+            .replace("/AIB-BUILD-SUBNET-AIB-VNET-RG-FLOWLOG/", "/HUB-FLOWLOG/");
+        let text = std::fs::read_to_string(&f)
+            .unwrap()
+            .replace("virtualNetworks/aib-vnet/", "virtualNetworks/hub-vnet/");
+        az.put(VNET, &rel, text.into_bytes());
+    }
+    let local_nsg = format!("captures/{s}/flowlogs/nsg-v2");
+    let local_vnet = format!("captures/{s}/flowlogs/vnet");
+
+    // --nsg: the other NSG's folder is never listed or read.
+    let url = az.url(NSG);
+    let from = az.debug_log().len();
+    let got = run_env(
+        &[
+            "builds",
+            "--format",
+            "json",
+            "--nsg",
+            "AIB-BUILD-SUBNET-NSG",
+            &url,
+        ],
+        &[],
+    );
+    let want = run_env(&["builds", "--format", "json", &local_nsg], &[]);
+    assert_eq!(got.code, want.code, "{}", got.stderr);
+    assert_eq!(
+        normalized(&got.stdout, &[&url]),
+        normalized(&want.stdout, &[&local_nsg])
+    );
+    let line = storage_line(&got);
+    assert_eq!(count(line, "blobs listed"), nsg_real as u64, "{line}");
+    assert_eq!(count(line, "downloaded"), nsg_real as u64, "{line}");
+    assert!(count(line, "folders or blobs left out") >= 1, "{line}");
+    let requests = requests_since(&az, from);
+    assert!(
+        !requests.iter().any(|u| u.contains("OTHER-NSG")),
+        "{requests:#?}"
+    );
+    assert!(
+        requests.iter().any(|u| u.contains("AIB-BUILD-SUBNET-NSG")),
+        "{requests:#?}"
+    );
+
+    // --mac with a window: one NIC's blob of that hour, the other NIC's
+    // never downloaded.
+    let from = az.debug_log().len();
+    let one = run_env(
+        &[
+            "sessions",
+            "--format",
+            "json",
+            "--nsg",
+            "aib-build-subnet-nsg",
+            "--mac",
+            "000D3A6EA404",
+            "--since",
+            "2026-11-27T04:00:00Z",
+            "--until",
+            "2026-11-27T04:59:59Z",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    let line = storage_line(&one);
+    assert_eq!(count(line, "blobs listed"), 1, "{line}");
+    assert_eq!(count(line, "downloaded"), 1, "{line}");
+    let requests = requests_since(&az, from);
+    assert!(
+        !requests
+            .iter()
+            .any(|u| u.contains("000D3A6EA406") || u.contains("OTHER-NSG")),
+        "{requests:#?}"
+    );
+    let local_one = run_env(
+        &[
+            "sessions",
+            "--format",
+            "json",
+            "--mac",
+            "000D3A6EA404",
+            &local_nsg,
+        ],
+        &[],
+    );
+    assert_eq!(
+        normalized(&one.stdout, &[&url]),
+        normalized(&local_one.stdout, &[&local_nsg])
+    );
+
+    // --vnet: the hub's flow log is read once, at its first blob's start
+    // (a ranged read), and nothing under it is listed or downloaded.
+    let url = az.url(VNET);
+    let from = az.debug_log().len();
+    let got = run_env(
+        &["diagnose", "--format", "json", "--vnet", "aib-vnet", &url],
+        &[],
+    );
+    let want = run_env(&["diagnose", "--format", "json", &local_vnet], &[]);
+    assert_eq!(got.code, want.code, "{}", got.stderr);
+    assert_eq!(
+        normalized(&got.stdout, &[&url]),
+        normalized(&want.stdout, &[&local_vnet])
+    );
+    let line = storage_line(&got);
+    assert_eq!(count(line, "blobs listed"), vnet_real as u64, "{line}");
+    assert_eq!(count(line, "downloaded"), vnet_real as u64, "{line}");
+    assert_eq!(
+        count(line, "blob starts read for their flow log's target"),
+        2,
+        "{line}"
+    );
+    let requests = requests_since(&az, from);
+    let hub: Vec<&String> = requests
+        .iter()
+        .filter(|u| u.contains("HUB-FLOWLOG"))
+        .collect();
+    assert_eq!(
+        hub.len(),
+        2,
+        "one page of listing and one ranged read: {hub:#?}"
+    );
+    // Another VNET: no VNet flow log is downloaded.
+    let none = run_env(
+        &["diagnose", "--format", "json", "--vnet", "spoke", &url],
+        &[],
+    );
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    let reason = none.json()["skipped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("--vnet spoke"), "{reason}");
+}
+
+/// The scenario's flow logs uploaded to container `s`, and the relative
+/// path of the first blob of `family` (`nsg-v2`, `vnet`).
+fn upload_scenario(az: &Azurite, s: &str, family: &str) -> (usize, String) {
+    az.create_container(s);
+    let dir = captures(&format!("{s}/flowlogs"));
+    let n = az.put_tree(s, &dir, |rel| rel.to_string());
+    let first = support::files(&dir.join(family))[0]
+        .strip_prefix(&dir)
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/");
+    (n, first)
+}
+
+#[test]
+fn a_blob_changed_since_listed_is_read_as_of_its_newer_etag() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "proxy-to-buildvm-dropped";
+    // A VNet flow log's blob of two records.
+    let (_, blob) = upload_scenario(&az, s, "vnet");
+    let full = std::fs::read(captures(&format!("{s}/flowlogs/{blob}"))).unwrap();
+    // Listed as of its first record; by its download, the rest of the
+    // hour was appended.
+    let mut doc: serde_json::Value = serde_json::from_slice(&full).unwrap();
+    let records = doc["records"].as_array_mut().unwrap();
+    assert!(records.len() > 1);
+    records.truncate(1);
+    az.put(s, &blob, serde_json::to_vec(&doc).unwrap());
+    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::ChangeFirst, full);
+    let url = proxy.url(s);
+    let local = format!("captures/{s}/flowlogs");
+    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
+    let want = run_env(&["diagnose", "--format", "json", &local], &[]);
+    assert_eq!(got.code, want.code, "{}", got.stderr);
+    assert_eq!(
+        normalized(&got.stdout, &[&url]),
+        normalized(&want.stdout, &[&local]),
+        "the whole blob is read, as of its newer ETag"
+    );
+    let line = storage_line(&got);
+    assert_eq!(count(line, "blobs changed since listed"), 1, "{line}");
+    // The first download asked for the listed ETag (If-Match), was refused
+    // (412), and the newer version was read.
+    assert!(proxy.count(&blob) >= 2, "{:#?}", proxy.seen);
+}
+
+#[test]
+fn busy_blobs_are_retried_then_skipped_by_name() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "dns-blocked";
+    let (_, blob) = upload_scenario(&az, s, "nsg-v2");
+    let local = format!("captures/{s}/flowlogs");
+    let want = run_env(&["diagnose", "--format", "json", &local], &[]);
+
+    // Busy twice, then served: the run succeeds and says it retried.
+    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::Busy(2), Vec::new());
+    let url = proxy.url(s);
+    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
+    assert_eq!(got.code, want.code, "{}", got.stderr);
+    assert_eq!(
+        normalized(&got.stdout, &[&url]),
+        normalized(&want.stdout, &[&local])
+    );
+    let line = storage_line(&got);
+    assert!(count(line, "requests retried") >= 2, "{line}");
+    assert_eq!(count(line, "failed"), 0, "{line}");
+    assert!(proxy.count(&blob) >= 3, "{:#?}", proxy.seen);
+    drop(proxy);
+
+    // Busy through every retry: that blob is skipped, named, and the rest
+    // is analysed.
+    let proxy =
+        support::FaultProxy::start(&az, s, &blob, support::Fault::Busy(usize::MAX), Vec::new());
+    let url = proxy.url(s);
+    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
+    let json = got.json();
+    let skipped = json["skipped"].as_array().unwrap();
+    let sk = skipped
+        .iter()
+        .find(|k| k["path"].as_str().unwrap().ends_with(&blob))
+        .unwrap_or_else(|| panic!("{skipped:#?}\n{}", got.stderr));
+    let reason = sk["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&blob) && reason.contains("503") && reason.contains("retry"),
+        "{reason}"
+    );
+    assert!(
+        json["inputs"].as_array().unwrap().len() > 1,
+        "the other blobs are read"
+    );
+    let line = storage_line(&got);
+    assert!(count(line, "failed") >= 1, "{line}");
+    // object_store's retries (5 by default) and then the failure.
+    assert!(proxy.count(&blob) >= 6, "{:#?}", proxy.seen);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_download_leaves_no_cache_entry() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "healthy-linux";
+    let (n, blob) = upload_scenario(&az, s, "nsg-v2");
+    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::Stall, Vec::new());
+    let url = proxy.url(s);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cache");
+    let args = [
+        "builds",
+        "--format",
+        "json",
+        "--cache",
+        dir.to_str().unwrap(),
+        &url,
+    ];
+    let mut cmd = common::aibnet();
+    cmd.current_dir(repo())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    // The stalled blob's temporary file holds its first bytes: Ctrl-C now.
+    let partial = (0..300).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::read_dir(&dir).is_ok_and(|rd| {
+            rd.flatten().any(|e| {
+                e.file_name().to_string_lossy().starts_with(".tmp-")
+                    && e.metadata().is_ok_and(|m| m.len() > 0)
+            })
+        })
+    });
+    assert!(partial, "no partial download appeared");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "interrupted");
+    // Every entry is a whole blob; the stalled one has none.
+    let blobs: Vec<Vec<u8>> = support::files(&captures(&format!("{s}/flowlogs")))
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
+    let stalled = std::fs::read(captures(&format!("{s}/flowlogs/{blob}"))).unwrap();
+    let mut entries = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with(".tmp-") {
+            continue;
+        }
+        let bytes = std::fs::read(e.path()).unwrap();
+        assert!(
+            blobs.contains(&bytes),
+            "{} is not a whole blob",
+            e.path().display()
+        );
+        assert_ne!(bytes, stalled);
+        entries += 1;
+    }
+    // The next run downloads only what is missing, and clears the leftover.
+    let again = run_env(&args, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let line = storage_line(&again);
+    assert_eq!(count(line, "from the cache"), entries as u64, "{line}");
+    assert_eq!(count(line, "downloaded") as usize, n - entries, "{line}");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), n, "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with(".tmp-")), "{names:?}");
+}

@@ -139,7 +139,7 @@ impl Azurite {
         );
     }
 
-    fn store(&self, container: &str) -> MicrosoftAzure {
+    pub fn store(&self, container: &str) -> MicrosoftAzure {
         MicrosoftAzureBuilder::new()
             .with_account(ACCOUNT)
             .with_access_key(KEY)
@@ -239,4 +239,183 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// What the fault proxy does to the requests for one blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer the first N downloads 503 Server Busy, then forward.
+    Busy(usize),
+    /// Before forwarding the first download, replace the blob (through
+    /// Azurite directly) by the proxy's `new` bytes, as the minutes
+    /// appended to the current hour's blob do: it changes between its
+    /// listing and its download.
+    ChangeFirst,
+    /// Forward the first download's headers and a part of its body, then
+    /// hold the connection open without sending more.
+    Stall,
+}
+
+/// A fault-injecting HTTP proxy in front of Azurite (one request per
+/// connection: it answers `Connection: close`).
+pub struct FaultProxy {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Request lines seen (`GET /devstoreaccount1/c/path?query`).
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+impl FaultProxy {
+    /// Proxy to `az`, with `fault` on the downloads whose path ends with
+    /// `blob` (not listings). `new`: the blob's content for ChangeFirst.
+    pub fn start(
+        az: &Azurite,
+        container: &str,
+        blob: &str,
+        fault: Fault,
+        new: Vec<u8>,
+    ) -> FaultProxy {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let target = az.port;
+        let store = az.store(container);
+        let (seen2, stop2) = (Arc::clone(&seen), Arc::clone(&stop));
+        let blob = blob.to_string();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut client) = conn else { continue };
+                let Some((head, body)) = read_request(&mut client) else {
+                    continue;
+                };
+                let line = head.lines().next().unwrap_or_default().to_string();
+                seen2.lock().unwrap().push(line.clone());
+                let path = line
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .replace("%3D", "=")
+                    .replace("%2F", "/");
+                let is_download = line.starts_with("GET ")
+                    && path.split('?').next().unwrap_or_default().ends_with(&blob)
+                    && !path.contains("comp=");
+                let n = if is_download {
+                    hits.fetch_add(1, Ordering::SeqCst)
+                } else {
+                    usize::MAX
+                };
+                match fault {
+                    Fault::Busy(k) if n < k => {
+                        let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ServerBusy</Code><Message>The server is busy.</Message></Error>";
+                        let _ = write!(
+                            client,
+                            "HTTP/1.1 503 Server Busy\r\nContent-Type: application/xml\r\nx-ms-error-code: ServerBusy\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                            xml.len()
+                        );
+                        continue;
+                    }
+                    Fault::ChangeFirst if n == 0 => {
+                        let name = BlobPath::from(blob.as_str());
+                        rt.block_on(store.put(&name, new.clone().into()))
+                            .expect("change the blob");
+                    }
+                    _ => {}
+                }
+                let stall = fault == Fault::Stall && n == 0;
+                std::thread::spawn(move || forward(target, &mut client, &head, &body, stall));
+            }
+        });
+        FaultProxy { port, seen, stop }
+    }
+
+    /// `http://127.0.0.1:PORT/devstoreaccount1/PATH`.
+    pub fn url(&self, container_and_prefix: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/{ACCOUNT}/{container_and_prefix}",
+            self.port
+        )
+    }
+
+    /// How many request lines contain `what` (`/` and `=` unescaped).
+    pub fn count(&self, what: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.replace("%3D", "=").replace("%2F", "/").contains(what))
+            .count()
+    }
+}
+
+/// A request's head (up to the blank line) and its body (Content-Length).
+fn read_request(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).ok()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
+/// Send the request to Azurite with `Connection: close` and copy its answer
+/// back; `stall`: only the headers and a part of the body, then hold.
+fn forward(port: u16, client: &mut TcpStream, head: &str, body: &[u8], stall: bool) {
+    let head: String = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let head = head.trim_end_matches("\r\n").to_string() + "\r\nConnection: close\r\n\r\n";
+    let Ok(mut up) = TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    if up.write_all(head.as_bytes()).is_err() || up.write_all(body).is_err() {
+        return;
+    }
+    let mut answer = Vec::new();
+    let _ = up.read_to_end(&mut answer);
+    if stall {
+        let cut = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(answer.len(), |i| i + 4 + 100);
+        let _ = client.write_all(&answer[..cut.min(answer.len())]);
+        let _ = client.flush();
+        std::thread::sleep(Duration::from_secs(600));
+    } else {
+        let _ = client.write_all(&answer);
+    }
 }

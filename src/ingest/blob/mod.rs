@@ -22,8 +22,12 @@ pub use location::{
 
 use futures::StreamExt;
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
+    ReqwestConnector,
+};
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStoreExt, RetryConfig};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -87,6 +91,19 @@ pub struct RemoteStats {
     pub again: AtomicU64,
     /// Downloads that failed.
     pub failed: AtomicU64,
+    /// Folders and blobs the selection (`--nsg`, `--mac`, `--vnet`,
+    /// `--subnet`) left out while listing, never downloaded.
+    pub deselected: AtomicU64,
+    /// Ranged reads of a blob's start for its flow log's target.
+    pub heads: AtomicU64,
+    /// Local files the selection left out.
+    pub files_deselected: AtomicU64,
+    /// Requests answered with throttling (429, 503), a server error or a
+    /// timeout, and tried again after a backoff.
+    pub retried: AtomicU64,
+    /// Blobs that changed between their listing and their download (read
+    /// as of their newer ETag).
+    pub changed: AtomicU64,
 }
 
 impl RemoteStats {
@@ -96,33 +113,95 @@ impl RemoteStats {
         if get(&self.locations) == 0 {
             return None;
         }
-        Some(format!(
-            "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({:.1} MiB), {} from the cache, {} read again, {} failed",
-            get(&self.listed),
-            get(&self.list_requests),
-            get(&self.pruned),
-            get(&self.downloaded),
-            get(&self.bytes) as f64 / (1024.0 * 1024.0),
-            get(&self.cached),
-            get(&self.again),
-            get(&self.failed),
-        ))
+        Some(
+            format!(
+                "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({:.1} MiB), {} from the cache, {} read again, {} failed",
+                get(&self.listed),
+                get(&self.list_requests),
+                get(&self.pruned),
+                get(&self.downloaded),
+                get(&self.bytes) as f64 / (1024.0 * 1024.0),
+                get(&self.cached),
+                get(&self.again),
+                get(&self.failed),
+            ) + &[
+                (
+                    get(&self.deselected),
+                    "folders or blobs left out by the selection, never downloaded",
+                ),
+                (
+                    get(&self.heads),
+                    "blob starts read for their flow log's target",
+                ),
+                (
+                    get(&self.retried),
+                    "requests retried after throttling, a server error or a timeout",
+                ),
+                (
+                    get(&self.changed),
+                    "blobs changed since listed (read as of their newer ETag)",
+                ),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!(", {n} {what}"))
+            .collect::<String>(),
+        )
+    }
+
+    /// One line for stderr on the local files the selection left out, or
+    /// `None` when it left out none.
+    pub fn local_summary(&self) -> Option<String> {
+        let n = self.files_deselected.load(Ordering::Relaxed);
+        (n > 0).then(|| {
+            format!("{n} files left out by the selection (--nsg, --mac, --vnet, --subnet)")
+        })
     }
 }
 
 /// One listed blob.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Blob {
     path: Path,
     display: String,
     size: u64,
-    etag: Option<String>,
+    /// The ETag it is read as of (unquoted): the listed one, then the one
+    /// its first download read (a second read asks for the same version).
+    etag: Mutex<Option<String>>,
+}
+
+impl Blob {
+    fn etag(&self) -> Option<String> {
+        self.etag.lock().ok().and_then(|e| e.clone())
+    }
 }
 
 /// What a finished download left.
 enum Fetched {
     Memory(Vec<u8>),
+    /// A cache entry (kept).
     File(PathBuf),
+    /// A temporary file of a large blob read without `--cache` (removed
+    /// once mapped: the mapping keeps its pages).
+    Temp(PathBuf),
+}
+
+/// Blobs at least this large (as listed) are downloaded to a temporary
+/// file and mapped, not held in memory, when there is no `--cache`: a
+/// capture of gigabytes is paged in and out by the kernel like a local
+/// file, and `--max-gunzip` does not bound it.
+pub const TEMP_FILE_BYTES: u64 = 32 << 20;
+
+/// The folder of those temporary files: private to the user, and cleared
+/// of what runs that no longer exist left there.
+fn temp_dir() -> Option<PathBuf> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".to_string());
+    let user: String = user
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let dir = std::env::temp_dir().join(format!("aibnet-downloads-{user}"));
+    cache::prepare(&dir).ok().map(|()| dir)
 }
 
 /// A blob's download: never started, under way, done, or done and taken
@@ -160,6 +239,14 @@ impl Drop for BlobSet {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+        // Temporary files downloaded and never read.
+        if let Ok(slots) = self.slots.lock() {
+            for s in slots.iter() {
+                if let Slot::Ready(Ok(Fetched::Temp(p))) = s {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
     }
 }
 
@@ -190,6 +277,12 @@ impl BlobSource {
             Fetched::Memory(v) => Ok(super::Bytes::Owned(v)),
             Fetched::File(p) => {
                 super::bytes::map_file(&p).map_err(|e| format!("cached copy {}: {e}", p.display()))
+            }
+            Fetched::Temp(p) => {
+                let mapped = super::bytes::map_file(&p)
+                    .map_err(|e| format!("downloaded copy {}: {e}", p.display()));
+                let _ = std::fs::remove_file(&p);
+                mapped
             }
         }
     }
@@ -273,7 +366,9 @@ fn open_store(
         }
         None => {}
     }
-    b = b.with_client_options(client);
+    b = b
+        .with_client_options(client)
+        .with_http_connector(CountingConnector(Arc::clone(&opts.stats)));
     b = match cred {
         Credential::Sas { token, .. } => {
             let pairs =
@@ -295,6 +390,51 @@ fn open_store(
     b.build().map_err(|e| redact(&e.to_string()))
 }
 
+/// The HTTP client of a store: object_store's own (reqwest, rustls),
+/// counting the answers it will retry (throttling, server errors,
+/// timeouts) for the stderr line.
+#[derive(Debug)]
+struct CountingConnector(Arc<RemoteStats>);
+
+impl HttpConnector for CountingConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(Counting {
+            inner: ReqwestConnector::default().connect(options)?,
+            stats: Arc::clone(&self.0),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Counting {
+    inner: HttpClient,
+    stats: Arc<RemoteStats>,
+}
+
+#[async_trait::async_trait]
+impl HttpService for Counting {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let r = self.inner.execute(req).await;
+        let busy = match &r {
+            Ok(resp) => {
+                let code = resp.status().as_u16();
+                code == 429 || code >= 500
+            }
+            Err(e) => matches!(
+                e.kind(),
+                HttpErrorKind::Connect
+                    | HttpErrorKind::Request
+                    | HttpErrorKind::Timeout
+                    | HttpErrorKind::Interrupted
+            ),
+        };
+        if busy {
+            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
 /// The emulator's published account key (not a secret).
 const EMULATOR_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -307,6 +447,14 @@ fn describe(e: &object_store::Error, what: &str, credential: &str) -> String {
             "access denied (403) to {what} with {credential}: the credential is wrong or expired, or lacks read and list permission"
         ),
         Some(404) => format!("not found (404): {what}"),
+        Some(code @ (429 | 500..)) => format!(
+            "{what}: the storage service kept answering {code} ({}) through every retry with backoff; run again later, or with a lower --concurrency",
+            if matches!(code, 429 | 503) {
+                "busy, throttling"
+            } else {
+                "server error"
+            }
+        ),
         _ => redact(&format!("{what}: {e}")),
     }
 }
@@ -324,6 +472,9 @@ fn status(e: &object_store::Error) -> Option<u16> {
                 (403, "403 Forbidden"),
                 (401, "401 Unauthorized"),
                 (404, "404 Not Found"),
+                (503, "503 Service Unavailable"),
+                (500, "500 Internal Server Error"),
+                (429, "429 Too Many Requests"),
             ]
             .into_iter()
             .find(|(_, s)| text.contains(s))
@@ -337,6 +488,7 @@ fn status(e: &object_store::Error) -> Option<u16> {
 pub fn discover(
     url: &str,
     window: Window,
+    select: &super::Selection,
     opts: &RemoteOptions,
     max_bytes: u64,
 ) -> Result<Vec<super::Source>, String> {
@@ -357,7 +509,15 @@ pub fn discover(
         .map_err(|e| format!("{shown}: cannot start the download runtime: {e}"))?;
     let credential = cred.describe();
     let listed = runtime.block_on(async {
-        let metas = list::list(&store, &loc.prefix, window, opts.concurrency, &opts.stats).await;
+        let metas = list::list(
+            &store,
+            &loc.prefix,
+            window,
+            select,
+            opts.concurrency,
+            &opts.stats,
+        )
+        .await;
         match metas {
             // A prefix naming one blob lists nothing under it as a folder.
             Ok(v) if v.is_empty() && !loc.prefix.is_empty() => {
@@ -384,10 +544,18 @@ pub fn discover(
         }
     })?;
     if metas.is_empty() {
-        return Err(if window == Window::default() {
-            "no blobs there".to_string()
-        } else {
-            "no blobs in time folders of the --since/--until window".to_string()
+        return Err(match (window == Window::default(), select.is_empty()) {
+            (true, true) => "no blobs there".to_string(),
+            (false, true) => "no blobs in time folders of the --since/--until window".to_string(),
+            _ => format!(
+                "no blobs{} of {}",
+                if window == Window::default() {
+                    ""
+                } else {
+                    " in time folders of the --since/--until window"
+                },
+                select.describe()
+            ),
         });
     }
     opts.stats
@@ -398,7 +566,7 @@ pub fn discover(
         .map(|m| Blob {
             display: loc.display_blob(m.location.as_ref()),
             size: m.size,
-            etag: m.e_tag,
+            etag: Mutex::new(m.e_tag.map(|e| e.trim_matches('"').to_string())),
             path: m.location,
         })
         .collect();
@@ -498,44 +666,79 @@ impl BlobSet {
         } else {
             (&stats.downloaded, &stats.cached)
         };
+        let listed = blob.etag();
         if let Some(dir) = &self.opts.cache
-            && let Some(etag) = &blob.etag
+            && let Some(etag) = &listed
         {
-            let entry = cache::entry(dir, &blob.display, etag.trim_matches('"'));
+            let entry = cache::entry(dir, &blob.display, etag);
             if entry.is_file() {
                 cached.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fetched::File(entry));
             }
         }
         let what = format!("blob {}", blob.display);
-        let got = self
-            .store
-            .get(&blob.path)
-            .await
-            .map_err(|e| describe(&e, &what, &self.credential))?;
-        let etag: Option<String> = got.meta.e_tag.clone().or_else(|| blob.etag.clone());
+        let credential = &self.credential;
+        // Read as of the listed ETag: the current hour's PT1H.json is
+        // appended every minute. If it changed since it was listed, it is
+        // read as of its newer ETag, whole, and counted; a second read
+        // asks for that one; a body cut short is resumed by object_store
+        // only at the same ETag. (If-Match takes the quoted form.)
+        let opts = object_store::GetOptions {
+            if_match: listed.as_ref().map(|e| format!("\"{e}\"")),
+            ..Default::default()
+        };
+        let got = match self.store.get_opts(&blob.path, opts).await {
+            Err(object_store::Error::Precondition { .. }) => {
+                stats.changed.fetch_add(1, Ordering::Relaxed);
+                self.store.get(&blob.path).await
+            }
+            other => other,
+        }
+        .map_err(|e| describe(&e, &what, credential))?;
+        let etag: Option<String> = got
+            .meta
+            .e_tag
+            .as_ref()
+            .map(|e| e.trim_matches('"').to_string())
+            .or(listed);
+        if let Ok(mut e) = blob.etag.lock() {
+            e.clone_from(&etag);
+        }
+        let size = got.meta.size;
         let mut body = got.into_stream();
-        match (&self.opts.cache, etag) {
-            (Some(dir), Some(etag)) => {
-                let mut w = cache::Writer::create(dir).map_err(|e| format!("cache: {e}"))?;
+        let to_file = match (&self.opts.cache, etag) {
+            (Some(dir), Some(etag)) => Some((dir.clone(), Some(etag))),
+            _ if size >= TEMP_FILE_BYTES => temp_dir().map(|d| (d, None)),
+            _ => None,
+        };
+        match to_file {
+            Some((dir, etag)) => {
+                let mut w = cache::Writer::create(&dir).map_err(|e| format!("cache: {e}"))?;
                 let mut n = 0u64;
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| describe(&e, &what, &self.credential))?;
+                    let chunk = chunk.map_err(|e| describe(&e, &what, credential))?;
                     n += chunk.len() as u64;
                     w.write(&chunk).map_err(|e| format!("cache: {e}"))?;
                 }
-                // Listings and downloads quote ETags differently.
-                let entry = cache::entry(dir, &blob.display, etag.trim_matches('"'));
-                w.commit(&entry).map_err(|e| format!("cache: {e}"))?;
                 downloaded.fetch_add(1, Ordering::Relaxed);
                 stats.bytes.fetch_add(n, Ordering::Relaxed);
-                Ok(Fetched::File(entry))
+                match etag {
+                    Some(etag) => {
+                        let entry = cache::entry(&dir, &blob.display, &etag);
+                        w.commit(&entry).map_err(|e| format!("cache: {e}"))?;
+                        Ok(Fetched::File(entry))
+                    }
+                    None => w
+                        .keep()
+                        .map(Fetched::Temp)
+                        .map_err(|e| format!("temporary file: {e}")),
+                }
             }
             _ => {
                 let mut v =
                     Vec::with_capacity(usize::try_from(blob.size.min(self.max_bytes)).unwrap_or(0));
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| describe(&e, &what, &self.credential))?;
+                    let chunk = chunk.map_err(|e| describe(&e, &what, credential))?;
                     if (v.len() + chunk.len()) as u64 > self.max_bytes {
                         return Err(format!(
                             "{what}: larger than {} bytes (--max-gunzip); read it with --cache DIR",
