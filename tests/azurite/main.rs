@@ -791,3 +791,40 @@ fn an_interrupted_download_leaves_no_cache_entry() {
     assert_eq!(names.len(), n, "{names:?}");
     assert!(!names.iter().any(|n| n.starts_with(".tmp-")), "{names:?}");
 }
+
+#[test]
+fn a_large_capture_without_cache_streams_to_a_temporary_file() {
+    let Some(az) = Azurite::start() else { return };
+    // A capture over 32 MiB: the lab's proxy capture, its packets repeated.
+    let pcap = std::fs::read(captures("healthy-linux/proxy.pcap")).unwrap();
+    let (head, packets) = pcap.split_at(24);
+    let mut big = head.to_vec();
+    while big.len() < 40 << 20 {
+        big.extend_from_slice(packets);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let local = tmp.path().join("big.pcap");
+    std::fs::write(&local, &big).unwrap();
+    az.create_container("captures");
+    az.put("captures", "big.pcap", big);
+    let url = az.url("captures/big.pcap");
+    let downloads = tmp.path().join("tmp");
+    std::fs::create_dir(&downloads).unwrap();
+    let tmpdir = downloads.to_str().unwrap();
+    // --max-gunzip bounds what is held in memory: a blob held whole would
+    // be refused; streamed to a file it is read as the local copy is.
+    let args =
+        |p: &str| ["sessions", "--format", "json", "--max-gunzip", "1M", p].map(String::from);
+    let want = run_env(&refs(&args(local.to_str().unwrap())), &[]);
+    let got = run_env(&refs(&args(&url)), &[("TMPDIR", tmpdir)]);
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    assert_eq!(
+        normalized(&got.stdout, &[&url]),
+        normalized(&want.stdout, &[local.to_str().unwrap()])
+    );
+    let line = storage_line(&got);
+    assert_eq!(count(line, "downloaded"), 1, "{line}");
+    // Nothing is left behind.
+    let left: Vec<_> = support::files(&downloads);
+    assert!(left.is_empty(), "{left:?}");
+}
