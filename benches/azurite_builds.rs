@@ -11,6 +11,8 @@
 //! be on PATH (`npm install -g azurite`). Without either it prints why and
 //! measures nothing. Results: README, *Reading from Azure Blob Storage*.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[allow(dead_code)]
 #[path = "../tests/azurite/support.rs"]
 mod support;
@@ -52,7 +54,7 @@ fn main() {
     };
     az.create_container(CONTAINER);
     let root = std::path::Path::new(&dir);
-    let files = support::files(root);
+    let files = common::files(root);
     let bytes: u64 = files
         .iter()
         .filter_map(|f| f.metadata().ok())

@@ -47,6 +47,16 @@ fn lab_scenarios() -> Vec<String> {
     v
 }
 
+/// A run over a storage location equals the same over the local copy
+/// (exit code, and output with the locations' bases replaced).
+fn assert_same(got: &Run, url: &str, want: &Run, local: &str) {
+    assert_eq!(got.code, want.code, "{}", got.stderr);
+    assert_eq!(
+        normalized(&got.stdout, &[url]),
+        normalized(&want.stdout, &[local])
+    );
+}
+
 /// The storage line of stderr.
 fn storage_line(r: &Run) -> &str {
     r.stderr
@@ -141,11 +151,7 @@ fn a_window_lists_and_downloads_only_its_hours() {
     let log_before = az.debug_log().len();
     let want = run_env(&refs(&strs(&local_args)), &[]);
     let got = run_env(&refs(&strs(&url_args)), &[]);
-    assert_eq!(got.code, want.code, "{}", got.stderr);
-    assert_eq!(
-        normalized(&got.stdout, &[&url]),
-        normalized(&want.stdout, &[&local])
-    );
+    assert_same(&got, &url, &want, &local);
     let line = storage_line(&got);
     assert_eq!(count(line, "blobs listed"), real as u64, "{line}");
     assert_eq!(count(line, "downloaded"), real as u64, "{line}");
@@ -200,11 +206,7 @@ fn a_sas_reads_and_never_shows() {
     let with_sas = format!("{url}?{sas}");
     let want = run_env(&["diagnose", "--format", "json", &local], &[]);
     let got = run_env(&["diagnose", "--format", "json", &with_sas], &[]);
-    assert_eq!(got.code, want.code, "{}", got.stderr);
-    assert_eq!(
-        normalized(&got.stdout, &[&url]),
-        normalized(&want.stdout, &[&local])
-    );
+    assert_same(&got, &url, &want, &local);
     let mut outputs = vec![got];
     for fmt in ["markdown", "table", "ndjson", "junit"] {
         outputs.push(run_env(&["diagnose", "--format", fmt, &with_sas], &[]));
@@ -357,7 +359,7 @@ fn a_second_run_with_the_cache_downloads_nothing() {
         "{line}"
     );
     assert_eq!(second.stdout, first.stdout);
-    let entries = support::files(&dir);
+    let entries = common::files(&dir);
     assert_eq!(
         entries.len() as u64,
         n,
@@ -371,7 +373,7 @@ fn a_second_run_with_the_cache_downloads_nothing() {
         assert!(entries.iter().all(|e| mode(e) == 0o600));
     }
     // A blob that changes gets a new ETag: read again, not served stale.
-    let changed = support::files(&captures(&format!("{s}/flowlogs")))[0].clone();
+    let changed = common::files(&captures(&format!("{s}/flowlogs")))[0].clone();
     let rel = changed
         .strip_prefix(captures(&format!("{s}/flowlogs")))
         .unwrap()
@@ -474,7 +476,7 @@ fn nsg_mac_and_vnet_prune_the_listing() {
     });
     let vnet_real = az.put_tree(VNET, &lab.join("vnet"), |rel| rel.to_string());
     // Another VNET's flow log: its target is only in its records.
-    for f in support::files(&lab.join("vnet")) {
+    for f in common::files(&lab.join("vnet")) {
         let rel = f
             .strip_prefix(lab.join("vnet"))
             .unwrap()
@@ -503,11 +505,7 @@ fn nsg_mac_and_vnet_prune_the_listing() {
         &[],
     );
     let want = run_env(&["builds", "--format", "json", &local_nsg], &[]);
-    assert_eq!(got.code, want.code, "{}", got.stderr);
-    assert_eq!(
-        normalized(&got.stdout, &[&url]),
-        normalized(&want.stdout, &[&local_nsg])
-    );
+    assert_same(&got, &url, &want, &local_nsg);
     let line = storage_line(&got);
     assert_eq!(count(line, "blobs listed"), nsg_real as u64, "{line}");
     assert_eq!(count(line, "downloaded"), nsg_real as u64, "{line}");
@@ -578,11 +576,7 @@ fn nsg_mac_and_vnet_prune_the_listing() {
         &[],
     );
     let want = run_env(&["diagnose", "--format", "json", &local_vnet], &[]);
-    assert_eq!(got.code, want.code, "{}", got.stderr);
-    assert_eq!(
-        normalized(&got.stdout, &[&url]),
-        normalized(&want.stdout, &[&local_vnet])
-    );
+    assert_same(&got, &url, &want, &local_vnet);
     let line = storage_line(&got);
     assert_eq!(count(line, "blobs listed"), vnet_real as u64, "{line}");
     assert_eq!(count(line, "downloaded"), vnet_real as u64, "{line}");
@@ -620,7 +614,7 @@ fn upload_scenario(az: &Azurite, s: &str, family: &str) -> (usize, String) {
     az.create_container(s);
     let dir = captures(&format!("{s}/flowlogs"));
     let n = az.put_tree(s, &dir, |rel| rel.to_string());
-    let first = support::files(&dir.join(family))[0]
+    let first = common::files(&dir.join(family))[0]
         .strip_prefix(&dir)
         .unwrap()
         .to_string_lossy()
@@ -672,11 +666,7 @@ fn busy_blobs_are_retried_then_skipped_by_name() {
     let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::Busy(2), Vec::new());
     let url = proxy.url(s);
     let got = run_env(&["diagnose", "--format", "json", &url], &[]);
-    assert_eq!(got.code, want.code, "{}", got.stderr);
-    assert_eq!(
-        normalized(&got.stdout, &[&url]),
-        normalized(&want.stdout, &[&local])
-    );
+    assert_same(&got, &url, &want, &local);
     let line = storage_line(&got);
     assert!(count(line, "requests retried") >= 2, "{line}");
     assert_eq!(count(line, "failed"), 0, "{line}");
@@ -758,7 +748,7 @@ fn an_interrupted_download_leaves_no_cache_entry() {
     let status = child.wait().unwrap();
     assert!(!status.success(), "interrupted");
     // Every entry is a whole blob; the stalled one has none.
-    let blobs: Vec<Vec<u8>> = support::files(&captures(&format!("{s}/flowlogs")))
+    let blobs: Vec<Vec<u8>> = common::files(&captures(&format!("{s}/flowlogs")))
         .iter()
         .map(|f| std::fs::read(f).unwrap())
         .collect();
@@ -825,6 +815,6 @@ fn a_large_capture_without_cache_streams_to_a_temporary_file() {
     let line = storage_line(&got);
     assert_eq!(count(line, "downloaded"), 1, "{line}");
     // Nothing is left behind.
-    let left: Vec<_> = support::files(&downloads);
+    let left: Vec<_> = common::files(&downloads);
     assert!(left.is_empty(), "{left:?}");
 }

@@ -12,7 +12,7 @@ use object_store::path::Path as BlobPath;
 use sha2::Sha256;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -162,7 +162,7 @@ impl Azurite {
     /// (`/`-separated), mapped by `rename`. Returns how many.
     pub fn put_tree(&self, container: &str, dir: &Path, rename: impl Fn(&str) -> String) -> usize {
         let mut n = 0;
-        for f in files(dir) {
+        for f in crate::common::files(dir) {
             let rel = f
                 .strip_prefix(dir)
                 .expect("under dir")
@@ -221,24 +221,6 @@ fn httpdate() -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Every file under `dir`, sorted.
-pub fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// What the fault proxy does to the requests for one blob.

@@ -3,27 +3,10 @@
 //! and a VNet flow log of another VNET; what is selected reads as the lab's
 //! own tree does.
 
-use crate::common::{captures, run};
+use crate::common::{captures, files, run};
 use std::path::{Path, PathBuf};
 
 const SCENARIO: &str = "proxy-to-buildvm-dropped";
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Copy every file of `from` under `to`, its relative path mapped by
 /// `rename` and its content by `edit`. Returns how many.
