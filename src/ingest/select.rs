@@ -143,6 +143,17 @@ impl Selection {
         !self.by_target() || target_of(head).is_none_or(|t| self.allows_target(&t))
     }
 
+    /// What decides a blob's target: its flow log's `…/FLOWLOGS/NAME`
+    /// folder (one blob of it speaks for all), or the blob itself when it
+    /// is JSON outside that layout; `None` when no target selects it.
+    pub fn target_key<'a>(&self, path: &'a str) -> Option<&'a str> {
+        if !self.by_target() {
+            return None;
+        }
+        flow_log_folder(path)
+            .or_else(|| path.to_ascii_lowercase().ends_with(".json").then_some(path))
+    }
+
     /// What the flags select, for messages (`--nsg N --mac M`).
     pub fn describe(&self) -> String {
         let mut v = Vec::new();

@@ -5,7 +5,7 @@ pub use super::bytes::Bytes;
 use super::bytes::map_file;
 use super::detect::{Format, detect, is_gzip};
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -173,7 +173,7 @@ pub fn discover_with(
 /// `--vnet`/`--subnet`, by the target in the first record of one file per
 /// flow log (`…/FLOWLOGS/NAME/`), or of each JSON file outside that layout.
 fn select_local(found: Vec<Source>, select: &super::Selection) -> Vec<Source> {
-    let mut verdicts: Vec<(String, bool)> = Vec::new();
+    let mut verdicts: HashMap<String, bool> = HashMap::default();
     found
         .into_iter()
         .filter(|src| {
@@ -182,22 +182,19 @@ fn select_local(found: Vec<Source>, select: &super::Selection) -> Vec<Source> {
             if !select.allows_path(&path) {
                 return false;
             }
-            let folder = super::flow_log_folder(&path);
-            if !select.by_target()
-                || (folder.is_none() && !path.to_ascii_lowercase().ends_with(".json"))
-            {
+            let Some(key) = select.target_key(&path) else {
                 return true;
-            }
-            let key = folder.unwrap_or(&path).to_string();
-            if let Some((_, v)) = verdicts.iter().find(|(k, _)| *k == key) {
+            };
+            if let Some(v) = verdicts.get(key) {
                 return *v;
             }
+            let key = key.to_string();
             let mut head = Vec::new();
             let read = std::fs::File::open(p.as_path())
                 .and_then(|f| f.take(super::HEAD_BYTES as u64).read_to_end(&mut head));
             // A file that cannot be read is kept: loading it reports why.
             let v = read.is_err() || select.head_allows(&head);
-            verdicts.push((key, v));
+            verdicts.insert(key, v);
             v
         })
         .collect()

@@ -155,22 +155,20 @@ pub async fn list(
     // Blobs whose flow log's folder was not walked (the prefix starts
     // below it, or a blob outside the layout): one head per flow log.
     if select.by_target() {
-        let mut verdicts: Vec<(String, bool)> = Vec::new();
+        let mut verdicts: std::collections::HashMap<String, bool> = Default::default();
         let mut kept = Vec::with_capacity(out.len());
         for m in out {
-            let path = m.location.as_ref();
-            let key = flow_log_folder(path).unwrap_or(path).to_string();
-            let undecided = !decided.contains(&key)
-                && (flow_log_folder(path).is_some()
-                    || path.to_ascii_lowercase().ends_with(".json"));
-            let keep = if !undecided {
-                true
-            } else if let Some((_, v)) = verdicts.iter().find(|(k, _)| *k == key) {
-                *v
-            } else {
-                let v = select.head_allows(&head(store, &m.location, m.size, stats).await?);
-                verdicts.push((key, v));
-                v
+            let keep = match select.target_key(m.location.as_ref()) {
+                None => true,
+                Some(key) if decided.iter().any(|d| d == key) => true,
+                Some(key) => match verdicts.get(key) {
+                    Some(v) => *v,
+                    None => {
+                        let v = select.head_allows(&head(store, &m.location, m.size, stats).await?);
+                        verdicts.insert(key.to_string(), v);
+                        v
+                    }
+                },
             };
             if keep {
                 kept.push(m);
