@@ -221,6 +221,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
 
+    /// Give up on a storage request that has not completed after DURATION
+    /// (e.g. 30s, 2m; default 60s), then retry it with backoff, as for
+    /// throttling and server errors.
+    #[arg(long = "storage-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub storage_timeout: Option<std::time::Duration>,
+
     /// Worker threads (default: one per core). Output is the same for any value.
     #[arg(short = 'j', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
@@ -298,6 +304,10 @@ impl InputArgs {
                 concurrency: self.concurrency.max(1),
                 cache: self.cache.clone(),
                 env: aibnet::ingest::blob::azure_env(std::env::vars()),
+                timeout: self
+                    .storage_timeout
+                    .filter(|t| !t.is_zero())
+                    .unwrap_or(aibnet::ingest::blob::DEFAULT_TIMEOUT),
                 ..Default::default()
             },
             window: select.window()?,

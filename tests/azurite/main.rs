@@ -818,3 +818,104 @@ fn a_large_capture_without_cache_streams_to_a_temporary_file() {
     let left: Vec<_> = common::files(&downloads);
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn server_errors_and_timeouts_are_retried() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "egress-blocked";
+    let (_, blob) = upload_scenario(&az, s, "nsg-v2");
+    let local = format!("captures/{s}/flowlogs");
+    let want = run_env(&["diagnose", "--format", "json", &local], &[]);
+
+    // 500 twice, then served.
+    let proxy =
+        support::FaultProxy::start(&az, s, &blob, support::Fault::ServerError(2), Vec::new());
+    let url = proxy.url(s);
+    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
+    assert_same(&got, &url, &want, &local);
+    let line = storage_line(&got);
+    assert!(count(line, "requests retried") >= 2, "{line}");
+    assert_eq!(count(line, "failed"), 0, "{line}");
+    assert!(proxy.count(&blob) >= 3, "{:#?}", proxy.seen);
+    drop(proxy);
+
+    // No answer at all once: the request times out and is retried.
+    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::Hang(1), Vec::new());
+    let url = proxy.url(s);
+    let started = std::time::Instant::now();
+    let got = run_env(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "--storage-timeout",
+            "2s",
+            &url,
+        ],
+        &[],
+    );
+    assert_same(&got, &url, &want, &local);
+    let line = storage_line(&got);
+    assert!(count(line, "requests retried") >= 1, "{line}");
+    assert_eq!(count(line, "failed"), 0, "{line}");
+    assert!(proxy.count(&blob) >= 2, "{:#?}", proxy.seen);
+    // The hung request was given up after its timeout, not the proxy's
+    // two minutes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    drop(proxy);
+
+    // 500 through every retry: that blob is skipped, named, the rest read.
+    let proxy = support::FaultProxy::start(
+        &az,
+        s,
+        &blob,
+        support::Fault::ServerError(usize::MAX),
+        Vec::new(),
+    );
+    let url = proxy.url(s);
+    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
+    let json = got.json();
+    let sk = json["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["path"].as_str().unwrap().ends_with(&blob))
+        .unwrap_or_else(|| panic!("{json:#}\n{}", got.stderr))
+        .clone();
+    let reason = sk["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&blob) && reason.contains("500") && reason.contains("server error"),
+        "{reason}"
+    );
+    assert!(json["inputs"].as_array().unwrap().len() > 1);
+}
+
+#[test]
+fn a_blob_gone_since_listed_is_a_404_naming_it() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "healthy-linux";
+    let (n, blob) = upload_scenario(&az, s, "nsg-v2");
+    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::Gone, Vec::new());
+    let url = proxy.url(s);
+    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
+    let json = got.json();
+    let skipped = json["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:#?}");
+    let path = skipped[0]["path"].as_str().unwrap();
+    assert_eq!(path, format!("{url}/{blob}"));
+    let reason = skipped[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("not found (404)") && reason.contains(path),
+        "{reason}"
+    );
+    // The rest is analysed.
+    let read: Vec<&serde_json::Value> = json["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["path"] != path && i["error"].is_null())
+        .collect();
+    assert_eq!(read.len(), n - 1, "{json:#}");
+    let line = storage_line(&got);
+    assert_eq!(count(line, "failed"), 1, "{line}");
+}

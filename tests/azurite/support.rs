@@ -236,6 +236,26 @@ pub enum Fault {
     /// Forward the first download's headers and a part of its body, then
     /// hold the connection open without sending more.
     Stall,
+    /// Answer the first N downloads 500 Internal Server Error, then forward.
+    ServerError(usize),
+    /// Hold the first N downloads' connections open without answering (the
+    /// client times out), then forward.
+    Hang(usize),
+    /// Before forwarding the first download, delete the blob (through
+    /// Azurite directly): it is gone between its listing and its download.
+    Gone,
+}
+
+/// An Azure error answer (status line, error code, message).
+fn error_answer(client: &mut TcpStream, status: &str, code: &str, message: &str) {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    let _ = write!(
+        client,
+        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nx-ms-error-code: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+        xml.len()
+    );
 }
 
 /// A fault-injecting HTTP proxy in front of Azurite (one request per
@@ -307,13 +327,33 @@ impl FaultProxy {
                 };
                 match fault {
                     Fault::Busy(k) if n < k => {
-                        let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ServerBusy</Code><Message>The server is busy.</Message></Error>";
-                        let _ = write!(
-                            client,
-                            "HTTP/1.1 503 Server Busy\r\nContent-Type: application/xml\r\nx-ms-error-code: ServerBusy\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-                            xml.len()
+                        error_answer(
+                            &mut client,
+                            "503 Server Busy",
+                            "ServerBusy",
+                            "The server is busy.",
                         );
                         continue;
+                    }
+                    Fault::ServerError(k) if n < k => {
+                        error_answer(
+                            &mut client,
+                            "500 Internal Server Error",
+                            "InternalError",
+                            "The server encountered an internal error.",
+                        );
+                        continue;
+                    }
+                    Fault::Hang(k) if n < k => {
+                        std::thread::spawn(move || {
+                            let _keep = client;
+                            std::thread::sleep(Duration::from_secs(120));
+                        });
+                        continue;
+                    }
+                    Fault::Gone if n == 0 => {
+                        let name = BlobPath::from(blob.as_str());
+                        rt.block_on(store.delete(&name)).expect("delete the blob");
                     }
                     Fault::ChangeFirst if n == 0 => {
                         let name = BlobPath::from(blob.as_str());

@@ -56,6 +56,9 @@ pub struct RemoteOptions {
 /// The default number of downloads in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
+/// The default timeout of one storage request (`--storage-timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Default for RemoteOptions {
     fn default() -> Self {
         RemoteOptions {
@@ -63,7 +66,7 @@ impl Default for RemoteOptions {
             cache: None,
             stats: Arc::default(),
             retries: 5,
-            timeout: Duration::from_secs(60),
+            timeout: DEFAULT_TIMEOUT,
             env: AzureEnv::default(),
         }
     }
