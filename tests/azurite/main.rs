@@ -197,7 +197,7 @@ fn a_sas_reads_and_never_shows() {
     let Some(az) = Azurite::start() else { return };
     let s = "alb-to-proxy-dropped";
     az.create_container(s);
-    az.put_tree(s, &captures(&format!("{s}/flowlogs")), |rel| {
+    let n = az.put_tree(s, &captures(&format!("{s}/flowlogs")), |rel| {
         rel.to_string()
     });
     let local = format!("captures/{s}/flowlogs");
@@ -213,6 +213,76 @@ fn a_sas_reads_and_never_shows() {
     }
     outputs.push(run_env(&["builds", "--format", "markdown", &with_sas], &[]));
     outputs.push(run_env(&["sessions", "--format", "json", &with_sas], &[]));
+    for cmd in ["diagnose", "builds"] {
+        let html = run_env(&[cmd, "--format", "html", &with_sas], &[]);
+        assert!(html.stdout.contains(&url), "{cmd}: the blobs are named");
+        outputs.push(html);
+    }
+    // explain's evidence, from storage.
+    for fmt in ["json", "markdown"] {
+        let explained = run_env(
+            &[
+                "explain",
+                "--format",
+                fmt,
+                "Timeout waiting for SSH.",
+                "--evidence",
+                &with_sas,
+            ],
+            &[],
+        );
+        // The evidence was read from storage.
+        assert!(
+            explained.stdout.contains("alb_to_proxy"),
+            "{}",
+            explained.stdout
+        );
+        outputs.push(explained);
+    }
+    // The cache's file names.
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().join("c");
+    let cached = run_env(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "--cache",
+            cache_dir.to_str().unwrap(),
+            &with_sas,
+        ],
+        &[],
+    );
+    assert_eq!(cached.code, want.code, "{}", cached.stderr);
+    let names = common::files(&cache_dir);
+    assert!(!names.is_empty());
+    for n in &names {
+        let n = n.to_string_lossy();
+        assert!(!n.contains("sig") && !n.contains("2099"), "{n}");
+    }
+    outputs.push(cached);
+    // The progress bar, on a terminal (util-linux `script` gives the run
+    // one): it names no blob, let alone a SAS.
+    #[cfg(unix)]
+    if std::path::Path::new("/usr/bin/script").exists() {
+        let bin = env!("CARGO_BIN_EXE_aibnet");
+        let cmd = format!("{bin} diagnose --format json --concurrency 1 '{with_sas}' > /dev/null");
+        let tty = std::process::Command::new("/usr/bin/script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&tty.stdout).into_owned();
+        assert!(
+            text.contains(&format!("/{n} files")),
+            "the bar was drawn:\n{text}"
+        );
+        outputs.push(Run {
+            code: tty.status.code().unwrap_or(-1),
+            stdout: text,
+            stderr: String::from_utf8_lossy(&tty.stderr).into_owned(),
+        });
+    }
     // The SAS from the environment.
     let env = run_env(
         &["diagnose", "--format", "json", &url],
@@ -298,8 +368,8 @@ fn an_account_key_reads_and_a_wrong_one_is_a_clear_403() {
         .to_string();
     assert!(
         reason.contains("403")
-            && reason.contains("AZURE_STORAGE_ACCOUNT_KEY")
-            && reason.contains(s),
+            && reason.contains("an account key (AZURE_STORAGE_ACCOUNT_KEY)")
+            && reason.contains(&url),
         "{reason}"
     );
     assert!(!bad.stderr.contains(wrong) && !bad.stdout.contains(wrong));
