@@ -533,7 +533,7 @@ fn requests_since(az: &Azurite, from: usize) -> Vec<String> {
 }
 
 #[test]
-fn nsg_mac_and_vnet_prune_the_listing() {
+fn nsg_mac_vnet_and_subnet_prune_the_listing() {
     let Some(az) = Azurite::start() else { return };
     let s = "proxy-to-buildvm-dropped";
     let lab = captures(&format!("{s}/flowlogs"));
@@ -664,6 +664,44 @@ fn nsg_mac_and_vnet_prune_the_listing() {
         hub.len(),
         2,
         "one page of listing and one ranged read: {hub:#?}"
+    );
+    // --subnet (its full id: the hub's flow log logs a subnet of the same
+    // name): the same blobs, the hub's never downloaded.
+    let subnet = "/subscriptions/8f2a5c1e-3b7d-4e90-a6c4-2d9e7b1f0a35/resourceGroups/aib-vnet-rg/providers/Microsoft.Network/virtualNetworks/aib-vnet/subnets/aib-build-subnet";
+    let from = az.debug_log().len();
+    let got = run_env(
+        &["diagnose", "--format", "json", "--subnet", subnet, &url],
+        &[],
+    );
+    assert_same(&got, &url, &want, &local_vnet);
+    let line = storage_line(&got);
+    assert_eq!(count(line, "downloaded"), vnet_real as u64, "{line}");
+    let requests = requests_since(&az, from);
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|u| u.contains("HUB-FLOWLOG"))
+            .count(),
+        2,
+        "one page of listing and one ranged read: {requests:#?}"
+    );
+    // By name, the hub's subnet of that name is kept too.
+    let by_name = run_env(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "--subnet",
+            "aib-build-subnet",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(
+        count(storage_line(&by_name), "downloaded"),
+        2 * vnet_real as u64,
+        "{}",
+        by_name.stderr
     );
     // Another VNET: no VNet flow log is downloaded.
     let none = run_env(
