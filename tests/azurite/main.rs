@@ -77,29 +77,78 @@ fn count(line: &str, what: &str) -> u64 {
         .unwrap_or_else(|| panic!("count before {what:?} in {line}"))
 }
 
+/// The VNet flow logs' container.
+const VNET_CONTAINER: &str = "insights-logs-flowlogflowevent";
+
+/// Copies of a flow-log tree in other hours, days, months and years than
+/// the lab's (2026-11-27 04:00), each outside an hour's window.
+const OTHER_TIMES: [(&str, &str); 4] = [
+    ("/d=27/h=04/", "/d=20/h=04/"),
+    ("/d=27/h=04/", "/d=27/h=10/"),
+    ("/m=11/d=27/", "/m=10/d=27/"),
+    ("y=2026/", "y=2025/"),
+];
+
 #[test]
 fn lab_scenarios_read_from_storage_equal_the_local_run() {
-    let Some(az) = Azurite::start() else { return };
+    let window = [
+        "--since",
+        "2026-11-27T04:00:00Z",
+        "--until",
+        "2026-11-27T04:59:59Z",
+    ];
     for s in lab_scenarios() {
-        az.create_container(&s);
-        let n = az.put_tree(&s, &captures(&format!("{s}/flowlogs")), |rel| {
-            rel.to_string()
-        });
-        assert!(n > 0);
-        let local = format!("captures/{s}/flowlogs");
-        let url = az.url(&s);
+        // One emulator per scenario: each holds its flow logs in the real
+        // containers and layout, as Azure writes them.
+        let Some(az) = Azurite::start() else { return };
+        // The local run reads the window's blobs as downloaded to disk
+        // (`az storage blob download-batch`: a folder per container).
+        let disk = tempfile::tempdir().unwrap();
+        let (mut local, mut urls, mut real) = (Vec::new(), Vec::new(), 0);
+        for (family, container) in [("nsg-v2", NSG), ("vnet", VNET_CONTAINER)] {
+            let dir = captures(&format!("{s}/flowlogs/{family}"));
+            if !dir.is_dir() {
+                continue;
+            }
+            az.create_container(container);
+            real += az.put_tree(container, &dir, |rel| rel.to_string());
+            for (from, to) in OTHER_TIMES {
+                az.put_tree(container, &dir, |rel| rel.replace(from, to));
+            }
+            for f in common::files(&dir) {
+                let to = disk
+                    .path()
+                    .join(container)
+                    .join(f.strip_prefix(&dir).unwrap());
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(&f, &to).unwrap();
+            }
+            local.push(disk.path().join(container).to_string_lossy().into_owned());
+            urls.push(az.url(container));
+        }
+        assert!(real > 0, "{s}");
         for cmd in ["diagnose", "builds"] {
-            let want = run_env(&[cmd, "--format", "json", &local], &[]);
-            let got = run_env(&[cmd, "--format", "json", &url], &[]);
+            let args = |paths: &[String]| -> Vec<String> {
+                let mut v: Vec<String> = [cmd, "--format", "json"]
+                    .into_iter()
+                    .chain(window)
+                    .map(String::from)
+                    .collect();
+                v.extend(paths.iter().cloned());
+                v
+            };
+            let want = run_env(&refs(&args(&local)), &[]);
+            let got = run_env(&refs(&args(&urls)), &[]);
             assert_eq!(got.code, want.code, "{s} {cmd}: {}", got.stderr);
             assert_eq!(
-                normalized(&got.stdout, &[&url]),
-                normalized(&want.stdout, &[&local]),
+                normalized(&got.stdout, &[&az.endpoint()]),
+                normalized(&want.stdout, &[disk.path().to_str().unwrap()]),
                 "{s} {cmd}"
             );
             let line = storage_line(&got);
-            assert_eq!(count(line, "blobs listed"), n as u64, "{line}");
-            assert_eq!(count(line, "failed"), 0, "{line}");
+            assert_eq!(count(line, "blobs listed"), real as u64, "{s}: {line}");
+            assert_eq!(count(line, "downloaded"), real as u64, "{s}: {line}");
+            assert_eq!(count(line, "failed"), 0, "{s}: {line}");
         }
     }
 }
@@ -112,12 +161,7 @@ fn nsg_with_other_days(az: &Azurite, scenario: &str) -> (usize, usize) {
     let dir = captures(&format!("{scenario}/flowlogs/nsg-v2"));
     let real = az.put_tree(NSG, &dir, |rel| rel.to_string());
     let mut other = 0;
-    for (from, to) in [
-        ("/d=27/h=04/", "/d=20/h=04/"),
-        ("/d=27/h=04/", "/d=27/h=10/"),
-        ("/m=11/d=27/", "/m=10/d=27/"),
-        ("y=2026/", "y=2025/"),
-    ] {
+    for (from, to) in OTHER_TIMES {
         other += az.put_tree(NSG, &dir, |rel| rel.replace(from, to));
     }
     (real, other)
@@ -537,7 +581,7 @@ fn nsg_mac_vnet_and_subnet_prune_the_listing() {
     let Some(az) = Azurite::start() else { return };
     let s = "proxy-to-buildvm-dropped";
     let lab = captures(&format!("{s}/flowlogs"));
-    const VNET: &str = "insights-logs-flowlogflowevent";
+    const VNET: &str = VNET_CONTAINER;
     az.create_container(NSG);
     az.create_container(VNET);
     let nsg_real = az.put_tree(NSG, &lab.join("nsg-v2"), |rel| rel.to_string());
