@@ -855,6 +855,20 @@ fn busy_blobs_are_retried_then_skipped_by_name() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_download_leaves_no_cache_entry() {
+    interrupted_in_a_download("-INT");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_download_leaves_no_cache_entry() {
+    interrupted_in_a_download("-KILL");
+}
+
+/// A run with `--cache` sent `signal` (`kill` option) while a blob's
+/// download stalls half-way: every cache entry is a whole blob, and the
+/// next run downloads only the missing ones and removes the leftover.
+#[cfg(unix)]
+fn interrupted_in_a_download(signal: &str) {
     let Some(az) = Azurite::start() else { return };
     let s = "healthy-linux";
     let (n, blob) = upload_scenario(&az, s, "nsg-v2");
@@ -893,7 +907,7 @@ fn an_interrupted_download_leaves_no_cache_entry() {
     });
     assert!(partial, "no partial download appeared");
     let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
