@@ -1054,6 +1054,37 @@ fn server_errors_and_timeouts_are_retried() {
         "{reason}"
     );
     assert!(json["inputs"].as_array().unwrap().len() > 1);
+    drop(proxy);
+
+    // No answer ever: skipped, named, as timed out.
+    let proxy =
+        support::FaultProxy::start(&az, s, &blob, support::Fault::Hang(usize::MAX), Vec::new());
+    let url = proxy.url(s);
+    let got = run_env(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "--storage-timeout",
+            "1s",
+            &url,
+        ],
+        &[],
+    );
+    let json = got.json();
+    let sk = json["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["path"].as_str().unwrap().ends_with(&blob))
+        .unwrap_or_else(|| panic!("{json:#}\n{}", got.stderr))
+        .clone();
+    let reason = sk["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&blob) && reason.contains("no answer within --storage-timeout"),
+        "{reason}"
+    );
+    assert!(json["inputs"].as_array().unwrap().len() > 1);
 }
 
 #[test]

@@ -458,8 +458,27 @@ fn describe(e: &object_store::Error, what: &str, credential: &str) -> String {
                 "server error"
             }
         ),
+        _ if timed_out(e) => format!(
+            "{what}: no answer within --storage-timeout through every retry with backoff; run again later, or with a longer --storage-timeout"
+        ),
         _ => redact(&format!("{what}: {e}")),
     }
+}
+
+/// Whether a request failed by timing out (through its retries): an HTTP
+/// error of that kind anywhere in the error's chain of sources.
+fn timed_out(e: &object_store::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<HttpError>()
+            .is_some_and(|h| matches!(h.kind(), HttpErrorKind::Timeout))
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The HTTP status an error stands for: from its kind, or (list requests
