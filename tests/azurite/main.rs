@@ -1116,3 +1116,46 @@ fn a_blob_gone_since_listed_is_a_404_naming_it() {
     let line = storage_line(&got);
     assert_eq!(count(line, "failed"), 1, "{line}");
 }
+
+#[test]
+fn downloads_run_in_parallel_up_to_the_concurrency() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "proxy-to-buildvm-dropped";
+    let (real, other) = nsg_with_other_days(&az, s);
+    let n = (real + other) as u64;
+    // Every download held 150 ms by the proxy: how many are in flight at
+    // once is what the client allows.
+    let proxy = support::FaultProxy::start(
+        &az,
+        NSG,
+        "PT1H.json",
+        support::Fault::Delay(150),
+        Vec::new(),
+    );
+    let url = proxy.url(NSG);
+    let mut outputs = Vec::new();
+    for (concurrency, low, high) in [("1", 1, 1), ("3", 2, 3), ("16", 4, 16)] {
+        proxy.peak.store(0, std::sync::atomic::Ordering::SeqCst);
+        let got = run_env(
+            &[
+                "builds",
+                "--format",
+                "json",
+                "--concurrency",
+                concurrency,
+                &url,
+            ],
+            &[],
+        );
+        assert_eq!(count(storage_line(&got), "downloaded"), n, "{}", got.stderr);
+        assert_eq!(count(storage_line(&got), "failed"), 0, "{}", got.stderr);
+        let peak = proxy.peak.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (low..=high).contains(&peak),
+            "--concurrency {concurrency}: {peak} downloads in flight at once"
+        );
+        outputs.push((got.code, got.stdout));
+    }
+    // The same result at any concurrency.
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]));
+}

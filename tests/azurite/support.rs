@@ -244,6 +244,9 @@ pub enum Fault {
     /// Before forwarding the first download, delete the blob (through
     /// Azurite directly): it is gone between its listing and its download.
     Gone,
+    /// Hold every download this many milliseconds before forwarding it (to
+    /// see how many are in flight at once).
+    Delay(u64),
 }
 
 /// An Azure error answer (status line, error code, message).
@@ -265,6 +268,10 @@ pub struct FaultProxy {
     pub port: u16,
     /// Request lines seen (`GET /devstoreaccount1/c/path?query`).
     pub seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Requests' heads (request line and headers) seen.
+    pub heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The most downloads (of the faulted blobs) in flight at once.
+    pub peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -290,11 +297,15 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let inflight = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let hits = Arc::new(AtomicUsize::new(0));
         let target = az.port;
         let store = az.store(container);
         let (seen2, stop2) = (Arc::clone(&seen), Arc::clone(&stop));
+        let (heads2, peak2) = (Arc::clone(&heads), Arc::clone(&peak));
         let blob = blob.to_string();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -311,6 +322,7 @@ impl FaultProxy {
                 };
                 let line = head.lines().next().unwrap_or_default().to_string();
                 seen2.lock().unwrap().push(line.clone());
+                heads2.lock().unwrap().push(head.clone());
                 let path = line
                     .split(' ')
                     .nth(1)
@@ -363,10 +375,29 @@ impl FaultProxy {
                     _ => {}
                 }
                 let stall = fault == Fault::Stall && n == 0;
-                std::thread::spawn(move || forward(target, &mut client, &head, &body, stall));
+                let (inflight, peak) = (Arc::clone(&inflight), Arc::clone(&peak2));
+                std::thread::spawn(move || {
+                    if is_download {
+                        let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                    }
+                    if let Fault::Delay(ms) = fault {
+                        std::thread::sleep(Duration::from_millis(ms));
+                    }
+                    forward(target, &mut client, &head, &body, stall);
+                    if is_download {
+                        inflight.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
             }
         });
-        FaultProxy { port, seen, stop }
+        FaultProxy {
+            port,
+            seen,
+            heads,
+            peak,
+            stop,
+        }
     }
 
     /// `http://127.0.0.1:PORT/devstoreaccount1/PATH`.
