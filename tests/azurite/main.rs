@@ -1159,3 +1159,124 @@ fn downloads_run_in_parallel_up_to_the_concurrency() {
     // The same result at any concurrency.
     assert!(outputs.windows(2).all(|w| w[0] == w[1]));
 }
+
+/// The fake `az` of the Azure CLI credential: prints a token as
+/// `az account get-access-token --output json` does, and notes its call.
+#[cfg(unix)]
+fn fake_az(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let az = dir.join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nprintf '%s' '{{\"accessToken\":\"{}\",\"expiresOn\":\"2099-01-01 00:00:00.000000\",\"subscription\":\"x\",\"tenant\":\"t\",\"tokenType\":\"Bearer\"}}'\n",
+            dir.join("az-calls").display(),
+            support::FAKE_TOKEN
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn entra_credentials_fetch_a_token_and_are_named() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "healthy-linux";
+    upload_scenario(&az, s, "nsg-v2");
+    let tokens = support::TokenServer::start();
+    let authority = format!("http://127.0.0.1:{}", tokens.port);
+    let bin = tempfile::tempdir().unwrap();
+    fake_az(bin.path());
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let federated = bin.path().join("federated-token");
+    std::fs::write(&federated, "federated.jwt.assertion").unwrap();
+    let imds = format!("{authority}/metadata/identity/oauth2/token");
+    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+        (
+            "a service principal",
+            vec![
+                ("AZURE_CLIENT_ID", "app-id"),
+                ("AZURE_TENANT_ID", "tenant-id"),
+                ("AZURE_CLIENT_SECRET", "app-secret"),
+                ("AZURE_AUTHORITY_HOST", &authority),
+            ],
+            "POST /tenant-id/oauth2/v2.0/token",
+        ),
+        (
+            "workload identity",
+            vec![
+                ("AZURE_CLIENT_ID", "app-id"),
+                ("AZURE_TENANT_ID", "tenant-id"),
+                ("AZURE_FEDERATED_TOKEN_FILE", federated.to_str().unwrap()),
+                ("AZURE_AUTHORITY_HOST", &authority),
+            ],
+            "client_assertion=federated.jwt.assertion",
+        ),
+        (
+            "the Azure CLI's login",
+            vec![("AZURE_USE_AZURE_CLI", "true"), ("PATH", &path)],
+            "",
+        ),
+        (
+            "the machine's managed identity",
+            vec![("AZURE_MSI_ENDPOINT", &imds)],
+            "GET /metadata/identity/oauth2/token",
+        ),
+    ];
+    for (name, env, token_request) in cases {
+        // Azurite takes no Entra ID token over HTTP: the proxy answers as
+        // Azure does to a token without a data role on the account (403).
+        let proxy = support::FaultProxy::start(&az, s, "none", support::Fault::Deny, Vec::new());
+        // The emulator's account name would choose its key before the
+        // managed identity: another account, as a real one would be.
+        let url = format!("http://127.0.0.1:{}/stacct/{s}", proxy.port);
+        let before = tokens.requests().len();
+        let got = run_env(&["diagnose", "--format", "json", &url], &env);
+        // The token was fetched the credential's way...
+        let new: Vec<String> = tokens.requests()[before..].to_vec();
+        if token_request.is_empty() {
+            assert!(new.is_empty(), "{name}: {new:#?}");
+            let calls = std::fs::read_to_string(bin.path().join("az-calls")).unwrap();
+            assert!(
+                calls.contains("account get-access-token --output json --scope https://storage.azure.com/.default"),
+                "{calls}"
+            );
+        } else {
+            assert_eq!(new.len(), 1, "{name}: {new:#?}");
+            assert!(new[0].contains(token_request), "{name}: {new:#?}");
+        }
+        // ...and sent with the storage request...
+        let heads = proxy.heads.lock().unwrap().clone();
+        assert!(!heads.is_empty());
+        for h in &heads {
+            assert!(
+                h.to_ascii_lowercase()
+                    .contains(&format!("authorization: bearer {}", support::FAKE_TOKEN)),
+                "{name}: {h}"
+            );
+        }
+        // ...and the refusal names the location and the credential.
+        assert_eq!(got.code, 2, "{name}: {}", got.stderr);
+        let reason = got.json()["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            reason.contains("access denied (403)")
+                && reason.contains(&url)
+                && reason.contains(&format!("with {name}")),
+            "{name}: {reason}"
+        );
+        for secret in ["app-secret", "federated.jwt.assertion", support::FAKE_TOKEN] {
+            assert!(
+                !got.stdout.contains(secret) && !got.stderr.contains(secret),
+                "{name}: {secret} shown"
+            );
+        }
+    }
+}

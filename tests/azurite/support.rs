@@ -247,6 +247,9 @@ pub enum Fault {
     /// Hold every download this many milliseconds before forwarding it (to
     /// see how many are in flight at once).
     Delay(u64),
+    /// Answer every request (listings too) 403, as Azure does to a valid
+    /// Entra ID token without a data role on the account.
+    Deny,
 }
 
 /// An Azure error answer (status line, error code, message).
@@ -344,6 +347,15 @@ impl FaultProxy {
                             "503 Server Busy",
                             "ServerBusy",
                             "The server is busy.",
+                        );
+                        continue;
+                    }
+                    Fault::Deny => {
+                        error_answer(
+                            &mut client,
+                            "403 This request is not authorized to perform this operation using this permission.",
+                            "AuthorizationPermissionMismatch",
+                            "This request is not authorized to perform this operation using this permission.",
                         );
                         continue;
                     }
@@ -470,5 +482,59 @@ fn forward(port: u16, client: &mut TcpStream, head: &str, body: &[u8], stall: bo
         std::thread::sleep(Duration::from_secs(600));
     } else {
         let _ = client.write_all(&answer);
+    }
+}
+
+/// A stand-in for Microsoft Entra ID's token endpoint and the machine's
+/// identity endpoint (IMDS): every request is answered 200 with one fake
+/// bearer token in the fields each flow reads, and recorded.
+pub struct TokenServer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Requests seen: head and body.
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// The token the token server (and the fake `az`) hands out.
+pub const FAKE_TOKEN: &str = "fake-entra-token-for-aibnet-tests";
+
+impl TokenServer {
+    pub fn start() -> TokenServer {
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut client) = conn else { continue };
+                let Some((head, body)) = read_request(&mut client) else {
+                    continue;
+                };
+                seen2
+                    .lock()
+                    .unwrap()
+                    .push(format!("{head}{}", String::from_utf8_lossy(&body)));
+                let expires = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("clock")
+                    .as_secs()
+                    + 3600;
+                let json = format!(
+                    "{{\"access_token\":\"{FAKE_TOKEN}\",\"token_type\":\"Bearer\",\"expires_in\":3600,\"expires_on\":\"{expires}\",\"resource\":\"https://storage.azure.com\"}}"
+                );
+                let _ = write!(
+                    client,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                    json.len()
+                );
+            }
+        });
+        TokenServer { port, seen }
+    }
+
+    /// The requests seen, each as one text.
+    pub fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
     }
 }
