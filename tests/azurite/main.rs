@@ -463,9 +463,23 @@ fn a_second_run_with_the_cache_downloads_nothing() {
         "{}",
         first.stderr
     );
+    // Every blob's bytes once (the second pass reads the cache).
+    let bytes: u64 = common::files(&captures(&format!("{s}/flowlogs")))
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(bytes > 1024);
+    assert!(
+        storage_line(&first).contains(&format!(
+            "{n} downloaded ({:.1} KiB)",
+            bytes as f64 / 1024.0
+        )),
+        "{bytes} bytes: {}",
+        first.stderr
+    );
     let second = run_env(&args, &[]);
     let line = storage_line(&second);
-    assert_eq!(count(line, "downloaded"), 0, "{line}");
+    assert!(line.contains("0 downloaded (0 B)"), "{line}");
     assert_eq!(count(line, "from the cache"), n, "{line}");
     assert_eq!(
         count(line, "read again"),
@@ -980,6 +994,7 @@ fn a_large_capture_without_cache_streams_to_a_temporary_file() {
     );
     let line = storage_line(&got);
     assert_eq!(count(line, "downloaded"), 1, "{line}");
+    assert!(line.contains("1 downloaded (40.0 MiB)"), "{line}");
     // Nothing is left behind.
     let left: Vec<_> = common::files(&downloads);
     assert!(left.is_empty(), "{left:?}");

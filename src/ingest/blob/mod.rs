@@ -118,12 +118,12 @@ impl RemoteStats {
         }
         Some(
             format!(
-                "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({:.1} MiB), {} from the cache, {} read again, {} failed",
+                "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({}), {} from the cache, {} read again, {} failed",
                 get(&self.listed),
                 get(&self.list_requests),
                 get(&self.pruned),
                 get(&self.downloaded),
-                get(&self.bytes) as f64 / (1024.0 * 1024.0),
+                size(get(&self.bytes)),
                 get(&self.cached),
                 get(&self.again),
                 get(&self.failed),
@@ -159,6 +159,19 @@ impl RemoteStats {
         (n > 0).then(|| {
             format!("{n} files left out by the selection (--nsg, --mac, --vnet, --subnet)")
         })
+    }
+}
+
+/// A byte count for people: bytes, then KiB, MiB, GiB (binary units, one
+/// decimal; two for GiB).
+fn size(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", b / K),
+        1_048_576..1_073_741_824 => format!("{:.1} MiB", b / (K * K)),
+        _ => format!("{:.2} GiB", b / (K * K * K)),
     }
 }
 
@@ -773,6 +786,24 @@ impl BlobSet {
                 stats.bytes.fetch_add(v.len() as u64, Ordering::Relaxed);
                 Ok(Fetched::Memory(v))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_for_people() {
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (37_412, "36.5 KiB"),
+            (40 << 20, "40.0 MiB"),
+            (1_308_000_000, "1.22 GiB"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(super::size(n), want);
         }
     }
 }
