@@ -521,33 +521,58 @@ fn a_second_run_with_the_cache_downloads_nothing() {
 fn captures_are_read_from_a_container() {
     let Some(az) = Azurite::start() else { return };
     let s = "egress-blocked";
-    az.create_container("captures");
-    let mut local = Vec::new();
-    for f in ["proxy.pcap", "buildvm.pcap", "segment.pcap"] {
-        let p = captures(&format!("{s}/{f}"));
+    // Network Watcher's layout: `.cap` blobs per VM and day.
+    const CONTAINER: &str = "network-watcher-logs";
+    let vm_folder = |vm: &str| {
+        format!(
+            "subscriptions/8f2a5c1e-3b7d-4e90-a6c4-2d9e7b1f0a35/resourcegroups/it_aib-rg/providers/microsoft.compute/virtualmachines/aib-{vm}/2026/11/27"
+        )
+    };
+    az.create_container(CONTAINER);
+    // The local run reads the same blobs downloaded to disk.
+    let disk = tempfile::tempdir().unwrap();
+    let mut blobs = Vec::new();
+    for vm in ["buildvm", "proxy", "segment"] {
+        let p = captures(&format!("{s}/{vm}.pcap"));
         if p.exists() {
-            az.put("captures", &format!("{s}/{f}"), std::fs::read(&p).unwrap());
-            local.push(format!("captures/{s}/{f}"));
+            let name = format!("{}/packetcapture_04_36_59_000.cap", vm_folder(vm));
+            az.put(CONTAINER, &name, std::fs::read(&p).unwrap());
+            let to = disk.path().join(CONTAINER).join(&name);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&p, &to).unwrap();
+            blobs.push(az.url(&format!("{CONTAINER}/{name}")));
         }
     }
-    assert!(!local.is_empty());
-    let mut args = vec!["diagnose", "--format", "json"];
-    args.extend(local.iter().map(String::as_str));
-    let want = run_env(&args, &[]);
-    let url = az.url(&format!("captures/{s}"));
-    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
-    assert_eq!(got.code, want.code, "{}", got.stderr);
-    assert_eq!(
-        normalized(&got.stdout, &[&az.url("captures")]),
-        normalized(&want.stdout, &["captures"])
+    assert!(blobs.len() >= 2, "{blobs:?}");
+    let folder = format!(
+        "{CONTAINER}/subscriptions/8f2a5c1e-3b7d-4e90-a6c4-2d9e7b1f0a35/resourcegroups/it_aib-rg/"
     );
-    // One blob named by its full path.
-    let one = run_env(
-        &["sessions", "--format", "json", &format!("{url}/proxy.pcap")],
+    let local = disk.path().join(&folder);
+    let want = run_env(
+        &["diagnose", "--format", "json", local.to_str().unwrap()],
         &[],
     );
+    let got = run_env(&["diagnose", "--format", "json", &az.url(&folder)], &[]);
+    assert_eq!(got.code, want.code, "{}", got.stderr);
+    assert_eq!(
+        normalized(&got.stdout, &[&az.endpoint()]),
+        normalized(&want.stdout, &[disk.path().to_str().unwrap()])
+    );
+    // The VMs' captures are told apart in the evidence.
+    assert!(
+        got.stdout.contains(
+            "aib-buildvm/packetcapture_04_36_59_000.cap, aib-segment/packetcapture_04_36_59_000.cap"
+        ),
+        "{}",
+        got.stdout
+    );
+    let line = storage_line(&got);
+    assert_eq!(count(line, "downloaded"), blobs.len() as u64, "{line}");
+    // One blob named by its full path.
+    let one = run_env(&["sessions", "--format", "json", &blobs[0]], &[]);
     assert_eq!(one.code, 0, "{}", one.stderr);
     assert_eq!(one.json()["inputs"].as_array().unwrap().len(), 1);
+    assert_eq!(one.json()["inputs"][0]["format"], "pcap");
 }
 
 #[test]
