@@ -846,6 +846,54 @@ fn a_blob_changed_since_listed_is_read_as_of_its_newer_etag() {
 }
 
 #[test]
+fn a_blob_changed_while_read_is_read_again_whole() {
+    let Some(az) = Azurite::start() else { return };
+    let s = "proxy-to-buildvm-dropped";
+    let (_, blob) = upload_scenario(&az, s, "vnet");
+    let full = std::fs::read(captures(&format!("{s}/flowlogs/{blob}"))).unwrap();
+    // Listed and first read as of its first record; the connection breaks
+    // after 100 bytes, and meanwhile the rest of the hour was appended.
+    let mut doc: serde_json::Value = serde_json::from_slice(&full).unwrap();
+    doc["records"].as_array_mut().unwrap().truncate(1);
+    az.put(s, &blob, serde_json::to_vec(&doc).unwrap());
+    let local = format!("captures/{s}/flowlogs");
+    let want = run_env(&["diagnose", "--format", "json", &local], &[]);
+    for cache in [false, true] {
+        az.put(s, &blob, serde_json::to_vec(&doc).unwrap());
+        let proxy =
+            support::FaultProxy::start(&az, s, &blob, support::Fault::CutAndChange, full.clone());
+        let url = proxy.url(s);
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["diagnose", "--format", "json"];
+        if cache {
+            args.extend(["--cache", dir.path().to_str().unwrap()]);
+        }
+        args.push(&url);
+        let got = run_env(&args, &[]);
+        assert_same(&got, &url, &want, &local);
+        let line = storage_line(&got);
+        assert_eq!(count(line, "blobs changed since listed"), 1, "{line}");
+        assert_eq!(count(line, "failed"), 0, "{line}");
+        // The cut read, the resumption refused at the old ETag (412), and
+        // the whole read at the new one.
+        assert!(proxy.count(&blob) >= 3, "{:#?}", proxy.seen);
+        if cache {
+            // Every entry is a whole blob of the hour (the one that changed
+            // as of its newer ETag); nothing cut is kept.
+            let blobs: Vec<Vec<u8>> = common::files(&captures(&format!("{s}/flowlogs")))
+                .iter()
+                .map(|f| std::fs::read(f).unwrap())
+                .collect();
+            let entries = common::files(dir.path());
+            assert_eq!(entries.len(), blobs.len(), "{entries:?}");
+            for e in &entries {
+                assert!(blobs.contains(&std::fs::read(e).unwrap()), "{e:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn busy_blobs_are_retried_then_skipped_by_name() {
     let Some(az) = Azurite::start() else { return };
     let s = "dns-blocked";
@@ -1236,7 +1284,9 @@ fn entra_credentials_fetch_a_token_and_are_named() {
     let federated = bin.path().join("federated-token");
     std::fs::write(&federated, "federated.jwt.assertion").unwrap();
     let imds = format!("{authority}/metadata/identity/oauth2/token");
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    // (the credential as named, its environment, the token request it makes)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "a service principal",
             vec![

@@ -247,6 +247,10 @@ pub enum Fault {
     /// Hold every download this many milliseconds before forwarding it (to
     /// see how many are in flight at once).
     Delay(u64),
+    /// Forward the first download's headers and a part of its body, close
+    /// the connection, and replace the blob by the proxy's `new` bytes: it
+    /// changes while it is read.
+    CutAndChange,
     /// Answer every request (listings too) 403, as Azure does to a valid
     /// Entra ID token without a data role on the account.
     Deny,
@@ -387,6 +391,14 @@ impl FaultProxy {
                     _ => {}
                 }
                 let stall = fault == Fault::Stall && n == 0;
+                if fault == Fault::CutAndChange && n == 0 {
+                    forward_cut(target, &mut client, &head, &body);
+                    drop(client);
+                    let name = BlobPath::from(blob.as_str());
+                    rt.block_on(store.put(&name, new.clone().into()))
+                        .expect("change the blob");
+                    continue;
+                }
                 let (inflight, peak) = (Arc::clone(&inflight), Arc::clone(&peak2));
                 std::thread::spawn(move || {
                     if is_download {
@@ -455,9 +467,20 @@ fn read_request(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     Some((head, body))
 }
 
-/// Send the request to Azurite with `Connection: close` and copy its answer
-/// back; `stall`: only the headers and a part of the body, then hold.
-fn forward(port: u16, client: &mut TcpStream, head: &str, body: &[u8], stall: bool) {
+/// Send the request to Azurite and copy back its headers and the first
+/// 100 bytes of its body only.
+fn forward_cut(port: u16, client: &mut TcpStream, head: &str, body: &[u8]) {
+    let answer = answer_of(port, head, body);
+    let cut = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(answer.len(), |i| i + 4 + 100);
+    let _ = client.write_all(&answer[..cut.min(answer.len())]);
+    let _ = client.flush();
+}
+
+/// Azurite's whole answer to a request (sent with `Connection: close`).
+fn answer_of(port: u16, head: &str, body: &[u8]) -> Vec<u8> {
     let head: String = head
         .split("\r\n")
         .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
@@ -465,13 +488,20 @@ fn forward(port: u16, client: &mut TcpStream, head: &str, body: &[u8], stall: bo
         .join("\r\n");
     let head = head.trim_end_matches("\r\n").to_string() + "\r\nConnection: close\r\n\r\n";
     let Ok(mut up) = TcpStream::connect(("127.0.0.1", port)) else {
-        return;
+        return Vec::new();
     };
     if up.write_all(head.as_bytes()).is_err() || up.write_all(body).is_err() {
-        return;
+        return Vec::new();
     }
     let mut answer = Vec::new();
     let _ = up.read_to_end(&mut answer);
+    answer
+}
+
+/// Send the request to Azurite with `Connection: close` and copy its answer
+/// back; `stall`: only the headers and a part of the body, then hold.
+fn forward(port: u16, client: &mut TcpStream, head: &str, body: &[u8], stall: bool) {
+    let answer = answer_of(port, head, body);
     if stall {
         let cut = answer
             .windows(4)

@@ -712,82 +712,138 @@ impl BlobSet {
             }
         }
         let what = format!("blob {}", blob.display);
-        let credential = &self.credential;
         // Read as of the listed ETag: the current hour's PT1H.json is
-        // appended every minute. If it changed since it was listed, it is
-        // read as of its newer ETag, whole, and counted; a second read
-        // asks for that one; a body cut short is resumed by object_store
-        // only at the same ETag. (If-Match takes the quoted form.)
+        // appended every minute. If it changed since it was listed, or
+        // while it was read (a body cut short is resumed by object_store
+        // only at the same ETag), it is read again as of its newer ETag,
+        // whole, and counted; a second read asks for that one.
+        let mut want = listed;
+        for _ in 0..READS_OF_A_CHANGING_BLOB {
+            match self.read_as_of(blob, want.as_deref(), &what).await {
+                Ok((fetched, n)) => {
+                    downloaded.fetch_add(1, Ordering::Relaxed);
+                    stats.bytes.fetch_add(n, Ordering::Relaxed);
+                    return Ok(fetched);
+                }
+                Err(Read::Changed) => {
+                    stats.changed.fetch_add(1, Ordering::Relaxed);
+                    want = None;
+                }
+                Err(Read::Failed(e)) => return Err(e),
+            }
+        }
+        Err(format!(
+            "{what}: changed while read, {READS_OF_A_CHANGING_BLOB} times in a row; run again"
+        ))
+    }
+
+    /// Read a blob whole as of ETag `if_match` (any version when `None`),
+    /// into the cache, a temporary file or memory; with the bytes read.
+    async fn read_as_of(
+        &self,
+        blob: &Blob,
+        if_match: Option<&str>,
+        what: &str,
+    ) -> Result<(Fetched, u64), Read> {
+        let credential = &self.credential;
+        let failed = |e: &object_store::Error| Read::Failed(describe(e, what, credential));
+        // If-Match takes the quoted form.
         let opts = object_store::GetOptions {
-            if_match: listed.as_ref().map(|e| format!("\"{e}\"")),
+            if_match: if_match.map(|e| format!("\"{e}\"")),
             ..Default::default()
         };
         let got = match self.store.get_opts(&blob.path, opts).await {
-            Err(object_store::Error::Precondition { .. }) => {
-                stats.changed.fetch_add(1, Ordering::Relaxed);
-                self.store.get(&blob.path).await
-            }
-            other => other,
-        }
-        .map_err(|e| describe(&e, &what, credential))?;
+            Err(object_store::Error::Precondition { .. }) => return Err(Read::Changed),
+            other => other.map_err(|e| failed(&e))?,
+        };
         let etag: Option<String> = got
             .meta
             .e_tag
             .as_ref()
             .map(|e| e.trim_matches('"').to_string())
-            .or(listed);
+            .or_else(|| if_match.map(str::to_string));
         if let Ok(mut e) = blob.etag.lock() {
             e.clone_from(&etag);
         }
         let size = got.meta.size;
         let mut body = got.into_stream();
-        let to_file = match (&self.opts.cache, etag) {
-            (Some(dir), Some(etag)) => Some((dir.clone(), Some(etag))),
+        // A body that fails is reported, unless the blob changed meanwhile
+        // (then it is read again).
+        let cut = |e: object_store::Error| {
+            let read = etag.clone();
+            async move {
+                let now = self.store.head(&blob.path).await.ok().and_then(|m| m.e_tag);
+                match (now, read) {
+                    (Some(now), Some(read)) if now.trim_matches('"') != read => Read::Changed,
+                    _ => failed(&e),
+                }
+            }
+        };
+        let to_file = match (&self.opts.cache, &etag) {
+            (Some(dir), Some(etag)) => Some((dir.clone(), Some(etag.clone()))),
             _ if size >= TEMP_FILE_BYTES => temp_dir().map(|d| (d, None)),
             _ => None,
         };
         match to_file {
-            Some((dir, etag)) => {
-                let mut w = cache::Writer::create(&dir).map_err(|e| format!("cache: {e}"))?;
+            Some((dir, entry_etag)) => {
+                let mut w =
+                    cache::Writer::create(&dir).map_err(|e| Read::Failed(format!("cache: {e}")))?;
                 let mut n = 0u64;
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| describe(&e, &what, credential))?;
+                    let chunk = match chunk {
+                        Ok(c) => c,
+                        Err(e) => return Err(cut(e).await),
+                    };
                     n += chunk.len() as u64;
-                    w.write(&chunk).map_err(|e| format!("cache: {e}"))?;
+                    w.write(&chunk)
+                        .map_err(|e| Read::Failed(format!("cache: {e}")))?;
                 }
-                downloaded.fetch_add(1, Ordering::Relaxed);
-                stats.bytes.fetch_add(n, Ordering::Relaxed);
-                match etag {
+                match entry_etag {
                     Some(etag) => {
                         let entry = cache::entry(&dir, &blob.display, &etag);
-                        w.commit(&entry).map_err(|e| format!("cache: {e}"))?;
-                        Ok(Fetched::File(entry))
+                        w.commit(&entry)
+                            .map_err(|e| Read::Failed(format!("cache: {e}")))?;
+                        Ok((Fetched::File(entry), n))
                     }
                     None => w
                         .keep()
-                        .map(Fetched::Temp)
-                        .map_err(|e| format!("temporary file: {e}")),
+                        .map(|p| (Fetched::Temp(p), n))
+                        .map_err(|e| Read::Failed(format!("temporary file: {e}"))),
                 }
             }
-            _ => {
+            None => {
                 let mut v =
                     Vec::with_capacity(usize::try_from(blob.size.min(self.max_bytes)).unwrap_or(0));
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| describe(&e, &what, credential))?;
+                    let chunk = match chunk {
+                        Ok(c) => c,
+                        Err(e) => return Err(cut(e).await),
+                    };
                     if (v.len() + chunk.len()) as u64 > self.max_bytes {
-                        return Err(format!(
+                        return Err(Read::Failed(format!(
                             "{what}: larger than {} bytes (--max-gunzip); read it with --cache DIR",
                             self.max_bytes
-                        ));
+                        )));
                     }
                     v.extend_from_slice(&chunk);
                 }
-                downloaded.fetch_add(1, Ordering::Relaxed);
-                stats.bytes.fetch_add(v.len() as u64, Ordering::Relaxed);
-                Ok(Fetched::Memory(v))
+                let n = v.len() as u64;
+                Ok((Fetched::Memory(v), n))
             }
         }
     }
+}
+
+/// How many times a blob that keeps changing under its reader is read
+/// before it is reported.
+const READS_OF_A_CHANGING_BLOB: usize = 3;
+
+/// Why one read of a blob did not complete.
+enum Read {
+    /// The blob is at another ETag than the one read: read it again.
+    Changed,
+    /// Failed for good (a message naming the blob).
+    Failed(String),
 }
 
 #[cfg(test)]
