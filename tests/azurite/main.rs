@@ -257,6 +257,24 @@ fn a_sas_reads_and_never_shows() {
     }
     outputs.push(run_env(&["builds", "--format", "markdown", &with_sas], &[]));
     outputs.push(run_env(&["sessions", "--format", "json", &with_sas], &[]));
+    // Per-input accounting names every blob.
+    let stats = run_env(
+        &[
+            "diagnose",
+            "--format",
+            "json",
+            "--stats",
+            "--verbose",
+            &with_sas,
+        ],
+        &[],
+    );
+    assert!(
+        stats.stderr.contains(&format!("{url}/")),
+        "{}",
+        stats.stderr
+    );
+    outputs.push(stats);
     for cmd in ["diagnose", "builds"] {
         let html = run_env(&[cmd, "--format", "html", &with_sas], &[]);
         assert!(html.stdout.contains(&url), "{cmd}: the blobs are named");
@@ -972,8 +990,11 @@ fn interrupted_in_a_download(signal: &str) {
         &url,
     ];
     let mut cmd = common::aibnet();
+    // The stall outlasts the wait below (a timeout would end it: the
+    // retry is served whole).
     cmd.current_dir(repo())
         .args(args)
+        .args(["--storage-timeout", "10m"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     for (k, _) in std::env::vars() {
@@ -982,8 +1003,9 @@ fn interrupted_in_a_download(signal: &str) {
         }
     }
     let mut child = cmd.spawn().unwrap();
-    // The stalled blob's temporary file holds its first bytes: Ctrl-C now.
-    let partial = (0..300).any(|_| {
+    // The stalled blob's temporary file holds its first bytes: Ctrl-C now
+    // (waiting up to two minutes on a loaded machine).
+    let partial = (0..1200).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(100));
         std::fs::read_dir(&dir).is_ok_and(|rd| {
             rd.flatten().any(|e| {
