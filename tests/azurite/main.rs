@@ -205,14 +205,7 @@ fn a_window_lists_and_downloads_only_its_hours() {
     // Azurite saw no request under another day, month or year: neither a
     // listing nor a download (the URLs of the requests, in its debug log;
     // `/` is `%2F` in a listing's prefix).
-    let log = &az.debug_log()[log_before..];
-    let requests: Vec<String> = log
-        .lines()
-        .filter_map(|l| {
-            l.split_once("RequestURL=")
-                .map(|(_, u)| u.replace("%2F", "/").replace("%3D", "="))
-        })
-        .collect();
+    let requests = requests_since(&az, log_before);
     assert!(
         requests.iter().any(|u| u.contains("d=27/h=04")),
         "{requests:#?}"
@@ -832,54 +825,29 @@ fn upload_scenario(az: &Azurite, s: &str, family: &str) -> (usize, String) {
 }
 
 #[test]
-fn a_blob_changed_since_listed_is_read_as_of_its_newer_etag() {
+fn a_blob_changed_since_listed_or_while_read_is_read_whole_as_of_its_newer_etag() {
     let Some(az) = Azurite::start() else { return };
     let s = "proxy-to-buildvm-dropped";
-    // A VNet flow log's blob of two records.
+    // A VNet flow log's blob of two records, listed as of its first one.
     let (_, blob) = upload_scenario(&az, s, "vnet");
     let full = std::fs::read(captures(&format!("{s}/flowlogs/{blob}"))).unwrap();
-    // Listed as of its first record; by its download, the rest of the
-    // hour was appended.
     let mut doc: serde_json::Value = serde_json::from_slice(&full).unwrap();
     let records = doc["records"].as_array_mut().unwrap();
     assert!(records.len() > 1);
     records.truncate(1);
-    az.put(s, &blob, serde_json::to_vec(&doc).unwrap());
-    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::ChangeFirst, full);
-    let url = proxy.url(s);
-    let local = format!("captures/{s}/flowlogs");
-    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
-    let want = run_env(&["diagnose", "--format", "json", &local], &[]);
-    assert_eq!(got.code, want.code, "{}", got.stderr);
-    assert_eq!(
-        normalized(&got.stdout, &[&url]),
-        normalized(&want.stdout, &[&local]),
-        "the whole blob is read, as of its newer ETag"
-    );
-    let line = storage_line(&got);
-    assert_eq!(count(line, "blobs changed since listed"), 1, "{line}");
-    // The first download asked for the listed ETag (If-Match), was refused
-    // (412), and the newer version was read.
-    assert!(proxy.count(&blob) >= 2, "{:#?}", proxy.seen);
-}
-
-#[test]
-fn a_blob_changed_while_read_is_read_again_whole() {
-    let Some(az) = Azurite::start() else { return };
-    let s = "proxy-to-buildvm-dropped";
-    let (_, blob) = upload_scenario(&az, s, "vnet");
-    let full = std::fs::read(captures(&format!("{s}/flowlogs/{blob}"))).unwrap();
-    // Listed and first read as of its first record; the connection breaks
-    // after 100 bytes, and meanwhile the rest of the hour was appended.
-    let mut doc: serde_json::Value = serde_json::from_slice(&full).unwrap();
-    doc["records"].as_array_mut().unwrap().truncate(1);
-    az.put(s, &blob, serde_json::to_vec(&doc).unwrap());
     let local = format!("captures/{s}/flowlogs");
     let want = run_env(&["diagnose", "--format", "json", &local], &[]);
-    for cache in [false, true] {
+    // The rest of the hour is appended before its download (the first
+    // download asked for the listed ETag with If-Match and was refused:
+    // 412), or while it is read (the connection cut after 100 bytes, the
+    // resumption at the old ETag refused): either way it is read again.
+    for (fault, cache, requests) in [
+        (support::Fault::ChangeFirst, false, 2),
+        (support::Fault::CutAndChange, false, 3),
+        (support::Fault::CutAndChange, true, 3),
+    ] {
         az.put(s, &blob, serde_json::to_vec(&doc).unwrap());
-        let proxy =
-            support::FaultProxy::start(&az, s, &blob, support::Fault::CutAndChange, full.clone());
+        let proxy = support::FaultProxy::start(&az, s, &blob, fault, full.clone());
         let url = proxy.url(s);
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec!["diagnose", "--format", "json"];
@@ -888,13 +856,12 @@ fn a_blob_changed_while_read_is_read_again_whole() {
         }
         args.push(&url);
         let got = run_env(&args, &[]);
+        // The whole blob is read, as of its newer ETag.
         assert_same(&got, &url, &want, &local);
         let line = storage_line(&got);
         assert_eq!(count(line, "blobs changed since listed"), 1, "{line}");
         assert_eq!(count(line, "failed"), 0, "{line}");
-        // The cut read, the resumption refused at the old ETag (412), and
-        // the whole read at the new one.
-        assert!(proxy.count(&blob) >= 3, "{:#?}", proxy.seen);
+        assert!(proxy.count(&blob) >= requests, "{:#?}", proxy.seen);
         if cache {
             // Every entry is a whole blob of the hour (the one that changed
             // as of its newer ETag); nothing cut is kept.
@@ -911,50 +878,18 @@ fn a_blob_changed_while_read_is_read_again_whole() {
     }
 }
 
-#[test]
-fn busy_blobs_are_retried_then_skipped_by_name() {
-    let Some(az) = Azurite::start() else { return };
-    let s = "dns-blocked";
-    let (_, blob) = upload_scenario(&az, s, "nsg-v2");
-    let local = format!("captures/{s}/flowlogs");
-    let want = run_env(&["diagnose", "--format", "json", &local], &[]);
-
-    // Busy twice, then served: the run succeeds and says it retried.
-    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::Busy(2), Vec::new());
-    let url = proxy.url(s);
-    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
-    assert_same(&got, &url, &want, &local);
-    let line = storage_line(&got);
-    assert!(count(line, "requests retried") >= 2, "{line}");
-    assert_eq!(count(line, "failed"), 0, "{line}");
-    assert!(proxy.count(&blob) >= 3, "{:#?}", proxy.seen);
-    drop(proxy);
-
-    // Busy through every retry: that blob is skipped, named, and the rest
-    // is analysed.
-    let proxy =
-        support::FaultProxy::start(&az, s, &blob, support::Fault::Busy(usize::MAX), Vec::new());
-    let url = proxy.url(s);
-    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
+/// The reason a run's `skipped` gives for the blob whose path ends with
+/// `blob`.
+fn skipped_reason(got: &Run, blob: &str) -> String {
     let json = got.json();
-    let skipped = json["skipped"].as_array().unwrap();
-    let sk = skipped
+    let sk = json["skipped"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|k| k["path"].as_str().unwrap().ends_with(&blob))
-        .unwrap_or_else(|| panic!("{skipped:#?}\n{}", got.stderr));
-    let reason = sk["reason"].as_str().unwrap();
-    assert!(
-        reason.contains(&blob) && reason.contains("503") && reason.contains("retry"),
-        "{reason}"
-    );
-    assert!(
-        json["inputs"].as_array().unwrap().len() > 1,
-        "the other blobs are read"
-    );
-    let line = storage_line(&got);
-    assert!(count(line, "failed") >= 1, "{line}");
-    // object_store's retries (5 by default) and then the failure.
-    assert!(proxy.count(&blob) >= 6, "{:#?}", proxy.seen);
+        .find(|k| k["path"].as_str().unwrap().ends_with(blob))
+        .unwrap_or_else(|| panic!("{json:#}\n{}", got.stderr))
+        .clone();
+    sk["reason"].as_str().unwrap().to_string()
 }
 
 #[cfg(unix)]
@@ -1096,105 +1031,78 @@ fn a_large_capture_without_cache_streams_to_a_temporary_file() {
 }
 
 #[test]
-fn server_errors_and_timeouts_are_retried() {
+fn throttling_server_errors_and_timeouts_are_retried_then_skipped_by_name() {
+    use support::Fault;
     let Some(az) = Azurite::start() else { return };
-    let s = "egress-blocked";
+    let s = "dns-blocked";
     let (_, blob) = upload_scenario(&az, s, "nsg-v2");
     let local = format!("captures/{s}/flowlogs");
     let want = run_env(&["diagnose", "--format", "json", &local], &[]);
+    // (a fault that passes, the same for ever, the run's flags, what the
+    // skipped blob's reason says, the fewest requests for it when it fails)
+    let cases = [
+        (
+            Fault::Busy(2),
+            Fault::Busy(usize::MAX),
+            "--storage-timeout=60s",
+            "503 (busy, throttling) through every retry",
+            // object_store's 5 retries.
+            6,
+        ),
+        (
+            Fault::ServerError(2),
+            Fault::ServerError(usize::MAX),
+            "--storage-timeout=60s",
+            "500 (server error) through every retry",
+            6,
+        ),
+        // No answer at all: the request times out (after the flag's time,
+        // not the proxy's two minutes) and is retried.
+        (
+            Fault::Hang(1),
+            Fault::Hang(usize::MAX),
+            "--storage-timeout=2s",
+            "no answer within --storage-timeout through every retry",
+            2,
+        ),
+    ];
+    for (passing, failing, timeout, why, tries) in cases {
+        // Refused, then served: the run equals the local one and says it
+        // retried.
+        let proxy = support::FaultProxy::start(&az, s, &blob, passing, Vec::new());
+        let url = proxy.url(s);
+        let got = run_env(&["diagnose", "--format", "json", timeout, &url], &[]);
+        assert_same(&got, &url, &want, &local);
+        let line = storage_line(&got);
+        let refused = match passing {
+            Fault::Busy(n) | Fault::ServerError(n) | Fault::Hang(n) => n,
+            _ => unreachable!(),
+        };
+        assert!(
+            count(line, "requests retried") >= refused as u64,
+            "{passing:?}: {line}"
+        );
+        assert_eq!(count(line, "failed"), 0, "{passing:?}: {line}");
+        assert!(proxy.count(&blob) > refused, "{:#?}", proxy.seen);
+        drop(proxy);
 
-    // 500 twice, then served.
-    let proxy =
-        support::FaultProxy::start(&az, s, &blob, support::Fault::ServerError(2), Vec::new());
-    let url = proxy.url(s);
-    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
-    assert_same(&got, &url, &want, &local);
-    let line = storage_line(&got);
-    assert!(count(line, "requests retried") >= 2, "{line}");
-    assert_eq!(count(line, "failed"), 0, "{line}");
-    assert!(proxy.count(&blob) >= 3, "{:#?}", proxy.seen);
-    drop(proxy);
-
-    // No answer at all once: the request times out and is retried.
-    let proxy = support::FaultProxy::start(&az, s, &blob, support::Fault::Hang(1), Vec::new());
-    let url = proxy.url(s);
-    let started = std::time::Instant::now();
-    let got = run_env(
-        &[
-            "diagnose",
-            "--format",
-            "json",
-            "--storage-timeout",
-            "2s",
-            &url,
-        ],
-        &[],
-    );
-    assert_same(&got, &url, &want, &local);
-    let line = storage_line(&got);
-    assert!(count(line, "requests retried") >= 1, "{line}");
-    assert_eq!(count(line, "failed"), 0, "{line}");
-    assert!(proxy.count(&blob) >= 2, "{:#?}", proxy.seen);
-    // The hung request was given up after its timeout, not the proxy's
-    // two minutes.
-    assert!(started.elapsed() < std::time::Duration::from_secs(60));
-    drop(proxy);
-
-    // 500 through every retry: that blob is skipped, named, the rest read.
-    let proxy = support::FaultProxy::start(
-        &az,
-        s,
-        &blob,
-        support::Fault::ServerError(usize::MAX),
-        Vec::new(),
-    );
-    let url = proxy.url(s);
-    let got = run_env(&["diagnose", "--format", "json", &url], &[]);
-    let json = got.json();
-    let sk = json["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["path"].as_str().unwrap().ends_with(&blob))
-        .unwrap_or_else(|| panic!("{json:#}\n{}", got.stderr))
-        .clone();
-    let reason = sk["reason"].as_str().unwrap();
-    assert!(
-        reason.contains(&blob) && reason.contains("500") && reason.contains("server error"),
-        "{reason}"
-    );
-    assert!(json["inputs"].as_array().unwrap().len() > 1);
-    drop(proxy);
-
-    // No answer ever: skipped, named, as timed out.
-    let proxy =
-        support::FaultProxy::start(&az, s, &blob, support::Fault::Hang(usize::MAX), Vec::new());
-    let url = proxy.url(s);
-    let got = run_env(
-        &[
-            "diagnose",
-            "--format",
-            "json",
-            "--storage-timeout",
-            "1s",
-            &url,
-        ],
-        &[],
-    );
-    let json = got.json();
-    let sk = json["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["path"].as_str().unwrap().ends_with(&blob))
-        .unwrap_or_else(|| panic!("{json:#}\n{}", got.stderr))
-        .clone();
-    let reason = sk["reason"].as_str().unwrap();
-    assert!(
-        reason.contains(&blob) && reason.contains("no answer within --storage-timeout"),
-        "{reason}"
-    );
-    assert!(json["inputs"].as_array().unwrap().len() > 1);
+        // Refused through every retry: that blob is skipped, named, and
+        // the rest is analysed.
+        let proxy = support::FaultProxy::start(&az, s, &blob, failing, Vec::new());
+        let url = proxy.url(s);
+        let got = run_env(&["diagnose", "--format", "json", timeout, &url], &[]);
+        let reason = skipped_reason(&got, &blob);
+        assert!(
+            reason.contains(&format!("blob {url}/{blob}")) && reason.contains(why),
+            "{failing:?}: {reason}"
+        );
+        assert!(
+            got.json()["inputs"].as_array().unwrap().len() > 1,
+            "the other blobs are read"
+        );
+        assert!(count(storage_line(&got), "failed") >= 1, "{}", got.stderr);
+        assert!(proxy.count(&blob) >= tries, "{:#?}", proxy.seen);
+    }
 }
 
 #[test]

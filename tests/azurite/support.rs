@@ -344,34 +344,27 @@ impl FaultProxy {
                 } else {
                     usize::MAX
                 };
-                match fault {
+                // Azure's error answers: (status line, error code, message).
+                const DENIED: &str = "This request is not authorized to perform this operation using this permission.";
+                let refusal = match fault {
                     Fault::Busy(k) if n < k => {
-                        error_answer(
-                            &mut client,
-                            "503 Server Busy",
-                            "ServerBusy",
-                            "The server is busy.",
-                        );
-                        continue;
+                        Some(("503 Server Busy", "ServerBusy", "The server is busy."))
                     }
+                    Fault::ServerError(k) if n < k => Some((
+                        "500 Internal Server Error",
+                        "InternalError",
+                        "The server encountered an internal error.",
+                    )),
                     Fault::Deny => {
-                        error_answer(
-                            &mut client,
-                            "403 This request is not authorized to perform this operation using this permission.",
-                            "AuthorizationPermissionMismatch",
-                            "This request is not authorized to perform this operation using this permission.",
-                        );
-                        continue;
+                        Some(("403 Forbidden", "AuthorizationPermissionMismatch", DENIED))
                     }
-                    Fault::ServerError(k) if n < k => {
-                        error_answer(
-                            &mut client,
-                            "500 Internal Server Error",
-                            "InternalError",
-                            "The server encountered an internal error.",
-                        );
-                        continue;
-                    }
+                    _ => None,
+                };
+                if let Some((status, code, message)) = refusal {
+                    error_answer(&mut client, status, code, message);
+                    continue;
+                }
+                match fault {
                     Fault::Hang(k) if n < k => {
                         std::thread::spawn(move || {
                             let _keep = client;
@@ -501,16 +494,11 @@ fn answer_of(port: u16, head: &str, body: &[u8]) -> Vec<u8> {
 /// Send the request to Azurite with `Connection: close` and copy its answer
 /// back; `stall`: only the headers and a part of the body, then hold.
 fn forward(port: u16, client: &mut TcpStream, head: &str, body: &[u8], stall: bool) {
-    let answer = answer_of(port, head, body);
     if stall {
-        let cut = answer
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map_or(answer.len(), |i| i + 4 + 100);
-        let _ = client.write_all(&answer[..cut.min(answer.len())]);
-        let _ = client.flush();
+        forward_cut(port, client, head, body);
         std::thread::sleep(Duration::from_secs(600));
     } else {
+        let answer = answer_of(port, head, body);
         let _ = client.write_all(&answer);
     }
 }
