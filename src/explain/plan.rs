@@ -550,17 +550,20 @@ fn flow_log_steps(
         .unwrap_or_default();
     let in_place = |urls: Vec<String>, flags: String| {
         format!(
-            "AZURE_STORAGE_ACCOUNT_NAME={account} aibnet diagnose {}{flags}",
+            "AZURE_STORAGE_ACCOUNT_NAME={account} AZURE_USE_AZURE_CLI=true aibnet diagnose {}{flags}",
             urls.iter()
                 .map(|u| az::quote(u).into_owned())
                 .collect::<Vec<_>>()
                 .join(" ")
         )
     };
+    // aibnet takes the Azure CLI's login only when asked (else, with no
+    // key or SAS, the machine's managed identity): the downloads above
+    // use that login, so the command asks for it.
     let in_place_purpose = "Or read those blobs where they are, without downloading them: the storage \
-                            URLs of their folders (credentials as az's: az login, a SAS in \
-                            AZURE_STORAGE_SAS_TOKEN, or an account key; read and list permissions are all \
-                            it needs).";
+                            URLs of their folders, read with your az login as the downloads above (or \
+                            instead of AZURE_USE_AZURE_CLI, a SAS in AZURE_STORAGE_SAS_TOKEN or a key in \
+                            AZURE_STORAGE_ACCOUNT_KEY; read and list permissions are all it needs).";
     if matches!(ctx.flow_logs, FlowLogKind::Nsg | FlowLogKind::Both) {
         let group = n.nsg_group();
         let command = match (n.sub.as_deref(), group, n.nsg.as_deref()) {

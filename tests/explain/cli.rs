@@ -507,7 +507,7 @@ fn the_plan_reads_flow_logs_where_they_are() {
     assert_eq!(
         *in_place[0],
         format!(
-            "AZURE_STORAGE_ACCOUNT_NAME=stflowlogs aibnet diagnose '{folder}/y=2026/m=11/d=27/h=04/'"
+            "AZURE_STORAGE_ACCOUNT_NAME=stflowlogs AZURE_USE_AZURE_CLI=true aibnet diagnose '{folder}/y=2026/m=11/d=27/h=04/'"
         )
     );
     // The folder's blobs are the ones the download step fetches.
@@ -536,8 +536,8 @@ fn the_plan_reads_flow_logs_where_they_are() {
     assert_eq!(
         in_place,
         [
-            "AZURE_STORAGE_ACCOUNT_NAME=st aibnet diagnose az://insights-logs-networksecuritygroupflowevent/ --nsg aib-nsg --since 2026-11-27T03:30:00Z --until 2026-11-27T04:35:00Z",
-            "AZURE_STORAGE_ACCOUNT_NAME=st aibnet diagnose az://insights-logs-flowlogflowevent/ --vnet aib-vnet --since 2026-11-27T03:30:00Z --until 2026-11-27T04:35:00Z",
+            "AZURE_STORAGE_ACCOUNT_NAME=st AZURE_USE_AZURE_CLI=true aibnet diagnose az://insights-logs-networksecuritygroupflowevent/ --nsg aib-nsg --since 2026-11-27T03:30:00Z --until 2026-11-27T04:35:00Z",
+            "AZURE_STORAGE_ACCOUNT_NAME=st AZURE_USE_AZURE_CLI=true aibnet diagnose az://insights-logs-flowlogflowevent/ --vnet aib-vnet --since 2026-11-27T03:30:00Z --until 2026-11-27T04:35:00Z",
         ],
         "{c:#?}"
     );
