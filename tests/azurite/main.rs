@@ -1299,4 +1299,21 @@ fn entra_credentials_fetch_a_token_and_are_named() {
             );
         }
     }
+    // No token at all (no `az` on PATH): said so, not as a refusal.
+    let url = az.url(s);
+    let got = run_env(
+        &["diagnose", "--format", "json", &url],
+        &[("AZURE_USE_AZURE_CLI", "true"), ("PATH", "/nonexistent")],
+    );
+    assert_eq!(got.code, 2, "{}", got.stderr);
+    let reason = got.json()["skipped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("could not get a token with the Azure CLI's login")
+            && reason.contains("az account get-access-token")
+            && !reason.contains("403"),
+        "{reason}"
+    );
 }

@@ -458,6 +458,11 @@ const EMULATOR_KEY: &str =
 /// An error of a storage request, for people: what failed, on which blob or
 /// container, and with which credential (never a secret).
 fn describe(e: &object_store::Error, what: &str, credential: &str) -> String {
+    if let Some(why) = sign_in_failure(e) {
+        return redact(&format!(
+            "{what}: could not get a token with {credential}: {why}"
+        ));
+    }
     match status(e) {
         Some(403 | 401) => format!(
             "access denied (403) to {what} with {credential}: the credential is wrong or expired, or lacks read and list permission"
@@ -476,6 +481,27 @@ fn describe(e: &object_store::Error, what: &str, credential: &str) -> String {
         ),
         _ => redact(&format!("{what}: {e}")),
     }
+}
+
+/// Why the credential could not sign in, when that is what failed (the
+/// token request, the `az` command or the federated token file), not the
+/// storage request: object_store wraps those in a generic error whose
+/// message says so.
+fn sign_in_failure(e: &object_store::Error) -> Option<String> {
+    let object_store::Error::Generic { source, .. } = e else {
+        return None;
+    };
+    let text = source.to_string();
+    [
+        "Error performing token request",
+        "Error getting token response body",
+        "Error reading federated token file",
+        "'az account get-access-token' command failed",
+        "Failed to parse azure cli response",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+    .then_some(text)
 }
 
 /// Whether a request failed by timing out (through its retries): an HTTP
