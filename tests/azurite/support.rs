@@ -401,10 +401,18 @@ impl FaultProxy {
                     if let Fault::Delay(ms) = fault {
                         std::thread::sleep(Duration::from_millis(ms));
                     }
-                    forward(target, &mut client, &head, &body, stall);
+                    if stall {
+                        forward_cut(target, &mut client, &head, &body);
+                        std::thread::sleep(Duration::from_secs(600));
+                        return;
+                    }
+                    let answer = answer_of(target, &head, &body);
+                    // Out of flight before the client has its answer (and
+                    // can send the next request).
                     if is_download {
                         inflight.fetch_sub(1, Ordering::SeqCst);
                     }
+                    let _ = client.write_all(&answer);
                 });
             }
         });
@@ -489,18 +497,6 @@ fn answer_of(port: u16, head: &str, body: &[u8]) -> Vec<u8> {
     let mut answer = Vec::new();
     let _ = up.read_to_end(&mut answer);
     answer
-}
-
-/// Send the request to Azurite with `Connection: close` and copy its answer
-/// back; `stall`: only the headers and a part of the body, then hold.
-fn forward(port: u16, client: &mut TcpStream, head: &str, body: &[u8], stall: bool) {
-    if stall {
-        forward_cut(port, client, head, body);
-        std::thread::sleep(Duration::from_secs(600));
-    } else {
-        let answer = answer_of(port, head, body);
-        let _ = client.write_all(&answer);
-    }
 }
 
 /// A stand-in for Microsoft Entra ID's token endpoint and the machine's
