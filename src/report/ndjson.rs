@@ -13,7 +13,7 @@ use super::contract::SessionJson;
 use crate::ingest::InputReport;
 use crate::sessions::{FlowInfo, Session};
 use crate::time::TimestampCache;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub struct LineWriter<'a> {
     /// `seen_by`. Rendered once for the whole run, not once per writing
     /// task: with 64 tasks each escaping every distinct details, the
     /// escaping was a tenth of `sessions`' instructions on flow logs.
-    flows: HashMap<usize, Vec<u8>>,
+    flows: FxHashMap<usize, Vec<u8>>,
 }
 
 impl<'a> LineWriter<'a> {
@@ -42,7 +42,7 @@ impl<'a> LineWriter<'a> {
             .iter()
             .map(|r| super::json::to_vec(&r.path))
             .collect::<Result<_, _>>()?;
-        let mut flows = HashMap::new();
+        let mut flows = FxHashMap::default();
         for info in sessions.into_iter().filter_map(|s| s.flow.as_ref()) {
             if let std::collections::hash_map::Entry::Vacant(e) =
                 flows.entry(Arc::as_ptr(info) as usize)

@@ -492,6 +492,41 @@ mod tests {
             prop_assert_eq!(format!("{compact:?}"), format!("{full:?}"));
         }
 
+        /// A capture's sessions (with a history or without) and flow
+        /// records in one table finish as the same sessions all built first:
+        /// the groups planned without building them are `coalesce`'s.
+        #[test]
+        fn captures_and_flow_records_finish_like_sessions(
+            a in prop::collection::vec(flow_record(false), 0..60),
+            c in prop::collection::vec((flow_record(false), any::<bool>(), 0i64..999_999), 0..40),
+        ) {
+            let infos = infos();
+            let mut capture: Vec<Session> = c
+                .iter()
+                .map(|(r, seen, us)| {
+                    let mut s = FlowRecord { input: 200, ..*r }.session(&infos);
+                    s.flow = None;
+                    if *seen {
+                        s.history.set(b"ShAD");
+                        s.first_ts += us * 1000;
+                        s.last_ts += us * 1000;
+                        s.ts_digits = 6;
+                    }
+                    s
+                })
+                .collect();
+            capture.sort_by_key(order_key);
+            let tables = || {
+                SessionTable::concat(vec![
+                    SessionTable::from_sessions(capture.clone()),
+                    SessionTable::from_flow_records(a.clone(), infos.clone()),
+                ])
+            };
+            let compact = tables().finish();
+            let full = SessionTable::from_sessions(tables().into_sessions()).finish_sessions();
+            prop_assert_eq!(format!("{compact:?}"), format!("{full:?}"));
+        }
+
         /// Finishing gives the same whether the sessions come as one table
         /// or as several (merged up to `MERGE_RUNS` runs, sorted beyond).
         #[test]

@@ -244,7 +244,7 @@ fn blobs(dir: &str) -> Vec<String> {
 
 #[test]
 fn same_answers_for_any_thread_count_and_input_order() {
-    for name in ["one-build", "concurrent-builds"] {
+    for name in ["one-build", "concurrent-builds", "adversarial"] {
         let (dir, _) = fixture(name);
         let files = blobs(&dir);
         let mut reversed = files.clone();
