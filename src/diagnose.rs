@@ -64,9 +64,13 @@ impl Diagnosis {
 /// (except "no AIB traffic", which proves nothing), healthy when a hop of the
 /// command path was seen working, inconclusive otherwise.
 fn verdict_of(findings: &[Finding], hops: &[HopReport]) -> Verdict {
-    let problem = findings
-        .iter()
-        .any(|f| f.severity >= Severity::Warning && f.id != FindingId::NoAibTraffic);
+    let problem = findings.iter().any(|f| {
+        f.severity >= Severity::Warning
+            && !matches!(
+                f.id,
+                FindingId::NoAibTraffic | FindingId::CaptureLostPackets
+            )
+    });
     if problem {
         Verdict::Broken
     } else if hops

@@ -99,6 +99,7 @@ impl<'a> LineWriter<'a> {
             (b",\"resp_bytes\":", s.resp.bytes),
             (b",\"resp_ip_bytes\":", s.resp.ip_bytes),
             (b",\"syn_retransmits\":", u64::from(s.syn_retransmits)),
+            (b",\"missed_bytes\":", s.missed_bytes()),
         ];
         for (key, v) in counts {
             buf.extend_from_slice(key);

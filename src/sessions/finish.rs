@@ -314,7 +314,9 @@ fn has_capture_view(s: &Session) -> bool {
 /// times, with the flow log's decision and rule added); between views of
 /// one kind, the one with more packets (then the earlier input) speaks for
 /// state and history. Counts take the larger view of each direction, since
-/// both points saw the same packets. `s` is left holding what remains of
+/// both points saw the same packets; the missed bytes (and whether the
+/// snap length cut payloads) stay the leading view's, as its gap letters
+/// do. `s` is left holding what remains of
 /// the view that did not lead, to be dropped. Returns whether `g`'s first
 /// time moved later (a capture's time replacing a flow log's whole
 /// second), which can put it out of order.

@@ -337,6 +337,14 @@ pub struct Session {
     pub flow: Option<Arc<FlowInfo>>,
     /// The IP protocol number ([`Session::ip_proto`]).
     pub(super) ip_proto: u8,
+    /// TCP: some payload was cut by the capture's snap length, so the
+    /// session's gaps (`missed`) may come from that, not from lost packets.
+    pub payload_cut: bool,
+    /// TCP: bytes of both directions the capture did not show although the
+    /// peer acknowledged them (content gaps, counted per direction: Zeek's
+    /// `missed_bytes`; which direction lost data is in the history, `G` or
+    /// `g`); 0 otherwise.
+    pub missed: u64,
 }
 
 impl Session {
@@ -373,7 +381,14 @@ impl Session {
             seen_by: SeenBy::one(input),
             flow: None,
             ip_proto: t.proto,
+            payload_cut: false,
+            missed: 0,
         }
+    }
+
+    /// Bytes the capture missed in both directions (Zeek's `missed_bytes`).
+    pub fn missed_bytes(&self) -> u64 {
+        self.missed
     }
 
     /// The IP protocol number (`proto` names the common ones only).
