@@ -419,13 +419,34 @@ pub fn nsg_flow_log_pattern(
     nsg: Option<&str>,
     time: &str,
 ) -> String {
-    let upper = |s: Option<&str>| s.map_or_else(|| "*".to_string(), str::to_ascii_uppercase);
+    let star = |s: Option<&str>| s.unwrap_or("*").to_string();
     format!(
-        "resourceId=/SUBSCRIPTIONS/{}/RESOURCEGROUPS/{}/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/{}/{time}/*",
-        upper(subscription),
-        upper(resource_group),
-        upper(nsg),
+        "{}*",
+        nsg_flow_log_folder(&star(subscription), &star(resource_group), &star(nsg), time)
     )
+}
+
+/// The blob folder of one NSG's flow logs for a time prefix
+/// (`y=2024/m=05/d=14/h=09`), as Azure writes it (in capitals), ending in
+/// `/`.
+pub fn nsg_flow_log_folder(
+    subscription: &str,
+    resource_group: &str,
+    nsg: &str,
+    time: &str,
+) -> String {
+    format!(
+        "resourceId=/SUBSCRIPTIONS/{}/RESOURCEGROUPS/{}/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/{}/{time}/",
+        subscription.to_ascii_uppercase(),
+        resource_group.to_ascii_uppercase(),
+        nsg.to_ascii_uppercase(),
+    )
+}
+
+/// The storage URL aibnet reads a container's folder by
+/// (`az://CONTAINER/PREFIX`; the account is `AZURE_STORAGE_ACCOUNT_NAME`).
+pub fn storage_url(container: &str, prefix: &str) -> String {
+    format!("az://{container}/{prefix}")
 }
 
 /// The blob pattern of every VNet flow log for a time prefix: the path names

@@ -87,15 +87,21 @@ pub struct Options {
     pub limits: Limits,
     /// How storage locations are downloaded (concurrency, cache).
     pub remote: ingest::blob::RemoteOptions,
+    /// The time window storage locations are listed for (a scan has its
+    /// own, [`scan::ScanOptions::since`] and `until`, and sets this one).
+    pub window: ingest::blob::Window,
+    /// Which flow logs are read (`--nsg`, `--mac`, `--vnet`, `--subnet`).
+    pub select: ingest::Selection,
 }
 
 /// Run the pipeline over the user's paths (files, directories walked
 /// recursively, `-` for stdin).
 pub fn analyze_paths(paths: &[PathBuf], opts: &Options) -> Analysis {
     let discovery = ingest::Discovery {
+        window: opts.window,
         remote: opts.remote.clone(),
         limits: opts.limits,
-        ..Default::default()
+        select: opts.select.clone(),
     };
     let (mut sources, errors) = ingest::discover_with(paths, &discovery);
     // Inputs are numbered in path order, so the output does not depend on

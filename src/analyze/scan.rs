@@ -263,6 +263,7 @@ pub fn scan_paths(
         },
         remote: opts.read.remote.clone(),
         limits: opts.read.limits,
+        select: opts.read.select.clone(),
     };
     let (mut sources, errors) = ingest::discover_with(paths, &discovery);
     // Numbered in path order, so the output does not depend on the order

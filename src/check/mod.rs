@@ -197,6 +197,16 @@ impl Config {
     pub fn load_paths(paths: &[PathBuf]) -> Config {
         let mut cfg = Config::default();
         for p in paths {
+            // Configuration is small and read from disk: a storage URL here
+            // is a mistake, named without its SAS.
+            if let Some(url) = p.to_str().filter(|s| crate::ingest::blob::is_remote(s)) {
+                cfg.skipped.push(Skipped {
+                    path: crate::ingest::blob::redact(url),
+                    offset: None,
+                    reason: "check reads local JSON files only (save the configuration with `az … show --output json`); storage locations are read by sessions, diagnose and builds".to_string(),
+                });
+                continue;
+            }
             let files = if p.is_dir() {
                 match std::fs::read_dir(p) {
                     Ok(entries) => {

@@ -1,7 +1,7 @@
 //! `aibnet builds`: every AIB run in days of flow logs and captures, each
 //! diagnosed.
 
-use super::common::{FormatArg, HintArgs, InputArgs, parse_duration};
+use super::common::{FormatArg, HintArgs, InputArgs, SelectArgs, parse_duration};
 use super::output::{Exit, emit};
 use aibnet::builds::{Builds, Options, builds_paths};
 
@@ -18,6 +18,9 @@ pub struct Args {
     #[command(flatten)]
     hints: HintArgs,
 
+    #[command(flatten)]
+    select: SelectArgs,
+
     /// Quiet time after which an address seen again belongs to a new run
     /// (e.g. 10m, 1h30m, 90s).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration_ns)]
@@ -27,14 +30,6 @@ pub struct Args {
     /// 240 by default).
     #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = duration_ns)]
     timeout: i64,
-
-    /// Only evidence from this time on (RFC 3339, e.g. 2024-08-19T00:00:00Z).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    since: Option<i64>,
-
-    /// Only evidence up to this time (RFC 3339).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    until: Option<i64>,
 
     /// No progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
@@ -52,10 +47,6 @@ pub struct Args {
 fn duration_ns(s: &str) -> Result<i64, String> {
     let d = parse_duration(s)?;
     i64::try_from(d.as_nanos()).map_err(|_| format!("duration {s:?} is too long"))
-}
-
-fn parse_time(s: &str) -> Result<i64, aibnet::time::TimeError> {
-    aibnet::time::parse(s)
 }
 
 fn print_summary(b: &Builds) {
@@ -84,26 +75,22 @@ fn print_summary(b: &Builds) {
 
 /// Run the command.
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    if let (Some(s), Some(u)) = (args.since, args.until)
-        && s > u
-    {
-        anyhow::bail!("--since is after --until");
-    }
+    let read = args.input.read_options(&args.select)?;
     if args.gap <= 0 || args.timeout <= 0 {
         anyhow::bail!("--gap and --timeout must be positive");
     }
     let opts = Options {
         gap_ns: args.gap,
         timeout_ns: args.timeout,
-        since: args.since,
-        until: args.until,
+        since: args.select.since,
+        until: args.select.until,
         diagnosis: aibnet::diagnose::Options {
             hints: args.hints.hints(),
-            names: args.hints.fix_names(),
+            names: args.hints.fix_names(&args.select),
             config: None,
         },
         config: args.config.clone(),
-        read: args.input.read_options(),
+        read,
         // Only the HTML report draws each run's sessions.
         keep_sessions: args.format == Some(FormatArg::Html),
     };

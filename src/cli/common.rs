@@ -108,10 +108,6 @@ pub struct HintArgs {
     /// Resource group to put into the `az` fix commands.
     #[arg(long = "resource-group", value_name = "RG")]
     pub resource_group: Option<String>,
-
-    /// NSG name to put into the `az` fix commands.
-    #[arg(long, value_name = "NSG")]
-    pub nsg: Option<String>,
 }
 
 impl HintArgs {
@@ -125,16 +121,83 @@ impl HintArgs {
         }
     }
 
-    /// The names to put into fix commands.
-    pub fn fix_names(&self) -> FixNames {
+    /// The names to put into fix commands (the NSG's is `--nsg`'s).
+    pub fn fix_names(&self, select: &SelectArgs) -> FixNames {
         let mut names = FixNames::default();
         if let Some(rg) = &self.resource_group {
             names.resource_group = rg.clone();
         }
-        if let Some(n) = &self.nsg {
+        if let Some(n) = &select.nsg {
             names.nsg = n.clone();
         }
         names
+    }
+}
+
+/// Which evidence to read, the flags every analysing command shares: the
+/// time window and the NSG, NIC, VNET and subnet. For storage locations
+/// they prune the listing (nothing outside them is downloaded); local trees
+/// laid out the same way are selected the same way.
+#[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    /// Only evidence from this time on (RFC 3339, e.g. 2024-08-19T00:00:00Z);
+    /// flow-log folders (`y=/m=/d=/h=`) wholly before it are not listed.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<i64>,
+
+    /// Only evidence up to this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<i64>,
+
+    /// Only the NSG flow logs of this NSG (a name or resource id; the
+    /// `NETWORKSECURITYGROUPS/NAME` folder); also the NSG named in the `az`
+    /// fix commands.
+    #[arg(long, value_name = "NSG")]
+    pub nsg: Option<String>,
+
+    /// Only the flow logs of the NIC with this MAC (the `macAddress=`
+    /// folder; repeatable, comma-separated).
+    #[arg(long, value_name = "MAC", value_delimiter = ',')]
+    pub mac: Vec<String>,
+
+    /// Only the VNet flow logs whose target (`targetResourceID`) is this
+    /// VNET or a subnet of it. NSG flow logs name no VNET: use --nsg.
+    #[arg(long, value_name = "VNET")]
+    pub vnet: Option<String>,
+
+    /// Only the VNet flow logs whose target is this subnet (a name or
+    /// resource id), or the VNET holding it, or a NIC.
+    #[arg(long, value_name = "SUBNET")]
+    pub subnet: Option<String>,
+}
+
+fn parse_time(s: &str) -> Result<i64, aibnet::time::TimeError> {
+    aibnet::time::parse(s)
+}
+
+impl SelectArgs {
+    /// The window, checked.
+    pub fn window(&self) -> anyhow::Result<aibnet::ingest::blob::Window> {
+        if let (Some(s), Some(u)) = (self.since, self.until)
+            && s > u
+        {
+            anyhow::bail!("--since is after --until");
+        }
+        Ok(aibnet::ingest::blob::Window {
+            since: self.since,
+            until: self.until,
+        })
+    }
+
+    /// The selection of flow logs.
+    pub fn selection(&self) -> anyhow::Result<aibnet::ingest::Selection> {
+        aibnet::ingest::Selection::new(
+            self.nsg.as_deref(),
+            &self.mac,
+            self.vnet.as_deref(),
+            self.subnet.as_deref(),
+        )
+        .map_err(anyhow::Error::msg)
     }
 }
 
@@ -157,6 +220,12 @@ pub struct InputArgs {
     /// only): a second run over the same blobs downloads nothing.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+
+    /// Give up on a storage request that has not completed after DURATION
+    /// (e.g. 30s, 2m; default 60s), then retry it with backoff, as for
+    /// throttling and server errors.
+    #[arg(long = "storage-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub storage_timeout: Option<std::time::Duration>,
 
     /// Worker threads (default: one per core). Output is the same for any value.
     #[arg(short = 'j', long = "threads", value_name = "N")]
@@ -220,9 +289,9 @@ impl InputArgs {
     /// How to read the inputs: these flags, and the capture-splitting
     /// scheme `AIBNET_INTRA_FILE` names (`sequential`, `buffered`; for
     /// measurements), everything kept.
-    pub fn read_options(&self) -> aibnet::analyze::Options {
+    pub fn read_options(&self, select: &SelectArgs) -> anyhow::Result<aibnet::analyze::Options> {
         use aibnet::analyze::IntraFile;
-        aibnet::analyze::Options {
+        Ok(aibnet::analyze::Options {
             intra_file: match std::env::var("AIBNET_INTRA_FILE").as_deref() {
                 Ok("buffered") => IntraFile::Buffered,
                 Ok("sequential") => IntraFile::Sequential,
@@ -235,10 +304,16 @@ impl InputArgs {
                 concurrency: self.concurrency.max(1),
                 cache: self.cache.clone(),
                 env: aibnet::ingest::blob::azure_env(std::env::vars()),
+                timeout: self
+                    .storage_timeout
+                    .filter(|t| !t.is_zero())
+                    .unwrap_or(aibnet::ingest::blob::DEFAULT_TIMEOUT),
                 ..Default::default()
             },
+            window: select.window()?,
+            select: select.selection()?,
             ..Default::default()
-        }
+        })
     }
 
     /// Run `f` inside a rayon pool of the requested size.
@@ -281,7 +356,11 @@ impl FormatArg {
 /// The storage line on stderr (blobs listed, skipped by the window,
 /// downloaded, bytes), when storage locations were read.
 pub fn print_remote(opts: &aibnet::analyze::Options) {
-    if let Some(line) = opts.remote.stats.summary() {
+    let stats = &opts.remote.stats;
+    for line in [stats.summary(), stats.local_summary()]
+        .into_iter()
+        .flatten()
+    {
         eprintln!("aibnet: {line}");
     }
 }

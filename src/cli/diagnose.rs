@@ -1,6 +1,6 @@
 //! `aibnet diagnose`: which hop is broken and why.
 
-use super::common::{FormatArg, HintArgs, InputArgs, print_stats, print_summary};
+use super::common::{FormatArg, HintArgs, InputArgs, SelectArgs, print_stats, print_summary};
 use super::output::{Exit, emit};
 use aibnet::aib::FindingId;
 use aibnet::report::{DiagnoseReport, OutputFormat};
@@ -20,6 +20,9 @@ pub struct Args {
 
     #[command(flatten)]
     hints: HintArgs,
+
+    #[command(flatten)]
+    select: SelectArgs,
 
     /// The proxy VM's address, when the evidence does not show it.
     #[arg(long, value_name = "IP")]
@@ -63,7 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         build_vm: args.build_vm.clone(),
         ..args.hints.hints()
     };
-    let names = args.hints.fix_names();
+    let names = args.hints.fix_names(&args.select);
+    let read = args.input.read_options(&args.select)?;
     #[cfg(feature = "live")]
     let _live_file;
     #[cfg(feature = "live")]
@@ -90,10 +94,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     #[cfg(not(feature = "live"))]
     let paths = args.input.require_paths()?;
     let scan_opts = aibnet::analyze::scan::ScanOptions {
-        read: args.input.read_options(),
+        read,
         probe: hints.probe_ip.unwrap_or(aibnet::aib::AZURE_HOST_IP),
+        since: args.select.since,
+        until: args.select.until,
         report_failed: true,
-        ..Default::default()
     };
     let progress = super::progress::bar(args.no_progress);
     let (analysis, diag) = args.input.in_pool(|| {

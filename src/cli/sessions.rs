@@ -1,6 +1,6 @@
 //! `aibnet sessions`: what happened on the wire.
 
-use super::common::{FormatArg, InputArgs, print_stats, print_summary};
+use super::common::{FormatArg, InputArgs, SelectArgs, print_stats, print_summary};
 use super::output::{Exit, emit};
 use aibnet::report::{OutputFormat, SessionsReport};
 use aibnet::sessions::{ConnState, Filter};
@@ -29,6 +29,9 @@ pub struct Args {
     /// Only sessions in these Zeek states, comma-separated (S0,REJ,...).
     #[arg(long, value_name = "STATES", value_delimiter = ',')]
     state: Vec<String>,
+
+    #[command(flatten)]
+    select: SelectArgs,
 }
 
 /// Run the command.
@@ -48,11 +51,18 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     // become sessions (the same result, much less work on big log sets).
     let opts = aibnet::analyze::Options {
         filter: filter.clone(),
-        ..args.input.read_options()
+        ..args.input.read_options(&args.select)?
     };
-    let analysis = args
+    let mut analysis = args
         .input
         .in_pool(|| aibnet::analyze::analyze_paths(&paths, &opts))?;
+    // --since/--until: the sessions that overlap the window.
+    let (since, until) = (args.select.since, args.select.until);
+    if since.is_some() || until.is_some() {
+        analysis.sessions.retain(|s| {
+            since.is_none_or(|t| s.last_ts >= t) && until.is_none_or(|t| s.first_ts <= t)
+        });
+    }
     let shown = analysis
         .sessions
         .iter()

@@ -541,6 +541,52 @@ fn flow_log_steps(
             );
         }
     }
+    // The same blobs read where they are: aibnet lists only these folders
+    // (or the window's, and the NSG's or target VNET's) and downloads
+    // nothing else.
+    let timed = prefixes.iter().all(|p| !p.contains('<'));
+    let window_flags = win
+        .map(|w| format!(" --since {} --until {}", w.from, w.to))
+        .unwrap_or_default();
+    let in_place = |urls: Vec<String>, flags: String| {
+        format!(
+            "AZURE_STORAGE_ACCOUNT_NAME={account} AZURE_USE_AZURE_CLI=true aibnet diagnose {}{flags}",
+            urls.iter()
+                .map(|u| az::quote(u).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    // aibnet takes the Azure CLI's login only when asked (else, with no
+    // key or SAS, the machine's managed identity): the downloads above
+    // use that login, so the command asks for it.
+    let in_place_purpose = "Or read those blobs where they are, without downloading them: the storage \
+                            URLs of their folders, read with your az login as the downloads above (or \
+                            instead of AZURE_USE_AZURE_CLI, a SAS in AZURE_STORAGE_SAS_TOKEN or a key in \
+                            AZURE_STORAGE_ACCOUNT_KEY; read and list permissions are all it needs).";
+    if matches!(ctx.flow_logs, FlowLogKind::Nsg | FlowLogKind::Both) {
+        let group = n.nsg_group();
+        let command = match (n.sub.as_deref(), group, n.nsg.as_deref()) {
+            (Some(s), Some(g), Some(nsg)) if timed => in_place(
+                prefixes
+                    .iter()
+                    .map(|p| {
+                        az::storage_url(NSG_FLOW_CONTAINER, &az::nsg_flow_log_folder(s, g, nsg, p))
+                    })
+                    .collect(),
+                String::new(),
+            ),
+            (_, _, nsg) => in_place(
+                vec![az::storage_url(NSG_FLOW_CONTAINER, "")],
+                format!(
+                    "{}{window_flags}",
+                    nsg.map(|n| format!(" --nsg {}", az::quote(n)))
+                        .unwrap_or_default()
+                ),
+            ),
+        };
+        step(in_place_purpose.to_string(), command);
+    }
     if matches!(ctx.flow_logs, FlowLogKind::Vnet | FlowLogKind::Both) {
         for p in &prefixes {
             step(
@@ -551,6 +597,22 @@ fn flow_log_steps(
                 download(VNET_FLOW_CONTAINER, &az::vnet_flow_log_pattern(p)),
             );
         }
+        // The VNet flow logs' paths name their flow-log resource: the
+        // target VNET and subnet select them (by their first record).
+        let mut flags = String::new();
+        if let Some(v) = &n.vnet {
+            flags.push_str(&format!(" --vnet {}", az::quote(v)));
+        }
+        if let Some(sn) = &n.subnet {
+            flags.push_str(&format!(" --subnet {}", az::quote(sn)));
+        }
+        step(
+            in_place_purpose.to_string(),
+            in_place(
+                vec![az::storage_url(VNET_FLOW_CONTAINER, "")],
+                format!("{flags}{window_flags}"),
+            ),
+        );
     }
     if ctx.flow_logs == FlowLogKind::Both {
         notes.push(

@@ -11,11 +11,13 @@ mod bytes;
 mod detect;
 mod names;
 mod report;
+mod select;
 mod source;
 
 pub use detect::{Format, detect};
 pub use names::{blob_hour, blob_mac, short_path, short_paths};
 pub use report::{InputReport, Skipped, not_evidence};
+pub use select::{HEAD_BYTES, Selection, flow_log_folder};
 pub use source::{
     Bytes, DiscoverError, Discovery, Input, LoadError, Source, discover, discover_with, load,
     load_all,

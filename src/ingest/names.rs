@@ -3,10 +3,11 @@
 //! paths (kept in JSON) would not fit.
 
 /// A short name for an input, enough to tell capture points apart: the last
-/// two path components of a capture; for a flow-log blob in the storage
-/// layout, the NSG (or flow log) name, the hour and the NIC's MAC.
+/// two path components of a capture (the VM and file name of a Network
+/// Watcher capture); for a flow-log blob in the storage layout, the NSG (or
+/// flow log) name, the hour and the NIC's MAC.
 pub fn short_path(p: &str) -> String {
-    if let Some(label) = flowlog_label(p) {
+    if let Some(label) = flowlog_label(p).or_else(|| network_watcher_label(p)) {
         return label;
     }
     let parts: Vec<&str> = p.rsplitn(3, '/').collect();
@@ -37,6 +38,20 @@ fn flowlog_label(p: &str) -> Option<String> {
         _ => String::new(),
     };
     Some(format!("{name}{hour} mac {mac}"))
+}
+
+/// `aib-buildvm/packetcapture_04_36_59_000.cap` for a Network Watcher
+/// capture (`.../virtualmachines/aib-buildvm/2026/11/27/packetcapture_04_36_59_000.cap`):
+/// every VM's captures have names of that form in date folders, so the last
+/// two components would not tell VMs apart.
+fn network_watcher_label(p: &str) -> Option<String> {
+    let parts: Vec<&str> = p.split('/').collect();
+    let at = parts
+        .iter()
+        .rposition(|x| x.eq_ignore_ascii_case("virtualmachines"))?;
+    let vm = parts.get(at + 1)?;
+    let file = parts.last().filter(|_| parts.len() > at + 2)?;
+    Some(format!("{vm}/{file}"))
 }
 
 /// Short names of several inputs for a table cell: captures by name,
@@ -105,4 +120,23 @@ pub fn blob_hour(path: &str) -> Option<i64> {
     }
     let days = crate::time::days_from_civil(y, mo, d);
     Some((days * 86_400 + h * 3600) * 1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_watcher_captures_are_named_by_vm() {
+        let base = "https://st.blob.core.windows.net/network-watcher-logs/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines";
+        let a = format!("{base}/aib-buildvm/2026/11/27/packetcapture_04_36_59_000.cap");
+        let b = format!("{base}/aib-proxy/2026/11/27/packetcapture_04_36_59_000.cap");
+        assert_eq!(short_path(&a), "aib-buildvm/packetcapture_04_36_59_000.cap");
+        assert_eq!(
+            short_paths([a.as_str(), b.as_str()]),
+            "aib-buildvm/packetcapture_04_36_59_000.cap, aib-proxy/packetcapture_04_36_59_000.cap"
+        );
+        assert_eq!(short_path("captures/x/proxy.pcap"), "x/proxy.pcap");
+        assert_eq!(short_path(&format!("{base}/vm")), "virtualmachines/vm");
+    }
 }

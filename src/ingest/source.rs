@@ -5,7 +5,7 @@ pub use super::bytes::Bytes;
 use super::bytes::map_file;
 use super::detect::{Format, detect, is_gzip};
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -117,6 +117,9 @@ pub struct Discovery {
     pub remote: super::blob::RemoteOptions,
     /// What one input may hold in memory.
     pub limits: Limits,
+    /// Only the flow logs of these NSGs, NICs, VNETs and subnets (storage
+    /// locations and local trees alike).
+    pub select: super::Selection,
 }
 
 /// [`discover`], with storage locations (`az://…`, `https://…`) listed as
@@ -137,6 +140,7 @@ pub fn discover_with(
             match super::blob::discover(
                 url,
                 discovery.window,
+                &discovery.select,
                 &discovery.remote,
                 discovery.limits.max_gunzip,
             ) {
@@ -148,9 +152,52 @@ pub fn discover_with(
             }
             continue;
         }
+        let from = out.len();
         walk(p, &mut out, &mut errors, &mut seen_dirs, 0);
+        if !discovery.select.is_empty() {
+            let found = out.split_off(from);
+            let n = found.len();
+            let kept = select_local(found, &discovery.select);
+            discovery.remote.stats.files_deselected.fetch_add(
+                (n - kept.len()) as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            out.extend(kept);
+        }
     }
     (out, errors)
+}
+
+/// The files of a local tree the selection keeps: by their path's
+/// `NETWORKSECURITYGROUPS/NAME` and `macAddress=` segments, and, for
+/// `--vnet`/`--subnet`, by the target in the first record of one file per
+/// flow log (`…/FLOWLOGS/NAME/`), or of each JSON file outside that layout.
+fn select_local(found: Vec<Source>, select: &super::Selection) -> Vec<Source> {
+    let mut verdicts: HashMap<String, bool> = HashMap::default();
+    found
+        .into_iter()
+        .filter(|src| {
+            let Source::File(p) = src else { return true };
+            let path = p.to_string_lossy();
+            if !select.allows_path(&path) {
+                return false;
+            }
+            let Some(key) = select.target_key(&path) else {
+                return true;
+            };
+            if let Some(v) = verdicts.get(key) {
+                return *v;
+            }
+            let key = key.to_string();
+            let mut head = Vec::new();
+            let read = std::fs::File::open(p.as_path())
+                .and_then(|f| f.take(super::HEAD_BYTES as u64).read_to_end(&mut head));
+            // A file that cannot be read is kept: loading it reports why.
+            let v = read.is_err() || select.head_allows(&head);
+            verdicts.insert(key, v);
+            v
+        })
+        .collect()
 }
 
 /// Directory nesting deeper than this is reported rather than followed.

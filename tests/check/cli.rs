@@ -230,3 +230,26 @@ fn usage_errors_exit_2() {
         assert_eq!(o.code, 2, "{args:?}");
     }
 }
+
+#[test]
+fn a_storage_url_is_refused_by_name_without_its_sas() {
+    let url = "https://acct.blob.core.windows.net/config/nsg.json?sv=2022&sp=rl&sig=SECRET%3D";
+    let mut files: Vec<String> = QUICKSTART
+        .iter()
+        .map(|f| config_fixture(f).to_string_lossy().into_owned())
+        .collect();
+    files.push(url.to_string());
+    let o = finish(aibnet().args(["check", "--format", "json"]).args(&files));
+    // The local configuration is still evaluated.
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "skipped https://acct.blob.core.windows.net/config/nsg.json?[redacted]: check reads local JSON files only"
+        ),
+        "{}",
+        o.stderr
+    );
+    for text in [&o.stdout, &o.stderr] {
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+}

@@ -150,3 +150,21 @@ pub fn run_stdin<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>, input: &[u8
     writer.join().expect("stdin writer");
     Run::from(out)
 }
+
+/// Every file under `dir` (walked recursively), sorted.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}

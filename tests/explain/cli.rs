@@ -318,7 +318,7 @@ fn since_until_cross_midnight() {
     let cmds = commands(&v);
     let pats: Vec<&String> = cmds
         .iter()
-        .filter(|c| c.contains("insights-logs-flowlogflowevent"))
+        .filter(|c| c.contains("insights-logs-flowlogflowevent") && c.contains("download-batch"))
         .collect();
     assert_eq!(pats.len(), 2);
     assert!(pats[0].contains("y=2024/m=02/d=28/h=23/*"));
@@ -477,5 +477,68 @@ fn unreadable_evidence_is_a_usage_error() {
     assert!(
         out.stderr
             .contains("none of the --evidence paths could be read")
+    );
+}
+
+#[test]
+fn the_plan_reads_flow_logs_where_they_are() {
+    // The NSG's id and the hour are known: one storage URL per hour folder.
+    let nsg = "/subscriptions/8f2a5c1e-3b7d-4e90-a6c4-2d9e7b1f0a35/resourceGroups/aib-vnet-rg/providers/Microsoft.Network/networkSecurityGroups/aib-build-subnet-nsg";
+    let (_, v) = json(&[
+        "Timeout waiting for SSH.",
+        "--nsg",
+        nsg,
+        "--storage-account",
+        "stflowlogs",
+        "--container",
+        "nsg",
+        "--since",
+        "2026-11-27T04:10:00Z",
+        "--until",
+        "2026-11-27T04:40:00Z",
+    ]);
+    let c = commands(&v);
+    let in_place: Vec<&String> = c
+        .iter()
+        .filter(|c| c.starts_with("AZURE_STORAGE_ACCOUNT_NAME="))
+        .collect();
+    assert_eq!(in_place.len(), 1, "{c:#?}");
+    let folder = "az://insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/8F2A5C1E-3B7D-4E90-A6C4-2D9E7B1F0A35/RESOURCEGROUPS/AIB-VNET-RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/AIB-BUILD-SUBNET-NSG";
+    assert_eq!(
+        *in_place[0],
+        format!(
+            "AZURE_STORAGE_ACCOUNT_NAME=stflowlogs AZURE_USE_AZURE_CLI=true aibnet diagnose '{folder}/y=2026/m=11/d=27/h=04/'"
+        )
+    );
+    // The folder's blobs are the ones the download step fetches.
+    assert!(
+        c.iter().any(|c| c.contains("download-batch")
+            && c.contains("NETWORKSECURITYGROUPS/AIB-BUILD-SUBNET-NSG/y=2026/m=11/d=27/h=04/*")),
+        "{c:#?}"
+    );
+    // Only the NSG's name and the window: the container, pruned by both.
+    let (_, v) = json(&[
+        "Timeout waiting for SSH.",
+        "--nsg",
+        "aib-nsg",
+        "--vnet",
+        "aib-vnet",
+        "--storage-account",
+        "st",
+        "--at",
+        "2026-11-27T04:30:00Z",
+    ]);
+    let c = commands(&v);
+    let in_place: Vec<&String> = c
+        .iter()
+        .filter(|c| c.starts_with("AZURE_STORAGE_ACCOUNT_NAME="))
+        .collect();
+    assert_eq!(
+        in_place,
+        [
+            "AZURE_STORAGE_ACCOUNT_NAME=st AZURE_USE_AZURE_CLI=true aibnet diagnose az://insights-logs-networksecuritygroupflowevent/ --nsg aib-nsg --since 2026-11-27T03:30:00Z --until 2026-11-27T04:35:00Z",
+            "AZURE_STORAGE_ACCOUNT_NAME=st AZURE_USE_AZURE_CLI=true aibnet diagnose az://insights-logs-flowlogflowevent/ --vnet aib-vnet --since 2026-11-27T03:30:00Z --until 2026-11-27T04:35:00Z",
+        ],
+        "{c:#?}"
     );
 }

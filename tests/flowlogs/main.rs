@@ -8,4 +8,5 @@ mod across_blobs;
 mod bad_input;
 mod busy_vnet;
 mod samples;
+mod select;
 mod sessions;

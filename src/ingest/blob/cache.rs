@@ -100,6 +100,16 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Close the file and keep it under its temporary name (a download
+    /// read once, then removed by its reader).
+    pub fn keep(mut self) -> std::io::Result<PathBuf> {
+        // Closed, and no longer removed on drop.
+        drop(self.file.take());
+        Ok(self.tmp.clone())
+    }
+}
+
 impl Drop for Writer {
     fn drop(&mut self) {
         // Not committed (a failed download): no partial entry stays.

@@ -4,9 +4,10 @@
 //! in parallel.
 
 use super::RemoteStats;
+use crate::ingest::select::{HEAD_BYTES, Selection, flow_log_folder};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use std::sync::atomic::Ordering;
 
 /// Slack around a folder's time: a blob's first record carries tuples from
@@ -81,26 +82,31 @@ fn is_hour(path: &str) -> bool {
 }
 
 /// List every blob under `prefix` whose folder can hold evidence of the
-/// window, sorted by name. An open window lists the prefix flat; otherwise
-/// folders are walked level by level down to the hours, skipping those
-/// wholly outside the window (counted in `stats`).
+/// window and the selection, sorted by name. An open window and an empty
+/// selection list the prefix flat; otherwise folders are walked level by
+/// level down to the hours (or, for the selection, down to the time
+/// folders), skipping those wholly outside the window and those the
+/// selection leaves out by name or by their flow log's target (counted in
+/// `stats`).
 pub async fn list(
     store: &dyn ObjectStore,
     prefix: &str,
     window: Window,
+    select: &Selection,
     concurrency: usize,
     stats: &RemoteStats,
 ) -> object_store::Result<Vec<ObjectMeta>> {
     let root = (!prefix.is_empty()).then(|| Path::from(prefix));
     let mut out: Vec<ObjectMeta> = Vec::new();
-    if window.is_open() {
-        stats.list_requests.fetch_add(1, Ordering::Relaxed);
-        out = store.list(root.as_ref()).try_collect().await?;
-    } else {
+    // Flow-log folders whose target was read while walking.
+    let mut decided: Vec<String> = Vec::new();
+    let deeper =
+        |folder: &str| (!window.is_open() && !is_hour(folder)) || select.prunes_above_time(folder);
+    let mut flat: Vec<Option<Path>> = Vec::new();
+    if deeper(prefix) {
         // A prefix that is itself a blob (one named file) or ends inside a
         // folder name is listed flat: there is no folder level to prune.
         let mut folders = vec![root];
-        let mut hours: Vec<Path> = Vec::new();
         while let Some(folder) = folders.pop() {
             stats.list_requests.fetch_add(1, Ordering::Relaxed);
             let r = store.list_with_delimiter(folder.as_ref()).await?;
@@ -110,22 +116,69 @@ pub async fn list(
                 match folder_span(s) {
                     Some((lo, hi)) if !window.overlaps(lo, hi) => {
                         stats.pruned.fetch_add(1, Ordering::Relaxed);
+                        continue;
                     }
-                    _ if is_hour(s) => hours.push(p),
-                    _ => folders.push(Some(p)),
+                    _ => {}
+                }
+                if !select.allows_path(s) {
+                    stats.deselected.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if select.by_target() && flow_log_folder(s) == Some(s.trim_end_matches('/')) {
+                    decided.push(s.trim_end_matches('/').to_string());
+                    if !target_allows(store, &p, select, stats).await? {
+                        stats.deselected.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+                if deeper(s) {
+                    folders.push(Some(p));
+                } else {
+                    flat.push(Some(p));
                 }
             }
         }
-        let lists: Vec<Vec<ObjectMeta>> = futures::stream::iter(hours)
-            .map(|h| {
-                stats.list_requests.fetch_add(1, Ordering::Relaxed);
-                async move { store.list(Some(&h)).try_collect::<Vec<_>>().await }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .try_collect()
-            .await?;
-        out.extend(lists.into_iter().flatten());
+    } else {
+        flat.push(root);
     }
+    let lists: Vec<Vec<ObjectMeta>> = futures::stream::iter(flat)
+        .map(|h| {
+            stats.list_requests.fetch_add(1, Ordering::Relaxed);
+            async move { store.list(h.as_ref()).try_collect::<Vec<_>>().await }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    out.extend(lists.into_iter().flatten());
+    let before = out.len();
+    out.retain(|m| select.allows_path(m.location.as_ref()));
+    // Blobs whose flow log's folder was not walked (the prefix starts
+    // below it, or a blob outside the layout): one head per flow log.
+    if select.by_target() {
+        let mut verdicts: std::collections::HashMap<String, bool> = Default::default();
+        let mut kept = Vec::with_capacity(out.len());
+        for m in out {
+            let keep = match select.target_key(m.location.as_ref()) {
+                None => true,
+                Some(key) if decided.iter().any(|d| d == key) => true,
+                Some(key) => match verdicts.get(key) {
+                    Some(v) => *v,
+                    None => {
+                        let v = select.head_allows(&head(store, &m.location, m.size, stats).await?);
+                        verdicts.insert(key.to_string(), v);
+                        v
+                    }
+                },
+            };
+            if keep {
+                kept.push(m);
+            }
+        }
+        out = kept;
+    }
+    stats
+        .deselected
+        .fetch_add((before - out.len()) as u64, Ordering::Relaxed);
     // By path component, as local paths sort.
     out.sort_by(|a, b| {
         a.location
@@ -135,6 +188,38 @@ pub async fn list(
     });
     out.dedup_by(|a, b| a.location == b.location);
     Ok(out)
+}
+
+/// The first [`HEAD_BYTES`] of a blob (one ranged read).
+async fn head(
+    store: &dyn ObjectStore,
+    path: &Path,
+    size: u64,
+    stats: &RemoteStats,
+) -> object_store::Result<Vec<u8>> {
+    stats.heads.fetch_add(1, Ordering::Relaxed);
+    let n = size.min(HEAD_BYTES as u64);
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(store.get_range(path, 0..n).await?.to_vec())
+}
+
+/// Whether the flow log of a `…/FLOWLOGS/NAME/` folder is selected by its
+/// target: the first record of its first blob (one page of listing, one
+/// ranged read) says it for all of them.
+async fn target_allows(
+    store: &dyn ObjectStore,
+    folder: &Path,
+    select: &Selection,
+    stats: &RemoteStats,
+) -> object_store::Result<bool> {
+    stats.list_requests.fetch_add(1, Ordering::Relaxed);
+    let first = store.list(Some(folder)).next().await.transpose()?;
+    Ok(match first {
+        Some(m) => select.head_allows(&head(store, &m.location, m.size, stats).await?),
+        None => true,
+    })
 }
 
 #[cfg(test)]

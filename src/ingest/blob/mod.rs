@@ -22,8 +22,12 @@ pub use location::{
 
 use futures::StreamExt;
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
+    ReqwestConnector,
+};
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStoreExt, RetryConfig};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -52,6 +56,9 @@ pub struct RemoteOptions {
 /// The default number of downloads in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
+/// The default timeout of one storage request (`--storage-timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Default for RemoteOptions {
     fn default() -> Self {
         RemoteOptions {
@@ -59,7 +66,7 @@ impl Default for RemoteOptions {
             cache: None,
             stats: Arc::default(),
             retries: 5,
-            timeout: Duration::from_secs(60),
+            timeout: DEFAULT_TIMEOUT,
             env: AzureEnv::default(),
         }
     }
@@ -87,6 +94,19 @@ pub struct RemoteStats {
     pub again: AtomicU64,
     /// Downloads that failed.
     pub failed: AtomicU64,
+    /// Folders and blobs the selection (`--nsg`, `--mac`, `--vnet`,
+    /// `--subnet`) left out while listing, never downloaded.
+    pub deselected: AtomicU64,
+    /// Ranged reads of a blob's start for its flow log's target.
+    pub heads: AtomicU64,
+    /// Local files the selection left out.
+    pub files_deselected: AtomicU64,
+    /// Requests answered with throttling (429, 503), a server error or a
+    /// timeout, and tried again after a backoff.
+    pub retried: AtomicU64,
+    /// Blobs that changed between their listing and their download (read
+    /// as of their newer ETag).
+    pub changed: AtomicU64,
 }
 
 impl RemoteStats {
@@ -96,33 +116,108 @@ impl RemoteStats {
         if get(&self.locations) == 0 {
             return None;
         }
-        Some(format!(
-            "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({:.1} MiB), {} from the cache, {} read again, {} failed",
-            get(&self.listed),
-            get(&self.list_requests),
-            get(&self.pruned),
-            get(&self.downloaded),
-            get(&self.bytes) as f64 / (1024.0 * 1024.0),
-            get(&self.cached),
-            get(&self.again),
-            get(&self.failed),
-        ))
+        Some(
+            format!(
+                "storage: {} blobs listed ({} list requests; {} time folders skipped by the window, never listed), {} downloaded ({}), {} from the cache, {} read again, {} failed",
+                get(&self.listed),
+                get(&self.list_requests),
+                get(&self.pruned),
+                get(&self.downloaded),
+                size(get(&self.bytes)),
+                get(&self.cached),
+                get(&self.again),
+                get(&self.failed),
+            ) + &[
+                (
+                    get(&self.deselected),
+                    "folders or blobs left out by the selection, never downloaded",
+                ),
+                (
+                    get(&self.heads),
+                    "blob starts read for their flow log's target",
+                ),
+                (
+                    get(&self.retried),
+                    "requests retried after throttling, a server error or a timeout",
+                ),
+                (
+                    get(&self.changed),
+                    "blobs changed since listed (read as of their newer ETag)",
+                ),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!(", {n} {what}"))
+            .collect::<String>(),
+        )
+    }
+
+    /// One line for stderr on the local files the selection left out, or
+    /// `None` when it left out none.
+    pub fn local_summary(&self) -> Option<String> {
+        let n = self.files_deselected.load(Ordering::Relaxed);
+        (n > 0).then(|| {
+            format!("{n} files left out by the selection (--nsg, --mac, --vnet, --subnet)")
+        })
+    }
+}
+
+/// A byte count for people: bytes, then KiB, MiB, GiB (binary units, one
+/// decimal; two for GiB).
+fn size(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", b / K),
+        1_048_576..1_073_741_824 => format!("{:.1} MiB", b / (K * K)),
+        _ => format!("{:.2} GiB", b / (K * K * K)),
     }
 }
 
 /// One listed blob.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Blob {
     path: Path,
     display: String,
     size: u64,
-    etag: Option<String>,
+    /// The ETag it is read as of (unquoted): the listed one, then the one
+    /// its first download read (a second read asks for the same version).
+    etag: Mutex<Option<String>>,
+}
+
+impl Blob {
+    fn etag(&self) -> Option<String> {
+        self.etag.lock().ok().and_then(|e| e.clone())
+    }
 }
 
 /// What a finished download left.
 enum Fetched {
     Memory(Vec<u8>),
+    /// A cache entry (kept).
     File(PathBuf),
+    /// A temporary file of a large blob read without `--cache` (removed
+    /// once mapped: the mapping keeps its pages).
+    Temp(PathBuf),
+}
+
+/// Blobs at least this large (as listed) are downloaded to a temporary
+/// file and mapped, not held in memory, when there is no `--cache`: a
+/// capture of gigabytes is paged in and out by the kernel like a local
+/// file, and `--max-gunzip` does not bound it.
+pub const TEMP_FILE_BYTES: u64 = 32 << 20;
+
+/// The folder of those temporary files: private to the user, and cleared
+/// of what runs that no longer exist left there.
+fn temp_dir() -> Option<PathBuf> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".to_string());
+    let user: String = user
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let dir = std::env::temp_dir().join(format!("aibnet-downloads-{user}"));
+    cache::prepare(&dir).ok().map(|()| dir)
 }
 
 /// A blob's download: never started, under way, done, or done and taken
@@ -160,6 +255,14 @@ impl Drop for BlobSet {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+        // Temporary files downloaded and never read.
+        if let Ok(slots) = self.slots.lock() {
+            for s in slots.iter() {
+                if let Slot::Ready(Ok(Fetched::Temp(p))) = s {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
     }
 }
 
@@ -190,6 +293,12 @@ impl BlobSource {
             Fetched::Memory(v) => Ok(super::Bytes::Owned(v)),
             Fetched::File(p) => {
                 super::bytes::map_file(&p).map_err(|e| format!("cached copy {}: {e}", p.display()))
+            }
+            Fetched::Temp(p) => {
+                let mapped = super::bytes::map_file(&p)
+                    .map_err(|e| format!("downloaded copy {}: {e}", p.display()));
+                let _ = std::fs::remove_file(&p);
+                mapped
             }
         }
     }
@@ -273,7 +382,9 @@ fn open_store(
         }
         None => {}
     }
-    b = b.with_client_options(client);
+    b = b
+        .with_client_options(client)
+        .with_http_connector(CountingConnector(Arc::clone(&opts.stats)));
     b = match cred {
         Credential::Sas { token, .. } => {
             let pairs =
@@ -295,6 +406,51 @@ fn open_store(
     b.build().map_err(|e| redact(&e.to_string()))
 }
 
+/// The HTTP client of a store: object_store's own (reqwest, rustls),
+/// counting the answers it will retry (throttling, server errors,
+/// timeouts) for the stderr line.
+#[derive(Debug)]
+struct CountingConnector(Arc<RemoteStats>);
+
+impl HttpConnector for CountingConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(Counting {
+            inner: ReqwestConnector::default().connect(options)?,
+            stats: Arc::clone(&self.0),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Counting {
+    inner: HttpClient,
+    stats: Arc<RemoteStats>,
+}
+
+#[async_trait::async_trait]
+impl HttpService for Counting {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let r = self.inner.execute(req).await;
+        let busy = match &r {
+            Ok(resp) => {
+                let code = resp.status().as_u16();
+                code == 429 || code >= 500
+            }
+            Err(e) => matches!(
+                e.kind(),
+                HttpErrorKind::Connect
+                    | HttpErrorKind::Request
+                    | HttpErrorKind::Timeout
+                    | HttpErrorKind::Interrupted
+            ),
+        };
+        if busy {
+            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
 /// The emulator's published account key (not a secret).
 const EMULATOR_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -302,13 +458,66 @@ const EMULATOR_KEY: &str =
 /// An error of a storage request, for people: what failed, on which blob or
 /// container, and with which credential (never a secret).
 fn describe(e: &object_store::Error, what: &str, credential: &str) -> String {
+    if let Some(why) = sign_in_failure(e) {
+        return redact(&format!(
+            "{what}: could not get a token with {credential}: {why}"
+        ));
+    }
     match status(e) {
         Some(403 | 401) => format!(
             "access denied (403) to {what} with {credential}: the credential is wrong or expired, or lacks read and list permission"
         ),
         Some(404) => format!("not found (404): {what}"),
+        Some(code @ (429 | 500..)) => format!(
+            "{what}: the storage service kept answering {code} ({}) through every retry with backoff; run again later, or with a lower --concurrency",
+            if matches!(code, 429 | 503) {
+                "busy, throttling"
+            } else {
+                "server error"
+            }
+        ),
+        _ if timed_out(e) => format!(
+            "{what}: no answer within --storage-timeout through every retry with backoff; run again later, or with a longer --storage-timeout"
+        ),
         _ => redact(&format!("{what}: {e}")),
     }
+}
+
+/// Why the credential could not sign in, when that is what failed (the
+/// token request, the `az` command or the federated token file), not the
+/// storage request: object_store wraps those in a generic error whose
+/// message says so.
+fn sign_in_failure(e: &object_store::Error) -> Option<String> {
+    let object_store::Error::Generic { source, .. } = e else {
+        return None;
+    };
+    let text = source.to_string();
+    [
+        "Error performing token request",
+        "Error getting token response body",
+        "Error reading federated token file",
+        "'az account get-access-token' command failed",
+        "Failed to parse azure cli response",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+    .then_some(text)
+}
+
+/// Whether a request failed by timing out (through its retries): an HTTP
+/// error of that kind anywhere in the error's chain of sources.
+fn timed_out(e: &object_store::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<HttpError>()
+            .is_some_and(|h| matches!(h.kind(), HttpErrorKind::Timeout))
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The HTTP status an error stands for: from its kind, or (list requests
@@ -324,6 +533,9 @@ fn status(e: &object_store::Error) -> Option<u16> {
                 (403, "403 Forbidden"),
                 (401, "401 Unauthorized"),
                 (404, "404 Not Found"),
+                (503, "503 Service Unavailable"),
+                (500, "500 Internal Server Error"),
+                (429, "429 Too Many Requests"),
             ]
             .into_iter()
             .find(|(_, s)| text.contains(s))
@@ -337,6 +549,7 @@ fn status(e: &object_store::Error) -> Option<u16> {
 pub fn discover(
     url: &str,
     window: Window,
+    select: &super::Selection,
     opts: &RemoteOptions,
     max_bytes: u64,
 ) -> Result<Vec<super::Source>, String> {
@@ -357,7 +570,15 @@ pub fn discover(
         .map_err(|e| format!("{shown}: cannot start the download runtime: {e}"))?;
     let credential = cred.describe();
     let listed = runtime.block_on(async {
-        let metas = list::list(&store, &loc.prefix, window, opts.concurrency, &opts.stats).await;
+        let metas = list::list(
+            &store,
+            &loc.prefix,
+            window,
+            select,
+            opts.concurrency,
+            &opts.stats,
+        )
+        .await;
         match metas {
             // A prefix naming one blob lists nothing under it as a folder.
             Ok(v) if v.is_empty() && !loc.prefix.is_empty() => {
@@ -384,10 +605,18 @@ pub fn discover(
         }
     })?;
     if metas.is_empty() {
-        return Err(if window == Window::default() {
-            "no blobs there".to_string()
-        } else {
-            "no blobs in time folders of the --since/--until window".to_string()
+        return Err(match (window == Window::default(), select.is_empty()) {
+            (true, true) => "no blobs there".to_string(),
+            (false, true) => "no blobs in time folders of the --since/--until window".to_string(),
+            _ => format!(
+                "no blobs{} of {}",
+                if window == Window::default() {
+                    ""
+                } else {
+                    " in time folders of the --since/--until window"
+                },
+                select.describe()
+            ),
         });
     }
     opts.stats
@@ -398,7 +627,7 @@ pub fn discover(
         .map(|m| Blob {
             display: loc.display_blob(m.location.as_ref()),
             size: m.size,
-            etag: m.e_tag,
+            etag: Mutex::new(m.e_tag.map(|e| e.trim_matches('"').to_string())),
             path: m.location,
         })
         .collect();
@@ -498,56 +727,165 @@ impl BlobSet {
         } else {
             (&stats.downloaded, &stats.cached)
         };
+        let listed = blob.etag();
         if let Some(dir) = &self.opts.cache
-            && let Some(etag) = &blob.etag
+            && let Some(etag) = &listed
         {
-            let entry = cache::entry(dir, &blob.display, etag.trim_matches('"'));
+            let entry = cache::entry(dir, &blob.display, etag);
             if entry.is_file() {
                 cached.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fetched::File(entry));
             }
         }
         let what = format!("blob {}", blob.display);
-        let got = self
-            .store
-            .get(&blob.path)
-            .await
-            .map_err(|e| describe(&e, &what, &self.credential))?;
-        let etag: Option<String> = got.meta.e_tag.clone().or_else(|| blob.etag.clone());
+        // Read as of the listed ETag: the current hour's PT1H.json is
+        // appended every minute. If it changed since it was listed, or
+        // while it was read (a body cut short is resumed by object_store
+        // only at the same ETag), it is read again as of its newer ETag,
+        // whole, and counted; a second read asks for that one.
+        let mut want = listed;
+        for _ in 0..READS_OF_A_CHANGING_BLOB {
+            match self.read_as_of(blob, want.as_deref(), &what).await {
+                Ok((fetched, n)) => {
+                    downloaded.fetch_add(1, Ordering::Relaxed);
+                    stats.bytes.fetch_add(n, Ordering::Relaxed);
+                    return Ok(fetched);
+                }
+                Err(Read::Changed) => {
+                    stats.changed.fetch_add(1, Ordering::Relaxed);
+                    want = None;
+                }
+                Err(Read::Failed(e)) => return Err(e),
+            }
+        }
+        Err(format!(
+            "{what}: changed while read, {READS_OF_A_CHANGING_BLOB} times in a row; run again"
+        ))
+    }
+
+    /// Read a blob whole as of ETag `if_match` (any version when `None`),
+    /// into the cache, a temporary file or memory; with the bytes read.
+    async fn read_as_of(
+        &self,
+        blob: &Blob,
+        if_match: Option<&str>,
+        what: &str,
+    ) -> Result<(Fetched, u64), Read> {
+        let credential = &self.credential;
+        let failed = |e: &object_store::Error| Read::Failed(describe(e, what, credential));
+        // If-Match takes the quoted form.
+        let opts = object_store::GetOptions {
+            if_match: if_match.map(|e| format!("\"{e}\"")),
+            ..Default::default()
+        };
+        let got = match self.store.get_opts(&blob.path, opts).await {
+            Err(object_store::Error::Precondition { .. }) => return Err(Read::Changed),
+            other => other.map_err(|e| failed(&e))?,
+        };
+        let etag: Option<String> = got
+            .meta
+            .e_tag
+            .as_ref()
+            .map(|e| e.trim_matches('"').to_string())
+            .or_else(|| if_match.map(str::to_string));
+        if let Ok(mut e) = blob.etag.lock() {
+            e.clone_from(&etag);
+        }
+        let size = got.meta.size;
         let mut body = got.into_stream();
-        match (&self.opts.cache, etag) {
-            (Some(dir), Some(etag)) => {
-                let mut w = cache::Writer::create(dir).map_err(|e| format!("cache: {e}"))?;
+        // A body that fails is reported, unless the blob changed meanwhile
+        // (then it is read again).
+        let cut = |e: object_store::Error| {
+            let read = etag.clone();
+            async move {
+                let now = self.store.head(&blob.path).await.ok().and_then(|m| m.e_tag);
+                match (now, read) {
+                    (Some(now), Some(read)) if now.trim_matches('"') != read => Read::Changed,
+                    _ => failed(&e),
+                }
+            }
+        };
+        let to_file = match (&self.opts.cache, &etag) {
+            (Some(dir), Some(etag)) => Some((dir.clone(), Some(etag.clone()))),
+            _ if size >= TEMP_FILE_BYTES => temp_dir().map(|d| (d, None)),
+            _ => None,
+        };
+        match to_file {
+            Some((dir, entry_etag)) => {
+                let mut w =
+                    cache::Writer::create(&dir).map_err(|e| Read::Failed(format!("cache: {e}")))?;
                 let mut n = 0u64;
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| describe(&e, &what, &self.credential))?;
+                    let chunk = match chunk {
+                        Ok(c) => c,
+                        Err(e) => return Err(cut(e).await),
+                    };
                     n += chunk.len() as u64;
-                    w.write(&chunk).map_err(|e| format!("cache: {e}"))?;
+                    w.write(&chunk)
+                        .map_err(|e| Read::Failed(format!("cache: {e}")))?;
                 }
-                // Listings and downloads quote ETags differently.
-                let entry = cache::entry(dir, &blob.display, etag.trim_matches('"'));
-                w.commit(&entry).map_err(|e| format!("cache: {e}"))?;
-                downloaded.fetch_add(1, Ordering::Relaxed);
-                stats.bytes.fetch_add(n, Ordering::Relaxed);
-                Ok(Fetched::File(entry))
+                match entry_etag {
+                    Some(etag) => {
+                        let entry = cache::entry(&dir, &blob.display, &etag);
+                        w.commit(&entry)
+                            .map_err(|e| Read::Failed(format!("cache: {e}")))?;
+                        Ok((Fetched::File(entry), n))
+                    }
+                    None => w
+                        .keep()
+                        .map(|p| (Fetched::Temp(p), n))
+                        .map_err(|e| Read::Failed(format!("temporary file: {e}"))),
+                }
             }
-            _ => {
+            None => {
                 let mut v =
                     Vec::with_capacity(usize::try_from(blob.size.min(self.max_bytes)).unwrap_or(0));
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| describe(&e, &what, &self.credential))?;
+                    let chunk = match chunk {
+                        Ok(c) => c,
+                        Err(e) => return Err(cut(e).await),
+                    };
                     if (v.len() + chunk.len()) as u64 > self.max_bytes {
-                        return Err(format!(
+                        return Err(Read::Failed(format!(
                             "{what}: larger than {} bytes (--max-gunzip); read it with --cache DIR",
                             self.max_bytes
-                        ));
+                        )));
                     }
                     v.extend_from_slice(&chunk);
                 }
-                downloaded.fetch_add(1, Ordering::Relaxed);
-                stats.bytes.fetch_add(v.len() as u64, Ordering::Relaxed);
-                Ok(Fetched::Memory(v))
+                let n = v.len() as u64;
+                Ok((Fetched::Memory(v), n))
             }
+        }
+    }
+}
+
+/// How many times a blob that keeps changing under its reader is read
+/// before it is reported.
+const READS_OF_A_CHANGING_BLOB: usize = 3;
+
+/// Why one read of a blob did not complete.
+enum Read {
+    /// The blob is at another ETag than the one read: read it again.
+    Changed,
+    /// Failed for good (a message naming the blob).
+    Failed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_for_people() {
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (37_412, "36.5 KiB"),
+            (40 << 20, "40.0 MiB"),
+            (1_308_000_000, "1.22 GiB"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(super::size(n), want);
         }
     }
 }
