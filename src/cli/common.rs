@@ -76,11 +76,11 @@ impl DataFormatArg {
             Some(DataFormatArg::Junit) => doc(FormatArg::Junit),
             Some(DataFormatArg::Html) => doc(FormatArg::Html),
             #[cfg(feature = "columnar")]
-            Some(DataFormatArg::Parquet) => {
-                Written::Columnar(aibnet::columnar::Encoding::Parquet)
-            }
+            Some(DataFormatArg::Parquet) => Written::Columnar(aibnet::columnar::Encoding::Parquet),
             #[cfg(feature = "columnar")]
-            Some(DataFormatArg::Arrow) => Written::Columnar(aibnet::columnar::Encoding::ArrowStream),
+            Some(DataFormatArg::Arrow) => {
+                Written::Columnar(aibnet::columnar::Encoding::ArrowStream)
+            }
         }
     }
 }

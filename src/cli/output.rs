@@ -91,9 +91,7 @@ fn create(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
 #[cfg(feature = "columnar")]
 pub fn emit_columnar(
     output: Option<&std::path::Path>,
-    write: impl FnOnce(
-        &mut (dyn Write + Send),
-    ) -> Result<(), aibnet::columnar::ColumnarError>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<(), aibnet::columnar::ColumnarError>,
 ) -> anyhow::Result<()> {
     match output {
         Some(path) => {

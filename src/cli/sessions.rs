@@ -69,9 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 analysis: &analysis,
                 filter: &filter,
             };
-            aibnet::phase::timed("write", || {
-                emit_to(&report, format, args.output.as_deref())
-            })?;
+            aibnet::phase::timed("write", || emit_to(&report, format, args.output.as_deref()))?;
             format
         }
         #[cfg(feature = "columnar")]

@@ -30,8 +30,8 @@ pub use sessions::{InputMeta, sessions_batches, sessions_schema};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use std::sync::Arc;
 use std::io::Write;
+use std::sync::Arc;
 
 /// The two columnar encodings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,4 +113,3 @@ pub fn write_runs(
     let batch = runs_batch(builds)?;
     write(encoding, batch.schema(), [Ok(batch)], w)
 }
-

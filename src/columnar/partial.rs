@@ -65,14 +65,9 @@ fn partial_batch(path: &str, r: &FileResult) -> Result<RecordBatch, ColumnarErro
             nic.clone(),
             facts.clone(),
         ),
-        FileResult::Failed(report, s) => (
-            "failed",
-            Some(report),
-            &[][..],
-            vec![s.clone()],
-            None,
-            None,
-        ),
+        FileResult::Failed(report, s) => {
+            ("failed", Some(report), &[][..], vec![s.clone()], None, None)
+        }
         FileResult::Outside => ("outside", None, &[][..], Vec::new(), None, None),
     };
     let inputs: Vec<InputReport> = report.into_iter().cloned().collect();
@@ -177,10 +172,7 @@ pub fn diagnose_of(
     opts: &crate::diagnose::Options,
 ) -> Result<(crate::analyze::Analysis, crate::diagnose::Diagnosis), ColumnarError> {
     let scan_opts = ScanOptions {
-        probe: opts
-            .hints
-            .probe_ip
-            .unwrap_or(crate::aib::AZURE_HOST_IP),
+        probe: opts.hints.probe_ip.unwrap_or(crate::aib::AZURE_HOST_IP),
         report_failed: true,
         ..ScanOptions::default()
     };

@@ -41,11 +41,17 @@ fn invalid(what: impl Into<String>) -> ColumnarError {
     ColumnarError::Invalid(what.into())
 }
 
+/// The inputs a batch's schema carries: each input's report with its NIC,
+/// and the skipped inputs.
+pub type SchemaInputs = (Vec<(InputReport, Option<Nic>)>, Vec<Skipped>);
+
+/// Several batches' inputs as one list: reports, their NICs (by input) and
+/// the skipped inputs.
+pub(crate) type UnionInputs = (Vec<InputReport>, Vec<Option<Nic>>, Vec<Skipped>);
+
 /// The inputs (reports and NICs) and skipped inputs a batch's schema
 /// carries.
-pub fn inputs_of(
-    schema: &Schema,
-) -> Result<(Vec<(InputReport, Option<Nic>)>, Vec<Skipped>), ColumnarError> {
+pub fn inputs_of(schema: &Schema) -> Result<SchemaInputs, ColumnarError> {
     let md = schema.metadata();
     let full: Vec<InputMeta> = match md.get(META_INPUTS_FULL) {
         Some(s) => serde_json::from_str(s)?,
@@ -82,9 +88,7 @@ struct SkippedJson {
 /// The inputs of several batches as one list in path order (the order
 /// `aibnet` numbers the files of a folder in), each path once, with each
 /// input's NIC; and the skipped inputs in that order.
-pub(crate) fn union_inputs(
-    batches: &[RecordBatch],
-) -> Result<(Vec<InputReport>, Vec<Option<Nic>>, Vec<Skipped>), ColumnarError> {
+pub(crate) fn union_inputs(batches: &[RecordBatch]) -> Result<UnionInputs, ColumnarError> {
     let mut by_path: BTreeMap<std::path::PathBuf, (InputReport, Option<Nic>)> = BTreeMap::new();
     let mut skipped: Vec<Skipped> = Vec::new();
     for b in batches {
@@ -147,18 +151,24 @@ fn dict_values(b: &RecordBatch, name: &str) -> Result<Vec<Option<Arc<str>>>, Col
         if let Some(d) = c.as_any().downcast_ref::<DictionaryArray<Int8Type>>() {
             (
                 d.keys().iter().map(|k| k.map(|k| k as usize)).collect(),
-                d.values().as_string_opt::<i32>().ok_or_else(|| invalid(name))?,
+                d.values()
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| invalid(name))?,
             )
         } else if let Some(d) = c.as_any().downcast_ref::<DictionaryArray<Int32Type>>() {
             (
                 d.keys().iter().map(|k| k.map(|k| k as usize)).collect(),
-                d.values().as_string_opt::<i32>().ok_or_else(|| invalid(name))?,
+                d.values()
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| invalid(name))?,
             )
         } else if let Some(s) = c.as_string_opt::<i32>() {
             // A plain string column (a reader that decoded the dictionary).
             return Ok(s.iter().map(|v| v.map(Arc::from)).collect());
         } else {
-            return Err(invalid(format!("column {name}: not a dictionary of strings")));
+            return Err(invalid(format!(
+                "column {name}: not a dictionary of strings"
+            )));
         };
     let shared: Vec<Arc<str>> = values
         .iter()

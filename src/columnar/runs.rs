@@ -8,7 +8,7 @@
 //! them typed parses one column (`from_json` in Spark and DuckDB).
 
 use super::ColumnarError;
-use super::sessions::{dict8, META_VERSION};
+use super::sessions::{META_VERSION, dict8};
 use crate::builds::Builds;
 use crate::report::builds::{RunJson, SummaryJson};
 use arrow_array::builder::{

@@ -7,17 +7,22 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../builds/support.rs"]
+mod support;
 
 use aibnet::analyze::{Options, analyze_paths};
 use aibnet::columnar::{self, Encoding};
 use aibnet::report::{OutputFormat, Render, SessionsReport, Style};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{TimestampMillisecondType, TimestampNanosecondType, UInt8Type};
+use arrow_array::types::{
+    Int8Type, Int32Type, TimestampMillisecondType, TimestampNanosecondType, UInt8Type,
+};
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use common::{aibnet, repo};
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Every folder of evidence in the repository: each lab scenario, the
 /// third-party traces, the flow-log samples and the busy-VNET sets.
@@ -38,6 +43,39 @@ fn evidence_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// The flow logs of every lab scenario in one tree, each scenario shifted
+/// six hours after the one before (as `tests/builds/lab.rs` lays them out):
+/// a run per scenario, at the same addresses.
+fn lab_tree() -> tempfile::TempDir {
+    let tree = tempfile::tempdir().unwrap();
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(repo().join("captures"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("flowlogs").is_dir())
+        .collect();
+    scenarios.sort();
+    for (i, s) in scenarios.iter().enumerate() {
+        let name = s.file_name().unwrap();
+        support::shift_flowlogs(&s.join("flowlogs"), &tree.path().join(name), 6 * i as i64);
+    }
+    tree
+}
+
+/// A capture whose ICMP error is linked to the session it names (no
+/// recorded capture in the repository has one): the Zeek trace's error with
+/// the datagram it quotes put in front of it.
+fn icmp_linked_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes =
+        std::fs::read(common::trace("zeek-icmp-unreach/icmp-destunreach-udp.pcap")).unwrap();
+    std::fs::write(
+        dir.path().join("udp-then-unreachable.pcap"),
+        common::bytes::quoted_datagram_first(&bytes),
+    )
+    .unwrap();
+    dir
+}
+
 fn json_doc(a: &aibnet::analyze::Analysis) -> Value {
     let filter = aibnet::sessions::Filter::default();
     let mut out = Vec::new();
@@ -50,21 +88,22 @@ fn json_doc(a: &aibnet::analyze::Analysis) -> Value {
     serde_json::from_slice(&out).unwrap()
 }
 
-fn read_parquet(bytes: Vec<u8>) -> Vec<RecordBatch> {
-    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+/// A Parquet file's batches, with the schema (and its metadata) the file
+/// declares.
+fn read_parquet(bytes: Vec<u8>) -> (SchemaRef, Vec<RecordBatch>) {
+    let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
         bytes::Bytes::from(bytes),
     )
-    .unwrap()
-    .build()
     .unwrap();
-    r.map(Result::unwrap).collect()
+    let schema = Arc::clone(b.schema());
+    (schema, b.build().unwrap().map(Result::unwrap).collect())
 }
 
-fn read_ipc(bytes: Vec<u8>) -> Vec<RecordBatch> {
-    arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+/// An Arrow IPC stream's batches, with its schema.
+fn read_ipc(bytes: Vec<u8>) -> (SchemaRef, Vec<RecordBatch>) {
+    let r = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+    let schema = r.schema();
+    (schema, r.map(Result::unwrap).collect())
 }
 
 /// A cell as JSON writes it: timestamps as RFC 3339 at `digits`.
@@ -73,10 +112,21 @@ fn cell(a: &dyn Array, i: usize, digits: u8) -> Value {
         return Value::Null;
     }
     match a.data_type() {
-        DataType::Dictionary(_, _) => {
-            let d = a.as_any_dictionary();
-            let k = d.normalized_keys()[i];
-            cell(d.values().as_ref(), k, digits)
+        DataType::Dictionary(k, _) => {
+            // The key by its type (normalized_keys would decode the whole
+            // column for every cell).
+            let (key, values) = match k.as_ref() {
+                DataType::Int8 => {
+                    let d = a.as_dictionary::<Int8Type>();
+                    (d.keys().value(i) as usize, d.values())
+                }
+                DataType::Int32 => {
+                    let d = a.as_dictionary::<Int32Type>();
+                    (d.keys().value(i) as usize, d.values())
+                }
+                t => panic!("unexpected dictionary key type {t}"),
+            };
+            cell(values.as_ref(), key, digits)
         }
         DataType::Utf8 => json!(a.as_string::<i32>().value(i)),
         DataType::UInt8 => json!(a.as_primitive::<UInt8Type>().value(i)),
@@ -177,18 +227,21 @@ fn parquet_and_arrow_equal_the_json() {
     let mut flow = 0;
     let mut icmp = 0;
     let mut nanos = 0;
-    for dir in evidence_dirs() {
+    let linked = icmp_linked_dir();
+    for dir in evidence_dirs()
+        .into_iter()
+        .chain([linked.path().to_path_buf()])
+    {
         let ctx = dir.display().to_string();
         let a = analyze_paths(std::slice::from_ref(&dir), &Options::default());
         let want = json_doc(&a);
         for enc in [Encoding::Parquet, Encoding::ArrowStream] {
             let mut out = Vec::new();
             columnar::write_sessions(enc, &a, &|_| true, &mut out).unwrap();
-            let batches = match enc {
+            let (schema, batches) = match enc {
                 Encoding::Parquet => read_parquet(out),
                 Encoding::ArrowStream => read_ipc(out),
             };
-            let schema = batches[0].schema();
             let md = schema.metadata();
             let inputs: Value = serde_json::from_str(&md["aibnet.inputs"]).unwrap();
             assert_eq!(inputs, want["inputs"], "{ctx}: inputs");
@@ -234,7 +287,11 @@ fn parquet_and_arrow_equal_the_json() {
 /// joined across hourly blobs).
 #[test]
 fn merged_batches_equal_sessions_of_the_folder() {
-    for dir in evidence_dirs() {
+    let linked = icmp_linked_dir();
+    for dir in evidence_dirs()
+        .into_iter()
+        .chain([linked.path().to_path_buf()])
+    {
         let ctx = dir.display().to_string();
         let whole = analyze_paths(std::slice::from_ref(&dir), &Options::default());
         let mut batches = Vec::new();
@@ -258,7 +315,12 @@ fn builds_of_partials_equal_builds() {
     let opts = BuildOptions::default();
     let scan_opts = opts.scan_options();
     let mut runs = 0;
-    for dir in [repo().join("captures"), repo().join("tests/data/busy-vnet")] {
+    let lab = lab_tree();
+    for dir in [
+        lab.path().to_path_buf(),
+        repo().join("captures"),
+        repo().join("tests/data/busy-vnet"),
+    ] {
         let ctx = dir.display().to_string();
         let want = builds_paths(std::slice::from_ref(&dir), &opts, &NoProgress);
         let files: Vec<(String, Vec<u8>)> = want
@@ -291,31 +353,32 @@ fn builds_of_partials_equal_builds() {
         assert_eq!(doc(&got), doc(&want), "{ctx}");
         runs += want.runs.len();
     }
-    assert!(runs >= 10, "{runs} runs compared");
+    assert!(runs >= 15, "{runs} runs compared");
 }
 
 /// `aibnet builds --format parquet -o FILE`: one row per run, the JSON's
 /// `runs[]` field by field (nested documents as their JSON text).
 #[test]
 fn builds_parquet_equals_runs_json() {
-    let dir = repo().join("captures");
+    let lab = lab_tree();
+    let dir = lab.path();
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("runs.parquet");
     let out = aibnet()
         .args(["builds", "--format", "parquet", "-o"])
         .arg(&file)
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     assert!(out.stdout.is_empty(), "-o writes nothing to stdout");
     let json = aibnet()
         .args(["builds", "--format", "json"])
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     let want: Value = serde_json::from_slice(&json.stdout).unwrap();
     let want = want["runs"].as_array().unwrap();
-    let batches = read_parquet(std::fs::read(&file).unwrap());
+    let (_, batches) = read_parquet(std::fs::read(&file).unwrap());
     let mut rows = Vec::new();
     for b in &batches {
         for i in 0..b.num_rows() {
@@ -330,7 +393,7 @@ fn builds_parquet_equals_runs_json() {
             rows.push(Value::Object(m));
         }
     }
-    assert!(want.len() >= 5, "{} runs", want.len());
+    assert!(want.len() >= 10, "{} runs", want.len());
     assert_eq!(rows.len(), want.len());
     for (got, w) in rows.iter().zip(want) {
         assert_eq!(got, w);
@@ -348,7 +411,7 @@ fn sessions_arrow_on_stdout() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let ipc = read_ipc(out.stdout);
+    let (_, ipc) = read_ipc(out.stdout);
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("s.parquet");
     let st = aibnet()
@@ -358,7 +421,7 @@ fn sessions_arrow_on_stdout() {
         .status()
         .unwrap();
     assert!(st.success());
-    let pq = read_parquet(std::fs::read(&file).unwrap());
+    let (_, pq) = read_parquet(std::fs::read(&file).unwrap());
     assert_eq!(session_rows(&ipc), session_rows(&pq));
     assert!(!session_rows(&ipc).is_empty());
 }
