@@ -160,8 +160,11 @@ fn build_groups(
     let clients: BTreeSet<std::net::IpAddr> =
         roles.proxy.iter().chain(&roles.aci).copied().collect();
     let vms: BTreeSet<std::net::IpAddr> = roles.build_vm.iter().copied().collect();
-    // Union-find over the role addresses, by BuildAnchor sessions.
-    let nodes: Vec<std::net::IpAddr> = clients.iter().chain(&vms).copied().collect();
+    // Union-find over the role addresses, by BuildAnchor sessions. An
+    // address in both roles is one node (noise can make a host both open
+    // and receive SSH): twice, its client half stayed a group of its own,
+    // a "build" with no session.
+    let nodes: Vec<std::net::IpAddr> = clients.union(&vms).copied().collect();
     let at: BTreeMap<std::net::IpAddr, usize> =
         nodes.iter().enumerate().map(|(i, a)| (*a, i)).collect();
     let mut uf = crate::topology::runs::UnionFind::new(nodes.len());

@@ -19,6 +19,21 @@ use std::collections::BTreeMap;
 /// Bytes per chunk of a large capture (buffered scheme).
 const CHUNK_BYTES: usize = 4 << 20;
 
+/// Which TCP/UDP flows get a session: a test on a packet's flow that gives
+/// the same answer for both directions of a connection (so a connection is
+/// kept whole or not at all), or `None` for every flow. ICMP is never
+/// tested: an error about a flow not kept becomes a session of its own, as
+/// an error about a flow the capture did not see does.
+pub(crate) type FlowTest<'a> = Option<&'a (dyn Fn(&decode::FiveTuple) -> bool + Sync)>;
+
+/// Whether a decoded TCP/UDP packet's flow passes `keep`.
+#[inline]
+fn kept(keep: FlowTest<'_>, s: &PacketSummary) -> bool {
+    keep.is_none_or(|k| {
+        !matches!(s.tuple.proto, decode::proto::TCP | decode::proto::UDP) || k(&s.tuple)
+    })
+}
+
 /// Read a capture's frames into one session table with the given scheme
 /// (`parallel`: whether to split across the pool's threads at all). Fills
 /// the input's counts; returns the fault that stopped reading, if any.
@@ -27,12 +42,13 @@ pub(super) fn read(
     idx: u32,
     scheme: IntraFile,
     parallel: bool,
+    keep: FlowTest<'_>,
     report: &mut InputReport,
 ) -> (SessionTable, Option<CaptureError>) {
     match scheme {
-        IntraFile::Scan if parallel => read_scan(iter, idx, report),
-        IntraFile::Buffered if parallel => read_buffered(iter, idx, report),
-        _ => read_sequential(iter, idx, report),
+        IntraFile::Scan if parallel => read_scan(iter, idx, keep, report),
+        IntraFile::Buffered if parallel => read_buffered(iter, idx, keep, report),
+        _ => read_sequential(iter, idx, keep, report),
     }
 }
 
@@ -89,6 +105,7 @@ impl Counts {
 fn read_sequential(
     iter: PacketIter<'_>,
     idx: u32,
+    keep: FlowTest<'_>,
     report: &mut InputReport,
 ) -> (SessionTable, Option<CaptureError>) {
     let mut table = SessionTable::new();
@@ -102,7 +119,9 @@ fn read_sequential(
                 match decode::decode(&p) {
                     Ok(s) => {
                         c.stats.decoded += 1;
-                        batch.push(&mut table, s, idx, &mut c);
+                        if kept(keep, &s) {
+                            batch.push(&mut table, s, idx, &mut c);
+                        }
                     }
                     Err(r) => *c.skips.entry(r).or_default() += 1,
                 }
@@ -229,6 +248,7 @@ impl IcmpPass {
 fn read_scan(
     first: PacketIter<'_>,
     idx: u32,
+    keep: FlowTest<'_>,
     report: &mut InputReport,
 ) -> (SessionTable, Option<CaptureError>) {
     let shards = rayon::current_num_threads().max(1);
@@ -261,7 +281,9 @@ fn read_scan(
                             Ok(s) => match route(&s, shards) {
                                 Route::Flow(o) if owner.is_some() || o == shard => {
                                     c.stats.decoded += 1;
-                                    batch.push(&mut table, s, idx, &mut c);
+                                    if kept(keep, &s) {
+                                        batch.push(&mut table, s, idx, &mut c);
+                                    }
                                 }
                                 Route::Flow(_) => {}
                                 Route::Icmp { link } => {
@@ -330,6 +352,7 @@ type ChunkRead = (Vec<Vec<Item>>, IcmpPass, Counts, Option<CaptureError>);
 fn read_buffered(
     first: PacketIter<'_>,
     idx: u32,
+    keep: FlowTest<'_>,
     report: &mut InputReport,
 ) -> (SessionTable, Option<CaptureError>) {
     let shards = rayon::current_num_threads().max(1);
@@ -363,6 +386,7 @@ fn read_buffered(
                                 Ok(s) => {
                                     c.stats.decoded += 1;
                                     match route(&s, shards) {
+                                        Route::Flow(_) if !kept(keep, &s) => {}
                                         Route::Flow(o) => {
                                             if let Some(b) = bufs.get_mut(o) {
                                                 b.push(Item::Packet(s));

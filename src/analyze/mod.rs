@@ -7,6 +7,7 @@
 //! across threads by [`capture_read`]'s schemes. Run options come in as one
 //! value, [`Options`]: nothing here reads the environment.
 
+mod capture_keep;
 mod capture_read;
 pub mod scan;
 
@@ -165,6 +166,18 @@ pub fn analyze_input(
     idx: u32,
     opts: &Options,
 ) -> (InputReport, SessionTable, Vec<Skipped>) {
+    analyze_input_keeping(input, idx, opts, None)
+}
+
+/// [`analyze_input`], a capture's TCP/UDP flows tested by `keep` before
+/// they become sessions (see [`capture_read::FlowTest`]): the others are
+/// counted, never stored.
+pub(crate) fn analyze_input_keeping(
+    input: &Input,
+    idx: u32,
+    opts: &Options,
+    keep: capture_read::FlowTest<'_>,
+) -> (InputReport, SessionTable, Vec<Skipped>) {
     let (mut report, mut skipped) = input.start_report();
     let table = match input.format {
         Format::Pcap | Format::Pcapng => match PacketIter::new(&input.bytes, input.format) {
@@ -172,7 +185,7 @@ pub fn analyze_input(
                 let parallel = (opts.split_small || input.bytes.len() >= PARALLEL_MIN_BYTES)
                     && rayon::current_num_threads() > 1;
                 let (table, err) =
-                    capture_read::read(iter, idx, opts.intra_file, parallel, &mut report);
+                    capture_read::read(iter, idx, opts.intra_file, parallel, keep, &mut report);
                 if let Some(e) = err {
                     report.error = Some(e.to_string());
                     skipped.push(capture_skip(input, e));

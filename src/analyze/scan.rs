@@ -33,8 +33,10 @@
 //! are stitched into sessions (the same test on tuples, whose source is the
 //! flow's initiator), so unrelated flows never become sessions at all.
 
-use super::{Options, analyze_input};
+use super::capture_keep::CaptureKeep;
+use super::{Options, analyze_input_keeping};
 use crate::aib::{AZURE_HOST_IP, FlowClass, classify_flow};
+use crate::capture::PacketIter;
 use crate::flowlog::{self, Nic, nic_of_tuples};
 use crate::ingest::{self, Format, Input, InputReport, Skipped, Source, blob_hour};
 use crate::sessions::{SeenBy, Session, SessionTable};
@@ -325,6 +327,10 @@ impl Facts {
         f.proxies.dedup();
         f.pairs.sort_unstable();
         f.pairs.dedup();
+        // Kept until the last blob is read: without the room the repeats
+        // took (a tuple each), the facts of a blob are a few entries.
+        f.proxies.shrink_to_fit();
+        f.pairs.shrink_to_fit();
         f
     }
 }
@@ -599,7 +605,19 @@ pub fn scan_input(
     {
         return r;
     }
-    let (report, table, skipped) = analyze_input(&input, idx, &opts.read);
+    // A capture's flows are tested before they become sessions (a first
+    // walk finds its SSH/WinRM servers): the others are only counted.
+    let keep = matches!(input.format, Format::Pcap | Format::Pcapng)
+        .then(|| PacketIter::new(&input.bytes, input.format).ok())
+        .flatten()
+        .map(|iter| CaptureKeep::of(iter, opts.probe));
+    let test = |t: &crate::decode::FiveTuple| keep.as_ref().is_none_or(|k| k.keeps(t));
+    let (report, table, skipped) = analyze_input_keeping(
+        &input,
+        idx,
+        &opts.read,
+        keep.is_some().then_some(&test as _),
+    );
     drop(input);
     // Reduced before it is settled and sorted: only what is kept is
     // worth finishing (in the scan's table, with the other inputs').
@@ -703,5 +721,57 @@ mod tests {
         for a in ["168.63.129.16", "52.1.2.3", "100.128.0.1", "2001:db8::1"] {
             assert!(!is_vnet_addr(a.parse().unwrap()), "{a}");
         }
+    }
+}
+
+/// A capture read with its flow test ([`CaptureKeep`]) keeps exactly the
+/// sessions that reading everything and then reducing keeps, with each
+/// scheme of splitting a capture, on every capture of the repository (the
+/// lab's scenarios, the reference traces with their ICMP errors, VLANs and
+/// IPv6).
+#[cfg(test)]
+mod capture_keep_tests {
+    use super::*;
+    use crate::analyze::{IntraFile, analyze_input};
+    use std::path::PathBuf;
+
+    fn finished(v: Vec<Session>) -> Vec<String> {
+        SessionTable::from_sessions(v)
+            .finish()
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect()
+    }
+
+    #[test]
+    fn a_capture_read_with_its_flow_test_keeps_what_reduce_keeps() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let (sources, _) =
+            ingest::discover(&[root.join("captures"), root.join("tests/data/traces")]);
+        let mut captures = 0;
+        let mut kept = 0;
+        for scheme in [IntraFile::Scan, IntraFile::Buffered, IntraFile::Sequential] {
+            let mut opts = ScanOptions::default();
+            opts.read.intra_file = scheme;
+            opts.read.split_small = true;
+            for src in &sources {
+                let Ok(input) = ingest::load(src, &opts.read.limits) else {
+                    continue;
+                };
+                if !matches!(input.format, Format::Pcap | Format::Pcapng) {
+                    continue;
+                }
+                captures += 1;
+                let (_, table, _) = analyze_input(&input, 0, &opts.read);
+                let want = finished(reduce(table.into_sessions(), &opts, EgressOf::InFile));
+                let FileResult::Read(_, got, ..) = scan_one(src, 0, &opts, None) else {
+                    panic!("{} not read", src.display());
+                };
+                assert_eq!(finished(got), want, "{} ({scheme:?})", src.display());
+                kept += want.len();
+            }
+        }
+        assert!(captures > 60, "only {captures} captures");
+        assert!(kept > 300, "only {kept} sessions kept");
     }
 }

@@ -120,6 +120,37 @@ fn no_aib_traffic_is_inconclusive_and_ignored_for_configuration_only() {
     assert_eq!(d.verdict, Verdict::Inconclusive);
 }
 
+/// A host that both receives the command port and is a build VM (noise on
+/// the AIB ports can make one) is one node of the build groups: it once
+/// left a second "build" of its own, with no session, beside the real one.
+#[test]
+fn a_host_in_two_roles_is_not_a_second_build() {
+    let third = "10.0.0.77";
+    let d = run(vec![
+        probe(),
+        command(),
+        ssh().established(),
+        tcp(&format!("{NAT}:51001"), &format!("{BUILD}:60001"))
+            .established()
+            .at(12),
+        tcp(&format!("{BUILD}:41001"), &format!("{third}:22"))
+            .established()
+            .at(13),
+    ]);
+    let roles = &d.topology.roles;
+    assert!(roles.proxy.contains(&BUILD.parse().unwrap()), "{roles:?}");
+    assert!(
+        roles.build_vm.contains(&BUILD.parse().unwrap()),
+        "{roles:?}"
+    );
+    assert!(
+        !ids(&d).contains(&FindingId::SeveralBuilds),
+        "{:?}",
+        ids(&d)
+    );
+    assert!(d.builds.is_empty(), "{} builds", d.builds.len());
+}
+
 #[test]
 fn hints_reach_the_topology() {
     let opts = Options {

@@ -96,13 +96,24 @@ struct Ctx<'a> {
     bport: u16,
 }
 
-/// Addresses for a title: `10.0.0.5, 10.0.0.6`.
+/// Addresses for a title: `10.0.0.5, 10.0.0.6`; past [`TITLE_ADDRESSES`],
+/// the first ones and a count (`10.0.0.5, 10.0.0.6, 10.0.0.7 and 3 997
+/// more`): a title is read at a glance, and the topology lists them all.
 fn addresses(v: &[std::net::IpAddr]) -> String {
-    v.iter()
+    let shown = v
+        .iter()
+        .take(TITLE_ADDRESSES)
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    match v.len().checked_sub(TITLE_ADDRESSES) {
+        Some(more) if more > 0 => format!("{shown} and {more} more"),
+        _ => shown,
+    }
 }
+
+/// Addresses named in a title before the rest are counted.
+const TITLE_ADDRESSES: usize = 3;
 
 impl<'a> Ctx<'a> {
     fn new(

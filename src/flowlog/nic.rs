@@ -59,5 +59,8 @@ pub fn logged_hosts(file: &FlowLogFile) -> Vec<IpAddr> {
         .collect();
     hosts.sort_unstable();
     hosts.dedup();
+    // Kept in the input's report for the whole run: a few addresses, not
+    // the room of every batch's entries.
+    hosts.shrink_to_fit();
     hosts
 }

@@ -4,15 +4,19 @@
 //! escaping scan of each of the twenty keys and values, which was a third of
 //! the time of `sessions --format ndjson` on many small sessions. Keys,
 //! protocols, states, histories, addresses and timestamps never need
-//! escaping; input paths are escaped once per run. Sessions with an ICMP
-//! error or flow-log details (free text, rarer) go through serde_json.
+//! escaping; input paths are escaped once per run, and a flow log's
+//! details (rule, NSG, note: free text) once per distinct details, which
+//! millions of flow-log sessions share. Sessions with an ICMP error (rare)
+//! go through serde_json.
 
 use super::contract::SessionJson;
 use crate::ingest::InputReport;
-use crate::sessions::Session;
+use crate::sessions::{FlowInfo, Session};
 use crate::time::TimestampCache;
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Writes sessions of one run as NDJSON lines.
 pub struct LineWriter<'a> {
@@ -39,7 +43,7 @@ impl<'a> LineWriter<'a> {
         times: &mut LineTimes,
         s: &Session,
     ) -> std::io::Result<()> {
-        if s.icmp_error.is_some() || s.flow.is_some() {
+        if s.icmp_error.is_some() {
             super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
             buf.push(b'\n');
             return Ok(());
@@ -87,7 +91,11 @@ impl<'a> LineWriter<'a> {
             first = false;
             buf.extend_from_slice(p);
         }
-        buf.extend_from_slice(b"]}\n");
+        buf.push(b']');
+        if let Some(info) = &s.flow {
+            buf.extend_from_slice(times.flow_fields(info)?);
+        }
+        buf.extend_from_slice(b"}\n");
         Ok(())
     }
 }
@@ -95,10 +103,37 @@ impl<'a> LineWriter<'a> {
 /// The last second formatted for each of a session's times, kept from one
 /// line to the next: sessions come in order of first time, so consecutive
 /// ones mostly share both seconds.
+///
+/// It also keeps flow-log details rendered: sessions share their details
+/// (`Arc<FlowInfo>`, interned per input), so each distinct one is escaped
+/// once per writing task instead of once per line.
 #[derive(Debug, Default, Clone)]
 pub struct LineTimes {
     first: TimestampCache,
     last: TimestampCache,
+    /// Details by address (alive as long as the sessions written), as
+    /// `,"decision":…,"note":…`: the flattened fields after `seen_by`.
+    flows: HashMap<usize, Vec<u8>>,
+}
+
+impl LineTimes {
+    /// The JSON fields of `info` as they follow `seen_by` in a line.
+    fn flow_fields(&mut self, info: &Arc<FlowInfo>) -> std::io::Result<&[u8]> {
+        use std::collections::hash_map::Entry;
+        match self.flows.entry(Arc::as_ptr(info) as usize) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                // serde_json's own object for the details, braces cut: the
+                // same bytes the flattened fields of `SessionJson` give.
+                let mut obj = super::json::to_vec(&**info)?;
+                obj.pop();
+                if let Some(open) = obj.first_mut() {
+                    *open = b',';
+                }
+                Ok(e.insert(obj))
+            }
+        }
+    }
 }
 
 /// A duration rounded to microseconds, as serde_json prints the `f64`

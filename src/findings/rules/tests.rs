@@ -784,3 +784,19 @@ fn fix_quotes_names_read_from_the_evidence() {
         a.fix
     );
 }
+
+/// A title names a few addresses and counts the rest (the adversarial
+/// bench's 4 000 "proxies" made a 70 KB title); up to the limit, all.
+#[test]
+fn titles_name_a_few_addresses_and_count_the_rest() {
+    let v: Vec<std::net::IpAddr> = (1..=5u8)
+        .map(|i| std::net::IpAddr::from([10, 0, 0, i]))
+        .collect();
+    assert_eq!(
+        super::addresses(&v),
+        "10.0.0.1, 10.0.0.2, 10.0.0.3 and 2 more"
+    );
+    assert_eq!(super::addresses(&v[..3]), "10.0.0.1, 10.0.0.2, 10.0.0.3");
+    assert_eq!(super::addresses(&v[..1]), "10.0.0.1");
+    assert_eq!(super::addresses(&[]), "");
+}
