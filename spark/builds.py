@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         "--partitions",
         type=int,
         default=0,
-        help="partitions of the blobs (default: 4 per core of the cluster)",
+        help="repartition the blobs into N partitions (a shuffle of their "
+        "content; default: none, Spark's file splits, see "
+        "spark.sql.files.maxPartitionBytes)",
     )
     ap.add_argument(
         "--shuffle-seed",
@@ -156,26 +158,28 @@ def main(argv: list[str] | None = None) -> int:
         .getOrCreate()
     )
     sc = spark.sparkContext
-    n = args.partitions or max(4 * sc.defaultParallelism, 1)
 
     def blobs(paths):
+        # Spark's own file splits by default: each task reads its blobs
+        # where it runs, and no blob's content goes through a shuffle.
         df = (
             spark.read.format("binaryFile")
             .option("recursiveFileLookup", "true")
             .load(paths)
             .select("path", "content")
-            .repartition(n)
         )
+        if args.partitions:
+            df = df.repartition(args.partitions)
         if args.shuffle_seed is not None:
             df = df.sortWithinPartitions(F.rand(args.shuffle_seed))
         return df
 
     # 1. First pass on the executors.
-    first_rows = (
-        blobs(args.input)
-        .mapInArrow(scan_blobs(None, args.since, args.until), PARTIAL_SCHEMA)
-        .collect()
-    )
+    first_blobs = blobs(args.input)
+    partitions = first_blobs.rdd.getNumPartitions()
+    first_rows = first_blobs.mapInArrow(
+        scan_blobs(None, args.since, args.until), PARTIAL_SCHEMA
+    ).collect()
     first = {r["path"]: from_ipc(r["partial"]) for r in first_rows}
     # 2. The second look, on the driver.
     look = aibnet.second_look(list(first.values()))
@@ -212,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         out + "/sessions"
     )
     print(
-        f"aibnet-spark: {len(first)} blobs ({len(again)} read twice), "
+        f"aibnet-spark: {len(first)} blobs in {partitions} partitions "
+        f"({len(again)} read twice), "
         f"{sessions.num_rows} AIB-relevant sessions, {len(lines)} runs",
         file=sys.stderr,
     )

@@ -5,7 +5,8 @@ scenario shifted in time so that they follow one another six hours apart at
 the same addresses (as tests/builds/lab.rs lays them out), and a day of
 generated flow logs (benches/gen_month.py: two VNets, a dozen runs at reused
 addresses, application noise, connections open across hourly blobs). The
-job runs with the blobs spread over five partitions in a random order; its
+job runs with the blobs spread over about 18 partitions, in a random order
+within each; its
 runs.ndjson must hold exactly `aibnet builds --format json` runs[].
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,13 +48,20 @@ def test_spark_builds_equal_the_cli(tmp_path: Path):
             "local[2]",
             "--conf",
             "spark.ui.enabled=false",
+            # Small file splits: the blobs of the tree (about 25 MB) over
+            # about 18 partitions, as Spark packs them (by size, not by
+            # path), without a shuffle.
+            "--conf",
+            "spark.sql.files.maxPartitionBytes=2m",
+            "--conf",
+            "spark.sql.files.openCostInBytes=64k",
+            "--conf",
+            "spark.sql.files.minPartitionNum=8",
             str(REPO / "spark" / "builds.py"),
             "--input",
             str(tree),
             "--output",
             str(out),
-            "--partitions",
-            "5",
             "--shuffle-seed",
             "7",
         ],
@@ -62,6 +71,11 @@ def test_spark_builds_equal_the_cli(tmp_path: Path):
         check=False,
     )
     assert job.returncode == 0, job.stderr[-4000:]
+    # spark-submit sends the Python driver's stderr to its own stdout.
+    m = re.search(r"aibnet-spark: (\d+) blobs in (\d+) partitions", job.stdout + job.stderr)
+    assert m, job.stdout[-4000:]
+    assert int(m.group(1)) == blobs
+    assert int(m.group(2)) >= 5, m.group(0)
     got = [json.loads(line) for line in (out / "runs.ndjson").read_text().splitlines()]
     assert got == want["runs"]
     summary = json.loads((out / "summary.json").read_text())
