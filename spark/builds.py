@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from typing import Iterator
 
 import pyarrow as pa
@@ -174,6 +175,15 @@ def main(argv: list[str] | None = None) -> int:
             df = df.sortWithinPartitions(F.rand(args.shuffle_seed))
         return df
 
+    # Wall time of each step, for the closing line (README, "On Spark").
+    took: dict[str, float] = {}
+    clock = [time.monotonic()]
+
+    def lap(step: str) -> None:
+        now = time.monotonic()
+        took[step] = now - clock[0]
+        clock[0] = now
+
     # 1. First pass on the executors.
     first_blobs = blobs(args.input)
     partitions = first_blobs.rdd.getNumPartitions()
@@ -181,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         scan_blobs(None, args.since, args.until), PARTIAL_SCHEMA
     ).collect()
     first = {r["path"]: from_ipc(r["partial"]) for r in first_rows}
+    lap("first pass")
     # 2. The second look, on the driver.
     look = aibnet.second_look(list(first.values()))
     again = sorted(url for url, p in first.items() if aibnet.rereads(p, look))
+    lap("look")
     # 3. Second pass: only the blobs that need it.
     second = []
     if again:
@@ -194,9 +206,11 @@ def main(argv: list[str] | None = None) -> int:
             .collect()
         ]
     partials = list(first.values()) + second
+    lap("second pass")
     # 4. Runs and the sessions they were found in, on the driver.
     doc = aibnet.builds(partials, look, args.since, args.until)
     sessions = aibnet.scan_sessions(partials, look, args.since, args.until)
+    lap("builds")
 
     lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in doc["runs"]]
     summary = {k: v for k, v in doc.items() if k != "runs"}
@@ -215,10 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     spark.createDataFrame(spark_ready(sessions)).write.mode("overwrite").parquet(
         out + "/sessions"
     )
+    lap("write")
     print(
         f"aibnet-spark: {len(first)} blobs in {partitions} partitions "
         f"({len(again)} read twice), "
-        f"{sessions.num_rows} AIB-relevant sessions, {len(lines)} runs",
+        f"{sessions.num_rows} AIB-relevant sessions, {len(lines)} runs; "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()),
         file=sys.stderr,
     )
     spark.stop()
