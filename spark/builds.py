@@ -31,6 +31,7 @@ on the driver and the executors.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import sys
@@ -208,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     partials = list(first.values()) + second
     lap("second pass")
     # 4. Runs and the sessions they were found in, on the driver.
-    doc = aibnet.builds(partials, look, args.since, args.until)
-    sessions = aibnet.scan_sessions(partials, look, args.since, args.until)
+    # Both release the GIL: side by side on the driver's cores, which the
+    # executors leave idle by now.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = pool.submit(aibnet.builds, partials, look, args.since, args.until)
+        kept = pool.submit(aibnet.scan_sessions, partials, look, args.since, args.until)
+        doc, sessions = runs.result(), kept.result()
     lap("builds")
 
     lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in doc["runs"]]
