@@ -231,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         # Storage: through Spark's file systems (one part file in a folder).
         sc.parallelize(lines, 1).saveAsTextFile(out + "/runs.ndjson")
         sc.parallelize([json.dumps(summary)], 1).saveAsTextFile(out + "/summary.json")
+    # Blobs went to Python four at a time; sessions come back in slices
+    # of the usual size (at four rows a slice, 250 000 sessions would be
+    # 60 000 tasks).
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
     spark.createDataFrame(spark_ready(sessions)).write.mode("overwrite").parquet(
         out + "/sessions"
     )
