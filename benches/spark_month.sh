@@ -10,7 +10,8 @@
 # venv, then runs each once, the CLI first (both read the tree from the page
 # cache: the CLI's run warms it), and checks that runs.ndjson holds exactly
 # the CLI's runs[]. Prints wall and CPU times and the ratio; the job's
-# closing line gives the time of each of its steps.
+# closing line gives the time of each of its steps. SPARK_OPTS: more
+# spark-submit options (e.g. --conf spark.sql.files.maxPartitionBytes=512m).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +34,7 @@ TIME="%e s wall, %U + %S CPU-s, %M KB peak RSS"
   target/release/aibnet builds --format json --fail-on never "$DATA" > "$WORK/cli.json" 2>/dev/null
 echo "load between: $(cut -d' ' -f1-3 /proc/loadavg)"
 PYSPARK_PYTHON="$VENV/bin/python" /usr/bin/time -f "spark: $TIME" -o "$WORK/spark.time" \
-  "$VENV/bin/spark-submit" --master 'local[2]' --conf spark.ui.enabled=false \
+  "$VENV/bin/spark-submit" --master 'local[2]' --conf spark.ui.enabled=false ${SPARK_OPTS:-} \
   spark/builds.py --input "$DATA" --output "$WORK/out" > "$WORK/spark.log" 2>&1
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$WORK/cli.time" "$WORK/spark.time"

@@ -160,6 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         .getOrCreate()
     )
     sc = spark.sparkContext
+    # Larger file splits than Spark's 128 MB unless asked otherwise: with
+    # each blob counted 4 MB more (openCostInBytes) a 128 MB split holds
+    # ~30 hourly blobs, and per-task costs then outweigh the work (the
+    # month: 533 tasks, first pass 214 s; 134 tasks, 80 s). Spark still
+    # caps a split at the data over the cluster's cores, so a large cluster
+    # keeps one task per core at least.
+    if not sc.getConf().contains("spark.sql.files.maxPartitionBytes"):
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(512 << 20))
 
     def blobs(paths):
         # Spark's own file splits by default: each task reads its blobs
