@@ -77,6 +77,7 @@ pub fn capture(data: &[u8]) {
         sessions: table.finish(),
         skipped,
         sweepers: Vec::new(),
+        noise: Vec::new(),
     };
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {
@@ -166,6 +167,7 @@ pub fn decode_sessions(data: &[u8]) {
         sessions,
         skipped: Vec::new(),
         sweepers: Vec::new(),
+        noise: Vec::new(),
     };
     // The reports' text is not checked, only that rendering never fails or
     // panics: a sink spares growing a buffer of seven reports per input
@@ -306,6 +308,7 @@ pub fn shards(data: &[u8]) {
             sessions: table.finish(),
             skipped,
             sweepers: Vec::new(),
+            noise: Vec::new(),
         };
         let mut out = Vec::new();
         aibnet::report::SessionsReport {
@@ -503,6 +506,7 @@ pub fn flowlog(data: &[u8]) {
         sessions,
         skipped,
         sweepers: Vec::new(),
+        noise: Vec::new(),
     };
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {

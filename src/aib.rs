@@ -633,6 +633,9 @@ finding_ids! {
     RuleNotEvaluated = "rule_not_evaluated",
     /// The evidence holds several AIB builds; each is diagnosed on its own.
     SeveralBuilds = "several_builds",
+    /// A capture point dropped packets: its TCP sessions have content gaps
+    /// (data the peer acknowledged that the capture never showed).
+    CaptureLostPackets = "capture_lost_packets",
 }
 
 impl std::fmt::Display for FindingId {

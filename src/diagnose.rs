@@ -64,9 +64,13 @@ impl Diagnosis {
 /// (except "no AIB traffic", which proves nothing), healthy when a hop of the
 /// command path was seen working, inconclusive otherwise.
 fn verdict_of(findings: &[Finding], hops: &[HopReport]) -> Verdict {
-    let problem = findings
-        .iter()
-        .any(|f| f.severity >= Severity::Warning && f.id != FindingId::NoAibTraffic);
+    let problem = findings.iter().any(|f| {
+        f.severity >= Severity::Warning
+            && !matches!(
+                f.id,
+                FindingId::NoAibTraffic | FindingId::CaptureLostPackets
+            )
+    });
     if problem {
         Verdict::Broken
     } else if hops
@@ -96,6 +100,19 @@ pub struct Options {
 /// there is one: it is evaluated for the proxy, build VM and OS the traffic
 /// shows.
 pub fn diagnose(a: &Analysis, opts: &Options) -> Diagnosis {
+    // The scan's sweepers are never proxies: roles learn them as hints (the
+    // scan left their SSH/WinRM sessions out, so roles cannot count them).
+    let with_sweepers;
+    let opts = if a.sweepers.is_empty() && a.noise.is_empty() {
+        opts
+    } else {
+        let mut o = opts.clone();
+        o.hints
+            .sweepers
+            .extend(a.sweepers.iter().chain(&a.noise).copied());
+        with_sweepers = o;
+        &with_sweepers
+    };
     let d = diagnose_one(a, opts);
     // The user chose the build: diagnose that one.
     if !opts.hints.proxy.is_empty() || !opts.hints.build_vm.is_empty() {
@@ -278,6 +295,7 @@ pub fn subset(all: &[Session], inputs: &[InputReport], idx: &[usize]) -> Analysi
         sessions,
         skipped: Vec::new(),
         sweepers: Vec::new(),
+        noise: Vec::new(),
     }
 }
 
@@ -354,7 +372,10 @@ pub fn configuration(
 /// Diagnose the traffic of an analysis alone.
 fn diagnose_traffic(a: &Analysis, hints: &Hints, names: FixNames) -> Diagnosis {
     let mut topology = infer(&a.sessions, &a.inputs, hints);
-    // The clients a scan left out: why they are no proxies.
+    // The hosts a scan left out: why they are no proxies.
+    topology
+        .evidence
+        .extend(crate::topology::roles::noise_line(&mut a.noise.clone()));
     topology
         .evidence
         .extend(crate::topology::roles::sweepers_line(

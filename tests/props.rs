@@ -142,6 +142,7 @@ fn summary() -> impl Strategy<Value = PacketSummary> {
                 payload_len: len,
                 ip_len: len + 40,
                 udp_first_byte: 0,
+                payload_cut: false,
                 icmp_error: None,
             },
         )
@@ -583,6 +584,7 @@ fn a_large_capture_gives_the_same_sessions_for_any_thread_count() {
             payload_len: (rng.next() % 200) as u32,
             ip_len: 0,
             udp_first_byte: 0,
+            payload_cut: false,
             icmp_error: None,
         };
         ts += (rng.next() % 50_000_000) as i64;

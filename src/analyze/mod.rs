@@ -34,6 +34,10 @@ pub struct Analysis {
     /// most hosts they opened 22/5986 to in an hour), for the roles'
     /// evidence: their sessions are not among `sessions`.
     pub sweepers: Vec<(std::net::IpAddr, usize)>,
+    /// Hosts receiving the command port that a scan left out because they
+    /// sweep SSH/WinRM too (noise on the AIB ports, not proxies), with the
+    /// most hosts they reached in an hour.
+    pub noise: Vec<(std::net::IpAddr, usize)>,
 }
 
 impl Analysis {

@@ -40,7 +40,7 @@ use crate::capture::PacketIter;
 use crate::flowlog::{self, Nic, nic_of_tuples};
 use crate::ingest::{self, Format, Input, InputReport, Skipped, Source, blob_hour};
 use crate::sessions::{SeenBy, Session, SessionTable};
-use crate::topology::roles::MAX_FAN_OUT;
+use crate::topology::roles::{MAX_FAN_OUT, widest_hour};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
@@ -118,6 +118,9 @@ pub struct Scan {
     /// hosts they reached in an hour (a client that is also an AIB host in
     /// another hour is not one).
     pub sweepers: Vec<(IpAddr, usize)>,
+    /// Hosts receiving the command port left out because they sweep
+    /// SSH/WinRM too (see [`crate::analyze::Analysis::noise`]).
+    pub noise: Vec<(IpAddr, usize)>,
 }
 
 /// What the first pass of flow logs learnt: the hosts an AIB build can
@@ -133,6 +136,8 @@ pub struct SecondLook {
     aib_hosts: Arc<FxHashSet<IpAddr>>,
     /// The clients that sweep it, with the most hosts they reach in an hour.
     sweepers: FxHashMap<IpAddr, usize>,
+    /// The hosts receiving the command port that sweep it too.
+    noise: FxHashMap<IpAddr, usize>,
 }
 
 /// Whose egress and DNS (and anchors) a file keeps.
@@ -289,6 +294,7 @@ impl Scan {
             sessions: self.sessions,
             skipped: self.skipped,
             sweepers: self.sweepers,
+            noise: self.noise,
         }
     }
 }
@@ -340,6 +346,9 @@ impl Facts {
 /// port anywhere in the evidence), or by a client that opens it to at most
 /// [`MAX_FAN_OUT`] hosts in an hour (a jump box sweeping the subnet opens it
 /// to dozens: neither its sessions nor its targets' egress are a build's).
+/// A host receiving the command port that sweeps in some hour is no proxy
+/// (noise on the AIB ports: the adversarial bench's thousands of such hosts
+/// made thousands of "builds").
 pub fn second_look(results: &[FileResult]) -> SecondLook {
     let facts = || {
         results.iter().filter_map(|r| match r {
@@ -351,31 +360,38 @@ pub fn second_look(results: &[FileResult]) -> SecondLook {
     let mut build_vms: FxHashSet<IpAddr> = FxHashSet::default();
     let mut aib_hosts: FxHashSet<IpAddr> = FxHashSet::default();
     let mut sweepers: FxHashMap<IpAddr, usize> = FxHashMap::default();
-    let mut by_client_hour: Vec<(IpAddr, i64, IpAddr)> = Vec::new();
-    for &(client, hour, server) in facts().flat_map(|f| f.pairs.iter()) {
-        if proxies.contains(&client) {
-            build_vms.insert(server);
-        } else {
-            by_client_hour.push((client, hour, server));
-        }
-    }
-    by_client_hour.sort_unstable();
-    by_client_hour.dedup();
+    let mut noise_hosts: FxHashMap<IpAddr, usize> = FxHashMap::default();
+    let mut by_client_hour: Vec<(IpAddr, i64, IpAddr)> =
+        facts().flat_map(|f| f.pairs.iter().copied()).collect();
+    let widest = widest_hour(&mut by_client_hour);
+    // A host receiving the command port that sweeps 22/5986 in some hour is
+    // noise on the AIB ports (AIB's proxy opens it to its one build VM): it
+    // is no AIB host and makes no build VM of the hosts it reaches.
+    let noise =
+        |ip: &IpAddr| proxies.contains(ip) && widest.get(ip).is_some_and(|&n| n > MAX_FAN_OUT);
     for group in by_client_hour.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-        if group.len() <= MAX_FAN_OUT {
+        let Some(&(client, _, _)) = group.first() else {
+            continue;
+        };
+        if noise(&client) {
+            noise_hosts.insert(client, widest.get(&client).copied().unwrap_or(0));
+        } else if proxies.contains(&client) {
             build_vms.extend(group.iter().map(|g| g.2));
-            aib_hosts.extend(group.iter().map(|g| g.0));
-        } else if let Some(&(client, _, _)) = group.first() {
+        } else if group.len() <= MAX_FAN_OUT {
+            build_vms.extend(group.iter().map(|g| g.2));
+            aib_hosts.insert(client);
+        } else {
             let n = sweepers.entry(client).or_default();
             *n = (*n).max(group.len());
         }
     }
-    aib_hosts.extend(proxies);
+    aib_hosts.extend(proxies.iter().filter(|p| !noise(p)));
     aib_hosts.extend(build_vms.iter().copied());
     SecondLook {
         build_vms: Arc::new(build_vms),
         aib_hosts: Arc::new(aib_hosts),
         sweepers,
+        noise: noise_hosts,
     }
 }
 
@@ -451,6 +467,13 @@ pub fn assemble(results: Vec<FileResult>, look: &SecondLook, opts: &ScanOptions)
         ..Scan::default()
     };
     scan.sweepers.sort_unstable();
+    scan.noise = look
+        .noise
+        .iter()
+        .filter(|(ip, _)| !look.aib_hosts.contains(ip))
+        .map(|(ip, n)| (*ip, *n))
+        .collect();
+    scan.noise.sort_unstable();
     let mut table = SessionTable::new();
     for r in results {
         match r {

@@ -133,6 +133,7 @@ pub fn analysis_of(batches: &[RecordBatch]) -> Result<(Analysis, Vec<Option<Nic>
             sessions,
             skipped,
             sweepers: Vec::new(),
+            noise: Vec::new(),
         },
         nics,
     ))

@@ -88,6 +88,10 @@ pub struct PacketSummary {
     /// segment whose IPv4 total length is 0 (segmentation offload), what
     /// was captured, as Zeek reads it.
     pub payload_len: u32,
+    /// The capture holds less of the transport payload than `payload_len`
+    /// (cut by the snap length): Zeek does not count such a TCP segment as
+    /// seen content, so what it carried is a content gap once acknowledged.
+    pub payload_cut: bool,
     /// IP datagram length (header included) as declared.
     pub ip_len: u32,
     /// The first byte of a UDP payload as captured, 0 when there is none
@@ -421,6 +425,7 @@ fn summarize_net(
         seq: 0,
         ack: 0,
         payload_len: 0,
+        payload_cut: false,
         ip_len,
         udp_first_byte: 0,
         icmp_error: None,
@@ -436,6 +441,7 @@ fn summarize_net(
             s.payload_len = offloaded
                 .unwrap_or(payload_declared)
                 .saturating_sub(u32::from(t.data_offset()) * 4);
+            s.payload_cut = u32::try_from(t.payload().len()).unwrap_or(u32::MAX) < s.payload_len;
         }
         Some(TransportSlice::Udp(u)) => {
             s.tuple.sport = u.source_port();

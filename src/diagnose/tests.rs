@@ -32,6 +32,7 @@ fn analysis(formats: &[Format], v: Vec<Build>) -> Analysis {
         sessions: sessions(v),
         skipped: vec![],
         sweepers: vec![],
+        noise: vec![],
     }
 }
 

@@ -235,15 +235,9 @@ fn communicator_timeout(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Opti
     let mut c = match dominant {
         _ if !by_aib => {
             let answered = dominant.is_some_and(RetryKind::answered);
-            let mut c = if answered {
-                let mut c = Classified::new(SourceImageDefect, 0.4);
-                c.alternatives.push((PackerRunDirectly, 0.3));
-                c
-            } else {
-                let mut c = Classified::new(PackerRunDirectly, 0.8);
-                c.alternatives.push((SourceImageDefect, 0.2));
-                c
-            };
+            let [(lead, confidence), alternative] = super::catalogue::outside_aib(answered);
+            let mut c = Classified::new(lead, confidence);
+            c.alternatives.push(alternative);
             c.detail.runner = log
                 .scan
                 .runner
@@ -312,8 +306,8 @@ fn communicator_timeout(log: &BuildLog<'_>, t: &Terminal, x: &Extracted) -> Opti
             if wait.attempts.is_empty() {
                 // Nothing says a hop dropped anything: a VM that never
                 // booted or never started its listener is as likely.
-                c.alternatives.push((SourceImageDefect, 0.2));
-                c.alternatives.push((BuildVmResourceExhaustion, 0.15));
+                c.alternatives
+                    .extend(super::catalogue::TIMEOUT_WITHOUT_ATTEMPTS);
             }
             c
         }

@@ -49,6 +49,11 @@ pub struct Extracted {
     /// Why that topology.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topology_basis: Option<String>,
+    /// Where Packer ran, when the text shows Packer run outside AIB: its
+    /// own binary or command line, and nothing only AIB writes (then it has
+    /// no topology: no proxy VM, no ACI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<&'static str>,
     /// Packer's build VM name (`pkrvm…`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_vm_name: Option<String>,
@@ -163,6 +168,31 @@ static RESOURCE_ID: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)/subscriptions/(?P<sub>{GUID})/resourceGroups/(?P<rg>[A-Za-z0-9_.()\-]+)/providers/(?P<ns>[A-Za-z.]+)/(?P<type>[A-Za-z]+)/(?P<name>[A-Za-z0-9_.\-]+)(?:/(?P<child_type>[A-Za-z]+)/(?P<child>[A-Za-z0-9_.\-]+))?"
     ))
 });
+/// Packer started by hand or by a pipeline agent: its Windows binary (AIB
+/// runs `/aib/packerInput/packer` in Linux), or `packer build` typed at a
+/// prompt.
+static RUNNER_EXE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bpacker\.exe\b"));
+static RUNNER_CMD: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:.{0,80}?[$>#]\s*)?\s*packer\s+build\s"));
+/// What only AIB writes: its line prefix (`[<op>] PACKER`), its container's
+/// paths and messages, its build log's name, its service's words.
+static AIB_ONLY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\] PACKER\b|/aib/packerInput|Done exporting Packer logs|customization\.log|(?i:packerizer|vmimagebuilder)",
+    )
+});
+
+/// Where Packer ran, if `line` shows it started outside AIB.
+pub(super) fn runner_in(line: &str) -> Option<&'static str> {
+    if RUNNER_EXE.is_match(line) {
+        Some("packer.exe on a Windows host")
+    } else if RUNNER_CMD.is_match(line) {
+        Some("`packer build` run from a shell")
+    } else {
+        None
+    }
+}
+
 static STAGING_RG: LazyLock<Regex> = LazyLock::new(|| re(r"\b(IT_[A-Za-z0-9_.()\-]+)"));
 static STAGING_PARTS: LazyLock<Regex> =
     LazyLock::new(|| re(&format!(r"^IT_(?P<rg>[^_]+)_(?P<tpl>[^_]+)_(?:{GUID})$")));
@@ -295,6 +325,7 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
             .map(|s| s.rsplit('/').next().unwrap_or(s)),
     );
     read_resource_ids(text, &mut x);
+    read_subnet_command(text, &mut x);
     if x.staging_resource_group.is_none() {
         set(
             &mut x.staging_resource_group,
@@ -397,13 +428,43 @@ pub fn extract(text: &str, hints: &JsonHints) -> Extracted {
         .retain(|d| d.contains(':') || !with_port.iter().any(|o| o.starts_with(&format!("{d}:"))));
 
     read_os(text, &mut x);
+    if !AIB_ONLY.is_match(text) && x.staging_resource_group.is_none() {
+        x.runner = text.lines().find_map(runner_in);
+    }
     read_topology(text, hints, direct_dial, &mut x);
+    // A proxy VM or an ACI subnet is AIB's: whoever started Packer, AIB ran it.
+    if x.topology.is_some() {
+        x.runner = None;
+    }
     x
 }
 
 fn push_unique(list: &mut Vec<String>, item: String) {
     if !list.contains(&item) {
         list.push(item);
+    }
+}
+
+/// The VNET, its resource group and the subnet an `az network vnet subnet
+/// …` command names (a pasted command, or the CLI's error quoting it), when
+/// no resource id said them: its flags in any order, long or short.
+fn read_subnet_command(text: &str, x: &mut Extracted) {
+    let Some(line) = text.lines().find(|l| l.contains("az network vnet subnet ")) else {
+        return;
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    for pair in words.windows(2) {
+        let [flag, value] = pair else { continue };
+        let value = value.trim_matches(|c| c == '\'' || c == '"');
+        if value.starts_with('-') || value.is_empty() {
+            continue;
+        }
+        match *flag {
+            "--resource-group" | "-g" => set(&mut x.vnet_resource_group, Some(value)),
+            "--vnet-name" => set(&mut x.vnet, Some(value)),
+            "--name" | "-n" => set(&mut x.subnet, Some(value)),
+            _ => {}
+        }
     }
 }
 
@@ -494,7 +555,8 @@ fn read_topology(text: &str, hints: &JsonHints, direct_dial: bool, x: &mut Extra
             TopologyKind::Proxy,
             "Packer went through the proxy VM (proxy port, bastion or proxyconnect)",
         )
-    } else if direct_dial {
+    } else if direct_dial && x.runner.is_none() {
+        // Packer run by hand dials the build VM directly too: no ACI then.
         (
             TopologyKind::Isolated,
             "Packer dialled the build VM directly, without the proxy VM",
@@ -536,6 +598,55 @@ mod tests {
         assert_eq!(x.dial_error.as_deref(), Some("connection timed out"));
         assert_eq!(x.os, Some(Os::Linux));
         assert_eq!(x.build_vm_ip, None);
+    }
+
+    #[test]
+    fn a_subnet_command_names_the_vnet_and_subnet() {
+        for text in [
+            "az network vnet subnet update --resource-group rg-net --vnet-name vnet-aib --name snet-build --disable-private-link-service-network-policies false",
+            "$ az network vnet subnet update -n snet-build -g rg-net --vnet-name 'vnet-aib' --private-link-service-network-policies Enabled",
+        ] {
+            let x = ex(text);
+            assert_eq!(
+                (
+                    x.vnet_resource_group.as_deref(),
+                    x.vnet.as_deref(),
+                    x.subnet.as_deref()
+                ),
+                (Some("rg-net"), Some("vnet-aib"), Some("snet-build")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn packer_by_hand_is_a_runner_unless_aib_wrote_it() {
+        let dial = "\n==> azure-arm: Timeout waiting for SSH.\ndial tcp 10.20.1.6:22: i/o timeout";
+        for (start, runner) in [
+            (
+                "C:\\agent\\_work\\1\\s> packer.exe build win.pkr.hcl",
+                Some("packer.exe on a Windows host"),
+            ),
+            (
+                "user@agent:~/images$ packer build ubuntu.pkr.hcl",
+                Some("`packer build` run from a shell"),
+            ),
+            (
+                "packer build -var-file=prod.pkrvars.hcl .",
+                Some("`packer build` run from a shell"),
+            ),
+            // AIB's words: its packerizer, its log's name.
+            ("Packer build command has failed: exit status 1", None),
+            (
+                "packer build ubuntu.pkr.hcl\nImage Build log location: https://x1.blob.core.windows.net/packerlogs/r/customization.log",
+                None,
+            ),
+        ] {
+            let x = ex(&format!("{start}{dial}"));
+            assert_eq!(x.runner, runner, "{start}");
+            // Without a runner the direct dial is ACI's, with one no AIB path.
+            assert_eq!(x.topology.is_none(), runner.is_some(), "{start}");
+        }
     }
 
     #[test]

@@ -266,7 +266,18 @@ fn explain_text(prepared: &Prepared, ctx: &Context) -> Explanation {
     }
     let names = context::Names::new(ctx, &x);
     let classes: Vec<Class> = scored.iter().map(|s| s.class).collect();
-    let plan = plan::plan(&classes, ctx, &x);
+    let plan = if x.runner.is_some() {
+        // Packer run by hand: planned as a whole log run by hand is (no
+        // template, no staging group, the runner's own path).
+        let opts = plan::Options {
+            build: true,
+            target: dialled(&x),
+            ..Default::default()
+        };
+        plan::plan_with(&classes, ctx, &x, &opts)
+    } else {
+        plan::plan(&classes, ctx, &x)
+    };
     let mut placeholders = plan.placeholders;
 
     let matches: Vec<Match> = scored
@@ -275,7 +286,16 @@ fn explain_text(prepared: &Prepared, ctx: &Context) -> Explanation {
             let info = s.class.info();
             let fix = context::fill(&info.fix_text(), &names);
             placeholders::add_placeholders(&fix, &mut placeholders);
-            let explanation = match detail(s.class, &x) {
+            let without_attempts = s
+                .evidence
+                .iter()
+                .any(|e| e.signal == rank::TIMEOUT_WITHOUT_ATTEMPTS_SIGNAL);
+            let here = if without_attempts {
+                timeout_without_attempts_detail(s.class).map(str::to_string)
+            } else {
+                detail(s.class, &x)
+            };
+            let explanation = match here {
                 Some(d) => format!("{} Here: {d}", info.explanation),
                 None => info.explanation.to_string(),
             };
@@ -617,7 +637,13 @@ fn assemble(
     let occurrences: Vec<(Class, usize)> = if classes.is_empty() {
         Vec::new()
     } else {
-        rank::score(&p.text, p.from_json, &x, ctx.os.or(x.os))
+        // Texts only: the runner's reading of a pasted text (`runner`) is
+        // the log's own reading here, made by `classify`.
+        let texts_only = Extracted {
+            runner: None,
+            ..x.clone()
+        };
+        rank::score(&p.text, p.from_json, &texts_only, ctx.os.or(x.os))
             .into_iter()
             .map(|s| (s.class, s.occurrences))
             .collect()
@@ -776,6 +802,33 @@ fn build_detail(class: Class, d: &Detail) -> Option<String> {
     }
 }
 
+/// What tells a non-network reading of a timeout whose attempts the text
+/// does not show from the network (`TIMEOUT_WITHOUT_ATTEMPTS`).
+fn timeout_without_attempts_detail(class: Class) -> Option<&'static str> {
+    match class {
+        Class::SourceImageDefect => Some(
+            "the text shows none of Packer's attempts, so whether the build VM answered is unknown: \
+             its boot diagnostics (sshd or WinRM started?) and a capture on it (answers, or silence \
+             as behind an NSG deny) tell the image from the network.",
+        ),
+        Class::BuildVmResourceExhaustion => Some(
+            "the template's vmSize against what the image needs (Windows Update on a D1_v2), and the \
+             boot diagnostics at the timeout (still booting or updating), tell a VM too small from \
+             the network.",
+        ),
+        _ => None,
+    }
+}
+
+/// The build VM's address and port a text says Packer dialled.
+fn dialled(x: &Extracted) -> Option<String> {
+    let ip = x.build_vm_ip.as_deref()?;
+    Some(match x.port {
+        Some(p) => format!("{ip}:{p}"),
+        None => format!("{ip}:<PORT>"),
+    })
+}
+
 /// A sentence with this text's own values, for the explanation.
 fn detail(class: Class, x: &Extracted) -> Option<String> {
     let how = x
@@ -828,6 +881,11 @@ fn detail(class: Class, x: &Extracted) -> Option<String> {
             let scope = x.denied_scope.as_deref().unwrap_or("?");
             Some(format!("denied action {action} on {scope}."))
         }
+        Class::PackerRunDirectly => Some(format!(
+            "Packer ran on {}{}{how}.",
+            x.runner?,
+            around(" and dialled ", dialled(x).as_deref(), " itself")
+        )),
         Class::PackerBuildFailed => {
             let acct = x.storage_account.as_deref()?;
             let blob = x

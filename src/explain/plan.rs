@@ -880,6 +880,27 @@ fn build_steps(
                         b.vnet_rg, b.vnet, b.subnet
                     ),
                 );
+                once(
+                    "runner_route",
+                    format!(
+                        "The runner's route to {ip} (when it is an Azure VM): the next hop of its NIC's effective \
+                         routes (VNET peering, a VPN gateway, a UDR to a firewall, or none)."
+                    ),
+                    format!(
+                        "az network nic show-effective-route-table --ids <RUNNER_NIC_ID>{sub} --output table"
+                    ),
+                );
+                once(
+                    "peering",
+                    "The build VNET's peerings: is the runner's VNET peered and Connected (or reached through \
+                     a gateway)? Without a route, set private_virtual_network_with_public_ip = true in the \
+                     Packer template instead (a public IP on the build VM) or run the agent inside the VNET."
+                        .to_string(),
+                    format!(
+                        "az network vnet peering list --resource-group {} --vnet-name {}{sub} --output table",
+                        b.vnet_rg, b.vnet
+                    ),
+                );
             }
             _ => {}
         }

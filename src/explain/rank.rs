@@ -103,6 +103,8 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
     let mut weights: BTreeMap<Class, Vec<f64>> = BTreeMap::new();
     let mut evidence: BTreeMap<Class, Vec<EvidenceLine>> = BTreeMap::new();
     let mut counts: BTreeMap<Class, usize> = BTreeMap::new();
+    // The line of a communicator timeout (`Timeout waiting for SSH`).
+    let mut timeout_line: Option<(Option<usize>, String)> = None;
     for (signal, re) in COMPILED.iter() {
         let mut found = re.find_iter(text).peekable();
         let Some(first) = found.peek().map(|m| m.start()) else {
@@ -110,6 +112,9 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
         };
         let n = found.count();
         let (line, line_text) = line_of(text, &line_starts, first, from_json);
+        if signal.id.starts_with("timeout_waiting_for_") {
+            timeout_line.get_or_insert((line, line_text.clone()));
+        }
         for (class, w) in signal.scores {
             weights.entry(*class).or_default().push(*w);
             *counts.entry(*class).or_default() += n;
@@ -124,6 +129,50 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
         }
     }
 
+    if let Some((line, line_text)) = timeout_line
+        && x.dial_error.is_none()
+        && x.runner.is_none()
+    {
+        // As a whole log's timeout without attempts is read.
+        for (class, w) in super::catalogue::TIMEOUT_WITHOUT_ATTEMPTS {
+            weights.entry(class).or_default().push(w);
+            *counts.entry(class).or_default() += 1;
+            evidence.entry(class).or_default().push(EvidenceLine {
+                signal: TIMEOUT_WITHOUT_ATTEMPTS_SIGNAL,
+                line,
+                text: line_text.clone(),
+            });
+        }
+    }
+    if x.runner.is_some() && AIB_PATH.iter().any(|c| weights.contains_key(c)) {
+        // Packer ran outside AIB and could not reach the build VM: the
+        // runner's path, or the image if the VM answered (as a whole log
+        // run by hand is read, `outside_aib`).
+        let answered = x
+            .dial_error
+            .as_deref()
+            .is_some_and(|e| e.contains("refused") || e.contains("reset"));
+        let at = line_starts
+            .iter()
+            .copied()
+            .find(|&i| {
+                text.get(i..)
+                    .and_then(|rest| rest.lines().next())
+                    .is_some_and(|l| super::extract::runner_in(l).is_some())
+            })
+            .unwrap_or(0);
+        let (line, line_text) = line_of(text, &line_starts, at, from_json);
+        for (class, w) in super::catalogue::outside_aib(answered) {
+            weights.entry(class).or_default().push(w);
+            *counts.entry(class).or_default() += 1;
+            evidence.entry(class).or_default().push(EvidenceLine {
+                signal: "packer_outside_aib",
+                line,
+                text: line_text.clone(),
+            });
+        }
+    }
+
     let mut out: Vec<Scored> = Vec::new();
     for (class, mut ws) in weights {
         ws.sort_by(|a, b| b.total_cmp(a));
@@ -135,6 +184,11 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
             c += (1.0 - c) * w * if i == 0 { 1.0 } else { 0.5 };
         }
         c *= topology_factor(class, x.topology);
+        if x.runner.is_some() && AIB_PATH.contains(&class) {
+            // No proxy VM and no ACI when Packer runs by hand: as a whole
+            // log run by hand, only the runner's path and the image are read.
+            continue;
+        }
         if os == Some(Os::Linux)
             && matches!(
                 class,
@@ -166,6 +220,19 @@ pub fn score(text: &str, from_json: bool, x: &Extracted, os: Option<Os>) -> Vec<
     });
     out
 }
+
+/// The evidence signal of the readings a timeout without attempts adds.
+pub const TIMEOUT_WITHOUT_ATTEMPTS_SIGNAL: &str = "timeout_without_attempts";
+
+/// The classes of AIB's own path to the build VM (proxy VM, its private
+/// endpoint and load balancer, ACI): none exists when Packer runs by hand.
+const AIB_PATH: [Class; 5] = [
+    Class::ProxyCommandChannelBlocked,
+    Class::HealthProbeBlocked,
+    Class::ProxyToBuildVmBlocked,
+    Class::AciToBuildVmBlocked,
+    Class::AciEgressBlocked,
+];
 
 fn topology_factor(class: Class, topology: Option<TopologyKind>) -> f64 {
     match (topology, class) {

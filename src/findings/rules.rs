@@ -339,6 +339,7 @@ pub fn findings_of_read(
         no_command_sessions,
         not_observable,
         healthy,
+        capture_lost_packets,
     ] {
         rule(&cx, &mut out);
     }
@@ -752,6 +753,118 @@ fn not_observable(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
             format!("Add {where_}."),
         ));
     }
+}
+
+/// A capture point that dropped packets: TCP data its peer acknowledged
+/// that the capture never showed (Zeek's content gaps, `missed_bytes`),
+/// in sessions whose payload the snap length did not cut.
+/// What such a capture does not show it may also have missed elsewhere —
+/// a SYN-ACK, a reply —, so a hop it alone calls unanswered is a warning;
+/// otherwise it is worth knowing only. It never makes the verdict broken.
+fn capture_lost_packets(cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    use crate::sessions::Proto;
+    // Inputs that are captures: those with a session no flow log saw (a
+    // flow log's sessions always carry its details).
+    let captures: std::collections::BTreeSet<u32> = cx
+        .sessions
+        .iter()
+        .filter(|s| s.flow.is_none() && !s.history.as_str().is_empty())
+        .flat_map(|s| s.seen_by.iter())
+        .collect();
+    // Gaps a snap length explains are the capture's choice, not losses.
+    let lossy_sessions: Vec<usize> = cx
+        .sessions
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.proto == Proto::Tcp && s.missed_bytes() > 0 && !s.payload_cut)
+        .map(|(i, _)| i)
+        .collect();
+    if lossy_sessions.is_empty() {
+        return;
+    }
+    // Per capture input: sessions with gaps and bytes missed.
+    let mut per: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
+    for s in lossy_sessions.iter().filter_map(|&i| cx.sessions.get(i)) {
+        let mut inputs: Vec<u32> = s.seen_by.iter().filter(|i| captures.contains(i)).collect();
+        if inputs.is_empty() {
+            inputs = s.seen_by.iter().collect();
+        }
+        for input in inputs {
+            let e = per.entry(input).or_default();
+            e.0 += 1;
+            e.1 = e.1.saturating_add(s.missed_bytes());
+        }
+    }
+    let lossy: Vec<&str> = per
+        .keys()
+        .filter_map(|&i| cx.inputs.get(i as usize).map(String::as_str))
+        .collect();
+    // A hop reported unanswered that only lossy captures (and no flow log)
+    // observed: their "no answer" is the doubtful one.
+    let doubtful = cx.hops.iter().find(|r| {
+        r.blocked > 0
+            && !r.observed_by.is_empty()
+            && r.observed_by.iter().all(|o| lossy.contains(&o.as_str()))
+    });
+    let hop = doubtful.map(|r| r.hop).or_else(|| {
+        lossy_sessions.iter().find_map(|i| {
+            cx.hops
+                .iter()
+                .find(|r| r.sessions.contains(i))
+                .map(|r| r.hop)
+        })
+    });
+    let mut evidence: Vec<String> = per
+        .iter()
+        .map(|(&input, (n, missed))| {
+            let path = cx.inputs.get(input as usize).map_or("?", String::as_str);
+            format!(
+                "{path}: {n} TCP session(s) with data acknowledged but never captured, {missed} byte(s) missed"
+            )
+        })
+        .collect();
+    evidence.extend(
+        lossy_sessions
+            .iter()
+            .take(EXAMPLES)
+            .filter_map(|&i| cx.sessions.get(i))
+            .map(|s| {
+                format!(
+                    "{}, {} byte(s) missed",
+                    cx.session_line(s),
+                    s.missed_bytes()
+                )
+            }),
+    );
+    if let Some(r) = doubtful {
+        evidence.push(format!(
+            "{} is reported unanswered ({} blocked) from these captures alone",
+            r.hop.label(),
+            r.blocked
+        ));
+    }
+    out.push(finding(
+        FindingId::CaptureLostPackets,
+        if doubtful.is_some() {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        hop.unwrap_or(Hop::ProxyToBuildVm),
+        format!(
+            "The capture at {} dropped packets: what it does not show may still have been sent",
+            crate::ingest::short_paths(lossy.iter().copied())
+        ),
+        evidence,
+        "Gap letters g/G in a history and missed bytes mean the peer acknowledged data this capture never \
+         recorded: the capturing host, tcpdump or the Network Watcher session could not keep up (buffer too \
+         small, a busy VM) or a capture filter let part of the traffic out. A SYN-ACK or a reply can be lost \
+         the same way, so \"no answer\" seen only by this capture is not proof that nothing answered.",
+        "Confirm an unanswered hop with a second capture point or the NSG/VNet flow log of the same window; \
+         capture again with a larger buffer (`tcpdump -B 16384 -s 0 -w ...`), only the build's hosts and ports, \
+         on a VM with CPU to spare."
+            .to_string(),
+    ));
 }
 
 /// Every observed hop works and the command path was seen working.

@@ -29,6 +29,7 @@ pub struct SessionJson<'a> {
     resp_bytes: u64,
     resp_ip_bytes: u64,
     syn_retransmits: u32,
+    missed_bytes: u64,
     icmp_error: Option<IcmpJson>,
     seen_by: SeenByJson<'a>,
     #[serde(flatten)]
@@ -76,6 +77,7 @@ impl<'a> SessionJson<'a> {
             resp_bytes: s.resp.bytes,
             resp_ip_bytes: s.resp.ip_bytes,
             syn_retransmits: s.syn_retransmits,
+            missed_bytes: s.missed_bytes(),
             icmp_error: s.icmp_error.as_ref().map(IcmpJson::of),
             seen_by: SeenByJson { s, inputs },
             flow: s.flow.as_deref(),

@@ -133,7 +133,8 @@ fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()
 
 /// One JSON object per session per line.
 fn write_ndjson(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
-    let lines = super::ndjson::LineWriter::new(&a.inputs)?;
+    let lines =
+        super::ndjson::LineWriter::new(&a.inputs, a.sessions.iter().filter(|s| f.admits(s)))?;
     write_rendered(w, a, f, |buf, times, _, s| lines.write(buf, times, s))?;
     Ok(())
 }

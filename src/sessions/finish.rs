@@ -314,7 +314,9 @@ fn has_capture_view(s: &Session) -> bool {
 /// times, with the flow log's decision and rule added); between views of
 /// one kind, the one with more packets (then the earlier input) speaks for
 /// state and history. Counts take the larger view of each direction, since
-/// both points saw the same packets. `s` is left holding what remains of
+/// both points saw the same packets; the missed bytes (and whether the
+/// snap length cut payloads) stay the leading view's, as its gap letters
+/// do. `s` is left holding what remains of
 /// the view that did not lead, to be dropped. Returns whether `g`'s first
 /// time moved later (a capture's time replacing a flow log's whole
 /// second), which can put it out of order.
@@ -485,6 +487,41 @@ mod tests {
                     SessionTable::from_flow_records(a.clone(), infos()),
                     SessionTable::new(),
                     SessionTable::from_flow_records(b.clone(), infos()),
+                ])
+            };
+            let compact = tables().finish();
+            let full = SessionTable::from_sessions(tables().into_sessions()).finish_sessions();
+            prop_assert_eq!(format!("{compact:?}"), format!("{full:?}"));
+        }
+
+        /// A capture's sessions (with a history or without) and flow
+        /// records in one table finish as the same sessions all built first:
+        /// the groups planned without building them are `coalesce`'s.
+        #[test]
+        fn captures_and_flow_records_finish_like_sessions(
+            a in prop::collection::vec(flow_record(false), 0..60),
+            c in prop::collection::vec((flow_record(false), any::<bool>(), 0i64..999_999), 0..40),
+        ) {
+            let infos = infos();
+            let mut capture: Vec<Session> = c
+                .iter()
+                .map(|(r, seen, us)| {
+                    let mut s = FlowRecord { input: 200, ..*r }.session(&infos);
+                    s.flow = None;
+                    if *seen {
+                        s.history.set(b"ShAD");
+                        s.first_ts += us * 1000;
+                        s.last_ts += us * 1000;
+                        s.ts_digits = 6;
+                    }
+                    s
+                })
+                .collect();
+            capture.sort_by_key(order_key);
+            let tables = || {
+                SessionTable::concat(vec![
+                    SessionTable::from_sessions(capture.clone()),
+                    SessionTable::from_flow_records(a.clone(), infos.clone()),
                 ])
             };
             let compact = tables().finish();

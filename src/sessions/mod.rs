@@ -17,7 +17,8 @@
 //! * `key`: [`FlowKey`] (both directions of a flow share it), [`shard`], and
 //!   the direction heuristics ([`likely_server_port`]).
 //! * `table`: [`SessionTable`] and how packets are applied to sessions; `index`
-//!   (its open-flow index), `tcp` (Zeek's TCP endpoint state machine) and
+//!   (its open-flow index), `tcp` (Zeek's TCP endpoint state machine),
+//!   `gaps` (content gaps and `missed_bytes` without reassembly) and
 //!   `state` ([`ConnState`], [`History`]) serve it.
 //! * `flow_record`: [`FlowRecord`], the compact flow-log session, and the
 //!   sessions built from it.
@@ -31,6 +32,7 @@ mod endpoint;
 mod filter;
 mod finish;
 mod flow_record;
+mod gaps;
 mod index;
 mod key;
 mod model;

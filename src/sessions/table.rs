@@ -103,6 +103,7 @@ impl Session {
                     p.seq,
                     p.ack,
                     p.payload_len,
+                    !p.payload_cut,
                 );
                 if eff.syn_retransmit {
                     self.syn_retransmits += 1;
@@ -155,6 +156,8 @@ impl Session {
                 let tcp = tcp.unwrap_or(&empty);
                 self.orig.bytes = tcp.orig.size();
                 self.resp.bytes = tcp.resp.size();
+                self.missed = tcp.orig.gap.missed.saturating_add(tcp.resp.gap.missed);
+                self.payload_cut = tcp.payload_cut;
                 self.state = tcp.conn_state(&self.history);
             }
             Proto::Udp if self.flow.is_none() => {
@@ -511,6 +514,7 @@ mod tests {
             payload_len: 0,
             ip_len: 40,
             udp_first_byte: 0,
+            payload_cut: false,
             icmp_error: None,
         }
     }

@@ -2,6 +2,7 @@
 //! runs for each side of a connection, so that `conn_state` and `history`
 //! mean exactly what support engineers know from Zeek's conn.log.
 
+use super::gaps::{DataContext, GapTrack};
 use super::state::{ConnState, History};
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
 
@@ -38,6 +39,13 @@ pub(crate) struct Endpoint {
     last_set: u8,
     rxmit: u32,
     rxmit_threshold: u32,
+    /// Times the 32-bit sequence (`last_seq`) and acknowledgement
+    /// (`ack_seq`) numbers wrapped: Zeek's `seq_wraps`, `ack_wraps`, for
+    /// 64-bit relative sequence numbers.
+    seq_wraps: u32,
+    ack_wraps: u32,
+    /// What of this side's data the capture showed: its content gaps.
+    pub gap: GapTrack,
 }
 
 const LAST_SYN: usize = 0;
@@ -102,6 +110,61 @@ impl Endpoint {
     fn inactive_or_partial(&self) -> bool {
         matches!(self.state, Ep::Inactive | Ep::Partial)
     }
+
+    /// Zeek's `is_clean`: established, or closed after being established.
+    fn is_clean(&self) -> bool {
+        self.state == Ep::Established
+            || (self.state == Ep::Closed && self.prev_state == Ep::Established)
+    }
+
+    /// A new `last_seq` (Zeek's `UpdateLastSeq`: a smaller number is a wrap).
+    fn update_last_seq(&mut self, seq: u32) {
+        if seq < self.last_seq {
+            self.seq_wraps = self.seq_wraps.wrapping_add(1);
+        }
+        self.last_seq = seq;
+    }
+
+    /// A new `ack_seq` (Zeek's `UpdateAckSeq`).
+    fn update_ack_seq(&mut self, seq: u32) {
+        if seq < self.ack_seq {
+            self.ack_wraps = self.ack_wraps.wrapping_add(1);
+        }
+        self.ack_seq = seq;
+    }
+
+    /// Zeek's `get_relative_seq`: `cur` as a 64-bit sequence number relative
+    /// to this side's start, given the last number seen of its kind and the
+    /// wraps counted so far; and whether it lies below the start.
+    fn relative(&self, cur: u32, last: u32, mut wraps: u32) -> (u64, bool) {
+        let d = seq_delta(cur, last);
+        if d < 0 {
+            if wraps > 0 && cur > last {
+                wraps -= 1;
+            }
+        } else if d > 0 && cur < last {
+            wraps = wraps.wrapping_add(1);
+        }
+        if wraps == 0 {
+            let d = seq_delta(cur, self.start_seq);
+            return (d as i64 as u64, d < 0);
+        }
+        let full = (u64::from(wraps) << 32) | u64::from(cur);
+        (full.wrapping_sub(u64::from(self.start_seq)), false)
+    }
+
+    /// The peer's highest acknowledgement of this side, relative (Zeek's
+    /// `ToRelativeSeqSpace(AckSeq(), AckWraps())`).
+    fn acked(&self) -> u64 {
+        ((u64::from(self.ack_wraps) << 32) | u64::from(self.ack_seq))
+            .wrapping_sub(u64::from(self.start_seq))
+    }
+
+    /// Zeek's `NoDataAcked`: the peer acknowledged at most the SYN.
+    fn no_data_acked(&self) -> bool {
+        self.ack_wraps == 0
+            && (self.ack_seq == self.start_seq || self.ack_seq == self.start_seq.wrapping_add(1))
+    }
 }
 
 /// Both sides of a TCP connection and the history bookkeeping.
@@ -115,6 +178,15 @@ pub(crate) struct TcpTrack {
     /// `TCPSessionAdapter::ConnectionClosed`): after a RST, after the second
     /// FIN, or after a FIN or RST while the peer had sent nothing at all.
     close_complete: bool,
+    /// Zeek's `is_partial`: the originator's first packet was not a pure
+    /// SYN, or the responder's first was not a SYN.
+    partial: bool,
+    /// Which sides have sent a packet (bit 0 originator, bit 1 responder),
+    /// for `partial`.
+    first_seen: u8,
+    /// A data segment's payload was cut by the snap length: its gaps may be
+    /// the capture's choice, not lost packets.
+    pub payload_cut: bool,
 }
 
 const HIST_SYN: u32 = 1 << 0;
@@ -167,7 +239,8 @@ impl TcpTrack {
         matches!(self.orig.state, Ep::SynSent | Ep::SynAckSent) && self.resp.state == Ep::Inactive
     }
 
-    /// Feed one packet.
+    /// Feed one packet (`captured`: its payload is in the capture in full).
+    #[allow(clippy::too_many_arguments)]
     pub fn packet(
         &mut self,
         hist: &mut History,
@@ -176,8 +249,19 @@ impl TcpTrack {
         seq: u32,
         ack: u32,
         len: u32,
+        captured: bool,
     ) -> Effect {
         let mut effect = Effect::default();
+        // SetPartialStatus: from each side's first packet.
+        let bit = if is_orig { 1 } else { 2 };
+        if self.first_seen & bit == 0 {
+            if is_orig {
+                self.partial = flags & SYN == 0 || flags & ACK != 0;
+            } else if !self.partial {
+                self.partial = flags & SYN == 0;
+            }
+            self.first_seen |= bit;
+        }
         let (syn, fin, rst, ackf) = (
             flags & SYN != 0,
             flags & FIN != 0,
@@ -225,6 +309,10 @@ impl TcpTrack {
             }
         }
         let rel_seq = seq.wrapping_sub(self.side(is_orig).start_seq);
+        let (rel_seq64, seq_underflow) = {
+            let ep = self.side(is_orig);
+            ep.relative(seq, ep.last_seq, ep.seq_wraps)
+        };
 
         // update_history
         let bits = u8::from(syn) + u8::from(fin) + u8::from(rst);
@@ -279,19 +367,29 @@ impl TcpTrack {
         }
 
         if fin {
-            self.side(is_orig).fin_cnt += 1;
+            let ep = self.side(is_orig);
+            ep.fin_cnt += 1;
+            ep.gap.fin_seq = rel_seq64.wrapping_add(seg_len as u64);
         }
 
         // Acknowledgements move the peer's ack_seq (never trusted on RSTs).
+        let mut rel_ack = 0;
         if ackf {
             let peer = self.side(!is_orig);
             if peer.state == Ep::Inactive {
+                rel_ack = 1;
                 peer.init_seqs(ack.wrapping_sub(1), ack.wrapping_sub(1));
-            } else if !rst
-                && seq_delta(ack, peer.ack_seq) > 0
-                && !(ack == 0 && seq_delta(ack, peer.ack_seq) > TOO_LARGE_SEQ_DELTA)
-            {
-                peer.ack_seq = ack;
+            } else {
+                let (r, underflow) = peer.relative(ack, peer.ack_seq, peer.ack_wraps);
+                if !underflow {
+                    rel_ack = r;
+                    if !rst
+                        && seq_delta(ack, peer.ack_seq) > 0
+                        && !(ack == 0 && seq_delta(ack, peer.ack_seq) > TOO_LARGE_SEQ_DELTA)
+                    {
+                        peer.update_ack_seq(ack);
+                    }
+                }
             }
         }
 
@@ -302,10 +400,10 @@ impl TcpTrack {
             if (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&d) {
                 // Outlandish SYN/RST sequence numbers are not trusted.
             } else if fin && ep.last_seq == ep.start_seq.wrapping_add(1) {
-                ep.last_seq = seg_end;
+                ep.update_last_seq(seg_end);
             } else if ep.state == Ep::Reset {
             } else if d > 0 {
-                ep.last_seq = seg_end;
+                ep.update_last_seq(seg_end);
             } else if len > 0 {
                 // Retransmitted data: 'T' at the 1st, 10th, 100th ... time.
                 ep.rxmit += 1;
@@ -320,8 +418,60 @@ impl TcpTrack {
             d
         };
 
+        let flipped_before = effect.flipped;
         self.update_state(hist, is_orig, flags, seq, len, delta_last, &mut effect);
+        if effect.flipped && !flipped_before {
+            // The SYN / SYN-ACK reversal made this packet's sender the
+            // originator.
+            is_orig = !is_orig;
+        }
+        // A RST's payload is never content (Zeek does not deliver it).
+        self.payload_cut |= len > 0 && !captured && !rst;
+        self.content(
+            hist,
+            is_orig,
+            flags,
+            rel_seq64,
+            rel_ack,
+            len,
+            captured && !seq_underflow,
+        );
         effect
+    }
+
+    /// Content gaps (Zeek's `Process` after the state machine): this
+    /// packet's ACK reveals what the peer sent that the capture missed, then
+    /// its own data, if captured in full, is recorded.
+    #[allow(clippy::too_many_arguments)]
+    fn content(
+        &mut self,
+        hist: &mut History,
+        is_orig: bool,
+        flags: u8,
+        rel_seq: u64,
+        rel_ack: u64,
+        len: u32,
+        seen: bool,
+    ) {
+        let established = self.orig.is_clean() && self.resp.is_clean();
+        let partial = self.partial;
+        if flags & ACK != 0 {
+            let peer = self.side(!is_orig);
+            let fin_cnt = peer.fin_cnt;
+            if peer.gap.ack(rel_ack, fin_cnt, established, partial) {
+                hist.push(letter(b'G', !is_orig));
+            }
+        }
+        if len > 0 && seen && flags & RST == 0 {
+            let data_seq = rel_seq.wrapping_add(u64::from(flags & SYN != 0));
+            let ep = self.side(is_orig);
+            let cx = DataContext {
+                acked: ep.acked(),
+                no_data_acked: ep.no_data_acked(),
+                size: ep.size(),
+            };
+            ep.gap.data(data_seq, u64::from(len), &cx);
+        }
     }
 
     fn side(&mut self, is_orig: bool) -> &mut Endpoint {
@@ -539,7 +689,7 @@ mod tests {
         let mut t = TcpTrack::default();
         let mut h = History::new();
         for &(o, f, s, a, l) in pkts {
-            t.packet(&mut h, o, f, s, a, l);
+            t.packet(&mut h, o, f, s, a, l, true);
         }
         (t.conn_state(&h), h.as_str().to_string())
     }
@@ -567,8 +717,8 @@ mod tests {
     fn syn_ack_first_flips_at_first_ack_or_data() {
         let mut t = TcpTrack::default();
         let mut h = History::new();
-        assert!(!t.packet(&mut h, true, SYN | ACK, 500, 101, 0).flipped);
-        assert!(t.packet(&mut h, false, ACK, 101, 501, 0).flipped);
+        assert!(!t.packet(&mut h, true, SYN | ACK, 500, 101, 0, true).flipped);
+        assert!(t.packet(&mut h, false, ACK, 101, 501, 0, true).flipped);
         // From here the client is the originator.
         for (o, f, s, a, l) in [
             (true, ACK, 101, 501, 10),
@@ -577,7 +727,7 @@ mod tests {
             (true, FIN | ACK, 111, 522, 0),
             (false, ACK, 522, 112, 0),
         ] {
-            assert!(!t.packet(&mut h, o, f, s, a, l).flipped);
+            assert!(!t.packet(&mut h, o, f, s, a, l, true).flipped);
         }
         assert_eq!((t.conn_state(&h), h.as_str()), (ConnState::SF, "^hADdfFa"));
         let (_, h) = run(&[(true, SYN | ACK, 500, 101, 0), (false, RST, 101, 0, 0)]);
@@ -591,11 +741,11 @@ mod tests {
     fn fin_with_silent_peer_completes_the_close() {
         let mut t = TcpTrack::default();
         let mut h = History::new();
-        t.packet(&mut h, true, FIN | ACK, 100, 500, 0);
+        t.packet(&mut h, true, FIN | ACK, 100, 500, 0, true);
         assert!(t.terminated());
         let mut t = TcpTrack::default();
-        t.packet(&mut h, false, ACK, 500, 100, 10);
-        t.packet(&mut h, true, FIN | ACK, 100, 510, 0);
+        t.packet(&mut h, false, ACK, 500, 100, 10, true);
+        t.packet(&mut h, true, FIN | ACK, 100, 510, 0, true);
         assert!(!t.terminated());
     }
 

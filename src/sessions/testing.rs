@@ -132,6 +132,12 @@ impl Build {
         self
     }
 
+    /// Bytes the capture missed (content gaps).
+    pub(crate) fn missed(mut self, bytes: u64) -> Self {
+        self.0.missed = bytes;
+        self
+    }
+
     /// IP bytes each way (flow logs count them, headers included).
     pub(crate) fn ip_bytes(mut self, orig: u64, resp: u64) -> Self {
         self.0.orig.ip_bytes = orig;

@@ -47,6 +47,11 @@ pub struct Hints {
     pub os: Option<Os>,
     /// `--topology`.
     pub kind: Option<TopologyKind>,
+    /// Hosts a scan saw opening SSH/WinRM to more than
+    /// [`roles::MAX_FAN_OUT`] hosts in an hour, with that number (the scan
+    /// leaves their sessions out): none of them is a proxy unless given by
+    /// `--proxy`.
+    pub sweepers: FxHashMap<IpAddr, usize>,
 }
 
 /// Where a capture point sat.

@@ -44,6 +44,32 @@ pub const MAX_FAN_OUT: usize = 3;
 /// Most hosts named in one evidence line about excluded clients.
 const NAMED: usize = 4;
 
+/// Nanoseconds in an hour: fan-out is counted per hour of evidence.
+const HOUR_NS: i64 = 3600 * 1_000_000_000;
+
+/// The most hosts each client opens SSH/WinRM to in one hour, from its
+/// `(client, hour, server)` triples (sorted and deduplicated here). Counted
+/// per hour because evidence of days holds many builds: an address reused
+/// by the proxies of several builds reaches one build VM an hour, never a
+/// subnet's worth.
+pub fn widest_hour(triples: &mut Vec<(IpAddr, i64, IpAddr)>) -> FxHashMap<IpAddr, usize> {
+    triples.sort_unstable();
+    triples.dedup();
+    let mut widest: FxHashMap<IpAddr, usize> = FxHashMap::default();
+    for group in triples.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        if let Some(&(client, _, _)) = group.first() {
+            let n = widest.entry(client).or_default();
+            *n = (*n).max(group.len());
+        }
+    }
+    widest
+}
+
+/// The hour (since the epoch) of a time in ns, for [`widest_hour`].
+pub fn hour_of(ts_ns: i64) -> i64 {
+    ts_ns.div_euclid(HOUR_NS)
+}
+
 /// Sessions on each OS's ports: the OS with more wins, a tie tells nothing.
 #[derive(Default)]
 pub(super) struct OsVotes {
@@ -59,6 +85,12 @@ impl OsVotes {
             Some(Os::Windows) => self.windows += 1,
             None => {}
         }
+    }
+
+    /// Add another tally's votes.
+    fn add(&mut self, other: &OsVotes) {
+        self.linux += other.linux;
+        self.windows += other.windows;
     }
 
     pub(super) fn winner(&self) -> Option<Os> {
@@ -159,15 +191,18 @@ pub(super) fn infer_roles(
     }
 
     // One pass: the command-port responders and the SSH/WinRM clients.
-    let mut proxy_seen: BTreeMap<IpAddr, usize> = BTreeMap::new();
+    // Command-port responders: sessions received, and their ports' votes.
+    let mut proxy_seen: BTreeMap<IpAddr, (usize, OsVotes)> = BTreeMap::new();
     let mut clients: FxHashMap<IpAddr, Client> = FxHashMap::default();
     // Clients in order of their first session, so evidence reads in time order.
     let mut client_order: Vec<IpAddr> = Vec::new();
+    let mut hourly: Vec<(IpAddr, i64, IpAddr)> = Vec::new();
     for s in sessions {
         match s.aib_class(probe_ip) {
             Some(FlowClass::ProxyAnchor) => {
-                *proxy_seen.entry(s.resp_h).or_default() += 1;
-                votes.port(s.resp_p);
+                let (n, v) = proxy_seen.entry(s.resp_h).or_default();
+                *n += 1;
+                v.port(s.resp_p);
             }
             Some(FlowClass::BuildAnchor) => {
                 let c = clients.entry(s.orig_h).or_insert_with(|| {
@@ -175,18 +210,42 @@ pub(super) fn infer_roles(
                     Client::default()
                 });
                 c.add(s.resp_h);
+                hourly.push((s.orig_h, hour_of(s.first_ts), s.resp_h));
             }
             _ => {}
         }
     }
+    // A responder of the command port that opens SSH/WinRM to more than
+    // MAX_FAN_OUT hosts in an hour (here, or in the scan that left those
+    // sessions out) is noise on the AIB ports: AIB's proxy opens it to its
+    // one build VM.
+    let widest = widest_hour(&mut hourly);
+    let mut noise: Vec<(IpAddr, usize)> = Vec::new();
+    for (ip, (_, v)) in &proxy_seen {
+        let wide = widest
+            .get(ip)
+            .copied()
+            .filter(|&n| n > MAX_FAN_OUT)
+            .or_else(|| hints.sweepers.get(ip).copied());
+        match wide {
+            Some(n) if !hints.proxy.contains(ip) => noise.push((*ip, n)),
+            _ => votes.add(v),
+        }
+    }
     if hints.proxy.is_empty() {
-        for (ip, n) in &proxy_seen {
+        for (ip, (n, _)) in &proxy_seen {
+            if noise.iter().any(|(x, _)| x == ip) {
+                continue;
+            }
             proxy.insert(*ip);
             evidence.push(format!(
                 "proxy {ip}: receives {n} session(s) on {PROXY_PORT_WINDOWS}/{PROXY_PORT_LINUX}"
             ));
         }
     }
+    // Those the scan named are in the run's evidence already.
+    noise.retain(|(ip, _)| !hints.sweepers.contains_key(ip));
+    evidence.extend(noise_line(&mut noise));
     // Probe and Private Link NAT: who talks to the proxy's command port.
     for s in sessions.iter().filter(|s| {
         s.aib_class(probe_ip) == Some(FlowClass::ProxyAnchor) && proxy.contains(&s.resp_h)
@@ -366,27 +425,43 @@ fn observed_hosts(inputs: &[InputReport], vantage: &[Vantage]) -> FxHashSet<IpAd
     seen
 }
 
-/// The evidence line naming the SSH/WinRM clients that are not AIB's
-/// (client, hosts it opens 22/5986 to), the busiest first; `None` when
-/// there are none.
-pub fn sweepers_line(sweepers: &mut [(IpAddr, usize)]) -> Option<String> {
-    if sweepers.is_empty() {
+/// The evidence line naming the command-port responders that are not
+/// AIB's proxy (responder, most hosts it opens 22/5986 to in an hour);
+/// `None` when there are none.
+pub fn noise_line(noise: &mut [(IpAddr, usize)]) -> Option<String> {
+    let (named, more) = named_busiest(noise)?;
+    Some(format!(
+        "not AIB proxies: {named}{more} receive {PROXY_PORT_WINDOWS}/{PROXY_PORT_LINUX} but open :22/:5986 to more than {MAX_FAN_OUT} hosts an hour (noise on the AIB ports; AIB's proxy opens it to its one build VM)"
+    ))
+}
+
+/// The busiest few of `hosts` (address, hosts reached) named, and
+/// " and N more" for the rest; `None` when there are none.
+fn named_busiest(hosts: &mut [(IpAddr, usize)]) -> Option<(String, String)> {
+    if hosts.is_empty() {
         return None;
     }
-    sweepers.sort_by_key(|(ip, n)| (std::cmp::Reverse(*n), *ip));
-    let named: Vec<String> = sweepers
+    hosts.sort_by_key(|(ip, n)| (std::cmp::Reverse(*n), *ip));
+    let named: Vec<String> = hosts
         .iter()
         .take(NAMED)
         .map(|(ip, n)| format!("{ip} ({n} hosts)"))
         .collect();
-    let more = sweepers.len().saturating_sub(NAMED);
+    let more = hosts.len().saturating_sub(NAMED);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Some((named.join(", "), more))
+}
+
+/// The evidence line naming the SSH/WinRM clients that are not AIB's
+/// (client, hosts it opens 22/5986 to), the busiest first; `None` when
+/// there are none.
+pub fn sweepers_line(sweepers: &mut [(IpAddr, usize)]) -> Option<String> {
+    let (named, more) = named_busiest(sweepers)?;
     Some(format!(
-        "not AIB clients: {}{} open :22/:5986 to more than {MAX_FAN_OUT} hosts each (jump or management hosts)",
-        named.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
+        "not AIB clients: {named}{more} open :22/:5986 to more than {MAX_FAN_OUT} hosts each (jump or management hosts)"
     ))
 }

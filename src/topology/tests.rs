@@ -249,6 +249,58 @@ fn a_jump_box_sweeping_the_subnet_is_no_proxy_and_no_aci() {
 }
 
 #[test]
+fn a_host_receiving_the_command_port_that_sweeps_is_no_proxy() {
+    // Noise on the AIB ports: the command port from the NAT's address, and
+    // SSH to five VMs in one hour.
+    let mut v = vec![to_proxy(NAT, 0, 60001).established()];
+    for k in 20..25 {
+        v.push(open(PROXY, &format!("10.0.0.{k}"), 22).established().at(k));
+    }
+    let t = inferred(v.clone());
+    assert!(t.roles.proxy.is_empty() && t.roles.build_vm.is_empty());
+    assert!(t.roles.private_link_nat.is_empty());
+    assert!(
+        has(
+            &t,
+            "not AIB proxies: 10.0.0.5 (5 hosts) receive 60000/60001 but open :22/:5986 to more than 3 hosts an hour (noise on the AIB ports; AIB's proxy opens it to its one build VM)"
+        ),
+        "{:?}",
+        t.evidence
+    );
+    // A scan that left its SSH out says so by a hint: the same.
+    let hints = Hints {
+        sweepers: [(ip(PROXY), 5)].into_iter().collect(),
+        ..Hints::default()
+    };
+    let t = infer_with(vec![to_proxy(NAT, 0, 60001).established()], &hints);
+    assert!(t.roles.proxy.is_empty(), "{:?}", t.evidence);
+    // --proxy overrides both.
+    let hints = Hints {
+        proxy: ips(&[PROXY]),
+        ..hints
+    };
+    assert_eq!(infer_with(v, &hints).roles.proxy, ips(&[PROXY]));
+}
+
+#[test]
+fn a_proxy_address_reused_by_builds_hours_apart_stays_a_proxy() {
+    // Five builds on five hours, each with its own build VM: one an hour.
+    let mut v = Vec::new();
+    for k in 0..5 {
+        let at = k * 3600;
+        v.push(to_proxy(NAT, k as u16, 60001).established().at(at));
+        v.push(
+            open(PROXY, &format!("10.0.0.{}", 20 + k), 22)
+                .established()
+                .at(at + 60),
+        );
+    }
+    let t = inferred(v);
+    assert_eq!(t.roles.proxy, ips(&[PROXY]));
+    assert_eq!(t.roles.build_vm.len(), 5, "{:?}", t.evidence);
+}
+
+#[test]
 fn of_several_clients_of_the_build_vm_the_busiest_is_the_assumed_proxy() {
     // A capture on the build VM: the proxy retries SSH that never gets an
     // answer while an admin's session from a jump box works.

@@ -417,6 +417,74 @@ fn walked_files_that_are_not_evidence_say_what_they_are() {
         names(&aside),
         ["client.log", "conntrack-events.txt.gz", "recording.json"]
     );
+    // What `diagnose` prints on a terminal: the walked ones summed up in
+    // one line, the others listed by path and reason; with `--verbose` or
+    // without a terminal (`None`), every one.
+    let d = aibnet::diagnose::diagnose(&a, &Default::default());
+    let render = |sum_up: Option<&[PathBuf]>| {
+        let mut out = Vec::new();
+        aibnet::report::Render::render(
+            &aibnet::report::DiagnoseReport {
+                diagnosis: &d,
+                analysis: &a,
+                sum_up_not_evidence: sum_up,
+            },
+            aibnet::report::OutputFormat::Table,
+            &aibnet::report::Style::plain(),
+            &mut out,
+        )
+        .unwrap();
+        // Wrapped to the terminal's width: compared word by word.
+        String::from_utf8(out)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let named_paths = [dir.path().to_path_buf(), named.clone()];
+    let terminal = render(Some(&named_paths));
+    assert!(
+        terminal.contains(
+            "3 files found in folders not analysed: plainly not evidence (logs, text, notes, \
+             other JSON); --verbose lists them, JSON output always does"
+        ),
+        "{terminal}"
+    );
+    assert!(
+        terminal.contains(
+            "junk.bin at byte offset 0: not a packet capture or flow log (unknown format)"
+        ),
+        "{terminal}"
+    );
+    assert!(terminal.contains(
+        "notes.txt at byte offset 0: text (a log or notes), not a packet capture or flow log"
+    ));
+    for walked in ["client.log", "conntrack-events.txt.gz", "recording.json"] {
+        assert!(!terminal.contains(walked), "{walked}: {terminal}");
+    }
+    let verbose = render(None);
+    assert!(!verbose.contains("found in folders not analysed"));
+    for (name, reason) in [
+        (
+            "client.log",
+            "text (a log or notes), not a packet capture or flow log",
+        ),
+        (
+            "conntrack-events.txt.gz",
+            "gzip-compressed text (a log or notes), not a packet capture or flow log",
+        ),
+        (
+            "recording.json",
+            "JSON that is neither a flow log nor a capture",
+        ),
+    ] {
+        assert!(
+            verbose.contains(&format!("{name} at byte offset 0: {reason}")),
+            "{name}: {verbose}"
+        );
+    }
+    assert!(aibnet::ingest::not_evidence::summary(1).starts_with("1 file found in folders"));
+
     // Without a terminal (here) every one is listed on stderr.
     let (v, run) = sessions_json(&[dir.path()]);
     assert_eq!(skipped(&v).len(), 4);

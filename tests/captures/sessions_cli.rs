@@ -62,6 +62,7 @@ struct SessionJ {
     resp_bytes: u64,
     resp_ip_bytes: u64,
     syn_retransmits: u32,
+    missed_bytes: u64,
     icmp_error: Option<IcmpJ>,
     seen_by: Vec<String>,
     // Flow-log sessions only (absent for captures).
@@ -457,4 +458,38 @@ fn exit_codes_and_usage_errors() {
     let help = common::run(["sessions", "--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("--format"));
+}
+
+/// `missed_bytes` (issue 20): Zeek's content gaps of both directions, in
+/// JSON and NDJSON alike — the server's 2902 unseen bytes of
+/// `tcp/miss_end_data.pcap` (Zeek's baseline: `ShADafgF`, 2902), the gap of
+/// `ftp/bigtransfer.pcap` across 32-bit sequence wraps, 0 without gaps.
+#[test]
+fn missed_bytes_are_zeeks_content_gaps() {
+    let zeek = common::data("zeek");
+    let miss = zeek.join("tcp-miss_end_data/miss_end_data.pcap");
+    let (doc, _) = json(&[&miss], &[]);
+    let s: Vec<(&str, u64)> = doc
+        .sessions
+        .iter()
+        .map(|s| (s.history.as_str(), s.missed_bytes))
+        .collect();
+    assert_eq!(s, [("ShADafgF", 2902)]);
+    let big = zeek.join("ftp-bigtransfer/bigtransfer.pcap");
+    let (doc, _) = json(&[&big], &["--port", "37150"]);
+    let s: Vec<(&str, u64)> = doc
+        .sessions
+        .iter()
+        .map(|s| (s.history.as_str(), s.missed_bytes))
+        .collect();
+    assert_eq!(s, [("ShAdgfFa", 5_416_642_848)]);
+    let run = common::run(args(&["sessions", "--format", "ndjson"], &[&miss]));
+    assert!(
+        run.stdout
+            .contains(r#""syn_retransmits":0,"missed_bytes":2902,"#),
+        "{}",
+        run.stdout
+    );
+    let (doc, _) = json(&[&trace("zeek-ssh-basic/ssh.pcap")], &[]);
+    assert!(doc.sessions.iter().all(|s| s.missed_bytes == 0));
 }

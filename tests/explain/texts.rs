@@ -557,3 +557,230 @@ fn hostile_input_never_panics() {
         }
     }
 }
+
+// ---- issue 20 item 6: pasted texts of the classes outside the table ------------
+
+/// AIB's storage-account failures as people paste them: the firewall's 403
+/// `AuthorizationFailure` on a script download, and the 409 XML body of
+/// `PublicAccessNotPermitted` — each its own class, fix and plan.
+#[test]
+fn storage_account_firewall_and_public_access_texts() {
+    let firewall = ex(
+        "[ERROR] Failed to download file https://aibscripts01.blob.core.windows.net/scripts/install.ps1: \
+         403 This request is not authorized to perform this operation. \
+         RequestId:2b8e3c4d-201e-0042-6f1a-4c7b2d000000 Time:2025-03-04T10:11:12.1234567Z ErrorCode:AuthorizationFailure",
+    );
+    let m = &firewall.matches[0];
+    assert_eq!(m.class, Class::StorageFirewallBlocked);
+    assert!(
+        m.fix.contains("az storage account network-rule add"),
+        "{}",
+        m.fix
+    );
+    assert!(!firewall.collect.is_empty());
+    assert!(
+        !classes(&firewall).contains(&Class::StoragePublicAccessDisabled),
+        "{:?}",
+        classes(&firewall)
+    );
+
+    let public = ex(concat!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>PublicAccessNotPermitted</Code>",
+        "<Message>Public access is not permitted on this storage account.\n",
+        "RequestId:5c1d7a2e-801e-0021-3b4f-9a0c1e000000\n",
+        "Time:2025-03-04T10:12:13.7654321Z</Message></Error>"
+    ));
+    let m = &public.matches[0];
+    assert_eq!(m.class, Class::StoragePublicAccessDisabled);
+    assert!(m.fix.contains("Storage Blob Data Reader"), "{}", m.fix);
+    assert!(!m.class.network());
+    assert!(!public.collect.is_empty());
+}
+
+/// Private Link service network policies in the forms people paste: the
+/// ARM error code, the subnet property in a document's excerpt, the old
+/// `az` flag set the wrong way, the new flag, and a rejected flag value.
+#[test]
+fn private_link_service_network_policies_in_every_form() {
+    for text in [
+        "Code: PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled",
+        "\"privateLinkServiceNetworkPolicies\": \"Enabled\",",
+        "az network vnet subnet update --resource-group rg-net --vnet-name vnet-aib --name snet-build \
+         --disable-private-link-service-network-policies false",
+        "az network vnet subnet update -g rg-net --vnet-name vnet-aib -n snet-build \
+         --private-link-service-network-policies Enabled",
+        "az network vnet subnet update: 'yes' is not a valid value for \
+         '--disable-private-link-service-network-policies'. Allowed values: true, false.",
+    ] {
+        let e = ex(text);
+        let m = &e.matches[0];
+        assert_eq!(m.class, Class::PlsNetworkPoliciesEnabled, "{text}");
+        assert!(
+            m.fix
+                .contains("--private-link-service-network-policies Disabled"),
+            "{text}: {}",
+            m.fix
+        );
+        assert!(!e.collect.is_empty(), "{text}");
+        if text.starts_with("az network vnet subnet update ") {
+            // The command's own names fill the fix.
+            assert!(
+                m.fix.contains(
+                    "az network vnet subnet update --resource-group rg-net --vnet-name vnet-aib \
+                     --name snet-build --private-link-service-network-policies Disabled"
+                ),
+                "{text}: {}",
+                m.fix
+            );
+        }
+    }
+    // Disabling them is the fix, not the failure.
+    assert!(
+        !ex(
+            "az network vnet subnet update -g rg-net --vnet-name vnet-aib -n snet-build \
+             --disable-private-link-service-network-policies true"
+        )
+        .recognised
+    );
+}
+
+/// Packer run by hand (`packer.exe`, `packer build` at a prompt) pasted
+/// from a console, without timestamps: not AIB's proxy or ACI path but the
+/// runner's, and the plan asks for the runner's route, the build subnet's
+/// NSG and peering, never for AIB's template or staging group.
+#[test]
+fn packer_run_directly_from_a_pasted_console() {
+    let e = ex(concat!(
+        "PS C:\\packer> packer.exe build .\\win2022.pkr.hcl\n",
+        "==> azure-arm: Waiting for WinRM to become available...\n",
+        "    azure-arm: [DEBUG] TCP connection to WinRM ip/port failed: dial tcp 10.20.1.5:5986: i/o timeout\n",
+        "==> azure-arm: Timeout waiting for WinRM.\n",
+    ));
+    assert_eq!(
+        classes(&e)[..2],
+        [Class::PackerRunDirectly, Class::SourceImageDefect],
+        "{:?}",
+        classes(&e)
+    );
+    let m = &e.matches[0];
+    assert_eq!(m.confidence, 0.8);
+    assert_eq!(m.extracted.runner, Some("packer.exe on a Windows host"));
+    assert_eq!(m.extracted.topology, None);
+    assert_eq!(m.evidence[0].line, Some(1));
+    assert!(
+        m.explanation.contains("dialled 10.20.1.5:5986 itself"),
+        "{}",
+        m.explanation
+    );
+    assert!(m.fix.contains("private_virtual_network_with_public_ip"));
+    for absent in [
+        Class::AciToBuildVmBlocked,
+        Class::ProxyToBuildVmBlocked,
+        Class::ProxyCommandChannelBlocked,
+    ] {
+        assert!(!classes(&e).contains(&absent), "{absent}");
+    }
+    let commands: Vec<&str> = e.collect.iter().map(|s| s.command.as_str()).collect();
+    assert!(
+        commands[0].contains("test-connectivity")
+            && commands[0].contains("--dest-address 10.20.1.5 --dest-port 5986")
+    );
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("show-effective-route-table"))
+    );
+    assert!(commands.iter().any(|c| c.contains("vnet peering list")));
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.contains("image builder") || c.contains("STAGING")),
+        "{commands:#?}"
+    );
+
+    // Answered attempts from a Linux shell: the VM is reachable, the image
+    // comes first and the runner's path second.
+    let e = ex(concat!(
+        "$ packer build ubuntu.pkr.hcl\n",
+        "==> azure-arm: Waiting for SSH to become available...\n",
+        "    azure-arm: [DEBUG] TCP connection to SSH ip/port failed: dial tcp 10.20.1.6:22: connect: connection refused\n",
+        "==> azure-arm: Timeout waiting for SSH.\n",
+    ));
+    assert_eq!(
+        classes(&e)[..2],
+        [Class::SourceImageDefect, Class::PackerRunDirectly]
+    );
+    assert_eq!(
+        e.matches[0].extracted.runner,
+        Some("`packer build` run from a shell")
+    );
+
+    // The same dial without Packer's own binary or command is AIB's
+    // isolated path (ACI dials the build VM directly too).
+    let m = best(concat!(
+        "==> azure-arm: Waiting for SSH to become available...\n",
+        "    azure-arm: [DEBUG] TCP connection to SSH ip/port failed: dial tcp 10.20.1.6:22: i/o timeout\n",
+        "==> azure-arm: Timeout waiting for SSH.\n",
+    ));
+    assert_eq!(m.class, Class::AciToBuildVmBlocked);
+    assert_eq!(m.extracted.runner, None);
+}
+
+/// A WinRM or SSH timeout that says nothing of its attempts: the network
+/// classes lead, and the causes outside the network (the source image, a VM
+/// too small for it) are offered below every one of them, each with the
+/// evidence that tells it apart. With failed dials in the text they are not.
+#[test]
+fn a_bare_communicator_timeout_offers_the_image_and_the_vm_size_low() {
+    for text in [
+        "==> azure-arm: Timeout waiting for WinRM.",
+        "==> azure-arm: Timeout waiting for SSH.",
+    ] {
+        let e = ex(text);
+        let lowest_network = e
+            .matches
+            .iter()
+            .filter(|m| m.class.network())
+            .map(|m| m.confidence)
+            .fold(f64::INFINITY, f64::min);
+        for class in [Class::SourceImageDefect, Class::BuildVmResourceExhaustion] {
+            let m = e
+                .matches
+                .iter()
+                .find(|m| m.class == class)
+                .unwrap_or_else(|| panic!("{text}: {class} offered"));
+            assert!(
+                m.confidence <= 0.2 && m.confidence <= lowest_network,
+                "{text}: {class}"
+            );
+            assert!(!m.class.network());
+            assert_eq!(m.evidence[0].signal, "timeout_without_attempts");
+        }
+        let m = |c: Class| e.matches.iter().find(|m| m.class == c).unwrap();
+        assert!(
+            m(Class::SourceImageDefect)
+                .signature
+                .contains("answers (RST")
+        );
+        assert!(
+            m(Class::SourceImageDefect)
+                .explanation
+                .contains("Here: the text shows none of Packer's attempts")
+        );
+        assert!(
+            m(Class::BuildVmResourceExhaustion)
+                .signature
+                .contains("around reboots")
+        );
+        assert!(
+            m(Class::BuildVmResourceExhaustion)
+                .explanation
+                .contains("vmSize")
+        );
+    }
+    let with_attempts = ex(concat!(
+        "[DEBUG] TCP connection to SSH ip/port failed: dial tcp 10.3.2.1:22: i/o timeout\n",
+        "==> azure-arm: Timeout waiting for SSH.\n"
+    ));
+    assert!(!classes(&with_attempts).contains(&Class::BuildVmResourceExhaustion));
+}

@@ -89,6 +89,7 @@ fn builds_reports_exactly_the_real_builds() {
         "no-build",
         "concurrent-builds",
         "jumpbox-no-build",
+        "adversarial",
     ] {
         let (dir, truth) = fixture(name);
         let doc = json("builds", &dir);
@@ -128,6 +129,43 @@ fn diagnose_without_a_build_is_no_aib_traffic_not_healthy() {
         let evidence = strs(&doc["topology"]["evidence"]).join("\n");
         assert!(evidence.contains("not AIB clients"), "{name}: {evidence}");
     }
+}
+
+/// Every address receives the command port and sweeps SSH/WinRM (the
+/// adversarial fixture, no build): none is a proxy. Before, each was one,
+/// and `diagnose` said "broken" for 60 builds that are not there.
+#[test]
+fn noise_on_the_aib_ports_makes_no_proxy() {
+    let (dir, truth) = fixture("adversarial");
+    let doc = json("diagnose", &dir);
+    assert_eq!(doc["verdict"], "inconclusive");
+    let ids: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["no_aib_traffic"]);
+    let roles = &doc["topology"]["roles"];
+    assert!(
+        strs(&roles["proxy"]).is_empty() && strs(&roles["build_vm"]).is_empty(),
+        "{roles}"
+    );
+    // The evidence names them, and counts every one of the addresses.
+    let evidence = strs(&doc["topology"]["evidence"]).join("\n");
+    let n = truth["adversarial_addresses"]
+        .as_u64()
+        .or_else(|| {
+            truth["adversarial_addresses"]
+                .as_array()
+                .map(|a| a.len() as u64)
+        })
+        .expect("adversarial_addresses");
+    assert!(
+        evidence.contains("not AIB proxies")
+            && evidence.contains(&format!(" and {} more receive 60000/60001", n - 4)),
+        "{evidence}"
+    );
 }
 
 #[test]
@@ -206,7 +244,7 @@ fn blobs(dir: &str) -> Vec<String> {
 
 #[test]
 fn same_answers_for_any_thread_count_and_input_order() {
-    for name in ["one-build", "concurrent-builds"] {
+    for name in ["one-build", "concurrent-builds", "adversarial"] {
         let (dir, _) = fixture(name);
         let files = blobs(&dir);
         let mut reversed = files.clone();

@@ -225,6 +225,34 @@ const fn subnet_update(subnet: &'static str, change: SubnetChange<'static>) -> F
     }))
 }
 
+/// The non-network readings of a communicator timeout whose attempts are
+/// not in the text: nothing says a hop dropped anything, so a build VM that
+/// never booted or never started its listener (the image) or one too small
+/// for it is possible too. Low, below every network class of such a text.
+pub const TIMEOUT_WITHOUT_ATTEMPTS: [(Class, f64); 2] = [
+    (Class::SourceImageDefect, 0.2),
+    (Class::BuildVmResourceExhaustion, 0.15),
+];
+
+/// The reading of a connection failure when Packer ran outside AIB (its
+/// own binary or command line, no AIB marker): the class first and the
+/// alternative, with their confidences. Answered attempts (refused, reset,
+/// rejected) mean the build VM is reachable, so its image comes first;
+/// silence means the runner's path.
+pub fn outside_aib(answered: bool) -> [(Class, f64); 2] {
+    if answered {
+        [
+            (Class::SourceImageDefect, 0.4),
+            (Class::PackerRunDirectly, 0.3),
+        ]
+    } else {
+        [
+            (Class::PackerRunDirectly, 0.8),
+            (Class::SourceImageDefect, 0.2),
+        ]
+    }
+}
+
 impl Class {
     /// The class's serialised name.
     pub fn as_str(self) -> &'static str {

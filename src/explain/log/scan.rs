@@ -420,8 +420,8 @@ pub fn scan(lines: &[Line<'_>]) -> Scan {
             s.aib_markers += 1;
         }
         // `packer.exe` says more than a plugin's Windows binary.
-        if msg.contains("packer.exe") {
-            s.runner = Some("packer.exe on a Windows host");
+        if let Some(r) = super::super::extract::runner_in(msg) {
+            s.runner = Some(r);
         } else if s.runner.is_none() && l.plugin.is_some_and(|p| p.ends_with("_windows_amd64.exe"))
         {
             s.runner = Some("Packer on a Windows host (a Windows plugin binary)");

@@ -785,6 +785,61 @@ fn fix_quotes_names_read_from_the_evidence() {
     );
 }
 
+// ---- capture lost packets -------------------------------------------------------
+
+/// Gaps in a healthy build's capture: worth knowing (info), on the hop of
+/// the lossy session, and the build stays healthy.
+#[test]
+fn capture_lost_packets_is_info_beside_a_healthy_build() {
+    let mut v = healthy_proxy();
+    v[2] = ssh(0).established().history("ShADadgFf").missed(1448);
+    let f = run(&linux(), v);
+    assert_eq!(ids(&f), [FindingId::Healthy, FindingId::CaptureLostPackets]);
+    let lost = &f[1];
+    assert_eq!(
+        (lost.severity, lost.hop),
+        (Severity::Info, Hop::ProxyToBuildVm)
+    );
+    assert!(
+        has_line(
+            lost,
+            "0.pcap: 1 TCP session(s) with data acknowledged but never captured, 1448 byte(s) missed"
+        ),
+        "{:?}",
+        lost.evidence
+    );
+}
+
+/// A hop reported unanswered by the lossy capture alone: a warning on that
+/// hop, beside the hop's own finding.
+#[test]
+fn capture_lost_packets_warns_when_only_a_lossy_capture_saw_no_answer() {
+    let f = run(
+        &linux(),
+        to_the_proxy([
+            ssh(0).unanswered(),
+            egress(0, "20.60.1.2:443").established().missed(2902),
+        ]),
+    );
+    let lost = f
+        .iter()
+        .find(|f| f.id == FindingId::CaptureLostPackets)
+        .expect("capture_lost_packets");
+    assert_eq!(
+        (lost.severity, lost.hop),
+        (Severity::Warning, Hop::ProxyToBuildVm)
+    );
+    assert!(
+        has_line(lost, "proxy → build VM is reported unanswered"),
+        "{:?}",
+        lost.evidence
+    );
+    assert!(ids(&f).contains(&FindingId::ProxyToBuildVmBlocked));
+    // Without gaps, no such finding.
+    let f = run(&linux(), to_the_proxy([ssh(0).unanswered()]));
+    assert!(!ids(&f).contains(&FindingId::CaptureLostPackets));
+}
+
 /// A title names a few addresses and counts the rest (the adversarial
 /// bench's 4 000 "proxies" made a 70 KB title); up to the limit, all.
 #[test]

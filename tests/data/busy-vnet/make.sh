@@ -25,9 +25,11 @@ gen concurrent-builds --hours 1 --vms 30 --build-subnet-vms 8 --rate 0.5 --probe
 # (d) three hours, no build, a jump box in the build subnet sweeping its three dozen VMs.
 gen jumpbox-no-build --hours 3 --vms 48 --build-subnet-vms 36 --jump-boxes 1 --rate 0.3 --probe-interval 15 \
   --sweep 5 --seed 1704 --no-build
+# (e) adversarial: every tuple its own flow, every address on the AIB ports, no build.
+gen adversarial --adversarial --hours 1 --gb 0.002 --addresses 60 --nics 30 --seed 1705
 
 if [ $# -ge 1 ]; then
-  for name in one-build no-build concurrent-builds jumpbox-no-build; do
+  for name in one-build no-build concurrent-builds jumpbox-no-build adversarial; do
     echo "== $name"
     "$1" builds "$name/flowlogs" --format json --fail-on never 2>/dev/null > "/tmp/busy-vnet-$name-builds.json" || true
     "$1" diagnose "$name/flowlogs" --format json --fail-on never 2>/dev/null > "/tmp/busy-vnet-$name-diagnose.json" || true

@@ -54,7 +54,7 @@ Matching rules (written to be ported to a Rust integration test as they are):
     * conn_state: equal strings;
     * history: exact; and ignoring the gap letters `g`/`G`;
     * missed_bytes: Zeek's value against aibnet's `missed_bytes` if the
-      session has that field, else `n/a` (aibnet has no such field yet).
+      session has that field (aibnet's since issue 20's class 5), else `n/a`.
     The headline percentages are over TCP and UDP pairs; ICMP pairs are
     reported apart (Zeek writes no ICMP history and its ICMP state is
     always OTH; aibnet writes `D`/`d`, a documented difference).
