@@ -95,7 +95,7 @@ def session_rows(batch: pa.RecordBatch | pa.Table) -> list[dict[str, Any]]:
     cols = {
         f.name: _column(col(i), digits)
         for i, f in enumerate(batch.schema)
-        if f.name not in ("ip_proto", "ts_digits")
+        if f.name not in ("ip_proto", "ts_digits", "payload_cut")
     }
     return [{k: v[i] for k, v in cols.items()} for i in range(batch.num_rows)]
 

@@ -235,6 +235,10 @@ pub(crate) fn sessions_of(
         count("resp_ip_bytes")?,
     );
     let synr = prim::<UInt32Type>(b, "syn_retransmits")?;
+    let missed = count("missed_bytes")?;
+    let cut = col(b, "payload_cut")?
+        .as_boolean_opt()
+        .ok_or_else(|| invalid("payload_cut: not booleans"))?;
     let icmp = col(b, "icmp_error")?
         .as_struct_opt()
         .ok_or_else(|| invalid("icmp_error: not a struct"))?;
@@ -293,6 +297,8 @@ pub(crate) fn sessions_of(
         s.state = ConnState::parse(&st).ok_or_else(|| invalid(format!("state {st:?}")))?;
         s.history.set(history.value(i).as_bytes());
         s.syn_retransmits = synr.value(i);
+        s.missed = missed.value(i);
+        s.payload_cut = cut.value(i);
         if icmp.is_valid(i) {
             let from = addr(Some(ifrom.value(i)), "icmp_error.from")?;
             s.icmp_error = Some(IcmpNote {

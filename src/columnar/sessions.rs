@@ -65,6 +65,11 @@ pub(super) fn session_fields() -> Vec<Field> {
         u64f("resp_bytes"),
         u64f("resp_ip_bytes"),
         Field::new("syn_retransmits", DataType::UInt32, false),
+        u64f("missed_bytes"),
+        // Added, not in the JSON: whether the capture cut payloads (its
+        // gaps may then be the cut, not loss), for the diagnosis of batches
+        // read back.
+        Field::new("payload_cut", DataType::Boolean, false),
         Field::new("icmp_error", DataType::Struct(icmp_fields()), true),
         Field::new(
             "seen_by",
@@ -263,6 +268,8 @@ pub(super) fn batch(
     let mut history = StringBuilder::with_capacity(n, n * 4);
     let mut counts: [UInt64Builder; 6] = std::array::from_fn(|_| UInt64Builder::with_capacity(n));
     let mut synr = UInt32Builder::with_capacity(n);
+    let mut missed = UInt64Builder::with_capacity(n);
+    let mut cut = arrow_array::builder::BooleanBuilder::with_capacity(n);
     let mut icmp = StructBuilder::from_fields(icmp_fields(), n);
     let mut seen_by = ListBuilder::new(StringBuilder::new());
     let mut decision = StringDictionaryBuilder::<Int8Type>::new();
@@ -303,6 +310,8 @@ pub(super) fn batch(
             b.append_value(v);
         }
         synr.append_value(s.syn_retransmits);
+        missed.append_value(s.missed_bytes());
+        cut.append_value(s.payload_cut);
         append_icmp(&mut icmp, s.icmp_error.as_ref())?;
         for p in crate::report::contract::seen_by(s, inputs) {
             seen_by.values().append_value(p);
@@ -350,6 +359,8 @@ pub(super) fn batch(
     }
     cols.extend([
         Arc::new(synr.finish()) as ArrayRef,
+        Arc::new(missed.finish()),
+        Arc::new(cut.finish()),
         Arc::new(icmp.finish()),
         Arc::new(seen_by.finish()),
         Arc::new(decision.finish()),

@@ -162,7 +162,7 @@ fn cell(a: &dyn Array, i: usize, digits: u8) -> Value {
 }
 
 /// The rows of session batches as the JSON contract's objects: the added
-/// columns (`ip_proto`, `ts_digits`, `icmp_error.ts`) left out, and the
+/// columns (`ip_proto`, `ts_digits`, `payload_cut`, `icmp_error.ts`) left out, and the
 /// flow-log fields of capture sessions (all null) too, as JSON leaves them
 /// out.
 fn session_rows(batches: &[RecordBatch]) -> Vec<Value> {
@@ -176,7 +176,7 @@ fn session_rows(batches: &[RecordBatch]) -> Vec<Value> {
             let d = digits.value(i);
             let mut m = serde_json::Map::new();
             for (f, c) in b.schema().fields().iter().zip(b.columns()) {
-                if matches!(f.name().as_str(), "ip_proto" | "ts_digits") {
+                if matches!(f.name().as_str(), "ip_proto" | "ts_digits" | "payload_cut") {
                     continue;
                 }
                 let mut v = cell(c.as_ref(), i, d);
