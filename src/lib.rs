@@ -37,6 +37,8 @@
 //! table offline, [`explain`] goes from an AIB / Packer error message to the
 //! failure class, the hop to suspect, the fix and the commands that collect
 //! evidence, and [`builds`] finds and diagnoses every run in days of evidence.
+//! With the `columnar` feature (on by default), `columnar` writes sessions
+//! and runs as Arrow record batches (Parquet, Arrow IPC) and reads them back.
 
 // Input-derived data never panics the library: no unwrap, expect, panic or
 // indexing that can go out of bounds (use get, first_chunk, slice patterns).
@@ -64,6 +66,8 @@ pub mod az;
 pub mod builds;
 pub mod capture;
 pub mod check;
+#[cfg(feature = "columnar")]
+pub mod columnar;
 pub mod decode;
 pub mod diagnose;
 pub mod explain;

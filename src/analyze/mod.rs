@@ -143,6 +143,18 @@ pub fn analyze_sources(sources: &[Source], opts: &Options) -> Analysis {
                 })
                 .collect()
         });
+    assemble(per_input)
+}
+
+/// One input held in memory (a blob another program read), analysed as
+/// [`analyze_paths`] analyses a file: the same sessions and report.
+pub fn analyze_bytes(path: String, raw: Vec<u8>, opts: &Options) -> Analysis {
+    let input = ingest::from_bytes(path, raw, &opts.limits);
+    assemble(vec![analyze_input(&input, 0, opts)])
+}
+
+/// The inputs' reports and tables, in input order, as one analysis.
+fn assemble(per_input: Vec<(InputReport, SessionTable, Vec<Skipped>)>) -> Analysis {
     let mut analysis = Analysis::default();
     let mut tables = Vec::with_capacity(per_input.len());
     for (report, table, skipped) in per_input {

@@ -124,8 +124,9 @@ pub struct Scan {
 }
 
 /// What the first pass of flow logs learnt: the hosts an AIB build can
-/// involve, for the second look.
-#[derive(Debug, Default)]
+/// involve, for the second look. Serialisable, to be sent to the machines
+/// of a scan spread over several.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SecondLook {
     /// Hosts that can be build VMs: their egress and DNS are kept. Shared
     /// with every second-look parse (`flowlog::AibKeep`), not copied.
@@ -232,7 +233,10 @@ fn outside_window(path: &str, opts: &ScanOptions) -> bool {
     !opts.in_window(lo, hi)
 }
 
-enum FileResult {
+/// One input's share of a scan: what [`scan_input`] makes of it, and
+/// what [`assemble`] puts together (in path order) into a [`Scan`].
+#[derive(Debug)]
+pub enum FileResult {
     /// Report, kept sessions, problems, the blob's NIC, and, on a flow
     /// log's first pass, the facts of its anchors (its sessions are left for
     /// the second look).
@@ -243,7 +247,9 @@ enum FileResult {
         Option<Nic>,
         Option<Facts>,
     ),
+    /// The input could not be loaded.
     Failed(InputReport, Skipped),
+    /// Its blob path's hour lies outside the window: not read.
     Outside,
 }
 
@@ -297,8 +303,9 @@ impl Scan {
 /// A flow log's anchors as the first pass notes them: no sessions, only
 /// who receives the command port and who opens SSH/WinRM to whom in which
 /// hour (a few hundred entries for a blob of tens of thousands of tuples).
-#[derive(Debug, Default)]
-struct Facts {
+/// Serialisable, for a scan spread over machines.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Facts {
     /// Responders of the command port.
     proxies: Vec<IpAddr>,
     /// (client, hour, server) of SSH/WinRM, unique.
@@ -343,7 +350,7 @@ impl Facts {
 /// A host receiving the command port that sweeps in some hour is no proxy
 /// (noise on the AIB ports: the adversarial bench's thousands of such hosts
 /// made thousands of "builds").
-fn second_look(results: &[FileResult]) -> SecondLook {
+pub fn second_look(results: &[FileResult]) -> SecondLook {
     let facts = || {
         results.iter().filter_map(|r| match r {
             FileResult::Read(_, _, _, _, Some(f)) => Some(f),
@@ -414,17 +421,7 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
     let again: Vec<usize> = results
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| match r {
-            FileResult::Read(report, _, _, _, Some(_))
-                if report
-                    .logged_hosts
-                    .iter()
-                    .any(|h| look.aib_hosts.contains(h)) =>
-            {
-                Some(i)
-            }
-            _ => None,
-        })
+        .filter_map(|(i, r)| rereads(r, &look).then_some(i))
         .collect();
     let reread: Vec<(usize, FileResult)> = crate::phase::timed("scan: second pass", || {
         again
@@ -440,7 +437,27 @@ pub fn scan_sources(sources: &[Source], opts: &ScanOptions, progress: &dyn Progr
             *slot = r;
         }
     }
+    assemble(results, &look, opts)
+}
 
+/// Whether an input's first-pass result must be read again for the second
+/// look: a flow log that an AIB host's NIC logged.
+pub fn rereads(r: &FileResult, look: &SecondLook) -> bool {
+    match r {
+        FileResult::Read(report, _, _, _, Some(_)) => report
+            .logged_hosts
+            .iter()
+            .any(|h| look.aib_hosts.contains(h)),
+        _ => false,
+    }
+}
+
+/// The scan of every input's final result, given in path order (the
+/// second look's where there was one): inputs numbered as kept, the
+/// sessions of all inputs coalesced and sorted, flows open across hourly
+/// blobs joined. Where the inputs were read (one machine or many) does not
+/// matter: this is the one place they come together.
+pub fn assemble(results: Vec<FileResult>, look: &SecondLook, opts: &ScanOptions) -> Scan {
     let mut scan = Scan {
         sweepers: look
             .sweepers
@@ -566,56 +583,76 @@ fn scan_one(src: &Source, idx: u32, opts: &ScanOptions, hosts: Option<&SecondLoo
         return FileResult::Outside;
     }
     match ingest::load(src, &opts.read.limits) {
-        Ok(input) => {
-            let egress = match (hosts, src) {
-                (Some(h), _) => EgressOf::Hosts(h),
-                (None, s) if !s.rereadable() => EgressOf::InFile,
-                (None, _) => EgressOf::Nobody,
-            };
-            if input.format == Format::FlowLog
-                && let Some(r) = scan_flowlog(&input, idx, opts, egress)
-            {
-                return r;
-            }
-            // A capture's flows are tested before they become sessions (a
-            // first walk finds its SSH/WinRM servers): the others are only
-            // counted.
-            let keep = matches!(input.format, Format::Pcap | Format::Pcapng)
-                .then(|| PacketIter::new(&input.bytes, input.format).ok())
-                .flatten()
-                .map(|iter| CaptureKeep::of(iter, opts.probe));
-            let test = |t: &crate::decode::FiveTuple| keep.as_ref().is_none_or(|k| k.keeps(t));
-            let (report, table, skipped) = analyze_input_keeping(
-                &input,
-                idx,
-                &opts.read,
-                keep.is_some().then_some(&test as _),
-            );
-            drop(input);
-            // Reduced before it is settled and sorted: only what is kept is
-            // worth finishing (in the scan's table, with the other inputs').
-            let all = table.into_sessions();
-            FileResult::Read(
-                report,
-                reduce(all, opts, EgressOf::InFile),
-                skipped,
-                None,
-                None,
-            )
-        }
-        Err(e) => {
-            let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
-            report.error = Some(e.reason.clone());
-            FileResult::Failed(
-                report,
-                Skipped {
-                    path: e.path,
-                    offset: None,
-                    reason: e.reason,
-                },
-            )
-        }
+        Ok(input) => scan_input(input, idx, opts, hosts, src.rereadable()),
+        Err(e) => failed(e),
     }
+}
+
+/// An input that could not be loaded, as a scan result.
+pub fn failed(e: ingest::LoadError) -> FileResult {
+    let mut report = InputReport::new(e.path.clone(), Format::Unknown, false);
+    report.error = Some(e.reason.clone());
+    FileResult::Failed(
+        report,
+        Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        },
+    )
+}
+
+/// Whether an input's blob path lies wholly outside the window (it is then
+/// not read: [`FileResult::Outside`]).
+pub fn skips(path: &str, opts: &ScanOptions) -> bool {
+    outside_window(path, opts)
+}
+
+/// Scan one loaded input as input `idx`: a flow log's anchors only on the
+/// first pass (`hosts` none), with the egress of `hosts` on the second; an
+/// input that cannot be read again (`rereadable` false: stdin) and a
+/// capture keep the egress of their own SSH/WinRM servers at once.
+pub fn scan_input(
+    input: Input,
+    idx: u32,
+    opts: &ScanOptions,
+    hosts: Option<&SecondLook>,
+    rereadable: bool,
+) -> FileResult {
+    let egress = match hosts {
+        Some(h) => EgressOf::Hosts(h),
+        None if !rereadable => EgressOf::InFile,
+        None => EgressOf::Nobody,
+    };
+    if input.format == Format::FlowLog
+        && let Some(r) = scan_flowlog(&input, idx, opts, egress)
+    {
+        return r;
+    }
+    // A capture's flows are tested before they become sessions (a first
+    // walk finds its SSH/WinRM servers): the others are only counted.
+    let keep = matches!(input.format, Format::Pcap | Format::Pcapng)
+        .then(|| PacketIter::new(&input.bytes, input.format).ok())
+        .flatten()
+        .map(|iter| CaptureKeep::of(iter, opts.probe));
+    let test = |t: &crate::decode::FiveTuple| keep.as_ref().is_none_or(|k| k.keeps(t));
+    let (report, table, skipped) = analyze_input_keeping(
+        &input,
+        idx,
+        &opts.read,
+        keep.is_some().then_some(&test as _),
+    );
+    drop(input);
+    // Reduced before it is settled and sorted: only what is kept is
+    // worth finishing (in the scan's table, with the other inputs').
+    let all = table.into_sessions();
+    FileResult::Read(
+        report,
+        reduce(all, opts, EgressOf::InFile),
+        skipped,
+        None,
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! `aibnet builds`: every AIB run in days of flow logs and captures, each
 //! diagnosed.
 
-use super::common::{FormatArg, HintArgs, InputArgs, SelectArgs, parse_duration};
-use super::output::{Exit, emit};
+use super::common::{DataFormatArg, HintArgs, InputArgs, SelectArgs, Written, parse_duration};
+use super::output::{Exit, emit_to};
 use aibnet::builds::{Builds, Options, builds_paths};
 
 /// Flags of `aibnet builds`.
@@ -13,7 +13,11 @@ pub struct Args {
 
     /// Output format (default: table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
-    format: Option<FormatArg>,
+    format: Option<DataFormatArg>,
+
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     hints: HintArgs,
@@ -92,14 +96,22 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         config: args.config.clone(),
         read,
         // Only the HTML report draws each run's sessions.
-        keep_sessions: args.format == Some(FormatArg::Html),
+        keep_sessions: args.format == Some(DataFormatArg::Html),
     };
     let progress = super::progress::bar(args.no_progress);
     let paths = args.input.paths.clone();
     let builds = args
         .input
         .in_pool(|| builds_paths(&paths, &opts, progress.as_ref()))?;
-    emit(&builds, FormatArg::or_default(args.format))?;
+    match DataFormatArg::choose(args.format) {
+        Written::Doc(format) => emit_to(&builds, format, args.output.as_deref())?,
+        #[cfg(feature = "columnar")]
+        Written::Columnar(encoding) => {
+            super::output::emit_columnar(args.output.as_deref(), |w| {
+                aibnet::columnar::write_runs(encoding, &builds, w)
+            })?;
+        }
+    }
     print_summary(&builds);
     super::common::print_remote(&opts.read);
     if !builds.anything_read() {

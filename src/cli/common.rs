@@ -29,6 +29,62 @@ pub enum FormatArg {
     Html,
 }
 
+/// `--format` values of the commands that also write columnar data
+/// (`sessions`, `builds`): those of [`FormatArg`], and Parquet and Arrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormatArg {
+    /// Aligned table (default on a terminal).
+    Table,
+    /// One JSON document (default when stdout is not a terminal).
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Markdown, to paste into a ticket.
+    Markdown,
+    /// JUnit XML for CI test reporters (builds).
+    Junit,
+    /// One self-contained HTML page (builds).
+    Html,
+    /// Apache Parquet, typed columns (binary: redirect or use -o).
+    #[cfg(feature = "columnar")]
+    Parquet,
+    /// Arrow IPC stream, typed columns (binary: redirect or use -o).
+    #[cfg(feature = "columnar")]
+    Arrow,
+}
+
+/// What a command with [`DataFormatArg`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// A document in one of the report formats.
+    Doc(OutputFormat),
+    /// Record batches in a columnar encoding.
+    #[cfg(feature = "columnar")]
+    Columnar(aibnet::columnar::Encoding),
+}
+
+impl DataFormatArg {
+    /// What to write, with the report formats' default when not given.
+    pub fn choose(f: Option<DataFormatArg>) -> Written {
+        let doc = |f: FormatArg| Written::Doc(FormatArg::or_default(Some(f)));
+        match f {
+            None => Written::Doc(FormatArg::or_default(None)),
+            Some(DataFormatArg::Table) => doc(FormatArg::Table),
+            Some(DataFormatArg::Json) => doc(FormatArg::Json),
+            Some(DataFormatArg::Ndjson) => doc(FormatArg::Ndjson),
+            Some(DataFormatArg::Markdown) => doc(FormatArg::Markdown),
+            Some(DataFormatArg::Junit) => doc(FormatArg::Junit),
+            Some(DataFormatArg::Html) => doc(FormatArg::Html),
+            #[cfg(feature = "columnar")]
+            Some(DataFormatArg::Parquet) => Written::Columnar(aibnet::columnar::Encoding::Parquet),
+            #[cfg(feature = "columnar")]
+            Some(DataFormatArg::Arrow) => {
+                Written::Columnar(aibnet::columnar::Encoding::ArrowStream)
+            }
+        }
+    }
+}
+
 /// `--os` values: the build VM's OS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OsArg {

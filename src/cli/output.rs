@@ -65,6 +65,55 @@ pub fn default_format() -> OutputFormat {
     }
 }
 
+/// Write a command's document to `-o FILE`, else to standard output.
+pub fn emit_to(
+    doc: &dyn Render,
+    format: OutputFormat,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let Some(path) = output else {
+        return emit(doc, format);
+    };
+    // A file is no terminal: no colours, the report's default width.
+    let style = style_for(false);
+    let mut out = std::io::BufWriter::new(create(path)?);
+    doc.render(format, &style, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn create(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Write columnar data to `-o FILE`, else to standard output unless that
+/// is a terminal (binary data on a terminal helps nobody).
+#[cfg(feature = "columnar")]
+pub fn emit_columnar(
+    output: Option<&std::path::Path>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<(), aibnet::columnar::ColumnarError>,
+) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            let mut out = std::io::BufWriter::new(create(path)?);
+            write(&mut out)?;
+            out.flush()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                anyhow::bail!(
+                    "Parquet and Arrow are binary: redirect standard output or name a file with -o"
+                );
+            }
+            let mut out = std::io::BufWriter::new(stdout);
+            write(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
 /// Write a command's document to standard output.
 pub fn emit(doc: &dyn Render, format: OutputFormat) -> anyhow::Result<()> {
     let stdout = std::io::stdout();

@@ -1,7 +1,7 @@
 //! `aibnet sessions`: what happened on the wire.
 
-use super::common::{FormatArg, InputArgs, SelectArgs, print_stats, print_summary};
-use super::output::{Exit, emit};
+use super::common::{DataFormatArg, InputArgs, SelectArgs, Written, print_stats, print_summary};
+use super::output::{Exit, emit_to};
 use aibnet::report::{OutputFormat, SessionsReport};
 use aibnet::sessions::{ConnState, Filter};
 use anyhow::anyhow;
@@ -16,7 +16,11 @@ pub struct Args {
 
     /// Output format (default: table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
-    format: Option<FormatArg>,
+    format: Option<DataFormatArg>,
+
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
 
     /// Only sessions with this address at either end (repeatable).
     #[arg(long, value_name = "IP")]
@@ -69,12 +73,25 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .filter(|s| filter.admits(s))
         .count();
 
-    let format = FormatArg::or_default(args.format);
-    let report = SessionsReport {
-        analysis: &analysis,
-        filter: &filter,
+    let format = match DataFormatArg::choose(args.format) {
+        Written::Doc(format) => {
+            let report = SessionsReport {
+                analysis: &analysis,
+                filter: &filter,
+            };
+            aibnet::phase::timed("write", || emit_to(&report, format, args.output.as_deref()))?;
+            format
+        }
+        #[cfg(feature = "columnar")]
+        Written::Columnar(encoding) => {
+            aibnet::phase::timed("write", || {
+                super::output::emit_columnar(args.output.as_deref(), |w| {
+                    aibnet::columnar::write_sessions(encoding, &analysis, &|s| filter.admits(s), w)
+                })
+            })?;
+            OutputFormat::Json
+        }
     };
-    aibnet::phase::timed("write", || emit(&report, format))?;
     print_summary(
         &analysis,
         Some(shown),

@@ -19,8 +19,8 @@ pub use names::{blob_hour, blob_mac, short_path, short_paths};
 pub use report::{InputReport, Skipped, not_evidence};
 pub use select::{HEAD_BYTES, Selection, flow_log_folder};
 pub use source::{
-    Bytes, DiscoverError, Discovery, Input, LoadError, Source, discover, discover_with, load,
-    load_all,
+    Bytes, DiscoverError, Discovery, Input, LoadError, Source, discover, discover_with, from_bytes,
+    load, load_all,
 };
 
 /// The most a gzip stream may ever be allowed to expand to, whatever the

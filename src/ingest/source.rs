@@ -295,6 +295,18 @@ pub fn load(source: &Source, limits: &Limits) -> Result<Input, LoadError> {
         Source::File(p) => map_file(p).map_err(|e| fail(e.to_string()))?,
         Source::Blob(b) => b.fetch().map_err(|e| fail(super::blob::redact(&e)))?,
     };
+    Ok(from_raw(path, raw, read_warning, limits))
+}
+
+/// An input from bytes already in memory (a blob handed over by another
+/// program): gunzipped if compressed, within `limits`, its format detected
+/// by content, as [`load`] does for files.
+pub fn from_bytes(path: String, raw: Vec<u8>, limits: &Limits) -> Input {
+    from_raw(path, Bytes::Owned(raw), None, limits)
+}
+
+fn from_raw(path: String, raw: Bytes, read_warning: Option<String>, limits: &Limits) -> Input {
+    let gunzip_limit = limits.max_gunzip;
     let (bytes, gzip, warning) = if is_gzip(&raw) {
         let (v, warn) = gunzip(&raw, gunzip_limit);
         (Bytes::Owned(v), true, warn)
@@ -306,13 +318,13 @@ pub fn load(source: &Source, limits: &Limits) -> Result<Input, LoadError> {
         (a, b) => a.or(b),
     };
     let format = detect(&bytes);
-    Ok(Input {
+    Input {
         path,
         bytes,
         format,
         gzip,
         warning,
-    })
+    }
 }
 
 /// Load many sources in parallel, keeping their order.

@@ -486,25 +486,7 @@ fn icmp_error_is_linked_to_the_session_it_names() {
     // front of it (rebuilt from the quoted header) and the error must land
     // on that UDP session instead of starting an ICMP one.
     let bytes = std::fs::read(trace("zeek-icmp-unreach/icmp-destunreach-udp.pcap")).unwrap();
-    let (hdr, rec) = bytes.split_at(24);
-    let caplen = u32::from_le_bytes(rec[8..12].try_into().unwrap()) as usize;
-    let frame = &rec[16..16 + caplen];
-    // Ethernet (14) + IPv4 (20) + ICMP (8), then the quoted IPv4 datagram.
-    let quoted = &frame[14 + 20 + 8..];
-    let qlen = usize::from(u16::from_be_bytes([quoted[2], quoted[3]])).min(quoted.len());
-    let mut udp_frame = frame[..14].to_vec();
-    udp_frame.extend_from_slice(&quoted[..qlen]);
-    let mut file = hdr.to_vec();
-    let mut record = |ts_s: u32, data: &[u8]| {
-        file.extend_from_slice(&ts_s.to_le_bytes());
-        file.extend_from_slice(&0u32.to_le_bytes());
-        file.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        file.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        file.extend_from_slice(data);
-    };
-    let ts = u32::from_le_bytes(rec[0..4].try_into().unwrap());
-    record(ts - 1, &udp_frame);
-    record(ts, frame);
+    let file = crate::common::bytes::quoted_datagram_first(&bytes);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("udp-then-unreachable.pcap");
     std::fs::write(&path, &file).unwrap();

@@ -241,3 +241,29 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     enc.write_all(data).unwrap();
     enc.finish().unwrap()
 }
+
+/// A one-frame ICMP error capture (classic pcap, Ethernet) with the datagram
+/// its error quotes put in front of it, one second earlier (rebuilt from the
+/// quoted header): the error then belongs to that datagram's session.
+pub fn quoted_datagram_first(bytes: &[u8]) -> Vec<u8> {
+    let (hdr, rec) = bytes.split_at(24);
+    let caplen = u32::from_le_bytes(rec[8..12].try_into().unwrap()) as usize;
+    let frame = &rec[16..16 + caplen];
+    // Ethernet (14) + IPv4 (20) + ICMP (8), then the quoted IPv4 datagram.
+    let quoted = &frame[14 + 20 + 8..];
+    let qlen = usize::from(u16::from_be_bytes([quoted[2], quoted[3]])).min(quoted.len());
+    let mut udp_frame = frame[..14].to_vec();
+    udp_frame.extend_from_slice(&quoted[..qlen]);
+    let mut file = hdr.to_vec();
+    let mut record = |ts_s: u32, data: &[u8]| {
+        file.extend_from_slice(&ts_s.to_le_bytes());
+        file.extend_from_slice(&0u32.to_le_bytes());
+        file.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        file.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        file.extend_from_slice(data);
+    };
+    let ts = u32::from_le_bytes(rec[0..4].try_into().unwrap());
+    record(ts - 1, &udp_frame);
+    record(ts, frame);
+    file
+}

@@ -1,0 +1,186 @@
+//! `aibnet._aibnet`: the library's sessions, scan, `builds` and `diagnose`
+//! for Python. Record batches cross in both directions through the Arrow C
+//! data interface (`arrow::pyarrow`): the buffers are handed over, not
+//! copied. The Python package `aibnet` (py/aibnet) wraps these functions
+//! with docstrings and turns the JSON documents into dicts.
+
+use aibnet::analyze::scan::{ScanOptions, SecondLook};
+use aibnet::columnar::{self, ColumnarError, partial};
+use aibnet::report::{OutputFormat, Render, Style};
+use arrow::array::RecordBatch;
+use arrow::pyarrow::PyArrowType;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+fn err(e: ColumnarError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn time(t: Option<&str>) -> PyResult<Option<i64>> {
+    t.map(|t| aibnet::time::parse(t).map_err(|e| PyValueError::new_err(format!("{t:?}: {e}"))))
+        .transpose()
+}
+
+fn look(json: Option<&str>) -> PyResult<Option<SecondLook>> {
+    json.map(|j| serde_json::from_str(j).map_err(|e| PyValueError::new_err(e.to_string())))
+        .transpose()
+}
+
+fn scan_options(since: Option<&str>, until: Option<&str>) -> PyResult<ScanOptions> {
+    Ok(ScanOptions {
+        since: time(since)?,
+        until: time(until)?,
+        ..ScanOptions::default()
+    })
+}
+
+/// A document's JSON text, as the CLI writes it.
+fn json_of(doc: &dyn Render) -> PyResult<String> {
+    let mut out = Vec::new();
+    doc.render(OutputFormat::Json, &Style::plain(), &mut out)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    String::from_utf8(out).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+fn batches(v: Vec<PyArrowType<RecordBatch>>) -> Vec<RecordBatch> {
+    v.into_iter().map(|b| b.0).collect()
+}
+
+/// Every session of one capture or flow-log blob held in memory.
+#[pyfunction]
+fn sessions(py: Python<'_>, data: &[u8], name: String) -> PyResult<PyArrowType<RecordBatch>> {
+    let raw = data.to_vec();
+    let b = py
+        .detach(|| {
+            let a = aibnet::analyze::analyze_bytes(name, raw, &aibnet::analyze::Options::default());
+            columnar::sessions_batch(&a, &[])
+        })
+        .map_err(err)?;
+    Ok(PyArrowType(b))
+}
+
+/// The sessions of several batches as one, as on all their inputs at once.
+#[pyfunction]
+fn merge(
+    py: Python<'_>,
+    batches_: Vec<PyArrowType<RecordBatch>>,
+) -> PyResult<PyArrowType<RecordBatch>> {
+    let bs = batches(batches_);
+    let b = py
+        .detach(|| {
+            let (a, nics) = columnar::analysis_of(&bs)?;
+            columnar::sessions_batch(&a, &nics)
+        })
+        .map_err(err)?;
+    Ok(PyArrowType(b))
+}
+
+/// One input's share of `builds` / `diagnose` (first pass without `look`).
+#[pyfunction]
+#[pyo3(signature = (data, name, look=None, since=None, until=None))]
+fn scan(
+    py: Python<'_>,
+    data: &[u8],
+    name: String,
+    look: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<PyArrowType<RecordBatch>> {
+    let opts = scan_options(since, until)?;
+    let l = self::look(look)?;
+    let raw = data.to_vec();
+    let b = py
+        .detach(|| partial::scan_partial(name, raw, &opts, l.as_ref()))
+        .map_err(err)?;
+    Ok(PyArrowType(b))
+}
+
+/// The second look (JSON) from the first pass's partials.
+#[pyfunction]
+fn second_look(py: Python<'_>, partials: Vec<PyArrowType<RecordBatch>>) -> PyResult<String> {
+    let bs = batches(partials);
+    let l = py.detach(|| partial::look_of(&bs)).map_err(err)?;
+    serde_json::to_string(&l).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// Whether a first-pass partial's input must be scanned again with `look`.
+#[pyfunction]
+fn rereads(partial_: PyArrowType<RecordBatch>, look: &str) -> PyResult<bool> {
+    let l = self::look(Some(look))?.unwrap_or_default();
+    partial::rereads(&partial_.0, &l).map_err(err)
+}
+
+/// `aibnet builds --format json` over the partials of every input.
+#[pyfunction]
+#[pyo3(signature = (partials, look, since=None, until=None))]
+fn builds(
+    py: Python<'_>,
+    partials: Vec<PyArrowType<RecordBatch>>,
+    look: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<String> {
+    let bs = batches(partials);
+    let l = self::look(Some(look))?.unwrap_or_default();
+    let opts = aibnet::builds::Options {
+        since: time(since)?,
+        until: time(until)?,
+        ..aibnet::builds::Options::default()
+    };
+    let b = py
+        .detach(|| partial::builds_of(&bs, &l, &opts))
+        .map_err(err)?;
+    json_of(&b)
+}
+
+/// The AIB-relevant sessions of every input's partials, as one batch.
+#[pyfunction]
+#[pyo3(signature = (partials, look, since=None, until=None))]
+fn scan_sessions(
+    py: Python<'_>,
+    partials: Vec<PyArrowType<RecordBatch>>,
+    look: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<PyArrowType<RecordBatch>> {
+    let bs = batches(partials);
+    let l = self::look(Some(look))?.unwrap_or_default();
+    let opts = scan_options(since, until)?;
+    let b = py
+        .detach(|| partial::sessions_of_partials(&bs, &l, &opts))
+        .map_err(err)?;
+    Ok(PyArrowType(b))
+}
+
+/// `aibnet diagnose --format json` over the partials of every input.
+#[pyfunction]
+fn diagnose(
+    py: Python<'_>,
+    partials: Vec<PyArrowType<RecordBatch>>,
+    look: &str,
+) -> PyResult<String> {
+    let bs = batches(partials);
+    let l = self::look(Some(look))?.unwrap_or_default();
+    let (a, d) = py
+        .detach(|| partial::diagnose_of(&bs, &l, &aibnet::diagnose::Options::default()))
+        .map_err(err)?;
+    json_of(&aibnet::report::DiagnoseReport {
+        diagnosis: &d,
+        analysis: &a,
+        sum_up_not_evidence: None,
+    })
+}
+
+/// The extension module.
+#[pymodule]
+fn _aibnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sessions, m)?)?;
+    m.add_function(wrap_pyfunction!(merge, m)?)?;
+    m.add_function(wrap_pyfunction!(scan, m)?)?;
+    m.add_function(wrap_pyfunction!(second_look, m)?)?;
+    m.add_function(wrap_pyfunction!(rereads, m)?)?;
+    m.add_function(wrap_pyfunction!(builds, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_sessions, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,84 @@
+"""spark/builds.py in local mode against `aibnet builds` on the same tree.
+
+The tree: the flow logs of every lab scenario (captures/*/flowlogs), each
+scenario shifted in time so that they follow one another six hours apart at
+the same addresses (as tests/builds/lab.rs lays them out), and a day of
+generated flow logs (benches/gen_month.py: two VNets, a dozen runs at reused
+addresses, application noise, connections open across hourly blobs). The
+job runs with the blobs spread over about 18 partitions, in a random order
+within each; its
+runs.ndjson must hold exactly `aibnet builds --format json` runs[].
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python" / "tests"))
+
+import pyarrow.parquet as pq  # noqa: E402
+
+from common import REPO, lab_tree, run_json  # noqa: E402
+
+def test_spark_builds_equal_the_cli(tmp_path: Path):
+    tree = tmp_path / "tree"
+    blobs = lab_tree(tree / "lab")
+    subprocess.run(
+        [sys.executable, str(REPO / "benches/gen_month.py"), str(tree / "generated"),
+         "--days", "1", "--runs", "360", "--apps", "2", "--gb", "0.02", "-j", "1"],
+        check=True,
+        capture_output=True,
+    )
+    blobs += sum(1 for _ in (tree / "generated").rglob("*.json"))
+    assert blobs >= 150, blobs
+    want = run_json("builds", str(tree))
+    assert len(want["runs"]) >= 20, len(want["runs"])
+
+    out = tmp_path / "out"
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    job = subprocess.run(
+        [
+            os.environ.get("SPARK_SUBMIT", "spark-submit"),
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.ui.enabled=false",
+            # Small file splits: the blobs of the tree (about 25 MB) over
+            # about 18 partitions, as Spark packs them (by size, not by
+            # path), without a shuffle.
+            "--conf",
+            "spark.sql.files.maxPartitionBytes=2m",
+            "--conf",
+            "spark.sql.files.openCostInBytes=64k",
+            "--conf",
+            "spark.sql.files.minPartitionNum=8",
+            str(REPO / "spark" / "builds.py"),
+            "--input",
+            str(tree),
+            "--output",
+            str(out),
+            "--shuffle-seed",
+            "7",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert job.returncode == 0, job.stderr[-4000:]
+    # spark-submit sends the Python driver's stderr to its own stdout.
+    m = re.search(r"aibnet-spark: (\d+) blobs in (\d+) partitions", job.stdout + job.stderr)
+    assert m, job.stdout[-4000:]
+    assert int(m.group(1)) == blobs
+    assert int(m.group(2)) >= 5, m.group(0)
+    got = [json.loads(line) for line in (out / "runs.ndjson").read_text().splitlines()]
+    assert got == want["runs"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["summary"] == want["summary"]
+    sessions = pq.read_table(out / "sessions")
+    assert sessions.num_rows == want["summary"]["sessions_kept"]

@@ -1,0 +1,195 @@
+//! `builds` and `diagnose` spread over machines: each input's share of the
+//! scan ([`crate::analyze::scan`]) as a record batch — its reduced sessions,
+//! with its report, NIC and first-pass facts in the schema's metadata — so
+//! that inputs are read where they are stored (Spark's executors) and only
+//! these small partials travel to the one place they are put together.
+//!
+//! The steps are the scan's own, in the same library functions:
+//!
+//! 1. every input: [`scan_partial`] without a second look (flow logs note
+//!    their anchors' facts only; captures keep their sessions at once);
+//! 2. one place: [`look_of`] the first partials (the build VM candidates);
+//! 3. every flow log that [`rereads`] says the look needs: [`scan_partial`]
+//!    again, with the look;
+//! 4. one place: [`builds_of`] / [`diagnose_of`] the final partials, which
+//!    [`crate::analyze::scan::assemble`] puts in path order, coalesces and
+//!    joins across hourly blobs exactly as a scan on one machine does.
+
+use super::ColumnarError;
+use super::sessions::{batch, sessions_schema};
+use crate::analyze::scan::{self, Facts, FileResult, ScanOptions, SecondLook};
+use crate::ingest::{InputReport, Skipped};
+
+use arrow_array::RecordBatch;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Metadata key: [`PartialMeta`].
+const META_PARTIAL: &str = "aibnet.partial";
+
+/// What a partial is, beside its sessions and inputs.
+#[derive(Serialize, Deserialize)]
+struct PartialMeta {
+    /// The input's path (its place in the path order).
+    path: String,
+    /// `read`, `failed` or `outside` (the window).
+    kind: String,
+    /// A flow log's first pass: its anchors' facts.
+    facts: Option<Facts>,
+}
+
+/// One input (its path and bytes) scanned, as a partial: the first pass
+/// when `look` is `None`, else the second.
+pub fn scan_partial(
+    path: String,
+    raw: Vec<u8>,
+    opts: &ScanOptions,
+    look: Option<&SecondLook>,
+) -> Result<RecordBatch, ColumnarError> {
+    let r = if scan::skips(&path, opts) {
+        FileResult::Outside
+    } else {
+        let input = crate::ingest::from_bytes(path.clone(), raw, &opts.read.limits);
+        scan::scan_input(input, 0, opts, look, true)
+    };
+    partial_batch(&path, &r)
+}
+
+fn partial_batch(path: &str, r: &FileResult) -> Result<RecordBatch, ColumnarError> {
+    let (kind, report, sessions, skipped, nic, facts) = match r {
+        FileResult::Read(report, sessions, skipped, nic, facts) => (
+            "read",
+            Some(report),
+            sessions.as_slice(),
+            skipped.clone(),
+            nic.clone(),
+            facts.clone(),
+        ),
+        FileResult::Failed(report, s) => {
+            ("failed", Some(report), &[][..], vec![s.clone()], None, None)
+        }
+        FileResult::Outside => ("outside", None, &[][..], Vec::new(), None, None),
+    };
+    let inputs: Vec<InputReport> = report.into_iter().cloned().collect();
+    let schema = sessions_schema(&inputs, &[nic], &skipped)?;
+    let mut md = schema.metadata().clone();
+    md.insert(
+        META_PARTIAL.to_string(),
+        serde_json::to_string(&PartialMeta {
+            path: path.to_string(),
+            kind: kind.to_string(),
+            facts,
+        })?,
+    );
+    let schema = Arc::new(schema.as_ref().clone().with_metadata(md));
+    let refs: Vec<&crate::sessions::Session> = sessions.iter().collect();
+    batch(&schema, &refs, &inputs)
+}
+
+/// A partial back into the scan's result, with its path.
+fn partial_of(b: &RecordBatch) -> Result<(String, FileResult), ColumnarError> {
+    let md = b.schema_ref().metadata();
+    let meta: PartialMeta = serde_json::from_str(
+        md.get(META_PARTIAL)
+            .ok_or_else(|| ColumnarError::Invalid("not a partial (no aibnet.partial)".into()))?,
+    )?;
+    let (inputs, mut skipped) = super::read::inputs_of(b.schema_ref())?;
+    let r = match (meta.kind.as_str(), inputs.into_iter().next()) {
+        ("outside", _) => FileResult::Outside,
+        ("failed", Some((report, _))) => {
+            let s = skipped.pop().unwrap_or(Skipped {
+                path: meta.path.clone(),
+                offset: None,
+                reason: report.error.clone().unwrap_or_default(),
+            });
+            FileResult::Failed(report, s)
+        }
+        ("read", Some((report, nic))) => {
+            let sessions = super::read::sessions_of(b, std::slice::from_ref(&report))?;
+            FileResult::Read(report, sessions, skipped, nic, meta.facts)
+        }
+        (k, _) => return Err(ColumnarError::Invalid(format!("partial of kind {k:?}"))),
+    };
+    Ok((meta.path, r))
+}
+
+/// The second look of the first pass's partials.
+pub fn look_of(partials: &[RecordBatch]) -> Result<SecondLook, ColumnarError> {
+    let results = partials
+        .iter()
+        .map(|b| partial_of(b).map(|(_, r)| r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(scan::second_look(&results))
+}
+
+/// Whether a first-pass partial's input must be scanned again with the look.
+pub fn rereads(partial: &RecordBatch, look: &SecondLook) -> Result<bool, ColumnarError> {
+    Ok(scan::rereads(&partial_of(partial)?.1, look))
+}
+
+/// The partials as one scan: in path order, a second-pass partial taking
+/// the place of its input's first-pass one.
+fn scan_of(
+    partials: &[RecordBatch],
+    look: &SecondLook,
+    opts: &ScanOptions,
+) -> Result<scan::Scan, ColumnarError> {
+    let mut by_path: std::collections::BTreeMap<std::path::PathBuf, FileResult> =
+        std::collections::BTreeMap::new();
+    for b in partials {
+        let (path, r) = partial_of(b)?;
+        let first_pass = matches!(r, FileResult::Read(_, _, _, _, Some(_)));
+        match by_path.entry(std::path::PathBuf::from(path)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(r);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                if !first_pass {
+                    o.insert(r);
+                }
+            }
+        }
+    }
+    Ok(scan::assemble(by_path.into_values().collect(), look, opts))
+}
+
+/// `aibnet builds` over the partials of every input (both passes'; see the
+/// module docs): the same runs as on one machine.
+pub fn builds_of(
+    partials: &[RecordBatch],
+    look: &SecondLook,
+    opts: &crate::builds::Options,
+) -> Result<crate::builds::Builds, ColumnarError> {
+    let scan = scan_of(partials, look, &opts.scan_options())?;
+    Ok(crate::builds::from_scan(scan, opts))
+}
+
+/// `aibnet diagnose` over the partials of every input: the analysis (its
+/// AIB-relevant sessions) and the diagnosis.
+pub fn diagnose_of(
+    partials: &[RecordBatch],
+    look: &SecondLook,
+    opts: &crate::diagnose::Options,
+) -> Result<(crate::analyze::Analysis, crate::diagnose::Diagnosis), ColumnarError> {
+    let scan_opts = ScanOptions {
+        probe: opts.hints.probe_ip.unwrap_or(crate::aib::AZURE_HOST_IP),
+        report_failed: true,
+        ..ScanOptions::default()
+    };
+    let a = scan_of(partials, look, &scan_opts)?.into_analysis();
+    let d = crate::diagnose::diagnose(&a, opts);
+    Ok((a, d))
+}
+
+/// The AIB-relevant sessions of the partials as one batch (what `builds`
+/// and `diagnose` read: the scan's sessions, inputs in path order, with
+/// their NICs in the metadata).
+pub fn sessions_of_partials(
+    partials: &[RecordBatch],
+    look: &SecondLook,
+    opts: &ScanOptions,
+) -> Result<RecordBatch, ColumnarError> {
+    let scan = scan_of(partials, look, opts)?;
+    let nics = scan.nics.clone();
+    super::sessions_batch(&scan.into_analysis(), &nics)
+}
