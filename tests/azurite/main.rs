@@ -937,6 +937,17 @@ fn interrupted_in_a_download(signal: &str) {
             cmd.env_remove(k);
         }
     }
+    // A shell that started this suite in the background (`cmd &`) left
+    // SIGINT ignored, and an ignored signal stays ignored across exec: give
+    // the run the default action a terminal's Ctrl-C meets.
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().unwrap();
     // The stalled blob's temporary file holds its first bytes: Ctrl-C now
     // (waiting up to two minutes on a loaded machine).
