@@ -2,9 +2,10 @@
 //! connection from several inputs coalesced, compact flow-log records
 //! built in their final place.
 
-use super::flow_record::{FlowRecord, Flows};
+use super::flow_record::Flows;
+use super::index::prefetch;
 use super::key::FlowKey;
-use super::model::{Decision, OrderKey, Session, Side, order_key};
+use super::model::{Decision, OrderKey, SeenBy, Session, Side, order_key};
 use super::runs::{append_runs, join_runs, order_ties, permute};
 use super::table::SessionTable;
 use rayon::prelude::*;
@@ -111,83 +112,144 @@ impl SessionTable {
 /// flow record (`flows[i]`, marked by [`FLOW_BIT`]).
 const FLOW_BIT: u32 = 1 << 31;
 
-/// [`SessionTable::finish`] when there are flow records: sort small keys of
-/// both kinds, then walk them in order, building each session in its final
-/// place and coalescing as [`coalesce`] does. Same result as building every
-/// session first and finishing those (a property test checks it), with one
-/// construction per session instead of several moves.
-fn finish_with_flows(mut sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Session> {
-    let order = sorted_items(&sessions, flows);
-    let mut out: Vec<Session> = Vec::with_capacity(order.len());
-    let mut open = OpenGroups::default();
-    let mut later = false;
-    for id in order {
-        let flow = if id & FLOW_BIT != 0 {
-            flows.get((id & !FLOW_BIT) as usize)
-        } else {
-            None
-        };
-        let (key, first_ts) = match (flow, sessions.get(id as usize)) {
-            (Some((f, _)), _) => (f.key(), f.first_ts),
-            (None, Some(s)) if id & FLOW_BIT == 0 => (s.key(), s.first_ts),
-            _ => continue,
-        };
-        let joins = open.get(&key, &out).filter(|&i| {
-            out.get(i).is_some_and(|g| {
-                let disjoint = match (flow, sessions.get(id as usize)) {
-                    (Some((f, _)), _) => !g.seen_by.contains(f.input),
-                    (None, Some(s)) => !g.seen_by.intersects(&s.seen_by),
-                    (None, None) => false,
-                };
-                disjoint && first_ts <= g.last_ts.saturating_add(COALESCE_SKEW_NS)
-            })
-        });
-        let mut s = match flow {
-            Some((f, infos)) => f.session(infos),
-            None => match sessions.get_mut(id as usize) {
-                Some(slot) => std::mem::take(slot),
-                None => continue,
-            },
-        };
-        match joins.and_then(|i| out.get_mut(i)) {
-            Some(g) => later |= combine(g, &mut s),
-            None => {
-                open.insert(key, out.len(), &out);
-                out.push(s);
-            }
-        }
-    }
-    in_order(out, later)
-}
+/// How many groups ahead a thread building sessions fetches records.
+const PREFETCH_AHEAD: usize = 8;
 
-/// The items of a table in finished order: by [`order_key`], ties in
-/// table order (full sessions before flow records; one input is never
-/// both). Compact keys when every address is IPv4.
-fn sorted_items(sessions: &[Session], flows: &Flows<'_>) -> Vec<u32> {
+/// [`SessionTable::finish`] when there are flow records: the same result
+/// as building every session and [`coalesce`]-ing them (property tests
+/// check it), in three steps that read each record twice, the first time in
+/// its input's order. Items are sorted
+/// by connection, then in finished order: the views one group coalesces
+/// are then next to each other, and which item opens a group follows from
+/// the sort keys alone (the coalescing walk over millions of flow-log
+/// records in time order, with a hash map of open groups, missed the cache
+/// on every record and every lookup: most of `sessions`' time). The groups
+/// are put in finished order by their first item, and each group's session
+/// is built in its final place, in parallel.
+fn finish_with_flows(sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Session> {
     let v4 = sessions
         .iter()
         .all(|s| s.orig_h.is_ipv4() && s.resp_h.is_ipv4())
         && flows
             .iter()
             .all(|f| f.orig_h.is_ipv4() && f.resp_h.is_ipv4());
-    let ids = (0..sessions.len() as u32).chain((0u32..).map(|i| i | FLOW_BIT));
-    let keys = sessions
-        .iter()
-        .map(order_key)
-        .chain(flows.iter().map(FlowRecord::order_key));
     if v4 {
-        let mut keys: Vec<(V4Key, u32)> = keys.map(|k| V4Key::of(&k)).zip(ids).collect();
-        keys.par_sort_unstable();
-        keys.into_iter().map(|(_, id)| id).collect()
+        finish_grouped::<V4Item>(&sessions, flows)
     } else {
-        let mut keys: Vec<(OrderKey, u32)> = keys.zip(ids).collect();
-        keys.par_sort_unstable();
-        keys.into_iter().map(|(_, id)| id).collect()
+        finish_grouped::<(FlowKey, OrderKey)>(&sessions, flows)
+    }
+}
+
+/// The sort key of an item being finished: its connection first (both
+/// directions alike), then its [`OrderKey`].
+trait ItemKey: Ord + Copy + Send + Sync {
+    /// Its place in the finished order.
+    type Order: Ord + Copy + Send + Sync;
+    fn new(ip_proto: u8, k: &OrderKey) -> Self;
+    fn same_conn(&self, other: &Self) -> bool;
+    fn first_ts(&self) -> i64;
+    fn last_ts(&self) -> i64;
+    fn input(&self) -> u32;
+    fn order(&self) -> Self::Order;
+}
+
+/// Any item: the flow key and the order key as they are.
+impl ItemKey for (FlowKey, OrderKey) {
+    type Order = OrderKey;
+    fn new(ip_proto: u8, k: &OrderKey) -> Self {
+        (FlowKey::between(ip_proto, k.2, k.3, k.4, k.5), *k)
+    }
+    fn same_conn(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+    fn first_ts(&self) -> i64 {
+        self.1.0
+    }
+    fn last_ts(&self) -> i64 {
+        self.1.7
+    }
+    fn input(&self) -> u32 {
+        self.1.6
+    }
+    fn order(&self) -> OrderKey {
+        self.1
+    }
+}
+
+/// An IPv4 item packed into integers that sort the same way (40 bytes
+/// instead of 104: the sort moves them many times). Within a connection the
+/// protocol and the two endpoints are fixed, so its [`OrderKey`] reduces to
+/// the first time, which endpoint is the originator, the input and the last
+/// time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct V4Item {
+    /// IP protocol number (bits 48–55) and the lower endpoint (address,
+    /// port).
+    lo: u64,
+    /// The higher endpoint.
+    hi: u64,
+    first_ts: i64,
+    /// 1 << 32 when the originator is the higher endpoint; the input.
+    flipped_input: u64,
+    last_ts: i64,
+}
+
+/// Address and port as 48 bits that order as the pair does.
+fn v4_endpoint(a: IpAddr, port: u16) -> u64 {
+    let bits = match a {
+        IpAddr::V4(a) => u64::from(u32::from(a)),
+        IpAddr::V6(_) => 0,
+    };
+    bits << 16 | u64::from(port)
+}
+
+const ENDPOINT_BITS: u64 = (1 << 48) - 1;
+
+impl ItemKey for V4Item {
+    type Order = V4Key;
+    fn new(ip_proto: u8, k: &OrderKey) -> Self {
+        let (o, r) = (v4_endpoint(k.2, k.3), v4_endpoint(k.4, k.5));
+        let (lo, hi, flipped) = if o <= r { (o, r, 0) } else { (r, o, 1) };
+        V4Item {
+            lo: u64::from(ip_proto) << 48 | lo,
+            hi,
+            first_ts: k.0,
+            flipped_input: flipped << 32 | u64::from(k.6),
+            last_ts: k.7,
+        }
+    }
+    fn same_conn(&self, other: &Self) -> bool {
+        (self.lo, self.hi) == (other.lo, other.hi)
+    }
+    fn first_ts(&self) -> i64 {
+        self.first_ts
+    }
+    fn last_ts(&self) -> i64 {
+        self.last_ts
+    }
+    fn input(&self) -> u32 {
+        self.flipped_input as u32
+    }
+    fn order(&self) -> V4Key {
+        let lo = self.lo & ENDPOINT_BITS;
+        let (o, r) = if self.flipped_input >> 32 == 0 {
+            (lo, self.hi)
+        } else {
+            (self.hi, lo)
+        };
+        let proto = super::model::Proto::from_number((self.lo >> 48) as u8);
+        V4Key {
+            first_ts: self.first_ts,
+            orig: (proto as u64) << 48 | o,
+            resp: r,
+            input: self.input(),
+            last_ts: self.last_ts,
+        }
     }
 }
 
 /// An [`OrderKey`] of IPv4 sessions packed into integers that sort the
-/// same way (24 bytes instead of 64: the sort moves them many times).
+/// same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct V4Key {
     first_ts: i64,
@@ -199,61 +261,144 @@ struct V4Key {
     last_ts: i64,
 }
 
-impl V4Key {
-    fn of(k: &OrderKey) -> V4Key {
-        let bits = |a: IpAddr| match a {
-            IpAddr::V4(a) => u64::from(u32::from(a)),
-            IpAddr::V6(_) => 0,
-        };
-        V4Key {
-            first_ts: k.0,
-            orig: (k.1 as u64) << 48 | bits(k.2) << 16 | u64::from(k.3),
-            resp: bits(k.4) << 16 | u64::from(k.5),
-            input: k.6,
-            last_ts: k.7,
-        }
-    }
+/// A coalescing group: its first item `id` and the others, `rest_len` ids
+/// from `rest_start` in the plan's list of later members.
+#[derive(Clone, Copy)]
+struct Group {
+    id: u32,
+    rest_start: u32,
+    rest_len: u32,
 }
 
-/// Open coalescing groups by flow key, keyed by the key's 64-bit hash
-/// (16-byte entries instead of 56: millions of flow-log sessions are each
-/// looked up once); the rare different key with the same hash goes to a
-/// second map.
-#[derive(Default)]
-struct OpenGroups {
-    by_hash: FxHashMap<u64, usize>,
-    collided: FxHashMap<FlowKey, usize>,
+/// The coalescing groups of a table, in finished order, and the items that
+/// join a group after its first (most groups have none).
+struct Plan {
+    groups: Vec<Group>,
+    rest: Vec<u32>,
 }
 
-impl OpenGroups {
-    fn hash(key: &FlowKey) -> u64 {
-        use std::hash::BuildHasher;
-        rustc_hash::FxBuildHasher.hash_one(key)
-    }
+/// What decides whether the next view of a connection joins its open
+/// group: the inputs that saw the group, its last time and whether it has
+/// a capture's view (as [`combine`] leaves them).
+struct Open {
+    seen: SeenBy,
+    last_ts: i64,
+    capture: bool,
+}
 
-    fn get(&self, key: &FlowKey, out: &[Session]) -> Option<usize> {
-        let i = *self.by_hash.get(&Self::hash(key))?;
-        if out.get(i).is_some_and(|g| g.key() == *key) {
-            Some(i)
+fn finish_grouped<K: ItemKey>(sessions: &[Session], flows: &Flows<'_>) -> Vec<Session> {
+    let mut items: Vec<(K, u32)> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (K::new(s.ip_proto, &order_key(s)), i as u32))
+        .chain(
+            flows
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (K::new(f.ip_proto, &f.order_key()), i as u32 | FLOW_BIT)),
+        )
+        .collect();
+    items.par_sort_unstable();
+    let Plan { groups, rest } = plan_groups(&items, sessions);
+    drop(items);
+    let view = |id: u32| {
+        if id & FLOW_BIT != 0 {
+            flows
+                .get((id & !FLOW_BIT) as usize)
+                .map(|(f, infos)| f.session(infos))
         } else {
-            self.collided.get(key).copied()
+            sessions.get(id as usize).cloned()
         }
-    }
-
-    fn insert(&mut self, key: FlowKey, i: usize, out: &[Session]) {
-        use std::collections::hash_map::Entry;
-        match self.by_hash.entry(Self::hash(&key)) {
-            Entry::Vacant(e) => {
-                e.insert(i);
+    };
+    let later = std::sync::atomic::AtomicBool::new(false);
+    let out: Vec<Session> = groups
+        .par_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            // Groups are in time order, their records wherever their
+            // input put them: fetch the record of a group a few ahead
+            // (each thread builds a range of groups in order) so that its
+            // cache miss overlaps this group's work.
+            if let Some(ahead) = groups.get(i + PREFETCH_AHEAD)
+                && ahead.id & FLOW_BIT != 0
+                && let Some((f, _)) = flows.get((ahead.id & !FLOW_BIT) as usize)
+            {
+                prefetch(f);
             }
-            Entry::Occupied(mut e) => {
-                if out.get(*e.get()).is_some_and(|g| g.key() == key) {
-                    e.insert(i);
-                } else {
-                    self.collided.insert(key, i);
+            let mut first = view(g.id).unwrap_or_default();
+            let others = rest
+                .get(g.rest_start as usize..(g.rest_start + g.rest_len) as usize)
+                .unwrap_or_default();
+            for mut s in others.iter().filter_map(|&id| view(id)) {
+                if combine(&mut first, &mut s) {
+                    later.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
+            first
+        })
+        .collect();
+    in_order(out, later.into_inner())
+}
+
+/// The coalescing groups of `items` (sorted), in finished order. The walk
+/// [`coalesce`] makes in time order, per connection: a view joins its
+/// connection's open group when no input saw both and it starts before
+/// the group's end (within [`COALESCE_SKEW_NS`]), else it opens a group.
+fn plan_groups<K: ItemKey>(items: &[(K, u32)], sessions: &[Session]) -> Plan {
+    // Each group with its first item's place in the finished order.
+    // As many groups as items when nothing coalesces (flow logs of one
+    // NIC): growing by doubling would copy them all, twice.
+    let mut groups: Vec<(K::Order, Group)> = Vec::with_capacity(items.len());
+    let mut rest: Vec<u32> = Vec::new();
+    let mut open: Option<Open> = None;
+    let mut prev: Option<&K> = None;
+    for (k, id) in items {
+        let (seen, capture) = if id & FLOW_BIT != 0 {
+            (SeenBy::one(k.input()), false)
+        } else {
+            match sessions.get(*id as usize) {
+                Some(s) => (s.seen_by.clone(), has_capture_view(s)),
+                None => continue,
+            }
+        };
+        let same_conn = prev.is_some_and(|p| p.same_conn(k));
+        prev = Some(k);
+        match (&mut open, groups.last_mut()) {
+            (Some(g), Some((_, group)))
+                if same_conn
+                    && !g.seen.intersects(&seen)
+                    && k.first_ts() <= g.last_ts.saturating_add(COALESCE_SKEW_NS) =>
+            {
+                g.last_ts = match (g.capture, capture) {
+                    (true, false) => g.last_ts,
+                    (false, true) => k.last_ts(),
+                    _ => g.last_ts.max(k.last_ts()),
+                };
+                g.capture |= capture;
+                g.seen.union(&seen);
+                rest.push(*id);
+                group.rest_len += 1;
+            }
+            _ => {
+                open = Some(Open {
+                    seen,
+                    last_ts: k.last_ts(),
+                    capture,
+                });
+                let group = Group {
+                    id: *id,
+                    rest_start: rest.len() as u32,
+                    rest_len: 0,
+                };
+                groups.push((k.order(), group));
+            }
         }
+    }
+    // The finished order: by first item, ties in table order.
+    groups.par_sort_unstable_by(|(a, x), (b, y)| (a, x.id).cmp(&(b, y.id)));
+    Plan {
+        groups: groups.into_iter().map(|(_, g)| g).collect(),
+        rest,
     }
 }
 

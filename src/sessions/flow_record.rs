@@ -1,7 +1,6 @@
 //! The compact record of a flow-log session, and the sessions built from
 //! such records.
 
-use super::key::FlowKey;
 use super::model::{FlowInfo, OrderKey, Proto, Session, Side};
 use super::state::ConnState;
 use crate::decode::FiveTuple;
@@ -74,16 +73,6 @@ impl FlowRecord {
         s.state = self.state;
         s.flow = infos.get(self.info as usize).cloned();
         s
-    }
-
-    pub(super) fn key(&self) -> FlowKey {
-        FlowKey::between(
-            self.ip_proto,
-            self.orig_h,
-            self.orig_p,
-            self.resp_h,
-            self.resp_p,
-        )
     }
 
     pub(super) fn order_key(&self) -> OrderKey {
