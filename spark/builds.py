@@ -20,9 +20,10 @@ The work is the library's own scan, in its two passes (README, "On Spark"):
 2. driver: the second look from all facts (a few entries a blob);
 3. executors: only the blobs a build host's NIC logged, read again with the
    look → their reduced sessions;
-4. driver: ``aibnet.builds`` over the partials, which puts them in path
-   order, coalesces the views of one connection and joins flows open across
-   hourly blobs — the same function the CLI runs on one machine.
+4. driver: ``builds`` over the partials (``aibnet.Partials``: decoded once,
+   in Rust, for steps 2 and 4), which puts them in path order, coalesces
+   the views of one connection and joins flows open across hourly blobs —
+   the same function the CLI runs on one machine.
 
 The ``aibnet`` Python package (``pip install ./python``) must be installed
 on the driver and the executors.
@@ -55,23 +56,6 @@ def blob_name(url: str) -> str:
     return url
 
 
-def to_ipc(batch: pa.RecordBatch) -> bytes:
-    """A partial as an Arrow IPC stream (its schema metadata included)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as w:
-        w.write_batch(batch)
-    return sink.getvalue().to_pybytes()
-
-
-def from_ipc(data: bytes) -> pa.RecordBatch:
-    """A partial back from its Arrow IPC stream."""
-    reader = pa.ipc.open_stream(pa.py_buffer(data))
-    batches = list(reader)
-    if len(batches) == 1:
-        return batches[0]
-    return pa.Table.from_batches(batches, reader.schema).combine_chunks().to_batches()[0]
-
-
 def scan_blobs(look: str | None, since: str | None, until: str | None):
     """The mapInArrow function of one pass: (path, content) rows → (path,
     partial) rows, one blob at a time."""
@@ -83,15 +67,16 @@ def scan_blobs(look: str | None, since: str | None, until: str | None):
             out_paths, out_partials = [], []
             for i, url in enumerate(paths):
                 data = contents[i].as_buffer()
-                p = aibnet.scan(
-                    data.to_pybytes() if data is not None else b"",
-                    blob_name(url),
-                    look,
-                    since,
-                    until,
-                )
                 out_paths.append(url)
-                out_partials.append(to_ipc(p))
+                out_partials.append(
+                    aibnet.scan_ipc(
+                        data.to_pybytes() if data is not None else b"",
+                        blob_name(url),
+                        look,
+                        since,
+                        until,
+                    )
+                )
             yield pa.RecordBatch.from_arrays(
                 [pa.array(out_paths, pa.string()), pa.array(out_partials, pa.binary())],
                 names=["path", "partial"],
@@ -168,6 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     # keeps one task per core at least.
     if not sc.getConf().contains("spark.sql.files.maxPartitionBytes"):
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(512 << 20))
+    # The second pass names its blobs one by one; beyond 32 paths Spark
+    # lists them in a job of up to 10 000 tasks (the month: 1 411 blobs,
+    # 2 822 tasks, 8.4 s for a few stat calls each). A few tasks per core
+    # list them as much in parallel (16 tasks: 0.35 s).
+    if not sc.getConf().contains("spark.sql.sources.parallelPartitionDiscovery.parallelism"):
+        spark.conf.set(
+            "spark.sql.sources.parallelPartitionDiscovery.parallelism",
+            str(max(8, 4 * sc.defaultParallelism)),
+        )
 
     def blobs(paths):
         # Spark's own file splits by default: each task reads its blobs
@@ -199,29 +193,32 @@ def main(argv: list[str] | None = None) -> int:
     first_rows = first_blobs.mapInArrow(
         scan_blobs(None, args.since, args.until), PARTIAL_SCHEMA
     ).collect()
-    first = {r["path"]: from_ipc(r["partial"]) for r in first_rows}
+    # The partials stay as the executors sent them (Arrow IPC bytes) and are
+    # decoded once, in Rust, for all the driver's steps.
+    url_of = {blob_name(r["path"]): r["path"] for r in first_rows}
+    parts = aibnet.Partials()
+    parts.add(r["partial"] for r in first_rows)
     lap("first pass")
     # 2. The second look, on the driver.
-    look = aibnet.second_look(list(first.values()))
-    again = sorted(url for url, p in first.items() if aibnet.rereads(p, look))
+    look = parts.second_look()
+    again = sorted(url_of[name] for name in parts.rereads(look))
     lap("look")
-    # 3. Second pass: only the blobs that need it.
-    second = []
+    # 3. Second pass: only the blobs that need it; their partials take the
+    # place of their first-pass ones.
     if again:
-        second = [
-            from_ipc(r["partial"])
+        parts.add(
+            r["partial"]
             for r in blobs(again)
             .mapInArrow(scan_blobs(look, args.since, args.until), PARTIAL_SCHEMA)
             .collect()
-        ]
-    partials = list(first.values()) + second
+        )
     lap("second pass")
     # 4. Runs and the sessions they were found in, on the driver.
     # Both release the GIL: side by side on the driver's cores, which the
     # executors leave idle by now.
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        runs = pool.submit(aibnet.builds, partials, look, args.since, args.until)
-        kept = pool.submit(aibnet.scan_sessions, partials, look, args.since, args.until)
+        runs = pool.submit(parts.builds, look, args.since, args.until)
+        kept = pool.submit(parts.scan_sessions, look, args.since, args.until)
         doc, sessions = runs.result(), kept.result()
     lap("builds")
 
@@ -248,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     lap("write")
     print(
-        f"aibnet-spark: {len(first)} blobs in {partitions} partitions "
+        f"aibnet-spark: {len(first_rows)} blobs in {partitions} partitions "
         f"({len(again)} read twice), "
         f"{sessions.num_rows} AIB-relevant sessions, {len(lines)} runs; "
         + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()),

@@ -75,6 +75,22 @@ fn merge(
     Ok(PyArrowType(b))
 }
 
+/// One input scanned into its partial, the GIL released.
+fn scan_partial(
+    py: Python<'_>,
+    data: &[u8],
+    name: String,
+    look: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<RecordBatch> {
+    let opts = scan_options(since, until)?;
+    let l = self::look(look)?;
+    let raw = data.to_vec();
+    py.detach(|| partial::scan_partial(name, raw, &opts, l.as_ref()))
+        .map_err(err)
+}
+
 /// One input's share of `builds` / `diagnose` (first pass without `look`).
 #[pyfunction]
 #[pyo3(signature = (data, name, look=None, since=None, until=None))]
@@ -86,21 +102,81 @@ fn scan(
     since: Option<&str>,
     until: Option<&str>,
 ) -> PyResult<PyArrowType<RecordBatch>> {
+    scan_partial(py, data, name, look, since, until).map(PyArrowType)
+}
+
+/// [`scan`], the partial written as an Arrow IPC stream (how Spark's
+/// executors send it: writing it in Python took a sixth of the time of
+/// the scan itself).
+#[pyfunction]
+#[pyo3(signature = (data, name, look=None, since=None, until=None))]
+fn scan_ipc<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    name: String,
+    look: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let b = scan_partial(py, data, name, look, since, until)?;
+    let mut out = Vec::new();
+    columnar::write(
+        columnar::Encoding::ArrowStream,
+        b.schema(),
+        [Ok(b)],
+        &mut out,
+    )
+    .map_err(err)?;
+    Ok(pyo3::types::PyBytes::new(py, &out))
+}
+
+/// The partials given, decoded once (the GIL released).
+fn partial_set(
+    py: Python<'_>,
+    partials: Vec<PyArrowType<RecordBatch>>,
+) -> PyResult<partial::PartialSet> {
+    let bs = batches(partials);
+    py.detach(|| partial::PartialSet::of(&bs)).map_err(err)
+}
+
+/// The second look of `set`, as JSON.
+fn look_json(py: Python<'_>, set: &partial::PartialSet) -> PyResult<String> {
+    let l = py.detach(|| set.look());
+    serde_json::to_string(&l).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// `aibnet builds --format json` over `set`.
+fn builds_json(
+    py: Python<'_>,
+    set: &partial::PartialSet,
+    look: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<String> {
+    let l = self::look(Some(look))?.unwrap_or_default();
+    let opts = builds_options(since, until)?;
+    let b = py.detach(|| set.builds(&l, &opts));
+    json_of(&b)
+}
+
+/// The AIB-relevant sessions of `set`, as one batch.
+fn sessions_of_set(
+    py: Python<'_>,
+    set: &partial::PartialSet,
+    look: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<PyArrowType<RecordBatch>> {
+    let l = self::look(Some(look))?.unwrap_or_default();
     let opts = scan_options(since, until)?;
-    let l = self::look(look)?;
-    let raw = data.to_vec();
-    let b = py
-        .detach(|| partial::scan_partial(name, raw, &opts, l.as_ref()))
-        .map_err(err)?;
+    let b = py.detach(|| set.sessions(&l, &opts)).map_err(err)?;
     Ok(PyArrowType(b))
 }
 
 /// The second look (JSON) from the first pass's partials.
 #[pyfunction]
 fn second_look(py: Python<'_>, partials: Vec<PyArrowType<RecordBatch>>) -> PyResult<String> {
-    let bs = batches(partials);
-    let l = py.detach(|| partial::look_of(&bs)).map_err(err)?;
-    serde_json::to_string(&l).map_err(|e| PyValueError::new_err(e.to_string()))
+    look_json(py, &partial_set(py, partials)?)
 }
 
 /// Whether a first-pass partial's input must be scanned again with `look`.
@@ -120,17 +196,7 @@ fn builds(
     since: Option<&str>,
     until: Option<&str>,
 ) -> PyResult<String> {
-    let bs = batches(partials);
-    let l = self::look(Some(look))?.unwrap_or_default();
-    let opts = aibnet::builds::Options {
-        since: time(since)?,
-        until: time(until)?,
-        ..aibnet::builds::Options::default()
-    };
-    let b = py
-        .detach(|| partial::builds_of(&bs, &l, &opts))
-        .map_err(err)?;
-    json_of(&b)
+    builds_json(py, &partial_set(py, partials)?, look, since, until)
 }
 
 /// The AIB-relevant sessions of every input's partials, as one batch.
@@ -143,13 +209,7 @@ fn scan_sessions(
     since: Option<&str>,
     until: Option<&str>,
 ) -> PyResult<PyArrowType<RecordBatch>> {
-    let bs = batches(partials);
-    let l = self::look(Some(look))?.unwrap_or_default();
-    let opts = scan_options(since, until)?;
-    let b = py
-        .detach(|| partial::sessions_of_partials(&bs, &l, &opts))
-        .map_err(err)?;
-    Ok(PyArrowType(b))
+    sessions_of_set(py, &partial_set(py, partials)?, look, since, until)
 }
 
 /// `aibnet diagnose --format json` over the partials of every input.
@@ -171,16 +231,120 @@ fn diagnose(
     })
 }
 
+fn builds_options(since: Option<&str>, until: Option<&str>) -> PyResult<aibnet::builds::Options> {
+    Ok(aibnet::builds::Options {
+        since: time(since)?,
+        until: time(until)?,
+        ..aibnet::builds::Options::default()
+    })
+}
+
+/// The partials of a run decoded once in Rust, for the steps after the
+/// first pass (see `aibnet.Partials`).
+#[pyclass(module = "aibnet._aibnet")]
+#[derive(Default)]
+struct Partials {
+    set: partial::PartialSet,
+}
+
+#[pymethods]
+impl Partials {
+    #[new]
+    fn new() -> Self {
+        Partials::default()
+    }
+
+    /// Add partials: record batches, or Arrow IPC streams (bytes), in
+    /// order; the streams are decoded with the GIL released.
+    fn add(&mut self, py: Python<'_>, partials: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        enum Item {
+            Batch(RecordBatch),
+            Stream(Py<pyo3::types::PyBytes>),
+        }
+        let items = partials
+            .iter()
+            .map(|p| match p.cast::<pyo3::types::PyBytes>() {
+                Ok(b) => Ok(Item::Stream(b.clone().unbind())),
+                Err(_) => p
+                    .extract::<PyArrowType<RecordBatch>>()
+                    .map(|b| Item::Batch(b.0)),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let items: Vec<(Option<&RecordBatch>, &[u8])> = items
+            .iter()
+            .map(|i| match i {
+                Item::Batch(b) => (Some(b), &[][..]),
+                Item::Stream(b) => (None, b.as_bytes(py)),
+            })
+            .collect();
+        let set = &mut self.set;
+        py.detach(|| {
+            items
+                .iter()
+                .enumerate()
+                .try_for_each(|(k, (batch, stream))| {
+                    match batch {
+                        Some(b) => set.add(b),
+                        None => set.add_ipc(stream),
+                    }
+                    .map_err(|e| format!("partial {k}: {e}"))
+                })
+        })
+        .map_err(PyValueError::new_err)
+    }
+
+    fn __len__(&self) -> usize {
+        self.set.len()
+    }
+
+    /// The second look (JSON).
+    fn second_look(&self, py: Python<'_>) -> PyResult<String> {
+        look_json(py, &self.set)
+    }
+
+    /// The names of the inputs to scan again with `look`, in path order.
+    fn rereads(&self, look: &str) -> PyResult<Vec<String>> {
+        let l = self::look(Some(look))?.unwrap_or_default();
+        Ok(self.set.rereads(&l))
+    }
+
+    /// `aibnet builds --format json` over the partials.
+    #[pyo3(signature = (look, since=None, until=None))]
+    fn builds(
+        &self,
+        py: Python<'_>,
+        look: &str,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> PyResult<String> {
+        builds_json(py, &self.set, look, since, until)
+    }
+
+    /// The AIB-relevant sessions of the partials, as one batch.
+    #[pyo3(signature = (look, since=None, until=None))]
+    fn scan_sessions(
+        &self,
+        py: Python<'_>,
+        look: &str,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> PyResult<PyArrowType<RecordBatch>> {
+        sessions_of_set(py, &self.set, look, since, until)
+    }
+}
+
 /// The extension module.
 #[pymodule]
 fn _aibnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sessions, m)?)?;
     m.add_function(wrap_pyfunction!(merge, m)?)?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(second_look, m)?)?;
     m.add_function(wrap_pyfunction!(rereads, m)?)?;
     m.add_function(wrap_pyfunction!(builds, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose, m)?)?;
     m.add_function(wrap_pyfunction!(scan_sessions, m)?)?;
+    m.add_class::<Partials>()?;
     Ok(())
 }

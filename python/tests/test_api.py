@@ -87,6 +87,57 @@ def test_builds_of_blobs_equal_the_cli(tmp_path: Path):
     assert got == want
 
 
+def ipc(batch: pa.RecordBatch) -> bytes:
+    """A partial as an Arrow IPC stream, as Spark's executors send it."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as w:
+        w.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def test_partials_decoded_once_equal_the_functions_and_the_cli(tmp_path: Path):
+    lab_tree(tmp_path)
+    want = run_json("builds", str(tmp_path))
+    blobs = {i["path"]: Path(i["path"]).read_bytes() for i in want["inputs"]}
+    first = [aibnet.scan(d, p) for p, d in blobs.items()]
+    look = aibnet.second_look(first)
+    again_names = [p for p, b in zip(blobs, first) if aibnet.rereads(b, look)]
+    again = [aibnet.scan(blobs[p], p, look) for p in again_names]
+    assert again_names, "the lab tree has blobs the second look reads again"
+
+    parts = aibnet.Partials()
+    # Batches and IPC bytes, in any order.
+    parts.add(ipc(b) for b in reversed(first[::2]))
+    parts.add(first[1::2])
+    assert len(parts) == len(blobs)
+    assert parts.second_look() == look
+    assert set(parts.rereads(look)) == set(again_names)
+    # A second-pass partial replaces its input's first-pass one, and a
+    # first-pass partial added later does not replace it back.
+    parts.add(ipc(b) for b in again)
+    parts.add(first)
+    assert len(parts) == len(blobs)
+    got = parts.builds(look)
+    assert got == aibnet.builds(first + again, look) == want
+    assert parts.scan_sessions(look).equals(aibnet.scan_sessions(first + again, look))
+    with pytest.raises(ValueError):
+        parts.add([b"not an Arrow stream"])
+
+
+def test_scan_ipc_is_the_partial_of_scan_as_an_ipc_stream(tmp_path: Path):
+    lab_tree(tmp_path)
+    paths = [i["path"] for i in run_json("builds", str(tmp_path))["inputs"]][:12]
+    paths.append(str(REPO / "captures/proxy-to-buildvm-dropped/proxy.pcap"))
+    first = [aibnet.scan(Path(p).read_bytes(), p) for p in paths]
+    look = aibnet.second_look(first)
+    for p in paths:
+        d = Path(p).read_bytes()
+        for lk in (None, look):
+            want = aibnet.scan(d, p, lk)
+            got = pa.ipc.open_stream(aibnet.scan_ipc(d, p, lk)).read_next_batch()
+            assert got.equals(want) and got.schema.metadata == want.schema.metadata, p
+
+
 def test_diagnose_equals_the_cli():
     folder = REPO / "captures/proxy-to-buildvm-dropped"
     want = run_json("diagnose", str(folder))

@@ -235,7 +235,7 @@ fn outside_window(path: &str, opts: &ScanOptions) -> bool {
 
 /// One input's share of a scan: what [`scan_input`] makes of it, and
 /// what [`assemble`] puts together (in path order) into a [`Scan`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum FileResult {
     /// Report, kept sessions, problems, the blob's NIC, and, on a flow
     /// log's first pass, the facts of its anchors (its sessions are left for
@@ -350,9 +350,14 @@ impl Facts {
 /// A host receiving the command port that sweeps in some hour is no proxy
 /// (noise on the AIB ports: the adversarial bench's thousands of such hosts
 /// made thousands of "builds").
-pub fn second_look(results: &[FileResult]) -> SecondLook {
+pub fn second_look<'a, I>(results: I) -> SecondLook
+where
+    I: IntoIterator<Item = &'a FileResult>,
+    I::IntoIter: Clone,
+{
+    let results = results.into_iter();
     let facts = || {
-        results.iter().filter_map(|r| match r {
+        results.clone().filter_map(|r| match r {
             FileResult::Read(_, _, _, _, Some(f)) => Some(f),
             _ => None,
         })

@@ -32,12 +32,14 @@ __all__ = [
     "sessions",
     "merge",
     "scan",
+    "scan_ipc",
     "second_look",
     "rereads",
     "builds",
     "diagnose",
     "scan_sessions",
     "builds_of_blobs",
+    "Partials",
 ]
 
 
@@ -71,6 +73,19 @@ def scan(
     without ``look`` (a flow log notes its anchors only), the second with
     the look from :func:`second_look`. ``since`` / ``until``: RFC 3339."""
     return _aibnet.scan(data, name, look, since, until)
+
+
+def scan_ipc(
+    data: bytes,
+    name: str,
+    look: Optional[str] = None,
+    since: Optional[str] = None,
+    until: Optional[str] = None,
+) -> bytes:
+    """:func:`scan`, the partial returned as the bytes of an Arrow IPC stream
+    (what a process sends to another; :class:`Partials` takes them as they
+    are), written in Rust."""
+    return _aibnet.scan_ipc(data, name, look, since, until)
 
 
 def second_look(partials: Sequence[pa.RecordBatch]) -> str:
@@ -115,18 +130,66 @@ def diagnose(partials: Sequence[pa.RecordBatch], look: str) -> dict[str, Any]:
     return json.loads(_aibnet.diagnose(list(partials), look))
 
 
+class Partials:
+    """The partials of a run, each decoded once in Rust, for the steps after
+    the first pass: the second look, which inputs to scan again, ``builds``
+    and the AIB-relevant sessions. The functions above take the partials
+    again at every step; on many partials (a Spark driver holds one per
+    blob) handing each over from pyarrow cost more than the steps. A
+    second-pass partial takes the place of its input's first-pass one,
+    whatever the order they are added in::
+
+        parts = aibnet.Partials()
+        parts.add(first)                  # record batches or IPC bytes
+        look = parts.second_look()
+        again = parts.rereads(look)       # names to scan again
+        parts.add([aibnet.scan(data[n], n, look) for n in again])
+        doc = parts.builds(look)
+    """
+
+    def __init__(self) -> None:
+        self._p = _aibnet.Partials()
+
+    def add(self, partials: Iterable[Any]) -> None:
+        """Add partials: ``pyarrow.RecordBatch`` objects from :func:`scan`, or
+        the bytes of Arrow IPC streams holding them (how executors send
+        them)."""
+        self._p.add(list(partials))
+
+    def __len__(self) -> int:
+        return len(self._p)
+
+    def second_look(self) -> str:
+        """The second look of the first pass (JSON), as :func:`second_look`."""
+        return self._p.second_look()
+
+    def rereads(self, look: str) -> list[str]:
+        """The names of the inputs to scan again with ``look``, in path order
+        (those for which :func:`rereads` is true)."""
+        return self._p.rereads(look)
+
+    def builds(
+        self, look: str, since: Optional[str] = None, until: Optional[str] = None
+    ) -> dict[str, Any]:
+        """:func:`builds` over these partials."""
+        return json.loads(self._p.builds(look, since, until))
+
+    def scan_sessions(
+        self, look: str, since: Optional[str] = None, until: Optional[str] = None
+    ) -> pa.RecordBatch:
+        """:func:`scan_sessions` over these partials."""
+        return self._p.scan_sessions(look, since, until)
+
+
 def builds_of_blobs(
     blobs: Iterable[Tuple[str, bytes]],
     since: Optional[str] = None,
     until: Optional[str] = None,
 ) -> dict[str, Any]:
     """``builds`` on (name, bytes) pairs held in memory, both passes here."""
-    blobs = list(blobs)
-    first = [scan(data, name, None, since, until) for name, data in blobs]
-    look = second_look(first)
-    again = [
-        scan(data, name, look, since, until)
-        for (name, data), p in zip(blobs, first)
-        if rereads(p, look)
-    ]
-    return builds(first + again, look, since, until)
+    data = dict(blobs)
+    parts = Partials()
+    parts.add(scan(d, name, None, since, until) for name, d in data.items())
+    look = parts.second_look()
+    parts.add(scan(data[name], name, look, since, until) for name in parts.rereads(look))
+    return parts.builds(look, since, until)
