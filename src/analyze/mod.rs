@@ -211,7 +211,7 @@ pub(crate) fn analyze_input_keeping(
         Format::FlowLog => flowlog::read_input(input, idx, &opts.filter, &mut report, &mut skipped)
             .unwrap_or_default(),
         Format::Json | Format::Unknown => {
-            let reason = not_evidence_reason(input);
+            let (reason, offset) = not_evidence_reason(input);
             if reason != ingest::not_evidence::JSON {
                 // Started like JSON but is not (a log whose lines start with
                 // `[`): not "json" in the input's accounting either.
@@ -220,7 +220,7 @@ pub(crate) fn analyze_input_keeping(
             report.error = Some(reason.clone());
             skipped.push(Skipped {
                 path: input.path.clone(),
-                offset: Some(0),
+                offset: Some(offset),
                 reason,
             });
             SessionTable::new()
@@ -229,20 +229,35 @@ pub(crate) fn analyze_input_keeping(
     (report, table, skipped)
 }
 
-/// Why an input that is neither a capture nor a flow log is skipped: says
-/// what it is. Content that starts like JSON but does not parse (a log whose
-/// lines start with `[`) is text, not "JSON".
-fn not_evidence_reason(input: &Input) -> String {
+/// Why an input that is neither a capture nor a flow log is skipped, and
+/// the byte offset that shows it: says what it is. Content that starts like
+/// JSON but does not parse (a log whose lines start with `[`) is text, not
+/// "JSON"; JSON that ends before it closes is reported as cut short, where
+/// it ends (a flow log downloaded as its first bytes were written has not
+/// yet shown what it is, and must not be summed up as notes).
+fn not_evidence_reason(input: &Input) -> (String, u64) {
     let bytes: &[u8] = &input.bytes;
     if bytes.is_empty() {
-        return "empty file".to_string();
+        return ("empty file".to_string(), 0);
     }
-    // JSON whether or not its strings are valid UTF-8 (a configuration
-    // file with a stray byte is still configuration).
-    if input.format == Format::Json
-        && serde_json::from_str::<serde::de::IgnoredAny>(&String::from_utf8_lossy(bytes)).is_ok()
-    {
-        return ingest::not_evidence::JSON.to_string();
+    if input.format == Format::Json {
+        // JSON whether or not its strings are valid UTF-8 (a configuration
+        // file with a stray byte is still configuration).
+        match serde_json::from_str::<serde::de::IgnoredAny>(&String::from_utf8_lossy(bytes)) {
+            Ok(_) => return (ingest::not_evidence::JSON.to_string(), 0),
+            Err(e) if e.is_eof() => {
+                return (
+                    format!(
+                        "JSON cut short: the input ends ({} bytes) before its value closes, \
+                         so it does not show whether it is a flow log (truncated, e.g. \
+                         downloaded while still being written?)",
+                        bytes.len()
+                    ),
+                    bytes.len() as u64,
+                );
+            }
+            Err(_) => {}
+        }
     }
     if looks_like_text(bytes) {
         let text = if input.gzip {
@@ -250,9 +265,12 @@ fn not_evidence_reason(input: &Input) -> String {
         } else {
             ingest::not_evidence::TEXT
         };
-        return text.to_string();
+        return (text.to_string(), 0);
     }
-    "not a packet capture or flow log (unknown format)".to_string()
+    (
+        "not a packet capture or flow log (unknown format)".to_string(),
+        0,
+    )
 }
 
 /// Whether the start of `bytes` is text, in UTF-8 or a legacy 8-bit

@@ -607,3 +607,32 @@ fn stdin_garbage_and_stdin_capture() {
     assert_eq!((code, packets(&v)), (0, 54));
     assert_eq!(v["sessions"][0]["seen_by"][0], "-");
 }
+
+/// A flow log cut short before it shows what it is (its first bytes,
+/// downloaded while Azure was still writing them) is not summed up with
+/// the notes of a walked folder: it is listed, cut short where it ends.
+#[test]
+fn json_cut_short_is_listed_where_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let blob = dir.path().join("PT1H.json");
+    std::fs::write(&blob, "{\"records\": [").unwrap();
+    std::fs::write(dir.path().join("notes.json"), "{\"a\": 1}").unwrap();
+    let a = aibnet::analyze::analyze_paths(&[dir.path().to_path_buf()], &Default::default());
+    let cut = a
+        .skipped
+        .iter()
+        .find(|s| s.path.ends_with("PT1H.json"))
+        .unwrap();
+    assert_eq!(cut.offset, Some(13));
+    assert!(
+        cut.reason
+            .starts_with("JSON cut short: the input ends (13 bytes)"),
+        "{}",
+        cut.reason
+    );
+    let (listed, aside) =
+        aibnet::ingest::Skipped::set_aside(&a.skipped, &[dir.path().to_path_buf()]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].path.ends_with("PT1H.json"));
+    assert!(aside.iter().all(|s| s.path.ends_with("notes.json")) && aside.len() == 1);
+}
