@@ -11,7 +11,10 @@
 # cache: the CLI's run warms it), and checks that runs.ndjson holds exactly
 # the CLI's runs[]. Prints wall and CPU times and the ratio; the job's
 # closing line gives the time of each of its steps. SPARK_OPTS: more
-# spark-submit options (e.g. --conf spark.sql.files.maxPartitionBytes=512m).
+# spark-submit options (e.g. --conf spark.sql.files.maxPartitionBytes=512m);
+# JOB_OPTS: more options of the job (e.g. --read spark: Spark reads the
+# blobs' content, where by default the library reads a local tree in place).
+# BUILD=0: use the binary and the wheel already built (runs in a row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,10 +26,12 @@ trap 'rm -rf "$WORK"' EXIT
 if [ ! -f "$DATA/truth.json" ]; then
   python3 benches/gen_month.py "$DATA" --days 30 --gb 5.5 -j 2
 fi
-cargo build --release --quiet
-PYO3_PYTHON="$VENV/bin/python" "$VENV/bin/maturin" build --quiet --release \
-  -m python/Cargo.toml -o "$WORK/wheel"
-"$VENV/bin/pip" install -q --force-reinstall --no-deps "$WORK"/wheel/*.whl
+if [ "${BUILD:-1}" != 0 ]; then
+  cargo build --release --quiet
+  PYO3_PYTHON="$VENV/bin/python" "$VENV/bin/maturin" build --quiet --release \
+    -m python/Cargo.toml -o "$WORK/wheel"
+  "$VENV/bin/pip" install -q --force-reinstall --no-deps "$WORK"/wheel/*.whl
+fi
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 TIME="%e s wall, %U + %S CPU-s, %M KB peak RSS"
@@ -35,7 +40,7 @@ TIME="%e s wall, %U + %S CPU-s, %M KB peak RSS"
 echo "load between: $(cut -d' ' -f1-3 /proc/loadavg)"
 PYSPARK_PYTHON="$VENV/bin/python" /usr/bin/time -f "spark: $TIME" -o "$WORK/spark.time" \
   "$VENV/bin/spark-submit" --master 'local[2]' --conf spark.ui.enabled=false ${SPARK_OPTS:-} \
-  spark/builds.py --input "$DATA" --output "$WORK/out" > "$WORK/spark.log" 2>&1
+  spark/builds.py --input "$DATA" --output "$WORK/out" ${JOB_OPTS:-} > "$WORK/spark.log" 2>&1
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$WORK/cli.time" "$WORK/spark.time"
 grep -h 'aibnet-spark:' "$WORK/spark.log"
@@ -52,5 +57,7 @@ wall = lambda f: float(re.match(r"\w+:\s+([\d.]+) s", (w / f).read_text()).group
 cli, spark = wall("cli.time"), wall("spark.time")
 print(f"runs: CLI {len(want['runs'])}, Spark {len(got)}, identical: {same}")
 print(f"wall: CLI {cli:.1f} s, Spark {spark:.1f} s, ratio {spark / cli:.2f}")
+cpu = lambda f: sum(map(float, re.search(r"([\d.]+) \+ ([\d.]+) CPU-s", (w / f).read_text()).groups()))
+print(f"CPU: CLI {cpu('cli.time'):.1f} s, Spark {cpu('spark.time'):.1f} s, ratio {cpu('spark.time') / cpu('cli.time'):.2f}")
 sys.exit(0 if same else 1)
 PY

@@ -35,6 +35,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import shutil
 import sys
 import time
 from typing import Iterator
@@ -43,7 +44,8 @@ import pyarrow as pa
 
 import aibnet
 
-PARTIAL_SCHEMA = "path string, partial binary"
+# The partition is the task's (how many the blobs were spread over).
+PARTIAL_SCHEMA = "path string, partial binary, part int"
 
 
 def blob_name(url: str) -> str:
@@ -56,30 +58,40 @@ def blob_name(url: str) -> str:
     return url
 
 
-def scan_blobs(look: str | None, since: str | None, until: str | None):
+def scan_blobs(look: str | None, since: str | None, until: str | None, in_place: bool):
     """The mapInArrow function of one pass: (path, content) rows → (path,
-    partial) rows, one blob at a time."""
+    partial) rows, one blob at a time. ``in_place``: the rows hold paths
+    only, and each blob is read where it is (a local file, mapped by the
+    library) instead of from the content Spark read."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        part = TaskContext.get().partitionId()
         for b in batches:
             paths = b.column("path").to_pylist()
-            contents = b.column("content")
-            out_paths, out_partials = [], []
+            contents = None if in_place else b.column("content")
+            out_partials = []
             for i, url in enumerate(paths):
-                data = contents[i].as_buffer()
-                out_paths.append(url)
-                out_partials.append(
-                    aibnet.scan_ipc(
+                if contents is None:
+                    partial = aibnet.scan_file_ipc(blob_name(url), blob_name(url), look, since, until)
+                else:
+                    data = contents[i].as_buffer()
+                    partial = aibnet.scan_ipc(
                         data.to_pybytes() if data is not None else b"",
                         blob_name(url),
                         look,
                         since,
                         until,
                     )
-                )
+                out_partials.append(partial)
             yield pa.RecordBatch.from_arrays(
-                [pa.array(out_paths, pa.string()), pa.array(out_partials, pa.binary())],
-                names=["path", "partial"],
+                [
+                    pa.array(paths, pa.string()),
+                    pa.array(out_partials, pa.binary()),
+                    pa.array([part] * len(paths), pa.int32()),
+                ],
+                names=["path", "partial", "part"],
             )
 
     return run
@@ -128,30 +140,50 @@ def main(argv: list[str] | None = None) -> int:
         "spark.sql.files.maxPartitionBytes)",
     )
     ap.add_argument(
+        "--read",
+        choices=["auto", "spark", "in-place"],
+        default="auto",
+        help="who reads the blobs' bytes: spark (binaryFile's content, any "
+        "file system Spark can reach), in-place (the library maps each file "
+        "where the executor finds it: local folders, mounts; Spark only "
+        "lists them) or auto (in-place for a local folder, else spark)",
+    )
+    ap.add_argument(
         "--shuffle-seed",
         type=int,
         default=None,
         help="put the blobs in a random order within partitions (tests)",
     )
     args = ap.parse_args(argv)
+    in_place = args.read == "in-place" or (args.read == "auto" and is_local(args.input))
 
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
     spark = (
         SparkSession.builder.appName("aibnet-builds")
-        # A blob can be 100 MB: hand them to Python a few at a time.
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "4")
+        # A blob can be 100 MB: hand them to Python a few at a time (paths
+        # alone, when the library reads them in place, in larger batches).
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64" if in_place else "4")
         .getOrCreate()
     )
     sc = spark.sparkContext
-    # Larger file splits than Spark's 128 MB unless asked otherwise: with
-    # each blob counted 4 MB more (openCostInBytes) a 128 MB split holds
-    # ~30 hourly blobs, and per-task costs then outweigh the work (the
-    # month: 533 tasks, first pass 214 s; 134 tasks, 80 s). Spark still
-    # caps a split at the data over the cluster's cores, so a large cluster
-    # keeps one task per core at least.
-    if not sc.getConf().contains("spark.sql.files.maxPartitionBytes"):
+    # File splits, unless the submitter sets them. Read by Spark, larger
+    # than its 128 MB: with each blob counted 4 MB more (openCostInBytes) a
+    # 128 MB split holds ~30 hourly blobs, and per-task costs then outweigh
+    # the work (the month: 533 tasks, first pass 214 s; 134 tasks, 80 s);
+    # Spark still caps a split at the data over the cluster's cores, so a
+    # large cluster keeps one task per core at least. Read in place, a task
+    # holds no blob's bytes: four tasks a core, whatever the size (Spark
+    # splits the files over minPartitionNum when no split size caps them;
+    # the month's first pass: 134 tasks 16.5 s, 8 tasks 14.0 s).
+    conf = sc.getConf()
+    if in_place:
+        if not conf.contains("spark.sql.files.maxPartitionBytes"):
+            spark.conf.set("spark.sql.files.maxPartitionBytes", str(1 << 40))
+        if not conf.contains("spark.sql.files.minPartitionNum"):
+            spark.conf.set("spark.sql.files.minPartitionNum", str(4 * sc.defaultParallelism))
+    elif not conf.contains("spark.sql.files.maxPartitionBytes"):
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(512 << 20))
     # The second pass names its blobs one by one; beyond 32 paths Spark
     # lists them in a job of up to 10 000 tasks (the month: 1 411 blobs,
@@ -165,12 +197,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def blobs(paths):
         # Spark's own file splits by default: each task reads its blobs
-        # where it runs, and no blob's content goes through a shuffle.
+        # where it runs, and no blob's content goes through a shuffle. Read
+        # in place, the content column is left out, and Spark does not read
+        # it: the month's first pass spent more CPU in the JVM reading every
+        # blob and handing its bytes to Python than in the library's scan.
         df = (
             spark.read.format("binaryFile")
             .option("recursiveFileLookup", "true")
             .load(paths)
-            .select("path", "content")
+            .select("path", *([] if in_place else ["content"]))
         )
         if args.partitions:
             df = df.repartition(args.partitions)
@@ -189,13 +224,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. First pass on the executors.
     first_blobs = blobs(args.input)
-    partitions = first_blobs.rdd.getNumPartitions()
     first_rows = first_blobs.mapInArrow(
-        scan_blobs(None, args.since, args.until), PARTIAL_SCHEMA
+        scan_blobs(None, args.since, args.until, in_place), PARTIAL_SCHEMA
     ).collect()
     # The partials stay as the executors sent them (Arrow IPC bytes) and are
     # decoded once, in Rust, for all the driver's steps.
     url_of = {blob_name(r["path"]): r["path"] for r in first_rows}
+    # Counted from the tasks' rows (asking the plan would plan it again).
+    partitions = len({r["part"] for r in first_rows})
     parts = aibnet.Partials()
     parts.add(r["partial"] for r in first_rows)
     lap("first pass")
@@ -209,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         parts.add(
             r["partial"]
             for r in blobs(again)
-            .mapInArrow(scan_blobs(look, args.since, args.until), PARTIAL_SCHEMA)
+            .mapInArrow(scan_blobs(look, args.since, args.until, in_place), PARTIAL_SCHEMA)
             .collect()
         )
     lap("second pass")
@@ -236,16 +272,29 @@ def main(argv: list[str] | None = None) -> int:
         # Storage: through Spark's file systems (one part file in a folder).
         sc.parallelize(lines, 1).saveAsTextFile(out + "/runs.ndjson")
         sc.parallelize([json.dumps(summary)], 1).saveAsTextFile(out + "/summary.json")
-    # Blobs went to Python four at a time; sessions come back in slices
-    # of the usual size (at four rows a slice, 250 000 sessions would be
-    # 60 000 tasks).
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
-    spark.createDataFrame(spark_ready(sessions)).write.mode("overwrite").parquet(
-        out + "/sessions"
-    )
+    if is_local(out):
+        # The driver holds the sessions already: one Parquet file written
+        # where it is (through Spark, the month's 250 000 sessions went to
+        # the JVM and back out in 6.5 s), in the types Spark reads.
+        import pyarrow.parquet as pq
+
+        d = os.path.join(blob_name(out), "sessions")
+        # Replaced whole, as Spark's overwrite mode does.
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        pq.write_table(spark_ready(sessions), os.path.join(d, "part-00000.parquet"))
+    else:
+        # Blobs went to Python a few at a time; sessions come back in slices
+        # of the usual size (at four rows a slice, 250 000 sessions would be
+        # 60 000 tasks).
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
+        spark.createDataFrame(spark_ready(sessions)).write.mode("overwrite").parquet(
+            out + "/sessions"
+        )
     lap("write")
     print(
-        f"aibnet-spark: {len(first_rows)} blobs in {partitions} partitions "
+        f"aibnet-spark: {len(first_rows)} blobs in {partitions} partitions, "
+        f"read {'in place' if in_place else 'by Spark'} "
         f"({len(again)} read twice), "
         f"{sessions.num_rows} AIB-relevant sessions, {len(lines)} runs; "
         + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()),

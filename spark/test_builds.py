@@ -23,9 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python" / "tests")
 
 import pyarrow.parquet as pq  # noqa: E402
 
+import pytest  # noqa: E402
+
 from common import REPO, lab_tree, run_json  # noqa: E402
 
-def test_spark_builds_equal_the_cli(tmp_path: Path):
+
+# auto: a local folder is read in place (Spark lists, the library maps each
+# blob); spark: binaryFile's content, as on storage only Spark can reach.
+@pytest.mark.parametrize("read", ["auto", "spark"])
+def test_spark_builds_equal_the_cli(tmp_path: Path, read: str):
     tree = tmp_path / "tree"
     blobs = lab_tree(tree / "lab")
     subprocess.run(
@@ -64,6 +70,8 @@ def test_spark_builds_equal_the_cli(tmp_path: Path):
             str(out),
             "--shuffle-seed",
             "7",
+            "--read",
+            read,
         ],
         env=env,
         capture_output=True,
@@ -72,8 +80,12 @@ def test_spark_builds_equal_the_cli(tmp_path: Path):
     )
     assert job.returncode == 0, job.stderr[-4000:]
     # spark-submit sends the Python driver's stderr to its own stdout.
-    m = re.search(r"aibnet-spark: (\d+) blobs in (\d+) partitions", job.stdout + job.stderr)
+    m = re.search(
+        r"aibnet-spark: (\d+) blobs in (\d+) partitions, read (in place|by Spark)",
+        job.stdout + job.stderr,
+    )
     assert m, job.stdout[-4000:]
+    assert m.group(3) == ("in place" if read == "auto" else "by Spark"), m.group(0)
     assert int(m.group(1)) == blobs
     assert int(m.group(2)) >= 5, m.group(0)
     got = [json.loads(line) for line in (out / "runs.ndjson").read_text().splitlines()]

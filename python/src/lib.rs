@@ -119,6 +119,32 @@ fn scan_ipc<'py>(
     until: Option<&str>,
 ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
     let b = scan_partial(py, data, name, look, since, until)?;
+    ipc_bytes(py, b)
+}
+
+/// [`scan_ipc`] of a file the caller can read where it is: mapped, not
+/// copied, the GIL released (Spark's executors on a local tree: the JVM
+/// then only lists the blobs).
+#[pyfunction]
+#[pyo3(signature = (path, name, look=None, since=None, until=None))]
+fn scan_file_ipc<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    name: String,
+    look: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let opts = scan_options(since, until)?;
+    let l = self::look(look)?;
+    let b = py
+        .detach(|| partial::scan_partial_file(&path, name, &opts, l.as_ref()))
+        .map_err(err)?;
+    ipc_bytes(py, b)
+}
+
+/// A partial as the bytes of an Arrow IPC stream.
+fn ipc_bytes(py: Python<'_>, b: RecordBatch) -> PyResult<Bound<'_, pyo3::types::PyBytes>> {
     let mut out = Vec::new();
     columnar::write(
         columnar::Encoding::ArrowStream,
@@ -340,6 +366,7 @@ fn _aibnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merge, m)?)?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(scan_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_file_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(second_look, m)?)?;
     m.add_function(wrap_pyfunction!(rereads, m)?)?;
     m.add_function(wrap_pyfunction!(builds, m)?)?;

@@ -138,6 +138,29 @@ def test_scan_ipc_is_the_partial_of_scan_as_an_ipc_stream(tmp_path: Path):
             assert got.equals(want) and got.schema.metadata == want.schema.metadata, p
 
 
+def test_scan_file_ipc_reads_in_place_what_scan_ipc_reads_from_bytes(tmp_path: Path):
+    lab_tree(tmp_path)
+    paths = [i["path"] for i in run_json("builds", str(tmp_path))["inputs"]][:12]
+    paths.append(str(REPO / "captures/proxy-to-buildvm-dropped/proxy.pcap"))
+    first = [aibnet.scan(Path(p).read_bytes(), p) for p in paths]
+    look = aibnet.second_look(first)
+    for p in paths:
+        d = Path(p).read_bytes()
+        for lk in (None, look):
+            # Named as Spark's executors name it; read from where it is.
+            assert aibnet.scan_file_ipc(Path(p), "blob/" + p, lk) == aibnet.scan_ipc(d, "blob/" + p, lk), p
+    # A file that cannot be read is a failed input of the run, named, not
+    # an exception that would fail the executor's whole task.
+    gone = tmp_path / "gone" / "PT1H.json"
+    got = pa.ipc.open_stream(aibnet.scan_file_ipc(str(gone), "gone/PT1H.json")).read_next_batch()
+    parts = aibnet.Partials()
+    parts.add([aibnet.scan_file_ipc(str(gone), "gone/PT1H.json")])
+    doc = parts.builds(parts.second_look())
+    assert [s["path"] for s in doc["skipped"]] == ["gone/PT1H.json"], doc["skipped"]
+    assert "No such file" in doc["skipped"][0]["reason"], doc["skipped"]
+    assert got.num_rows == 0
+
+
 def test_diagnose_equals_the_cli():
     folder = REPO / "captures/proxy-to-buildvm-dropped"
     want = run_json("diagnose", str(folder))

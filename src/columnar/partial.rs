@@ -55,6 +55,37 @@ pub fn scan_partial(
     partial_batch(&path, &r)
 }
 
+/// One local file scanned in place, as a partial: mapped, not copied
+/// (Spark's executors on a tree they can read as files: the JVM then only
+/// lists the blobs, and no blob's bytes cross from it into Python). The
+/// partial names the input `name`; a file that cannot be read is a failed
+/// input, as in a scan on one machine.
+pub fn scan_partial_file(
+    file: &std::path::Path,
+    name: String,
+    opts: &ScanOptions,
+    look: Option<&SecondLook>,
+) -> Result<RecordBatch, ColumnarError> {
+    let r = if scan::skips(&name, opts) {
+        FileResult::Outside
+    } else {
+        match crate::ingest::load(
+            &crate::ingest::Source::File(file.to_path_buf()),
+            &opts.read.limits,
+        ) {
+            Ok(mut input) => {
+                input.path.clone_from(&name);
+                scan::scan_input(input, 0, opts, look, true)
+            }
+            Err(mut e) => {
+                e.path.clone_from(&name);
+                scan::failed(e)
+            }
+        }
+    };
+    partial_batch(&name, &r)
+}
+
 fn partial_batch(path: &str, r: &FileResult) -> Result<RecordBatch, ColumnarError> {
     let (kind, report, sessions, skipped, nic, facts) = match r {
         FileResult::Read(report, sessions, skipped, nic, facts) => (

@@ -22,7 +22,8 @@ executors) and only the partials brought together::
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional, Sequence, Tuple
+import os
+from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
 
@@ -33,6 +34,7 @@ __all__ = [
     "merge",
     "scan",
     "scan_ipc",
+    "scan_file_ipc",
     "second_look",
     "rereads",
     "builds",
@@ -86,6 +88,20 @@ def scan_ipc(
     (what a process sends to another; :class:`Partials` takes them as they
     are), written in Rust."""
     return _aibnet.scan_ipc(data, name, look, since, until)
+
+
+def scan_file_ipc(
+    path: Union[str, os.PathLike[str]],
+    name: str,
+    look: Optional[str] = None,
+    since: Optional[str] = None,
+    until: Optional[str] = None,
+) -> bytes:
+    """:func:`scan_ipc` of a local file read where it is (mapped, not
+    copied into Python), reported as ``name``. A file that cannot be read
+    gives the partial of a failed input (in ``skipped``), as the CLI
+    reports it."""
+    return _aibnet.scan_file_ipc(path, name, look, since, until)
 
 
 def second_look(partials: Sequence[pa.RecordBatch]) -> str:

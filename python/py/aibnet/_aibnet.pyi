@@ -1,6 +1,7 @@
 """Type stubs of the extension module (see ``aibnet`` for the documentation)."""
 
-from typing import Any, Optional, Sequence
+import os
+from typing import Any, Optional, Sequence, Union
 
 import pyarrow as pa
 
@@ -15,6 +16,13 @@ def scan(
 ) -> pa.RecordBatch: ...
 def scan_ipc(
     data: bytes,
+    name: str,
+    look: Optional[str] = None,
+    since: Optional[str] = None,
+    until: Optional[str] = None,
+) -> bytes: ...
+def scan_file_ipc(
+    path: Union[str, os.PathLike[str]],
     name: str,
     look: Optional[str] = None,
     since: Optional[str] = None,
