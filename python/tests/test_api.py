@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Iterator, Optional, Tuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -124,31 +125,30 @@ def test_partials_decoded_once_equal_the_functions_and_the_cli(tmp_path: Path):
         parts.add([b"not an Arrow stream"])
 
 
-def test_scan_ipc_is_the_partial_of_scan_as_an_ipc_stream(tmp_path: Path):
+def scanned_both_passes(tmp_path: Path) -> Iterator[Tuple[str, bytes, Optional[str]]]:
+    """A dozen flow logs of the lab tree and a capture, each with the look
+    of both passes (None, then the second look): (path, bytes, look)."""
     lab_tree(tmp_path)
     paths = [i["path"] for i in run_json("builds", str(tmp_path))["inputs"]][:12]
     paths.append(str(REPO / "captures/proxy-to-buildvm-dropped/proxy.pcap"))
-    first = [aibnet.scan(Path(p).read_bytes(), p) for p in paths]
-    look = aibnet.second_look(first)
+    look = aibnet.second_look([aibnet.scan(Path(p).read_bytes(), p) for p in paths])
     for p in paths:
         d = Path(p).read_bytes()
         for lk in (None, look):
-            want = aibnet.scan(d, p, lk)
-            got = pa.ipc.open_stream(aibnet.scan_ipc(d, p, lk)).read_next_batch()
-            assert got.equals(want) and got.schema.metadata == want.schema.metadata, p
+            yield p, d, lk
+
+
+def test_scan_ipc_is_the_partial_of_scan_as_an_ipc_stream(tmp_path: Path):
+    for p, d, lk in scanned_both_passes(tmp_path):
+        want = aibnet.scan(d, p, lk)
+        got = pa.ipc.open_stream(aibnet.scan_ipc(d, p, lk)).read_next_batch()
+        assert got.equals(want) and got.schema.metadata == want.schema.metadata, p
 
 
 def test_scan_file_ipc_reads_in_place_what_scan_ipc_reads_from_bytes(tmp_path: Path):
-    lab_tree(tmp_path)
-    paths = [i["path"] for i in run_json("builds", str(tmp_path))["inputs"]][:12]
-    paths.append(str(REPO / "captures/proxy-to-buildvm-dropped/proxy.pcap"))
-    first = [aibnet.scan(Path(p).read_bytes(), p) for p in paths]
-    look = aibnet.second_look(first)
-    for p in paths:
-        d = Path(p).read_bytes()
-        for lk in (None, look):
-            # Named as Spark's executors name it; read from where it is.
-            assert aibnet.scan_file_ipc(Path(p), "blob/" + p, lk) == aibnet.scan_ipc(d, "blob/" + p, lk), p
+    for p, d, lk in scanned_both_passes(tmp_path):
+        # Named as Spark's executors name it; read from where it is.
+        assert aibnet.scan_file_ipc(Path(p), "blob/" + p, lk) == aibnet.scan_ipc(d, "blob/" + p, lk), p
     # A file that cannot be read is a failed input of the run, named, not
     # an exception that would fail the executor's whole task.
     gone = tmp_path / "gone" / "PT1H.json"

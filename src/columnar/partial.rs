@@ -46,13 +46,9 @@ pub fn scan_partial(
     opts: &ScanOptions,
     look: Option<&SecondLook>,
 ) -> Result<RecordBatch, ColumnarError> {
-    let r = if scan::skips(&path, opts) {
-        FileResult::Outside
-    } else {
-        let input = crate::ingest::from_bytes(path.clone(), raw, &opts.read.limits);
-        scan::scan_input(input, 0, opts, look, true)
-    };
-    partial_batch(&path, &r)
+    scan_named(path, opts, look, |name| {
+        Ok(crate::ingest::from_bytes(name, raw, &opts.read.limits))
+    })
 }
 
 /// One local file scanned in place, as a partial: mapped, not copied
@@ -66,21 +62,31 @@ pub fn scan_partial_file(
     opts: &ScanOptions,
     look: Option<&SecondLook>,
 ) -> Result<RecordBatch, ColumnarError> {
+    scan_named(name, opts, look, |name| {
+        let source = crate::ingest::Source::File(file.to_path_buf());
+        let mut loaded = crate::ingest::load(&source, &opts.read.limits);
+        match &mut loaded {
+            Ok(input) => input.path = name,
+            Err(e) => e.path = name,
+        }
+        loaded
+    })
+}
+
+/// The partial of the input named `name`, which `load` reads (unless the
+/// window skips it by its path).
+fn scan_named(
+    name: String,
+    opts: &ScanOptions,
+    look: Option<&SecondLook>,
+    load: impl FnOnce(String) -> Result<crate::ingest::Input, crate::ingest::LoadError>,
+) -> Result<RecordBatch, ColumnarError> {
     let r = if scan::skips(&name, opts) {
         FileResult::Outside
     } else {
-        match crate::ingest::load(
-            &crate::ingest::Source::File(file.to_path_buf()),
-            &opts.read.limits,
-        ) {
-            Ok(mut input) => {
-                input.path.clone_from(&name);
-                scan::scan_input(input, 0, opts, look, true)
-            }
-            Err(mut e) => {
-                e.path.clone_from(&name);
-                scan::failed(e)
-            }
+        match load(name.clone()) {
+            Ok(input) => scan::scan_input(input, 0, opts, look, true),
+            Err(e) => scan::failed(e),
         }
     };
     partial_batch(&name, &r)
