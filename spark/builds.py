@@ -155,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         help="put the blobs in a random order within partitions (tests)",
     )
     args = ap.parse_args(argv)
+    if args.read == "in-place" and not is_local(args.input):
+        # Each blob would be "no such file" on the executors: 0 runs.
+        ap.error(
+            f"--read in-place reads local files (a path or file:), not {args.input}: "
+            "leave --read at auto, or give --read spark"
+        )
     in_place = args.read == "in-place" or (args.read == "auto" and is_local(args.input))
 
     from pyspark.sql import SparkSession

@@ -94,3 +94,20 @@ def test_spark_builds_equal_the_cli(tmp_path: Path, read: str):
     assert summary["summary"] == want["summary"]
     sessions = pq.read_table(out / "sessions")
     assert sessions.num_rows == want["summary"]["sessions_kept"]
+
+
+def test_in_place_refuses_a_storage_url():
+    # Read in place, every blob of a storage URL would be "no such file" on
+    # the executors and the job would report no run: it says so instead,
+    # before Spark starts.
+    job = subprocess.run(
+        [sys.executable, str(REPO / "spark" / "builds.py"), "--input",
+         "abfss://insights-logs-flowlogflowevent@acct.dfs.core.windows.net/", "--output",
+         "out", "--read", "in-place"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert job.returncode == 2, job.stderr
+    assert "--read in-place reads local files" in job.stderr
+    assert "abfss://insights-logs-flowlogflowevent@acct.dfs.core.windows.net/" in job.stderr
