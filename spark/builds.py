@@ -3,11 +3,13 @@
 captures), each diagnosed, with exactly the answers of ``aibnet builds``.
 
     spark-submit spark/builds.py --input PATH_OR_URL --output DIR \\
-        [--since T] [--until T] [--partitions N]
+        [--since T] [--until T] [--partitions N] [--read auto|spark|in-place]
 
 PATH_OR_URL is anything Spark's ``binaryFile`` source reads, walked
 recursively: a local folder, ``abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX``,
-``wasbs://…``. Writes ``DIR/runs.ndjson`` (one run per line, the objects of
+``wasbs://…``. Spark lists the blobs; a local folder's blobs are read in
+place by the library on the executors, a storage URL's by Spark
+(``--read``). Writes ``DIR/runs.ndjson`` (one run per line, the objects of
 ``aibnet builds --format json`` ``runs[]``), ``DIR/summary.json`` (the rest of
 that document) and ``DIR/sessions/`` (Parquet: the AIB-relevant sessions the
 runs were found in).
