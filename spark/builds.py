@@ -37,6 +37,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -76,6 +77,13 @@ def scan_blobs(look: str | None, since: str | None, until: str | None, in_place:
             out_partials = []
             for i, url in enumerate(paths):
                 if contents is None:
+                    if scheme(url) != "file":
+                        # Read in place only what Spark lists as a local
+                        # file (on Databricks a plain path is dbfs:/…).
+                        raise ValueError(
+                            f"{url}: --read in-place reads local files only "
+                            "(file:); give --read spark"
+                        )
                     partial = aibnet.scan_file_ipc(blob_name(url), blob_name(url), look, since, until)
                 else:
                     data = contents[i].as_buffer()
@@ -123,8 +131,18 @@ def spark_ready(batch: pa.RecordBatch) -> pa.Table:
     return pa.Table.from_arrays(cols, names=batch.schema.names)
 
 
+def scheme(path: str) -> str | None:
+    """A path's URI scheme (``abfss``, ``dbfs``, ``file``), lower case;
+    None for a plain path."""
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", path)
+    return m.group(1).lower() if m else None
+
+
 def is_local(path: str) -> bool:
-    return "://" not in path or path.startswith("file:")
+    """Whether the driver reads and writes ``path`` as a file of its own
+    (a plain path: on Databricks, ``/Volumes/…`` and ``/dbfs/…`` are such
+    mounts; ``dbfs:/…`` is Spark's to write)."""
+    return scheme(path) in (None, "file")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,19 +181,23 @@ def main(argv: list[str] | None = None) -> int:
             f"--read in-place reads local files (a path or file:), not {args.input}: "
             "leave --read at auto, or give --read spark"
         )
-    in_place = args.read == "in-place" or (args.read == "auto" and is_local(args.input))
 
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    spark = (
-        SparkSession.builder.appName("aibnet-builds")
-        # A blob can be 100 MB: hand them to Python a few at a time (paths
-        # alone, when the library reads them in place, in larger batches).
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64" if in_place else "4")
-        .getOrCreate()
-    )
+    spark = SparkSession.builder.appName("aibnet-builds").getOrCreate()
     sc = spark.sparkContext
+    # auto: in place when Spark will list the input as local files — a
+    # file: URL, or a plain path where the cluster's default file system is
+    # the local one (on Databricks it is dbfs:, and Spark's).
+    default_fs = sc._jsc.hadoopConfiguration().get("fs.defaultFS") or "file:///"
+    in_place = args.read == "in-place" or (
+        args.read == "auto"
+        and (scheme(args.input) == "file" or (scheme(args.input) is None and scheme(default_fs) == "file"))
+    )
+    # A blob can be 100 MB: hand them to Python a few at a time (paths
+    # alone, when the library reads them in place, in larger batches).
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64" if in_place else "4")
     # File splits, unless the submitter sets them. Read by Spark, larger
     # than its 128 MB: with each blob counted 4 MB more (openCostInBytes) a
     # 128 MB split holds ~30 hourly blobs, and per-task costs then outweigh

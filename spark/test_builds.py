@@ -111,3 +111,19 @@ def test_in_place_refuses_a_storage_url():
     assert job.returncode == 2, job.stderr
     assert "--read in-place reads local files" in job.stderr
     assert "abfss://insights-logs-flowlogflowevent@acct.dfs.core.windows.net/" in job.stderr
+
+
+def test_local_paths_are_told_from_storage_urls():
+    sys.path.insert(0, str(REPO / "spark"))
+    import builds
+
+    # The driver writes these itself (Databricks' /Volumes and /dbfs are
+    # mounts of its own file system) ...
+    for p in ["/data/out", "out", "file:/data/out", "file:///data/out", "/Volumes/c/s/v/aib"]:
+        assert builds.is_local(p), p
+    # ... and leaves these to Spark (dbfs:/ has no //, and is no folder of
+    # the driver's).
+    for p in ["dbfs:/aib/out", "abfss://c@a.dfs.core.windows.net/x", "wasbs://c@a.blob.core.windows.net/x"]:
+        assert not builds.is_local(p), p
+    assert builds.scheme("ABFSS://c@a/x") == "abfss"
+    assert builds.blob_name("file:/data/PT1H.json") == "/data/PT1H.json"
