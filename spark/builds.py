@@ -84,7 +84,8 @@ def scan_blobs(look: str | None, since: str | None, until: str | None, in_place:
                             f"{url}: --read in-place reads local files only "
                             "(file:); give --read spark"
                         )
-                    partial = aibnet.scan_file_ipc(blob_name(url), blob_name(url), look, since, until)
+                    name = blob_name(url)
+                    partial = aibnet.scan_file_ipc(name, name, look, since, until)
                 else:
                     data = contents[i].as_buffer()
                     partial = aibnet.scan_ipc(
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         help="who reads the blobs' bytes: spark (binaryFile's content, any "
         "file system Spark can reach), in-place (the library maps each file "
         "where the executor finds it: local folders, mounts; Spark only "
-        "lists them) or auto (in-place for a local folder, else spark)",
+        "lists them) or auto (in-place for what Spark lists as local files, "
+        "else spark)",
     )
     ap.add_argument(
         "--shuffle-seed",
