@@ -283,38 +283,30 @@ impl Partials {
     /// Add partials: record batches, or Arrow IPC streams (bytes), in
     /// order; the streams are decoded with the GIL released.
     fn add(&mut self, py: Python<'_>, partials: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        enum Item {
+        // The bytes stay in their Python objects (immutable, and alive in
+        // `partials` until the call returns) while the GIL is released.
+        enum Item<'a> {
             Batch(RecordBatch),
-            Stream(Py<pyo3::types::PyBytes>),
+            Stream(&'a [u8]),
         }
         let items = partials
             .iter()
             .map(|p| match p.cast::<pyo3::types::PyBytes>() {
-                Ok(b) => Ok(Item::Stream(b.clone().unbind())),
+                Ok(b) => Ok(Item::Stream(b.as_bytes())),
                 Err(_) => p
                     .extract::<PyArrowType<RecordBatch>>()
                     .map(|b| Item::Batch(b.0)),
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let items: Vec<(Option<&RecordBatch>, &[u8])> = items
-            .iter()
-            .map(|i| match i {
-                Item::Batch(b) => (Some(b), &[][..]),
-                Item::Stream(b) => (None, b.as_bytes(py)),
-            })
-            .collect();
         let set = &mut self.set;
         py.detach(|| {
-            items
-                .iter()
-                .enumerate()
-                .try_for_each(|(k, (batch, stream))| {
-                    match batch {
-                        Some(b) => set.add(b),
-                        None => set.add_ipc(stream),
-                    }
-                    .map_err(|e| format!("partial {k}: {e}"))
-                })
+            items.iter().enumerate().try_for_each(|(k, item)| {
+                match item {
+                    Item::Batch(b) => set.add(b),
+                    Item::Stream(s) => set.add_ipc(s),
+                }
+                .map_err(|e| format!("partial {k}: {e}"))
+            })
         })
         .map_err(PyValueError::new_err)
     }

@@ -18,7 +18,7 @@ use crate::common::{aibnet, finish, repo};
 use crate::png::{Image, decode};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The window the pages are rendered in (CSS pixels, scale 1).
 const WINDOW: (usize, usize) = (1100, 1600);
@@ -77,21 +77,27 @@ fn chromium(page: &Path, profile: &Path, args: &[String]) -> String {
         std::io::Read::read_to_string(&mut stderr, &mut s).ok();
         s
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
+    // A hang guard, not a measure of speed: a browser that never exits is
+    // killed, so the run fails on its status below instead of holding CI.
+    // Its process is not reaped before `wait` returns, so the pid is still
+    // its own when the guard fires.
+    let pid = child.id() as libc::pid_t;
+    let (exited, guard) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            guard.recv_timeout(Duration::from_secs(600))
+        {
+            // SAFETY: kill(2) on our own unreaped child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
-        if start.elapsed() > Duration::from_secs(90) {
-            child.kill().ok();
-            panic!("{bin} did not finish rendering {}", page.display());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    });
+    let status = child.wait().unwrap();
+    drop(exited);
+    watchdog.join().unwrap();
     let log = log.join().unwrap();
     assert!(
         status.success(),
-        "{bin} failed on {}:\n{log}",
+        "{bin} failed on {} ({status}; killed if it hung):\n{log}",
         page.display()
     );
     log
