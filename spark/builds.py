@@ -5,11 +5,12 @@ captures), each diagnosed, with exactly the answers of ``aibnet builds``.
     spark-submit spark/builds.py --input PATH_OR_URL --output DIR \\
         [--since T] [--until T] [--partitions N] [--read auto|spark|in-place]
 
-PATH_OR_URL is anything Spark's ``binaryFile`` source reads, walked
-recursively: a local folder, ``abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX``,
-``wasbs://…``. Spark lists the blobs; a local folder's blobs are read in
-place by the library on the executors, a storage URL's by Spark
-(``--read``). Writes ``DIR/runs.ndjson`` (one run per line, the objects of
+PATH_OR_URL is a local folder (or mount), or anything Spark's ``binaryFile``
+source reads, walked recursively:
+``abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX``, ``wasbs://…``. A
+local folder is walked by the library on the driver, as the CLI walks it,
+and its blobs are read in place by the library on the executors; a storage
+URL's blobs are listed and read by Spark (``--read``). Writes ``DIR/runs.ndjson`` (one run per line, the objects of
 ``aibnet builds --format json`` ``runs[]``), ``DIR/summary.json`` (the rest of
 that document) and ``DIR/sessions/`` (Parquet: the AIB-relevant sessions the
 runs were found in).
@@ -63,9 +64,9 @@ def blob_name(url: str) -> str:
 
 def scan_blobs(look: str | None, since: str | None, until: str | None, in_place: bool):
     """The mapInArrow function of one pass: (path, content) rows → (path,
-    partial) rows, one blob at a time. ``in_place``: the rows hold paths
-    only, and each blob is read where it is (a local file, mapped by the
-    library) instead of from the content Spark read."""
+    partial) rows, one blob at a time. ``in_place``: the rows hold the
+    local paths the driver's walk found, and each blob is read where it is
+    (mapped by the library) instead of from the content Spark read."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
@@ -77,15 +78,7 @@ def scan_blobs(look: str | None, since: str | None, until: str | None, in_place:
             out_partials = []
             for i, url in enumerate(paths):
                 if contents is None:
-                    if scheme(url) != "file":
-                        # Read in place only what Spark lists as a local
-                        # file (on Databricks a plain path is dbfs:/…).
-                        raise ValueError(
-                            f"{url}: --read in-place reads local files only "
-                            "(file:); give --read spark"
-                        )
-                    name = blob_name(url)
-                    partial = aibnet.scan_file_ipc(name, name, look, since, until)
+                    partial = aibnet.scan_file_ipc(url, url, look, since, until)
                 else:
                     data = contents[i].as_buffer()
                     partial = aibnet.scan_ipc(
@@ -156,19 +149,20 @@ def main(argv: list[str] | None = None) -> int:
         "--partitions",
         type=int,
         default=0,
-        help="repartition the blobs into N partitions (a shuffle of their "
-        "content; default: none, Spark's file splits, see "
+        help="read in place: spread the blobs' paths over N tasks (default: "
+        "four a core); read by Spark: repartition the blobs into N partitions "
+        "(a shuffle of their content; default: none, Spark's file splits, see "
         "spark.sql.files.maxPartitionBytes)",
     )
     ap.add_argument(
         "--read",
         choices=["auto", "spark", "in-place"],
         default="auto",
-        help="who reads the blobs' bytes: spark (binaryFile's content, any "
-        "file system Spark can reach), in-place (the library maps each file "
-        "where the executor finds it: local folders, mounts; Spark only "
-        "lists them) or auto (in-place for what Spark lists as local files, "
-        "else spark)",
+        help="who finds and reads the blobs: spark (binaryFile lists them and "
+        "reads their content: any file system Spark can reach), in-place (the "
+        "library walks a local folder or mount on the driver, as the CLI does, "
+        "and maps each file where the executor finds it) or auto (in-place "
+        "for what Spark would read as local files, else spark)",
     )
     ap.add_argument(
         "--shuffle-seed",
@@ -205,17 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     # 128 MB split holds ~30 hourly blobs, and per-task costs then outweigh
     # the work (the month: 533 tasks, first pass 214 s; 134 tasks, 80 s);
     # Spark still caps a split at the data over the cluster's cores, so a
-    # large cluster keeps one task per core at least. Read in place, a task
-    # holds no blob's bytes: four tasks a core, whatever the size (Spark
-    # splits the files over minPartitionNum when no split size caps them;
-    # the month's first pass: 134 tasks 16.5 s, 8 tasks 14.0 s).
+    # large cluster keeps one task per core at least.
     conf = sc.getConf()
-    if in_place:
-        if not conf.contains("spark.sql.files.maxPartitionBytes"):
-            spark.conf.set("spark.sql.files.maxPartitionBytes", str(1 << 40))
-        if not conf.contains("spark.sql.files.minPartitionNum"):
-            spark.conf.set("spark.sql.files.minPartitionNum", str(4 * sc.defaultParallelism))
-    elif not conf.contains("spark.sql.files.maxPartitionBytes"):
+    if not in_place and not conf.contains("spark.sql.files.maxPartitionBytes"):
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(512 << 20))
     # The second pass names its blobs one by one; beyond 32 paths Spark
     # lists them in a job of up to 10 000 tasks (the month: 1 411 blobs,
@@ -228,19 +214,24 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     def blobs(paths):
-        # Spark's own file splits by default: each task reads its blobs
-        # where it runs, and no blob's content goes through a shuffle. Read
-        # in place, the content column is left out, and Spark does not read
-        # it: the month's first pass spent more CPU in the JVM reading every
-        # blob and handing its bytes to Python than in the library's scan.
-        df = (
-            spark.read.format("binaryFile")
-            .option("recursiveFileLookup", "true")
-            .load(paths)
-            .select("path", *([] if in_place else ["content"]))
-        )
-        if args.partitions:
-            df = df.repartition(args.partitions)
+        if in_place:
+            # The paths the walk found, a few tasks a core: a task holds no
+            # blob's bytes, only names (the month's first pass in 134 tasks
+            # 16.5 s, in 8 tasks 14.0 s).
+            tasks = args.partitions or 4 * sc.defaultParallelism
+            rows = sc.parallelize([(p,) for p in paths], max(1, min(tasks, len(paths))))
+            df = spark.createDataFrame(rows, "path string")
+        else:
+            # Spark's own file splits by default: each task reads its blobs
+            # where it runs, and no blob's content goes through a shuffle.
+            df = (
+                spark.read.format("binaryFile")
+                .option("recursiveFileLookup", "true")
+                .load(paths)
+                .select("path", "content")
+            )
+            if args.partitions:
+                df = df.repartition(args.partitions)
         if args.shuffle_seed is not None:
             df = df.sortWithinPartitions(F.rand(args.shuffle_seed))
         return df
@@ -254,8 +245,17 @@ def main(argv: list[str] | None = None) -> int:
         took[step] = now - clock[0]
         clock[0] = now
 
-    # 1. First pass on the executors.
-    first_blobs = blobs(args.input)
+    # 1. First pass on the executors. A local tree is walked here by the
+    # library, as the CLI walks it: the same inputs (Spark's listing also
+    # leaves out `_x` names, which the CLI reads), what cannot be walked
+    # reported as the CLI reports it, and no listing by Spark (the month:
+    # ~2.5 s in one thread of the JVM, 0.1 s here).
+    unwalked: list[tuple[str, str]] = []
+    if in_place:
+        found, unwalked = aibnet.discover([blob_name(args.input)])
+        first_blobs = blobs(found)
+    else:
+        first_blobs = blobs(args.input)
     first_rows = first_blobs.mapInArrow(
         scan_blobs(None, args.since, args.until, in_place), PARTIAL_SCHEMA
     ).collect()
@@ -265,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     # Counted from the tasks' rows (asking the plan would plan it again).
     partitions = len({r["part"] for r in first_rows})
     parts = aibnet.Partials()
+    parts.add_unwalked(unwalked)
     parts.add(r["partial"] for r in first_rows)
     lap("first pass")
     # 2. The second look, on the driver.

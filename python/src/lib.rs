@@ -143,6 +143,33 @@ fn scan_file_ipc<'py>(
     ipc_bytes(py, b)
 }
 
+/// What a walk found: the input files, and (path, reason) of what could
+/// not be walked.
+type Found = (Vec<String>, Vec<(String, String)>);
+
+/// The input files under local paths, found as the CLI finds them
+/// (folders walked, hidden names left out, in path order), and what could
+/// not be walked, as (path, reason).
+#[pyfunction]
+fn discover(py: Python<'_>, paths: Vec<std::path::PathBuf>) -> PyResult<Found> {
+    for p in &paths {
+        let s = p.to_string_lossy();
+        // The CLI's discovery lists storage URLs too, with credentials
+        // from the environment: not what a caller of a local walk expects.
+        if s == "-" || s.contains("://") {
+            return Err(PyValueError::new_err(format!(
+                "{s}: discover walks local paths only"
+            )));
+        }
+    }
+    let (mut sources, errors) = py.detach(|| aibnet::ingest::discover(&paths));
+    sources.sort();
+    Ok((
+        sources.iter().map(|s| s.display()).collect(),
+        errors.into_iter().map(|e| (e.path, e.reason)).collect(),
+    ))
+}
+
 /// A partial as the bytes of an Arrow IPC stream.
 fn ipc_bytes(py: Python<'_>, b: RecordBatch) -> PyResult<Bound<'_, pyo3::types::PyBytes>> {
     let mut out = Vec::new();
@@ -311,6 +338,14 @@ impl Partials {
         .map_err(PyValueError::new_err)
     }
 
+    /// What the walk that found the inputs could not walk, as (path,
+    /// reason) pairs (see `discover`).
+    fn add_unwalked(&mut self, unwalked: Vec<(String, String)>) {
+        for (path, reason) in unwalked {
+            self.set.add_unwalked(path, reason);
+        }
+    }
+
     fn __len__(&self) -> usize {
         self.set.len()
     }
@@ -359,6 +394,7 @@ fn _aibnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(scan_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(scan_file_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(discover, m)?)?;
     m.add_function(wrap_pyfunction!(second_look, m)?)?;
     m.add_function(wrap_pyfunction!(rereads, m)?)?;
     m.add_function(wrap_pyfunction!(builds, m)?)?;

@@ -145,6 +145,34 @@ def test_scan_ipc_is_the_partial_of_scan_as_an_ipc_stream(tmp_path: Path):
         assert got.equals(want) and got.schema.metadata == want.schema.metadata, p
 
 
+def test_discover_finds_what_the_cli_reads(tmp_path: Path):
+    # A tree as a storage account's export can leave it: a marker named in
+    # `_` (Spark's listing leaves it out, the CLI reads it), a hidden file
+    # (the CLI leaves it out), a symlink loop (the CLI reports it).
+    tree = tmp_path / "tree"
+    lab_tree(tree / "lab")
+    (tree / "_SUCCESS").write_bytes(b"")
+    (tree / "lab" / ".notes.json").write_text("{}")
+    (tree / "lab" / "loop").symlink_to("..")
+    files, unwalked = aibnet.discover([tree])
+    want = run_json("builds", str(tree))
+    assert files == [i["path"] for i in want["inputs"]]
+    assert str(tree / "_SUCCESS") in files and len(files) >= 20
+    assert not any(".notes" in f for f in files)
+    assert unwalked == [(str(tree / "lab" / "loop"), "directory already visited (symlink loop?)")]
+    assert [(s["path"], s["reason"]) for s in want["skipped"]][:1] == unwalked
+    # The partials of what was found, with what was not walked: the CLI's
+    # whole document.
+    parts = aibnet.Partials()
+    parts.add_unwalked(unwalked)
+    parts.add([aibnet.scan_file_ipc(f, f) for f in files])
+    look = parts.second_look()
+    parts.add([aibnet.scan_file_ipc(f, f, look) for f in parts.rereads(look)])
+    assert parts.builds(look) == want
+    with pytest.raises(ValueError, match="local paths only"):
+        aibnet.discover(["az://account/container"])
+
+
 def test_scan_file_ipc_reads_in_place_what_scan_ipc_reads_from_bytes(tmp_path: Path):
     for p, d, lk in scanned_both_passes(tmp_path):
         # Named as Spark's executors name it; read from where it is.

@@ -16,11 +16,12 @@
 //!    joins across hourly blobs exactly as a scan on one machine does.
 
 use super::ColumnarError;
-use super::sessions::{batch, sessions_schema};
+use super::sessions::{META_INPUTS, batch, sessions_schema};
 use crate::analyze::scan::{self, Facts, FileResult, ScanOptions, SecondLook};
 use crate::ingest::{InputReport, Skipped};
 
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{Fields, Schema};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -110,6 +111,9 @@ fn partial_batch(path: &str, r: &FileResult) -> Result<RecordBatch, ColumnarErro
     let inputs: Vec<InputReport> = report.into_iter().cloned().collect();
     let schema = sessions_schema(&inputs, &[nic], &skipped)?;
     let mut md = schema.metadata().clone();
+    // Read back by `partial_of` alone, which takes the inputs from their
+    // full form: the readers' copy would only make every partial longer.
+    md.remove(META_INPUTS);
     md.insert(
         META_PARTIAL.to_string(),
         serde_json::to_string(&PartialMeta {
@@ -118,6 +122,19 @@ fn partial_batch(path: &str, r: &FileResult) -> Result<RecordBatch, ColumnarErro
             facts,
         })?,
     );
+    if sessions.is_empty() {
+        // No sessions, no columns: every first-pass partial of a flow log
+        // is such a one, and the 30 columns' schema (and their empty
+        // dictionaries) made up four fifths of it (a month's 15 812: 8.1 KB
+        // each, 129 MB for Spark to carry to its driver and hold there).
+        let schema = Arc::new(Schema::new_with_metadata(Fields::empty(), md));
+        let opts = RecordBatchOptions::new().with_row_count(Some(0));
+        return Ok(RecordBatch::try_new_with_options(
+            schema,
+            Vec::new(),
+            &opts,
+        )?);
+    }
     let schema = Arc::new(schema.as_ref().clone().with_metadata(md));
     let refs: Vec<&crate::sessions::Session> = sessions.iter().collect();
     batch(&schema, &refs, &inputs)
@@ -142,7 +159,11 @@ fn partial_of(b: &RecordBatch) -> Result<(String, FileResult), ColumnarError> {
             FileResult::Failed(report, s)
         }
         ("read", Some((report, nic))) => {
-            let sessions = super::read::sessions_of(b, std::slice::from_ref(&report))?;
+            let sessions = if b.num_columns() == 0 {
+                Vec::new()
+            } else {
+                super::read::sessions_of(b, std::slice::from_ref(&report))?
+            };
             FileResult::Read(report, sessions, skipped, nic, meta.facts)
         }
         (k, _) => return Err(ColumnarError::Invalid(format!("partial of kind {k:?}"))),
@@ -160,6 +181,9 @@ pub struct PartialSet {
     /// By input path: a second-pass partial takes the place of its input's
     /// first-pass one, whatever the order they come in.
     by_path: std::collections::BTreeMap<std::path::PathBuf, FileResult>,
+    /// What could not be walked to find the inputs (reported first among
+    /// the skipped, as a scan on one machine reports it).
+    unwalked: Vec<Skipped>,
 }
 
 impl PartialSet {
@@ -187,6 +211,17 @@ impl PartialSet {
             }
         }
         Ok(())
+    }
+
+    /// Add what the walk that found the inputs could not walk (a folder
+    /// that cannot be read, a symlink loop: [`crate::ingest::discover`]'s
+    /// errors), in the walk's order.
+    pub fn add_unwalked(&mut self, path: String, reason: String) {
+        self.unwalked.push(Skipped {
+            path,
+            offset: None,
+            reason,
+        });
     }
 
     /// Add the partials of an Arrow IPC stream (as a partial is sent
@@ -226,7 +261,9 @@ impl PartialSet {
 
     /// The partials as one scan (in path order).
     pub fn scan(&self, look: &SecondLook, opts: &ScanOptions) -> scan::Scan {
-        scan::assemble(self.by_path.values().cloned().collect(), look, opts)
+        let mut s = scan::assemble(self.by_path.values().cloned().collect(), look, opts);
+        s.skipped.splice(0..0, self.unwalked.iter().cloned());
+        s
     }
 
     /// `aibnet builds` over the partials.

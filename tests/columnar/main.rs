@@ -314,7 +314,7 @@ fn builds_of_partials_equal_builds() {
     use aibnet::columnar::partial;
     let opts = BuildOptions::default();
     let scan_opts = opts.scan_options();
-    let mut runs = 0;
+    let (mut runs, mut bare, mut with_sessions) = (0, 0, 0);
     let lab = lab_tree();
     for dir in [
         lab.path().to_path_buf(),
@@ -333,6 +333,18 @@ fn builds_of_partials_equal_builds() {
             .iter()
             .map(|(p, b)| partial::scan_partial(p.clone(), b.clone(), &scan_opts, None).unwrap())
             .collect();
+        // A partial without sessions (every flow log's first pass) carries
+        // no columns; one with sessions, the sessions' schema.
+        for (b, (p, _)) in first.iter().zip(&files) {
+            if b.num_rows() == 0 {
+                assert_eq!(b.num_columns(), 0, "{p}");
+                bare += 1;
+            } else {
+                let want = columnar::sessions_schema(&[], &[], &[]).unwrap();
+                assert_eq!(b.schema().fields(), want.fields(), "{p}");
+                with_sessions += 1;
+            }
+        }
         let look = partial::look_of(&first).unwrap();
         let mut all = first.clone();
         for ((p, b), f) in files.iter().zip(&first) {
@@ -351,9 +363,27 @@ fn builds_of_partials_equal_builds() {
             String::from_utf8(out).unwrap()
         };
         assert_eq!(doc(&got), doc(&want), "{ctx}");
+        // The same through Arrow IPC streams, as partials travel between
+        // processes.
+        let mut set = partial::PartialSet::default();
+        for b in &all {
+            let mut w =
+                arrow_ipc::writer::StreamWriter::try_new(Vec::new(), b.schema_ref()).unwrap();
+            w.write(b).unwrap();
+            set.add_ipc(&w.into_inner().unwrap()).unwrap();
+        }
+        assert_eq!(
+            doc(&set.builds(&look, &opts)),
+            doc(&want),
+            "{ctx}: through IPC"
+        );
         runs += want.runs.len();
     }
     assert!(runs >= 15, "{runs} runs compared");
+    assert!(
+        bare >= 10 && with_sessions >= 5,
+        "{bare} partials without sessions, {with_sessions} with"
+    );
 }
 
 /// `aibnet builds --format parquet -o FILE`: one row per run, the JSON's

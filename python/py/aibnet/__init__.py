@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
 
@@ -146,6 +146,17 @@ def diagnose(partials: Sequence[pa.RecordBatch], look: str) -> dict[str, Any]:
     return json.loads(_aibnet.diagnose(list(partials), look))
 
 
+def discover(
+    paths: Iterable[Union[str, "os.PathLike[str]"]],
+) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """The input files under local paths as the CLI finds them: folders
+    walked, hidden names (``.x``) left out, in path order; and what could
+    not be walked (a folder that cannot be read, a symlink loop), as
+    ``(path, reason)`` pairs for :meth:`Partials.add_unwalked`. Storage URLs
+    are refused (``ValueError``)."""
+    return _aibnet.discover([os.fspath(p) for p in paths])
+
+
 class Partials:
     """The partials of a run, each decoded once in Rust, for the steps after
     the first pass: the second look, which inputs to scan again, ``builds``
@@ -171,6 +182,12 @@ class Partials:
         the bytes of Arrow IPC streams holding them (how executors send
         them)."""
         self._p.add(list(partials))
+
+    def add_unwalked(self, unwalked: Iterable[Tuple[str, str]]) -> None:
+        """What the walk that found the inputs could not walk, as
+        :func:`discover` returns it: reported first among the document's
+        ``skipped``, as the CLI reports it."""
+        self._p.add_unwalked(list(unwalked))
 
     def __len__(self) -> int:
         return len(self._p)
