@@ -38,6 +38,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import random
 import re
 import shutil
 import sys
@@ -62,41 +63,56 @@ def blob_name(url: str) -> str:
     return url
 
 
-def scan_blobs(look: str | None, since: str | None, until: str | None, in_place: bool):
+# Partials handed back to Spark at a time, read in place.
+IN_PLACE_BATCH = 64
+
+
+def scan_blobs(look: str | None, since: str | None, until: str | None, slices=None):
     """The mapInArrow function of one pass: (path, content) rows → (path,
-    partial) rows, one blob at a time. ``in_place``: the rows hold the
-    local paths the driver's walk found, and each blob is read where it is
-    (mapped by the library) instead of from the content Spark read."""
+    partial) rows, one blob at a time. ``slices`` (read in place): a
+    broadcast list of lists of local paths, the rows hold slice numbers,
+    and each blob of a slice is read where it is (mapped by the library)
+    instead of from the content Spark read."""
+
+    def partials(part: int, paths: list[str], out: list[bytes]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [
+                pa.array(paths, pa.string()),
+                pa.array(out, pa.binary()),
+                pa.array([part] * len(paths), pa.int32()),
+            ],
+            names=["path", "partial", "part"],
+        )
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
 
         part = TaskContext.get().partitionId()
         for b in batches:
+            if slices is not None:
+                for k in b.column("slice").to_pylist():
+                    paths = slices.value[k]
+                    for lo in range(0, len(paths), IN_PLACE_BATCH):
+                        some = paths[lo : lo + IN_PLACE_BATCH]
+                        yield partials(
+                            part, some, [aibnet.scan_file_ipc(p, p, look, since, until) for p in some]
+                        )
+                continue
             paths = b.column("path").to_pylist()
-            contents = None if in_place else b.column("content")
-            out_partials = []
+            contents = b.column("content")
+            out = []
             for i, url in enumerate(paths):
-                if contents is None:
-                    partial = aibnet.scan_file_ipc(url, url, look, since, until)
-                else:
-                    data = contents[i].as_buffer()
-                    partial = aibnet.scan_ipc(
+                data = contents[i].as_buffer()
+                out.append(
+                    aibnet.scan_ipc(
                         data.to_pybytes() if data is not None else b"",
                         blob_name(url),
                         look,
                         since,
                         until,
                     )
-                out_partials.append(partial)
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(paths, pa.string()),
-                    pa.array(out_partials, pa.binary()),
-                    pa.array([part] * len(paths), pa.int32()),
-                ],
-                names=["path", "partial", "part"],
-            )
+                )
+            yield partials(part, paths, out)
 
     return run
 
@@ -191,9 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         args.read == "auto"
         and (scheme(args.input) == "file" or (scheme(args.input) is None and scheme(default_fs) == "file"))
     )
-    # A blob can be 100 MB: hand them to Python a few at a time (paths
-    # alone, when the library reads them in place, in larger batches).
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64" if in_place else "4")
+    # A blob can be 100 MB: hand them to Python a few at a time.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "4")
     # File splits, unless the submitter sets them. Read by Spark, larger
     # than its 128 MB: with each blob counted 4 MB more (openCostInBytes) a
     # 128 MB split holds ~30 hourly blobs, and per-task costs then outweigh
@@ -214,13 +229,24 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     def blobs(paths):
+        """The rows of one pass and the slices of paths they stand for
+        (read in place), or the blobs Spark lists and reads."""
         if in_place:
             # The paths the walk found, a few tasks a core: a task holds no
             # blob's bytes, only names (the month's first pass in 134 tasks
-            # 16.5 s, in 8 tasks 14.0 s).
-            tasks = args.partitions or 4 * sc.defaultParallelism
-            rows = sc.parallelize([(p,) for p in paths], max(1, min(tasks, len(paths))))
-            df = spark.createDataFrame(rows, "path string")
+            # 16.5 s, in 8 tasks 14.0 s). Dealt out in turn, so that each
+            # task gets its share of every NIC and day (neighbours in path
+            # order are blobs of one NIC, of much the same size). The
+            # slices travel as a broadcast and the rows are their numbers
+            # (a DataFrame of the paths themselves went through a second
+            # Python worker a task, or a shuffle).
+            tasks = max(1, min(args.partitions or 4 * sc.defaultParallelism, len(paths)))
+            slices = [paths[k::tasks] for k in range(tasks)]
+            if args.shuffle_seed is not None:
+                for k, one in enumerate(slices):
+                    random.Random(args.shuffle_seed + k).shuffle(one)
+            shared = sc.broadcast(slices)
+            return spark.range(0, tasks, 1, tasks).withColumnRenamed("id", "slice"), shared
         else:
             # Spark's own file splits by default: each task reads its blobs
             # where it runs, and no blob's content goes through a shuffle.
@@ -234,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 df = df.repartition(args.partitions)
         if args.shuffle_seed is not None:
             df = df.sortWithinPartitions(F.rand(args.shuffle_seed))
-        return df
+        return df, None
 
     # Wall time of each step, for the closing line (README, "On Spark").
     took: dict[str, float] = {}
@@ -253,11 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     unwalked: list[tuple[str, str]] = []
     if in_place:
         found, unwalked = aibnet.discover([blob_name(args.input)])
-        first_blobs = blobs(found)
+        first_blobs, slices = blobs(found)
     else:
-        first_blobs = blobs(args.input)
+        first_blobs, slices = blobs(args.input)
     first_rows = first_blobs.mapInArrow(
-        scan_blobs(None, args.since, args.until, in_place), PARTIAL_SCHEMA
+        scan_blobs(None, args.since, args.until, slices), PARTIAL_SCHEMA
     ).collect()
     # The partials stay as the executors sent them (Arrow IPC bytes) and are
     # decoded once, in Rust, for all the driver's steps.
@@ -275,28 +301,46 @@ def main(argv: list[str] | None = None) -> int:
     # 3. Second pass: only the blobs that need it; their partials take the
     # place of their first-pass ones.
     if again:
+        again_blobs, slices = blobs(again)
         parts.add(
             r["partial"]
-            for r in blobs(again)
-            .mapInArrow(scan_blobs(look, args.since, args.until, in_place), PARTIAL_SCHEMA)
-            .collect()
+            for r in again_blobs.mapInArrow(
+                scan_blobs(look, args.since, args.until, slices), PARTIAL_SCHEMA
+            ).collect()
         )
     lap("second pass")
-    # 4. Runs and the sessions they were found in, on the driver.
-    # Both release the GIL: side by side on the driver's cores, which the
-    # executors leave idle by now.
+    # 4. Runs and the sessions they were found in, on the driver. Both
+    # release the GIL: side by side on the driver's cores, which the
+    # executors leave idle by now; a local output's sessions are written
+    # while the runs are still being found.
+    out = args.output.rstrip("/")
+
+    def kept_sessions() -> pa.RecordBatch:
+        sessions = parts.scan_sessions(look, args.since, args.until)
+        if is_local(out):
+            # The driver holds the sessions already: one Parquet file
+            # written where it is (through Spark, the month's 250 000
+            # sessions went to the JVM and back out in 6.5 s), in the
+            # types Spark reads.
+            import pyarrow.parquet as pq
+
+            d = os.path.join(blob_name(out), "sessions")
+            # Replaced whole, as Spark's overwrite mode does.
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            pq.write_table(spark_ready(sessions), os.path.join(d, "part-00000.parquet"))
+        return sessions
+
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         runs = pool.submit(parts.builds, look, args.since, args.until)
-        kept = pool.submit(parts.scan_sessions, look, args.since, args.until)
+        kept = pool.submit(kept_sessions)
         doc, sessions = runs.result(), kept.result()
     lap("builds")
 
     lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in doc["runs"]]
     summary = {k: v for k, v in doc.items() if k != "runs"}
-    out = args.output.rstrip("/")
     if is_local(out):
         d = blob_name(out)
-        os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "runs.ndjson"), "w", encoding="utf-8") as f:
             f.writelines(line + "\n" for line in lines)
         with open(os.path.join(d, "summary.json"), "w", encoding="utf-8") as f:
@@ -305,18 +349,6 @@ def main(argv: list[str] | None = None) -> int:
         # Storage: through Spark's file systems (one part file in a folder).
         sc.parallelize(lines, 1).saveAsTextFile(out + "/runs.ndjson")
         sc.parallelize([json.dumps(summary)], 1).saveAsTextFile(out + "/summary.json")
-    if is_local(out):
-        # The driver holds the sessions already: one Parquet file written
-        # where it is (through Spark, the month's 250 000 sessions went to
-        # the JVM and back out in 6.5 s), in the types Spark reads.
-        import pyarrow.parquet as pq
-
-        d = os.path.join(blob_name(out), "sessions")
-        # Replaced whole, as Spark's overwrite mode does.
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-        pq.write_table(spark_ready(sessions), os.path.join(d, "part-00000.parquet"))
-    else:
         # Blobs went to Python a few at a time; sessions come back in slices
         # of the usual size (at four rows a slice, 250 000 sessions would be
         # 60 000 tasks).
