@@ -194,6 +194,17 @@ def main(argv: list[str] | None = None) -> int:
             "leave --read at auto, or give --read spark"
         )
 
+    # A local tree is walked while Spark starts, in case it is read in
+    # place (the month: a walk of 0.8 s beside 3 s of start-up); the walk
+    # releases the GIL.
+    walker = concurrent.futures.ThreadPoolExecutor(1)
+    walked = (
+        walker.submit(aibnet.discover, [blob_name(args.input)])
+        if args.read != "spark" and is_local(args.input)
+        else None
+    )
+    walker.shutdown(wait=False)
+
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -271,14 +282,15 @@ def main(argv: list[str] | None = None) -> int:
         took[step] = now - clock[0]
         clock[0] = now
 
-    # 1. First pass on the executors. A local tree is walked here by the
+    # 1. First pass on the executors. A local tree was walked by the
     # library, as the CLI walks it: the same inputs (Spark's listing also
     # leaves out `_x` names, which the CLI reads), what cannot be walked
     # reported as the CLI reports it, and no listing by Spark (the month:
-    # ~2.5 s in one thread of the JVM, 0.1 s here).
+    # ~2.5 s in one thread of the JVM, before anything else could start).
     unwalked: list[tuple[str, str]] = []
     if in_place:
-        found, unwalked = aibnet.discover([blob_name(args.input)])
+        assert walked is not None  # in place only for a local input
+        found, unwalked = walked.result()
         first_blobs, slices = blobs(found)
     else:
         first_blobs, slices = blobs(args.input)
