@@ -264,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
             df = (
                 spark.read.format("binaryFile")
                 .option("recursiveFileLookup", "true")
+                # Hidden names as the CLI hides them: `.x` only (Spark's
+                # own rule also hides `_x`, e.g. a `_SUCCESS` marker the
+                # CLI reads and reports; Spark 4's option, which older
+                # versions ignore).
+                .option("ignoredPathSegmentRegex", r"^\.")
                 .load(paths)
                 .select("path", "content")
             )
@@ -283,8 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         clock[0] = now
 
     # 1. First pass on the executors. A local tree was walked by the
-    # library, as the CLI walks it: the same inputs (Spark's listing also
-    # leaves out `_x` names, which the CLI reads), what cannot be walked
+    # library, as the CLI walks it: the same inputs, what cannot be walked
     # reported as the CLI reports it, and no listing by Spark (the month:
     # ~2.5 s in one thread of the JVM, before anything else could start).
     unwalked: list[tuple[str, str]] = []
