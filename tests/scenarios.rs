@@ -585,3 +585,28 @@ fn a_capture_that_dropped_packets_is_said_so() {
     let d = diagnose(&[repo().join("captures/healthy-linux-long/proxy.pcap")]);
     assert!(finding(&d, "capture_lost_packets").is_none());
 }
+
+/// A reader that stops early (`aibnet diagnose … | head`, in a CI step with
+/// `set -o pipefail`) does not turn a broken verdict into a pass: with its
+/// standard output closed before a byte is written, `diagnose` still exits
+/// with the verdict's code, and says nothing on stderr about the pipe.
+#[test]
+fn a_closed_pipe_keeps_the_verdicts_exit_code() {
+    for (scenario, code) in [("proxy-to-buildvm-dropped", 1), ("healthy-windows", 0)] {
+        for format in ["json", "table", "markdown"] {
+            let mut child = aibnet()
+                .current_dir(repo())
+                .args(["diagnose", "--format", format, &format!("captures/{scenario}/")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Closed before the first write: every write fails (EPIPE).
+            drop(child.stdout.take());
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{scenario} {format}: {stderr}");
+            assert!(!stderr.contains("error"), "{scenario} {format}: {stderr}");
+        }
+    }
+}

@@ -107,11 +107,34 @@ pub fn emit_columnar(
                 );
             }
             let mut out = std::io::BufWriter::new(stdout);
-            write(&mut out)?;
-            out.flush()?;
+            // Arrow's I/O errors as io::Errors, so a closed pipe is recognised.
+            let written = write(&mut out).map_err(|e| match e {
+                aibnet::columnar::ColumnarError::Arrow(arrow_schema::ArrowError::IoError(
+                    _,
+                    io,
+                )) => anyhow::Error::from(io),
+                other => anyhow::Error::from(other),
+            });
+            reader_gone_is_done(written.and_then(|()| Ok(out.flush()?)))?;
         }
     }
     Ok(())
+}
+
+/// A reader that closed standard output early (`aibnet diagnose … | head`)
+/// took what it wanted: the command still ends with its own exit code (a
+/// broken verdict stays 1 for `set -o pipefail`), not with an error or
+/// with 0.
+fn reader_gone_is_done(r: anyhow::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Write a command's document to standard output.
@@ -120,10 +143,9 @@ pub fn emit(doc: &dyn Render, format: OutputFormat) -> anyhow::Result<()> {
     let style = style_for(stdout.is_terminal());
     let mut out = std::io::BufWriter::new(stdout.lock());
     // An I/O error stays an io::Error, so a closed pipe is recognised.
-    doc.render(format, &style, &mut out).map_err(|e| match e {
+    let written = doc.render(format, &style, &mut out).map_err(|e| match e {
         RenderError::Io(io) => anyhow::Error::from(io),
         other => anyhow::Error::from(other),
-    })?;
-    out.flush()?;
-    Ok(())
+    });
+    reader_gone_is_done(written.and_then(|()| Ok(out.flush()?)))
 }
