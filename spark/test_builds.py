@@ -142,3 +142,21 @@ def test_local_paths_are_told_from_storage_urls():
         assert not builds.is_local(p), p
     assert builds.scheme("ABFSS://c@a/x") == "abfss"
     assert builds.blob_name("file:/data/PT1H.json") == "/data/PT1H.json"
+
+
+def test_a_local_tree_is_walked_ahead_only_where_it_is_read_in_place(tmp_path: Path):
+    sys.path.insert(0, str(REPO / "spark"))
+    import builds
+
+    tree = str(tmp_path)
+    # Read in place for sure: walked while Spark starts.
+    assert builds.walk_ahead("in-place", tree, spark_running=True)
+    assert builds.walk_ahead("auto", "file:" + tree, spark_running=True)
+    # A plain path: in place if the default file system is local, which
+    # only Spark says; ahead only where Spark is starting and it is a folder.
+    assert builds.walk_ahead("auto", tree, spark_running=False)
+    assert not builds.walk_ahead("auto", tree, spark_running=True)
+    assert not builds.walk_ahead("auto", str(tmp_path / "none"), spark_running=False)
+    # Never for Spark's own reading or a storage URL.
+    assert not builds.walk_ahead("spark", tree, spark_running=False)
+    assert not builds.walk_ahead("auto", "abfss://c@a.dfs.core.windows.net/x", spark_running=False)
