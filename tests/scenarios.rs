@@ -596,7 +596,12 @@ fn a_closed_pipe_keeps_the_verdicts_exit_code() {
         for format in ["json", "table", "markdown"] {
             let mut child = aibnet()
                 .current_dir(repo())
-                .args(["diagnose", "--format", format, &format!("captures/{scenario}/")])
+                .args([
+                    "diagnose",
+                    "--format",
+                    format,
+                    &format!("captures/{scenario}/"),
+                ])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -605,7 +610,11 @@ fn a_closed_pipe_keeps_the_verdicts_exit_code() {
             drop(child.stdout.take());
             let out = child.wait_with_output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(code), "{scenario} {format}: {stderr}");
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{scenario} {format}: {stderr}"
+            );
             assert!(!stderr.contains("error"), "{scenario} {format}: {stderr}");
         }
     }
