@@ -170,16 +170,9 @@ fn discover(py: Python<'_>, paths: Vec<std::path::PathBuf>) -> PyResult<Found> {
     ))
 }
 
-/// A partial as the bytes of an Arrow IPC stream.
+/// A partial as the bytes of an Arrow IPC stream (`partial::ipc`).
 fn ipc_bytes(py: Python<'_>, b: RecordBatch) -> PyResult<Bound<'_, pyo3::types::PyBytes>> {
-    let mut out = Vec::new();
-    columnar::write(
-        columnar::Encoding::ArrowStream,
-        b.schema(),
-        [Ok(b)],
-        &mut out,
-    )
-    .map_err(err)?;
+    let out = py.detach(|| partial::ipc(&b)).map_err(err)?;
     Ok(pyo3::types::PyBytes::new(py, &out))
 }
 

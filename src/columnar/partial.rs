@@ -140,6 +140,24 @@ fn partial_batch(path: &str, r: &FileResult) -> Result<RecordBatch, ColumnarErro
     batch(&schema, &refs, &inputs)
 }
 
+/// A partial as the bytes of an Arrow IPC stream, its buffers
+/// LZ4-compressed (LZ4_FRAME, which pyarrow and Arrow Java read): how a
+/// partial travels between processes. A second-pass partial holds its
+/// blob's AIB-relevant sessions, and Spark carries every byte of it
+/// through the JVM to the driver and into Python (the month's 1 411:
+/// 142 MB as they were, 24 MB compressed).
+pub fn ipc(partial: &RecordBatch) -> Result<Vec<u8>, ColumnarError> {
+    let opts = arrow_ipc::writer::IpcWriteOptions::default()
+        .try_with_compression(Some(arrow_ipc::CompressionType::LZ4_FRAME))?;
+    let mut w = arrow_ipc::writer::StreamWriter::try_new_with_options(
+        Vec::new(),
+        partial.schema_ref(),
+        opts,
+    )?;
+    w.write(partial)?;
+    Ok(w.into_inner()?)
+}
+
 /// A partial back into the scan's result, with its path.
 fn partial_of(b: &RecordBatch) -> Result<(String, FileResult), ColumnarError> {
     let md = b.schema_ref().metadata();

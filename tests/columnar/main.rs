@@ -364,18 +364,29 @@ fn builds_of_partials_equal_builds() {
         };
         assert_eq!(doc(&got), doc(&want), "{ctx}");
         // The same through Arrow IPC streams, as partials travel between
-        // processes.
+        // processes: compressed (`partial::ipc`) and, as another writer
+        // may send them, not.
         let mut set = partial::PartialSet::default();
-        for b in &all {
+        let (mut plain_bytes, mut sent_bytes) = (0, 0);
+        for (k, b) in all.iter().enumerate() {
             let mut w =
                 arrow_ipc::writer::StreamWriter::try_new(Vec::new(), b.schema_ref()).unwrap();
             w.write(b).unwrap();
-            set.add_ipc(&w.into_inner().unwrap()).unwrap();
+            let plain = w.into_inner().unwrap();
+            let sent = partial::ipc(b).unwrap();
+            plain_bytes += plain.len();
+            sent_bytes += sent.len();
+            set.add_ipc(if k % 2 == 0 { &sent } else { &plain })
+                .unwrap();
         }
         assert_eq!(
             doc(&set.builds(&look, &opts)),
             doc(&want),
             "{ctx}: through IPC"
+        );
+        assert!(
+            sent_bytes < plain_bytes,
+            "{ctx}: {sent_bytes} >= {plain_bytes}"
         );
         runs += want.runs.len();
     }
