@@ -34,6 +34,14 @@ if [ "${BUILD:-1}" != 0 ]; then
   "$VENV/bin/pip" install -q --force-reinstall --no-deps "$WORK"/wheel/*.whl
 fi
 
+# Which extension module the job runs: the Python tests install a dev
+# (unoptimised, ~300 MB) wheel into the same venv, and a job timed on it
+# runs ten times slower.
+"$VENV/bin/python" - <<'PY'
+import os, aibnet._aibnet as m
+st = os.stat(m.__file__)
+print(f"wheel: {m.__file__}, {st.st_size / 1e6:.0f} MB")
+PY
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 TIME="%e s wall, %U + %S CPU-s, %M KB peak RSS"
 /usr/bin/time -f "cli:   $TIME" -o "$WORK/cli.time" \
