@@ -86,7 +86,8 @@ def scan_ipc(
 ) -> bytes:
     """:func:`scan`, the partial returned as the bytes of an Arrow IPC stream
     (what a process sends to another; :class:`Partials` takes them as they
-    are), written in Rust."""
+    are), written in Rust, its buffers LZ4-compressed (``LZ4_FRAME``, which
+    pyarrow reads)."""
     return _aibnet.scan_ipc(data, name, look, since, until)
 
 
