@@ -155,6 +155,16 @@ def is_local(path: str) -> bool:
     return scheme(path) in (None, "file")
 
 
+def reads_in_place(read: str, path: str, default_fs: str) -> bool:
+    """Whether the library reads ``path`` in place: asked for, or (auto)
+    what Spark would read as local files — a ``file:`` URL, or a plain path
+    where the cluster's default file system is the local one (on
+    Databricks it is ``dbfs:``, and Spark's)."""
+    if read != "auto":
+        return read == "in-place"
+    return scheme(path) == "file" or (scheme(path) is None and scheme(default_fs) == "file")
+
+
 def walk_ahead(read: str, path: str, spark_running: bool) -> bool:
     """Whether to walk ``path`` while Spark starts, before Spark says
     whether it is read in place (the month: a walk of 0.8 s beside 3 s of
@@ -166,7 +176,8 @@ def walk_ahead(read: str, path: str, spark_running: bool) -> bool:
     the job's end. Otherwise it is walked once that is decided."""
     if read == "spark" or not is_local(path):
         return False
-    if read == "in-place" or scheme(path) == "file":
+    # Sure without Spark: asked for, or a file: URL.
+    if reads_in_place(read, path, default_fs="dbfs:/"):
         return True
     return not spark_running and os.path.isdir(path)
 
@@ -225,14 +236,8 @@ def main(argv: list[str] | None = None) -> int:
 
     spark = SparkSession.builder.appName("aibnet-builds").getOrCreate()
     sc = spark.sparkContext
-    # auto: in place when Spark will list the input as local files — a
-    # file: URL, or a plain path where the cluster's default file system is
-    # the local one (on Databricks it is dbfs:, and Spark's).
     default_fs = sc._jsc.hadoopConfiguration().get("fs.defaultFS") or "file:///"
-    in_place = args.read == "in-place" or (
-        args.read == "auto"
-        and (scheme(args.input) == "file" or (scheme(args.input) is None and scheme(default_fs) == "file"))
-    )
+    in_place = reads_in_place(args.read, args.input, default_fs)
     # A blob can be 100 MB: hand them to Python a few at a time.
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "4")
     # File splits, unless the submitter sets them. Read by Spark, larger

@@ -160,3 +160,16 @@ def test_a_local_tree_is_walked_ahead_only_where_it_is_read_in_place(tmp_path: P
     # Never for Spark's own reading or a storage URL.
     assert not builds.walk_ahead("spark", tree, spark_running=False)
     assert not builds.walk_ahead("auto", "abfss://c@a.dfs.core.windows.net/x", spark_running=False)
+
+
+def test_what_is_read_in_place():
+    sys.path.insert(0, str(REPO / "spark"))
+    import builds
+
+    assert builds.reads_in_place("in-place", "/Volumes/c/s/v/logs", "dbfs:/")
+    assert not builds.reads_in_place("spark", "/data/logs", "file:///")
+    # auto: what Spark would read as local files.
+    assert builds.reads_in_place("auto", "file:/data/logs", "dbfs:/")
+    assert builds.reads_in_place("auto", "/data/logs", "file:///")
+    assert not builds.reads_in_place("auto", "/data/logs", "dbfs:/")
+    assert not builds.reads_in_place("auto", "abfss://c@a.dfs.core.windows.net/x", "file:///")

@@ -6,6 +6,7 @@
 
 use aibnet::analyze::scan::{ScanOptions, SecondLook};
 use aibnet::columnar::{self, ColumnarError, partial};
+use aibnet::ingest::Skipped;
 use aibnet::report::{OutputFormat, Render, Style};
 use arrow::array::RecordBatch;
 use arrow::pyarrow::PyArrowType;
@@ -162,11 +163,12 @@ fn discover(py: Python<'_>, paths: Vec<std::path::PathBuf>) -> PyResult<Found> {
             )));
         }
     }
-    let (mut sources, errors) = py.detach(|| aibnet::ingest::discover(&paths));
-    sources.sort();
+    let (sources, unwalked) = py.detach(|| {
+        aibnet::analyze::scan::find_inputs(&paths, &aibnet::ingest::Discovery::default())
+    });
     Ok((
         sources.iter().map(|s| s.display()).collect(),
-        errors.into_iter().map(|e| (e.path, e.reason)).collect(),
+        unwalked.into_iter().map(|s| (s.path, s.reason)).collect(),
     ))
 }
 
@@ -334,9 +336,12 @@ impl Partials {
     /// What the walk that found the inputs could not walk, as (path,
     /// reason) pairs (see `discover`).
     fn add_unwalked(&mut self, unwalked: Vec<(String, String)>) {
-        for (path, reason) in unwalked {
-            self.set.add_unwalked(path, reason);
-        }
+        self.set
+            .add_unwalked(unwalked.into_iter().map(|(path, reason)| Skipped {
+                path,
+                offset: None,
+                reason,
+            }));
     }
 
     fn __len__(&self) -> usize {

@@ -271,23 +271,39 @@ pub fn scan_paths(
         limits: opts.read.limits,
         select: opts.read.select.clone(),
     };
-    let (mut sources, errors) = ingest::discover_with(paths, &discovery);
-    // Numbered in path order, so the output does not depend on the order
-    // the paths were named in.
-    sources.sort();
+    let (sources, unwalked) = find_inputs(paths, &discovery);
     let mut scan = scan_sources(&sources, opts, progress);
-    scan.skipped.splice(
-        0..0,
-        errors.into_iter().map(|e| Skipped {
-            path: e.path,
-            offset: None,
-            reason: e.reason,
-        }),
-    );
+    scan.report_unwalked(unwalked);
     scan
 }
 
+/// The inputs under the user's paths in path order — numbered so, the
+/// output does not depend on the order the paths were named in — and what
+/// could not be found or walked, as skipped inputs.
+pub fn find_inputs(
+    paths: &[std::path::PathBuf],
+    discovery: &ingest::Discovery,
+) -> (Vec<Source>, Vec<Skipped>) {
+    let (mut sources, errors) = ingest::discover_with(paths, discovery);
+    sources.sort();
+    let unwalked = errors
+        .into_iter()
+        .map(|e| Skipped {
+            path: e.path,
+            offset: None,
+            reason: e.reason,
+        })
+        .collect();
+    (sources, unwalked)
+}
+
 impl Scan {
+    /// What could not be found or walked ([`find_inputs`]), reported
+    /// first among the skipped.
+    pub fn report_unwalked(&mut self, unwalked: impl IntoIterator<Item = Skipped>) {
+        self.skipped.splice(0..0, unwalked);
+    }
+
     /// The scan as an analysis (its AIB-relevant sessions only).
     pub fn into_analysis(self) -> super::Analysis {
         super::Analysis {

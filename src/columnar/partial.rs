@@ -232,14 +232,10 @@ impl PartialSet {
     }
 
     /// Add what the walk that found the inputs could not walk (a folder
-    /// that cannot be read, a symlink loop: [`crate::ingest::discover`]'s
-    /// errors), in the walk's order.
-    pub fn add_unwalked(&mut self, path: String, reason: String) {
-        self.unwalked.push(Skipped {
-            path,
-            offset: None,
-            reason,
-        });
+    /// that cannot be read, a symlink loop: [`scan::find_inputs`]), in the
+    /// walk's order.
+    pub fn add_unwalked(&mut self, unwalked: impl IntoIterator<Item = Skipped>) {
+        self.unwalked.extend(unwalked);
     }
 
     /// Add the partials of an Arrow IPC stream (as a partial is sent
@@ -280,7 +276,7 @@ impl PartialSet {
     /// The partials as one scan (in path order).
     pub fn scan(&self, look: &SecondLook, opts: &ScanOptions) -> scan::Scan {
         let mut s = scan::assemble(self.by_path.values().cloned().collect(), look, opts);
-        s.skipped.splice(0..0, self.unwalked.iter().cloned());
+        s.report_unwalked(self.unwalked.iter().cloned());
         s
     }
 
