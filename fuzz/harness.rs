@@ -82,6 +82,7 @@ pub fn capture(data: &[u8]) {
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {
         analysis: &a,
+        sessions: &a.sessions,
         filter: &aibnet::sessions::Filter::default(),
     }
     .render(
@@ -176,6 +177,7 @@ pub fn decode_sessions(data: &[u8]) {
     let f = aibnet::sessions::Filter::default();
     aibnet::report::SessionsReport {
         analysis: &a,
+        sessions: &a.sessions,
         filter: &f,
     }
     .render(
@@ -186,6 +188,7 @@ pub fn decode_sessions(data: &[u8]) {
     .expect("to a sink");
     aibnet::report::SessionsReport {
         analysis: &a,
+        sessions: &a.sessions,
         filter: &f,
     }
     .render(
@@ -196,6 +199,7 @@ pub fn decode_sessions(data: &[u8]) {
     .expect("to a sink");
     aibnet::report::SessionsReport {
         analysis: &a,
+        sessions: &a.sessions,
         filter: &f,
     }
     .render(
@@ -206,6 +210,7 @@ pub fn decode_sessions(data: &[u8]) {
     .expect("to a sink");
     aibnet::report::SessionsReport {
         analysis: &a,
+        sessions: &a.sessions,
         filter: &f,
     }
     .render(
@@ -313,6 +318,7 @@ pub fn shards(data: &[u8]) {
         let mut out = Vec::new();
         aibnet::report::SessionsReport {
             analysis: &a,
+            sessions: &a.sessions,
             filter: &aibnet::sessions::Filter::default(),
         }
         .render(
@@ -481,7 +487,11 @@ pub fn flowlog(data: &[u8]) {
         tables.push(table);
         skipped.extend(s);
     }
-    let mut sessions = SessionTable::concat(tables).finish();
+    // The sessions built as they are read, as the `sessions` command reads
+    // them, and then joined and built into one vector as the others do.
+    let mut finished = SessionTable::concat(tables).finished();
+    let mut sessions = Vec::new();
+    finished.visit(0..finished.len(), &mut |_, s| sessions.push(s.clone()));
     // Joining parts of one connection keeps every packet (counters add up,
     // short of saturating) and the finished order.
     let total = |v: &[aibnet::sessions::Session]| -> (u128, u128, bool) {
@@ -493,7 +503,9 @@ pub fn flowlog(data: &[u8]) {
         (sum(|s| s.orig.pkts), sum(|s| s.resp.pkts), saturated)
     };
     let (n, before) = (sessions.len(), total(&sessions));
-    let joined = flowlog::join_continuations(&mut sessions, &inputs);
+    let joined = flowlog::join_continuations(&mut finished, &inputs);
+    assert_eq!(finished.count() + joined, n);
+    let sessions = finished.into_vec();
     let after = total(&sessions);
     assert_eq!(sessions.len() + joined, n);
     assert!(
@@ -511,6 +523,7 @@ pub fn flowlog(data: &[u8]) {
     let mut out = std::io::sink();
     aibnet::report::SessionsReport {
         analysis: &a,
+        sessions: &a.sessions,
         filter: &aibnet::sessions::Filter::default(),
     }
     .render(
@@ -521,6 +534,7 @@ pub fn flowlog(data: &[u8]) {
     .expect("JSON to a sink");
     aibnet::report::SessionsReport {
         analysis: &a,
+        sessions: &a.sessions,
         filter: &aibnet::sessions::Filter::default(),
     }
     .render(

@@ -14,7 +14,7 @@ pub mod scan;
 use crate::capture::{CaptureError, PacketIter};
 use crate::flowlog;
 use crate::ingest::{self, Format, Input, InputReport, Limits, Skipped, Source};
-use crate::sessions::{Filter, Session, SessionTable};
+use crate::sessions::{Filter, Finished, Session, SessionTable};
 use rayon::prelude::*;
 use std::path::PathBuf;
 
@@ -97,6 +97,16 @@ pub struct Options {
 /// Run the pipeline over the user's paths (files, directories walked
 /// recursively, `-` for stdin).
 pub fn analyze_paths(paths: &[PathBuf], opts: &Options) -> Analysis {
+    let (mut a, sessions) = analyze_paths_finished(paths, opts);
+    a.sessions = crate::phase::timed("build sessions", || sessions.into_vec());
+    a
+}
+
+/// [`analyze_paths`], the sessions left as a [`Finished`] list that builds
+/// each one as it is read (the analysis' own `sessions` empty): for a
+/// writer that reads them once, in order (`aibnet sessions`), millions of
+/// sessions are never held at once.
+pub fn analyze_paths_finished(paths: &[PathBuf], opts: &Options) -> (Analysis, Finished) {
     let discovery = ingest::Discovery {
         window: opts.window,
         remote: opts.remote.clone(),
@@ -107,7 +117,7 @@ pub fn analyze_paths(paths: &[PathBuf], opts: &Options) -> Analysis {
     // Inputs are numbered in path order, so the output does not depend on
     // the order the paths were named in.
     sources.sort();
-    let mut a = analyze_sources(&sources, opts);
+    let (mut a, sessions) = analyze_sources_finished(&sources, opts);
     a.skipped.splice(
         0..0,
         errors.into_iter().map(|e| Skipped {
@@ -116,11 +126,18 @@ pub fn analyze_paths(paths: &[PathBuf], opts: &Options) -> Analysis {
             reason: e.reason,
         }),
     );
-    a
+    (a, sessions)
 }
 
 /// Run the pipeline over already-discovered sources.
 pub fn analyze_sources(sources: &[Source], opts: &Options) -> Analysis {
+    let (mut a, sessions) = analyze_sources_finished(sources, opts);
+    a.sessions = crate::phase::timed("build sessions", || sessions.into_vec());
+    a
+}
+
+/// [`analyze_sources`], the sessions left to build as they are read.
+fn analyze_sources_finished(sources: &[Source], opts: &Options) -> (Analysis, Finished) {
     let per_input: Vec<(InputReport, SessionTable, Vec<Skipped>)> =
         crate::phase::timed("read", || {
             sources
@@ -143,7 +160,7 @@ pub fn analyze_sources(sources: &[Source], opts: &Options) -> Analysis {
                 })
                 .collect()
         });
-    assemble(per_input)
+    assemble_finished(per_input)
 }
 
 /// One input held in memory (a blob another program read), analysed as
@@ -155,6 +172,16 @@ pub fn analyze_bytes(path: String, raw: Vec<u8>, opts: &Options) -> Analysis {
 
 /// The inputs' reports and tables, in input order, as one analysis.
 fn assemble(per_input: Vec<(InputReport, SessionTable, Vec<Skipped>)>) -> Analysis {
+    let (mut analysis, sessions) = assemble_finished(per_input);
+    analysis.sessions = crate::phase::timed("build sessions", || sessions.into_vec());
+    analysis
+}
+
+/// [`assemble`], the sessions left to build as they are read (the
+/// analysis' own `sessions` empty).
+fn assemble_finished(
+    per_input: Vec<(InputReport, SessionTable, Vec<Skipped>)>,
+) -> (Analysis, Finished) {
     let mut analysis = Analysis::default();
     let mut tables = Vec::with_capacity(per_input.len());
     for (report, table, skipped) in per_input {
@@ -163,11 +190,8 @@ fn assemble(per_input: Vec<(InputReport, SessionTable, Vec<Skipped>)>) -> Analys
         tables.push(table);
     }
     let merged = crate::phase::timed("concat inputs", || SessionTable::concat(tables));
-    analysis.sessions = crate::phase::timed("join, sort, coalesce", || merged.finish());
-    crate::phase::timed("join flows across blobs", || {
-        flowlog::join_continuations(&mut analysis.sessions, &analysis.inputs)
-    });
-    analysis
+    let sessions = flowlog::finish_run(merged, &analysis.inputs);
+    (analysis, sessions)
 }
 
 /// Analyse one loaded input as input number `idx` of the run.

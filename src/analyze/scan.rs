@@ -521,10 +521,7 @@ pub fn assemble(results: Vec<FileResult>, look: &SecondLook, opts: &ScanOptions)
             FileResult::Outside => scan.outside_window += 1,
         }
     }
-    scan.sessions = crate::phase::timed("scan: finish", || table.finish());
-    crate::phase::timed("scan: join flows across blobs", || {
-        flowlog::join_continuations(&mut scan.sessions, &scan.inputs)
-    });
+    scan.sessions = flowlog::finish_run(table, &scan.inputs).into_vec();
     scan
 }
 

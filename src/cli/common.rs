@@ -428,7 +428,7 @@ pub fn print_remote(opts: &aibnet::analyze::Options) {
 /// are plainly not evidence are summed up in one line.
 pub fn print_summary(
     a: &Analysis,
-    shown: Option<usize>,
+    shown: Option<(usize, usize)>,
     report_lists_skipped: bool,
     sum_up: Option<&[PathBuf]>,
 ) {
@@ -447,10 +447,10 @@ pub fn print_summary(
             );
         }
     }
-    // `shown`: of all sessions (`sessions`); none: the sessions are the
-    // AIB-relevant ones a scan kept (`diagnose`).
+    // `shown`: how many sessions and how many shown (`sessions`); none:
+    // the sessions are the AIB-relevant ones a scan kept (`diagnose`).
     let sessions = match shown {
-        Some(n) => format!("{} sessions ({n} shown)", a.sessions.len()),
+        Some((total, n)) => format!("{total} sessions ({n} shown)"),
         None => format!("{} AIB-relevant sessions", a.sessions.len()),
     };
     eprintln!(

@@ -45,10 +45,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .iter()
         .map(|s| ConnState::parse(s).ok_or_else(|| anyhow!("unknown state {s:?} (expected one of S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH)")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // --since/--until: the sessions that overlap the window.
     let filter = Filter {
         hosts: args.host.clone(),
         ports: args.port.clone(),
         states,
+        since: args.select.since,
+        until: args.select.until,
     };
     let paths = args.input.require_paths()?;
     // Flow-log tuples that no --host/--port admits are dropped before they
@@ -57,26 +60,34 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         filter: filter.clone(),
         ..args.input.read_options(&args.select)?
     };
-    let mut analysis = args
+    // The sessions are built as they are written, never held all at once.
+    let (mut analysis, sessions) = args
         .input
-        .in_pool(|| aibnet::analyze::analyze_paths(&paths, &opts))?;
-    // --since/--until: the sessions that overlap the window.
-    let (since, until) = (args.select.since, args.select.until);
-    if since.is_some() || until.is_some() {
-        analysis.sessions.retain(|s| {
-            since.is_none_or(|t| s.last_ts >= t) && until.is_none_or(|t| s.first_ts <= t)
-        });
-    }
-    let shown = analysis
-        .sessions
-        .iter()
-        .filter(|s| filter.admits(s))
-        .count();
+        .in_pool(|| aibnet::analyze::analyze_paths_finished(&paths, &opts))?;
+    // Sessions in the window, and of those the ones shown: counted before
+    // writing (the summary follows the output), by a pass of their own only
+    // when some are left out. (`in_pool` set the global pool: the passes
+    // keep to --threads too.)
+    let count = |f: &Filter| {
+        if f.is_everything() {
+            sessions.count()
+        } else {
+            sessions.par_filter_map(|s| f.admits(s).then_some(())).len()
+        }
+    };
+    let in_window = filter.times_only();
+    let total = count(&in_window);
+    let shown = if in_window == filter {
+        total
+    } else {
+        count(&filter)
+    };
 
     let format = match DataFormatArg::choose(args.format) {
         Written::Doc(format) => {
             let report = SessionsReport {
                 analysis: &analysis,
+                sessions: &sessions,
                 filter: &filter,
             };
             aibnet::phase::timed("write", || emit_to(&report, format, args.output.as_deref()))?;
@@ -84,6 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         }
         #[cfg(feature = "columnar")]
         Written::Columnar(encoding) => {
+            // Arrow's writers take the whole list.
+            analysis.sessions = sessions.into_vec();
             aibnet::phase::timed("write", || {
                 super::output::emit_columnar(args.output.as_deref(), |w| {
                     aibnet::columnar::write_sessions(encoding, &analysis, &|s| filter.admits(s), w)
@@ -94,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     print_summary(
         &analysis,
-        Some(shown),
+        Some((total, shown)),
         format == OutputFormat::Markdown,
         args.input
             .sum_up_not_evidence(std::io::stderr().is_terminal()),

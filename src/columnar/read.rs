@@ -125,8 +125,7 @@ pub fn analysis_of(batches: &[RecordBatch]) -> Result<(Analysis, Vec<Option<Nic>
             table.push(s);
         }
     }
-    let mut sessions = table.finish();
-    crate::flowlog::join_continuations(&mut sessions, &inputs);
+    let sessions = crate::flowlog::finish_run(table, &inputs).into_vec();
     Ok((
         Analysis {
             inputs,

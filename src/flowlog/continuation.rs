@@ -11,10 +11,20 @@
 use super::stitch::{IDLE_MS, counted_note, counted_state, next_state};
 use super::tuple::Counters;
 use crate::ingest::InputReport;
-use crate::sessions::{Decision, FlowInfo, FlowKey, Session};
-use rayon::prelude::*;
+use crate::sessions::{Decision, Finished, FlowInfo, FlowKey, Head, Session, SessionTable};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
+
+/// A run's table finished ([`SessionTable::finished`]), its flows open
+/// across blobs joined ([`join_continuations`]): the sessions every
+/// command reads, built as they are read.
+pub fn finish_run(table: SessionTable, inputs: &[InputReport]) -> Finished {
+    let mut f = crate::phase::timed("join, sort, coalesce", || table.finished());
+    crate::phase::timed("join flows across blobs", || {
+        join_continuations(&mut f, inputs)
+    });
+    f
+}
 
 /// Join each flow-log session that began before its log to the session of
 /// the same connection that was still open at the end of an earlier log:
@@ -22,53 +32,53 @@ use std::sync::Arc;
 /// within [`IDLE_MS`]. Counters are deltas, so the joined session's are the
 /// sums; its flow states, state and note are those of the whole. Sessions
 /// from captures, denied flows and version 1 logs (no flow state) are left
-/// as they are. `v` is in finished order and stays so. Returns how many
-/// sessions were joined into others. (A connection whose 5-tuple is
-/// reused within [`IDLE_MS`] of an open-ended session of another blob could
-/// be joined to it; flow logs give no way to tell.)
-pub fn join_continuations(v: &mut Vec<Session>, inputs: &[InputReport]) -> usize {
+/// as they are. The list stays in finished order: a joined session keeps
+/// its place and the continuation's is removed. Returns how many sessions
+/// were joined into others. (A connection whose 5-tuple is reused within
+/// [`IDLE_MS`] of an open-ended session of another blob could be joined to
+/// it; flow logs give no way to tell.)
+pub fn join_continuations(v: &mut Finished, inputs: &[InputReport]) -> usize {
     // The sessions that lack a beginning or an end near an end of their
     // log, found in parallel: a day of flow logs has millions of sessions,
     // a third without an `E` (inbound flows NSG logs statelessly, flows
     // still open), and few of them at the end of their blob. The serial
     // walk below reads only those.
-    let ends: Vec<(usize, Ends)> = v
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, s)| Ends::of(s, inputs).map(|e| (i, e)))
-        .collect();
-    if !ends.iter().any(|(_, e)| e.began_before) {
+    let ends: Vec<(usize, (FlowKey, Ends))> =
+        v.par_filter_map_heads(|h| Ends::of(h, inputs).map(|e| (h.key(), e)));
+    if !ends.iter().any(|(_, (_, e))| e.began_before) {
         return 0;
     }
     // Sessions still open at the end of their log, by flow key.
     let mut open: FxHashMap<FlowKey, usize> = FxHashMap::default();
-    let mut gone: Vec<usize> = Vec::new();
-    for (r, e) in ends {
-        let key = v.get(r).map(Session::key).unwrap_or_default();
-        if e.began_before
-            && let Some(&i) = open.get(&key)
-            && let Some((head, tail)) = v.split_at_mut_checked(r)
-            && let (Some(g), Some(s)) = (head.get_mut(i), tail.first())
-            && continues(g, s)
-        {
-            extend(g, s);
-            if !Ends::of(g, inputs).is_some_and(|e| e.open_at_end) {
-                open.remove(&key);
+    let mut joined = 0;
+    for (r, (key, e)) in ends {
+        let extended = match open.get(&key) {
+            Some(&i) if e.began_before => match (v.get(i), v.get(r)) {
+                (Some(g), Some(s)) if continues(&g, &s) => {
+                    let mut g = g.into_owned();
+                    extend(&mut g, &s);
+                    Some((i, g))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match extended {
+            Some((i, g)) => {
+                if !Ends::of(&Head::of(&g), inputs).is_some_and(|e| e.open_at_end) {
+                    open.remove(&key);
+                }
+                v.set(i, g);
+                v.remove(r);
+                joined += 1;
             }
-            gone.push(r);
-        } else if e.open_at_end {
-            open.insert(key, r);
+            None if e.open_at_end => {
+                open.insert(key, r);
+            }
+            None => {}
         }
     }
-    // `gone` is in increasing order.
-    let mut next = gone.iter().peekable();
-    let mut idx = 0;
-    v.retain(|_| {
-        let joined = next.next_if_eq(&&idx).is_some();
-        idx += 1;
-        !joined
-    });
-    gone.len()
+    joined
 }
 
 /// Whether an allowed flow-log session lacks its beginning or its end.
@@ -87,8 +97,8 @@ impl Ends {
     /// logged every 5 minutes, so the session of a blob that continues in
     /// the next ends within [`IDLE_MS`] of the blob's last tuple, and the
     /// continuation starts as near its blob's first.
-    fn of(s: &Session, inputs: &[InputReport]) -> Option<Ends> {
-        let f = s.flow.as_deref()?;
+    fn of(s: &Head<'_>, inputs: &[InputReport]) -> Option<Ends> {
+        let f = s.flow?;
         if f.decision != Some(Decision::Allow) {
             return None;
         }

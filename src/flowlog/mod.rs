@@ -73,7 +73,7 @@ pub mod stitch;
 pub mod tuple;
 
 pub use batch::{FlowLogBatch, FlowLogFile, RecordInfo, RecordKind, RuleEntry, Sym};
-pub use continuation::join_continuations;
+pub use continuation::{finish_run, join_continuations};
 pub use error::{Dropped, FlowLogError, FlowLogIssue, IssueKind, TupleLoc};
 pub use file::{parse, parse_file, parse_many, parse_with};
 pub use nic::{Nic, logged_hosts, nic_of_tuples};

@@ -33,17 +33,18 @@ pub struct LineWriter<'a> {
 }
 
 impl<'a> LineWriter<'a> {
-    /// A writer for `sessions`, whose `seen_by` indexes `inputs`.
+    /// A writer for sessions whose `seen_by` indexes `inputs` and whose
+    /// flow details are among `infos`.
     pub fn new<'s>(
         inputs: &'a [InputReport],
-        sessions: impl IntoIterator<Item = &'s Session>,
+        infos: impl IntoIterator<Item = &'s Arc<FlowInfo>>,
     ) -> std::io::Result<Self> {
         let paths = inputs
             .iter()
             .map(|r| super::json::to_vec(&r.path))
             .collect::<Result<_, _>>()?;
         let mut flows = FxHashMap::default();
-        for info in sessions.into_iter().filter_map(|s| s.flow.as_ref()) {
+        for info in infos {
             if let std::collections::hash_map::Entry::Vacant(e) =
                 flows.entry(Arc::as_ptr(info) as usize)
             {
@@ -237,7 +238,8 @@ mod tests {
     }
 
     fn check(sessions: &[Session], inputs: &[InputReport]) -> usize {
-        let lines = LineWriter::new(inputs, sessions).unwrap_or_else(|e| panic!("{e}"));
+        let lines = LineWriter::new(inputs, sessions.iter().filter_map(|s| s.flow.as_ref()))
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut buf = Vec::new();
         let mut times = LineTimes::default();
         for s in sessions {

@@ -6,16 +6,21 @@ use super::escape::{md_text, terminal};
 use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
 use crate::analyze::Analysis;
 use crate::ingest::{InputReport, Skipped, short_paths};
-use crate::sessions::{Endpoint, Filter, Session};
+use crate::sessions::{Endpoint, Filter, Session, SessionList};
 use crate::time::rfc3339;
 use serde::Serialize;
 use std::io::Write;
 
-/// The sessions of an analysis that a filter admits: what `aibnet
-/// sessions` writes.
+/// The sessions of a run that a filter admits: what `aibnet sessions`
+/// writes.
 pub struct SessionsReport<'a> {
-    /// The run.
+    /// The run: its inputs and what was skipped (its sessions are
+    /// `sessions`).
     pub analysis: &'a Analysis,
+    /// The run's sessions ([`Analysis::sessions`], or a
+    /// [`crate::sessions::Finished`] list that builds them as they are
+    /// written).
+    pub sessions: &'a dyn SessionList,
     /// Which sessions to show.
     pub filter: &'a Filter,
 }
@@ -27,12 +32,12 @@ impl Render for SessionsReport<'_> {
         style: &Style,
         w: &mut dyn Write,
     ) -> Result<(), RenderError> {
-        let (a, f) = (self.analysis, self.filter);
+        let (a, v, f) = (self.analysis, self.sessions, self.filter);
         match format {
-            OutputFormat::Json => write_json(w, a, f)?,
-            OutputFormat::Ndjson => write_ndjson(w, a, f)?,
-            OutputFormat::Table => write_table(w, a, f, style)?,
-            OutputFormat::Markdown => write_markdown(w, a, f)?,
+            OutputFormat::Json => write_json(w, a, v, f)?,
+            OutputFormat::Ndjson => write_ndjson(w, a, v, f)?,
+            OutputFormat::Table => write_table(w, a, v, f, style)?,
+            OutputFormat::Markdown => write_markdown(w, a, v, f)?,
             OutputFormat::Junit | OutputFormat::Html => {
                 return Err(RenderError::Unsupported {
                     format,
@@ -53,47 +58,67 @@ struct SessionsDoc<'a> {
 }
 
 /// Sessions rendered per task when rendering in parallel, and tasks per
-/// window (the rendered text of one window is all that is held at once).
-const RENDER_CHUNK: usize = 2048;
-const RENDER_WINDOW: usize = 64;
+/// window (the rendered text of one window is all that is held at once:
+/// ~8 MB of NDJSON of flow-log sessions, which stays in the last-level
+/// cache until it is written; 2048 × 64 held 127 MB and was no faster).
+const RENDER_CHUNK: usize = 512;
+const RENDER_WINDOW: usize = 16;
 
-/// Render the sessions `f` accepts on the rayon pool, `render` writing one
-/// session into a buffer, and write the buffers in session order. Returns
-/// how many were written.
+/// Render the sessions filter `f` admits on the rayon pool, `render` writing one
+/// session into a buffer, and write the buffers in session order, the
+/// first `lead` bytes of the output left out (a separator `render` writes
+/// before every session but the first needs). Returns how many were
+/// written.
 fn write_rendered<S: Default + Clone + Send>(
     w: &mut dyn Write,
-    a: &Analysis,
+    v: &dyn SessionList,
     f: &Filter,
-    render: impl Fn(&mut Vec<u8>, &mut S, usize, &Session) -> std::io::Result<()> + Sync,
+    lead: usize,
+    render: impl Fn(&mut Vec<u8>, &mut S, &Session) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
-    let shown: Vec<&Session> = a.sessions.iter().filter(|s| f.admits(s)).collect();
     // Buffers are reused from window to window: fresh ones cost a page fault
     // per 4 KiB of output, and the threads' faults queue on one lock. Each
     // task also keeps a state of `render`'s own (scratch space, caches).
     let mut bufs: Vec<(Vec<u8>, S)> = vec![Default::default(); RENDER_WINDOW];
-    for (wi, window) in shown.chunks(RENDER_CHUNK * RENDER_WINDOW).enumerate() {
-        let base = wi * RENDER_CHUNK * RENDER_WINDOW;
-        bufs.par_iter_mut()
-            .zip(window.par_chunks(RENDER_CHUNK))
+    let mut shown = 0;
+    let mut lead = lead;
+    for window in (0..v.len()).step_by(RENDER_CHUNK * RENDER_WINDOW) {
+        let counts: Vec<usize> = bufs
+            .par_iter_mut()
             .enumerate()
-            .try_for_each(|(ci, ((buf, scratch), chunk))| {
+            .map(|(ci, (buf, scratch))| {
                 buf.clear();
-                for (k, s) in chunk.iter().enumerate() {
-                    render(buf, scratch, base + ci * RENDER_CHUNK + k, s)?;
-                }
-                Ok::<(), std::io::Error>(())
-            })?;
-        for (b, _) in bufs.iter().take(window.len().div_ceil(RENDER_CHUNK)) {
-            w.write_all(b)?;
+                let start = window + ci * RENDER_CHUNK;
+                let mut n = 0;
+                let mut err = None;
+                v.visit(start..start + RENDER_CHUNK, &mut |_, s| {
+                    if err.is_none() && f.admits(s) {
+                        n += 1;
+                        err = render(buf, scratch, s).err();
+                    }
+                });
+                err.map_or(Ok(n), Err)
+            })
+            .collect::<std::io::Result<_>>()?;
+        shown += counts.iter().sum::<usize>();
+        for (b, _) in &bufs {
+            let skip = lead.min(b.len());
+            lead -= skip;
+            w.write_all(b.get(skip..).unwrap_or_default())?;
         }
     }
-    Ok(shown.len())
+    Ok(shown)
 }
 
 /// The JSON document (serde_json's pretty layout; the sessions are
 /// rendered in parallel and spliced into the document).
-fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
+fn write_json(
+    w: &mut dyn Write,
+    a: &Analysis,
+    v: &dyn SessionList,
+    f: &Filter,
+) -> std::io::Result<()> {
     let doc = SessionsDoc {
         schema_version: SCHEMA_VERSION,
         inputs: a.inputs.iter().map(InputJson::of).collect(),
@@ -109,8 +134,9 @@ fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()
         .ok_or_else(|| std::io::Error::other("sessions marker missing"))?;
     let (head, tail) = text.split_at(at + EMPTY.len() - 1);
     w.write_all(head)?;
-    let shown = write_rendered(w, a, f, |buf, scratch: &mut Vec<u8>, i, s| {
-        buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+    // Every session comes after a comma, the first one's left out.
+    let shown = write_rendered(w, v, f, 1, |buf, scratch: &mut Vec<u8>, s| {
+        buf.extend_from_slice(b",\n    ");
         scratch.clear();
         super::json::to_writer_pretty(&mut *scratch, &SessionJson::of(s, &a.inputs))?;
         // Indent the session's own lines two levels deeper.
@@ -132,10 +158,14 @@ fn write_json(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()
 }
 
 /// One JSON object per session per line.
-fn write_ndjson(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
-    let lines =
-        super::ndjson::LineWriter::new(&a.inputs, a.sessions.iter().filter(|s| f.admits(s)))?;
-    write_rendered(w, a, f, |buf, times, _, s| lines.write(buf, times, s))?;
+fn write_ndjson(
+    w: &mut dyn Write,
+    a: &Analysis,
+    v: &dyn SessionList,
+    f: &Filter,
+) -> std::io::Result<()> {
+    let lines = super::ndjson::LineWriter::new(&a.inputs, v.flow_infos())?;
+    write_rendered(w, v, f, 0, |buf, times, s| lines.write(buf, times, s))?;
     Ok(())
 }
 
@@ -201,25 +231,46 @@ fn shown_bytes(s: &Session, side: &crate::sessions::Side) -> u64 {
     }
 }
 
+/// The rows of the sessions filter `f` admits, cells as `cell` escapes them.
+fn rows(
+    a: &Analysis,
+    v: &dyn SessionList,
+    f: &Filter,
+    cell: fn(&str) -> std::borrow::Cow<'_, str>,
+) -> Vec<[String; 12]> {
+    let mut rows = Vec::new();
+    v.visit(0..v.len(), &mut |_, s| {
+        if f.admits(s) {
+            rows.push(row(s, &a.inputs).map(|c| cell(&c).into_owned()));
+        }
+    });
+    rows
+}
+
 /// An aligned table.
-fn write_table(w: &mut dyn Write, a: &Analysis, f: &Filter, style: &Style) -> std::io::Result<()> {
+fn write_table(
+    w: &mut dyn Write,
+    a: &Analysis,
+    v: &dyn SessionList,
+    f: &Filter,
+    style: &Style,
+) -> std::io::Result<()> {
     let mut t = new_table(style);
     t.set_header(HEADERS);
-    for s in a.sessions.iter().filter(|s| f.admits(s)) {
-        t.add_row(row(s, &a.inputs).map(|c| terminal(&c).into_owned()));
-    }
+    t.add_rows(rows(a, v, f, terminal));
     writeln!(w, "{t}")
 }
 
 /// A Markdown table.
-fn write_markdown(w: &mut dyn Write, a: &Analysis, f: &Filter) -> std::io::Result<()> {
+fn write_markdown(
+    w: &mut dyn Write,
+    a: &Analysis,
+    v: &dyn SessionList,
+    f: &Filter,
+) -> std::io::Result<()> {
     writeln!(w, "| {} |", HEADERS.join(" | "))?;
     writeln!(w, "|{}", "---|".repeat(HEADERS.len()))?;
-    for s in a.sessions.iter().filter(|s| f.admits(s)) {
-        let cells: Vec<String> = row(s, &a.inputs)
-            .iter()
-            .map(|c| md_text(c).into_owned())
-            .collect();
+    for cells in rows(a, v, f, md_text) {
         writeln!(w, "| {} |", cells.join(" | "))?;
     }
     write_md_skipped(w, &a.skipped)

@@ -1,13 +1,15 @@
-//! Which sessions a run keeps: one predicate on endpoints and states, used
-//! by the readers (to drop flow-log tuples early), by `sessions` to choose
-//! what it shows, and by every place that asks "is this host/port in scope".
+//! Which sessions a run keeps: one predicate on endpoints, states and time,
+//! used by the readers (to drop flow-log tuples early, by their ends), by
+//! `sessions` to choose what it shows, and by every place that asks "is
+//! this host/port in scope".
 
 use super::model::Session;
 use super::state::ConnState;
 use std::net::IpAddr;
 
 /// A filter on sessions: either end is one of `hosts`, either end uses one
-/// of `ports`, and the state is one of `states` (each list empty: any).
+/// of `ports`, the state is one of `states` (each list empty: any), and the
+/// session overlaps the time window `since`–`until` (each unset: open).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Either end is one of these addresses.
@@ -16,12 +18,30 @@ pub struct Filter {
     pub ports: Vec<u16>,
     /// The session's state is one of these.
     pub states: Vec<ConnState>,
+    /// The session's last time is at or after this (ns since the epoch).
+    pub since: Option<i64>,
+    /// The session's first time is at or before this (ns since the epoch).
+    pub until: Option<i64>,
 }
 
 impl Filter {
     /// Whether the filter keeps everything.
     pub fn is_everything(&self) -> bool {
-        self.hosts.is_empty() && self.ports.is_empty() && self.states.is_empty()
+        self.all_ends() && self.states.is_empty() && self.all_times()
+    }
+
+    /// Whether no time window is set.
+    pub fn all_times(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
+    /// The time window alone.
+    pub fn times_only(&self) -> Filter {
+        Filter {
+            since: self.since,
+            until: self.until,
+            ..Filter::default()
+        }
     }
 
     /// Whether no host or port condition is set (states aside): readers can
@@ -46,13 +66,17 @@ impl Filter {
     pub fn admits(&self, s: &Session) -> bool {
         self.admits_ends(s.orig_h, s.orig_p, s.resp_h, s.resp_p)
             && (self.states.is_empty() || self.states.contains(&s.state))
+            && self.since.is_none_or(|t| s.last_ts >= t)
+            && self.until.is_none_or(|t| s.first_ts <= t)
     }
 
-    /// The host and port conditions alone (what a reader can apply).
+    /// The host and port conditions alone (what a reader can apply: a
+    /// session's tuples share its ends, not its state or its times).
     pub fn ends_only(&self) -> Filter {
         Filter {
-            states: Vec::new(),
-            ..self.clone()
+            hosts: self.hosts.clone(),
+            ports: self.ports.clone(),
+            ..Filter::default()
         }
     }
 }

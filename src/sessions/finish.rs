@@ -2,6 +2,7 @@
 //! connection from several inputs coalesced, compact flow-log records
 //! built in their final place.
 
+use super::finished::Finished;
 use super::flow_record::Flows;
 use super::index::prefetch;
 use super::key::FlowKey;
@@ -40,12 +41,22 @@ impl SessionTable {
     /// Settle every session's state, coalesce the views of one connection
     /// from several inputs, and sort. The result depends only on the
     /// multiset of sessions, not on how tables were split or merged.
-    pub fn finish(mut self) -> Vec<Session> {
+    pub fn finish(self) -> Vec<Session> {
+        self.finished().into_vec()
+    }
+
+    /// [`SessionTable::finish`], the sessions of flow records built only
+    /// as they are read (see [`Finished`]): what is decided here is the
+    /// order and which views coalesce.
+    pub fn finished(mut self) -> Finished {
         let chunks = std::mem::take(&mut self.flows);
         if chunks.iter().all(|c| c.records.is_empty()) {
-            return self.finish_sessions();
+            return Finished::from(self.finish_sessions());
         }
-        finish_with_flows(join_runs(self.into_runs()).0, &Flows::new(&chunks))
+        let sessions = join_runs(self.into_runs()).0;
+        let flows = Flows::new(chunks);
+        let plan = plan(&sessions, &flows);
+        Finished::planned(sessions, flows, plan)
     }
 
     /// [`SessionTable::finish`] for full sessions only (captures).
@@ -108,25 +119,28 @@ impl SessionTable {
     }
 }
 
-/// An item of a table being finished: a full session (`sessions[i]`) or a
-/// flow record (`flows[i]`, marked by [`FLOW_BIT`]).
-const FLOW_BIT: u32 = 1 << 31;
+/// An item of a table being finished: a full session (`sessions[i]`), or a
+/// flow record marked by [`FLOW_BIT`] and named by its place in the flows
+/// ([`Flows::id`]: a chunk and an index, no search to find it).
+type ItemId = u64;
+
+/// The mark of a flow record's [`ItemId`].
+const FLOW_BIT: ItemId = 1 << 63;
 
 /// How many groups ahead a thread building sessions fetches records.
-const PREFETCH_AHEAD: usize = 8;
+pub(super) const PREFETCH_AHEAD: usize = 8;
 
-/// [`SessionTable::finish`] when there are flow records: the same result
-/// as building every session and [`coalesce`]-ing them (property tests
-/// check it), in three steps that read each record twice, the first time in
-/// its input's order. Items are sorted
-/// by connection, then in finished order: the views one group coalesces
-/// are then next to each other, and which item opens a group follows from
-/// the sort keys alone (the coalescing walk over millions of flow-log
-/// records in time order, with a hash map of open groups, missed the cache
-/// on every record and every lookup: most of `sessions`' time). The groups
-/// are put in finished order by their first item, and each group's session
-/// is built in its final place, in parallel.
-fn finish_with_flows(sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Session> {
+/// The coalescing groups of a table with flow records, in finished order:
+/// the same result as building every session and [`coalesce`]-ing them
+/// (property tests check it), without building one. Items are sorted by
+/// connection, then in finished order: the views one group coalesces are
+/// then next to each other, and which item opens a group follows from the
+/// sort keys alone (the coalescing walk over millions of flow-log records
+/// in time order, with a hash map of open groups, missed the cache on every
+/// record and every lookup: most of `sessions`' time). The groups are then
+/// put in finished order by their first item; [`build_group`] makes each
+/// group's session.
+fn plan(sessions: &[Session], flows: &Flows) -> Plan {
     let v4 = sessions
         .iter()
         .all(|s| s.orig_h.is_ipv4() && s.resp_h.is_ipv4())
@@ -134,9 +148,9 @@ fn finish_with_flows(sessions: Vec<Session>, flows: &Flows<'_>) -> Vec<Session> 
             .iter()
             .all(|f| f.orig_h.is_ipv4() && f.resp_h.is_ipv4());
     if v4 {
-        finish_grouped::<V4Item>(&sessions, flows)
+        plan_items::<V4Item>(sessions, flows)
     } else {
-        finish_grouped::<(FlowKey, OrderKey)>(&sessions, flows)
+        plan_items::<(FlowKey, OrderKey)>(sessions, flows)
     }
 }
 
@@ -263,18 +277,26 @@ struct V4Key {
 
 /// A coalescing group: its first item `id` and the others, `rest_len` ids
 /// from `rest_start` in the plan's list of later members.
-#[derive(Clone, Copy)]
-struct Group {
-    id: u32,
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Group {
+    id: ItemId,
     rest_start: u32,
     rest_len: u32,
 }
 
+impl Group {
+    /// The flow record that is the whole group, if it is one.
+    pub(super) fn single_flow(&self) -> Option<ItemId> {
+        (self.rest_len == 0 && self.id & FLOW_BIT != 0).then_some(self.id & !FLOW_BIT)
+    }
+}
+
 /// The coalescing groups of a table, in finished order, and the items that
 /// join a group after its first (most groups have none).
-struct Plan {
-    groups: Vec<Group>,
-    rest: Vec<u32>,
+#[derive(Debug, Default)]
+pub(super) struct Plan {
+    pub(super) groups: Vec<Group>,
+    pub(super) rest: Vec<ItemId>,
 }
 
 /// What decides whether the next view of a connection joins its open
@@ -286,70 +308,72 @@ struct Open {
     capture: bool,
 }
 
-fn finish_grouped<K: ItemKey>(sessions: &[Session], flows: &Flows<'_>) -> Vec<Session> {
-    let mut items: Vec<(K, u32)> = sessions
+fn plan_items<K: ItemKey>(sessions: &[Session], flows: &Flows) -> Plan {
+    let mut items: Vec<(K, ItemId)> = sessions
         .iter()
         .enumerate()
-        .map(|(i, s)| (K::new(s.ip_proto, &order_key(s)), i as u32))
+        .map(|(i, s)| (K::new(s.ip_proto, &order_key(s)), i as ItemId))
         .chain(
             flows
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (K::new(f.ip_proto, &f.order_key()), i as u32 | FLOW_BIT)),
+                .iter_ids()
+                .map(|(id, f)| (K::new(f.ip_proto, &f.order_key()), id | FLOW_BIT)),
         )
         .collect();
     items.par_sort_unstable();
-    let Plan { groups, rest } = plan_groups(&items, sessions);
-    drop(items);
-    let view = |id: u32| {
-        if id & FLOW_BIT != 0 {
-            flows
-                .get((id & !FLOW_BIT) as usize)
-                .map(|(f, infos)| f.session(infos))
-        } else {
-            sessions.get(id as usize).cloned()
-        }
-    };
-    let later = std::sync::atomic::AtomicBool::new(false);
-    let out: Vec<Session> = groups
-        .par_iter()
-        .enumerate()
-        .map(|(i, g)| {
-            // Groups are in time order, their records wherever their
-            // input put them: fetch the record of a group a few ahead
-            // (each thread builds a range of groups in order) so that its
-            // cache miss overlaps this group's work.
-            if let Some(ahead) = groups.get(i + PREFETCH_AHEAD)
-                && ahead.id & FLOW_BIT != 0
-                && let Some((f, _)) = flows.get((ahead.id & !FLOW_BIT) as usize)
-            {
-                prefetch(f);
-            }
-            let mut first = view(g.id).unwrap_or_default();
-            let others = rest
-                .get(g.rest_start as usize..(g.rest_start + g.rest_len) as usize)
-                .unwrap_or_default();
-            for mut s in others.iter().filter_map(|&id| view(id)) {
-                if combine(&mut first, &mut s) {
-                    later.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            first
-        })
-        .collect();
-    in_order(out, later.into_inner())
+    plan_groups(&items, sessions)
+}
+
+/// The view of a table's item `id`, built.
+fn view(id: ItemId, sessions: &[Session], flows: &Flows) -> Option<Session> {
+    if id & FLOW_BIT != 0 {
+        flows.get(id & !FLOW_BIT).map(|(f, infos)| f.session(infos))
+    } else {
+        sessions.get(id as usize).cloned()
+    }
+}
+
+/// Start loading the record group `g` opens: groups are in time order,
+/// their records wherever their input put them, so a thread building
+/// groups in order fetches one a few groups ahead, and its cache miss
+/// overlaps the work on the groups between.
+pub(super) fn prefetch_group(g: &Group, flows: &Flows) {
+    if g.id & FLOW_BIT != 0
+        && let Some((f, _)) = flows.get(g.id & !FLOW_BIT)
+    {
+        prefetch(f);
+    }
+}
+
+/// The session of group `g` of a plan (whose later members are in `rest`),
+/// and whether its first time moved later than its first view's (see
+/// [`combine`]).
+pub(super) fn build_group(
+    g: &Group,
+    rest: &[ItemId],
+    sessions: &[Session],
+    flows: &Flows,
+) -> (Session, bool) {
+    let mut first = view(g.id, sessions, flows).unwrap_or_default();
+    let others = rest
+        .get(g.rest_start as usize..(g.rest_start + g.rest_len) as usize)
+        .unwrap_or_default();
+    let mut later = false;
+    for mut s in others.iter().filter_map(|&id| view(id, sessions, flows)) {
+        later |= combine(&mut first, &mut s);
+    }
+    (first, later)
 }
 
 /// The coalescing groups of `items` (sorted), in finished order. The walk
 /// [`coalesce`] makes in time order, per connection: a view joins its
 /// connection's open group when no input saw both and it starts before
 /// the group's end (within [`COALESCE_SKEW_NS`]), else it opens a group.
-fn plan_groups<K: ItemKey>(items: &[(K, u32)], sessions: &[Session]) -> Plan {
+fn plan_groups<K: ItemKey>(items: &[(K, ItemId)], sessions: &[Session]) -> Plan {
     // Each group with its first item's place in the finished order.
     // As many groups as items when nothing coalesces (flow logs of one
     // NIC): growing by doubling would copy them all, twice.
     let mut groups: Vec<(K::Order, Group)> = Vec::with_capacity(items.len());
-    let mut rest: Vec<u32> = Vec::new();
+    let mut rest: Vec<ItemId> = Vec::new();
     let mut open: Option<Open> = None;
     let mut prev: Option<&K> = None;
     for (k, id) in items {
@@ -441,7 +465,7 @@ fn coalesce(mut v: Vec<Session>) -> Vec<Session> {
 
 /// `v` in [`order_key`] order again (a stable sort) when a combined
 /// session's first time moved later; as it is otherwise.
-fn in_order(mut v: Vec<Session>, moved: bool) -> Vec<Session> {
+pub(super) fn in_order(mut v: Vec<Session>, moved: bool) -> Vec<Session> {
     if moved {
         v.sort_by_cached_key(order_key);
     }
@@ -450,7 +474,7 @@ fn in_order(mut v: Vec<Session>, moved: bool) -> Vec<Session> {
 
 /// Whether a session (or a combined one) has a capture's view: a history,
 /// which flow-log sessions never have.
-fn has_capture_view(s: &Session) -> bool {
+pub(super) fn has_capture_view(s: &Session) -> bool {
     !s.history.as_str().is_empty()
 }
 

@@ -96,36 +96,43 @@ pub(super) struct FlowChunk {
     pub(super) infos: Vec<Arc<FlowInfo>>,
 }
 
-/// The flow records of a table, numbered across its chunks.
-pub(super) struct Flows<'a> {
-    chunks: &'a [FlowChunk],
-    /// Number of the first record of each chunk.
-    starts: Vec<usize>,
+/// The flow records of a table, in chunks (one an input).
+#[derive(Debug, Default)]
+pub(super) struct Flows {
+    chunks: Vec<FlowChunk>,
 }
 
-impl<'a> Flows<'a> {
-    pub(super) fn new(chunks: &'a [FlowChunk]) -> Self {
-        let mut n = 0;
-        let starts = chunks
-            .iter()
-            .map(|c| {
-                let s = n;
-                n += c.records.len();
-                s
-            })
-            .collect();
-        Flows { chunks, starts }
+impl Flows {
+    pub(super) fn new(chunks: Vec<FlowChunk>) -> Self {
+        Flows { chunks }
     }
 
-    /// Record `i` and the details it indexes.
-    pub(super) fn get(&self, i: usize) -> Option<(&'a FlowRecord, &'a [Arc<FlowInfo>])> {
-        let c = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
-        let chunk = self.chunks.get(c)?;
-        let r = chunk.records.get(i - self.starts.get(c)?)?;
+    /// The record [`Flows::iter_ids`] named `id`, and the details it
+    /// indexes.
+    pub(super) fn get(&self, id: u64) -> Option<(&FlowRecord, &[Arc<FlowInfo>])> {
+        let chunk = self.chunks.get((id >> 32) as usize)?;
+        let r = chunk.records.get(id as u32 as usize)?;
         Some((r, &chunk.infos))
     }
 
-    pub(super) fn iter(&self) -> impl Iterator<Item = &'a FlowRecord> + 'a {
+    pub(super) fn iter(&self) -> impl Iterator<Item = &FlowRecord> {
         self.chunks.iter().flat_map(|c| c.records.iter())
+    }
+
+    /// Every record with its id: its chunk (high 32 bits) and its index in
+    /// the chunk. Numbers below 2^31 chunks of 2^32 records each.
+    pub(super) fn iter_ids(&self) -> impl Iterator<Item = (u64, &FlowRecord)> {
+        self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
+            chunk
+                .records
+                .iter()
+                .enumerate()
+                .map(move |(i, r)| ((c as u64) << 32 | i as u64, r))
+        })
+    }
+
+    /// Every flow detail the records index.
+    pub(super) fn infos(&self) -> impl Iterator<Item = &Arc<FlowInfo>> {
+        self.chunks.iter().flat_map(|c| c.infos.iter())
     }
 }

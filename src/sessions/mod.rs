@@ -23,7 +23,8 @@
 //! * `flow_record`: [`FlowRecord`], the compact flow-log session, and the
 //!   sessions built from it.
 //! * `finish`: settling, coalescing and sorting into the final list; `runs`
-//!   joins the tables' sorted runs.
+//!   joins the tables' sorted runs; `finished`: [`Finished`], that list
+//!   with each session built as it is read.
 //! * `filter`: [`Filter`], which sessions a run keeps (readers drop flow-log
 //!   tuples with it early).
 //! * `endpoint`: [`Endpoint`], an address and port as the reports write it.
@@ -31,6 +32,7 @@
 mod endpoint;
 mod filter;
 mod finish;
+mod finished;
 mod flow_record;
 mod gaps;
 mod index;
@@ -46,6 +48,7 @@ pub(crate) mod testing;
 pub use endpoint::Endpoint;
 pub use filter::Filter;
 pub use finish::COALESCE_SKEW_NS;
+pub use finished::{Finished, Head, SessionList};
 pub use flow_record::FlowRecord;
 pub use key::{FlowKey, likely_server_port, likely_udp_server_port, shard};
 pub use model::{Decision, Direction, FlowInfo, IcmpNote, Proto, SeenBy, Session, Side};

@@ -139,6 +139,7 @@ fn each_bad_file_gives_its_error_or_counted_skips() {
         let mut out = Vec::new();
         let report = aibnet::report::SessionsReport {
             analysis: &a,
+            sessions: &a.sessions,
             filter: &Default::default(),
         };
         for format in [

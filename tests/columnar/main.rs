@@ -77,11 +77,11 @@ fn icmp_linked_dir() -> tempfile::TempDir {
 }
 
 fn json_doc(a: &aibnet::analyze::Analysis) -> Value {
-    let filter = aibnet::sessions::Filter::default();
     let mut out = Vec::new();
     SessionsReport {
         analysis: a,
-        filter: &filter,
+        sessions: &a.sessions,
+        filter: &Default::default(),
     }
     .render(OutputFormat::Json, &Style::plain(), &mut out)
     .unwrap();

@@ -524,7 +524,7 @@ fn pre_filter_keeps_the_sessions_the_filter_shows() {
             let f = Filter {
                 hosts: hosts.clone(),
                 ports: ports.clone(),
-                states: vec![],
+                ..Filter::default()
             };
             let want: Vec<String> = every
                 .iter()
@@ -623,6 +623,82 @@ fn host_and_port_filters_drop_tuples_early_with_the_same_result() {
     // The denied WinRM flow of the jagilber sample is among the 5986 ones.
     let winrm = sessions(&run(&["--port", "5986"]));
     assert!(winrm.iter().any(|s| s["decision"] == "deny"), "{winrm:#?}");
+}
+
+/// `sessions --since/--until` show the sessions that overlap the window,
+/// in every format, and the summary counts the sessions in the window and
+/// those of them a `--port` shows.
+#[test]
+fn time_window_shows_the_sessions_that_overlap_it() {
+    let sample = flowlog_sample("nsg-v2_pt1h-8records-2024_sumologic.json");
+    let run = |extra: &[&str], format: &str| {
+        let mut cmd = aibnet();
+        cmd.args(["sessions", "--format", format])
+            .args(extra)
+            .arg(&sample);
+        let out = finish(&mut cmd);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out
+    };
+    let sessions = |j: &serde_json::Value| j["sessions"].as_array().unwrap().clone();
+    let all = sessions(&run(&[], "json").json());
+    // Whole seconds in one format: the texts order as the times do.
+    let mut firsts: Vec<&str> = all
+        .iter()
+        .map(|s| s["first_ts"].as_str().unwrap())
+        .collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    assert!(firsts.len() >= 3, "{firsts:?}");
+    let (since, until) = (firsts[firsts.len() / 3], firsts[2 * firsts.len() / 3]);
+    let overlaps = |s: &serde_json::Value| {
+        s["last_ts"].as_str().unwrap() >= since && s["first_ts"].as_str().unwrap() <= until
+    };
+    let want: Vec<serde_json::Value> = all.iter().filter(|s| overlaps(s)).cloned().collect();
+    assert!(
+        !want.is_empty() && want.len() < all.len(),
+        "{} of {}",
+        want.len(),
+        all.len()
+    );
+    let window = ["--since", since, "--until", until];
+    let out = run(&window, "json");
+    assert_eq!(sessions(&out.json()), want);
+    let summary = format!("{n} sessions ({n} shown)", n = want.len());
+    assert!(out.stderr.contains(&summary), "{}", out.stderr);
+    // NDJSON: the same sessions, a line each.
+    let lines: Vec<serde_json::Value> = run(&window, "ndjson")
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, want);
+    // With a port too: of the sessions in the window, those on the port.
+    let port = want[want.len() / 2]["resp_p"].as_u64().unwrap();
+    let on_port: Vec<serde_json::Value> = want
+        .iter()
+        .filter(|s| s["orig_p"].as_u64() == Some(port) || s["resp_p"].as_u64() == Some(port))
+        .cloned()
+        .collect();
+    let port = port.to_string();
+    let out = run(&[&window[..], &["--port", &port]].concat(), "json");
+    assert_eq!(sessions(&out.json()), on_port);
+    assert!(on_port.len() < want.len());
+    // The port's tuples alone were read (dropped before stitching, see
+    // above): the sessions counted are those of the port in the window.
+    let summary = format!("{n} sessions ({n} shown)", n = on_port.len());
+    assert!(out.stderr.contains(&summary), "{}", out.stderr);
+    // A state filter applies to the sessions read: counted apart.
+    let out = run(&[&window[..], &["--state", "SF"]].concat(), "json");
+    let sf: Vec<serde_json::Value> = want
+        .iter()
+        .filter(|s| s["state"] == "SF")
+        .cloned()
+        .collect();
+    assert!(!sf.is_empty() && sf.len() < want.len(), "{} SF", sf.len());
+    assert_eq!(sessions(&out.json()), sf);
+    let summary = format!("{} sessions ({} shown)", want.len(), sf.len());
+    assert!(out.stderr.contains(&summary), "{}", out.stderr);
 }
 
 /// Flow logs count whole packets: the table's byte column shows the logged
