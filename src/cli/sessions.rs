@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         ..args.input.read_options(&args.select)?
     };
     // The sessions are built as they are written, never held all at once.
-    let (mut analysis, sessions) = args
+    let (analysis, sessions) = args
         .input
         .in_pool(|| aibnet::analyze::analyze_paths_finished(&paths, &opts))?;
     // Sessions in the window, and of those the ones shown: counted before
@@ -95,11 +95,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         }
         #[cfg(feature = "columnar")]
         Written::Columnar(encoding) => {
-            // Arrow's writers take the whole list.
-            analysis.sessions = sessions.into_vec();
             aibnet::phase::timed("write", || {
                 super::output::emit_columnar(args.output.as_deref(), |w| {
-                    aibnet::columnar::write_sessions(encoding, &analysis, &|s| filter.admits(s), w)
+                    aibnet::columnar::write_sessions(encoding, &analysis, &sessions, &filter, w)
                 })
             })?;
             OutputFormat::Json

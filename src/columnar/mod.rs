@@ -77,18 +77,19 @@ pub fn write(
     Ok(())
 }
 
-/// The document of `aibnet sessions` in an encoding: every session, with
-/// the inputs and skipped inputs in the schema's metadata.
+/// The document of `aibnet sessions` in an encoding: the sessions of the
+/// run (`sessions`: its own list, or one built as it is written) that
+/// `filter` admits, with the inputs and skipped inputs in the schema's
+/// metadata.
 pub fn write_sessions(
     encoding: Encoding,
     analysis: &crate::analyze::Analysis,
-    keep: &dyn Fn(&crate::sessions::Session) -> bool,
+    sessions: &dyn crate::sessions::SessionList,
+    filter: &crate::sessions::Filter,
     w: impl Write + Send,
 ) -> Result<(), ColumnarError> {
-    let kept: Vec<&crate::sessions::Session> =
-        analysis.sessions.iter().filter(|s| keep(s)).collect();
     let schema = sessions_schema(&analysis.inputs, &[], &analysis.skipped)?;
-    let batches = sessions_batches(&schema, &kept, &analysis.inputs);
+    let batches = sessions_batches(&schema, sessions, filter, &analysis.inputs);
     write(encoding, Arc::clone(&schema), batches, w)
 }
 

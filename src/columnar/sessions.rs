@@ -4,7 +4,7 @@ use super::{BATCH_ROWS, ColumnarError};
 use crate::flowlog::Nic;
 use crate::ingest::{Format, InputReport, Skipped};
 use crate::report::contract::InputJson;
-use crate::sessions::Session;
+use crate::sessions::{Filter, Session, SessionList};
 use arrow_array::builder::{
     Float64Builder, ListBuilder, StringBuilder, StringDictionaryBuilder, StructBuilder,
     TimestampNanosecondBuilder, UInt8Builder, UInt16Builder, UInt32Builder, UInt64Builder,
@@ -229,21 +229,38 @@ pub fn sessions_schema(
     )))
 }
 
-/// The sessions as record batches of at most [`BATCH_ROWS`] rows, built
-/// one at a time as the caller asks for them.
+/// The sessions of a list that `filter` admits as record batches of at
+/// most [`BATCH_ROWS`] rows, built one at a time as the caller asks for
+/// them (a [`crate::sessions::Finished`] list builds only the sessions of
+/// the batch at hand).
 pub fn sessions_batches<'a>(
     schema: &'a SchemaRef,
-    sessions: &'a [&'a Session],
+    sessions: &'a dyn SessionList,
+    filter: &'a Filter,
     inputs: &'a [InputReport],
 ) -> impl Iterator<Item = Result<RecordBatch, ColumnarError>> + 'a {
+    let mut next = 0;
+    let mut rows: Vec<Session> = Vec::with_capacity(BATCH_ROWS.min(sessions.len()));
     // At least one (empty) batch, so that a reader sees the schema's columns.
-    let chunks = sessions.len().div_ceil(BATCH_ROWS).max(1);
-    (0..chunks).map(move |i| {
-        let lo = i * BATCH_ROWS;
-        let chunk = sessions
-            .get(lo..(lo + BATCH_ROWS).min(sessions.len()))
-            .unwrap_or_default();
-        batch(schema, chunk, inputs)
+    let mut first = true;
+    std::iter::from_fn(move || {
+        rows.clear();
+        // Each position gives at most one row: visit no more than fill it.
+        while rows.len() < BATCH_ROWS && next < sessions.len() {
+            let end = next.saturating_add(BATCH_ROWS - rows.len());
+            sessions.visit(next..end, &mut |_, s| {
+                if filter.admits(s) {
+                    rows.push(s.clone());
+                }
+            });
+            next = end.min(sessions.len());
+        }
+        if rows.is_empty() && !std::mem::take(&mut first) {
+            return None;
+        }
+        first = false;
+        let refs: Vec<&Session> = rows.iter().collect();
+        Some(batch(schema, &refs, inputs))
     })
 }
 

@@ -237,7 +237,7 @@ fn parquet_and_arrow_equal_the_json() {
         let want = json_doc(&a);
         for enc in [Encoding::Parquet, Encoding::ArrowStream] {
             let mut out = Vec::new();
-            columnar::write_sessions(enc, &a, &|_| true, &mut out).unwrap();
+            columnar::write_sessions(enc, &a, &a.sessions, &Default::default(), &mut out).unwrap();
             let (schema, batches) = match enc {
                 Encoding::Parquet => read_parquet(out),
                 Encoding::ArrowStream => read_ipc(out),
