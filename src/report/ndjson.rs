@@ -71,40 +71,59 @@ impl<'a> LineWriter<'a> {
             buf.push(b'\n');
             return Ok(());
         }
-        let mut n = itoa::Buffer::new();
-        buf.extend_from_slice(b"{\"proto\":\"");
-        buf.extend_from_slice(s.proto.as_str().as_bytes());
-        buf.extend_from_slice(b"\",\"orig_h\":\"");
-        addr(buf, s.orig_h)?;
-        buf.extend_from_slice(b"\",\"orig_p\":");
-        buf.extend_from_slice(n.format(s.orig_p).as_bytes());
-        buf.extend_from_slice(b",\"resp_h\":\"");
-        addr(buf, s.resp_h)?;
-        buf.extend_from_slice(b"\",\"resp_p\":");
-        buf.extend_from_slice(n.format(s.resp_p).as_bytes());
-        buf.extend_from_slice(b",\"first_ts\":\"");
-        buf.extend_from_slice(times.first.format(s.first_ts, s.ts_digits).as_bytes());
-        buf.extend_from_slice(b"\",\"last_ts\":\"");
-        buf.extend_from_slice(times.last.format(s.last_ts, s.ts_digits).as_bytes());
-        buf.extend_from_slice(b"\",\"duration_s\":");
-        duration(buf, s.duration_s())?;
-        buf.extend_from_slice(b",\"state\":\"");
-        buf.extend_from_slice(s.state.as_str().as_bytes());
-        buf.extend_from_slice(b"\",\"history\":\"");
-        buf.extend_from_slice(s.history.as_str().as_bytes());
-        let counts = [
-            (&b"\",\"orig_pkts\":"[..], s.orig.pkts),
-            (b",\"orig_bytes\":", s.orig.bytes),
-            (b",\"orig_ip_bytes\":", s.orig.ip_bytes),
-            (b",\"resp_pkts\":", s.resp.pkts),
-            (b",\"resp_bytes\":", s.resp.bytes),
-            (b",\"resp_ip_bytes\":", s.resp.ip_bytes),
-            (b",\"syn_retransmits\":", u64::from(s.syn_retransmits)),
-            (b",\"missed_bytes\":", s.missed_bytes()),
-        ];
-        for (key, v) in counts {
-            buf.extend_from_slice(key);
-            buf.extend_from_slice(n.format(v).as_bytes());
+        // The fields before `seen_by` (about 420 bytes) go into a stack
+        // buffer in fixed-size copies, which the compiler inlines: appended
+        // piece by piece, each of the 30 pieces was a call to `memcpy`.
+        let mut head = Head::new();
+        head.lit(b"{\"proto\":\"");
+        head.text(s.proto.as_str().as_bytes());
+        head.lit(b"\",\"orig_h\":\"");
+        head.addr(s.orig_h);
+        head.lit(b"\",\"orig_p\":");
+        head.uint(u64::from(s.orig_p));
+        head.lit(b",\"resp_h\":\"");
+        head.addr(s.resp_h);
+        head.lit(b"\",\"resp_p\":");
+        head.uint(u64::from(s.resp_p));
+        head.lit(b",\"first_ts\":\"");
+        let first = times.first.format(s.first_ts, s.ts_digits);
+        let (t, len) = first.padded();
+        head.wide(t, len);
+        head.lit(b"\",\"last_ts\":\"");
+        let last = times.last.format(s.last_ts, s.ts_digits);
+        let (t, len) = last.padded();
+        head.wide(t, len);
+        head.lit(b"\",\"duration_s\":");
+        head.duration(s.duration_s());
+        head.lit(b",\"state\":\"");
+        head.text(s.state.as_str().as_bytes());
+        head.lit(b"\",\"history\":\"");
+        head.text(s.history.as_str().as_bytes());
+        head.lit(b"\",\"orig_pkts\":");
+        head.uint(s.orig.pkts);
+        head.lit(b",\"orig_bytes\":");
+        head.uint(s.orig.bytes);
+        head.lit(b",\"orig_ip_bytes\":");
+        head.uint(s.orig.ip_bytes);
+        head.lit(b",\"resp_pkts\":");
+        head.uint(s.resp.pkts);
+        head.lit(b",\"resp_bytes\":");
+        head.uint(s.resp.bytes);
+        head.lit(b",\"resp_ip_bytes\":");
+        head.uint(s.resp.ip_bytes);
+        head.lit(b",\"syn_retransmits\":");
+        head.uint(u64::from(s.syn_retransmits));
+        head.lit(b",\"missed_bytes\":");
+        head.uint(s.missed_bytes());
+        match head.done() {
+            Some(text) => buf.extend_from_slice(text),
+            // A duration serde_json writes with an exponent: the whole
+            // line as serde_json writes it.
+            None => {
+                super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
+                buf.push(b'\n');
+                return Ok(());
+            }
         }
         buf.extend_from_slice(b",\"icmp_error\":null,\"seen_by\":[");
         let mut first = true;
@@ -149,36 +168,137 @@ fn flow_fields(info: &FlowInfo) -> std::io::Result<Vec<u8>> {
     Ok(obj)
 }
 
-/// A duration rounded to microseconds, as serde_json prints the `f64`
-/// (`round6`): plain decimals from 10 µs to 10^9 s are exactly its shortest
-/// digits (see the test), written here without its float formatting;
-/// outside that range serde_json itself (it switches to exponents).
-fn duration(buf: &mut Vec<u8>, secs: f64) -> std::io::Result<()> {
-    let micros = (secs * 1e6).round();
-    if !((micros == 0.0 && micros.is_sign_positive()) || (10.0..1e15).contains(&micros)) {
-        return Ok(serde_json::to_writer(&mut *buf, &(micros / 1e6))?);
+/// The start of a line in a stack buffer: every piece is written by a
+/// copy of a size known when compiling (a literal, a timestamp's padded
+/// 30 bytes, an address's 16) or digit by digit, so none is a call to
+/// `memcpy`. Room for the longest head (two IPv6 addresses, 20-digit
+/// counts, a 30-letter history: under 600 bytes); a piece that would not
+/// fit marks the head spoilt instead of being cut.
+struct Head {
+    buf: [u8; 1024],
+    len: usize,
+    spoilt: bool,
+}
+
+impl Head {
+    fn new() -> Self {
+        Head {
+            buf: [0; 1024],
+            len: 0,
+            spoilt: false,
+        }
     }
-    let m = micros as u64;
-    let mut n = itoa::Buffer::new();
-    buf.extend_from_slice(n.format(m / 1_000_000).as_bytes());
-    let frac = m % 1_000_000;
-    if frac == 0 {
-        buf.extend_from_slice(b".0");
-        return Ok(());
+
+    /// The room for `n` more bytes, or `None` (and spoilt).
+    fn room(&mut self, n: usize) -> Option<&mut [u8]> {
+        let room = self.buf.get_mut(self.len..self.len + n);
+        self.spoilt |= room.is_none();
+        room
     }
-    // Six digits, trailing zeros dropped.
-    let mut digits = *b".000000";
-    let mut v = frac;
-    for d in digits.iter_mut().skip(1).rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
+
+    /// A literal.
+    #[inline(always)]
+    fn lit<const N: usize>(&mut self, s: &[u8; N]) {
+        if let Some(d) = self.room(N) {
+            d.copy_from_slice(s);
+            self.len += N;
+        }
     }
-    let mut keep = digits.len();
-    while keep > 2 && digits.get(keep - 1) == Some(&b'0') {
-        keep -= 1;
+
+    /// The first `len` bytes of `padded`, copied whole.
+    #[inline(always)]
+    fn wide<const N: usize>(&mut self, padded: &[u8; N], len: usize) {
+        if let Some(d) = self.room(N) {
+            d.copy_from_slice(padded);
+            self.len += len.min(N);
+        }
     }
-    buf.extend_from_slice(digits.get(..keep).unwrap_or_default());
-    Ok(())
+
+    /// A short text of any length.
+    fn text(&mut self, s: &[u8]) {
+        if let Some(d) = self.room(s.len()) {
+            d.copy_from_slice(s);
+            self.len += s.len();
+        }
+    }
+
+    /// An integer in decimal, written from its last digit.
+    #[inline(always)]
+    fn uint(&mut self, v: u64) {
+        let digits = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+        if let Some(d) = self.room(digits) {
+            let mut v = v;
+            for b in d.iter_mut().rev() {
+                *b = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            self.len += digits;
+        }
+    }
+
+    /// An address as std (and serde) print it.
+    fn addr(&mut self, a: IpAddr) {
+        match a {
+            IpAddr::V4(v4) => {
+                let (text, len) = v4_text(v4);
+                self.wide(&text, len);
+            }
+            IpAddr::V6(v6) => {
+                let mut text = [0u8; 48];
+                let mut w = &mut text[..];
+                let room = w.len();
+                if write!(w, "{v6}").is_ok() {
+                    let len = room - w.len();
+                    self.wide(&text, len);
+                } else {
+                    self.spoilt = true;
+                }
+            }
+        }
+    }
+
+    /// A duration rounded to microseconds, as serde_json prints the `f64`
+    /// (`round6`): plain decimals from 10 µs to 10^9 s are exactly its
+    /// shortest digits (see the test), written here without its float
+    /// formatting; outside that range serde_json's own text (with an
+    /// exponent).
+    fn duration(&mut self, secs: f64) {
+        let micros = (secs * 1e6).round();
+        if !((micros == 0.0 && micros.is_sign_positive()) || (10.0..1e15).contains(&micros)) {
+            match serde_json::to_vec(&(micros / 1e6)) {
+                Ok(v) => self.text(&v),
+                Err(_) => self.spoilt = true,
+            }
+            return;
+        }
+        let m = micros as u64;
+        self.uint(m / 1_000_000);
+        let frac = m % 1_000_000;
+        if frac == 0 {
+            self.lit(b".0");
+            return;
+        }
+        // Six digits, trailing zeros dropped.
+        let mut digits = *b".000000";
+        let mut v = frac;
+        for d in digits.iter_mut().skip(1).rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        let mut keep = digits.len();
+        while keep > 2 && digits.get(keep - 1) == Some(&b'0') {
+            keep -= 1;
+        }
+        self.wide(&digits, keep);
+    }
+
+    /// The text written, unless a piece did not fit.
+    fn done(&self) -> Option<&[u8]> {
+        if self.spoilt {
+            return None;
+        }
+        self.buf.get(..self.len)
+    }
 }
 
 /// Each octet's decimal digits followed by a dot, and how many digits.
@@ -201,27 +321,21 @@ const OCTETS: [([u8; 4], usize); 256] = {
     t
 };
 
-/// An address as std (and serde) print it.
-fn addr(buf: &mut Vec<u8>, a: IpAddr) -> std::io::Result<()> {
-    match a {
-        IpAddr::V4(v4) => {
-            // Four table entries of four bytes each, on the stack, appended
-            // once without the last dot (a tenth of the NDJSON writer's time
-            // went to formatting the two addresses digit by digit).
-            let mut text = [0u8; 16];
-            let mut n = 0;
-            for o in v4.octets() {
-                let (digits, len) = OCTETS.get(usize::from(o)).copied().unwrap_or_default();
-                if let Some(t) = text.get_mut(n..n + 4) {
-                    t.copy_from_slice(&digits);
-                }
-                n += len + 1;
-            }
-            buf.extend_from_slice(text.get(..n - 1).unwrap_or_default());
-            Ok(())
+/// An IPv4 address as std prints it, in a 16-byte buffer, and its length:
+/// four table entries of four bytes each, on the stack, the last dot left
+/// out (a tenth of the NDJSON writer's time went to formatting the two
+/// addresses digit by digit).
+fn v4_text(a: std::net::Ipv4Addr) -> ([u8; 16], usize) {
+    let mut text = [0u8; 16];
+    let mut n = 0;
+    for o in a.octets() {
+        let (digits, len) = OCTETS.get(usize::from(o)).copied().unwrap_or_default();
+        if let Some(t) = text.get_mut(n..n + 4) {
+            t.copy_from_slice(&digits);
         }
-        IpAddr::V6(v6) => write!(buf, "{v6}"),
+        n += len + 1;
     }
+    (text, n - 1)
 }
 
 #[cfg(test)]
@@ -291,15 +405,18 @@ mod tests {
             999_999_999_999_999,
             1_000_000_000_000_000,
         ]);
-        let mut buf = Vec::new();
         for m in micros {
             for ns in [m * 1000, m * 1000 + 499, m * 1000 - 500] {
                 let secs = ns as f64 / 1e9;
-                buf.clear();
-                duration(&mut buf, secs).unwrap_or_else(|e| panic!("{e}"));
+                let mut head = Head::new();
+                head.duration(secs);
                 let want = serde_json::to_string(&super::super::contract::round6(secs))
                     .unwrap_or_default();
-                assert_eq!(String::from_utf8_lossy(&buf), want, "{ns} ns");
+                assert_eq!(
+                    String::from_utf8_lossy(head.done().unwrap()),
+                    want,
+                    "{ns} ns"
+                );
             }
         }
     }
@@ -342,9 +459,9 @@ mod tests {
                 std::net::Ipv4Addr::new(1, 250, 37, o),
                 std::net::Ipv4Addr::new(o, o, o, o),
             ] {
-                let mut buf = Vec::new();
-                addr(&mut buf, IpAddr::V4(a)).unwrap_or_else(|e| panic!("{e}"));
-                assert_eq!(String::from_utf8_lossy(&buf), a.to_string());
+                let mut head = Head::new();
+                head.addr(IpAddr::V4(a));
+                assert_eq!(String::from_utf8_lossy(head.done().unwrap()), a.to_string());
             }
         }
     }
