@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Thirteenth session: base (070470f) vs new, interleaved, same run.
+# B: main at 070470f built to /tmp/aibnet-base, N: b0b8434 to /tmp/aibnet-new.
+B=/tmp/aibnet-base; N=/tmp/aibnet-new
+ADV=/work/data/adv/insights-logs-networksecuritygroupflowevent
+CAP=/work/main/benches/data
+echo "== load: $(uptime)"
+echo "== adv sessions --format ndjson (9 rounds)"
+python3 "$(dirname "$0")/ab.py" 9 "$B sessions --format ndjson $ADV" "$N sessions --format ndjson $ADV"
+echo "== adv sessions --format parquet -o /tmp/x.parquet (3 rounds)"
+python3 "$(dirname "$0")/ab.py" 3 "$B sessions --format parquet -o /tmp/xb.parquet $ADV" "$N sessions --format parquet -o /tmp/xn.parquet $ADV"
+echo "== small.pcap sessions --format ndjson (5 rounds)"
+python3 "$(dirname "$0")/ab.py" 5 "$B sessions --format ndjson $CAP/small.pcap" "$N sessions --format ndjson $CAP/small.pcap"
+echo "== mixed.pcap sessions --format ndjson (5 rounds)"
+python3 "$(dirname "$0")/ab.py" 5 "$B sessions --format ndjson $CAP/mixed.pcap" "$N sessions --format ndjson $CAP/mixed.pcap"
+echo "== adv diagnose (3 rounds)"
+python3 "$(dirname "$0")/ab.py" 3 "$B diagnose --format json $ADV" "$N diagnose --format json $ADV"
+echo "== month builds (3 rounds)"
+python3 "$(dirname "$0")/ab.py" 3 "$B builds --format json /work/data/month" "$N builds --format json /work/data/month"
+echo "== peak RSS (one run each)"
+for X in $B $N; do
+  for c in "sessions --format ndjson $ADV" "sessions --format parquet -o /tmp/x.parquet $ADV" "sessions --format ndjson $CAP/small.pcap" "sessions --format ndjson $CAP/mixed.pcap" "diagnose --format json $ADV" "builds --format json /work/data/month"; do
+    /usr/bin/time -f "%e s %U u %S s %M KB  $(basename $X) $c" $X $c 2>&1 >/dev/null | tail -1
+  done
+done
+echo "== outputs identical"
+for c in "sessions --format ndjson $ADV" "sessions --format json $ADV" "sessions --format ndjson $CAP/small.pcap" "sessions --format ndjson $CAP/mixed.pcap" "diagnose --format json $ADV" "builds --format json /work/data/month" "sessions --format ndjson --port 22 --since 2024-08-19T08:20:00Z --until 2024-08-19T08:40:00Z $ADV"; do
+  a=$($B $c 2>/dev/null | md5sum); b=$($N $c 2>/dev/null | md5sum); echo "$([ "$a" = "$b" ] && echo same || echo DIFFERENT) $c"
+done
+echo "== python baseline (one run)"
+/usr/bin/time -f "%e s %U u %S s %M KB python" python3 /work/main/benches/flowlog_baseline.py $ADV 2>&1 >/dev/null | tail -1
+echo "== load: $(uptime)"
