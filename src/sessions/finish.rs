@@ -1,8 +1,8 @@
 //! Finishing tables: settled sessions joined in order, the views of one
-//! connection from several inputs coalesced, compact flow-log records
-//! built in their final place.
+//! connection from several inputs coalesced; for compact flow-log records,
+//! the plan (the order and the coalescing groups) a
+//! [`Finished`](super::Finished) list builds its sessions from.
 
-use super::finished::Finished;
 use super::flow_record::Flows;
 use super::index::prefetch;
 use super::key::FlowKey;
@@ -38,29 +38,8 @@ impl SessionTable {
         SessionTable::concat(vec![self, other])
     }
 
-    /// Settle every session's state, coalesce the views of one connection
-    /// from several inputs, and sort. The result depends only on the
-    /// multiset of sessions, not on how tables were split or merged.
-    pub fn finish(self) -> Vec<Session> {
-        self.finished().into_vec()
-    }
-
-    /// [`SessionTable::finish`], the sessions of flow records built only
-    /// as they are read (see [`Finished`]): what is decided here is the
-    /// order and which views coalesce.
-    pub fn finished(mut self) -> Finished {
-        let chunks = std::mem::take(&mut self.flows);
-        if chunks.iter().all(|c| c.records.is_empty()) {
-            return Finished::from(self.finish_sessions());
-        }
-        let sessions = join_runs(self.into_runs()).0;
-        let flows = Flows::new(chunks);
-        let plan = plan(&sessions, &flows);
-        Finished::planned(sessions, flows, plan)
-    }
-
     /// [`SessionTable::finish`] for full sessions only (captures).
-    fn finish_sessions(self) -> Vec<Session> {
+    pub(super) fn finish_sessions(self) -> Vec<Session> {
         let (mut v, merged) = join_runs(self.into_runs());
         // Usually already in order: a capture's sessions are made in the
         // order of their first packets, and runs in order were merged. A
@@ -121,7 +100,7 @@ impl SessionTable {
 
 /// An item of a table being finished: a full session (`sessions[i]`), or a
 /// flow record marked by [`FLOW_BIT`] and named by its place in the flows
-/// ([`Flows::id`]: a chunk and an index, no search to find it).
+/// ([`Flows::iter_ids`]: a chunk and an index, no search to find it).
 type ItemId = u64;
 
 /// The mark of a flow record's [`ItemId`].
@@ -140,7 +119,7 @@ pub(super) const PREFETCH_AHEAD: usize = 8;
 /// record and every lookup: most of `sessions`' time). The groups are then
 /// put in finished order by their first item; [`build_group`] makes each
 /// group's session.
-fn plan(sessions: &[Session], flows: &Flows) -> Plan {
+pub(super) fn plan(sessions: &[Session], flows: &Flows) -> Plan {
     let v4 = sessions
         .iter()
         .all(|s| s.orig_h.is_ipv4() && s.resp_h.is_ipv4())

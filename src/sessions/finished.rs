@@ -13,21 +13,44 @@
 //! continuations of flow logs, `flowlog::join_continuations`) are kept
 //! beside it: the few sessions changed, and the positions removed.
 //!
-//! [`SessionTable::finished`]: super::SessionTable::finished
-//! [`SessionTable::finish`]: super::SessionTable::finish
 
 use super::finish::{
-    Group, PREFETCH_AHEAD, Plan, build_group, has_capture_view, in_order, prefetch_group,
+    Group, PREFETCH_AHEAD, Plan, build_group, has_capture_view, in_order, plan, prefetch_group,
 };
 use super::flow_record::Flows;
 use super::key::FlowKey;
 use super::model::{FlowInfo, SeenBy, Session};
+use super::runs::join_runs;
+use super::table::SessionTable;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::Arc;
+
+impl SessionTable {
+    /// Settle every session's state, coalesce the views of one connection
+    /// from several inputs, and sort. The result depends only on the
+    /// multiset of sessions, not on how tables were split or merged.
+    pub fn finish(self) -> Vec<Session> {
+        self.finished().into_vec()
+    }
+
+    /// [`SessionTable::finish`], the sessions of flow records built only
+    /// as they are read (see [`Finished`]): what is decided here is the
+    /// order and which views coalesce.
+    pub fn finished(mut self) -> Finished {
+        let chunks = std::mem::take(&mut self.flows);
+        if chunks.iter().all(|c| c.records.is_empty()) {
+            return Finished::from(self.finish_sessions());
+        }
+        let sessions = join_runs(self.into_runs()).0;
+        let flows = Flows::new(chunks);
+        let plan = plan(&sessions, &flows);
+        Finished::planned(sessions, flows, plan)
+    }
+}
 
 /// Sessions visited per parallel task by [`Finished::par_filter_map`].
 const TASK: usize = 4096;
@@ -451,7 +474,6 @@ fn drop_gone(mut v: Vec<Session>, gone: &[u32]) -> Vec<Session> {
 #[cfg(test)]
 mod tests {
     use super::super::flow_record::FlowRecord;
-    use super::super::table::SessionTable;
     use super::super::testing::{flow_record, infos};
     use super::*;
     use proptest::prelude::*;
