@@ -315,15 +315,7 @@ pub(super) fn batch(
         duration.append_value(crate::report::contract::round6(s.duration_s()));
         state.append(s.state.as_str())?;
         history.append_value(s.history.as_str());
-        let values = [
-            s.orig.pkts,
-            s.orig.bytes,
-            s.orig.ip_bytes,
-            s.resp.pkts,
-            s.resp.bytes,
-            s.resp.ip_bytes,
-        ];
-        for (b, v) in counts.iter_mut().zip(values) {
+        for (b, v) in counts.iter_mut().zip(s.counts()) {
             b.append_value(v);
         }
         synr.append_value(s.syn_retransmits);

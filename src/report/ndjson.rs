@@ -99,22 +99,14 @@ impl<'a> LineWriter<'a> {
         head.text(s.state.as_str().as_bytes());
         head.lit(b"\",\"history\":\"");
         head.text(s.history.as_str().as_bytes());
-        head.lit(b"\",\"orig_pkts\":");
-        head.uint(s.orig.pkts);
-        head.lit(b",\"orig_bytes\":");
-        head.uint(s.orig.bytes);
-        head.lit(b",\"orig_ip_bytes\":");
-        head.uint(s.orig.ip_bytes);
-        head.lit(b",\"resp_pkts\":");
-        head.uint(s.resp.pkts);
-        head.lit(b",\"resp_bytes\":");
-        head.uint(s.resp.bytes);
-        head.lit(b",\"resp_ip_bytes\":");
-        head.uint(s.resp.ip_bytes);
-        head.lit(b",\"syn_retransmits\":");
-        head.uint(u64::from(s.syn_retransmits));
-        head.lit(b",\"missed_bytes\":");
-        head.uint(s.missed_bytes());
+        let counts = s
+            .counts()
+            .into_iter()
+            .chain([u64::from(s.syn_retransmits), s.missed_bytes()]);
+        for ((key, len), v) in COUNT_KEYS.iter().zip(counts) {
+            head.wide(key, *len);
+            head.uint(v);
+        }
         match head.done() {
             Some(text) => buf.extend_from_slice(text),
             // A duration serde_json writes with an exponent: the whole
@@ -166,6 +158,32 @@ fn flow_fields(info: &FlowInfo) -> std::io::Result<Vec<u8>> {
         *open = b',';
     }
     Ok(obj)
+}
+
+/// The keys before each count of a line (the first one closes `history`),
+/// padded to one size: copied whole, then cut to their length.
+const COUNT_KEYS: [([u8; 20], usize); 8] = [
+    padded(b"\",\"orig_pkts\":"),
+    padded(b",\"orig_bytes\":"),
+    padded(b",\"orig_ip_bytes\":"),
+    padded(b",\"resp_pkts\":"),
+    padded(b",\"resp_bytes\":"),
+    padded(b",\"resp_ip_bytes\":"),
+    padded(b",\"syn_retransmits\":"),
+    padded(b",\"missed_bytes\":"),
+];
+
+/// `s` at the start of 20 bytes, and its length. Built at compile time: a
+/// key too long is a build error, not a panic.
+#[allow(clippy::indexing_slicing)]
+const fn padded(s: &[u8]) -> ([u8; 20], usize) {
+    let mut out = [0u8; 20];
+    let mut i = 0;
+    while i < s.len() {
+        out[i] = s[i];
+        i += 1;
+    }
+    (out, s.len())
 }
 
 /// The start of a line in a stack buffer: every piece is written by a

@@ -391,6 +391,19 @@ impl Session {
         self.missed
     }
 
+    /// Packets, bytes and IP bytes of the originator, then of the
+    /// responder: the order every output lists them in.
+    pub fn counts(&self) -> [u64; 6] {
+        [
+            self.orig.pkts,
+            self.orig.bytes,
+            self.orig.ip_bytes,
+            self.resp.pkts,
+            self.resp.bytes,
+            self.resp.ip_bytes,
+        ]
+    }
+
     /// The IP protocol number (`proto` names the common ones only).
     pub fn ip_proto(&self) -> u8 {
         self.ip_proto

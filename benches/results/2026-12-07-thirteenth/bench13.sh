@@ -5,18 +5,17 @@ B=/tmp/aibnet-base; N=/tmp/aibnet-new
 ADV=/work/data/adv/insights-logs-networksecuritygroupflowevent
 CAP=/work/main/benches/data
 echo "== load: $(uptime)"
-echo "== adv sessions --format ndjson (9 rounds)"
-python3 "$(dirname "$0")/ab.py" 9 "$B sessions --format ndjson $ADV" "$N sessions --format ndjson $ADV"
-echo "== adv sessions --format parquet -o /tmp/x.parquet (3 rounds)"
-python3 "$(dirname "$0")/ab.py" 3 "$B sessions --format parquet -o /tmp/xb.parquet $ADV" "$N sessions --format parquet -o /tmp/xn.parquet $ADV"
-echo "== small.pcap sessions --format ndjson (5 rounds)"
-python3 "$(dirname "$0")/ab.py" 5 "$B sessions --format ndjson $CAP/small.pcap" "$N sessions --format ndjson $CAP/small.pcap"
-echo "== mixed.pcap sessions --format ndjson (5 rounds)"
-python3 "$(dirname "$0")/ab.py" 5 "$B sessions --format ndjson $CAP/mixed.pcap" "$N sessions --format ndjson $CAP/mixed.pcap"
-echo "== adv diagnose (3 rounds)"
-python3 "$(dirname "$0")/ab.py" 3 "$B diagnose --format json $ADV" "$N diagnose --format json $ADV"
-echo "== month builds (3 rounds)"
-python3 "$(dirname "$0")/ab.py" 3 "$B builds --format json /work/data/month" "$N builds --format json /work/data/month"
+# Both binaries on one command, alternating: pair TITLE ROUNDS ARGS.
+pair() {
+  echo "== $1 ($2 rounds)"
+  python3 "$(dirname "$0")/ab.py" "$2" "$B $3" "$N $3"
+}
+pair "adv sessions --format ndjson" 9 "sessions --format ndjson $ADV"
+pair "adv sessions --format parquet" 3 "sessions --format parquet -o /tmp/x.parquet $ADV"
+pair "small.pcap sessions --format ndjson" 5 "sessions --format ndjson $CAP/small.pcap"
+pair "mixed.pcap sessions --format ndjson" 5 "sessions --format ndjson $CAP/mixed.pcap"
+pair "adv diagnose" 3 "diagnose --format json $ADV"
+pair "month builds" 3 "builds --format json /work/data/month"
 echo "== peak RSS (one run each)"
 for X in $B $N; do
   for c in "sessions --format ndjson $ADV" "sessions --format parquet -o /tmp/x.parquet $ADV" "sessions --format ndjson $CAP/small.pcap" "sessions --format ndjson $CAP/mixed.pcap" "diagnose --format json $ADV" "builds --format json /work/data/month"; do
