@@ -100,7 +100,7 @@ impl SessionTable {
 
 /// An item of a table being finished: a full session (`sessions[i]`), or a
 /// flow record marked by [`FLOW_BIT`] and named by its place in the flows
-/// ([`Flows::iter_ids`]: a chunk and an index, no search to find it).
+/// ([`Flows::par_iter_ids`]: a chunk and an index, no search to find it).
 type ItemId = u64;
 
 /// The mark of a flow record's [`ItemId`].
@@ -292,12 +292,13 @@ fn plan_items<K: ItemKey>(sessions: &[Session], flows: &Flows) -> Plan {
         .iter()
         .enumerate()
         .map(|(i, s)| (K::new(s.ip_proto, &order_key(s)), i as ItemId))
-        .chain(
-            flows
-                .iter_ids()
-                .map(|(id, f)| (K::new(f.ip_proto, &f.order_key()), id | FLOW_BIT)),
-        )
         .collect();
+    // Millions of records: their items are made in parallel, in place.
+    items.par_extend(
+        flows
+            .par_iter_ids()
+            .map(|(id, f)| (K::new(f.ip_proto, &f.order_key()), id | FLOW_BIT)),
+    );
     items.par_sort_unstable();
     plan_groups(&items, sessions)
 }
