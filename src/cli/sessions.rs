@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         if f.is_everything() {
             sessions.count()
         } else {
-            sessions.par_filter_map(|s| f.admits(s).then_some(())).len()
+            sessions.par_count(|s| f.admits(s))
         }
     };
     let in_window = filter.times_only();

@@ -73,7 +73,7 @@ fn write_rendered<S: Default + Clone + Send>(
     w: &mut dyn Write,
     v: &dyn SessionList,
     f: &Filter,
-    lead: usize,
+    mut lead: usize,
     render: impl Fn(&mut Vec<u8>, &mut S, &Session) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
@@ -82,7 +82,6 @@ fn write_rendered<S: Default + Clone + Send>(
     // task also keeps a state of `render`'s own (scratch space, caches).
     let mut bufs: Vec<(Vec<u8>, S)> = vec![Default::default(); RENDER_WINDOW];
     let mut shown = 0;
-    let mut lead = lead;
     for window in (0..v.len()).step_by(RENDER_CHUNK * RENDER_WINDOW) {
         let counts: Vec<usize> = bufs
             .par_iter_mut()

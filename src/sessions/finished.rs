@@ -12,7 +12,6 @@
 //! as [`SessionTable::finish`] always did. Changes after the plan (joined
 //! continuations of flow logs, `flowlog::join_continuations`) are kept
 //! beside it: the few sessions changed, and the positions removed.
-//!
 
 use super::finish::{
     Group, PREFETCH_AHEAD, Plan, build_group, has_capture_view, in_order, plan, prefetch_group,
@@ -52,7 +51,8 @@ impl SessionTable {
     }
 }
 
-/// Sessions visited per parallel task by [`Finished::par_filter_map`].
+/// Sessions visited per parallel task by [`Finished::par_count`] and
+/// [`Finished::par_filter_map_heads`].
 const TASK: usize = 4096;
 
 /// A run's sessions in finished order (sorted by first time, views of one
@@ -92,17 +92,21 @@ impl Finished {
     /// view among the sessions (captures beside flow logs, small runs) the
     /// list is built at once.
     pub(super) fn planned(sessions: Vec<Session>, flows: Flows, plan: Plan) -> Self {
-        let f = Finished {
+        if sessions.iter().any(has_capture_view) {
+            let f = Finished {
+                sessions,
+                flows,
+                ..Finished::default()
+            };
+            let (v, later) = f.build_all(&plan);
+            return Finished::from(in_order(v, later));
+        }
+        Finished {
             sessions,
             flows,
             plan: Some(plan),
             ..Finished::default()
-        };
-        if f.sessions.iter().any(has_capture_view) {
-            let (v, later) = f.build_all();
-            return Finished::from(in_order(v, later));
         }
-        f
     }
 
     /// Positions, removed ones included.
@@ -127,6 +131,15 @@ impl Finished {
         u32::try_from(i).is_ok_and(|i| self.gone.binary_search(&i).is_ok())
     }
 
+    /// The session changed at position `i` after the plan, if any (no
+    /// lookup at all while nothing has changed, the usual case).
+    fn changed_at(&self, i: usize) -> Option<&Session> {
+        if self.changed.is_empty() {
+            return None;
+        }
+        self.changed.get(&u32::try_from(i).ok()?)
+    }
+
     /// The session at position `i`; `None` when removed or out of range.
     pub fn get(&self, i: usize) -> Option<Cow<'_, Session>> {
         if self.is_gone(i) {
@@ -135,7 +148,7 @@ impl Finished {
         let Some(plan) = &self.plan else {
             return self.sessions.get(i).map(Cow::Borrowed);
         };
-        if let Some(s) = u32::try_from(i).ok().and_then(|k| self.changed.get(&k)) {
+        if let Some(s) = self.changed_at(i) {
             return Some(Cow::Borrowed(s));
         }
         let g = plan.groups.get(i)?;
@@ -195,15 +208,10 @@ impl Finished {
             if gone.next_if(|&&g| g as usize == i).is_some() {
                 continue;
             }
-            let slot = match &self.plan {
-                None => self.sessions.get(i).map(Slot::Built),
-                Some(plan) => match (!self.changed.is_empty())
-                    .then(|| u32::try_from(i).ok().and_then(|k| self.changed.get(&k)))
-                    .flatten()
-                {
-                    Some(s) => Some(Slot::Built(s)),
-                    None => plan.groups.get(i).map(Slot::Planned),
-                },
+            let slot = match (&self.plan, self.changed_at(i)) {
+                (None, _) => self.sessions.get(i).map(Slot::Built),
+                (Some(_), Some(s)) => Some(Slot::Built(s)),
+                (Some(plan), None) => plan.groups.get(i).map(Slot::Planned),
             };
             if let Some(slot) = slot {
                 f(i, slot);
@@ -230,23 +238,21 @@ impl Finished {
         build_group(g, rest, &self.sessions, &self.flows).0
     }
 
-    /// `f` of every session, in parallel; the positions and values where it
-    /// gave one, in order.
-    pub fn par_filter_map<T: Send>(
-        &self,
-        f: impl Fn(&Session) -> Option<T> + Sync,
-    ) -> Vec<(usize, T)> {
-        self.par_collect(|range, out| {
-            self.visit(range, &mut |i, s| {
-                if let Some(v) = f(s) {
-                    out.push((i, v));
-                }
+    /// How many sessions `f` admits, counted in parallel.
+    pub fn par_count(&self, f: impl Fn(&Session) -> bool + Sync) -> usize {
+        (0..self.len().div_ceil(TASK))
+            .into_par_iter()
+            .map(|t| {
+                let mut n = 0;
+                self.visit(t * TASK..(t + 1) * TASK, &mut |_, s| n += usize::from(f(s)));
+                n
             })
-        })
+            .sum()
     }
 
-    /// [`Finished::par_filter_map`] over every session's [`Head`]: a
-    /// session of one flow record is not built for it.
+    /// `f` of every session's [`Head`], in parallel: the positions and
+    /// values where it gave one, in order. A session of one flow record is
+    /// not built for it.
     pub fn par_filter_map_heads<T: Send>(
         &self,
         f: impl Fn(&Head<'_>) -> Option<T> + Sync,
@@ -297,23 +303,19 @@ impl Finished {
     }
 
     /// The whole list as one vector, built in parallel.
-    pub fn into_vec(mut self) -> Vec<Session> {
-        if self.plan.is_none() {
-            let gone = std::mem::take(&mut self.gone);
-            return drop_gone(self.sessions, &gone);
-        }
+    pub fn into_vec(self) -> Vec<Session> {
+        let Some(plan) = &self.plan else {
+            return drop_gone(self.sessions, &self.gone);
+        };
         // A planned list has no capture's view (see `planned`): no
         // session's first time moved, and the order stands.
-        let (v, _) = self.build_all();
+        let (v, _) = self.build_all(plan);
         drop_gone(v, &self.gone)
     }
 
-    /// Every position's session (removed ones too) in a new vector, and
-    /// whether a first time moved later.
-    fn build_all(&self) -> (Vec<Session>, bool) {
-        let Some(plan) = &self.plan else {
-            return (self.sessions.clone(), false);
-        };
+    /// Every position's session of `plan` (removed ones too) in a new
+    /// vector, and whether a first time moved later.
+    fn build_all(&self, plan: &Plan) -> (Vec<Session>, bool) {
         let later = std::sync::atomic::AtomicBool::new(false);
         let v: Vec<Session> = plan
             .groups
@@ -323,9 +325,7 @@ impl Finished {
                 if let Some(ahead) = plan.groups.get(i + PREFETCH_AHEAD) {
                     prefetch_group(ahead, &self.flows);
                 }
-                if !self.changed.is_empty()
-                    && let Some(s) = u32::try_from(i).ok().and_then(|k| self.changed.get(&k))
-                {
+                if let Some(s) = self.changed_at(i) {
                     return s.clone();
                 }
                 let (s, moved) = build_group(g, &plan.rest, &self.sessions, &self.flows);
@@ -551,11 +551,9 @@ mod tests {
                 let want_heads: Vec<String> =
                     want.iter().flatten().map(|s| head_text(&Head::of(s))).collect();
                 prop_assert_eq!(heads, want_heads);
-                let listed: Vec<String> = f.par_filter_map(|s| Some(format!("{s:?}")))
-                    .into_iter()
-                    .map(|(_, s)| s)
-                    .collect();
-                prop_assert_eq!(&listed, &want_text);
+                let even = |s: &Session| s.orig.pkts % 2 == 0;
+                prop_assert_eq!(f.par_count(|_| true), want_text.len());
+                prop_assert_eq!(f.par_count(even), want.iter().flatten().filter(|s| even(s)).count());
             }
             for f in [lazy, built] {
                 let v: Vec<String> = f.into_vec().iter().map(|s| format!("{s:?}")).collect();
