@@ -117,6 +117,14 @@ static NO_RECORD: FlowRecord = FlowRecord {
     input: 0,
 };
 
+/// The id of the record at position `k` of all records in chunk order,
+/// given the chunks' [`Flows::starts`].
+pub(super) fn id_at(starts: &[usize], k: usize) -> u64 {
+    let c = starts.partition_point(|&s| s <= k).saturating_sub(1);
+    let i = k - starts.get(c).copied().unwrap_or(0);
+    (c as u64) << 32 | i as u64
+}
+
 /// The flow records of a table, in chunks (one an input).
 #[derive(Debug, Default)]
 pub(super) struct Flows {
@@ -140,6 +148,25 @@ impl Flows {
         self.chunks.iter().flat_map(|c| c.records.iter())
     }
 
+    /// Where each chunk's records start when all are counted in chunk
+    /// order (the positions [`Flows::par_iter_ids`] goes through).
+    pub(super) fn starts(&self) -> Vec<usize> {
+        let mut n = 0;
+        self.chunks
+            .iter()
+            .map(|c| {
+                let s = n;
+                n += c.records.len();
+                s
+            })
+            .collect()
+    }
+
+    /// How many records there are.
+    pub(super) fn len(&self) -> usize {
+        self.chunks.iter().map(|c| c.records.len()).sum()
+    }
+
     /// Every record, in chunk order, with its id: its chunk (high 32 bits)
     /// and its index in the chunk (below 2^31 chunks of 2^32 records each).
     /// An indexed parallel iterator: a caller collects it straight into its
@@ -148,22 +175,14 @@ impl Flows {
     pub(super) fn par_iter_ids(
         &self,
     ) -> impl IndexedParallelIterator<Item = (u64, &FlowRecord)> + '_ {
-        let mut n = 0;
-        let starts: Vec<usize> = self
-            .chunks
-            .iter()
-            .map(|c| {
-                let s = n;
-                n += c.records.len();
-                s
+        let starts = self.starts();
+        (0..self.len())
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .map(move |k| {
+                let id = id_at(&starts, k);
+                (id, self.get(id).map_or(&NO_RECORD, |(r, _)| r))
             })
-            .collect();
-        (0..n).into_par_iter().with_min_len(1 << 14).map(move |k| {
-            let c = starts.partition_point(|&s| s <= k).saturating_sub(1);
-            let i = k - starts.get(c).copied().unwrap_or(0);
-            let id = (c as u64) << 32 | i as u64;
-            (id, self.get(id).map_or(&NO_RECORD, |(r, _)| r))
-        })
     }
 
     /// Every flow detail the records index.
