@@ -185,6 +185,33 @@ impl Flows {
             })
     }
 
+    /// A bit for every record, by position in chunk order (64 a word):
+    /// whether `f` holds for it (and the details it indexes). Made in
+    /// parallel, each thread reading its records straight through.
+    pub(super) fn par_marks(
+        &self,
+        f: impl Fn(&FlowRecord, &[Arc<FlowInfo>]) -> bool + Sync,
+    ) -> Vec<u64> {
+        let starts = self.starts();
+        let n = self.len();
+        (0..n.div_ceil(64))
+            .into_par_iter()
+            .with_min_len(1 << 8)
+            .map(|w| {
+                let mut bits = 0u64;
+                for k in w * 64..n.min(w * 64 + 64) {
+                    if self
+                        .get(id_at(&starts, k))
+                        .is_some_and(|(r, infos)| f(r, infos))
+                    {
+                        bits |= 1 << (k % 64);
+                    }
+                }
+                bits
+            })
+            .collect()
+    }
+
     /// Every flow detail the records index.
     pub(super) fn infos(&self) -> impl Iterator<Item = &Arc<FlowInfo>> {
         self.chunks.iter().flat_map(|c| c.infos.iter())
