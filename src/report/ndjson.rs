@@ -11,9 +11,10 @@
 
 use super::contract::SessionJson;
 use crate::ingest::InputReport;
-use crate::sessions::{FlowInfo, Session};
+use crate::sessions::{ConnState, FlowInfo, FlowRecord, Proto, SeenBy, Session, seconds_between};
 use crate::time::TimestampCache;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -67,43 +68,72 @@ impl<'a> LineWriter<'a> {
         s: &Session,
     ) -> std::io::Result<()> {
         if s.icmp_error.is_some() {
-            super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
-            buf.push(b'\n');
-            return Ok(());
+            return self.whole(buf, s);
         }
+        self.line(buf, times, &Line::of(s), |buf| self.whole(buf, s))
+    }
+
+    /// [`LineWriter::write`] of the session that flow record `r` (its
+    /// details among `infos`) is alone, the same bytes, written straight
+    /// from the record.
+    pub fn write_record(
+        &self,
+        buf: &mut Vec<u8>,
+        times: &mut LineTimes,
+        r: &FlowRecord,
+        infos: &[Arc<FlowInfo>],
+    ) -> std::io::Result<()> {
+        self.line(buf, times, &Line::of_record(r, infos), |buf| {
+            self.whole(buf, &r.session(infos))
+        })
+    }
+
+    /// A session's line as serde_json writes it, for what the hand-written
+    /// line leaves to it.
+    fn whole(&self, buf: &mut Vec<u8>, s: &Session) -> std::io::Result<()> {
+        super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
+        buf.push(b'\n');
+        Ok(())
+    }
+
+    /// Append line `l`; `whole` writes it instead when a piece is one
+    /// serde_json writes differently.
+    fn line(
+        &self,
+        buf: &mut Vec<u8>,
+        times: &mut LineTimes,
+        l: &Line<'_>,
+        whole: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         // The fields before `seen_by` (about 420 bytes) go into a stack
         // buffer in fixed-size copies, which the compiler inlines: appended
         // piece by piece, each of the 30 pieces was a call to `memcpy`.
         let mut head = Head::new();
         head.lit(b"{\"proto\":\"");
-        head.text(s.proto.as_str().as_bytes());
+        head.text(l.proto.as_str().as_bytes());
         head.lit(b"\",\"orig_h\":\"");
-        head.addr(s.orig_h);
+        head.addr(l.orig.0);
         head.lit(b"\",\"orig_p\":");
-        head.uint(u64::from(s.orig_p));
+        head.uint(u64::from(l.orig.1));
         head.lit(b",\"resp_h\":\"");
-        head.addr(s.resp_h);
+        head.addr(l.resp.0);
         head.lit(b"\",\"resp_p\":");
-        head.uint(u64::from(s.resp_p));
+        head.uint(u64::from(l.resp.1));
         head.lit(b",\"first_ts\":\"");
-        let first = times.first.format(s.first_ts, s.ts_digits);
+        let first = times.first.format(l.first_ts, l.ts_digits);
         let (t, len) = first.padded();
         head.wide(t, len);
         head.lit(b"\",\"last_ts\":\"");
-        let last = times.last.format(s.last_ts, s.ts_digits);
+        let last = times.last.format(l.last_ts, l.ts_digits);
         let (t, len) = last.padded();
         head.wide(t, len);
         head.lit(b"\",\"duration_s\":");
-        head.duration(s.duration_s());
+        head.duration(l.duration_s);
         head.lit(b",\"state\":\"");
-        head.text(s.state.as_str().as_bytes());
+        head.text(l.state.as_str().as_bytes());
         head.lit(b"\",\"history\":\"");
-        head.text(s.history.as_str().as_bytes());
-        let counts = s
-            .counts()
-            .into_iter()
-            .chain([u64::from(s.syn_retransmits), s.missed_bytes()]);
-        for ((key, len), v) in COUNT_KEYS.iter().zip(counts) {
+        head.text(l.history.as_bytes());
+        for ((key, len), v) in COUNT_KEYS.iter().zip(l.counts) {
             head.wide(key, *len);
             head.uint(v);
         }
@@ -111,15 +141,11 @@ impl<'a> LineWriter<'a> {
             Some(text) => buf.extend_from_slice(text),
             // A duration serde_json writes with an exponent: the whole
             // line as serde_json writes it.
-            None => {
-                super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
-                buf.push(b'\n');
-                return Ok(());
-            }
+            None => return whole(buf),
         }
         buf.extend_from_slice(b",\"icmp_error\":null,\"seen_by\":[");
         let mut first = true;
-        for p in s.seen_by.iter().filter_map(|i| self.paths.get(i as usize)) {
+        for p in l.seen_by.iter().filter_map(|i| self.paths.get(i as usize)) {
             if !first {
                 buf.push(b',');
             }
@@ -127,7 +153,7 @@ impl<'a> LineWriter<'a> {
             buf.extend_from_slice(p);
         }
         buf.push(b']');
-        if let Some(info) = &s.flow {
+        if let Some(info) = l.flow {
             match self.flows.get(&(Arc::as_ptr(info) as usize)) {
                 Some(fields) => buf.extend_from_slice(fields),
                 // A session the writer was not made for: rendered here.
@@ -136,6 +162,83 @@ impl<'a> LineWriter<'a> {
         }
         buf.extend_from_slice(b"}\n");
         Ok(())
+    }
+}
+
+/// What a line without an ICMP error says, read from a built session or
+/// straight from a flow record.
+struct Line<'a> {
+    proto: Proto,
+    orig: (IpAddr, u16),
+    resp: (IpAddr, u16),
+    first_ts: i64,
+    last_ts: i64,
+    ts_digits: u8,
+    duration_s: f64,
+    state: ConnState,
+    history: &'a str,
+    /// The six counts ([`Session::counts`]), SYN retransmissions and
+    /// missed bytes, in the line's order.
+    counts: [u64; 8],
+    seen_by: Cow<'a, SeenBy>,
+    flow: Option<&'a Arc<FlowInfo>>,
+}
+
+impl<'a> Line<'a> {
+    fn of(s: &'a Session) -> Self {
+        let [a, b, c, d, e, f] = s.counts();
+        Line {
+            proto: s.proto,
+            orig: (s.orig_h, s.orig_p),
+            resp: (s.resp_h, s.resp_p),
+            first_ts: s.first_ts,
+            last_ts: s.last_ts,
+            ts_digits: s.ts_digits,
+            duration_s: s.duration_s(),
+            state: s.state,
+            history: s.history.as_str(),
+            counts: [
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                u64::from(s.syn_retransmits),
+                s.missed_bytes(),
+            ],
+            seen_by: Cow::Borrowed(&s.seen_by),
+            flow: s.flow.as_ref(),
+        }
+    }
+
+    /// The line of [`FlowRecord::session`], without building it: a flow
+    /// record's session has no history, no payload bytes (flow logs count
+    /// IP bytes), no SYN retransmissions or missed bytes, and one input.
+    fn of_record(r: &FlowRecord, infos: &'a [Arc<FlowInfo>]) -> Self {
+        Line {
+            proto: Proto::from_number(r.ip_proto),
+            orig: (r.orig_h, r.orig_p),
+            resp: (r.resp_h, r.resp_p),
+            first_ts: r.first_ts,
+            last_ts: r.last_ts,
+            ts_digits: r.ts_digits,
+            duration_s: seconds_between(r.first_ts, r.last_ts),
+            state: r.state,
+            history: "",
+            counts: [
+                r.orig_pkts,
+                0,
+                r.orig_ip_bytes,
+                r.resp_pkts,
+                0,
+                r.resp_ip_bytes,
+                0,
+                0,
+            ],
+            seen_by: Cow::Owned(SeenBy::one(r.input)),
+            flow: infos.get(r.info as usize),
+        }
     }
 }
 
@@ -400,6 +503,131 @@ mod tests {
         assert!(n > 1000, "only {n} sessions");
         assert!(a.sessions.iter().any(|s| s.orig_h.is_ipv6()));
         assert!(a.sessions.iter().any(|s| s.flow.is_some()));
+    }
+
+    /// The line of a session that is one flow record, written straight
+    /// from the record, is the line of the session built from it, on the
+    /// real flow-log samples and the busy-VNET blobs (NSG v1 and v2, VNet
+    /// flow logs, denies, notes): `sessions` writes them so.
+    #[test]
+    fn records_write_the_lines_of_their_sessions() {
+        use crate::analyze::analyze_paths_finished;
+        use crate::sessions::{SessionList, Visited};
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let paths = [
+            root.join("tests/data/flowlogs/samples"),
+            root.join("tests/data/busy-vnet"),
+        ];
+        assert!(paths.iter().all(|p| p.is_dir()), "{paths:?}");
+        let (a, list) = analyze_paths_finished(&paths, &Default::default());
+        let lines = LineWriter::new(&a.inputs, list.flow_infos()).unwrap_or_else(|e| panic!("{e}"));
+        let (mut records, mut built) = (0, 0);
+        let mut times = (LineTimes::default(), LineTimes::default());
+        list.visit_compact(0..list.len(), &mut |_, v| {
+            let mut buf = Vec::new();
+            let want = match v {
+                Visited::Record(r, infos) => {
+                    records += 1;
+                    lines
+                        .write_record(&mut buf, &mut times.0, r, infos)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let mut want = Vec::new();
+                    lines
+                        .write(&mut want, &mut times.1, &r.session(infos))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    want
+                }
+                Visited::Built(s) => {
+                    built += 1;
+                    lines
+                        .write(&mut buf, &mut times.0, s)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    serde_line(s, &a.inputs)
+                }
+            };
+            assert_eq!(
+                String::from_utf8_lossy(&buf),
+                String::from_utf8_lossy(&want)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&buf),
+                String::from_utf8_lossy(&serde_line(&v.session(), &a.inputs))
+            );
+        });
+        assert!(records > 10_000, "{records} records");
+        assert!(built > 0, "no coalesced or joined session");
+    }
+
+    /// Records at the edges (IPv6, any protocol, extreme times and
+    /// precisions whose durations serde_json writes with an exponent,
+    /// counts near the top, details out of range) write their sessions'
+    /// serde_json lines.
+    #[test]
+    fn extreme_records_write_the_lines_of_their_sessions() {
+        use crate::sessions::{ConnState, Decision};
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/flowlogs/samples");
+        let inputs = analyze_paths(
+            &[
+                dir.join("nsg-v2_docs-overview-sample_2records.json"),
+                dir.join("vnet-v4_docs-overview-sample_1record.json"),
+            ],
+            &Default::default(),
+        )
+        .inputs;
+        assert_eq!(inputs.len(), 2);
+        let infos = vec![Arc::new(FlowInfo {
+            decision: Some(Decision::Deny),
+            note: Some("a \"quoted\" note\n".into()),
+            ..FlowInfo::default()
+        })];
+        let lines = LineWriter::new(&inputs, &infos).unwrap_or_else(|e| panic!("{e}"));
+        let mut times = LineTimes::default();
+        let mut n = 0;
+        for (first, last) in [
+            (0, 0),
+            (i64::MIN, i64::MAX),
+            (-5, 3),
+            (1, 1_000_000_000_000_000_000),
+            (1_724_090_400_123_456_789, 1_724_090_400_123_456_789 + 7),
+        ] {
+            for (proto, orig_h, resp_h) in [
+                (6u8, "10.0.0.1", "255.255.255.255"),
+                (17, "::", "fd00::1"),
+                (58, "fe80::1", "::ffff:1.2.3.4"),
+                (250, "0.0.0.0", "1.1.1.1"),
+            ] {
+                for (digits, info, input) in [(0u8, 0u32, 0u32), (3, 1, 1), (9, u32::MAX, 5)] {
+                    let r = FlowRecord {
+                        first_ts: first,
+                        last_ts: last,
+                        orig_pkts: u64::MAX,
+                        orig_ip_bytes: 1,
+                        resp_pkts: 0,
+                        resp_ip_bytes: u64::MAX - 1,
+                        orig_h: orig_h.parse().unwrap_or_else(|e| panic!("{e}")),
+                        resp_h: resp_h.parse().unwrap_or_else(|e| panic!("{e}")),
+                        orig_p: 0,
+                        resp_p: 65535,
+                        ip_proto: proto,
+                        ts_digits: digits,
+                        state: ConnState::RSTOS0,
+                        info,
+                        input,
+                    };
+                    let mut buf = Vec::new();
+                    lines
+                        .write_record(&mut buf, &mut times, &r, &infos)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(
+                        String::from_utf8_lossy(&buf),
+                        String::from_utf8_lossy(&serde_line(&r.session(&infos), &inputs)),
+                        "{r:?}"
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 60);
     }
 
     /// Durations come out as serde_json prints the rounded `f64`: every

@@ -6,7 +6,7 @@ use super::escape::{md_text, terminal};
 use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
 use crate::analyze::Analysis;
 use crate::ingest::{InputReport, Skipped, short_paths};
-use crate::sessions::{Endpoint, Filter, Session, SessionList};
+use crate::sessions::{Endpoint, Filter, Session, SessionList, Visited};
 use crate::time::rfc3339;
 use serde::Serialize;
 use std::io::Write;
@@ -74,7 +74,7 @@ fn write_rendered<S: Default + Clone + Send>(
     v: &dyn SessionList,
     f: &Filter,
     mut lead: usize,
-    render: impl Fn(&mut Vec<u8>, &mut S, &Session) -> std::io::Result<()> + Sync,
+    render: impl Fn(&mut Vec<u8>, &mut S, Visited<'_>) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
     // Buffers are reused from window to window: fresh ones cost a page fault
@@ -82,6 +82,9 @@ fn write_rendered<S: Default + Clone + Send>(
     // task also keeps a state of `render`'s own (scratch space, caches).
     let mut bufs: Vec<(Vec<u8>, S)> = vec![Default::default(); RENDER_WINDOW];
     let mut shown = 0;
+    // Sessions that are one flow record come as the record (see
+    // `SessionList::visit_compact`); only a filter needs them built.
+    let everything = f.is_everything();
     for window in (0..v.len()).step_by(RENDER_CHUNK * RENDER_WINDOW) {
         let counts: Vec<usize> = bufs
             .par_iter_mut()
@@ -91,8 +94,8 @@ fn write_rendered<S: Default + Clone + Send>(
                 let start = window + ci * RENDER_CHUNK;
                 let mut n = 0;
                 let mut err = None;
-                v.visit(start..start + RENDER_CHUNK, &mut |_, s| {
-                    if err.is_none() && f.admits(s) {
+                v.visit_compact(start..start + RENDER_CHUNK, &mut |_, s| {
+                    if err.is_none() && (everything || f.admits(&s.session())) {
                         n += 1;
                         err = render(buf, scratch, s).err();
                     }
@@ -137,7 +140,7 @@ fn write_json(
     let shown = write_rendered(w, v, f, 1, |buf, scratch: &mut Vec<u8>, s| {
         buf.extend_from_slice(b",\n    ");
         scratch.clear();
-        super::json::to_writer_pretty(&mut *scratch, &SessionJson::of(s, &a.inputs))?;
+        super::json::to_writer_pretty(&mut *scratch, &SessionJson::of(&s.session(), &a.inputs))?;
         // Indent the session's own lines two levels deeper.
         let mut rest = scratch.as_slice();
         while let Some(nl) = memchr::memchr(b'\n', rest) {
@@ -164,7 +167,10 @@ fn write_ndjson(
     f: &Filter,
 ) -> std::io::Result<()> {
     let lines = super::ndjson::LineWriter::new(&a.inputs, v.flow_infos())?;
-    write_rendered(w, v, f, 0, |buf, times, s| lines.write(buf, times, s))?;
+    write_rendered(w, v, f, 0, |buf, times, s| match s {
+        Visited::Built(s) => lines.write(buf, times, s),
+        Visited::Record(r, infos) => lines.write_record(buf, times, r, infos),
+    })?;
     Ok(())
 }
 

@@ -50,8 +50,8 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
-    /// The full session.
-    pub(super) fn session(&self, infos: &[Arc<FlowInfo>]) -> Session {
+    /// The full session (its details `infos[info]`).
+    pub fn session(&self, infos: &[Arc<FlowInfo>]) -> Session {
         let five = FiveTuple {
             proto: self.ip_proto,
             src: self.orig_h,

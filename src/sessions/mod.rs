@@ -48,10 +48,12 @@ pub(crate) mod testing;
 pub use endpoint::Endpoint;
 pub use filter::Filter;
 pub use finish::COALESCE_SKEW_NS;
-pub use finished::{Finished, Head, SessionList};
+pub use finished::{Finished, Head, SessionList, Visited};
 pub use flow_record::FlowRecord;
 pub use key::{FlowKey, likely_server_port, likely_udp_server_port, shard};
-pub use model::{Decision, Direction, FlowInfo, IcmpNote, Proto, SeenBy, Session, Side};
+pub use model::{
+    Decision, Direction, FlowInfo, IcmpNote, Proto, SeenBy, Session, Side, seconds_between,
+};
 pub use state::{ConnState, History};
 pub use table::{
     BATCH, PacketStats, SessionTable, TCP_CLOSE_DELAY_NS, TCP_INACTIVITY_NS, UDP_INACTIVITY_NS,

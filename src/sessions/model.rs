@@ -422,15 +422,21 @@ impl Session {
 
     /// Duration in seconds.
     pub fn duration_s(&self) -> f64 {
-        // Saturating: timestamps come from the file, and a pcapng clock offset
-        // can put one packet of a session at either end of the i64 range.
-        self.last_ts.saturating_sub(self.first_ts) as f64 / 1e9
+        seconds_between(self.first_ts, self.last_ts)
     }
 
     /// Whether the session saw no answer at all from the responder.
     pub fn unanswered(&self) -> bool {
         self.resp.pkts == 0
     }
+}
+
+/// The seconds from `first_ts` to `last_ts` (ns since the epoch): a
+/// session's duration. Saturating: timestamps come from the file, and a
+/// pcapng clock offset can put one packet of a session at either end of
+/// the i64 range.
+pub fn seconds_between(first_ts: i64, last_ts: i64) -> f64 {
+    last_ts.saturating_sub(first_ts) as f64 / 1e9
 }
 
 /// The key of [`order_key`].
