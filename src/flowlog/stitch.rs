@@ -472,15 +472,18 @@ pub fn sessions_in_scope(file: &FlowLogFile, input: u32, filter: &Filter) -> (Se
     let out: Vec<FlowRecord> = accs
         .into_iter()
         .map(|a| {
+            // The texts are borrowed: cloned only into a new `FlowInfo`
+            // (counting references, three a record, cost more than the
+            // rest of the record).
             let bt = texts.get(a.batch as usize);
             let (rule, acl) = bt
-                .and_then(|bt| bt.rules.get(a.rule.0 as usize).cloned())
-                .unwrap_or_default();
+                .and_then(|bt| bt.rules.get(a.rule.0 as usize))
+                .map_or((None, None), |(r, l)| (r.as_ref(), l.as_ref()));
             let (vnet, target) = bt
-                .and_then(|bt| bt.records.get(a.record as usize).cloned())
-                .unwrap_or_default();
+                .and_then(|bt| bt.records.get(a.record as usize))
+                .map_or((false, None), |(v, t)| (*v, t.as_ref()));
             let ms = bt.is_some_and(|bt| bt.ms);
-            to_record(&a, rule, acl, target, vnet, ms, input, &mut shared)
+            to_record(&a, [rule, acl, target], vnet, ms, input, &mut shared)
         })
         .collect();
     (SessionTable::from_flow_records(out, shared.infos), used)
@@ -548,12 +551,9 @@ impl Shared {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // the parts of one session, assembled once
 fn to_record(
     a: &Acc,
-    rule: Option<Arc<str>>,
-    acl: Option<Arc<str>>,
-    target: Option<Arc<str>>,
+    [rule, acl, target]: [Option<&Arc<str>>; 3],
     vnet: bool,
     ms_precision: bool,
     input: u32,
@@ -572,14 +572,11 @@ fn to_record(
     } else {
         counted_state(k.proto, src, c, a.ended)
     };
-    let rule_name = rule.as_deref().unwrap_or("");
+    let rule_name = rule.map_or("", |r| &**r);
     let note = note(a, rule_name, vnet, has_counters, c);
-    let ptr = |a: &Option<Arc<str>>| {
-        a.as_ref()
-            .map_or(0, |a| Arc::as_ptr(a) as *const u8 as usize)
-    };
+    let ptr = |a: Option<&Arc<str>>| a.map_or(0, |a| Arc::as_ptr(a) as *const u8 as usize);
     let key = InfoKey {
-        texts: [ptr(&rule), ptr(&acl), ptr(&target)],
+        texts: [ptr(rule), ptr(acl), ptr(target)],
         states: a.states,
         deny: denied,
         inbound: a.direction == Direction::Inbound,
@@ -593,14 +590,14 @@ fn to_record(
             let note = note.text().and_then(|n| shared.text(&n));
             let info = FlowInfo {
                 decision: Some(a.decision),
-                rule,
+                rule: rule.cloned(),
                 direction: Some(a.direction),
                 flow_state,
                 // The NSG that decided: the record's NSG for NSG logs; for
                 // VNet logs the ACL (an NSG resource id, or a GUID for AVNM
                 // / older data).
-                nsg: acl,
-                target,
+                nsg: acl.cloned(),
+                target: target.cloned(),
                 note,
             };
             let i = u32::try_from(shared.infos.len()).unwrap_or(u32::MAX);
