@@ -14,6 +14,7 @@
 //! JSON outputs are contracts: `schema_version` 1, fields are added, never
 //! renamed ([`contract`]).
 
+pub mod buffer;
 pub mod builds;
 pub mod builds_view;
 pub mod check;

@@ -9,6 +9,7 @@
 //! which millions of flow-log sessions share. Sessions with an ICMP error (rare)
 //! go through serde_json.
 
+use super::buffer::TextBuf;
 use super::contract::SessionJson;
 use crate::ingest::InputReport;
 use crate::sessions::{ConnState, FlowInfo, FlowRecord, Proto, SeenBy, Session, seconds_between};
@@ -63,7 +64,7 @@ impl<'a> LineWriter<'a> {
     /// seconds formatted, for the next sessions written with it.
     pub fn write(
         &self,
-        buf: &mut Vec<u8>,
+        buf: &mut TextBuf,
         times: &mut LineTimes,
         s: &Session,
     ) -> std::io::Result<()> {
@@ -78,7 +79,7 @@ impl<'a> LineWriter<'a> {
     /// from the record.
     pub fn write_record(
         &self,
-        buf: &mut Vec<u8>,
+        buf: &mut TextBuf,
         times: &mut LineTimes,
         r: &FlowRecord,
         infos: &[Arc<FlowInfo>],
@@ -90,9 +91,9 @@ impl<'a> LineWriter<'a> {
 
     /// A session's line as serde_json writes it, for what the hand-written
     /// line leaves to it.
-    fn whole(&self, buf: &mut Vec<u8>, s: &Session) -> std::io::Result<()> {
+    fn whole(&self, buf: &mut TextBuf, s: &Session) -> std::io::Result<()> {
         super::json::to_writer(&mut *buf, &SessionJson::of(s, self.inputs))?;
-        buf.push(b'\n');
+        buf.extend(b"\n");
         Ok(())
     }
 
@@ -100,15 +101,16 @@ impl<'a> LineWriter<'a> {
     /// serde_json writes differently.
     fn line(
         &self,
-        buf: &mut Vec<u8>,
+        buf: &mut TextBuf,
         times: &mut LineTimes,
         l: &Line<'_>,
-        whole: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+        whole: impl FnOnce(&mut TextBuf) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        // The fields before `seen_by` (about 420 bytes) go into a stack
-        // buffer in fixed-size copies, which the compiler inlines: appended
-        // piece by piece, each of the 30 pieces was a call to `memcpy`.
-        let mut head = Head::new();
+        // The fields before `seen_by` (about 420 bytes) are written into
+        // the buffer's room in fixed-size copies, which the compiler
+        // inlines: appended piece by piece, each of the 30 pieces was a
+        // call to `memcpy`.
+        let mut head = Head::new(buf.room(HEAD_ROOM));
         head.lit(b"{\"proto\":\"");
         head.text(l.proto.as_str().as_bytes());
         head.lit(b"\",\"orig_h\":\"");
@@ -137,30 +139,30 @@ impl<'a> LineWriter<'a> {
             head.wide(key, *len);
             head.uint(v);
         }
-        match head.done() {
-            Some(text) => buf.extend_from_slice(text),
+        match head.done().map(<[u8]>::len) {
+            Some(n) => buf.commit(n),
             // A duration serde_json writes with an exponent: the whole
             // line as serde_json writes it.
             None => return whole(buf),
         }
-        buf.extend_from_slice(b",\"icmp_error\":null,\"seen_by\":[");
+        buf.extend(b",\"icmp_error\":null,\"seen_by\":[");
         let mut first = true;
         for p in l.seen_by.iter().filter_map(|i| self.paths.get(i as usize)) {
             if !first {
-                buf.push(b',');
+                buf.extend(b",");
             }
             first = false;
-            buf.extend_from_slice(p);
+            buf.extend(p);
         }
-        buf.push(b']');
+        buf.extend(b"]");
         if let Some(info) = l.flow {
             match self.flows.get(&(Arc::as_ptr(info) as usize)) {
-                Some(fields) => buf.extend_from_slice(fields),
+                Some(fields) => buf.extend(fields),
                 // A session the writer was not made for: rendered here.
-                None => buf.extend_from_slice(&flow_fields(info)?),
+                None => buf.extend(&flow_fields(info)?),
             }
         }
-        buf.extend_from_slice(b"}\n");
+        buf.extend(b"}\n");
         Ok(())
     }
 }
@@ -289,22 +291,25 @@ const fn padded(s: &[u8]) -> ([u8; 20], usize) {
     (out, s.len())
 }
 
-/// The start of a line in a stack buffer: every piece is written by a
-/// copy of a size known when compiling (a literal, a timestamp's padded
-/// 30 bytes, an address's 16) or digit by digit, so none is a call to
-/// `memcpy`. Room for the longest head (two IPv6 addresses, 20-digit
-/// counts, a 30-letter history: under 600 bytes); a piece that would not
-/// fit marks the head spoilt instead of being cut.
-struct Head {
-    buf: [u8; 1024],
+/// The start of a line, written straight into the output's room: every
+/// piece is written by a copy of a size known when compiling (a literal,
+/// a timestamp's padded 30 bytes, an address's 16) or digit by digit, so
+/// none is a call to `memcpy`. [`HEAD_ROOM`] holds the longest head (two
+/// IPv6 addresses, 20-digit counts, a 30-letter history: under 600 bytes);
+/// a piece that would not fit marks the head spoilt instead of being cut.
+struct Head<'b> {
+    buf: &'b mut [u8],
     len: usize,
     spoilt: bool,
 }
 
-impl Head {
-    fn new() -> Self {
+/// The room a line's head is written into.
+const HEAD_ROOM: usize = 1024;
+
+impl<'b> Head<'b> {
+    fn new(buf: &'b mut [u8]) -> Self {
         Head {
-            buf: [0; 1024],
+            buf,
             len: 0,
             spoilt: false,
         }
@@ -475,7 +480,7 @@ mod tests {
     fn check(sessions: &[Session], inputs: &[InputReport]) -> usize {
         let lines = LineWriter::new(inputs, sessions.iter().filter_map(|s| s.flow.as_ref()))
             .unwrap_or_else(|e| panic!("{e}"));
-        let mut buf = Vec::new();
+        let mut buf = TextBuf::default();
         let mut times = LineTimes::default();
         for s in sessions {
             buf.clear();
@@ -483,7 +488,7 @@ mod tests {
                 .write(&mut buf, &mut times, s)
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
-                String::from_utf8_lossy(&buf),
+                String::from_utf8_lossy(buf.as_slice()),
                 String::from_utf8_lossy(&serde_line(s, inputs))
             );
         }
@@ -524,18 +529,18 @@ mod tests {
         let (mut records, mut built) = (0, 0);
         let mut times = (LineTimes::default(), LineTimes::default());
         list.visit_compact(0..list.len(), &mut |_, v| {
-            let mut buf = Vec::new();
+            let mut buf = TextBuf::default();
             let want = match v {
                 Visited::Record(r, infos) => {
                     records += 1;
                     lines
                         .write_record(&mut buf, &mut times.0, r, infos)
                         .unwrap_or_else(|e| panic!("{e}"));
-                    let mut want = Vec::new();
+                    let mut want = TextBuf::default();
                     lines
                         .write(&mut want, &mut times.1, &r.session(infos))
                         .unwrap_or_else(|e| panic!("{e}"));
-                    want
+                    want.as_slice().to_vec()
                 }
                 Visited::Built(s) => {
                     built += 1;
@@ -546,11 +551,11 @@ mod tests {
                 }
             };
             assert_eq!(
-                String::from_utf8_lossy(&buf),
+                String::from_utf8_lossy(buf.as_slice()),
                 String::from_utf8_lossy(&want)
             );
             assert_eq!(
-                String::from_utf8_lossy(&buf),
+                String::from_utf8_lossy(buf.as_slice()),
                 String::from_utf8_lossy(&serde_line(&v.session(), &a.inputs))
             );
         });
@@ -614,12 +619,12 @@ mod tests {
                         info,
                         input,
                     };
-                    let mut buf = Vec::new();
+                    let mut buf = TextBuf::default();
                     lines
                         .write_record(&mut buf, &mut times, &r, &infos)
                         .unwrap_or_else(|e| panic!("{e}"));
                     assert_eq!(
-                        String::from_utf8_lossy(&buf),
+                        String::from_utf8_lossy(buf.as_slice()),
                         String::from_utf8_lossy(&serde_line(&r.session(&infos), &inputs)),
                         "{r:?}"
                     );
@@ -654,7 +659,8 @@ mod tests {
         for m in micros {
             for ns in [m * 1000, m * 1000 + 499, m * 1000 - 500] {
                 let secs = ns as f64 / 1e9;
-                let mut head = Head::new();
+                let mut room = [0u8; HEAD_ROOM];
+                let mut head = Head::new(&mut room);
                 head.duration(secs);
                 let want = serde_json::to_string(&super::super::contract::round6(secs))
                     .unwrap_or_default();
@@ -705,7 +711,8 @@ mod tests {
                 std::net::Ipv4Addr::new(1, 250, 37, o),
                 std::net::Ipv4Addr::new(o, o, o, o),
             ] {
-                let mut head = Head::new();
+                let mut room = [0u8; HEAD_ROOM];
+                let mut head = Head::new(&mut room);
                 head.addr(IpAddr::V4(a));
                 assert_eq!(String::from_utf8_lossy(head.done().unwrap()), a.to_string());
             }

@@ -1,6 +1,7 @@
 //! Rendering of `aibnet sessions`: the sessions a filter admits, as the
 //! JSON document, NDJSON lines, a table or Markdown.
 
+use super::buffer::TextBuf;
 use super::contract::{InputJson, SessionJson, seen_by};
 use super::escape::{md_text, terminal};
 use super::{OutputFormat, Render, RenderError, SCHEMA_VERSION, Style, new_table};
@@ -74,13 +75,13 @@ fn write_rendered<S: Default + Clone + Send>(
     v: &dyn SessionList,
     f: &Filter,
     mut lead: usize,
-    render: impl Fn(&mut Vec<u8>, &mut S, Visited<'_>) -> std::io::Result<()> + Sync,
+    render: impl Fn(&mut TextBuf, &mut S, Visited<'_>) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<usize> {
     use rayon::prelude::*;
     // Buffers are reused from window to window: fresh ones cost a page fault
     // per 4 KiB of output, and the threads' faults queue on one lock. Each
     // task also keeps a state of `render`'s own (scratch space, caches).
-    let mut bufs: Vec<(Vec<u8>, S)> = vec![Default::default(); RENDER_WINDOW];
+    let mut bufs: Vec<(TextBuf, S)> = vec![Default::default(); RENDER_WINDOW];
     let mut shown = 0;
     // Sessions that are one flow record come as the record (see
     // `SessionList::visit_compact`); only a filter needs them built.
@@ -105,6 +106,7 @@ fn write_rendered<S: Default + Clone + Send>(
             .collect::<std::io::Result<_>>()?;
         shown += counts.iter().sum::<usize>();
         for (b, _) in &bufs {
+            let b = b.as_slice();
             let skip = lead.min(b.len());
             lead -= skip;
             w.write_all(b.get(skip..).unwrap_or_default())?;
@@ -138,18 +140,18 @@ fn write_json(
     w.write_all(head)?;
     // Every session comes after a comma, the first one's left out.
     let shown = write_rendered(w, v, f, 1, |buf, scratch: &mut Vec<u8>, s| {
-        buf.extend_from_slice(b",\n    ");
+        buf.extend(b",\n    ");
         scratch.clear();
         super::json::to_writer_pretty(&mut *scratch, &SessionJson::of(&s.session(), &a.inputs))?;
         // Indent the session's own lines two levels deeper.
         let mut rest = scratch.as_slice();
         while let Some(nl) = memchr::memchr(b'\n', rest) {
             let (line, after) = rest.split_at(nl + 1);
-            buf.extend_from_slice(line);
-            buf.extend_from_slice(b"    ");
+            buf.extend(line);
+            buf.extend(b"    ");
             rest = after;
         }
-        buf.extend_from_slice(rest);
+        buf.extend(rest);
         Ok(())
     })?;
     if shown > 0 {
