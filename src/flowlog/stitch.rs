@@ -42,6 +42,7 @@ use crate::ingest::{InputReport, Skipped};
 use crate::sessions::Filter;
 use crate::sessions::{ConnState, FlowInfo, FlowRecord, SessionTable};
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -221,6 +222,26 @@ impl Key {
     }
 }
 
+/// A thread's scratch for stitching files, kept from one to the next:
+/// fresh for each file, the accumulators' pages were faulted in for every
+/// file (writing them into new memory was most of the stitching's time);
+/// reused, they stay in the cache. The records made from them are the
+/// only new memory a file takes.
+#[derive(Default)]
+struct Scratch {
+    accs: Vec<Acc>,
+    open: FxHashMap<u64, u32>,
+}
+
+/// The most accumulators a thread keeps room for between files (about
+/// 35 MB): a file with more (a VNet's busiest hour) gets room of its own,
+/// freed after it.
+const SCRATCH_KEPT: usize = 1 << 18;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
 /// A session being built.
 struct Acc {
     key: Key,
@@ -382,12 +403,15 @@ pub fn sessions_in_scope(file: &FlowLogFile, input: u32, filter: &Filter) -> (Se
         })
         .collect();
     let n_tuples = file.tuple_count();
-    let mut accs: Vec<Acc> = Vec::with_capacity(n_tuples / 2);
-    // The open session of each key, by the key's hash: 16-byte entries
-    // instead of 56 (the table is probed once per tuple and outgrows the
-    // caches). The session's own key tells a hash collision, whose key then
-    // lives in `collided`.
-    let mut open: FxHashMap<u64, u32> = FxHashMap::default();
+    // The sessions being built, and the open session of each key by the
+    // key's hash (16-byte entries instead of 56: the table is probed once
+    // per tuple and outgrows the caches; the session's own key tells a
+    // hash collision, whose key then lives in `collided`). Both are this
+    // thread's scratch, kept from file to file.
+    let Scratch { mut accs, mut open } = SCRATCH.with(RefCell::take);
+    accs.clear();
+    open.clear();
+    accs.reserve(n_tuples / 2);
     open.reserve(n_tuples / 2);
     let mut collided: FxHashMap<Key, u32> = FxHashMap::default();
     for (bi, b) in file.batches.iter().enumerate() {
@@ -432,7 +456,6 @@ pub fn sessions_in_scope(file: &FlowLogFile, input: u32, filter: &Filter) -> (Se
             }
         }
     }
-    drop(open);
     drop(collided);
     // Text shared by many sessions: one allocation per distinct string,
     // one `FlowInfo` per distinct combination.
@@ -467,10 +490,8 @@ pub fn sessions_in_scope(file: &FlowLogFile, input: u32, filter: &Filter) -> (Se
                 .collect(),
         })
         .collect();
-    // `into_iter().map().collect()` reuses the accumulators' allocation for
-    // the (smaller) records: no second block of fresh pages to fault in.
     let out: Vec<FlowRecord> = accs
-        .into_iter()
+        .iter()
         .map(|a| {
             // The texts are borrowed: cloned only into a new `FlowInfo`
             // (counting references, three a record, cost more than the
@@ -483,9 +504,12 @@ pub fn sessions_in_scope(file: &FlowLogFile, input: u32, filter: &Filter) -> (Se
                 .and_then(|bt| bt.records.get(a.record as usize))
                 .map_or((false, None), |(v, t)| (*v, t.as_ref()));
             let ms = bt.is_some_and(|bt| bt.ms);
-            to_record(&a, [rule, acl, target], vnet, ms, input, &mut shared)
+            to_record(a, [rule, acl, target], vnet, ms, input, &mut shared)
         })
         .collect();
+    if accs.capacity() <= SCRATCH_KEPT {
+        SCRATCH.with(|s| s.replace(Scratch { accs, open }));
+    }
     (SessionTable::from_flow_records(out, shared.infos), used)
 }
 
