@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         if f.is_everything() {
             sessions.count()
         } else {
-            sessions.par_count(|s| f.admits(s))
+            sessions.par_count(|v| v.admitted_by(f))
         }
     };
     let in_window = filter.times_only();

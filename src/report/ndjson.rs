@@ -12,10 +12,11 @@
 use super::buffer::TextBuf;
 use super::contract::SessionJson;
 use crate::ingest::InputReport;
-use crate::sessions::{ConnState, FlowInfo, FlowRecord, Proto, SeenBy, Session, seconds_between};
+use crate::sessions::{
+    ConnState, FlowInfo, FlowRecord, Head as SessionHead, Proto, Session, seconds_between,
+};
 use crate::time::TimestampCache;
 use rustc_hash::FxHashMap;
-use std::borrow::Cow;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -47,9 +48,7 @@ impl<'a> LineWriter<'a> {
             .collect::<Result<_, _>>()?;
         let mut flows = FxHashMap::default();
         for info in infos {
-            if let std::collections::hash_map::Entry::Vacant(e) =
-                flows.entry(Arc::as_ptr(info) as usize)
-            {
+            if let std::collections::hash_map::Entry::Vacant(e) = flows.entry(info_key(info)) {
                 e.insert(flow_fields(info)?);
             }
         }
@@ -114,23 +113,23 @@ impl<'a> LineWriter<'a> {
         head.lit(b"{\"proto\":\"");
         head.text(l.proto.as_str().as_bytes());
         head.lit(b"\",\"orig_h\":\"");
-        head.addr(l.orig.0);
+        head.addr(l.head.orig.0);
         head.lit(b"\",\"orig_p\":");
-        head.uint(u64::from(l.orig.1));
+        head.uint(u64::from(l.head.orig.1));
         head.lit(b",\"resp_h\":\"");
-        head.addr(l.resp.0);
+        head.addr(l.head.resp.0);
         head.lit(b"\",\"resp_p\":");
-        head.uint(u64::from(l.resp.1));
+        head.uint(u64::from(l.head.resp.1));
         head.lit(b",\"first_ts\":\"");
-        let first = times.first.format(l.first_ts, l.ts_digits);
+        let first = times.first.format(l.head.first_ts, l.ts_digits);
         let (t, len) = first.padded();
         head.wide(t, len);
         head.lit(b"\",\"last_ts\":\"");
-        let last = times.last.format(l.last_ts, l.ts_digits);
+        let last = times.last.format(l.head.last_ts, l.ts_digits);
         let (t, len) = last.padded();
         head.wide(t, len);
         head.lit(b"\",\"duration_s\":");
-        head.duration(l.duration_s);
+        head.duration(seconds_between(l.head.first_ts, l.head.last_ts));
         head.lit(b",\"state\":\"");
         head.text(l.state.as_str().as_bytes());
         head.lit(b"\",\"history\":\"");
@@ -147,7 +146,12 @@ impl<'a> LineWriter<'a> {
         }
         buf.extend(b",\"icmp_error\":null,\"seen_by\":[");
         let mut first = true;
-        for p in l.seen_by.iter().filter_map(|i| self.paths.get(i as usize)) {
+        for p in l
+            .head
+            .seen_by
+            .iter()
+            .filter_map(|i| self.paths.get(i as usize))
+        {
             if !first {
                 buf.extend(b",");
             }
@@ -155,8 +159,8 @@ impl<'a> LineWriter<'a> {
             buf.extend(p);
         }
         buf.extend(b"]");
-        if let Some(info) = l.flow {
-            match self.flows.get(&(Arc::as_ptr(info) as usize)) {
+        if let Some(info) = l.head.flow {
+            match self.flows.get(&info_key(info)) {
                 Some(fields) => buf.extend(fields),
                 // A session the writer was not made for: rendered here.
                 None => buf.extend(&flow_fields(info)?),
@@ -170,33 +174,24 @@ impl<'a> LineWriter<'a> {
 /// What a line without an ICMP error says, read from a built session or
 /// straight from a flow record.
 struct Line<'a> {
+    /// Ends, times, inputs and flow details.
+    head: SessionHead<'a>,
     proto: Proto,
-    orig: (IpAddr, u16),
-    resp: (IpAddr, u16),
-    first_ts: i64,
-    last_ts: i64,
     ts_digits: u8,
-    duration_s: f64,
     state: ConnState,
     history: &'a str,
     /// The six counts ([`Session::counts`]), SYN retransmissions and
     /// missed bytes, in the line's order.
     counts: [u64; 8],
-    seen_by: Cow<'a, SeenBy>,
-    flow: Option<&'a Arc<FlowInfo>>,
 }
 
 impl<'a> Line<'a> {
     fn of(s: &'a Session) -> Self {
         let [a, b, c, d, e, f] = s.counts();
         Line {
+            head: SessionHead::of(s),
             proto: s.proto,
-            orig: (s.orig_h, s.orig_p),
-            resp: (s.resp_h, s.resp_p),
-            first_ts: s.first_ts,
-            last_ts: s.last_ts,
             ts_digits: s.ts_digits,
-            duration_s: s.duration_s(),
             state: s.state,
             history: s.history.as_str(),
             counts: [
@@ -209,23 +204,17 @@ impl<'a> Line<'a> {
                 u64::from(s.syn_retransmits),
                 s.missed_bytes(),
             ],
-            seen_by: Cow::Borrowed(&s.seen_by),
-            flow: s.flow.as_ref(),
         }
     }
 
     /// The line of [`FlowRecord::session`], without building it: a flow
     /// record's session has no history, no payload bytes (flow logs count
-    /// IP bytes), no SYN retransmissions or missed bytes, and one input.
+    /// IP bytes), no SYN retransmissions or missed bytes.
     fn of_record(r: &FlowRecord, infos: &'a [Arc<FlowInfo>]) -> Self {
         Line {
+            head: SessionHead::of_record(r, infos),
             proto: Proto::from_number(r.ip_proto),
-            orig: (r.orig_h, r.orig_p),
-            resp: (r.resp_h, r.resp_p),
-            first_ts: r.first_ts,
-            last_ts: r.last_ts,
             ts_digits: r.ts_digits,
-            duration_s: seconds_between(r.first_ts, r.last_ts),
             state: r.state,
             history: "",
             counts: [
@@ -238,10 +227,15 @@ impl<'a> Line<'a> {
                 0,
                 0,
             ],
-            seen_by: Cow::Owned(SeenBy::one(r.input)),
-            flow: infos.get(r.info as usize),
         }
     }
+}
+
+/// What identifies a flow detail shared by many sessions: its address
+/// (the details of a run are shared `Arc`s, alive as long as its
+/// sessions).
+fn info_key(info: &FlowInfo) -> usize {
+    std::ptr::from_ref(info) as usize
 }
 
 /// The last second formatted for each of a session's times, kept from one

@@ -84,8 +84,8 @@ fn write_rendered<S: Default + Clone + Send>(
     let mut bufs: Vec<(TextBuf, S)> = vec![Default::default(); RENDER_WINDOW];
     let mut shown = 0;
     // Sessions that are one flow record come as the record (see
-    // `SessionList::visit_compact`); only a filter needs them built.
-    let everything = f.is_everything();
+    // `SessionList::visit_compact`), filtered and written without being
+    // built.
     for window in (0..v.len()).step_by(RENDER_CHUNK * RENDER_WINDOW) {
         let counts: Vec<usize> = bufs
             .par_iter_mut()
@@ -96,7 +96,7 @@ fn write_rendered<S: Default + Clone + Send>(
                 let mut n = 0;
                 let mut err = None;
                 v.visit_compact(start..start + RENDER_CHUNK, &mut |_, s| {
-                    if err.is_none() && (everything || f.admits(&s.session())) {
+                    if err.is_none() && s.admitted_by(f) {
                         n += 1;
                         err = render(buf, scratch, s).err();
                     }

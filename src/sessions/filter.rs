@@ -3,6 +3,7 @@
 //! `sessions` to choose what it shows, and by every place that asks "is
 //! this host/port in scope".
 
+use super::flow_record::FlowRecord;
 use super::model::Session;
 use super::state::ConnState;
 use std::net::IpAddr;
@@ -64,10 +65,38 @@ impl Filter {
 
     /// Whether a session passes every condition.
     pub fn admits(&self, s: &Session) -> bool {
-        self.admits_ends(s.orig_h, s.orig_p, s.resp_h, s.resp_p)
-            && (self.states.is_empty() || self.states.contains(&s.state))
-            && self.since.is_none_or(|t| s.last_ts >= t)
-            && self.until.is_none_or(|t| s.first_ts <= t)
+        self.admits_parts(
+            (s.orig_h, s.orig_p),
+            (s.resp_h, s.resp_p),
+            s.state,
+            (s.first_ts, s.last_ts),
+        )
+    }
+
+    /// [`Filter::admits`] of the session flow record `r` is alone
+    /// ([`FlowRecord::session`]), without building it.
+    pub fn admits_record(&self, r: &FlowRecord) -> bool {
+        self.admits_parts(
+            (r.orig_h, r.orig_p),
+            (r.resp_h, r.resp_p),
+            r.state,
+            (r.first_ts, r.last_ts),
+        )
+    }
+
+    /// Every condition, on a session's ends, state and first and last
+    /// times.
+    fn admits_parts(
+        &self,
+        (a, a_port): (IpAddr, u16),
+        (b, b_port): (IpAddr, u16),
+        state: ConnState,
+        (first_ts, last_ts): (i64, i64),
+    ) -> bool {
+        self.admits_ends(a, a_port, b, b_port)
+            && (self.states.is_empty() || self.states.contains(&state))
+            && self.since.is_none_or(|t| last_ts >= t)
+            && self.until.is_none_or(|t| first_ts <= t)
     }
 
     /// The host and port conditions alone (what a reader can apply: a
@@ -77,6 +106,37 @@ impl Filter {
             hosts: self.hosts.clone(),
             ports: self.ports.clone(),
             ..Filter::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{flow_record, infos};
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A flow record passes a filter exactly when the session it is
+        /// alone does: `sessions` filters and counts records unbuilt.
+        #[test]
+        fn a_record_passes_as_its_session(
+            r in flow_record(true),
+            host in 0u8..4,
+            port in prop::sample::select(vec![None, Some(22u16), Some(443), Some(40000)]),
+            states in prop::sample::subsequence(vec![ConnState::SF, ConnState::S0, ConnState::OTH], 0..3),
+            since in prop::option::of(0i64..50),
+            until in prop::option::of(0i64..50),
+        ) {
+            let s = 1_000_000_000;
+            let f = Filter {
+                hosts: if host == 3 { vec![] } else { vec![IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, host))] },
+                ports: port.into_iter().collect(),
+                states,
+                since: since.map(|t| t * s),
+                until: until.map(|t| t * s),
+            };
+            prop_assert_eq!(f.admits_record(&r), f.admits(&r.session(&infos())));
         }
     }
 }

@@ -13,6 +13,7 @@
 //! continuations of flow logs, `flowlog::join_continuations`) are kept
 //! beside it: the few sessions changed, and the positions removed.
 
+use super::filter::Filter;
 use super::finish::{
     Group, PREFETCH_AHEAD, Plan, build_group, has_capture_view, in_order, plan, prefetch_group,
 };
@@ -244,13 +245,15 @@ impl Finished {
         build_group(g, rest, &self.sessions, &self.flows).0
     }
 
-    /// How many sessions `f` admits, counted in parallel.
-    pub fn par_count(&self, f: impl Fn(&Session) -> bool + Sync) -> usize {
+    /// How many sessions `f` admits, counted in parallel (as
+    /// [`SessionList::visit_compact`] gives them: a one-record session is
+    /// not built to be counted).
+    pub fn par_count(&self, f: impl Fn(Visited<'_>) -> bool + Sync) -> usize {
         (0..self.len().div_ceil(TASK))
             .into_par_iter()
             .map(|t| {
                 let mut n = 0;
-                self.visit(t * TASK..(t + 1) * TASK, &mut |_, s| n += usize::from(f(s)));
+                self.visit_compact(t * TASK..(t + 1) * TASK, &mut |_, v| n += usize::from(f(v)));
                 n
             })
             .sum()
@@ -269,16 +272,15 @@ impl Finished {
         // reads only their records, not every record at random (the join
         // of flow-log blobs takes a few sessions of millions, and reading
         // them all was a tenth of `sessions`).
-        let starts = self.flows.starts();
         let taken = self
             .flows
-            .par_marks(|r, infos| f(&record_head(r, infos)).is_some());
+            .par_marks(|r, infos| f(&Head::of_record(r, infos)).is_some());
         self.par_collect(|range, out| {
             self.walk(range, false, |i, slot| {
                 let v = match slot {
                     Slot::Built(s) => f(&Head::of(s)),
                     Slot::Planned(g) => match g.single_flow() {
-                        Some(id) if !marked(&taken, &starts, id) => None,
+                        Some(id) if !taken.has(id) => None,
                         _ => match single_record(g, &self.flows) {
                             Some(h) => f(&h),
                             None => f(&Head::of(&self.build(g))),
@@ -397,6 +399,14 @@ pub enum Visited<'a> {
 }
 
 impl<'a> Visited<'a> {
+    /// Whether filter `f` admits the session (a record's not built).
+    pub fn admitted_by(&self, f: &Filter) -> bool {
+        match *self {
+            Visited::Built(s) => f.admits(s),
+            Visited::Record(r, _) => f.admits_record(r),
+        }
+    }
+
     /// The session, built if it is a record.
     pub fn session(&self) -> Cow<'a, Session> {
         match *self {
@@ -491,6 +501,20 @@ impl<'a> Head<'a> {
         }
     }
 
+    /// The head of the session that record `r` (its details among
+    /// `infos`) is alone ([`FlowRecord::session`]).
+    pub fn of_record(r: &FlowRecord, infos: &'a [Arc<FlowInfo>]) -> Head<'a> {
+        Head {
+            ip_proto: r.ip_proto,
+            orig: (r.orig_h, r.orig_p),
+            resp: (r.resp_h, r.resp_p),
+            first_ts: r.first_ts,
+            last_ts: r.last_ts,
+            seen_by: Cow::Owned(SeenBy::one(r.input)),
+            flow: infos.get(r.info as usize).map(|i| &**i),
+        }
+    }
+
     /// The session's connection ([`Session::key`]).
     pub fn key(&self) -> FlowKey {
         let (a, a_port) = self.orig;
@@ -502,31 +526,7 @@ impl<'a> Head<'a> {
 /// The head of group `g` when its session is one flow record as it is.
 fn single_record<'f>(g: &Group, flows: &'f Flows) -> Option<Head<'f>> {
     let (r, infos) = g.single_flow().and_then(|id| flows.get(id))?;
-    Some(record_head(r, infos))
-}
-
-/// The head of record `r` (its details among `infos`) as a session alone.
-fn record_head<'f>(r: &FlowRecord, infos: &'f [Arc<FlowInfo>]) -> Head<'f> {
-    Head {
-        ip_proto: r.ip_proto,
-        orig: (r.orig_h, r.orig_p),
-        resp: (r.resp_h, r.resp_p),
-        first_ts: r.first_ts,
-        last_ts: r.last_ts,
-        seen_by: Cow::Owned(SeenBy::one(r.input)),
-        flow: infos.get(r.info as usize).map(|i| &**i),
-    }
-}
-
-/// Whether the record `id` is marked in `marks` ([`Flows::par_marks`], by
-/// position; `starts` are the chunks' [`Flows::starts`]).
-fn marked(marks: &[u64], starts: &[usize], id: u64) -> bool {
-    let k = starts
-        .get((id >> 32) as usize)
-        .copied()
-        .unwrap_or(usize::MAX);
-    let k = k.saturating_add(id as u32 as usize);
-    marks.get(k / 64).is_some_and(|w| w >> (k % 64) & 1 != 0)
+    Some(Head::of_record(r, infos))
 }
 
 /// `v` without the positions in `gone` (sorted).
@@ -639,7 +639,10 @@ mod tests {
                 prop_assert_eq!(taken, want_taken);
                 let even = |s: &Session| s.orig.pkts % 2 == 0;
                 prop_assert_eq!(f.par_count(|_| true), want_text.len());
-                prop_assert_eq!(f.par_count(even), want.iter().flatten().filter(|s| even(s)).count());
+                prop_assert_eq!(
+                    f.par_count(|v| even(&v.session())),
+                    want.iter().flatten().filter(|s| even(s)).count()
+                );
             }
             for f in [lazy, built] {
                 let v: Vec<String> = f.into_vec().iter().map(|s| format!("{s:?}")).collect();

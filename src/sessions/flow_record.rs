@@ -125,6 +125,28 @@ pub(super) fn id_at(starts: &[usize], k: usize) -> u64 {
     (c as u64) << 32 | i as u64
 }
 
+/// Records marked by [`Flows::par_marks`]: a bit for each, by position in
+/// chunk order.
+#[derive(Debug)]
+pub(super) struct Marks {
+    bits: Vec<u64>,
+    /// The chunks' [`Flows::starts`], to find a record's position.
+    starts: Vec<usize>,
+}
+
+impl Marks {
+    /// Whether the record [`Flows::par_iter_ids`] named `id` is marked.
+    pub(super) fn has(&self, id: u64) -> bool {
+        let Some(&start) = self.starts.get((id >> 32) as usize) else {
+            return false;
+        };
+        let k = start.saturating_add(id as u32 as usize);
+        self.bits
+            .get(k / 64)
+            .is_some_and(|w| w >> (k % 64) & 1 != 0)
+    }
+}
+
 /// The chunk a thread walking positions in order is in: [`id_at`]'s
 /// search (a third of the cost of visiting a record) runs once a chunk.
 #[derive(Debug, Default)]
@@ -211,16 +233,15 @@ impl Flows {
             })
     }
 
-    /// A bit for every record, by position in chunk order (64 a word):
-    /// whether `f` holds for it (and the details it indexes). Made in
-    /// parallel, each thread reading its records straight through.
+    /// The records for which `f` holds (with the details they index),
+    /// found in parallel, each thread reading its records straight through.
     pub(super) fn par_marks(
         &self,
         f: impl Fn(&FlowRecord, &[Arc<FlowInfo>]) -> bool + Sync,
-    ) -> Vec<u64> {
+    ) -> Marks {
         let starts = self.starts();
         let n = self.len();
-        (0..n.div_ceil(64))
+        let bits = (0..n.div_ceil(64))
             .into_par_iter()
             .with_min_len(1 << 8)
             .map_init(Cursor::default, |cur, w| {
@@ -235,7 +256,8 @@ impl Flows {
                 }
                 bits
             })
-            .collect()
+            .collect();
+        Marks { bits, starts }
     }
 
     /// Every flow detail the records index.
