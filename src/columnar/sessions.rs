@@ -248,9 +248,10 @@ pub fn sessions_batches<'a>(
         // Each position gives at most one row: visit no more than fill it.
         while rows.len() < BATCH_ROWS && next < sessions.len() {
             let end = next.saturating_add(BATCH_ROWS - rows.len());
-            sessions.visit(next..end, &mut |_, s| {
-                if filter.admits(s) {
-                    rows.push(s.clone());
+            // A record is tested unbuilt, and built only into its row.
+            sessions.visit_compact(next..end, &mut |_, v| {
+                if v.admitted_by(filter) {
+                    rows.push(v.session().into_owned());
                 }
             });
             next = end.min(sessions.len());

@@ -317,19 +317,11 @@ fn plan_by_hash<K: ItemKey>(sessions: &[Session], flows: &Flows, conn_hash: fn(&
     let n_sessions = sessions.len();
     let session_key = |s: &Session| K::new(s.ip_proto, &order_key(s));
     let flow_key = |f: &FlowRecord| K::new(f.ip_proto, &f.order_key());
-    // Every item's connection hash and position (sessions first, then the
-    // records in chunk order), made in parallel, in place.
-    let mut hashes: Vec<(u64, u64)> = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (conn_hash(&session_key(s)), i as u64))
-        .collect();
-    hashes.par_extend(
-        flows
-            .par_iter_ids()
-            .enumerate()
-            .map(|(k, (_, f))| (conn_hash(&flow_key(f)), (n_sessions + k) as u64)),
-    );
+    // Every item's connection hash and position. (Each item's key is made
+    // again for the groups below rather than kept: 48 bytes an item, held
+    // through both sorts, were the finish's peak memory.)
+    let mut hashes: Vec<(u64, u64)> =
+        each_item(sessions, flows, |pos, _, k: K| (conn_hash(&k), pos as u64));
     hashes.par_sort_unstable();
     // The runs of equal hashes, each sorted by connection and walked.
     let starts = flows.starts();
@@ -372,10 +364,10 @@ fn plan_by_hash<K: ItemKey>(sessions: &[Session], flows: &Flows, conn_hash: fn(&
         rest_of,
         rest,
     } = runs;
-    let group = |pos: usize, id: ItemId, k: &K| {
+    let mut groups: Vec<(K::Order, Group)> = each_item(sessions, flows, |pos, id, k: K| {
         let (rest_start, rest_len) = match marks.get(pos).copied().unwrap_or(OPENS) {
             OPENS_WITH_REST => rest_of.get(&(pos as u64)).copied().unwrap_or_default(),
-            JOINS => (0, u32::MAX),
+            JOINS => (0, JOINED),
             _ => (0, 0),
         };
         let g = Group {
@@ -384,28 +376,44 @@ fn plan_by_hash<K: ItemKey>(sessions: &[Session], flows: &Flows, conn_hash: fn(&
             rest_len,
         };
         (k.order(), g)
-    };
-    let mut groups: Vec<(K::Order, Group)> = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, s)| group(i, i as ItemId, &session_key(s)))
-        .collect();
-    groups.par_extend(
-        flows
-            .par_iter_ids()
-            .enumerate()
-            .map(|(k, (id, f))| group(n_sessions + k, id | FLOW_BIT, &flow_key(f))),
-    );
+    });
     // The finished order: by first item, ties in table order.
     groups.par_sort_unstable_by(|(a, x), (b, y)| (a, x.id).cmp(&(b, y.id)));
     Plan {
         groups: groups
             .into_iter()
-            .filter(|(_, g)| g.rest_len != u32::MAX)
+            .filter(|(_, g)| g.rest_len != JOINED)
             .map(|(_, g)| g)
             .collect(),
         rest,
     }
+}
+
+/// The `rest_len` that marks an item joining an earlier item's group in
+/// the list being sorted: it is cut, not a group.
+const JOINED: u32 = u32::MAX;
+
+/// `f` of every item of a table being finished (its position, id and
+/// key): sessions first, then the records in chunk order, the records in
+/// parallel, straight into place.
+fn each_item<K: ItemKey, T: Send>(
+    sessions: &[Session],
+    flows: &Flows,
+    f: impl Fn(usize, ItemId, K) -> T + Sync + Send,
+) -> Vec<T> {
+    let mut v: Vec<T> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| f(i, i as ItemId, K::new(s.ip_proto, &order_key(s))))
+        .collect();
+    let n = sessions.len();
+    v.par_extend(
+        flows
+            .par_iter_ids()
+            .enumerate()
+            .map(|(k, (id, r))| f(n + k, id | FLOW_BIT, K::new(r.ip_proto, &r.order_key()))),
+    );
+    v
 }
 
 /// The outcome of walking the runs of items with equal connection hashes.
